@@ -1,0 +1,43 @@
+"""Module-level functions (``torch.exp(x)``, ``torch.sum(x, dim)`` …) that forward to the
+Tensor method of the same name, with PyTorch's ``out=`` argument."""
+
+from rtorch import _C
+
+_METHOD_FUNCTIONS = """
+abs absolute neg negative sign sgn exp exp2 expm1 log log2 log10 log1p sqrt rsqrt sin cos tan
+asin acos atan arcsin arccos arctan sinh cosh tanh asinh acosh atanh arcsinh arccosh arctanh
+sigmoid relu floor ceil trunc fix frac reciprocal square erf erfc erfinv round
+logical_not bitwise_not isnan isinf isfinite signbit nan_to_num clamp clip clamp_min clamp_max
+add sub subtract mul multiply div divide true_divide floor_divide remainder fmod pow float_power
+maximum minimum fmax fmin atan2 arctan2 eq ne lt le gt ge not_equal less less_equal greater
+greater_equal logical_and logical_or logical_xor bitwise_and bitwise_or bitwise_xor
+bitwise_left_shift bitwise_right_shift lerp rsub
+sum nansum mean prod amax amin max min argmax argmin var std norm logsumexp all any
+count_nonzero cumsum cumprod sort argsort topk unique softmax log_softmax
+reshape transpose swapaxes swapdims t permute squeeze unsqueeze flatten ravel unflatten narrow
+select movedim moveaxis diagonal flip fliplr flipud roll tril triu split chunk unbind
+matmul mm bmm mv dot inner outer ger gather scatter scatter_add index_select index_add
+masked_fill masked_select take nonzero argwhere repeat_interleave std_mean var_mean
+addcmul addcdiv addmm allclose isclose index_fill clone detach numel equal broadcast_to
+"""
+
+
+def _make(name):
+    def fn(input, *args, out=None, **kwargs):
+        if not isinstance(input, _C.Tensor):
+            input = _C.tensor(input)
+        result = getattr(input, name)(*args, **kwargs)
+        if out is not None:
+            out.copy_(result)
+            return out
+        return result
+
+    fn.__name__ = name
+    fn.__qualname__ = name
+    fn.__doc__ = f"``torch.{name}(input, ...)``: same as ``Tensor.{name}``."
+    return fn
+
+
+def install(namespace):
+    for name in _METHOD_FUNCTIONS.split():
+        namespace[name] = _make(name)

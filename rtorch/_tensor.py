@@ -1,0 +1,225 @@
+"""Tensor methods written in Python on top of the native ones (attached to ``Tensor``)."""
+
+import copy
+
+from rtorch import _C
+
+Tensor = _C.Tensor
+
+
+def _sampler(kind, a_default, b_default):
+    def method(self, a=a_default, b=b_default, *, generator=None):
+        _C._sample_(self, kind, float(a), float(b), generator)
+        return self
+
+    return method
+
+
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    _C._sample_(self, "uniform", float(a), float(b), generator)
+    return self
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    _C._sample_(self, "normal", float(mean), float(std), generator)
+    return self
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    if isinstance(p, Tensor):
+        sample = _C.bernoulli(p.expand(self.shape).to(self.dtype), generator=generator)
+        with _no_grad():
+            self.copy_(sample)
+        return self
+    _C._sample_(self, "bernoulli", float(p), 0.0, generator)
+    return self
+
+
+def random_(self, from_=0, to=None, *, generator=None):
+    if to is None:
+        from_, to = 0, from_ if from_ else 2**24
+    _C._sample_(self, "random", float(from_), float(to), generator)
+    return self
+
+
+def exponential_(self, lambd=1.0, *, generator=None):
+    _C._sample_(self, "exponential", float(lambd), 0.0, generator)
+    return self
+
+
+class _no_grad:
+    def __enter__(self):
+        self.prev = _C.is_grad_enabled()
+        _C._set_grad_enabled(False)
+
+    def __exit__(self, *a):
+        _C._set_grad_enabled(self.prev)
+
+
+def _new_factory(fn):
+    def method(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+        return fn(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    return method
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    return _C.full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    return _C.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+    x = self if dim is not None else self.reshape(-1)
+    d = 0 if dim is None else dim
+    d = d % max(x.dim(), 1)
+    n = x.shape[d]
+    if isinstance(repeats, int):
+        reps = [repeats] * n
+    else:
+        reps = [int(r) for r in (repeats.tolist() if isinstance(repeats, Tensor) else repeats)]
+    idx = [i for i, r in enumerate(reps) for _ in range(r)]
+    return x.index_select(d, _C.tensor(idx, dtype=_C.int64))
+
+
+def std_mean(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return (self.std(dim, unbiased, keepdim, correction=correction), self.mean(dim, keepdim))
+
+
+def var_mean(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return (self.var(dim, unbiased, keepdim, correction=correction), self.mean(dim, keepdim))
+
+
+def addcmul(self, tensor1, tensor2, *, value=1):
+    return self + value * tensor1 * tensor2
+
+
+def addcdiv(self, tensor1, tensor2, *, value=1):
+    return self + value * tensor1 / tensor2
+
+
+def addcmul_(self, tensor1, tensor2, *, value=1):
+    return self.add_(tensor1 * tensor2 * value)
+
+
+def addcdiv_(self, tensor1, tensor2, *, value=1):
+    return self.add_(tensor1 / tensor2 * value)
+
+
+def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+    return self * beta + (mat1 @ mat2) * alpha
+
+
+def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return bool(isclose(self, other, rtol, atol, equal_nan).all())
+
+
+def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    a, b = self, other
+    if not isinstance(b, Tensor):
+        b = _C.tensor(b, dtype=a.dtype)
+    if a.is_floating_point() or b.is_floating_point():
+        a, b = a.double(), b.double()
+        close = (a - b).abs() <= atol + rtol * b.abs()
+        close = close | (a == b)
+        if equal_nan:
+            close = close | (a.isnan() & b.isnan())
+        return close
+    return a == b
+
+
+def sum_to_size(self, *size):
+    size = tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else size
+    lead = self.dim() - len(size)
+    dims = list(range(lead)) + [lead + i for i, s in enumerate(size) if s == 1 and self.shape[lead + i] != 1]
+    out = self.sum(dims, keepdim=True) if dims else self
+    return out.reshape(size)
+
+
+def index_fill(self, dim, index, value):
+    mask_shape = [1] * self.dim()
+    mask_shape[dim] = self.shape[dim]
+    mask = _C.zeros(self.shape[dim], dtype=_C.bool)
+    mask[index] = True
+    return self.masked_fill(mask.reshape(mask_shape), value)
+
+
+def index_fill_(self, dim, index, value):
+    return self.copy_(index_fill(self, dim, index, value))
+
+
+def __deepcopy__(self, memo):
+    if id(self) in memo:
+        return memo[id(self)]
+    with _no_grad():
+        data = self.clone()
+    if type(self) is Tensor:
+        new = data
+        if self.requires_grad and self.is_leaf:
+            new.requires_grad_(True)
+    else:
+        new = Tensor._make_subclass(type(self), data, self.requires_grad)
+        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+    if self.grad is not None:
+        new.grad = copy.deepcopy(self.grad, memo)
+    memo[id(self)] = new
+    return new
+
+
+def __contains__(self, element):
+    return bool((self == element).any())
+
+
+def __reversed__(self):
+    return self.flip(0) if self.dim() > 0 else self
+
+
+def __rlshift__(self, other):
+    return _C.tensor(other, dtype=self.dtype).bitwise_left_shift(self)
+
+
+def __rrshift__(self, other):
+    return _C.tensor(other, dtype=self.dtype).bitwise_right_shift(self)
+
+
+def share_memory_(self):
+    return self
+
+
+def is_shared(self):
+    return False
+
+
+def pin_memory(self, device=None):
+    return self
+
+
+def is_pinned(self, device=None):
+    return False
+
+
+def softplus_(self, *a, **k):
+    raise NotImplementedError("Tensor.softplus_ does not exist in PyTorch")
+
+
+def _install():
+    for name, fn in dict(
+        uniform_=uniform_, normal_=normal_, bernoulli_=bernoulli_, random_=random_,
+        exponential_=exponential_, new_zeros=_new_factory(_C.zeros), new_ones=_new_factory(_C.ones),
+        new_empty=_new_factory(_C.empty), new_full=new_full, new_tensor=new_tensor,
+        repeat_interleave=repeat_interleave, std_mean=std_mean, var_mean=var_mean,
+        addcmul=addcmul, addcdiv=addcdiv, addcmul_=addcmul_, addcdiv_=addcdiv_, addmm=addmm,
+        allclose=allclose, isclose=isclose, sum_to_size=sum_to_size, index_fill=index_fill,
+        index_fill_=index_fill_, __deepcopy__=__deepcopy__, __contains__=__contains__,
+        __reversed__=__reversed__, __rlshift__=__rlshift__, __rrshift__=__rrshift__,
+        share_memory_=share_memory_, is_shared=is_shared, pin_memory=pin_memory,
+        is_pinned=is_pinned,
+    ).items():
+        setattr(Tensor, name, fn)
+    Tensor.__array_priority__ = 1000
+    Tensor.__module__ = "torch"
+
+
+_install()

@@ -1,0 +1,8 @@
+"""rtorch.nn: layers, losses, containers and initialisers with PyTorch's API."""
+
+from . import functional, init, utils  # noqa: F401
+from .modules import *  # noqa: F403
+from .modules import __all__ as _modules_all
+from .parameter import Buffer, Parameter
+
+__all__ = ["Parameter", "Buffer", "functional", "init", "utils"] + _modules_all

@@ -1,0 +1,19 @@
+"""rtorch.nn.functional: PyTorch's functional neural-network API."""
+
+from .activation import *  # noqa: F403
+from .activation import __all__ as _act_all
+from .attention import *  # noqa: F403
+from .attention import __all__ as _attn_all
+from .attention import _canonical_mask, _mha_shape_check, _none_or_dtype  # noqa: F401
+from .conv import *  # noqa: F403
+from .conv import __all__ as _conv_all
+from .linear import *  # noqa: F403
+from .linear import __all__ as _lin_all
+from .loss import *  # noqa: F403
+from .loss import __all__ as _loss_all
+from .norm import *  # noqa: F403
+from .norm import __all__ as _norm_all
+from .pooling import *  # noqa: F403
+from .pooling import __all__ as _pool_all
+
+__all__ = _act_all + _attn_all + _conv_all + _lin_all + _loss_all + _norm_all + _pool_all

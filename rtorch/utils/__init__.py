@@ -1,0 +1,5 @@
+"""Utilities (``torch.utils``)."""
+
+from . import data
+
+__all__ = ["data"]

@@ -1,0 +1,45 @@
+//! Reverse-mode automatic differentiation: a node arena, a backward engine, saved tensors
+//! with version checks, and grad mode.
+
+pub mod engine;
+pub mod grad_mode;
+pub mod graph;
+pub mod saved;
+
+pub use engine::{accumulate_grad, run_backward, BackwardOptions};
+pub use grad_mode::{is_grad_enabled, no_grad, set_grad_enabled, GradModeGuard};
+pub use graph::{live_nodes, BackwardFn, Edge, Hook, NextFunction, NodeRef};
+pub use saved::SavedTensor;
+
+use crate::error::Result;
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+/// True when an op on `inputs` must be recorded.
+pub fn needs_grad(inputs: &[&Tensor]) -> bool {
+    is_grad_enabled() && inputs.iter().any(|t| t.requires_grad())
+}
+
+/// Records `out = op(inputs)` with the gradient rule `backward`.
+pub fn record<F>(out: &Tensor, name: &'static str, inputs: &[&Tensor], backward: F)
+where
+    F: Fn(&Tensor, &[bool]) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
+{
+    let edges = inputs.iter().map(|t| t.edge()).collect();
+    let node = NodeRef::new(name, edges, Arc::new(backward));
+    out.set_grad_fn(Some(node));
+}
+
+/// Runs `f` and records its result if any input needs a gradient. `f` computes the forward
+/// value; `rule` builds the backward closure only when needed.
+pub fn maybe_record<R>(out: Tensor, name: &'static str, inputs: &[&Tensor], rule: R) -> Tensor
+where
+    R: FnOnce() -> BackwardFn,
+{
+    if needs_grad(inputs) && out.dtype().is_float() {
+        let edges = inputs.iter().map(|t| t.edge()).collect();
+        let node = NodeRef::new(name, edges, rule());
+        out.set_grad_fn(Some(node));
+    }
+    out
+}

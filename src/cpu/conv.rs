@@ -1,0 +1,1 @@
+//! Convolution helpers (im2col) — see tensor/conv.rs.

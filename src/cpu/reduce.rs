@@ -1,0 +1,34 @@
+//! Row reductions: the reduced dims are moved last and made contiguous, so every output
+//! element folds one contiguous row. Rows are split across rayon when the work is large.
+
+use super::PAR_THRESHOLD;
+use rayon::prelude::*;
+
+/// `out[i] = f(row i)` over `m` rows of length `k`.
+pub fn rows<T: Sync, A: Send>(data: &[T], m: usize, k: usize, f: impl Fn(&[T]) -> A + Sync + Send) -> Vec<A> {
+    if k == 0 {
+        return (0..m).map(|_| f(&[])).collect();
+    }
+    if m * k >= PAR_THRESHOLD && m > 1 {
+        data.par_chunks(k).with_min_len((PAR_THRESHOLD / k).max(1) / 4 + 1).map(&f).collect()
+    } else {
+        data.chunks(k).map(f).collect()
+    }
+}
+
+/// Sum of a long row in f64 with rayon partial sums (a full reduction of a big tensor).
+pub fn sum_f64(data: &[f64]) -> f64 {
+    if data.len() >= PAR_THRESHOLD {
+        data.par_chunks(1 << 14).map(|c| c.iter().sum::<f64>()).sum()
+    } else {
+        data.iter().sum()
+    }
+}
+
+/// Welford-free two-pass variance of one row with a correction.
+pub fn variance(row: &[f64], correction: f64) -> f64 {
+    let n = row.len() as f64;
+    let mean = row.iter().sum::<f64>() / n;
+    let ss: f64 = row.iter().map(|&x| (x - mean) * (x - mean)).sum();
+    ss / (n - correction).max(0.0)
+}

@@ -1,0 +1,331 @@
+//! Autograd from Python: grad_fn objects, hooks, backward/grad, grad mode, custom Functions.
+
+use super::errors::park;
+use super::tensor::{wrap, PyTensor};
+use crate::autograd::{self, BackwardOptions, NextFunction, NodeRef};
+use crate::error::Result;
+use crate::tensor::Tensor;
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// `tensor.grad_fn`.
+#[pyclass(name = "Node", module = "rtorch.autograd")]
+pub struct PyNode {
+    pub node: NodeRef,
+}
+
+#[pymethods]
+impl PyNode {
+    fn name(&self) -> &'static str {
+        self.node.name()
+    }
+    #[getter]
+    fn next_functions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let items: Vec<Py<PyAny>> = self
+            .node
+            .next_functions()
+            .into_iter()
+            .map(|n| -> PyResult<Py<PyAny>> {
+                Ok(match n {
+                    NextFunction::None => (py.None(), 0).into_pyobject(py)?.into_any().unbind(),
+                    NextFunction::Node(r) => (Py::new(py, PyNode { node: r })?, 0).into_pyobject(py)?.into_any().unbind(),
+                    NextFunction::Leaf(t) => {
+                        (Py::new(py, PyAccumulateGrad { variable: t })?, 0).into_pyobject(py)?.into_any().unbind()
+                    }
+                })
+            })
+            .collect::<PyResult<_>>()?;
+        PyTuple::new(py, items)
+    }
+    fn __repr__(&self) -> String {
+        format!("<{} object at {:#x}>", self.node.name(), self.node.index())
+    }
+    fn __eq__(&self, other: PyRef<PyNode>) -> bool {
+        self.node.index() == other.node.index()
+    }
+    fn __hash__(&self) -> usize {
+        self.node.index()
+    }
+    fn register_hook(&self, _hook: Py<PyAny>) -> PyResult<()> {
+        Err(PyRuntimeError::new_err("Node.register_hook is not supported; use Tensor.register_hook"))
+    }
+}
+
+/// The accumulation point of a leaf in `next_functions`.
+#[pyclass(name = "AccumulateGrad", module = "rtorch.autograd")]
+pub struct PyAccumulateGrad {
+    variable: Tensor,
+}
+
+#[pymethods]
+impl PyAccumulateGrad {
+    fn name(&self) -> &'static str {
+        "torch::autograd::AccumulateGrad"
+    }
+    #[getter]
+    fn variable(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        wrap(py, self.variable.clone())
+    }
+    #[getter]
+    fn next_functions<'py>(&self, py: Python<'py>) -> Bound<'py, PyTuple> {
+        PyTuple::empty(py)
+    }
+}
+
+#[pyclass(name = "RemovableHandle", module = "rtorch.utils.hooks")]
+pub struct PyHookHandle {
+    removed: Arc<AtomicBool>,
+}
+
+#[pymethods]
+impl PyHookHandle {
+    fn remove(&self) {
+        self.removed.store(true, Ordering::Relaxed);
+    }
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+    fn __exit__(&self, _a: Py<PyAny>, _b: Py<PyAny>, _c: Py<PyAny>) {
+        self.remove();
+    }
+}
+
+/// Calls a Python hook with the gradient; a returned tensor replaces it.
+pub fn register_hook(t: &Tensor, hook: Py<PyAny>) -> PyResult<PyHookHandle> {
+    let removed = Arc::new(AtomicBool::new(false));
+    let flag = removed.clone();
+    let f = move |g: &Tensor| -> Result<Option<Tensor>> {
+        if flag.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        Python::attach(|py| {
+            let r = hook.bind(py).call1((wrap(py, g.clone()).map_err(park)?,)).map_err(park)?;
+            if r.is_none() {
+                return Ok(None);
+            }
+            let t = r.cast::<PyTensor>().map_err(|e| park(e.into()))?.borrow().t.clone();
+            Ok(Some(t))
+        })
+    };
+    t.register_hook(Arc::new(f))?;
+    Ok(PyHookHandle { removed })
+}
+
+pub fn tensor_list(obj: &Bound<PyAny>) -> PyResult<Vec<Tensor>> {
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        return Ok(vec![t.borrow().t.clone()]);
+    }
+    obj.try_iter()?.map(|x| Ok(x?.cast::<PyTensor>()?.borrow().t.clone())).collect()
+}
+
+pub fn tensor_list_opt(obj: Option<&Bound<PyAny>>) -> PyResult<Option<Vec<Tensor>>> {
+    match obj {
+        None => Ok(None),
+        Some(o) if o.is_none() => Ok(None),
+        Some(o) => Ok(Some(tensor_list(o)?)),
+    }
+}
+
+/// Pairs outputs with their incoming gradients (ones for scalars when not given).
+fn roots(outputs: &[Tensor], grads: Option<&Bound<PyAny>>) -> PyResult<Vec<(Tensor, Tensor)>> {
+    let given: Vec<Option<Tensor>> = match grads {
+        None => vec![None; outputs.len()],
+        Some(g) if g.is_none() => vec![None; outputs.len()],
+        Some(g) => {
+            if let Ok(t) = g.cast::<PyTensor>() {
+                vec![Some(t.borrow().t.clone())]
+            } else {
+                g.try_iter()?
+                    .map(|x| {
+                        let x = x?;
+                        if x.is_none() {
+                            Ok(None)
+                        } else {
+                            Ok(Some(x.cast::<PyTensor>()?.borrow().t.clone()))
+                        }
+                    })
+                    .collect::<PyResult<_>>()?
+            }
+        }
+    };
+    if given.len() != outputs.len() {
+        return Err(PyRuntimeError::new_err(format!(
+            "grad requires one gradient per output: got {} gradients for {} outputs",
+            given.len(),
+            outputs.len()
+        )));
+    }
+    outputs
+        .iter()
+        .zip(given)
+        .map(|(o, g)| {
+            let g = match g {
+                Some(g) => {
+                    if g.shape() != o.shape() {
+                        return Err(PyRuntimeError::new_err(format!(
+                            "Mismatch in shape: grad_output[0] has a shape of {:?} and output[0] has a shape of {:?}.",
+                            g.shape(),
+                            o.shape()
+                        )));
+                    }
+                    g
+                }
+                None => {
+                    if o.numel() != 1 {
+                        return Err(PyRuntimeError::new_err("grad can be implicitly created only for scalar outputs"));
+                    }
+                    Tensor::ones_like(o)?
+                }
+            };
+            Ok((o.clone(), g))
+        })
+        .collect()
+}
+
+#[pyfunction]
+#[pyo3(signature = (tensors, grad_tensors=None, retain_graph=None, create_graph=false, inputs=None))]
+pub fn _backward(
+    py: Python<'_>,
+    tensors: &Bound<PyAny>,
+    grad_tensors: Option<&Bound<PyAny>>,
+    retain_graph: Option<bool>,
+    create_graph: bool,
+    inputs: Option<&Bound<PyAny>>,
+) -> PyResult<()> {
+    let outs = tensor_list(tensors)?;
+    let r = roots(&outs, grad_tensors)?;
+    let ins = tensor_list_opt(inputs)?;
+    let opts = BackwardOptions {
+        retain_graph: retain_graph.unwrap_or(create_graph),
+        create_graph,
+        inputs: ins.as_deref(),
+        accumulate: true,
+        allow_unused: true,
+    };
+    py.detach(|| autograd::run_backward(&r, &opts))?;
+    Ok(())
+}
+
+#[pyfunction]
+#[pyo3(signature = (outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=false, allow_unused=None, materialize_grads=false))]
+#[allow(clippy::too_many_arguments)]
+pub fn _grad(
+    py: Python<'_>,
+    outputs: &Bound<PyAny>,
+    inputs: &Bound<PyAny>,
+    grad_outputs: Option<&Bound<PyAny>>,
+    retain_graph: Option<bool>,
+    create_graph: bool,
+    allow_unused: Option<bool>,
+    materialize_grads: bool,
+) -> PyResult<Py<PyAny>> {
+    let outs = tensor_list(outputs)?;
+    let ins = tensor_list(inputs)?;
+    let r = roots(&outs, grad_outputs)?;
+    let opts = BackwardOptions {
+        retain_graph: retain_graph.unwrap_or(create_graph),
+        create_graph,
+        inputs: Some(&ins),
+        accumulate: false,
+        allow_unused: allow_unused.unwrap_or(materialize_grads),
+    };
+    let grads = py.detach(|| autograd::run_backward(&r, &opts))?;
+    let items: Vec<Py<PyAny>> = grads
+        .into_iter()
+        .zip(&ins)
+        .map(|(g, i)| match g {
+            Some(g) => wrap(py, g),
+            None if materialize_grads => wrap(py, Tensor::zeros_like(i)?),
+            None => Ok(py.None()),
+        })
+        .collect::<PyResult<_>>()?;
+    Ok(PyTuple::new(py, items)?.into_any().unbind())
+}
+
+#[pyfunction]
+pub fn is_grad_enabled() -> bool {
+    autograd::is_grad_enabled()
+}
+
+#[pyfunction]
+pub fn _set_grad_enabled(on: bool) {
+    autograd::set_grad_enabled(on)
+}
+
+#[pyfunction]
+pub fn is_inference_mode_enabled() -> bool {
+    autograd::grad_mode::is_inference_mode()
+}
+
+#[pyfunction]
+pub fn _set_inference_mode(on: bool) {
+    autograd::grad_mode::set_inference_mode(on)
+}
+
+/// Number of live graph nodes (memory tests).
+#[pyfunction]
+pub fn _live_graph_nodes() -> usize {
+    autograd::live_nodes()
+}
+
+/// Records a custom `autograd.Function`: every output gets a node whose rule calls
+/// `backward(output_index, grad)` and returns one gradient (or None) per tensor input.
+#[pyfunction]
+pub fn _record_function(name: String, inputs: Vec<PyRef<PyTensor>>, outputs: Vec<PyRef<PyTensor>>, backward: Py<PyAny>) -> PyResult<()> {
+    let ins: Vec<Tensor> = inputs.iter().map(|t| t.t.clone()).collect();
+    let refs: Vec<&Tensor> = ins.iter().collect();
+    if !autograd::needs_grad(&refs) {
+        return Ok(());
+    }
+    let name = intern(format!("{name}Backward"));
+    let bw = Arc::new(backward);
+    for (k, o) in outputs.iter().enumerate() {
+        if !o.t.dtype().is_float() {
+            continue;
+        }
+        let bw = bw.clone();
+        let n = ins.len();
+        autograd::record(&o.t, name, &refs, move |g, _| {
+            Python::attach(|py| {
+                let r = bw.bind(py).call1((k, wrap(py, g.clone()).map_err(park)?)).map_err(park)?;
+                let items: Vec<Bound<PyAny>> = r.try_iter().map_err(park)?.collect::<PyResult<_>>().map_err(park)?;
+                if items.len() != n {
+                    return Err(crate::error::Error::Runtime(format!(
+                        "function {name} returned an incorrect number of gradients (expected {n}, got {})",
+                        items.len()
+                    )));
+                }
+                items
+                    .into_iter()
+                    .map(|x| {
+                        if x.is_none() {
+                            Ok(None)
+                        } else {
+                            Ok(Some(x.cast::<PyTensor>().map_err(|e| park(e.into()))?.borrow().t.clone()))
+                        }
+                    })
+                    .collect()
+            })
+        });
+    }
+    Ok(())
+}
+
+
+/// Node names must be `'static`: each distinct Function name is leaked once.
+fn intern(s: String) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let mut g = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    let set = g.get_or_insert_with(HashSet::new);
+    if let Some(&n) = set.get(s.as_str()) {
+        return n;
+    }
+    let leaked: &'static str = Box::leak(s.into_boxed_str());
+    set.insert(leaked);
+    leaked
+}

@@ -1,0 +1,612 @@
+//! Broadcasting binary ops: arithmetic, comparison, logical and bitwise, with PyTorch's type
+//! promotion, plus `where`. Gradient rules sit next to each forward.
+
+use super::creation::Scalar;
+use super::Tensor;
+use crate::autograd::{self, SavedTensor};
+use crate::cpu::{self, arith::Arith};
+use crate::dtype::{result_type, DType, Elem, Operand};
+use crate::error::{Error, Result};
+use crate::shape::broadcast_shapes;
+use std::sync::Arc;
+
+/// One operand of a binary op: a tensor or a Python number.
+#[derive(Clone, Copy)]
+pub enum Arg<'a> {
+    T(&'a Tensor),
+    S(Scalar),
+}
+
+impl<'a> From<&'a Tensor> for Arg<'a> {
+    fn from(t: &'a Tensor) -> Self {
+        Arg::T(t)
+    }
+}
+impl From<Scalar> for Arg<'_> {
+    fn from(s: Scalar) -> Self {
+        Arg::S(s)
+    }
+}
+impl From<f64> for Arg<'_> {
+    fn from(s: f64) -> Self {
+        Arg::S(Scalar::Float(s))
+    }
+}
+
+impl Arg<'_> {
+    fn operand(&self) -> Operand {
+        match self {
+            Arg::T(t) if t.ndim() == 0 => Operand::ZeroDim(t.dtype()),
+            Arg::T(t) => Operand::Dim(t.dtype()),
+            Arg::S(s) => Operand::Scalar(s.dtype()),
+        }
+    }
+    fn shape(&self) -> &[usize] {
+        match self {
+            Arg::T(t) => t.shape(),
+            Arg::S(_) => &[],
+        }
+    }
+    /// The operand as a tensor of `dtype` (a cast copy only when needed).
+    fn tensor_as(&self, dtype: DType) -> Tensor {
+        match self {
+            Arg::T(t) if t.dtype() == dtype => (*t).clone(),
+            Arg::T(t) => t.cast_raw(dtype),
+            Arg::S(s) => Tensor::scalar_of(*s, dtype),
+        }
+    }
+    fn as_tensor(&self) -> Option<&Tensor> {
+        match self {
+            Arg::T(t) => Some(t),
+            Arg::S(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    FloorDiv,
+    TruncDiv,
+    Rem,
+    Fmod,
+    Pow,
+    Maximum,
+    Minimum,
+    Atan2,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    LogicalAnd,
+    LogicalOr,
+    LogicalXor,
+    BitAnd,
+    BitOr,
+    BitXor,
+    Shl,
+    Shr,
+}
+
+impl BinaryOp {
+    fn name(self) -> &'static str {
+        use BinaryOp::*;
+        match self {
+            Add => "add",
+            Sub => "sub",
+            Mul => "mul",
+            Div => "div",
+            FloorDiv => "floor_divide",
+            TruncDiv => "div(trunc)",
+            Rem => "remainder",
+            Fmod => "fmod",
+            Pow => "pow",
+            Maximum => "maximum",
+            Minimum => "minimum",
+            Atan2 => "atan2",
+            Eq => "eq",
+            Ne => "ne",
+            Lt => "lt",
+            Le => "le",
+            Gt => "gt",
+            Ge => "ge",
+            LogicalAnd => "logical_and",
+            LogicalOr => "logical_or",
+            LogicalXor => "logical_xor",
+            BitAnd => "bitwise_and",
+            BitOr => "bitwise_or",
+            BitXor => "bitwise_xor",
+            Shl => "bitwise_left_shift",
+            Shr => "bitwise_right_shift",
+        }
+    }
+    fn is_compare(self) -> bool {
+        use BinaryOp::*;
+        matches!(self, Eq | Ne | Lt | Le | Gt | Ge)
+    }
+    fn is_logical(self) -> bool {
+        use BinaryOp::*;
+        matches!(self, LogicalAnd | LogicalOr | LogicalXor)
+    }
+    fn is_bitwise(self) -> bool {
+        use BinaryOp::*;
+        matches!(self, BitAnd | BitOr | BitXor | Shl | Shr)
+    }
+}
+
+/// The compute dtype and the output dtype of `op` on these operands.
+fn dtypes(op: BinaryOp, a: &Arg, b: &Arg) -> Result<(DType, DType)> {
+    let common = result_type(&[a.operand(), b.operand()]);
+    use BinaryOp::*;
+    Ok(match op {
+        _ if op.is_compare() => (common, DType::Bool),
+        _ if op.is_logical() => (DType::Bool, DType::Bool),
+        _ if op.is_bitwise() => {
+            if common.is_float() {
+                return Err(Error::Runtime(format!(
+                    "\"{}_cpu\" not implemented for '{}'",
+                    op.name(),
+                    pretty_dtype(common)
+                )));
+            }
+            (common, common)
+        }
+        Div | Atan2 => {
+            let d = common.to_float();
+            (d, d)
+        }
+        Sub if common == DType::Bool => {
+            return Err(Error::Runtime(
+                "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.".into(),
+            ))
+        }
+        _ => (common, common),
+    })
+}
+
+pub(crate) fn pretty_dtype(d: DType) -> &'static str {
+    match d {
+        DType::Bool => "Bool",
+        DType::U8 => "Byte",
+        DType::I8 => "Char",
+        DType::I16 => "Short",
+        DType::I32 => "Int",
+        DType::I64 => "Long",
+        DType::F16 => "Half",
+        DType::BF16 => "BFloat16",
+        DType::F32 => "Float",
+        DType::F64 => "Double",
+    }
+}
+
+fn kernel<T: Arith>(op: BinaryOp, a: &Tensor, la: &crate::layout::Layout, b: &Tensor, lb: &crate::layout::Layout, shape: &[usize]) -> Tensor {
+    use BinaryOp::*;
+    macro_rules! z {
+        ($f:expr) => {
+            Tensor::from_vec_unchecked(cpu::zip::<T, T, T>(a, la, b, lb, $f), shape)
+        };
+    }
+    macro_rules! c {
+        ($f:expr) => {
+            Tensor::from_vec_unchecked(cpu::zip::<T, T, bool>(a, la, b, lb, $f), shape)
+        };
+    }
+    match op {
+        Add => z!(T::add),
+        Sub => z!(T::sub),
+        Mul => z!(T::mul),
+        Div => z!(T::div),
+        FloorDiv => z!(T::floordiv),
+        TruncDiv => z!(|x: T, y: T| {
+            if T::DTYPE.is_float() {
+                T::from_f64((x.to_f64() / y.to_f64()).trunc())
+            } else {
+                T::div(x, y)
+            }
+        }),
+        Rem => z!(T::rem),
+        Fmod => z!(|x: T, y: T| {
+            if T::DTYPE.is_float() {
+                T::from_f64(x.to_f64() % y.to_f64())
+            } else if T::is_zero(y) {
+                T::default()
+            } else {
+                T::from_i64(x.to_i64() % y.to_i64())
+            }
+        }),
+        Pow => z!(T::pow),
+        Maximum => z!(T::maximum),
+        Minimum => z!(T::minimum),
+        Atan2 => z!(|x: T, y: T| T::from_f64(x.to_f64().atan2(y.to_f64()))),
+        Eq => c!(|x: T, y: T| x == y),
+        Ne => c!(|x: T, y: T| x != y),
+        Lt => c!(|x: T, y: T| x < y),
+        Le => c!(|x: T, y: T| x <= y),
+        Gt => c!(|x: T, y: T| x > y),
+        Ge => c!(|x: T, y: T| x >= y),
+        LogicalAnd => c!(|x: T, y: T| x.is_nonzero() && y.is_nonzero()),
+        LogicalOr => c!(|x: T, y: T| x.is_nonzero() || y.is_nonzero()),
+        LogicalXor => c!(|x: T, y: T| x.is_nonzero() != y.is_nonzero()),
+        BitAnd => z!(|x: T, y: T| T::from_i64(x.to_i64() & y.to_i64())),
+        BitOr => z!(|x: T, y: T| T::from_i64(x.to_i64() | y.to_i64())),
+        BitXor => z!(|x: T, y: T| T::from_i64(x.to_i64() ^ y.to_i64())),
+        Shl => z!(|x: T, y: T| T::from_i64(x.to_i64().wrapping_shl(y.to_i64() as u32))),
+        Shr => z!(|x: T, y: T| T::from_i64(x.to_i64().wrapping_shr(y.to_i64() as u32))),
+    }
+}
+
+/// The forward value of `op(a, b)` with broadcasting and promotion; no graph recording.
+pub(crate) fn binary_raw(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
+    let (compute, _out) = dtypes(op, &a, &b)?;
+    let shape = broadcast_shapes(a.shape(), b.shape()).map_err(|e| match e {
+        Error::Runtime(m) => Error::Runtime(format!("{}: {m}", op.name())),
+        e => e,
+    })?;
+    let ta = a.tensor_as(compute);
+    let tb = b.tensor_as(compute);
+    if compute.is_int() && matches!(op, BinaryOp::FloorDiv | BinaryOp::Rem | BinaryOp::TruncDiv) {
+        let zero = crate::with_dtype!(compute, T, {
+            cpu::map::<T, bool>(&tb, |v| !v.is_nonzero()).into_iter().any(|z| z)
+        });
+        if zero {
+            return Err(Error::Runtime("ZeroDivisionError".into()));
+        }
+    }
+    if compute.is_int() && op == BinaryOp::Pow {
+        let neg = crate::with_dtype!(compute, T, {
+            cpu::map::<T, bool>(&tb, |v| v.to_i64() < 0).into_iter().any(|z| z)
+        });
+        if neg {
+            return Err(Error::Runtime("Integers to negative integer powers are not allowed.".into()));
+        }
+    }
+    let la = ta.layout().broadcast_to(&shape)?;
+    let lb = tb.layout().broadcast_to(&shape)?;
+    Ok(crate::with_dtype!(compute, T, { kernel::<T>(op, &ta, &la, &tb, &lb, &shape) }))
+}
+
+/// Sums a broadcast gradient back to `shape`.
+pub fn sum_to(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    if g.shape() == shape {
+        return Ok(g.clone());
+    }
+    let lead = g.ndim() - shape.len();
+    let mut dims: Vec<i64> = (0..lead as i64).collect();
+    for (i, &s) in shape.iter().enumerate() {
+        if s == 1 && g.shape()[lead + i] != 1 {
+            dims.push((lead + i) as i64);
+        }
+    }
+    let r = g.sum_dims(&dims, true, None)?;
+    r.reshape(&shape.iter().map(|&s| s as i64).collect::<Vec<_>>())
+}
+
+fn saved(a: &Arg) -> Option<SavedTensor> {
+    a.as_tensor().map(SavedTensor::new)
+}
+
+/// `op(a, b)` with autograd.
+pub fn binary(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
+    let out = binary_raw(op, a, b)?;
+    let inputs: Vec<&Tensor> = [a.as_tensor(), b.as_tensor()].into_iter().flatten().collect();
+    if !autograd::needs_grad(&inputs) || !out.dtype().is_float() {
+        return Ok(out);
+    }
+    use BinaryOp::*;
+    let sa: Vec<usize> = a.shape().to_vec();
+    let sb: Vec<usize> = b.shape().to_vec();
+    let (ka, kb) = (a.as_tensor().is_some(), b.as_tensor().is_some());
+    let (va, vb) = (saved(&a), saved(&b));
+    let (ca, cb) = (scalar_of(&a), scalar_of(&b));
+    // Maps (grad, needs) → grads for (a, b) before reduction to their shapes.
+    type Rule = Box<dyn Fn(&Tensor, [bool; 2]) -> Result<[Option<Tensor>; 2]> + Send + Sync>;
+    let get = |v: &Option<SavedTensor>, c: Option<Scalar>| -> Result<Tensor> {
+        match (v, c) {
+            (Some(v), _) => Ok(v.get()?.clone()),
+            (None, Some(s)) => Ok(Tensor::scalar_of(s, DType::F64)),
+            _ => unreachable!(),
+        }
+    };
+    let _ = &get;
+    let name: &'static str;
+    let rule: Rule = match op {
+        Add => {
+            name = "AddBackward0";
+            Box::new(|g, _| Ok([Some(g.clone()), Some(g.clone())]))
+        }
+        Sub => {
+            name = "SubBackward0";
+            Box::new(|g, [_, nb]| Ok([Some(g.clone()), if nb { Some(g.neg()?) } else { None }]))
+        }
+        Mul => {
+            name = "MulBackward0";
+            Box::new(move |g, [na, nb]| {
+                let ga = if na { Some(g.mul(&operand(&vb, cb)?)?) } else { None };
+                let gb = if nb { Some(g.mul(&operand(&va, ca)?)?) } else { None };
+                Ok([ga, gb])
+            })
+        }
+        Div => {
+            name = "DivBackward0";
+            Box::new(move |g, [na, nb]| {
+                let bv = operand(&vb, cb)?;
+                let ga = if na { Some(g.div(&bv)?) } else { None };
+                let gb = if nb {
+                    let av = operand(&va, ca)?;
+                    Some(g.neg()?.mul(&av)?.div(&bv.mul(&bv)?)?)
+                } else {
+                    None
+                };
+                Ok([ga, gb])
+            })
+        }
+        Pow => {
+            name = "PowBackward0";
+            Box::new(move |g, [na, nb]| {
+                let av = operand(&va, ca)?;
+                let bv = operand(&vb, cb)?;
+                let ga = if na {
+                    // b * a^(b-1), with 0 where b == 0 (PyTorch's masking).
+                    let d = bv.mul(&av.pow(&bv.sub_scalar(1.0)?)?)?;
+                    let d = Tensor::where_(&bv.eq_scalar(0.0)?, &Tensor::scalar_of(0.0, d.dtype()), &d)?;
+                    Some(g.mul(&d)?)
+                } else {
+                    None
+                };
+                let gb = if nb {
+                    // a^b * ln(a), with 0 where a == 0 and b >= 0.
+                    let d = av.pow(&bv)?.mul(&av.log()?)?;
+                    let mask = av.eq_scalar(0.0)?.logical_and(&bv.ge_scalar(0.0)?)?;
+                    let d = Tensor::where_(&mask, &Tensor::scalar_of(0.0, d.dtype()), &d)?;
+                    Some(g.mul(&d)?)
+                } else {
+                    None
+                };
+                Ok([ga, gb])
+            })
+        }
+        Maximum | Minimum => {
+            name = if op == Maximum { "MaximumBackward0" } else { "MinimumBackward0" };
+            Box::new(move |g, [na, nb]| {
+                let av = operand(&va, ca)?;
+                let bv = operand(&vb, cb)?;
+                let half = Tensor::where_(&av.eq(&bv)?, &g.mul_scalar(0.5)?, g)?;
+                let zero = Tensor::scalar_of(0.0, g.dtype());
+                let (lose_a, lose_b) = if op == Maximum {
+                    (av.lt(&bv)?, av.gt(&bv)?)
+                } else {
+                    (av.gt(&bv)?, av.lt(&bv)?)
+                };
+                let ga = if na { Some(Tensor::where_(&lose_a, &zero, &half)?) } else { None };
+                let gb = if nb { Some(Tensor::where_(&lose_b, &zero, &half)?) } else { None };
+                Ok([ga, gb])
+            })
+        }
+        Atan2 => {
+            name = "Atan2Backward0";
+            Box::new(move |g, [na, nb]| {
+                let av = operand(&va, ca)?;
+                let bv = operand(&vb, cb)?;
+                let den = av.mul(&av)?.add(&bv.mul(&bv)?)?;
+                let ga = if na { Some(g.mul(&bv.div(&den)?)?) } else { None };
+                let gb = if nb { Some(g.mul(&av.neg()?.div(&den)?)?) } else { None };
+                Ok([ga, gb])
+            })
+        }
+        Rem | Fmod => {
+            name = if op == Rem { "RemainderBackward0" } else { "FmodBackward0" };
+            Box::new(move |g, [_, nb]| {
+                let gb = if nb {
+                    let av = operand(&va, ca)?;
+                    let bv = operand(&vb, cb)?;
+                    let q = if op == Rem {
+                        binary(FloorDiv, Arg::T(&av), Arg::T(&bv))?
+                    } else {
+                        binary(TruncDiv, Arg::T(&av), Arg::T(&bv))?
+                    };
+                    Some(g.neg()?.mul(&q)?)
+                } else {
+                    None
+                };
+                Ok([Some(g.clone()), gb])
+            })
+        }
+        FloorDiv | TruncDiv => {
+            name = "DivBackward1";
+            Box::new(|g, _| {
+                let z = g.mul_scalar(0.0)?;
+                Ok([Some(z.clone()), Some(z)])
+            })
+        }
+        _ => return Ok(out),
+    };
+    let out_dtype = out.dtype();
+    let (da, db) = (
+        a.as_tensor().map(|t| t.dtype()),
+        b.as_tensor().map(|t| t.dtype()),
+    );
+    let rec_inputs = inputs.clone();
+    autograd::record(&out, name, &rec_inputs, move |g, needs| {
+        // `needs` lines up with the tensor operands only.
+        let mut it = needs.iter().copied();
+        let na = ka && it.next().unwrap_or(false);
+        let nb = kb && it.next().unwrap_or(false);
+        let [ga, gb] = rule(g, [na, nb])?;
+        let mut res = Vec::new();
+        if ka {
+            res.push(match ga {
+                Some(x) if na => Some(finish(x, &sa, da, out_dtype)?),
+                _ => None,
+            });
+        }
+        if kb {
+            res.push(match gb {
+                Some(x) if nb => Some(finish(x, &sb, db, out_dtype)?),
+                _ => None,
+            });
+        }
+        Ok(res)
+    });
+    Ok(out)
+}
+
+/// Reduces a gradient to the input's shape and casts it back to the input's dtype.
+fn finish(g: Tensor, shape: &[usize], dtype: Option<DType>, _out: DType) -> Result<Tensor> {
+    let g = sum_to(&g, shape)?;
+    match dtype {
+        Some(d) if d != g.dtype() && d.is_float() => g.to_dtype(d),
+        _ => Ok(g),
+    }
+}
+
+fn scalar_of(a: &Arg) -> Option<Scalar> {
+    match a {
+        Arg::S(s) => Some(*s),
+        _ => None,
+    }
+}
+
+fn operand(v: &Option<SavedTensor>, c: Option<Scalar>) -> Result<Tensor> {
+    match (v, c) {
+        (Some(v), _) => Ok(v.get()?.clone()),
+        (None, Some(s)) => Ok(Tensor::scalar_of(s, DType::F64)),
+        _ => Err(Error::Runtime("binary backward: missing operand".into())),
+    }
+}
+
+macro_rules! binary_methods {
+    ($($name:ident, $sname:ident => $op:ident;)*) => {
+        impl Tensor {
+            $(
+                pub fn $name(&self, other: &Tensor) -> Result<Tensor> {
+                    binary(BinaryOp::$op, Arg::T(self), Arg::T(other))
+                }
+                pub fn $sname(&self, other: impl Into<Scalar>) -> Result<Tensor> {
+                    binary(BinaryOp::$op, Arg::T(self), Arg::S(other.into()))
+                }
+            )*
+        }
+    };
+}
+
+binary_methods! {
+    add, add_scalar => Add;
+    sub, sub_scalar => Sub;
+    mul, mul_scalar => Mul;
+    div, div_scalar => Div;
+    floor_divide, floor_divide_scalar => FloorDiv;
+    remainder, remainder_scalar => Rem;
+    fmod, fmod_scalar => Fmod;
+    pow, pow_scalar => Pow;
+    maximum, maximum_scalar => Maximum;
+    minimum, minimum_scalar => Minimum;
+    atan2, atan2_scalar => Atan2;
+    eq, eq_scalar => Eq;
+    ne, ne_scalar => Ne;
+    lt, lt_scalar => Lt;
+    le, le_scalar => Le;
+    gt, gt_scalar => Gt;
+    ge, ge_scalar => Ge;
+    logical_and, logical_and_scalar => LogicalAnd;
+    logical_or, logical_or_scalar => LogicalOr;
+    logical_xor, logical_xor_scalar => LogicalXor;
+    bitwise_and, bitwise_and_scalar => BitAnd;
+    bitwise_or, bitwise_or_scalar => BitOr;
+    bitwise_xor, bitwise_xor_scalar => BitXor;
+    bitwise_left_shift, bitwise_left_shift_scalar => Shl;
+    bitwise_right_shift, bitwise_right_shift_scalar => Shr;
+}
+
+impl Tensor {
+    /// `torch.where(cond, a, b)`, differentiable in `a` and `b`.
+    pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        Self::where_args(cond, Arg::T(a), Arg::T(b))
+    }
+
+    pub fn where_args(cond: &Tensor, a: Arg, b: Arg) -> Result<Tensor> {
+        let cond_b = if cond.dtype() == DType::Bool {
+            cond.clone()
+        } else if cond.dtype() == DType::U8 {
+            cond.cast_raw(DType::Bool)
+        } else {
+            return Err(Error::Runtime(format!(
+                "where expected condition to be a boolean tensor, but got a tensor with dtype {}",
+                pretty_dtype(cond.dtype())
+            )));
+        };
+        let dt = result_type(&[a.operand(), b.operand()]);
+        let shape = broadcast_shapes(&broadcast_shapes(cond.shape(), a.shape())?, b.shape())
+            .map_err(|e| Error::Runtime(format!("where: {e}")))?;
+        let (ta, tb) = (a.tensor_as(dt), b.tensor_as(dt));
+        let lc = cond_b.layout().broadcast_to(&shape)?;
+        let la = ta.layout().broadcast_to(&shape)?;
+        let lb = tb.layout().broadcast_to(&shape)?;
+        let sc = cond_b.storage().as_slice::<bool>();
+        let out = crate::with_dtype!(dt, T, {
+            let (xa, xb) = (ta.storage().as_slice::<T>(), tb.storage().as_slice::<T>());
+            let mut v = vec![T::default(); crate::shape::numel(&shape)];
+            cpu::fill_strided(
+                &mut v,
+                &shape,
+                [&lc.strides, &la.strides, &lb.strides],
+                [lc.offset, la.offset, lb.offset],
+                |[c, i, j]| if sc[c] { xa[i] } else { xb[j] },
+            );
+            Tensor::from_vec_unchecked(v, &shape)
+        });
+        let inputs: Vec<&Tensor> = [a.as_tensor(), b.as_tensor()].into_iter().flatten().collect();
+        if !autograd::needs_grad(&inputs) || !dt.is_float() {
+            return Ok(out);
+        }
+        let (ka, kb) = (a.as_tensor().is_some(), b.as_tensor().is_some());
+        let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
+        let (da, db) = (a.as_tensor().map(|t| t.dtype()), b.as_tensor().map(|t| t.dtype()));
+        let c = cond_b.clone();
+        autograd::record(&out, "WhereBackward0", &inputs, move |g, needs| {
+            let zero = Tensor::scalar_of(0.0, g.dtype());
+            let mut res = Vec::new();
+            let mut it = needs.iter().copied();
+            if ka {
+                res.push(if it.next().unwrap_or(false) {
+                    Some(finish(Tensor::where_(&c, g, &zero)?, &sa, da, dt)?)
+                } else {
+                    None
+                });
+            }
+            if kb {
+                res.push(if it.next().unwrap_or(false) {
+                    Some(finish(Tensor::where_(&c, &zero, g)?, &sb, db, dt)?)
+                } else {
+                    None
+                });
+            }
+            Ok(res)
+        });
+        Ok(out)
+    }
+
+    /// `lerp(self, end, weight)` = self + weight * (end - self).
+    pub fn lerp(&self, end: &Tensor, weight: Arg) -> Result<Tensor> {
+        let diff = end.sub(self)?;
+        let step = match weight {
+            Arg::T(w) => diff.mul(w)?,
+            Arg::S(s) => diff.mul_scalar(s)?,
+        };
+        self.add(&step)
+    }
+
+    /// Elementwise equality of shapes and values (`torch.equal`).
+    pub fn equal(&self, other: &Tensor) -> Result<bool> {
+        if self.shape() != other.shape() {
+            return Ok(false);
+        }
+        let e = binary_raw(BinaryOp::Eq, Arg::T(self), Arg::T(other))?;
+        Ok(e.storage().as_slice::<bool>().iter().all(|&b| b))
+    }
+}
+

@@ -1,0 +1,211 @@
+//! The matmul family: `matmul` (1-D/2-D/batched/broadcast), mm, bmm, mv, dot, outer, einsum.
+
+use super::Tensor;
+use crate::autograd::{self, SavedTensor};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::shape::broadcast_shapes;
+
+impl Tensor {
+    /// `a @ b` for a, b with ≥2 dims and broadcastable batch dims (autograd primitive).
+    fn matmul_nd(&self, other: &Tensor) -> Result<Tensor> {
+        let (a, b) = (self, other);
+        let (na, nb) = (a.ndim(), b.ndim());
+        let (m, k) = (a.shape()[na - 2], a.shape()[na - 1]);
+        let (k2, n) = (b.shape()[nb - 2], b.shape()[nb - 1]);
+        if k != k2 {
+            return Err(Error::Runtime(format!(
+                "mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})",
+                a.shape()[..na - 1].iter().product::<usize>(), k, k2, n
+            )));
+        }
+        if a.dtype() != b.dtype() {
+            return Err(Error::Runtime(format!(
+                "expected m1 and m2 to have the same dtype, but got: {} != {}",
+                a.dtype().name(),
+                b.dtype().name()
+            )));
+        }
+        let batch = broadcast_shapes(&a.shape()[..na - 2], &b.shape()[..nb - 2])?;
+        let nbatch: usize = batch.iter().product();
+        let mut sa = batch.clone();
+        sa.extend([m, k]);
+        let mut sb = batch.clone();
+        sb.extend([k, n]);
+        let a3 = flatten_batch(&a.expand_raw(&sa)?, nbatch);
+        let b3 = flatten_batch(&b.expand_raw(&sb)?, nbatch);
+        let mut out_shape = batch.clone();
+        out_shape.extend([m, n]);
+        let out = if a.dtype() == DType::BF16 {
+            let (x, y) = (a3.cast_raw(DType::F32), b3.cast_raw(DType::F32));
+            Tensor::from_vec_unchecked(crate::cpu::matmul::bmm::<f32>(&x, &y), &out_shape).cast_raw(DType::BF16)
+        } else {
+            crate::with_dtype!(a.dtype(), T, {
+                Tensor::from_vec_unchecked(crate::cpu::matmul::bmm::<T>(&a3, &b3), &out_shape)
+            })
+        };
+        if autograd::needs_grad(&[a, b]) && out.dtype().is_float() {
+            let (va, vb) = (SavedTensor::new(a), SavedTensor::new(b));
+            let (sha, shb) = (a.shape().to_vec(), b.shape().to_vec());
+            let name = if na == 2 && nb == 2 { "MmBackward0" } else { "BmmBackward0" };
+            autograd::record(&out, name, &[a, b], move |g, needs| {
+                let ga = if needs[0] {
+                    Some(super::binary::sum_to(&g.matmul_nd(&vb.get()?.mt()?)?, &sha)?)
+                } else {
+                    None
+                };
+                let gb = if needs[1] {
+                    Some(super::binary::sum_to(&va.get()?.mt()?.matmul_nd(g)?, &shb)?)
+                } else {
+                    None
+                };
+                Ok(vec![ga, gb])
+            });
+        }
+        Ok(out)
+    }
+
+    fn expand_raw(&self, shape: &[usize]) -> Result<Tensor> {
+        Ok(self.view_with_layout(self.layout().broadcast_to(shape)?))
+    }
+
+    /// Transpose of the last two dims (`mT`).
+    pub fn mt(&self) -> Result<Tensor> {
+        if self.ndim() < 2 {
+            return Err(Error::Runtime(format!(
+                "tensor.mT is only supported on matrices or batches of matrices. Got {}-D tensor.",
+                self.ndim()
+            )));
+        }
+        self.transpose(-2, -1)
+    }
+
+    /// `torch.matmul`.
+    pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
+        let (na, nb) = (self.ndim(), other.ndim());
+        if na == 0 || nb == 0 {
+            return Err(Error::Runtime(format!(
+                "both arguments to matmul need to be at least 1D, but they are {na}D and {nb}D"
+            )));
+        }
+        if na == 1 && nb == 1 {
+            return self.dot(other);
+        }
+        let a = if na == 1 { self.unsqueeze(0)? } else { self.clone() };
+        let b = if nb == 1 { other.unsqueeze(1)? } else { other.clone() };
+        let r = a.matmul_nd(&b).map_err(|e| match e {
+            Error::Runtime(m) if m.starts_with("mat1") && (na == 1 || nb == 1) => Error::Runtime(format!(
+                "size mismatch, got input ({:?}), mat ({:?}) and vec",
+                self.shape(),
+                other.shape()
+            )),
+            e => e,
+        })?;
+        let r = if na == 1 { r.squeeze_dims(&[r.ndim() - 2])? } else { r };
+        if nb == 1 {
+            r.squeeze_dims(&[r.ndim() - 1])
+        } else {
+            Ok(r)
+        }
+    }
+
+    pub fn mm(&self, other: &Tensor) -> Result<Tensor> {
+        if self.ndim() != 2 || other.ndim() != 2 {
+            return Err(Error::Runtime(format!(
+                "mm: expected 2D tensors, got {}D and {}D",
+                self.ndim(),
+                other.ndim()
+            )));
+        }
+        self.matmul_nd(other)
+    }
+
+    pub fn bmm(&self, other: &Tensor) -> Result<Tensor> {
+        if self.ndim() != 3 || other.ndim() != 3 {
+            return Err(Error::Runtime(format!(
+                "batch1 must be a 3D tensor (bmm got {}D and {}D)",
+                self.ndim(),
+                other.ndim()
+            )));
+        }
+        if self.shape()[0] != other.shape()[0] {
+            return Err(Error::Runtime(format!(
+                "Expected size for first two dimensions of batch2 tensor to be: [{}, {}] but got: [{}, {}].",
+                self.shape()[0], self.shape()[2], other.shape()[0], other.shape()[1]
+            )));
+        }
+        self.matmul_nd(other)
+    }
+
+    pub fn mv(&self, v: &Tensor) -> Result<Tensor> {
+        if self.ndim() != 2 || v.ndim() != 1 {
+            return Err(Error::Runtime(format!(
+                "vector + matrix @ vector expected, got {}, {}",
+                self.ndim(),
+                v.ndim()
+            )));
+        }
+        self.matmul(v)
+    }
+
+    pub fn dot(&self, other: &Tensor) -> Result<Tensor> {
+        if self.ndim() != 1 || other.ndim() != 1 {
+            return Err(Error::Runtime(format!(
+                "1D tensors expected, but got {}D and {}D tensors",
+                self.ndim(),
+                other.ndim()
+            )));
+        }
+        if self.shape() != other.shape() {
+            return Err(Error::Runtime(format!(
+                "inconsistent tensor size, expected tensor [{}] and src [{}] to have the same number of elements, but got {} and {} elements respectively",
+                self.numel(), other.numel(), self.numel(), other.numel()
+            )));
+        }
+        self.unsqueeze(0)?.matmul_nd(&other.unsqueeze(1)?)?.reshape(&[])
+    }
+
+    pub fn outer(&self, other: &Tensor) -> Result<Tensor> {
+        if self.ndim() != 1 || other.ndim() != 1 {
+            return Err(Error::Runtime("outer: expected 1D tensors".into()));
+        }
+        self.unsqueeze(1)?.mul(&other.unsqueeze(0)?)
+    }
+
+    /// `torch.einsum` for explicit or implicit output, with repeated-index sums; contractions
+    /// are lowered to permute + reshape + batched matmul (or mul+sum).
+    pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
+        super::nn::einsum(equation, operands)
+    }
+}
+
+/// Views an `[..batch, r, c]` tensor as `[nbatch, r, c]` (batch dims may be broadcast).
+fn flatten_batch(t: &Tensor, nbatch: usize) -> Tensor {
+    let nd = t.ndim();
+    let (r, c) = (t.shape()[nd - 2], t.shape()[nd - 1]);
+    let l = t.layout();
+    let batch_dims = &l.shape[..nd - 2];
+    // A single stride works when the batch dims collapse (contiguous or broadcast).
+    let collapsed = crate::layout::Layout {
+        shape: batch_dims.to_vec(),
+        strides: l.strides[..nd - 2].to_vec(),
+        offset: 0,
+    }
+    .view(&[nbatch]);
+    match collapsed {
+        Some(cl) if nd > 2 => t.view_with_layout(crate::layout::Layout {
+            shape: vec![nbatch, r, c],
+            strides: vec![cl.strides[0], l.strides[nd - 2], l.strides[nd - 1]],
+            offset: l.offset,
+        }),
+        None if nd > 2 => {
+            let c2 = t.copy_raw();
+            c2.view_with_layout(crate::layout::Layout::contiguous(&[nbatch, r, c]))
+        }
+        _ => t.view_with_layout(crate::layout::Layout {
+            shape: vec![1, r, c],
+            strides: vec![0, l.strides[nd - 2], l.strides[nd - 1]],
+            offset: l.offset,
+        }),
+    }
+}

@@ -1,0 +1,499 @@
+//! Reductions with `dim` (int, negative, tuple), `keepdim` and `dtype` like PyTorch.
+
+use super::Tensor;
+use crate::autograd::{self, SavedTensor};
+use crate::cpu::{self, reduce::rows};
+use crate::dtype::{DType, Elem};
+use crate::error::{Error, Result};
+use crate::shape::normalize_dims;
+
+
+/// Reductions handled by the shared row machinery.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reduction {
+    Sum,
+    Prod,
+    Mean,
+    Amax,
+    Amin,
+}
+
+/// A tensor permuted so the reduced dims come last, made contiguous: `m` rows of `k`.
+pub(crate) struct Rows {
+    pub t: Tensor,
+    pub m: usize,
+    pub k: usize,
+    /// Output shape with keepdim.
+    pub keep_shape: Vec<usize>,
+    /// Output shape without keepdim.
+    pub out_shape: Vec<usize>,
+}
+
+/// `dims` empty means all dims.
+pub(crate) fn to_rows(t: &Tensor, dims: &[usize]) -> Result<Rows> {
+    let nd = t.ndim();
+    let all: Vec<usize> = if dims.is_empty() { (0..nd).collect() } else { dims.to_vec() };
+    let kept: Vec<usize> = (0..nd).filter(|d| !all.contains(d)).collect();
+    let mut perm = kept.clone();
+    perm.extend(all.iter().copied());
+    let p = t.permute_raw(&perm);
+    let c = if p.is_contiguous() { p } else { p.copy_raw() };
+    let m: usize = kept.iter().map(|&d| t.shape()[d]).product();
+    let k: usize = all.iter().map(|&d| t.shape()[d]).product();
+    let keep_shape: Vec<usize> =
+        (0..nd).map(|d| if all.contains(&d) { 1 } else { t.shape()[d] }).collect();
+    let out_shape: Vec<usize> = kept.iter().map(|&d| t.shape()[d]).collect();
+    Ok(Rows { t: c, m, k, keep_shape, out_shape })
+}
+
+impl Rows {
+    fn slice<T: Elem>(&self) -> &[T] {
+        let s = self.t.storage().as_slice::<T>();
+        &s[self.t.offset()..self.t.offset() + self.m * self.k]
+    }
+    fn shape(&self, keepdim: bool) -> &[usize] {
+        if keepdim {
+            &self.keep_shape
+        } else {
+            &self.out_shape
+        }
+    }
+}
+
+/// Expands a reduced gradient back over the reduced dims.
+pub(crate) fn expand_back(g: &Tensor, in_shape: &[usize], dims: &[usize], keepdim: bool) -> Result<Tensor> {
+    let mut g = g.clone();
+    if !keepdim && !in_shape.is_empty() {
+        let mut ds: Vec<usize> = if dims.is_empty() { (0..in_shape.len()).collect() } else { dims.to_vec() };
+        ds.sort_unstable();
+        for d in ds {
+            g = g.unsqueeze(d as i64)?;
+        }
+    }
+    g.expand(in_shape)
+}
+
+fn reduce_name(r: Reduction, all: bool) -> &'static str {
+    match (r, all) {
+        (Reduction::Sum, true) => "SumBackward0",
+        (Reduction::Sum, false) => "SumBackward1",
+        (Reduction::Mean, true) => "MeanBackward0",
+        (Reduction::Mean, false) => "MeanBackward1",
+        (Reduction::Prod, true) => "ProdBackward0",
+        (Reduction::Prod, false) => "ProdBackward1",
+        (Reduction::Amax, _) => "AmaxBackward0",
+        (Reduction::Amin, _) => "AminBackward0",
+    }
+}
+
+impl Tensor {
+    /// Normalises a dim list; an empty list means every dim.
+    pub(crate) fn reduce_dims(&self, dims: &[i64]) -> Result<Vec<usize>> {
+        let mut d = normalize_dims(dims, self.ndim())?;
+        if self.ndim() == 0 {
+            d.clear();
+        }
+        d.sort_unstable();
+        Ok(d)
+    }
+
+    pub fn sum(&self) -> Result<Tensor> {
+        self.reduce(Reduction::Sum, &[], false, None)
+    }
+    pub fn sum_dims(&self, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+        self.reduce(Reduction::Sum, dims, keepdim, dtype)
+    }
+    pub fn mean(&self) -> Result<Tensor> {
+        self.reduce(Reduction::Mean, &[], false, None)
+    }
+    pub fn mean_dims(&self, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+        self.reduce(Reduction::Mean, dims, keepdim, dtype)
+    }
+
+    /// Sum/prod/mean/amax/amin over `dims` (empty: all).
+    pub fn reduce(&self, r: Reduction, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+        let name = match r {
+            Reduction::Sum => "sum",
+            Reduction::Prod => "prod",
+            Reduction::Mean => "mean",
+            Reduction::Amax => "amax",
+            Reduction::Amin => "amin",
+        };
+        let d = self.reduce_dims(dims)?;
+        let src = match dtype {
+            Some(dt) => self.to_dtype(dt)?,
+            None => self.clone(),
+        };
+        let in_dt = src.dtype();
+        let out_dt = match r {
+            Reduction::Sum | Reduction::Prod if !in_dt.is_float() => DType::I64,
+            Reduction::Mean if !in_dt.is_float() => {
+                return Err(Error::Runtime(format!(
+                    "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: {}",
+                    super::binary::pretty_dtype(in_dt)
+                )))
+            }
+            _ => in_dt,
+        };
+        let rows_ = to_rows(&src, &d)?;
+        if matches!(r, Reduction::Amax | Reduction::Amin) && rows_.k == 0 && rows_.m > 0 {
+            return Err(Error::Runtime(format!(
+                "{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."
+            )));
+        }
+        let shape = rows_.shape(keepdim).to_vec();
+        let k = rows_.k;
+        let out = if out_dt.is_float() && matches!(r, Reduction::Sum | Reduction::Mean | Reduction::Prod) {
+            crate::with_dtype!(in_dt, T, {
+                let data = rows_.slice::<T>();
+                let vals: Vec<f64> = match r {
+                    Reduction::Sum => rows(data, rows_.m, k, |row| row.iter().map(|v| v.to_f64()).sum()),
+                    Reduction::Mean => rows(data, rows_.m, k, |row| {
+                        row.iter().map(|v| v.to_f64()).sum::<f64>() / k as f64
+                    }),
+                    _ => rows(data, rows_.m, k, |row| row.iter().map(|v| v.to_f64()).product()),
+                };
+                Tensor::from_vec_unchecked(vals, &shape).cast_raw(out_dt)
+            })
+        } else if matches!(r, Reduction::Sum | Reduction::Prod) {
+            crate::with_dtype!(in_dt, T, {
+                let data = rows_.slice::<T>();
+                let vals: Vec<i64> = if r == Reduction::Sum {
+                    rows(data, rows_.m, k, |row| row.iter().fold(0i64, |a, v| a.wrapping_add(v.to_i64())))
+                } else {
+                    rows(data, rows_.m, k, |row| row.iter().fold(1i64, |a, v| a.wrapping_mul(v.to_i64())))
+                };
+                Tensor::from_vec_unchecked(vals, &shape)
+            })
+        } else {
+            let is_max = r == Reduction::Amax;
+            crate::with_dtype!(in_dt, T, {
+                let data = rows_.slice::<T>();
+                let vals: Vec<T> = rows(data, rows_.m, k, |row| extreme(row, is_max).1);
+                Tensor::from_vec_unchecked(vals, &shape)
+            })
+        };
+        if !autograd::needs_grad(&[&src]) || !out_dt.is_float() {
+            return Ok(out);
+        }
+        let in_shape = src.shape().to_vec();
+        let all = d.is_empty() || d.len() == src.ndim();
+        let x = SavedTensor::new(&src);
+        let y = SavedTensor::new(&out.detach());
+        let dd = d.clone();
+        autograd::record(&out, reduce_name(r, dims.is_empty()), &[&src], move |g, _| {
+            let _ = all;
+            let ge = expand_back(g, &in_shape, &dd, keepdim)?;
+            Ok(vec![Some(match r {
+                Reduction::Sum => ge,
+                Reduction::Mean => ge.div_scalar(k as f64)?,
+                Reduction::Prod => ge.mul(&prod_others(x.get()?, &dd)?)?,
+                Reduction::Amax | Reduction::Amin => {
+                    let yv = expand_back(y.get()?, &in_shape, &dd, keepdim)?;
+                    let mask = x.get()?.eq(&yv)?.to_dtype(g.dtype())?;
+                    let count = mask.sum_dims(&dims_i64(&dd, in_shape.len()), true, None)?;
+                    ge.mul(&mask)?.div(&count)?
+                }
+            })])
+        });
+        Ok(out)
+    }
+
+    /// `max(dim)` / `min(dim)`: (values, indices); gradient flows to the chosen index.
+    pub fn max_min_dim(&self, dim: i64, keepdim: bool, is_max: bool) -> Result<(Tensor, Tensor)> {
+        let d = crate::shape::normalize_dim(dim, self.ndim())?;
+        let dims = if self.ndim() == 0 { vec![] } else { vec![d] };
+        let rows_ = to_rows(self, &dims)?;
+        if rows_.k == 0 {
+            return Err(Error::Index(format!(
+                "{}(): Expected reduction dim {} to have non-zero size.",
+                if is_max { "max" } else { "min" },
+                d
+            )));
+        }
+        let shape = rows_.shape(keepdim).to_vec();
+        let (vals, idx) = crate::with_dtype!(self.dtype(), T, {
+            let data = rows_.slice::<T>();
+            let pairs: Vec<(i64, T)> = rows(data, rows_.m, rows_.k, |row| {
+                let (i, v) = extreme(row, is_max);
+                (i as i64, v)
+            });
+            let (i, v): (Vec<i64>, Vec<T>) = pairs.into_iter().unzip();
+            (Tensor::from_vec_unchecked(v, &shape), Tensor::from_vec_unchecked(i, &shape))
+        });
+        if autograd::needs_grad(&[self]) {
+            let in_shape = self.shape().to_vec();
+            let ix = idx.clone();
+            let name = if is_max { "MaxBackward0" } else { "MinBackward0" };
+            autograd::record(&vals, name, &[self], move |g, _| {
+                Ok(vec![Some(index_backward(g, &ix, &in_shape, d, keepdim)?)])
+            });
+        }
+        Ok((vals, idx))
+    }
+
+    /// `argmax`/`argmin` over one dim or the flattened tensor.
+    pub fn argmax_min(&self, dim: Option<i64>, keepdim: bool, is_max: bool) -> Result<Tensor> {
+        match dim {
+            Some(d) => Ok(self.max_min_dim(d, keepdim, is_max)?.1),
+            None => {
+                if self.numel() == 0 {
+                    return Err(Error::Runtime(format!(
+                        "{}(): Expected reduction dim to be specified for input.numel() == 0.",
+                        if is_max { "argmax" } else { "argmin" }
+                    )));
+                }
+                let flat = self.reshape(&[-1])?;
+                let i = flat.max_min_dim(0, false, is_max)?.1;
+                if keepdim {
+                    i.reshape(&vec![1; self.ndim()])
+                } else {
+                    Ok(i)
+                }
+            }
+        }
+    }
+
+    /// `max()` / `min()` of all elements; ties share the gradient evenly (PyTorch's rule).
+    pub fn max_min_all(&self, is_max: bool) -> Result<Tensor> {
+        if self.numel() == 0 {
+            return Err(Error::Runtime(format!(
+                "{}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.",
+                if is_max { "max" } else { "min" }
+            )));
+        }
+        self.reduce(if is_max { Reduction::Amax } else { Reduction::Amin }, &[], false, None)
+    }
+
+    /// `var`/`std` with `correction` (1 = unbiased).
+    pub fn var_std(&self, dims: &[i64], correction: f64, keepdim: bool, is_std: bool) -> Result<Tensor> {
+        if !self.dtype().is_float() {
+            return Err(Error::Runtime(format!(
+                "{}: only supports floating-point dtypes, got {}",
+                if is_std { "std" } else { "var" },
+                self.dtype().name()
+            )));
+        }
+        let d = self.reduce_dims(dims)?;
+        let mean = self.detach().mean_dims(&dims_i64(&d, self.ndim()), true, None)?;
+        let rows_ = to_rows(self, &d)?;
+        let shape = rows_.shape(keepdim).to_vec();
+        let n = rows_.k;
+        let out = crate::with_dtype!(self.dtype(), T, {
+            let data = rows_.slice::<T>();
+            let vals: Vec<f64> = rows(data, rows_.m, n, |row| {
+                let r: Vec<f64> = row.iter().map(|v| v.to_f64()).collect();
+                let v = if r.is_empty() { f64::NAN } else { cpu::reduce::variance(&r, correction) };
+                if is_std {
+                    v.sqrt()
+                } else {
+                    v
+                }
+            });
+            Tensor::from_vec_unchecked(vals, &shape).cast_raw(self.dtype())
+        });
+        if !autograd::needs_grad(&[self]) {
+            return Ok(out);
+        }
+        let in_shape = self.shape().to_vec();
+        let x = SavedTensor::new(self);
+        let y = SavedTensor::new(&out.detach());
+        let name = if is_std { "StdBackward0" } else { "VarBackward0" };
+        autograd::record(&out, name, &[self], move |g, _| {
+            let xv = x.get()?;
+            let centered = xv.sub(&mean)?;
+            let denom = (n as f64 - correction).max(0.0);
+            let ge = expand_back(g, &in_shape, &d, keepdim)?;
+            let gx = centered.mul_scalar(2.0 / denom)?.mul(&ge)?;
+            Ok(vec![Some(if is_std {
+                let sv = expand_back(y.get()?, &in_shape, &d, keepdim)?;
+                gx.div(&sv.mul_scalar(2.0)?)?
+            } else {
+                gx
+            })])
+        });
+        Ok(out)
+    }
+
+    /// Vector p-norm over `dims` (empty: all). p may be ±inf or 0.
+    pub fn norm(&self, p: f64, dims: &[i64], keepdim: bool) -> Result<Tensor> {
+        if !self.dtype().is_float() {
+            return Err(Error::Runtime(format!(
+                "linalg.vector_norm: Expected a floating point or complex tensor as input. Got {}",
+                super::binary::pretty_dtype(self.dtype())
+            )));
+        }
+        let d = self.reduce_dims(dims)?;
+        let rows_ = to_rows(self, &d)?;
+        let shape = rows_.shape(keepdim).to_vec();
+        let out = crate::with_dtype!(self.dtype(), T, {
+            let data = rows_.slice::<T>();
+            let vals: Vec<f64> = rows(data, rows_.m, rows_.k, |row| {
+                let it = row.iter().map(|v| v.to_f64().abs());
+                if p == f64::INFINITY {
+                    it.fold(0.0, f64::max)
+                } else if p == f64::NEG_INFINITY {
+                    it.fold(f64::INFINITY, f64::min)
+                } else if p == 0.0 {
+                    it.filter(|&v| v != 0.0).count() as f64
+                } else if p == 2.0 {
+                    it.map(|v| v * v).sum::<f64>().sqrt()
+                } else if p == 1.0 {
+                    it.sum()
+                } else {
+                    it.map(|v| v.powf(p)).sum::<f64>().powf(1.0 / p)
+                }
+            });
+            Tensor::from_vec_unchecked(vals, &shape).cast_raw(self.dtype())
+        });
+        if !autograd::needs_grad(&[self]) {
+            return Ok(out);
+        }
+        let in_shape = self.shape().to_vec();
+        let x = SavedTensor::new(self);
+        let y = SavedTensor::new(&out.detach());
+        autograd::record(&out, "LinalgVectorNormBackward0", &[self], move |g, _| {
+            let xv = x.get()?;
+            let ge = expand_back(g, &in_shape, &d, keepdim)?;
+            let nv = expand_back(y.get()?, &in_shape, &d, keepdim)?;
+            let zero = Tensor::scalar_of(0.0, xv.dtype());
+            let gx = if p == 0.0 {
+                xv.mul_scalar(0.0)?
+            } else if p == 1.0 {
+                xv.sign()?
+            } else if p.is_infinite() {
+                let mask = xv.abs()?.eq(&nv)?.to_dtype(xv.dtype())?;
+                let count = mask.sum_dims(&dims_i64(&d, in_shape.len()), true, None)?;
+                xv.sign()?.mul(&mask)?.div(&count)?
+            } else if p == 2.0 {
+                Tensor::where_(&nv.eq_scalar(0.0)?, &zero, &xv.div(&nv)?)?
+            } else {
+                let num = xv.mul(&xv.abs()?.pow_scalar(p - 2.0)?)?;
+                let q = num.div(&nv.pow_scalar(p - 1.0)?)?;
+                Tensor::where_(&nv.eq_scalar(0.0)?, &zero, &q)?
+            };
+            Ok(vec![Some(gx.mul(&ge)?)])
+        });
+        Ok(out)
+    }
+
+    /// `logsumexp(dims)`, stable; gradient softmax-weighted.
+    pub fn logsumexp(&self, dims: &[i64], keepdim: bool) -> Result<Tensor> {
+        let src = if self.dtype().is_float() { self.clone() } else { self.to_dtype(DType::F32)? };
+        let d = src.reduce_dims(dims)?;
+        let di = dims_i64(&d, src.ndim());
+        let m = src.detach().reduce(Reduction::Amax, &di, true, None)?;
+        let m = Tensor::where_(&m.isinf()?, &Tensor::scalar_of(0.0, m.dtype()), &m)?;
+        let s = src.detach().sub(&m)?.exp()?.sum_dims(&di, true, None)?.log()?.add(&m)?;
+        let out = if keepdim { s } else { s.squeeze_dims(&d)? };
+        if !autograd::needs_grad(&[&src]) {
+            return Ok(out);
+        }
+        let in_shape = src.shape().to_vec();
+        let x = SavedTensor::new(&src);
+        let y = SavedTensor::new(&out.detach());
+        autograd::record(&out, "LogsumexpBackward0", &[&src], move |g, _| {
+            let ge = expand_back(g, &in_shape, &d, keepdim)?;
+            let yv = expand_back(y.get()?, &in_shape, &d, keepdim)?;
+            Ok(vec![Some(ge.mul(&x.get()?.sub(&yv)?.exp()?)?)])
+        });
+        Ok(out)
+    }
+
+    /// `all` / `any` over `dims` (empty: all).
+    pub fn all_any(&self, dims: &[i64], keepdim: bool, is_all: bool) -> Result<Tensor> {
+        let d = self.reduce_dims(dims)?;
+        let rows_ = to_rows(self, &d)?;
+        let shape = rows_.shape(keepdim).to_vec();
+        Ok(crate::with_dtype!(self.dtype(), T, {
+            let data = rows_.slice::<T>();
+            let vals: Vec<bool> = rows(data, rows_.m, rows_.k, |row| {
+                if is_all {
+                    row.iter().all(|v| v.is_nonzero())
+                } else {
+                    row.iter().any(|v| v.is_nonzero())
+                }
+            });
+            Tensor::from_vec_unchecked(vals, &shape)
+        }))
+    }
+
+    pub fn count_nonzero(&self, dims: &[i64]) -> Result<Tensor> {
+        let d = self.reduce_dims(dims)?;
+        let rows_ = to_rows(self, &d)?;
+        let shape = rows_.out_shape.clone();
+        Ok(crate::with_dtype!(self.dtype(), T, {
+            let data = rows_.slice::<T>();
+            let vals: Vec<i64> =
+                rows(data, rows_.m, rows_.k, |row| row.iter().filter(|v| v.is_nonzero()).count() as i64);
+            Tensor::from_vec_unchecked(vals, &shape)
+        }))
+    }
+}
+
+/// `(index, value)` of the max (or min) of a row; NaN wins like PyTorch; first index on ties.
+fn extreme<T: Elem>(row: &[T], is_max: bool) -> (usize, T) {
+    let mut bi = 0;
+    let mut bv = row.first().copied().unwrap_or_default();
+    let is_nan = |v: T| v != v;
+    for (i, &v) in row.iter().enumerate().skip(1) {
+        if is_nan(bv) {
+            break;
+        }
+        if is_nan(v) || (is_max && v > bv) || (!is_max && v < bv) {
+            bi = i;
+            bv = v;
+        }
+    }
+    (bi, bv)
+}
+
+pub(crate) fn dims_i64(d: &[usize], ndim: usize) -> Vec<i64> {
+    if d.is_empty() {
+        (0..ndim as i64).collect()
+    } else {
+        d.iter().map(|&x| x as i64).collect()
+    }
+}
+
+/// Scatters a reduced gradient into the positions given by `idx` along `dim`.
+pub(crate) fn index_backward(g: &Tensor, idx: &Tensor, in_shape: &[usize], dim: usize, keepdim: bool) -> Result<Tensor> {
+    if in_shape.is_empty() {
+        return Ok(g.clone());
+    }
+    let (g, idx) = if keepdim {
+        (g.clone(), idx.clone())
+    } else {
+        (g.unsqueeze(dim as i64)?, idx.unsqueeze(dim as i64)?)
+    };
+    let z = Tensor::zeros(in_shape, g.dtype())?;
+    z.scatter(dim as i64, &idx, &g)
+}
+
+/// Product of all other elements along the reduced dims, exact with zeros
+/// (exclusive cumulative products from both ends).
+fn prod_others(x: &Tensor, dims: &[usize]) -> Result<Tensor> {
+    let in_shape = x.shape().to_vec();
+    let (flat, dim) = if dims.len() == 1 {
+        (x.clone(), dims[0] as i64)
+    } else {
+        (x.reshape(&[-1])?, 0)
+    };
+    let left = exclusive_cumprod(&flat, dim)?;
+    let right = exclusive_cumprod(&flat.flip(&[dim])?, dim)?.flip(&[dim])?;
+    left.mul(&right)?.reshape(&in_shape.iter().map(|&s| s as i64).collect::<Vec<_>>())
+}
+
+fn exclusive_cumprod(x: &Tensor, dim: i64) -> Result<Tensor> {
+    let d = crate::shape::normalize_dim(dim, x.ndim())?;
+    let n = if x.ndim() == 0 { 1 } else { x.shape()[d] };
+    if n == 0 {
+        return Ok(x.clone());
+    }
+    let ones_shape: Vec<usize> =
+        x.shape().iter().enumerate().map(|(i, &s)| if i == d { 1 } else { s }).collect();
+    let ones = Tensor::ones(&ones_shape, x.dtype())?;
+    let shifted = Tensor::cat(&[ones, x.narrow(dim, 0, n - 1)?], dim)?;
+    shifted.cumprod(dim, None)
+}
+
