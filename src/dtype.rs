@@ -419,14 +419,8 @@ mod tests {
         assert_eq!(promote_types(Bool, I32), I32);
         assert_eq!(promote_types(F16, BF16), F32);
         assert_eq!(promote_types(I64, F16), F16);
-        assert_eq!(
-            result_type(&[Operand::Dim(I64), Operand::Scalar(F32)]),
-            F32
-        );
-        assert_eq!(
-            result_type(&[Operand::Dim(U8), Operand::Scalar(I64)]),
-            U8
-        );
+        assert_eq!(result_type(&[Operand::Dim(I64), Operand::Scalar(F32)]), F32);
+        assert_eq!(result_type(&[Operand::Dim(U8), Operand::Scalar(I64)]), U8);
         assert_eq!(
             result_type(&[Operand::Dim(Bool), Operand::Scalar(I64)]),
             I64

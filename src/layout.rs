@@ -171,10 +171,10 @@ impl Layout {
         for tensor_d in (0..old.len()).rev() {
             tensor_numel *= old[tensor_d];
             if tensor_d == 0
-                || (old[tensor_d - 1] != 1 && olds[tensor_d - 1] != tensor_numel * chunk_base_stride)
+                || (old[tensor_d - 1] != 1
+                    && olds[tensor_d - 1] != tensor_numel * chunk_base_stride)
             {
-                while view_d >= 0
-                    && (view_numel < tensor_numel || new_shape[view_d as usize] == 1)
+                while view_d >= 0 && (view_numel < tensor_numel || new_shape[view_d as usize] == 1)
                 {
                     new_strides[view_d as usize] = view_numel * chunk_base_stride;
                     view_numel *= new_shape[view_d as usize];

@@ -56,8 +56,16 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
@@ -78,7 +86,9 @@ pub fn infer_shape(op: &str, shape: &[i64], numel: usize) -> Result<Vec<usize>> 
     for (i, &s) in shape.iter().enumerate() {
         if s == -1 {
             if infer.is_some() {
-                return Err(Error::Runtime(format!("{op}: only one dimension can be inferred")));
+                return Err(Error::Runtime(format!(
+                    "{op}: only one dimension can be inferred"
+                )));
             }
             infer = Some(i);
         } else if s < 0 {

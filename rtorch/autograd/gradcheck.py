@@ -26,16 +26,20 @@ def _numerical_jacobian(func, inputs, wrt, eps):
     base = x.detach().clone()
     n_in = base.numel()
     cols = []
-    with rtorch.no_grad():
-        for j in range(n_in):
-            def at(delta):
+    for j in range(n_in):
+        # The perturbed input keeps requires_grad and func runs in the caller's grad mode, as in
+        # PyTorch, so that a func that itself differentiates (gradgradcheck's vjp) still works.
+        def at(delta):
+            with rtorch.no_grad():
                 pert = base.clone().reshape(-1)
                 pert[j] = pert[j] + delta
-                args = list(inputs)
-                args[wrt] = pert.reshape(base.shape)
-                return np.concatenate([o.detach().double().numpy().reshape(-1) for o in _flat_outputs(func, args)] or [np.zeros(0)])
+                pert = pert.reshape(base.shape)
+            args = list(inputs)
+            args[wrt] = pert.requires_grad_(x.requires_grad)
+            outs = _flat_outputs(func, args)
+            return np.concatenate([o.detach().double().numpy().reshape(-1) for o in outs] or [np.zeros(0)])
 
-            cols.append((at(eps) - at(-eps)) / (2 * eps))
+        cols.append((at(eps) - at(-eps)) / (2 * eps))
     return np.stack(cols, axis=1) if cols else np.zeros((0, 0))
 
 

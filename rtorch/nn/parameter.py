@@ -34,7 +34,11 @@ class Parameter(torch.Tensor):
         return result
 
     def __repr__(self):
-        return "Parameter containing:\n" + super().__repr__()
+        text = super().__repr__()
+        # The core's tensor repr may already name the Parameter itself.
+        if text.startswith("Parameter containing:"):
+            return text
+        return "Parameter containing:\n" + text
 
     def __reduce_ex__(self, proto):
         return (_rebuild_parameter, (self.detach(), self.requires_grad))

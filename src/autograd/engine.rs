@@ -1,8 +1,8 @@
 //! The backward sweep: walks reachable nodes newest-first (sequence order), sums incoming
 //! gradients, runs hooks and rules, and accumulates into leaves or captures requested inputs.
 
-use super::graph::{self, EdgeTarget};
 use super::grad_mode::GradModeGuard;
+use super::graph::{self, EdgeTarget};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use std::collections::HashMap;
@@ -26,7 +26,10 @@ fn add_grad(acc: Option<Tensor>, g: Tensor) -> Result<Tensor> {
 }
 
 /// Runs backward from `roots` (each with its incoming gradient).
-pub fn run_backward(roots: &[(Tensor, Tensor)], opts: &BackwardOptions) -> Result<Vec<Option<Tensor>>> {
+pub fn run_backward(
+    roots: &[(Tensor, Tensor)],
+    opts: &BackwardOptions,
+) -> Result<Vec<Option<Tensor>>> {
     let _mode = GradModeGuard::new(opts.create_graph);
     let inputs = opts.inputs.unwrap_or(&[]);
     let mut captured: Vec<Option<Tensor>> = vec![None; inputs.len()];
@@ -41,7 +44,11 @@ pub fn run_backward(roots: &[(Tensor, Tensor)], opts: &BackwardOptions) -> Resul
             )));
         }
     }
-    let leaf_pos = |t: &Tensor| inputs.iter().position(|x| x.grad_fn().is_none() && x.same(t));
+    let leaf_pos = |t: &Tensor| {
+        inputs
+            .iter()
+            .position(|x| x.grad_fn().is_none() && x.same(t))
+    };
 
     let mut pending: HashMap<usize, Tensor> = HashMap::new();
     let mut root_nodes = Vec::new();
@@ -80,7 +87,11 @@ pub fn run_backward(roots: &[(Tensor, Tensor)], opts: &BackwardOptions) -> Resul
         if let Some(w) = &node.retain {
             if let Some(t) = w.upgrade() {
                 let t = Tensor(t);
-                let g = if opts.create_graph { grad.clone() } else { grad.detach() };
+                let g = if opts.create_graph {
+                    grad.clone()
+                } else {
+                    grad.detach()
+                };
                 let new = add_grad(t.grad(), g)?;
                 t.set_grad(Some(new));
             }
@@ -99,7 +110,11 @@ pub fn run_backward(roots: &[(Tensor, Tensor)], opts: &BackwardOptions) -> Resul
                 node.name
             )));
         };
-        let needs: Vec<bool> = node.edges.iter().map(|e| !matches!(e, EdgeTarget::None)).collect();
+        let needs: Vec<bool> = node
+            .edges
+            .iter()
+            .map(|e| !matches!(e, EdgeTarget::None))
+            .collect();
         let outs = backward(&grad, &needs)?;
         drop(backward);
         if !opts.retain_graph {
@@ -157,11 +172,23 @@ fn deliver_leaf(
 /// as a fresh tensor (never aliasing another tensor), later ones are added in place unless a
 /// graph of the gradient is being built.
 pub fn accumulate_grad(t: &Tensor, g: Tensor, create_graph: bool) -> Result<()> {
-    let g = if g.shape() != t.shape() { g.expand(t.shape())?.contiguous()? } else { g };
-    let g = if g.dtype() != t.dtype() { g.to_dtype(t.dtype())? } else { g };
+    let g = if g.shape() != t.shape() {
+        g.expand(t.shape())?.contiguous()?
+    } else {
+        g
+    };
+    let g = if g.dtype() != t.dtype() {
+        g.to_dtype(t.dtype())?
+    } else {
+        g
+    };
     match t.grad() {
         None => {
-            let new = if create_graph { g } else { g.detach().deep_clone()? };
+            let new = if create_graph {
+                g
+            } else {
+                g.detach().deep_clone()?
+            };
             t.set_grad(Some(new));
         }
         Some(old) => {
@@ -174,4 +201,3 @@ pub fn accumulate_grad(t: &Tensor, g: Tensor, create_graph: bool) -> Result<()> 
     }
     Ok(())
 }
-

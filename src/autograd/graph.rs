@@ -144,7 +144,11 @@ impl NodeRef {
     }
 
     pub fn add_hook(&self, hook: Hook) {
-        arena().slots[self.idx].as_mut().expect("live node").hooks.push(hook);
+        arena().slots[self.idx]
+            .as_mut()
+            .expect("live node")
+            .hooks
+            .push(hook);
     }
 
     pub fn set_retain(&self, t: &Tensor) {

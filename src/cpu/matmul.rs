@@ -35,30 +35,79 @@ pub fn bmm<T: Elem>(a: &Tensor, bm: &Tensor) -> Vec<T> {
                 unsafe {
                     match T::DTYPE {
                         DType::F32 => gemm::gemm::<f32>(
-                            m, n, k, dst.as_mut_ptr() as *mut f32, 1, n as isize, false,
-                            pa as *const f32, as_[2] as isize, as_[1] as isize,
-                            pb as *const f32, bs[2] as isize, bs[1] as isize,
-                            0.0, 1.0, false, false, false, par,
+                            m,
+                            n,
+                            k,
+                            dst.as_mut_ptr() as *mut f32,
+                            1,
+                            n as isize,
+                            false,
+                            pa as *const f32,
+                            as_[2] as isize,
+                            as_[1] as isize,
+                            pb as *const f32,
+                            bs[2] as isize,
+                            bs[1] as isize,
+                            0.0,
+                            1.0,
+                            false,
+                            false,
+                            false,
+                            par,
                         ),
                         DType::F64 => gemm::gemm::<f64>(
-                            m, n, k, dst.as_mut_ptr() as *mut f64, 1, n as isize, false,
-                            pa as *const f64, as_[2] as isize, as_[1] as isize,
-                            pb as *const f64, bs[2] as isize, bs[1] as isize,
-                            0.0, 1.0, false, false, false, par,
+                            m,
+                            n,
+                            k,
+                            dst.as_mut_ptr() as *mut f64,
+                            1,
+                            n as isize,
+                            false,
+                            pa as *const f64,
+                            as_[2] as isize,
+                            as_[1] as isize,
+                            pb as *const f64,
+                            bs[2] as isize,
+                            bs[1] as isize,
+                            0.0,
+                            1.0,
+                            false,
+                            false,
+                            false,
+                            par,
                         ),
                         _ => gemm::gemm::<gemm::f16>(
-                            m, n, k, dst.as_mut_ptr() as *mut gemm::f16, 1, n as isize, false,
-                            pa as *const gemm::f16, as_[2] as isize, as_[1] as isize,
-                            pb as *const gemm::f16, bs[2] as isize, bs[1] as isize,
-                            gemm::f16::from_f32(0.0), gemm::f16::from_f32(1.0), false, false, false, par,
+                            m,
+                            n,
+                            k,
+                            dst.as_mut_ptr() as *mut gemm::f16,
+                            1,
+                            n as isize,
+                            false,
+                            pa as *const gemm::f16,
+                            as_[2] as isize,
+                            as_[1] as isize,
+                            pb as *const gemm::f16,
+                            bs[2] as isize,
+                            bs[1] as isize,
+                            gemm::f16::from_f32(0.0),
+                            gemm::f16::from_f32(1.0),
+                            false,
+                            false,
+                            false,
+                            par,
                         ),
                     }
                 }
             };
             if batch > 1 && batch * m * n * k >= PAR_WORK {
-                out.par_chunks_mut(m * n).enumerate().for_each(|(bi, d)| run(bi, d));
+                out.par_chunks_mut(m * n)
+                    .enumerate()
+                    .for_each(|(bi, d)| run(bi, d));
             } else {
-                out.chunks_mut(m * n).enumerate().for_each(|(bi, d)| run(bi, d));
+                out.chunks_mut(m * n)
+                    .enumerate()
+                    .for_each(|(bi, d)| run(bi, d));
             }
         }
         _ => {
@@ -76,7 +125,13 @@ pub fn bmm<T: Elem>(a: &Tensor, bm: &Tensor) -> Vec<T> {
                                 acc_i = acc_i.wrapping_add(x.to_i64().wrapping_mul(y.to_i64()));
                             }
                         }
-                        out[bi * m * n + i * n + j] = if float { T::from_f64(acc_f) } else if T::DTYPE == DType::Bool { T::from_bool(acc_i != 0) } else { T::from_i64(acc_i) };
+                        out[bi * m * n + i * n + j] = if float {
+                            T::from_f64(acc_f)
+                        } else if T::DTYPE == DType::Bool {
+                            T::from_bool(acc_i != 0)
+                        } else {
+                            T::from_i64(acc_i)
+                        };
                     }
                 }
             }

@@ -27,14 +27,16 @@ pub fn fill_strided<U: Send, const N: usize>(
 ) {
     let n = out.len();
     if n >= PAR_THRESHOLD {
-        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
-            let start = c * CHUNK;
-            let mut i = 0;
-            for_each_offset(shape, strides, base, start, start + chunk.len(), |o| {
-                chunk[i] = f(o);
-                i += 1;
+        out.par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(c, chunk)| {
+                let start = c * CHUNK;
+                let mut i = 0;
+                for_each_offset(shape, strides, base, start, start + chunk.len(), |o| {
+                    chunk[i] = f(o);
+                    i += 1;
+                });
             });
-        });
     } else {
         let mut i = 0;
         for_each_offset(shape, strides, base, 0, n, |o| {
@@ -71,7 +73,13 @@ pub fn map<T: Elem, U: Elem>(t: &Tensor, f: impl Fn(T) -> U + Sync + Send) -> Ve
     let src = t.storage().as_slice::<T>();
     let l = t.layout();
     let mut out = alloc::<U>(l.numel());
-    fill_strided(&mut out, &l.shape, [&l.strides], [l.offset], |[o]| f(src[o]));
+    fill_strided(
+        &mut out,
+        &l.shape,
+        [&l.strides],
+        [l.offset],
+        |[o]| f(src[o]),
+    );
     out
 }
 
@@ -104,7 +112,11 @@ pub fn zip<A: Elem, B: Elem, U: Elem>(
         let y = sb[lb.offset];
         let xa = &sa[la.offset..la.offset + n];
         if n >= PAR_THRESHOLD {
-            return xa.par_iter().with_min_len(CHUNK).map(|&x| f(x, y)).collect();
+            return xa
+                .par_iter()
+                .with_min_len(CHUNK)
+                .map(|&x| f(x, y))
+                .collect();
         }
         return xa.iter().map(|&x| f(x, y)).collect();
     }
@@ -112,7 +124,11 @@ pub fn zip<A: Elem, B: Elem, U: Elem>(
         let x = sa[la.offset];
         let xb = &sb[lb.offset..lb.offset + n];
         if n >= PAR_THRESHOLD {
-            return xb.par_iter().with_min_len(CHUNK).map(|&y| f(x, y)).collect();
+            return xb
+                .par_iter()
+                .with_min_len(CHUNK)
+                .map(|&y| f(x, y))
+                .collect();
         }
         return xb.iter().map(|&y| f(x, y)).collect();
     }

@@ -5,12 +5,20 @@ use super::PAR_THRESHOLD;
 use rayon::prelude::*;
 
 /// `out[i] = f(row i)` over `m` rows of length `k`.
-pub fn rows<T: Sync, A: Send>(data: &[T], m: usize, k: usize, f: impl Fn(&[T]) -> A + Sync + Send) -> Vec<A> {
+pub fn rows<T: Sync, A: Send>(
+    data: &[T],
+    m: usize,
+    k: usize,
+    f: impl Fn(&[T]) -> A + Sync + Send,
+) -> Vec<A> {
     if k == 0 {
         return (0..m).map(|_| f(&[])).collect();
     }
     if m * k >= PAR_THRESHOLD && m > 1 {
-        data.par_chunks(k).with_min_len((PAR_THRESHOLD / k).max(1) / 4 + 1).map(&f).collect()
+        data.par_chunks(k)
+            .with_min_len((PAR_THRESHOLD / k).max(1) / 4 + 1)
+            .map(&f)
+            .collect()
     } else {
         data.chunks(k).map(f).collect()
     }
@@ -19,9 +27,12 @@ pub fn rows<T: Sync, A: Send>(data: &[T], m: usize, k: usize, f: impl Fn(&[T]) -
 /// Sum of a long row in f64 with rayon partial sums (a full reduction of a big tensor).
 pub fn sum_f64(data: &[f64]) -> f64 {
     if data.len() >= PAR_THRESHOLD {
-        data.par_chunks(1 << 14).map(|c| c.iter().sum::<f64>()).sum()
+        data.par_chunks(1 << 14)
+            .map(|c| c.iter().fold(0.0, |a, v| a + v))
+            .reduce(|| 0.0, |a, b| a + b)
     } else {
-        data.iter().sum()
+        // From +0.0: std's f64 `sum` starts at -0.0, and PyTorch's empty sum is 0.
+        data.iter().fold(0.0, |a, v| a + v)
     }
 }
 

@@ -31,10 +31,14 @@ impl PyNode {
             .map(|n| -> PyResult<Py<PyAny>> {
                 Ok(match n {
                     NextFunction::None => (py.None(), 0).into_pyobject(py)?.into_any().unbind(),
-                    NextFunction::Node(r) => (Py::new(py, PyNode { node: r })?, 0).into_pyobject(py)?.into_any().unbind(),
-                    NextFunction::Leaf(t) => {
-                        (Py::new(py, PyAccumulateGrad { variable: t })?, 0).into_pyobject(py)?.into_any().unbind()
-                    }
+                    NextFunction::Node(r) => (Py::new(py, PyNode { node: r })?, 0)
+                        .into_pyobject(py)?
+                        .into_any()
+                        .unbind(),
+                    NextFunction::Leaf(t) => (Py::new(py, PyAccumulateGrad { variable: t })?, 0)
+                        .into_pyobject(py)?
+                        .into_any()
+                        .unbind(),
                 })
             })
             .collect::<PyResult<_>>()?;
@@ -50,7 +54,9 @@ impl PyNode {
         self.node.index()
     }
     fn register_hook(&self, _hook: Py<PyAny>) -> PyResult<()> {
-        Err(PyRuntimeError::new_err("Node.register_hook is not supported; use Tensor.register_hook"))
+        Err(PyRuntimeError::new_err(
+            "Node.register_hook is not supported; use Tensor.register_hook",
+        ))
     }
 }
 
@@ -102,11 +108,19 @@ pub fn register_hook(t: &Tensor, hook: Py<PyAny>) -> PyResult<PyHookHandle> {
             return Ok(None);
         }
         Python::attach(|py| {
-            let r = hook.bind(py).call1((wrap(py, g.clone()).map_err(park)?,)).map_err(park)?;
+            let r = hook
+                .bind(py)
+                .call1((wrap(py, g.clone()).map_err(park)?,))
+                .map_err(park)?;
             if r.is_none() {
                 return Ok(None);
             }
-            let t = r.cast::<PyTensor>().map_err(|e| park(e.into()))?.borrow().t.clone();
+            let t = r
+                .cast::<PyTensor>()
+                .map_err(|e| park(e.into()))?
+                .borrow()
+                .t
+                .clone();
             Ok(Some(t))
         })
     };
@@ -118,7 +132,9 @@ pub fn tensor_list(obj: &Bound<PyAny>) -> PyResult<Vec<Tensor>> {
     if let Ok(t) = obj.cast::<PyTensor>() {
         return Ok(vec![t.borrow().t.clone()]);
     }
-    obj.try_iter()?.map(|x| Ok(x?.cast::<PyTensor>()?.borrow().t.clone())).collect()
+    obj.try_iter()?
+        .map(|x| Ok(x?.cast::<PyTensor>()?.borrow().t.clone()))
+        .collect()
 }
 
 pub fn tensor_list_opt(obj: Option<&Bound<PyAny>>) -> PyResult<Option<Vec<Tensor>>> {
@@ -274,7 +290,12 @@ pub fn _live_graph_nodes() -> usize {
 /// Records a custom `autograd.Function`: every output gets a node whose rule calls
 /// `backward(output_index, grad)` and returns one gradient (or None) per tensor input.
 #[pyfunction]
-pub fn _record_function(name: String, inputs: Vec<PyRef<PyTensor>>, outputs: Vec<PyRef<PyTensor>>, backward: Py<PyAny>) -> PyResult<()> {
+pub fn _record_function(
+    name: String,
+    inputs: Vec<PyRef<PyTensor>>,
+    outputs: Vec<PyRef<PyTensor>>,
+    backward: Py<PyAny>,
+) -> PyResult<()> {
     let ins: Vec<Tensor> = inputs.iter().map(|t| t.t.clone()).collect();
     let refs: Vec<&Tensor> = ins.iter().collect();
     if !autograd::needs_grad(&refs) {
@@ -290,8 +311,15 @@ pub fn _record_function(name: String, inputs: Vec<PyRef<PyTensor>>, outputs: Vec
         let n = ins.len();
         autograd::record(&o.t, name, &refs, move |g, _| {
             Python::attach(|py| {
-                let r = bw.bind(py).call1((k, wrap(py, g.clone()).map_err(park)?)).map_err(park)?;
-                let items: Vec<Bound<PyAny>> = r.try_iter().map_err(park)?.collect::<PyResult<_>>().map_err(park)?;
+                let r = bw
+                    .bind(py)
+                    .call1((k, wrap(py, g.clone()).map_err(park)?))
+                    .map_err(park)?;
+                let items: Vec<Bound<PyAny>> = r
+                    .try_iter()
+                    .map_err(park)?
+                    .collect::<PyResult<_>>()
+                    .map_err(park)?;
                 if items.len() != n {
                     return Err(crate::error::Error::Runtime(format!(
                         "function {name} returned an incorrect number of gradients (expected {n}, got {})",
@@ -304,7 +332,13 @@ pub fn _record_function(name: String, inputs: Vec<PyRef<PyTensor>>, outputs: Vec
                         if x.is_none() {
                             Ok(None)
                         } else {
-                            Ok(Some(x.cast::<PyTensor>().map_err(|e| park(e.into()))?.borrow().t.clone()))
+                            Ok(Some(
+                                x.cast::<PyTensor>()
+                                    .map_err(|e| park(e.into()))?
+                                    .borrow()
+                                    .t
+                                    .clone(),
+                            ))
                         }
                     })
                     .collect()
@@ -313,7 +347,6 @@ pub fn _record_function(name: String, inputs: Vec<PyRef<PyTensor>>, outputs: Vec
     }
     Ok(())
 }
-
 
 /// Node names must be `'static`: each distinct Function name is leaked once.
 fn intern(s: String) -> &'static str {

@@ -32,10 +32,20 @@ pub fn scalar_of(obj: &Bound<PyAny>) -> Option<Scalar> {
         return obj.extract::<bool>().ok().map(Scalar::Bool);
     }
     if tname.starts_with("int") || tname.starts_with("uint") {
-        return obj.call_method0("__index__").ok()?.extract::<i64>().ok().map(Scalar::Int);
+        return obj
+            .call_method0("__index__")
+            .ok()?
+            .extract::<i64>()
+            .ok()
+            .map(Scalar::Int);
     }
     if tname.starts_with("float") {
-        return obj.call_method0("__float__").ok()?.extract::<f64>().ok().map(Scalar::Float);
+        return obj
+            .call_method0("__float__")
+            .ok()?
+            .extract::<f64>()
+            .ok()
+            .map(Scalar::Float);
     }
     None
 }
@@ -70,7 +80,10 @@ pub fn dtype_of(obj: &Bound<PyAny>) -> PyResult<DType> {
             return Ok(d);
         }
     }
-    Err(PyTypeError::new_err(format!("expected a torch.dtype, got {}", obj.repr()?)))
+    Err(PyTypeError::new_err(format!(
+        "expected a torch.dtype, got {}",
+        obj.repr()?
+    )))
 }
 
 pub fn opt_dtype(obj: Option<&Bound<PyAny>>) -> PyResult<Option<DType>> {
@@ -91,7 +104,10 @@ pub fn device_of(obj: &Bound<PyAny>) -> PyResult<Device> {
     if let Ok(i) = obj.extract::<i64>() {
         return Ok(Device::Cuda(i as usize));
     }
-    Err(PyTypeError::new_err(format!("expected a torch.device, got {}", obj.repr()?)))
+    Err(PyTypeError::new_err(format!(
+        "expected a torch.device, got {}",
+        obj.repr()?
+    )))
 }
 
 pub fn check_device(obj: Option<&Bound<PyAny>>) -> PyResult<()> {
@@ -125,14 +141,25 @@ pub fn index_i64(x: &Bound<PyAny>) -> PyResult<i64> {
     }
     x.call_method0("__index__")
         .and_then(|v| v.extract::<i64>())
-        .map_err(|_| PyTypeError::new_err(format!("expected an integer, got {}", x.get_type().name().map(|n| n.to_string()).unwrap_or_default())))
+        .map_err(|_| {
+            PyTypeError::new_err(format!(
+                "expected an integer, got {}",
+                x.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })
 }
 
 pub fn usizes(v: &[i64], op: &str) -> PyResult<Vec<usize>> {
     v.iter()
         .map(|&s| {
             if s < 0 {
-                Err(Error::Runtime(format!("{op}: Trying to create tensor with negative dimension {s}: {v:?}")).into())
+                Err(Error::Runtime(format!(
+                    "{op}: Trying to create tensor with negative dimension {s}: {v:?}"
+                ))
+                .into())
             } else {
                 Ok(s as usize)
             }
@@ -149,8 +176,14 @@ pub fn dims_of(obj: Option<&Bound<PyAny>>) -> PyResult<Option<Vec<i64>>> {
             if let Ok(i) = o.extract::<i64>() {
                 return Ok(Some(vec![i]));
             }
-            let seq = o.cast::<PySequence>().map_err(|_| PyTypeError::new_err("dim must be an int or a tuple of ints"))?;
-            Ok(Some(seq.try_iter()?.map(|x| index_i64(&x?)).collect::<PyResult<_>>()?))
+            let seq = o
+                .cast::<PySequence>()
+                .map_err(|_| PyTypeError::new_err("dim must be an int or a tuple of ints"))?;
+            Ok(Some(
+                seq.try_iter()?
+                    .map(|x| index_i64(&x?))
+                    .collect::<PyResult<_>>()?,
+            ))
         }
     }
 }
@@ -190,7 +223,10 @@ fn dtype_of_typestr(s: &str) -> Option<DType> {
 pub fn from_array_interface(obj: &Bound<PyAny>) -> PyResult<Tensor> {
     let iface = obj.getattr("__array_interface__")?;
     let iface = iface.cast::<PyDict>()?;
-    let ts: String = iface.get_item("typestr")?.ok_or_else(|| PyValueError::new_err("bad __array_interface__"))?.extract()?;
+    let ts: String = iface
+        .get_item("typestr")?
+        .ok_or_else(|| PyValueError::new_err("bad __array_interface__"))?
+        .extract()?;
     if ts.starts_with('>') {
         return Err(PyTypeError::new_err("can't convert a big-endian array"));
     }
@@ -199,8 +235,14 @@ pub fn from_array_interface(obj: &Bound<PyAny>) -> PyResult<Tensor> {
             "can't convert np.ndarray of type {ts}. The only supported types are: float64, float32, float16, int64, int32, int16, int8, uint8, and bool."
         ))
     })?;
-    let shape: Vec<usize> = iface.get_item("shape")?.ok_or_else(|| PyValueError::new_err("bad __array_interface__"))?.extract()?;
-    let (ptr, _ro): (usize, bool) = iface.get_item("data")?.ok_or_else(|| PyValueError::new_err("bad __array_interface__"))?.extract()?;
+    let shape: Vec<usize> = iface
+        .get_item("shape")?
+        .ok_or_else(|| PyValueError::new_err("bad __array_interface__"))?
+        .extract()?;
+    let (ptr, _ro): (usize, bool) = iface
+        .get_item("data")?
+        .ok_or_else(|| PyValueError::new_err("bad __array_interface__"))?
+        .extract()?;
     let item = dt.size();
     let strides: Vec<usize> = match iface.get_item("strides")? {
         Some(s) if !s.is_none() => {
@@ -221,7 +263,11 @@ pub fn from_array_interface(obj: &Bound<PyAny>) -> PyResult<Tensor> {
         }
         _ => crate::shape::contiguous_strides(&shape),
     };
-    let layout = crate::layout::Layout { shape, strides, offset: 0 };
+    let layout = crate::layout::Layout {
+        shape,
+        strides,
+        offset: 0,
+    };
     let len = layout.max_extent();
     let owner: Py<PyAny> = obj.clone().unbind();
     // SAFETY: the array's buffer covers `len` elements and lives as long as `owner`.
@@ -231,7 +277,8 @@ pub fn from_array_interface(obj: &Bound<PyAny>) -> PyResult<Tensor> {
 
 /// The `__array_interface__` dict that exposes a tensor's memory to NumPy.
 pub fn array_interface<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyDict>> {
-    let ts = typestr(t.dtype()).ok_or_else(|| PyTypeError::new_err("Got unsupported ScalarType BFloat16"))?;
+    let ts = typestr(t.dtype())
+        .ok_or_else(|| PyTypeError::new_err("Got unsupported ScalarType BFloat16"))?;
     let d = PyDict::new(py);
     d.set_item("shape", PyTuple::new(py, t.shape())?)?;
     d.set_item("typestr", ts)?;
@@ -253,7 +300,9 @@ struct Nested {
 fn walk(obj: &Bound<PyAny>, depth: usize, out: &mut Nested) -> PyResult<()> {
     if let Some(s) = scalar_of(obj) {
         if depth != out.shape.len() {
-            return Err(PyValueError::new_err("expected sequence of equal-length sequences"));
+            return Err(PyValueError::new_err(
+                "expected sequence of equal-length sequences",
+            ));
         }
         out.kind = out.kind.max(match s {
             Scalar::Bool(_) => 0,
@@ -283,13 +332,31 @@ fn walk(obj: &Bound<PyAny>, depth: usize, out: &mut Nested) -> PyResult<()> {
         let lst = obj.call_method0("tolist")?;
         return walk(&lst, depth, out);
     }
-    let seq = obj
-        .cast::<PySequence>()
-        .map_err(|_| PyTypeError::new_err(format!("Could not infer dtype of {}", obj.get_type().name().map(|n| n.to_string()).unwrap_or_default())))?;
+    if obj.is_instance_of::<pyo3::types::PyString>() || obj.is_instance_of::<pyo3::types::PyBytes>()
+    {
+        return Err(PyTypeError::new_err(format!(
+            "new(): invalid data type '{}'",
+            obj.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        )));
+    }
+    let seq = obj.cast::<PySequence>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "Could not infer dtype of {}",
+            obj.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
     let n = seq.len()?;
     if depth == out.shape.len() {
         if !out.vals.is_empty() {
-            return Err(PyValueError::new_err("expected sequence of equal-length sequences"));
+            return Err(PyValueError::new_err(
+                "expected sequence of equal-length sequences",
+            ));
         }
         out.shape.push(n);
     } else if depth > out.shape.len() || out.shape[depth] != n {
@@ -323,7 +390,11 @@ pub fn tensor_from_data(data: &Bound<PyAny>, dtype: Option<DType>) -> PyResult<T
             None => t,
         });
     }
-    if data.hasattr("__array_interface__")? && scalar_of(data).is_none() {
+    // numpy arrays and numpy scalars (np.float64 subclasses float) keep their dtype.
+    let py_number = data.is_exact_instance_of::<PyFloat>()
+        || data.is_exact_instance_of::<pyo3::types::PyInt>()
+        || data.is_exact_instance_of::<PyBool>();
+    if data.hasattr("__array_interface__")? && !py_number {
         let t = from_array_interface(data)?.copy_raw();
         return Ok(match dtype {
             Some(d) => t.to_dtype(d)?,
@@ -332,17 +403,27 @@ pub fn tensor_from_data(data: &Bound<PyAny>, dtype: Option<DType>) -> PyResult<T
     }
     // Fast path: a flat list of floats.
     if let Ok(v) = data.extract::<Vec<f64>>() {
-        if data.cast::<PyList>().map(|l| l.iter().all(|x| x.is_exact_instance_of::<PyFloat>())).unwrap_or(false) {
+        if data
+            .cast::<PyList>()
+            .map(|l| l.iter().all(|x| x.is_exact_instance_of::<PyFloat>()))
+            .unwrap_or(false)
+        {
             let n = v.len();
             let t = Tensor::from_vec(v, &[n])?;
             return Ok(t.to_dtype(dtype.unwrap_or(DType::F32))?);
         }
     }
-    let mut nested = Nested { vals: Vec::new(), shape: Vec::new(), kind: 0 };
+    let mut nested = Nested {
+        vals: Vec::new(),
+        shape: Vec::new(),
+        kind: 0,
+    };
     walk(data, 0, &mut nested)?;
     let n: usize = nested.shape.iter().product();
     if nested.vals.len() != n {
-        return Err(PyValueError::new_err("expected sequence of equal-length sequences"));
+        return Err(PyValueError::new_err(
+            "expected sequence of equal-length sequences",
+        ));
     }
     let inferred = if nested.vals.is_empty() {
         DType::F32
@@ -387,7 +468,11 @@ fn index_item(py: Python<'_>, i: &Bound<PyAny>) -> PyResult<TensorIndex> {
                 index_i64(&v).map(Some)
             }
         };
-        return Ok(TensorIndex::Slice(get("start")?, get("stop")?, get("step")?));
+        return Ok(TensorIndex::Slice(
+            get("start")?,
+            get("stop")?,
+            get("step")?,
+        ));
     }
     if let Ok(t) = i.cast::<PyTensor>() {
         let t = t.borrow().t.clone();

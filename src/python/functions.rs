@@ -13,7 +13,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
 /// Applies `requires_grad=` and `device=` keyword arguments of factory functions.
-fn finish(py: Python<'_>, t: Tensor, device: Option<&Bound<PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+fn finish(
+    py: Python<'_>,
+    t: Tensor,
+    device: Option<&Bound<PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     check_device(device)?;
     if requires_grad {
         t.set_requires_grad(true)?;
@@ -27,7 +32,14 @@ fn gen_of(g: Option<PyRef<PyGenerator>>) -> Option<std::sync::Arc<random::Genera
 
 #[pyfunction]
 #[pyo3(signature = (data, *, dtype=None, device=None, requires_grad=false, pin_memory=false))]
-pub fn tensor(py: Python<'_>, data: &Bound<PyAny>, dtype: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool, pin_memory: bool) -> PyResult<Py<PyAny>> {
+pub fn tensor(
+    py: Python<'_>,
+    data: &Bound<PyAny>,
+    dtype: Option<&Bound<PyAny>>,
+    device: Option<&Bound<PyAny>>,
+    requires_grad: bool,
+    pin_memory: bool,
+) -> PyResult<Py<PyAny>> {
     let _ = pin_memory;
     let t = tensor_from_data(data, opt_dtype(dtype)?)?;
     finish(py, t, device, requires_grad)
@@ -36,7 +48,12 @@ pub fn tensor(py: Python<'_>, data: &Bound<PyAny>, dtype: Option<&Bound<PyAny>>,
 /// `as_tensor`: shares memory with tensors and NumPy arrays when the dtype allows.
 #[pyfunction]
 #[pyo3(signature = (data, dtype=None, device=None))]
-pub fn as_tensor(py: Python<'_>, data: &Bound<PyAny>, dtype: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+pub fn as_tensor(
+    py: Python<'_>,
+    data: &Bound<PyAny>,
+    dtype: Option<&Bound<PyAny>>,
+    device: Option<&Bound<PyAny>>,
+) -> PyResult<Py<PyAny>> {
     check_device(device)?;
     let dt = opt_dtype(dtype)?;
     if let Ok(t) = data.cast::<PyTensor>() {
@@ -48,10 +65,13 @@ pub fn as_tensor(py: Python<'_>, data: &Bound<PyAny>, dtype: Option<&Bound<PyAny
     }
     if data.hasattr("__array_interface__")? && scalar_of(data).is_none() {
         if let Ok(t) = from_array_interface(data) {
-            return wrap(py, match dt {
-                Some(d) if d != t.dtype() => t.to_dtype(d)?,
-                _ => t,
-            });
+            return wrap(
+                py,
+                match dt {
+                    Some(d) if d != t.dtype() => t.to_dtype(d)?,
+                    _ => t,
+                },
+            );
         }
     }
     wrap(py, tensor_from_data(data, dt)?)
@@ -87,9 +107,17 @@ filled!(empty, Scalar::Int(0));
 
 #[pyfunction]
 #[pyo3(signature = (size, fill_value, *, dtype=None, device=None, requires_grad=false))]
-pub fn full(py: Python<'_>, size: &Bound<PyAny>, fill_value: &Bound<PyAny>, dtype: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+pub fn full(
+    py: Python<'_>,
+    size: &Bound<PyAny>,
+    fill_value: &Bound<PyAny>,
+    dtype: Option<&Bound<PyAny>>,
+    device: Option<&Bound<PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     let s = usizes(&sizes_of(&PyTuple::new(py, [size])?)?, "full")?;
-    let v = scalar_of(fill_value).ok_or_else(|| PyTypeError::new_err("full(): fill_value must be a number"))?;
+    let v = scalar_of(fill_value)
+        .ok_or_else(|| PyTypeError::new_err("full(): fill_value must be a number"))?;
     let dt = opt_dtype(dtype)?.unwrap_or(match v {
         Scalar::Bool(_) => DType::Bool,
         Scalar::Int(_) => DType::I64,
@@ -115,16 +143,39 @@ filled_like!(empty_like, Scalar::Int(0));
 
 #[pyfunction]
 #[pyo3(signature = (input, fill_value, *, dtype=None, device=None, requires_grad=false))]
-pub fn full_like(py: Python<'_>, input: PyRef<PyTensor>, fill_value: &Bound<PyAny>, dtype: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
-    let v = scalar_of(fill_value).ok_or_else(|| PyTypeError::new_err("full_like(): fill_value must be a number"))?;
+pub fn full_like(
+    py: Python<'_>,
+    input: PyRef<PyTensor>,
+    fill_value: &Bound<PyAny>,
+    dtype: Option<&Bound<PyAny>>,
+    device: Option<&Bound<PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
+    let v = scalar_of(fill_value)
+        .ok_or_else(|| PyTypeError::new_err("full_like(): fill_value must be a number"))?;
     let dt = opt_dtype(dtype)?.unwrap_or(input.t.dtype());
-    finish(py, Tensor::full(input.t.shape(), v, dt)?, device, requires_grad)
+    finish(
+        py,
+        Tensor::full(input.t.shape(), v, dt)?,
+        device,
+        requires_grad,
+    )
 }
 
 #[pyfunction]
 #[pyo3(signature = (start, end=None, step=None, *, dtype=None, device=None, requires_grad=false))]
-pub fn arange(py: Python<'_>, start: &Bound<PyAny>, end: Option<&Bound<PyAny>>, step: Option<&Bound<PyAny>>, dtype: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
-    let num = |o: &Bound<PyAny>| scalar_of(o).ok_or_else(|| PyTypeError::new_err("arange(): arguments must be numbers"));
+pub fn arange(
+    py: Python<'_>,
+    start: &Bound<PyAny>,
+    end: Option<&Bound<PyAny>>,
+    step: Option<&Bound<PyAny>>,
+    dtype: Option<&Bound<PyAny>>,
+    device: Option<&Bound<PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
+    let num = |o: &Bound<PyAny>| {
+        scalar_of(o).ok_or_else(|| PyTypeError::new_err("arange(): arguments must be numbers"))
+    };
     let (s, e) = match end {
         Some(e) if !e.is_none() => (num(start)?, num(e)?),
         _ => (Scalar::Int(0), num(start)?),
@@ -140,26 +191,65 @@ pub fn arange(py: Python<'_>, start: &Bound<PyAny>, end: Option<&Bound<PyAny>>, 
 
 #[pyfunction]
 #[pyo3(signature = (start, end, steps, *, dtype=None, device=None, requires_grad=false))]
-pub fn linspace(py: Python<'_>, start: f64, end: f64, steps: usize, dtype: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+pub fn linspace(
+    py: Python<'_>,
+    start: f64,
+    end: f64,
+    steps: usize,
+    dtype: Option<&Bound<PyAny>>,
+    device: Option<&Bound<PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     let dt = opt_dtype(dtype)?.unwrap_or(DType::F32);
-    finish(py, Tensor::linspace(start, end, steps, dt)?, device, requires_grad)
+    finish(
+        py,
+        Tensor::linspace(start, end, steps, dt)?,
+        device,
+        requires_grad,
+    )
 }
 
 #[pyfunction]
 #[pyo3(signature = (start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=false))]
 #[allow(clippy::too_many_arguments)]
-pub fn logspace(py: Python<'_>, start: f64, end: f64, steps: usize, base: f64, dtype: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+pub fn logspace(
+    py: Python<'_>,
+    start: f64,
+    end: f64,
+    steps: usize,
+    base: f64,
+    dtype: Option<&Bound<PyAny>>,
+    device: Option<&Bound<PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     let dt = opt_dtype(dtype)?.unwrap_or(DType::F32);
     let l = Tensor::linspace(start, end, steps, DType::F64)?;
-    let t = l.rbinary_scalar(crate::tensor::binary_ops::BinaryOp::Pow, Scalar::Float(base))?.to_dtype(dt)?;
+    let t = l
+        .rbinary_scalar(
+            crate::tensor::binary_ops::BinaryOp::Pow,
+            Scalar::Float(base),
+        )?
+        .to_dtype(dt)?;
     finish(py, t, device, requires_grad)
 }
 
 #[pyfunction]
 #[pyo3(signature = (n, m=None, *, dtype=None, device=None, requires_grad=false))]
-pub fn eye(py: Python<'_>, n: usize, m: Option<usize>, dtype: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+pub fn eye(
+    py: Python<'_>,
+    n: usize,
+    m: Option<usize>,
+    dtype: Option<&Bound<PyAny>>,
+    device: Option<&Bound<PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     let dt = opt_dtype(dtype)?.unwrap_or(DType::F32);
-    finish(py, Tensor::eye(n, m.unwrap_or(n), dt)?, device, requires_grad)
+    finish(
+        py,
+        Tensor::eye(n, m.unwrap_or(n), dt)?,
+        device,
+        requires_grad,
+    )
 }
 
 macro_rules! sampler {
@@ -181,57 +271,142 @@ sampler!(randn, randn);
 
 #[pyfunction]
 #[pyo3(signature = (input, *, generator=None, dtype=None, device=None, requires_grad=false))]
-pub fn rand_like(py: Python<'_>, input: PyRef<PyTensor>, generator: Option<PyRef<PyGenerator>>, dtype: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+pub fn rand_like(
+    py: Python<'_>,
+    input: PyRef<PyTensor>,
+    generator: Option<PyRef<PyGenerator>>,
+    dtype: Option<&Bound<PyAny>>,
+    device: Option<&Bound<PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     let dt = opt_dtype(dtype)?.unwrap_or(input.t.dtype());
-    finish(py, Tensor::rand(input.t.shape(), dt, gen_of(generator).as_ref())?, device, requires_grad)
+    finish(
+        py,
+        Tensor::rand(input.t.shape(), dt, gen_of(generator).as_ref())?,
+        device,
+        requires_grad,
+    )
 }
 
 #[pyfunction]
 #[pyo3(signature = (input, *, generator=None, dtype=None, device=None, requires_grad=false))]
-pub fn randn_like(py: Python<'_>, input: PyRef<PyTensor>, generator: Option<PyRef<PyGenerator>>, dtype: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+pub fn randn_like(
+    py: Python<'_>,
+    input: PyRef<PyTensor>,
+    generator: Option<PyRef<PyGenerator>>,
+    dtype: Option<&Bound<PyAny>>,
+    device: Option<&Bound<PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     let dt = opt_dtype(dtype)?.unwrap_or(input.t.dtype());
-    finish(py, Tensor::randn(input.t.shape(), dt, gen_of(generator).as_ref())?, device, requires_grad)
+    finish(
+        py,
+        Tensor::randn(input.t.shape(), dt, gen_of(generator).as_ref())?,
+        device,
+        requires_grad,
+    )
 }
 
 /// `randint(high, size)` or `randint(low, high, size)`.
 #[pyfunction]
 #[pyo3(signature = (*args, generator=None, dtype=None, device=None, requires_grad=false, size=None))]
-pub fn randint(py: Python<'_>, args: &Bound<PyTuple>, generator: Option<PyRef<PyGenerator>>, dtype: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool, size: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+pub fn randint(
+    py: Python<'_>,
+    args: &Bound<PyTuple>,
+    generator: Option<PyRef<PyGenerator>>,
+    dtype: Option<&Bound<PyAny>>,
+    device: Option<&Bound<PyAny>>,
+    requires_grad: bool,
+    size: Option<&Bound<PyAny>>,
+) -> PyResult<Py<PyAny>> {
     let n = args.len();
     let (low, high, sz) = match (n, size) {
         (1, Some(s)) => (0, index_i64(&args.get_item(0)?)?, s.clone()),
-        (2, Some(s)) => (index_i64(&args.get_item(0)?)?, index_i64(&args.get_item(1)?)?, s.clone()),
+        (2, Some(s)) => (
+            index_i64(&args.get_item(0)?)?,
+            index_i64(&args.get_item(1)?)?,
+            s.clone(),
+        ),
         (2, None) => (0, index_i64(&args.get_item(0)?)?, args.get_item(1)?),
-        (3, None) => (index_i64(&args.get_item(0)?)?, index_i64(&args.get_item(1)?)?, args.get_item(2)?),
-        _ => return Err(PyTypeError::new_err("randint() expects (high, size) or (low, high, size)")),
+        (3, None) => (
+            index_i64(&args.get_item(0)?)?,
+            index_i64(&args.get_item(1)?)?,
+            args.get_item(2)?,
+        ),
+        _ => {
+            return Err(PyTypeError::new_err(
+                "randint() expects (high, size) or (low, high, size)",
+            ))
+        }
     };
     let s = usizes(&sizes_of(&PyTuple::new(py, [sz])?)?, "randint")?;
     let dt = opt_dtype(dtype)?.unwrap_or(DType::I64);
-    finish(py, Tensor::randint(low, high, &s, dt, gen_of(generator).as_ref())?, device, requires_grad)
+    finish(
+        py,
+        Tensor::randint(low, high, &s, dt, gen_of(generator).as_ref())?,
+        device,
+        requires_grad,
+    )
 }
 
 #[pyfunction]
 #[pyo3(signature = (n, *, generator=None, dtype=None, device=None, requires_grad=false))]
-pub fn randperm(py: Python<'_>, n: usize, generator: Option<PyRef<PyGenerator>>, dtype: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+pub fn randperm(
+    py: Python<'_>,
+    n: usize,
+    generator: Option<PyRef<PyGenerator>>,
+    dtype: Option<&Bound<PyAny>>,
+    device: Option<&Bound<PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     let dt = opt_dtype(dtype)?.unwrap_or(DType::I64);
-    finish(py, Tensor::randperm(n, dt, gen_of(generator).as_ref())?, device, requires_grad)
+    finish(
+        py,
+        Tensor::randperm(n, dt, gen_of(generator).as_ref())?,
+        device,
+        requires_grad,
+    )
 }
 
 /// `torch.normal(mean, std, size)` with float mean/std, or tensor mean/std.
 #[pyfunction]
 #[pyo3(signature = (mean, std=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=false))]
 #[allow(clippy::too_many_arguments)]
-pub fn normal(py: Python<'_>, mean: &Bound<PyAny>, std: Option<&Bound<PyAny>>, size: Option<&Bound<PyAny>>, generator: Option<PyRef<PyGenerator>>, dtype: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+pub fn normal(
+    py: Python<'_>,
+    mean: &Bound<PyAny>,
+    std: Option<&Bound<PyAny>>,
+    size: Option<&Bound<PyAny>>,
+    generator: Option<PyRef<PyGenerator>>,
+    dtype: Option<&Bound<PyAny>>,
+    device: Option<&Bound<PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     let g = gen_of(generator);
-    let std = std.cloned().unwrap_or_else(|| 1.0f64.into_pyobject(py).map(|x| x.into_any()).unwrap_or_else(|_| py.None().into_bound(py)));
+    let std = std.cloned().unwrap_or_else(|| {
+        1.0f64
+            .into_pyobject(py)
+            .map(|x| x.into_any())
+            .unwrap_or_else(|_| py.None().into_bound(py))
+    });
     let mt = mean.cast::<PyTensor>().ok().map(|t| t.borrow().t.clone());
     let st = std.cast::<PyTensor>().ok().map(|t| t.borrow().t.clone());
     if mt.is_none() && st.is_none() {
         let s = match size {
             Some(s) => usizes(&sizes_of(&PyTuple::new(py, [s])?)?, "normal")?,
-            None => return Err(PyTypeError::new_err("normal() missing required argument 'size'")),
+            None => {
+                return Err(PyTypeError::new_err(
+                    "normal() missing required argument 'size'",
+                ))
+            }
         };
-        let t = Tensor::normal(&s, mean.extract()?, std.extract()?, opt_dtype(dtype)?.unwrap_or(DType::F32), g.as_ref())?;
+        let t = Tensor::normal(
+            &s,
+            mean.extract()?,
+            std.extract()?,
+            opt_dtype(dtype)?.unwrap_or(DType::F32),
+            g.as_ref(),
+        )?;
         return finish(py, t, device, requires_grad);
     }
     let shape = match (&mt, &st) {
@@ -240,7 +415,11 @@ pub fn normal(py: Python<'_>, mean: &Bound<PyAny>, std: Option<&Bound<PyAny>>, s
         (None, Some(s)) => s.shape().to_vec(),
         _ => unreachable!(),
     };
-    let dt = mt.as_ref().or(st.as_ref()).map(|t| t.dtype()).unwrap_or(DType::F32);
+    let dt = mt
+        .as_ref()
+        .or(st.as_ref())
+        .map(|t| t.dtype())
+        .unwrap_or(DType::F32);
     let z = Tensor::randn(&shape, dt, g.as_ref())?;
     let scaled = match &st {
         Some(s) => z.mul(s)?,
@@ -255,7 +434,12 @@ pub fn normal(py: Python<'_>, mean: &Bound<PyAny>, std: Option<&Bound<PyAny>>, s
 
 #[pyfunction]
 #[pyo3(signature = (input, p=None, *, generator=None))]
-pub fn bernoulli(py: Python<'_>, input: PyRef<PyTensor>, p: Option<f64>, generator: Option<PyRef<PyGenerator>>) -> PyResult<Py<PyAny>> {
+pub fn bernoulli(
+    py: Python<'_>,
+    input: PyRef<PyTensor>,
+    p: Option<f64>,
+    generator: Option<PyRef<PyGenerator>>,
+) -> PyResult<Py<PyAny>> {
     let g = gen_of(generator);
     let t = match p {
         Some(p) => Tensor::bernoulli_scalar(input.t.shape(), p, input.t.dtype(), g.as_ref())?,
@@ -266,14 +450,31 @@ pub fn bernoulli(py: Python<'_>, input: PyRef<PyTensor>, p: Option<f64>, generat
 
 #[pyfunction]
 #[pyo3(signature = (input, num_samples, replacement=false, *, generator=None))]
-pub fn multinomial(py: Python<'_>, input: PyRef<PyTensor>, num_samples: usize, replacement: bool, generator: Option<PyRef<PyGenerator>>) -> PyResult<Py<PyAny>> {
-    wrap(py, input.t.multinomial(num_samples, replacement, gen_of(generator).as_ref())?)
+pub fn multinomial(
+    py: Python<'_>,
+    input: PyRef<PyTensor>,
+    num_samples: usize,
+    replacement: bool,
+    generator: Option<PyRef<PyGenerator>>,
+) -> PyResult<Py<PyAny>> {
+    wrap(
+        py,
+        input
+            .t
+            .multinomial(num_samples, replacement, gen_of(generator).as_ref())?,
+    )
 }
 
 /// In-place samplers: `uniform_`, `normal_`, `bernoulli_`, `random_`, `exponential_`.
 #[pyfunction]
 #[pyo3(signature = (t, kind, a=0.0, b=1.0, generator=None))]
-pub fn _sample_(t: PyRef<PyTensor>, kind: &str, a: f64, b: f64, generator: Option<PyRef<PyGenerator>>) -> PyResult<()> {
+pub fn _sample_(
+    t: PyRef<PyTensor>,
+    kind: &str,
+    a: f64,
+    b: f64,
+    generator: Option<PyRef<PyGenerator>>,
+) -> PyResult<()> {
     let g = gen_of(generator);
     let (s, dt) = (t.t.shape().to_vec(), t.t.dtype());
     let v = match kind {
@@ -281,7 +482,11 @@ pub fn _sample_(t: PyRef<PyTensor>, kind: &str, a: f64, b: f64, generator: Optio
         "normal" => Tensor::normal(&s, a, b, dt, g.as_ref())?,
         "bernoulli" => Tensor::bernoulli_scalar(&s, a, dt, g.as_ref())?,
         "random" => Tensor::randint(a as i64, b as i64, &s, dt, g.as_ref())?,
-        "exponential" => Tensor::rand(&s, DType::F64, g.as_ref())?.rsub_scalar(1.0)?.log()?.mul_scalar(-1.0 / a)?.to_dtype(dt)?,
+        "exponential" => Tensor::rand(&s, DType::F64, g.as_ref())?
+            .rsub_scalar(1.0)?
+            .log()?
+            .mul_scalar(-1.0 / a)?
+            .to_dtype(dt)?,
         _ => return Err(PyTypeError::new_err(format!("unknown sampler {kind}"))),
     };
     let _ng = crate::autograd::no_grad();
@@ -300,26 +505,38 @@ pub fn initial_seed() -> u64 {
 
 #[pyfunction]
 pub fn _default_generator() -> PyGenerator {
-    PyGenerator { g: random::default_generator().clone() }
+    PyGenerator {
+        g: random::default_generator().clone(),
+    }
 }
 
 fn tensors_of(seq: &Bound<PyAny>) -> PyResult<Vec<Tensor>> {
     seq.try_iter()?
         .map(|x| {
             let x = x?;
-            x.cast::<PyTensor>().map(|t| t.borrow().t.clone()).map_err(|_| {
-                PyTypeError::new_err(format!(
-                    "expected Tensor as element in argument 'tensors', but got {}",
-                    x.get_type().name().map(|n| n.to_string()).unwrap_or_default()
-                ))
-            })
+            x.cast::<PyTensor>()
+                .map(|t| t.borrow().t.clone())
+                .map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "expected Tensor as element in argument 'tensors', but got {}",
+                        x.get_type()
+                            .name()
+                            .map(|n| n.to_string())
+                            .unwrap_or_default()
+                    ))
+                })
         })
         .collect()
 }
 
 #[pyfunction]
 #[pyo3(signature = (tensors, dim=0, *, out=None))]
-pub fn cat(py: Python<'_>, tensors: &Bound<PyAny>, dim: i64, out: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+pub fn cat(
+    py: Python<'_>,
+    tensors: &Bound<PyAny>,
+    dim: i64,
+    out: Option<&Bound<PyAny>>,
+) -> PyResult<Py<PyAny>> {
     let _ = out;
     let ts = tensors_of(tensors)?;
     wrap(py, Tensor::cat(&ts, dim)?)
@@ -327,7 +544,12 @@ pub fn cat(py: Python<'_>, tensors: &Bound<PyAny>, dim: i64, out: Option<&Bound<
 
 #[pyfunction]
 #[pyo3(signature = (tensors, dim=0, *, out=None))]
-pub fn stack(py: Python<'_>, tensors: &Bound<PyAny>, dim: i64, out: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+pub fn stack(
+    py: Python<'_>,
+    tensors: &Bound<PyAny>,
+    dim: i64,
+    out: Option<&Bound<PyAny>>,
+) -> PyResult<Py<PyAny>> {
     let _ = out;
     let ts = tensors_of(tensors)?;
     wrap(py, Tensor::stack(&ts, dim)?)
@@ -335,20 +557,34 @@ pub fn stack(py: Python<'_>, tensors: &Bound<PyAny>, dim: i64, out: Option<&Boun
 
 #[pyfunction]
 #[pyo3(name = "where", signature = (condition, input=None, other=None))]
-pub fn where_(py: Python<'_>, condition: PyRef<PyTensor>, input: Option<&Bound<PyAny>>, other: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+pub fn where_(
+    py: Python<'_>,
+    condition: PyRef<PyTensor>,
+    input: Option<&Bound<PyAny>>,
+    other: Option<&Bound<PyAny>>,
+) -> PyResult<Py<PyAny>> {
     match (input, other) {
         (Some(a), Some(b)) => {
-            let oa = super::tensor_ops::Operand::of(a).ok_or_else(|| PyTypeError::new_err("where(): input must be a Tensor or number"))?;
-            let ob = super::tensor_ops::Operand::of(b).ok_or_else(|| PyTypeError::new_err("where(): other must be a Tensor or number"))?;
+            let oa = super::tensor_ops::Operand::of(a)
+                .ok_or_else(|| PyTypeError::new_err("where(): input must be a Tensor or number"))?;
+            let ob = super::tensor_ops::Operand::of(b)
+                .ok_or_else(|| PyTypeError::new_err("where(): other must be a Tensor or number"))?;
             wrap(py, Tensor::where_args(&condition.t, oa.arg(), ob.arg())?)
         }
         (None, None) => {
             let nz = condition.t.nonzero()?;
-            let cols = (0..condition.t.ndim() as i64).map(|k| nz.select(1, k)?.contiguous()).collect::<crate::error::Result<Vec<_>>>()?;
-            let items: Vec<Py<PyAny>> = cols.into_iter().map(|c| wrap(py, c)).collect::<PyResult<_>>()?;
+            let cols = (0..condition.t.ndim() as i64)
+                .map(|k| nz.select(1, k)?.contiguous())
+                .collect::<crate::error::Result<Vec<_>>>()?;
+            let items: Vec<Py<PyAny>> = cols
+                .into_iter()
+                .map(|c| wrap(py, c))
+                .collect::<PyResult<_>>()?;
             Ok(PyTuple::new(py, items)?.into_any().unbind())
         }
-        _ => Err(PyTypeError::new_err("where() expects both input and other, or neither")),
+        _ => Err(PyTypeError::new_err(
+            "where() expects both input and other, or neither",
+        )),
     }
 }
 
@@ -365,7 +601,9 @@ pub fn einsum(py: Python<'_>, equation: &str, operands: &Bound<PyTuple>) -> PyRe
 
 #[pyfunction]
 pub fn promote_types(a: &Bound<PyAny>, b: &Bound<PyAny>) -> PyResult<PyDType> {
-    Ok(PyDType { dt: promote(dtype_of(a)?, dtype_of(b)?) })
+    Ok(PyDType {
+        dt: promote(dtype_of(a)?, dtype_of(b)?),
+    })
 }
 
 #[pyfunction]
@@ -374,11 +612,19 @@ pub fn result_type(a: &Bound<PyAny>, b: &Bound<PyAny>) -> PyResult<PyDType> {
     let op = |o: &Bound<PyAny>| -> PyResult<Operand> {
         if let Ok(t) = o.cast::<PyTensor>() {
             let t = &t.borrow().t;
-            return Ok(if t.ndim() == 0 { Operand::ZeroDim(t.dtype()) } else { Operand::Dim(t.dtype()) });
+            return Ok(if t.ndim() == 0 {
+                Operand::ZeroDim(t.dtype())
+            } else {
+                Operand::Dim(t.dtype())
+            });
         }
-        scalar_of(o).map(|s| Operand::Scalar(s.dtype())).ok_or_else(|| PyTypeError::new_err("result_type expects tensors or numbers"))
+        scalar_of(o)
+            .map(|s| Operand::Scalar(s.dtype()))
+            .ok_or_else(|| PyTypeError::new_err("result_type expects tensors or numbers"))
     };
-    Ok(PyDType { dt: result_type(&[op(a)?, op(b)?]) })
+    Ok(PyDType {
+        dt: result_type(&[op(a)?, op(b)?]),
+    })
 }
 
 #[pyfunction]
@@ -394,7 +640,12 @@ pub fn _tensor_to_bytes<'py>(py: Python<'py>, t: PyRef<PyTensor>) -> Bound<'py, 
 }
 
 #[pyfunction]
-pub fn _tensor_from_bytes(py: Python<'_>, data: &[u8], dtype: &Bound<PyAny>, shape: Vec<usize>) -> PyResult<Py<PyAny>> {
+pub fn _tensor_from_bytes(
+    py: Python<'_>,
+    data: &[u8],
+    dtype: &Bound<PyAny>,
+    shape: Vec<usize>,
+) -> PyResult<Py<PyAny>> {
     wrap(py, Tensor::from_bytes(data, dtype_of(dtype)?, &shape)?)
 }
 

@@ -16,6 +16,7 @@ use pyo3::prelude::*;
 use pyo3::wrap_pyfunction;
 
 #[pymodule(gil_used = true)]
+#[allow(non_snake_case)]
 fn _C(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tensor::PyTensor>()?;
     m.add_class::<types::PyDType>()?;
@@ -30,19 +31,52 @@ fn _C(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ($($f:path),* $(,)?) => { $( m.add_function(wrap_pyfunction!($f, m)?)?; )* };
     }
     add_fns!(
-        functions::tensor, functions::as_tensor, functions::from_numpy, functions::zeros,
-        functions::ones, functions::empty, functions::full, functions::zeros_like,
-        functions::ones_like, functions::empty_like, functions::full_like, functions::arange,
-        functions::linspace, functions::logspace, functions::eye, functions::rand, functions::randn,
-        functions::rand_like, functions::randn_like, functions::randint, functions::randperm,
-        functions::normal, functions::bernoulli, functions::multinomial, functions::_sample_,
-        functions::manual_seed, functions::initial_seed, functions::_default_generator,
-        functions::cat, functions::stack, functions::where_, functions::einsum,
-        functions::promote_types, functions::result_type, functions::can_cast,
-        functions::_tensor_to_bytes, functions::_tensor_from_bytes, functions::_unbind_list,
-        autograd::_backward, autograd::_grad, autograd::is_grad_enabled,
-        autograd::_set_grad_enabled, autograd::is_inference_mode_enabled,
-        autograd::_set_inference_mode, autograd::_live_graph_nodes, autograd::_record_function,
+        functions::tensor,
+        functions::as_tensor,
+        functions::from_numpy,
+        functions::zeros,
+        functions::ones,
+        functions::empty,
+        functions::full,
+        functions::zeros_like,
+        functions::ones_like,
+        functions::empty_like,
+        functions::full_like,
+        functions::arange,
+        functions::linspace,
+        functions::logspace,
+        functions::eye,
+        functions::rand,
+        functions::randn,
+        functions::rand_like,
+        functions::randn_like,
+        functions::randint,
+        functions::randperm,
+        functions::normal,
+        functions::bernoulli,
+        functions::multinomial,
+        functions::_sample_,
+        functions::manual_seed,
+        functions::initial_seed,
+        functions::_default_generator,
+        functions::cat,
+        functions::stack,
+        functions::where_,
+        functions::einsum,
+        functions::promote_types,
+        functions::result_type,
+        functions::can_cast,
+        functions::_tensor_to_bytes,
+        functions::_tensor_from_bytes,
+        functions::_unbind_list,
+        autograd::_backward,
+        autograd::_grad,
+        autograd::is_grad_enabled,
+        autograd::_set_grad_enabled,
+        autograd::is_inference_mode_enabled,
+        autograd::_set_inference_mode,
+        autograd::_live_graph_nodes,
+        autograd::_record_function,
     );
     nn::register(m)?;
     optim::register(m)?;

@@ -51,9 +51,15 @@ pub fn tolist<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
     let (fv, iv): (Vec<f64>, Vec<i64>) = if dt.is_float() {
         (t.to_f64_vec(), vec![])
     } else {
-        (vec![], crate::with_dtype!(dt, T, {
-            crate::cpu::gather_contiguous::<T>(t).into_iter().map(|x| crate::dtype::Elem::to_i64(x)).collect()
-        }))
+        (
+            vec![],
+            crate::with_dtype!(dt, T, {
+                crate::cpu::gather_contiguous::<T>(t)
+                    .into_iter()
+                    .map(|x| crate::dtype::Elem::to_i64(x))
+                    .collect()
+            }),
+        )
     };
     let get = |k: usize| -> (f64, i64) {
         if dt.is_float() {
@@ -101,7 +107,13 @@ impl ArrayView {
 
 pub fn to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
     let iface = array_interface(py, t)?;
-    let view = Py::new(py, ArrayView { _t: t.clone(), iface: iface.unbind() })?;
+    let view = Py::new(
+        py,
+        ArrayView {
+            _t: t.clone(),
+            iface: iface.unbind(),
+        },
+    )?;
     py.import("numpy")?.call_method1("asarray", (view,))
 }
 
@@ -119,7 +131,13 @@ impl PyTensor {
         if let Ok(t) = a0.cast::<PyTensor>() {
             return Ok(PyTensor::new(t.borrow().t.detach()));
         }
-        if a0.extract::<i64>().is_ok() || a0.get_type().name().map(|n| n.to_string() == "Size").unwrap_or(false) {
+        if a0.extract::<i64>().is_ok()
+            || a0
+                .get_type()
+                .name()
+                .map(|n| n.to_string() == "Size")
+                .unwrap_or(false)
+        {
             let s = usizes(&sizes_of(args)?, "Tensor")?;
             return Ok(PyTensor::new(Tensor::zeros(&s, DType::F32)?));
         }
@@ -128,10 +146,20 @@ impl PyTensor {
 
     #[staticmethod]
     #[pyo3(signature = (cls, data, require_grad=false))]
-    fn _make_subclass<'py>(py: Python<'py>, cls: &Bound<'py, PyType>, data: PyRef<PyTensor>, require_grad: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn _make_subclass<'py>(
+        py: Python<'py>,
+        cls: &Bound<'py, PyType>,
+        data: PyRef<PyTensor>,
+        require_grad: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let base = py.get_type::<PyTensor>();
-        let obj = base.getattr("__new__")?.call1((cls, Py::new(py, PyTensor::new(data.t.detach()))?))?;
-        obj.cast::<PyTensor>()?.borrow().t.set_requires_grad(require_grad)?;
+        let obj = base
+            .getattr("__new__")?
+            .call1((cls, Py::new(py, PyTensor::new(data.t.detach()))?))?;
+        obj.cast::<PyTensor>()?
+            .borrow()
+            .t
+            .set_requires_grad(require_grad)?;
         Ok(obj)
     }
 
@@ -154,7 +182,9 @@ impl PyTensor {
     }
     #[getter]
     fn device(&self) -> PyDevice {
-        PyDevice { dev: self.t.device() }
+        PyDevice {
+            dev: self.t.device(),
+        }
     }
     #[getter]
     fn is_cuda(&self) -> bool {
@@ -197,7 +227,14 @@ impl PyTensor {
             None => Ok(PyTuple::new(py, self.t.strides())?.into_any()),
             Some(d) => {
                 let d = crate::shape::normalize_dim(d, self.t.ndim())?;
-                Ok(self.t.strides().get(d).copied().unwrap_or(1).into_pyobject(py)?.into_any())
+                Ok(self
+                    .t
+                    .strides()
+                    .get(d)
+                    .copied()
+                    .unwrap_or(1)
+                    .into_pyobject(py)?
+                    .into_any())
             }
         }
     }
@@ -273,7 +310,9 @@ impl PyTensor {
                     )));
                 }
                 if g.t.dtype() != self.t.dtype() {
-                    return Err(PyTypeError::new_err("assigned grad has data of a different type"));
+                    return Err(PyTypeError::new_err(
+                        "assigned grad has data of a different type",
+                    ));
                 }
                 self.t.set_grad(Some(g.t.clone()))
             }
@@ -282,7 +321,9 @@ impl PyTensor {
     }
     #[getter]
     fn grad_fn(&self) -> Option<super::autograd::PyNode> {
-        self.t.grad_fn().map(|n| super::autograd::PyNode { node: n })
+        self.t
+            .grad_fn()
+            .map(|n| super::autograd::PyNode { node: n })
     }
     #[getter]
     fn is_leaf(&self) -> bool {
@@ -337,7 +378,9 @@ impl PyTensor {
             Some(g) => g.t.clone(),
             None => {
                 if self.t.numel() != 1 {
-                    return Err(PyRuntimeError::new_err("grad can be implicitly created only for scalar outputs"));
+                    return Err(PyRuntimeError::new_err(
+                        "grad can be implicitly created only for scalar outputs",
+                    ));
                 }
                 Tensor::ones_like(&self.t)?
             }
@@ -387,7 +430,12 @@ impl PyTensor {
         to_numpy(py, &self.t.detach())
     }
     #[pyo3(signature = (dtype=None, copy=None))]
-    fn __array__<'py>(&self, py: Python<'py>, dtype: Option<&Bound<'py, PyAny>>, copy: Option<bool>) -> PyResult<Bound<'py, PyAny>> {
+    fn __array__<'py>(
+        &self,
+        py: Python<'py>,
+        dtype: Option<&Bound<'py, PyAny>>,
+        copy: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let _ = copy;
         let a = to_numpy(py, &self.t.detach())?;
         match dtype {
@@ -407,14 +455,22 @@ impl PyTensor {
             return Err(PyTypeError::new_err("iteration over a 0-d tensor"));
         }
         let py = slf.py();
-        let items: Vec<Py<PyAny>> = t.unbind(0)?.into_iter().map(|x| wrap(py, x)).collect::<PyResult<_>>()?;
+        let items: Vec<Py<PyAny>> = t
+            .unbind(0)?
+            .into_iter()
+            .map(|x| wrap(py, x))
+            .collect::<PyResult<_>>()?;
         PyList::new(py, items)?.try_iter().map(|i| i.into_any())
     }
     fn __bool__(&self) -> PyResult<bool> {
         if self.t.numel() != 1 {
             return Err(PyRuntimeError::new_err(format!(
                 "Boolean value of Tensor with {} values is ambiguous",
-                if self.t.numel() == 0 { "no".to_string() } else { "more than one".to_string() }
+                if self.t.numel() == 0 {
+                    "no".to_string()
+                } else {
+                    "more than one".to_string()
+                }
             )));
         }
         Ok(self.t.item_f64()? != 0.0)
@@ -425,11 +481,17 @@ impl PyTensor {
     }
     fn __int__(&self) -> PyResult<i64> {
         self.single("int")?;
-        Ok(if self.t.dtype().is_float() { self.t.item_f64()?.trunc() as i64 } else { self.t.item_i64()? })
+        Ok(if self.t.dtype().is_float() {
+            self.t.item_f64()?.trunc() as i64
+        } else {
+            self.t.item_i64()?
+        })
     }
     fn __index__(&self) -> PyResult<i64> {
         if self.t.dtype().is_float() || self.t.numel() != 1 {
-            return Err(PyTypeError::new_err("only integer tensors of a single element can be converted to an index"));
+            return Err(PyTypeError::new_err(
+                "only integer tensors of a single element can be converted to an index",
+            ));
         }
         Ok(self.t.item_i64()?)
     }
@@ -437,7 +499,10 @@ impl PyTensor {
         slf.as_ptr() as isize
     }
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
-        slf.py().import("rtorch._tensor_str")?.call_method1("tensor_repr", (slf,))?.extract()
+        slf.py()
+            .import("rtorch._tensor_str")?
+            .call_method1("tensor_repr", (slf,))?
+            .extract()
     }
     fn __format__(slf: &Bound<'_, Self>, spec: &str) -> PyResult<String> {
         let t = slf.borrow().t.clone();
@@ -450,15 +515,27 @@ impl PyTensor {
     fn __reduce_ex__<'py>(slf: &Bound<'py, Self>, _protocol: i64) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let t = slf.borrow().t.clone();
-        let rebuild = py.import("rtorch._tensor_str")?.getattr("_rebuild_tensor")?;
+        let rebuild = py
+            .import("rtorch._tensor_str")?
+            .getattr("_rebuild_tensor")?;
         let bytes = pyo3::types::PyBytes::new(py, &t.to_bytes());
-        let args = (slf.get_type(), bytes, t.dtype().name(), PyTuple::new(py, t.shape())?, t.requires_grad());
+        let args = (
+            slf.get_type(),
+            bytes,
+            t.dtype().name(),
+            PyTuple::new(py, t.shape())?,
+            t.requires_grad(),
+        );
         Ok(PyTuple::new(py, [rebuild.into_any(), args.into_pyobject(py)?.into_any()])?.into_any())
     }
 
     /// `to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other)`; `copy=True` forces a copy.
     #[pyo3(signature = (*args, **kwargs))]
-    fn to(slf: Bound<'_, Self>, args: &Bound<PyTuple>, kwargs: Option<&Bound<PyDict>>) -> PyResult<Py<PyAny>> {
+    fn to(
+        slf: Bound<'_, Self>,
+        args: &Bound<PyTuple>,
+        kwargs: Option<&Bound<PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let mut dtype = None;
         let mut copy = false;
@@ -490,7 +567,11 @@ impl PyTensor {
                     "dtype" | "device" | "other" => check(&v)?,
                     "copy" => copy = v.extract()?,
                     "non_blocking" | "memory_format" => {}
-                    _ => return Err(PyTypeError::new_err(format!("to() got an unexpected keyword argument '{k}'"))),
+                    _ => {
+                        return Err(PyTypeError::new_err(format!(
+                            "to() got an unexpected keyword argument '{k}'"
+                        )))
+                    }
                 }
             }
         }
@@ -502,12 +583,20 @@ impl PyTensor {
         }
     }
     #[pyo3(signature = (*_args, **_kwargs))]
-    fn cpu<'py>(slf: Bound<'py, Self>, _args: &Bound<PyTuple>, _kwargs: Option<&Bound<PyDict>>) -> Bound<'py, Self> {
+    fn cpu<'py>(
+        slf: Bound<'py, Self>,
+        _args: &Bound<PyTuple>,
+        _kwargs: Option<&Bound<PyDict>>,
+    ) -> Bound<'py, Self> {
         slf
     }
     #[pyo3(signature = (*_args, **_kwargs))]
     fn cuda(&self, _args: &Bound<PyTuple>, _kwargs: Option<&Bound<PyDict>>) -> PyResult<Self> {
-        Err(Error::Runtime("Torch not compiled with CUDA enabled: CUDA not available in this build of rtorch".into()).into())
+        Err(Error::Runtime(
+            "Torch not compiled with CUDA enabled: CUDA not available in this build of rtorch"
+                .into(),
+        )
+        .into())
     }
 
     // ---- indexing ------------------------------------------------------------------------
@@ -516,7 +605,12 @@ impl PyTensor {
         let items = index_items(py, idx)?;
         wrap(py, self.t.get_index(&items)?)
     }
-    fn __setitem__(&self, py: Python<'_>, idx: &Bound<PyAny>, value: &Bound<PyAny>) -> PyResult<()> {
+    fn __setitem__(
+        &self,
+        py: Python<'_>,
+        idx: &Bound<PyAny>,
+        value: &Bound<PyAny>,
+    ) -> PyResult<()> {
         let items = index_items(py, idx)?;
         let v = match value.cast::<PyTensor>() {
             Ok(v) => v.borrow().t.clone(),

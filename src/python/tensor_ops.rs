@@ -43,7 +43,10 @@ fn need(obj: &Bound<PyAny>, op: &str) -> PyResult<Operand> {
     Operand::of(obj).ok_or_else(|| {
         PyTypeError::new_err(format!(
             "{op}(): argument 'other' must be Tensor or Number, not {}",
-            obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            obj.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
         ))
     })
 }
@@ -54,7 +57,13 @@ pub fn binop(py: Python<'_>, op: BinaryOp, a: Arg, b: Arg, work: usize) -> PyRes
 }
 
 /// `self op other`, or NotImplemented for unsupported operand types.
-fn dunder(slf: &PyTensor, py: Python<'_>, other: &Bound<PyAny>, op: BinaryOp, reflected: bool) -> PyResult<Py<PyAny>> {
+fn dunder(
+    slf: &PyTensor,
+    py: Python<'_>,
+    other: &Bound<PyAny>,
+    op: BinaryOp,
+    reflected: bool,
+) -> PyResult<Py<PyAny>> {
     let Some(o) = Operand::of(other) else {
         return Ok(py.NotImplemented());
     };
@@ -147,8 +156,7 @@ macro_rules! binary_py {
 binary_py! {
     mul, mul_ => Mul; multiply, multiply_ => Mul; true_divide, true_divide_ => Div;
     floor_divide, floor_divide_ => FloorDiv; remainder, remainder_ => Rem; fmod, fmod_ => Fmod;
-    pow, pow_ => Pow; float_power, float_power_ => Pow; maximum, maximum_ => Maximum; minimum, minimum_ => Minimum;
-    fmax, fmax_ => Maximum; fmin, fmin_ => Minimum;
+    pow, pow_ => Pow; maximum, maximum_ => Maximum; minimum, minimum_ => Minimum;
     atan2, atan2_ => Atan2; arctan2, arctan2_ => Atan2;
     eq, eq_ => Eq; ne, ne_ => Ne; lt, lt_ => Lt; le, le_ => Le; gt, gt_ => Gt; ge, ge_ => Ge;
     not_equal, not_equal_ => Ne; less, less_ => Lt; less_equal, less_equal_ => Le;
@@ -156,6 +164,68 @@ binary_py! {
     logical_and, logical_and_ => LogicalAnd; logical_or, logical_or_ => LogicalOr; logical_xor, logical_xor_ => LogicalXor;
     bitwise_and, bitwise_and_ => BitAnd; bitwise_or, bitwise_or_ => BitOr; bitwise_xor, bitwise_xor_ => BitXor;
     bitwise_left_shift, bitwise_left_shift_ => Shl; bitwise_right_shift, bitwise_right_shift_ => Shr;
+}
+
+/// `float_power`'s operand: computed in float64, as PyTorch does.
+fn as_f64(o: &Operand) -> PyResult<Operand> {
+    Ok(match o {
+        Operand::T(t) => Operand::T(t.to_dtype(DType::F64)?),
+        Operand::S(s) => Operand::S(Scalar::Float(s.to_f64())),
+    })
+}
+
+#[pymethods]
+impl PyTensor {
+    fn fmax(&self, py: Python<'_>, other: &Bound<PyAny>) -> PyResult<Py<PyAny>> {
+        let o = need(other, "fmax")?;
+        let r = nogil(py, self.t.numel(), || {
+            crate::tensor::binary_ops::nan_ignoring(BinaryOp::Maximum, Arg::T(&self.t), o.arg())
+        })?;
+        wrap(py, r)
+    }
+    fn fmin(&self, py: Python<'_>, other: &Bound<PyAny>) -> PyResult<Py<PyAny>> {
+        let o = need(other, "fmin")?;
+        let r = nogil(py, self.t.numel(), || {
+            crate::tensor::binary_ops::nan_ignoring(BinaryOp::Minimum, Arg::T(&self.t), o.arg())
+        })?;
+        wrap(py, r)
+    }
+    fn fmax_<'py>(slf: Bound<'py, Self>, other: &Bound<PyAny>) -> PyResult<Bound<'py, Self>> {
+        let o = need(other, "fmax_")?;
+        let t = slf.borrow().t.clone();
+        t.inplace(|x| {
+            crate::tensor::binary_ops::nan_ignoring(BinaryOp::Maximum, Arg::T(x), o.arg())
+        })?;
+        Ok(slf)
+    }
+    fn fmin_<'py>(slf: Bound<'py, Self>, other: &Bound<PyAny>) -> PyResult<Bound<'py, Self>> {
+        let o = need(other, "fmin_")?;
+        let t = slf.borrow().t.clone();
+        t.inplace(|x| {
+            crate::tensor::binary_ops::nan_ignoring(BinaryOp::Minimum, Arg::T(x), o.arg())
+        })?;
+        Ok(slf)
+    }
+    fn float_power(&self, py: Python<'_>, other: &Bound<PyAny>) -> PyResult<Py<PyAny>> {
+        let o = as_f64(&need(other, "float_power")?)?;
+        let a = self.t.to_dtype(DType::F64)?;
+        binop(py, BinaryOp::Pow, Arg::T(&a), o.arg(), a.numel())
+    }
+    fn float_power_<'py>(
+        slf: Bound<'py, Self>,
+        other: &Bound<PyAny>,
+    ) -> PyResult<Bound<'py, Self>> {
+        let o = as_f64(&need(other, "float_power_")?)?;
+        let t = slf.borrow().t.clone();
+        if t.dtype() != DType::F64 {
+            return Err(PyRuntimeError::new_err(format!(
+                "the base given to float_power_ has dtype {} but the operation's result requires dtype Double",
+                crate::tensor::binary_ops::pretty_dtype(t.dtype())
+            )));
+        }
+        t.inplace(|x| crate::tensor::binary_ops::binary(BinaryOp::Pow, Arg::T(x), o.arg()))?;
+        Ok(slf)
+    }
 }
 
 macro_rules! dunders {
@@ -227,13 +297,27 @@ impl PyTensor {
     fn __ge__(&self, py: Python<'_>, other: &Bound<PyAny>) -> PyResult<Py<PyAny>> {
         dunder(self, py, other, BinaryOp::Ge, false)
     }
-    fn __ipow__(slf: Bound<'_, Self>, other: &Bound<PyAny>, _mod: Option<&Bound<PyAny>>) -> PyResult<()> {
+    fn __ipow__(
+        slf: Bound<'_, Self>,
+        other: &Bound<PyAny>,
+        _mod: Option<&Bound<PyAny>>,
+    ) -> PyResult<()> {
         inplace_dunder(slf, other, BinaryOp::Pow)
     }
-    fn __pow__(&self, py: Python<'_>, other: &Bound<PyAny>, _mod: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn __pow__(
+        &self,
+        py: Python<'_>,
+        other: &Bound<PyAny>,
+        _mod: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         dunder(self, py, other, BinaryOp::Pow, false)
     }
-    fn __rpow__(&self, py: Python<'_>, other: &Bound<PyAny>, _mod: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn __rpow__(
+        &self,
+        py: Python<'_>,
+        other: &Bound<PyAny>,
+        _mod: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         dunder(self, py, other, BinaryOp::Pow, true)
     }
     fn __matmul__(&self, py: Python<'_>, other: &Bound<PyAny>) -> PyResult<Py<PyAny>> {
@@ -265,44 +349,87 @@ impl PyTensor {
     }
 
     #[pyo3(signature = (other, *, alpha=None))]
-    fn add(&self, py: Python<'_>, other: &Bound<PyAny>, alpha: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn add(
+        &self,
+        py: Python<'_>,
+        other: &Bound<PyAny>,
+        alpha: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let o = scaled(&need(other, "add")?, alpha)?;
         binop(py, BinaryOp::Add, Arg::T(&self.t), o.arg(), self.t.numel())
     }
     #[pyo3(signature = (other, *, alpha=None))]
-    fn add_<'py>(slf: Bound<'py, Self>, other: &Bound<PyAny>, alpha: Option<&Bound<PyAny>>) -> PyResult<Bound<'py, Self>> {
+    fn add_<'py>(
+        slf: Bound<'py, Self>,
+        other: &Bound<PyAny>,
+        alpha: Option<&Bound<PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
         let o = scaled(&need(other, "add_")?, alpha)?;
         let t = slf.borrow().t.clone();
         t.inplace(|x| crate::tensor::binary_ops::binary(BinaryOp::Add, Arg::T(x), o.arg()))?;
         Ok(slf)
     }
     #[pyo3(signature = (other, *, alpha=None))]
-    fn sub(&self, py: Python<'_>, other: &Bound<PyAny>, alpha: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn sub(
+        &self,
+        py: Python<'_>,
+        other: &Bound<PyAny>,
+        alpha: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let o = scaled(&need(other, "sub")?, alpha)?;
         binop(py, BinaryOp::Sub, Arg::T(&self.t), o.arg(), self.t.numel())
     }
     #[pyo3(signature = (other, *, alpha=None))]
-    fn subtract(&self, py: Python<'_>, other: &Bound<PyAny>, alpha: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn subtract(
+        &self,
+        py: Python<'_>,
+        other: &Bound<PyAny>,
+        alpha: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         self.sub(py, other, alpha)
     }
     #[pyo3(signature = (other, *, alpha=None))]
-    fn sub_<'py>(slf: Bound<'py, Self>, other: &Bound<PyAny>, alpha: Option<&Bound<PyAny>>) -> PyResult<Bound<'py, Self>> {
+    fn sub_<'py>(
+        slf: Bound<'py, Self>,
+        other: &Bound<PyAny>,
+        alpha: Option<&Bound<PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
         let o = scaled(&need(other, "sub_")?, alpha)?;
         let t = slf.borrow().t.clone();
         t.inplace(|x| crate::tensor::binary_ops::binary(BinaryOp::Sub, Arg::T(x), o.arg()))?;
         Ok(slf)
     }
     #[pyo3(signature = (other, *, rounding_mode=None))]
-    fn div(&self, py: Python<'_>, other: &Bound<PyAny>, rounding_mode: Option<&str>) -> PyResult<Py<PyAny>> {
+    fn div(
+        &self,
+        py: Python<'_>,
+        other: &Bound<PyAny>,
+        rounding_mode: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
         let o = need(other, "div")?;
-        binop(py, div_op(rounding_mode)?, Arg::T(&self.t), o.arg(), self.t.numel())
+        binop(
+            py,
+            div_op(rounding_mode)?,
+            Arg::T(&self.t),
+            o.arg(),
+            self.t.numel(),
+        )
     }
     #[pyo3(signature = (other, *, rounding_mode=None))]
-    fn divide(&self, py: Python<'_>, other: &Bound<PyAny>, rounding_mode: Option<&str>) -> PyResult<Py<PyAny>> {
+    fn divide(
+        &self,
+        py: Python<'_>,
+        other: &Bound<PyAny>,
+        rounding_mode: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
         self.div(py, other, rounding_mode)
     }
     #[pyo3(signature = (other, *, rounding_mode=None))]
-    fn div_<'py>(slf: Bound<'py, Self>, other: &Bound<PyAny>, rounding_mode: Option<&str>) -> PyResult<Bound<'py, Self>> {
+    fn div_<'py>(
+        slf: Bound<'py, Self>,
+        other: &Bound<PyAny>,
+        rounding_mode: Option<&str>,
+    ) -> PyResult<Bound<'py, Self>> {
         let o = need(other, "div_")?;
         let op = div_op(rounding_mode)?;
         let t = slf.borrow().t.clone();
@@ -310,7 +437,12 @@ impl PyTensor {
         Ok(slf)
     }
     #[pyo3(signature = (other, alpha=None))]
-    fn rsub(&self, py: Python<'_>, other: &Bound<PyAny>, alpha: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn rsub(
+        &self,
+        py: Python<'_>,
+        other: &Bound<PyAny>,
+        alpha: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let o = need(other, "rsub")?;
         let me = match alpha.and_then(scalar_of) {
             Some(a) => self.t.mul_scalar(a)?,
@@ -342,26 +474,50 @@ impl PyTensor {
         wrap(py, self.t.signbit()?)
     }
     #[pyo3(signature = (nan=0.0, posinf=None, neginf=None))]
-    fn nan_to_num(&self, py: Python<'_>, nan: f64, posinf: Option<f64>, neginf: Option<f64>) -> PyResult<Py<PyAny>> {
+    fn nan_to_num(
+        &self,
+        py: Python<'_>,
+        nan: f64,
+        posinf: Option<f64>,
+        neginf: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
         wrap(py, self.t.nan_to_num(nan, posinf, neginf)?)
     }
     #[pyo3(signature = (min=None, max=None))]
-    fn clamp(&self, py: Python<'_>, min: Option<&Bound<PyAny>>, max: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn clamp(
+        &self,
+        py: Python<'_>,
+        min: Option<&Bound<PyAny>>,
+        max: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         wrap(py, clamp_impl(&self.t, min, max)?)
     }
     #[pyo3(signature = (min=None, max=None))]
-    fn clip(&self, py: Python<'_>, min: Option<&Bound<PyAny>>, max: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn clip(
+        &self,
+        py: Python<'_>,
+        min: Option<&Bound<PyAny>>,
+        max: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         wrap(py, clamp_impl(&self.t, min, max)?)
     }
     #[pyo3(signature = (min=None, max=None))]
-    fn clamp_<'py>(slf: Bound<'py, Self>, min: Option<&Bound<PyAny>>, max: Option<&Bound<PyAny>>) -> PyResult<Bound<'py, Self>> {
+    fn clamp_<'py>(
+        slf: Bound<'py, Self>,
+        min: Option<&Bound<PyAny>>,
+        max: Option<&Bound<PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().t.clone();
         let r = clamp_impl(&t, min, max)?;
         t.apply_inplace(&r)?;
         Ok(slf)
     }
     #[pyo3(signature = (min=None, max=None))]
-    fn clip_<'py>(slf: Bound<'py, Self>, min: Option<&Bound<PyAny>>, max: Option<&Bound<PyAny>>) -> PyResult<Bound<'py, Self>> {
+    fn clip_<'py>(
+        slf: Bound<'py, Self>,
+        min: Option<&Bound<PyAny>>,
+        max: Option<&Bound<PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
         Self::clamp_(slf, min, max)
     }
     fn clamp_min(&self, py: Python<'_>, min: &Bound<PyAny>) -> PyResult<Py<PyAny>> {
@@ -371,12 +527,21 @@ impl PyTensor {
         wrap(py, clamp_impl(&self.t, None, Some(max))?)
     }
     #[pyo3(signature = (end, weight))]
-    fn lerp(&self, py: Python<'_>, end: PyRef<PyTensor>, weight: &Bound<PyAny>) -> PyResult<Py<PyAny>> {
+    fn lerp(
+        &self,
+        py: Python<'_>,
+        end: PyRef<PyTensor>,
+        weight: &Bound<PyAny>,
+    ) -> PyResult<Py<PyAny>> {
         let w = need(weight, "lerp")?;
         wrap(py, self.t.lerp(&end.t, w.arg())?)
     }
     #[pyo3(signature = (end, weight))]
-    fn lerp_<'py>(slf: Bound<'py, Self>, end: PyRef<PyTensor>, weight: &Bound<PyAny>) -> PyResult<Bound<'py, Self>> {
+    fn lerp_<'py>(
+        slf: Bound<'py, Self>,
+        end: PyRef<PyTensor>,
+        weight: &Bound<PyAny>,
+    ) -> PyResult<Bound<'py, Self>> {
         let w = need(weight, "lerp_")?;
         let t = slf.borrow().t.clone();
         t.inplace(|x| x.lerp(&end.t, w.arg()))?;
@@ -389,40 +554,103 @@ impl PyTensor {
     // ---- reductions --------------------------------------------------------------------
 
     #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
-    fn sum(&self, py: Python<'_>, dim: Option<&Bound<PyAny>>, keepdim: bool, dtype: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn sum(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<PyAny>>,
+        keepdim: bool,
+        dtype: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let (d, dt, t) = (rdims(dim)?, opt_dtype(dtype)?, self.t.clone());
         wrap(py, nogil(py, t.numel(), || t.sum_dims(&d, keepdim, dt))?)
     }
     #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
-    fn nansum(&self, py: Python<'_>, dim: Option<&Bound<PyAny>>, keepdim: bool, dtype: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn nansum(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<PyAny>>,
+        keepdim: bool,
+        dtype: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let z = Tensor::scalar_of(0.0, self.t.dtype());
         let clean = Tensor::where_(&self.t.isnan()?, &z, &self.t)?;
-        wrap(py, clean.sum_dims(&rdims(dim)?, keepdim, opt_dtype(dtype)?)?)
+        wrap(
+            py,
+            clean.sum_dims(&rdims(dim)?, keepdim, opt_dtype(dtype)?)?,
+        )
     }
     #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
-    fn mean(&self, py: Python<'_>, dim: Option<&Bound<PyAny>>, keepdim: bool, dtype: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn mean(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<PyAny>>,
+        keepdim: bool,
+        dtype: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let (d, dt, t) = (rdims(dim)?, opt_dtype(dtype)?, self.t.clone());
         wrap(py, nogil(py, t.numel(), || t.mean_dims(&d, keepdim, dt))?)
     }
     #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
-    fn prod(&self, py: Python<'_>, dim: Option<i64>, keepdim: bool, dtype: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn prod(
+        &self,
+        py: Python<'_>,
+        dim: Option<i64>,
+        keepdim: bool,
+        dtype: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let d: Vec<i64> = dim.into_iter().collect();
-        wrap(py, self.t.reduce(crate::tensor::Reduction::Prod, &d, keepdim, opt_dtype(dtype)?)?)
+        wrap(
+            py,
+            self.t.reduce(
+                crate::tensor::Reduction::Prod,
+                &d,
+                keepdim,
+                opt_dtype(dtype)?,
+            )?,
+        )
     }
     #[pyo3(signature = (dim=None, keepdim=false))]
-    fn amax(&self, py: Python<'_>, dim: Option<&Bound<PyAny>>, keepdim: bool) -> PyResult<Py<PyAny>> {
-        wrap(py, self.t.reduce(crate::tensor::Reduction::Amax, &rdims(dim)?, keepdim, None)?)
+    fn amax(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<PyAny>>,
+        keepdim: bool,
+    ) -> PyResult<Py<PyAny>> {
+        wrap(
+            py,
+            self.t
+                .reduce(crate::tensor::Reduction::Amax, &rdims(dim)?, keepdim, None)?,
+        )
     }
     #[pyo3(signature = (dim=None, keepdim=false))]
-    fn amin(&self, py: Python<'_>, dim: Option<&Bound<PyAny>>, keepdim: bool) -> PyResult<Py<PyAny>> {
-        wrap(py, self.t.reduce(crate::tensor::Reduction::Amin, &rdims(dim)?, keepdim, None)?)
+    fn amin(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<PyAny>>,
+        keepdim: bool,
+    ) -> PyResult<Py<PyAny>> {
+        wrap(
+            py,
+            self.t
+                .reduce(crate::tensor::Reduction::Amin, &rdims(dim)?, keepdim, None)?,
+        )
     }
     #[pyo3(signature = (dim=None, keepdim=false))]
-    fn max(&self, py: Python<'_>, dim: Option<&Bound<PyAny>>, keepdim: bool) -> PyResult<Py<PyAny>> {
+    fn max(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<PyAny>>,
+        keepdim: bool,
+    ) -> PyResult<Py<PyAny>> {
         max_min(py, &self.t, dim, keepdim, true)
     }
     #[pyo3(signature = (dim=None, keepdim=false))]
-    fn min(&self, py: Python<'_>, dim: Option<&Bound<PyAny>>, keepdim: bool) -> PyResult<Py<PyAny>> {
+    fn min(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<PyAny>>,
+        keepdim: bool,
+    ) -> PyResult<Py<PyAny>> {
         max_min(py, &self.t, dim, keepdim, false)
     }
     #[pyo3(signature = (dim=None, keepdim=false))]
@@ -434,17 +662,38 @@ impl PyTensor {
         wrap(py, self.t.argmax_min(dim, keepdim, false)?)
     }
     #[pyo3(signature = (dim=None, unbiased=None, keepdim=false, *, correction=None))]
-    fn var(&self, py: Python<'_>, dim: Option<&Bound<PyAny>>, unbiased: Option<&Bound<PyAny>>, keepdim: bool, correction: Option<f64>) -> PyResult<Py<PyAny>> {
+    fn var(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<PyAny>>,
+        unbiased: Option<&Bound<PyAny>>,
+        keepdim: bool,
+        correction: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
         let (d, c) = var_args(dim, unbiased, correction)?;
         wrap(py, self.t.var_std(&d, c, keepdim, false)?)
     }
     #[pyo3(signature = (dim=None, unbiased=None, keepdim=false, *, correction=None))]
-    fn std(&self, py: Python<'_>, dim: Option<&Bound<PyAny>>, unbiased: Option<&Bound<PyAny>>, keepdim: bool, correction: Option<f64>) -> PyResult<Py<PyAny>> {
+    fn std(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<PyAny>>,
+        unbiased: Option<&Bound<PyAny>>,
+        keepdim: bool,
+        correction: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
         let (d, c) = var_args(dim, unbiased, correction)?;
         wrap(py, self.t.var_std(&d, c, keepdim, true)?)
     }
     #[pyo3(signature = (p=None, dim=None, keepdim=false, dtype=None))]
-    fn norm(&self, py: Python<'_>, p: Option<&Bound<PyAny>>, dim: Option<&Bound<PyAny>>, keepdim: bool, dtype: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn norm(
+        &self,
+        py: Python<'_>,
+        p: Option<&Bound<PyAny>>,
+        dim: Option<&Bound<PyAny>>,
+        keepdim: bool,
+        dtype: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let t = match opt_dtype(dtype)? {
             Some(d) => self.t.to_dtype(d)?,
             None => self.t.clone(),
@@ -454,7 +703,11 @@ impl PyTensor {
             Some(o) if o.is_none() => 2.0,
             Some(o) => match o.extract::<String>() {
                 Ok(s) if s == "fro" => 2.0,
-                Ok(s) => return Err(PyRuntimeError::new_err(format!("norm: unsupported norm type '{s}'"))),
+                Ok(s) => {
+                    return Err(PyRuntimeError::new_err(format!(
+                        "norm: unsupported norm type '{s}'"
+                    )))
+                }
                 Err(_) => o.extract::<f64>()?,
             },
         };
@@ -465,11 +718,21 @@ impl PyTensor {
         wrap(py, self.t.logsumexp(&rdims(Some(dim))?, keepdim)?)
     }
     #[pyo3(signature = (dim=None, keepdim=false))]
-    fn all(&self, py: Python<'_>, dim: Option<&Bound<PyAny>>, keepdim: bool) -> PyResult<Py<PyAny>> {
+    fn all(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<PyAny>>,
+        keepdim: bool,
+    ) -> PyResult<Py<PyAny>> {
         wrap(py, self.t.all_any(&rdims(dim)?, keepdim, true)?)
     }
     #[pyo3(signature = (dim=None, keepdim=false))]
-    fn any(&self, py: Python<'_>, dim: Option<&Bound<PyAny>>, keepdim: bool) -> PyResult<Py<PyAny>> {
+    fn any(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<PyAny>>,
+        keepdim: bool,
+    ) -> PyResult<Py<PyAny>> {
         wrap(py, self.t.all_any(&rdims(dim)?, keepdim, false)?)
     }
     #[pyo3(signature = (dim=None))]
@@ -477,35 +740,74 @@ impl PyTensor {
         wrap(py, self.t.count_nonzero(&rdims(dim)?)?)
     }
     #[pyo3(signature = (dim, *, dtype=None))]
-    fn cumsum(&self, py: Python<'_>, dim: i64, dtype: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn cumsum(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        dtype: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         wrap(py, self.t.cumsum(dim, opt_dtype(dtype)?)?)
     }
     #[pyo3(signature = (dim, *, dtype=None))]
-    fn cumprod(&self, py: Python<'_>, dim: i64, dtype: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn cumprod(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        dtype: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         wrap(py, self.t.cumprod(dim, opt_dtype(dtype)?)?)
     }
     #[pyo3(signature = (dim=-1, descending=false, stable=false))]
-    fn sort(&self, py: Python<'_>, dim: i64, descending: bool, stable: bool) -> PyResult<Py<PyAny>> {
+    fn sort(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        descending: bool,
+        stable: bool,
+    ) -> PyResult<Py<PyAny>> {
         let _ = stable;
         let (v, i) = self.t.sort(dim, descending)?;
         named_pair(py, "sort", v, i)
     }
     #[pyo3(signature = (dim=-1, descending=false, stable=false))]
-    fn argsort(&self, py: Python<'_>, dim: i64, descending: bool, stable: bool) -> PyResult<Py<PyAny>> {
+    fn argsort(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        descending: bool,
+        stable: bool,
+    ) -> PyResult<Py<PyAny>> {
         let _ = stable;
         wrap(py, self.t.argsort(dim, descending)?)
     }
     #[pyo3(signature = (k, dim=-1, largest=true, sorted=true))]
-    fn topk(&self, py: Python<'_>, k: usize, dim: i64, largest: bool, sorted: bool) -> PyResult<Py<PyAny>> {
+    fn topk(
+        &self,
+        py: Python<'_>,
+        k: usize,
+        dim: i64,
+        largest: bool,
+        sorted: bool,
+    ) -> PyResult<Py<PyAny>> {
         let _ = sorted;
         let (v, i) = self.t.topk(k, dim, largest)?;
         named_pair(py, "topk", v, i)
     }
     #[pyo3(signature = (sorted=true, return_inverse=false, return_counts=false, dim=None))]
-    fn unique(&self, py: Python<'_>, sorted: bool, return_inverse: bool, return_counts: bool, dim: Option<i64>) -> PyResult<Py<PyAny>> {
+    fn unique(
+        &self,
+        py: Python<'_>,
+        sorted: bool,
+        return_inverse: bool,
+        return_counts: bool,
+        dim: Option<i64>,
+    ) -> PyResult<Py<PyAny>> {
         let _ = sorted;
         if dim.is_some() {
-            return Err(Error::NotImplemented("unique(dim=...) is not supported; unique over the flattened tensor is".into()).into());
+            return Err(Error::NotImplemented(
+                "unique(dim=...) is not supported; unique over the flattened tensor is".into(),
+            )
+            .into());
         }
         let (u, inv, c) = self.t.unique()?;
         if !return_inverse && !return_counts {
@@ -521,12 +823,22 @@ impl PyTensor {
         Ok(PyTuple::new(py, out)?.into_any().unbind())
     }
     #[pyo3(signature = (dim, *, dtype=None))]
-    fn softmax(&self, py: Python<'_>, dim: i64, dtype: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn softmax(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        dtype: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let (t, dt) = (self.t.clone(), opt_dtype(dtype)?);
         wrap(py, nogil(py, t.numel(), || t.softmax_impl(dim, false, dt))?)
     }
     #[pyo3(signature = (dim, *, dtype=None))]
-    fn log_softmax(&self, py: Python<'_>, dim: i64, dtype: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn log_softmax(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        dtype: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let (t, dt) = (self.t.clone(), opt_dtype(dtype)?);
         wrap(py, nogil(py, t.numel(), || t.softmax_impl(dim, true, dt))?)
     }
@@ -555,10 +867,30 @@ impl PyTensor {
         wrap(py, self.t.reshape(&sizes_of(shape)?)?)
     }
     fn view_as(&self, py: Python<'_>, other: PyRef<PyTensor>) -> PyResult<Py<PyAny>> {
-        wrap(py, self.t.view(&other.t.shape().iter().map(|&s| s as i64).collect::<Vec<_>>())?)
+        wrap(
+            py,
+            self.t.view(
+                &other
+                    .t
+                    .shape()
+                    .iter()
+                    .map(|&s| s as i64)
+                    .collect::<Vec<_>>(),
+            )?,
+        )
     }
     fn reshape_as(&self, py: Python<'_>, other: PyRef<PyTensor>) -> PyResult<Py<PyAny>> {
-        wrap(py, self.t.reshape(&other.t.shape().iter().map(|&s| s as i64).collect::<Vec<_>>())?)
+        wrap(
+            py,
+            self.t.reshape(
+                &other
+                    .t
+                    .shape()
+                    .iter()
+                    .map(|&s| s as i64)
+                    .collect::<Vec<_>>(),
+            )?,
+        )
     }
     #[pyo3(signature = (*sizes))]
     fn expand(&self, py: Python<'_>, sizes: &Bound<PyTuple>) -> PyResult<Py<PyAny>> {
@@ -580,8 +912,15 @@ impl PyTensor {
     fn swapdims(&self, py: Python<'_>, dim0: i64, dim1: i64) -> PyResult<Py<PyAny>> {
         wrap(py, self.t.transpose(dim0, dim1)?)
     }
-    fn transpose_<'py>(slf: Bound<'py, Self>, _dim0: i64, _dim1: i64) -> PyResult<Bound<'py, Self>> {
-        Err(Error::NotImplemented("transpose_ (in-place layout change) is not supported; use transpose".into()).into())
+    fn transpose_<'py>(
+        slf: Bound<'py, Self>,
+        _dim0: i64,
+        _dim1: i64,
+    ) -> PyResult<Bound<'py, Self>> {
+        Err(Error::NotImplemented(
+            "transpose_ (in-place layout change) is not supported; use transpose".into(),
+        )
+        .into())
     }
     fn t(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         wrap(py, self.t.t()?)
@@ -617,9 +956,15 @@ impl PyTensor {
         wrap(py, self.t.unsqueeze(dim)?)
     }
     #[pyo3(signature = (dim=None))]
-    fn squeeze_<'py>(slf: Bound<'py, Self>, dim: Option<&Bound<PyAny>>) -> PyResult<Bound<'py, Self>> {
+    fn squeeze_<'py>(
+        slf: Bound<'py, Self>,
+        dim: Option<&Bound<PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
         let _ = dim;
-        Err(Error::NotImplemented("squeeze_ (in-place layout change) is not supported; use squeeze".into()).into())
+        Err(Error::NotImplemented(
+            "squeeze_ (in-place layout change) is not supported; use squeeze".into(),
+        )
+        .into())
     }
     #[pyo3(signature = (start_dim=0, end_dim=-1))]
     fn flatten(&self, py: Python<'_>, start_dim: i64, end_dim: i64) -> PyResult<Py<PyAny>> {
@@ -637,21 +982,42 @@ impl PyTensor {
         let n = self.t.shape().get(d).copied().unwrap_or(0) as i64;
         let s = if start < 0 { start + n } else { start };
         if s < 0 {
-            return Err(pyo3::exceptions::PyIndexError::new_err(format!("start out of range (got {start})")));
+            return Err(pyo3::exceptions::PyIndexError::new_err(format!(
+                "start out of range (got {start})"
+            )));
         }
         wrap(py, self.t.narrow(dim, s as usize, length)?)
     }
     fn select(&self, py: Python<'_>, dim: i64, index: i64) -> PyResult<Py<PyAny>> {
         wrap(py, self.t.select(dim, index)?)
     }
-    fn unfold(&self, py: Python<'_>, dimension: i64, size: usize, step: usize) -> PyResult<Py<PyAny>> {
+    fn unfold(
+        &self,
+        py: Python<'_>,
+        dimension: i64,
+        size: usize,
+        step: usize,
+    ) -> PyResult<Py<PyAny>> {
         wrap(py, self.t.unfold_dim(dimension, size, step)?)
     }
-    fn movedim(&self, py: Python<'_>, source: &Bound<PyAny>, destination: &Bound<PyAny>) -> PyResult<Py<PyAny>> {
-        let (s, d) = (dims_of(Some(source))?.unwrap_or_default(), dims_of(Some(destination))?.unwrap_or_default());
+    fn movedim(
+        &self,
+        py: Python<'_>,
+        source: &Bound<PyAny>,
+        destination: &Bound<PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let (s, d) = (
+            dims_of(Some(source))?.unwrap_or_default(),
+            dims_of(Some(destination))?.unwrap_or_default(),
+        );
         wrap(py, self.t.movedim(&s, &d)?)
     }
-    fn moveaxis(&self, py: Python<'_>, source: &Bound<PyAny>, destination: &Bound<PyAny>) -> PyResult<Py<PyAny>> {
+    fn moveaxis(
+        &self,
+        py: Python<'_>,
+        source: &Bound<PyAny>,
+        destination: &Bound<PyAny>,
+    ) -> PyResult<Py<PyAny>> {
         self.movedim(py, source, destination)
     }
     #[pyo3(signature = (offset=0, dim1=0, dim2=1))]
@@ -674,7 +1040,12 @@ impl PyTensor {
         wrap(py, self.t.flip(&[0])?)
     }
     #[pyo3(signature = (shifts, dims=None))]
-    fn roll(&self, py: Python<'_>, shifts: &Bound<PyAny>, dims: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn roll(
+        &self,
+        py: Python<'_>,
+        shifts: &Bound<PyAny>,
+        dims: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let s = dims_of(Some(shifts))?.unwrap_or_default();
         wrap(py, self.t.roll(&s, &dims_of(dims)?.unwrap_or_default())?)
     }
@@ -699,7 +1070,12 @@ impl PyTensor {
         Ok(slf)
     }
     #[pyo3(signature = (split_size_or_sections, dim=0))]
-    fn split(&self, py: Python<'_>, split_size_or_sections: &Bound<PyAny>, dim: i64) -> PyResult<Py<PyAny>> {
+    fn split(
+        &self,
+        py: Python<'_>,
+        split_size_or_sections: &Bound<PyAny>,
+        dim: i64,
+    ) -> PyResult<Py<PyAny>> {
         let parts = match split_size_or_sections.extract::<usize>() {
             Ok(s) => self.t.split_size(s, dim)?,
             Err(_) => {
@@ -718,7 +1094,10 @@ impl PyTensor {
         tuple_of(py, self.t.unbind(dim)?)
     }
     #[pyo3(signature = (memory_format=None))]
-    fn contiguous(slf: Bound<'_, Self>, memory_format: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+    fn contiguous(
+        slf: Bound<'_, Self>,
+        memory_format: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let _ = memory_format;
         let t = slf.borrow().t.clone();
         if t.is_contiguous() {
@@ -772,39 +1151,91 @@ impl PyTensor {
         wrap(py, self.t.gather(dim, &index.t)?)
     }
     #[pyo3(signature = (dim, index, src=None, *, value=None, reduce=None))]
-    fn scatter(&self, py: Python<'_>, dim: i64, index: PyRef<PyTensor>, src: Option<&Bound<PyAny>>, value: Option<&Bound<PyAny>>, reduce: Option<&str>) -> PyResult<Py<PyAny>> {
-        wrap(py, scatter_impl(&self.t, dim, &index.t, src.or(value), reduce)?)
+    fn scatter(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        index: PyRef<PyTensor>,
+        src: Option<&Bound<PyAny>>,
+        value: Option<&Bound<PyAny>>,
+        reduce: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
+        wrap(
+            py,
+            scatter_impl(&self.t, dim, &index.t, src.or(value), reduce)?,
+        )
     }
     #[pyo3(signature = (dim, index, src=None, *, value=None, reduce=None))]
-    fn scatter_<'py>(slf: Bound<'py, Self>, dim: i64, index: PyRef<PyTensor>, src: Option<&Bound<PyAny>>, value: Option<&Bound<PyAny>>, reduce: Option<&str>) -> PyResult<Bound<'py, Self>> {
+    fn scatter_<'py>(
+        slf: Bound<'py, Self>,
+        dim: i64,
+        index: PyRef<PyTensor>,
+        src: Option<&Bound<PyAny>>,
+        value: Option<&Bound<PyAny>>,
+        reduce: Option<&str>,
+    ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().t.clone();
         let r = scatter_impl(&t, dim, &index.t, src.or(value), reduce)?;
         t.apply_inplace(&r)?;
         Ok(slf)
     }
-    fn scatter_add(&self, py: Python<'_>, dim: i64, index: PyRef<PyTensor>, src: PyRef<PyTensor>) -> PyResult<Py<PyAny>> {
+    fn scatter_add(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        index: PyRef<PyTensor>,
+        src: PyRef<PyTensor>,
+    ) -> PyResult<Py<PyAny>> {
         wrap(py, self.t.scatter_add(dim, &index.t, &src.t)?)
     }
-    fn scatter_add_<'py>(slf: Bound<'py, Self>, dim: i64, index: PyRef<PyTensor>, src: PyRef<PyTensor>) -> PyResult<Bound<'py, Self>> {
+    fn scatter_add_<'py>(
+        slf: Bound<'py, Self>,
+        dim: i64,
+        index: PyRef<PyTensor>,
+        src: PyRef<PyTensor>,
+    ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().t.clone();
         t.inplace(|x| x.scatter_add(dim, &index.t, &src.t))?;
         Ok(slf)
     }
-    fn index_select(&self, py: Python<'_>, dim: i64, index: PyRef<PyTensor>) -> PyResult<Py<PyAny>> {
+    fn index_select(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        index: PyRef<PyTensor>,
+    ) -> PyResult<Py<PyAny>> {
         wrap(py, self.t.index_select(dim, &index.t)?)
     }
     #[pyo3(signature = (dim, index, source, *, alpha=1.0))]
-    fn index_add(&self, py: Python<'_>, dim: i64, index: PyRef<PyTensor>, source: PyRef<PyTensor>, alpha: f64) -> PyResult<Py<PyAny>> {
+    fn index_add(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        index: PyRef<PyTensor>,
+        source: PyRef<PyTensor>,
+        alpha: f64,
+    ) -> PyResult<Py<PyAny>> {
         wrap(py, self.t.index_add(dim, &index.t, &source.t, alpha)?)
     }
     #[pyo3(signature = (dim, index, source, *, alpha=1.0))]
-    fn index_add_<'py>(slf: Bound<'py, Self>, dim: i64, index: PyRef<PyTensor>, source: PyRef<PyTensor>, alpha: f64) -> PyResult<Bound<'py, Self>> {
+    fn index_add_<'py>(
+        slf: Bound<'py, Self>,
+        dim: i64,
+        index: PyRef<PyTensor>,
+        source: PyRef<PyTensor>,
+        alpha: f64,
+    ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().t.clone();
         t.inplace(|x| x.index_add(dim, &index.t, &source.t, alpha))?;
         Ok(slf)
     }
     #[pyo3(signature = (indices, values, accumulate=false))]
-    fn index_put_<'py>(slf: Bound<'py, Self>, indices: &Bound<PyAny>, values: PyRef<PyTensor>, accumulate: bool) -> PyResult<Bound<'py, Self>> {
+    fn index_put_<'py>(
+        slf: Bound<'py, Self>,
+        indices: &Bound<PyAny>,
+        values: PyRef<PyTensor>,
+        accumulate: bool,
+    ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().t.clone();
         let idx: Vec<Option<Tensor>> = indices
             .try_iter()?
@@ -820,11 +1251,20 @@ impl PyTensor {
         t.index_put_(&idx, &values.t, accumulate)?;
         Ok(slf)
     }
-    fn masked_fill(&self, py: Python<'_>, mask: PyRef<PyTensor>, value: &Bound<PyAny>) -> PyResult<Py<PyAny>> {
+    fn masked_fill(
+        &self,
+        py: Python<'_>,
+        mask: PyRef<PyTensor>,
+        value: &Bound<PyAny>,
+    ) -> PyResult<Py<PyAny>> {
         let v = super::tensor::tensor_or_scalar(value, self.t.dtype())?;
         wrap(py, self.t.masked_fill(&mask.t, &v)?)
     }
-    fn masked_fill_<'py>(slf: Bound<'py, Self>, mask: PyRef<PyTensor>, value: &Bound<PyAny>) -> PyResult<Bound<'py, Self>> {
+    fn masked_fill_<'py>(
+        slf: Bound<'py, Self>,
+        mask: PyRef<PyTensor>,
+        value: &Bound<PyAny>,
+    ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().t.clone();
         let v = super::tensor::tensor_or_scalar(value, t.dtype())?;
         t.inplace(|x| x.masked_fill(&mask.t, &v))?;
@@ -841,7 +1281,13 @@ impl PyTensor {
         let nz = self.t.nonzero()?;
         if as_tuple {
             let cols = (0..self.t.ndim().max(1) as i64)
-                .map(|k| if self.t.ndim() == 0 { Ok(nz.reshape(&[-1])?) } else { nz.select(1, k)?.contiguous() })
+                .map(|k| {
+                    if self.t.ndim() == 0 {
+                        Ok(nz.reshape(&[-1])?)
+                    } else {
+                        nz.select(1, k)?.contiguous()
+                    }
+                })
                 .collect::<crate::error::Result<Vec<_>>>()?;
             return tuple_of(py, cols);
         }
@@ -851,9 +1297,17 @@ impl PyTensor {
         wrap(py, self.t.nonzero()?)
     }
     #[pyo3(name = "where")]
-    fn where_(&self, py: Python<'_>, condition: PyRef<PyTensor>, other: &Bound<PyAny>) -> PyResult<Py<PyAny>> {
+    fn where_(
+        &self,
+        py: Python<'_>,
+        condition: PyRef<PyTensor>,
+        other: &Bound<PyAny>,
+    ) -> PyResult<Py<PyAny>> {
         let o = need(other, "where")?;
-        wrap(py, Tensor::where_args(&condition.t, Arg::T(&self.t), o.arg())?)
+        wrap(
+            py,
+            Tensor::where_args(&condition.t, Arg::T(&self.t), o.arg())?,
+        )
     }
 
     // ---- in-place fills -------------------------------------------------------------------
@@ -874,7 +1328,11 @@ impl PyTensor {
         Ok(slf)
     }
     #[pyo3(signature = (src, non_blocking=false))]
-    fn copy_<'py>(slf: Bound<'py, Self>, src: &Bound<PyAny>, non_blocking: bool) -> PyResult<Bound<'py, Self>> {
+    fn copy_<'py>(
+        slf: Bound<'py, Self>,
+        src: &Bound<PyAny>,
+        non_blocking: bool,
+    ) -> PyResult<Bound<'py, Self>> {
         let _ = non_blocking;
         let t = slf.borrow().t.clone();
         let s = match src.cast::<PyTensor>() {
@@ -885,7 +1343,12 @@ impl PyTensor {
         Ok(slf)
     }
     #[pyo3(signature = (dtype=None, non_blocking=false))]
-    fn r#type(&self, py: Python<'_>, dtype: Option<&Bound<PyAny>>, non_blocking: bool) -> PyResult<Py<PyAny>> {
+    fn r#type(
+        &self,
+        py: Python<'_>,
+        dtype: Option<&Bound<PyAny>>,
+        non_blocking: bool,
+    ) -> PyResult<Py<PyAny>> {
         let _ = non_blocking;
         match dtype {
             None => {
@@ -936,12 +1399,18 @@ casts! {
 }
 
 fn tuple_of(py: Python<'_>, parts: Vec<Tensor>) -> PyResult<Py<PyAny>> {
-    let items: Vec<Py<PyAny>> = parts.into_iter().map(|t| wrap(py, t)).collect::<PyResult<_>>()?;
+    let items: Vec<Py<PyAny>> = parts
+        .into_iter()
+        .map(|t| wrap(py, t))
+        .collect::<PyResult<_>>()?;
     Ok(PyTuple::new(py, items)?.into_any().unbind())
 }
 
 pub fn list_of(py: Python<'_>, parts: Vec<Tensor>) -> PyResult<Py<PyAny>> {
-    let items: Vec<Py<PyAny>> = parts.into_iter().map(|t| wrap(py, t)).collect::<PyResult<_>>()?;
+    let items: Vec<Py<PyAny>> = parts
+        .into_iter()
+        .map(|t| wrap(py, t))
+        .collect::<PyResult<_>>()?;
     Ok(PyList::new(py, items)?.into_any().unbind())
 }
 
@@ -958,28 +1427,59 @@ fn div_op(mode: Option<&str>) -> PyResult<BinaryOp> {
     })
 }
 
-pub fn clamp_impl(t: &Tensor, min: Option<&Bound<PyAny>>, max: Option<&Bound<PyAny>>) -> PyResult<Tensor> {
+pub fn clamp_impl(
+    t: &Tensor,
+    min: Option<&Bound<PyAny>>,
+    max: Option<&Bound<PyAny>>,
+) -> PyResult<Tensor> {
     let min = min.filter(|m| !m.is_none());
     let max = max.filter(|m| !m.is_none());
     let is_t = |o: Option<&Bound<PyAny>>| o.map(|x| x.cast::<PyTensor>().is_ok()).unwrap_or(false);
     if is_t(min) || is_t(max) {
-        let lo = min.map(|m| super::tensor::tensor_or_scalar(m, t.dtype())).transpose()?;
-        let hi = max.map(|m| super::tensor::tensor_or_scalar(m, t.dtype())).transpose()?;
+        let lo = min
+            .map(|m| super::tensor::tensor_or_scalar(m, t.dtype()))
+            .transpose()?;
+        let hi = max
+            .map(|m| super::tensor::tensor_or_scalar(m, t.dtype()))
+            .transpose()?;
         return Ok(t.clamp_tensor(lo.as_ref(), hi.as_ref())?);
     }
-    let lo = min.map(|m| scalar_of(m).ok_or_else(|| PyTypeError::new_err("clamp: min must be a number or tensor"))).transpose()?;
-    let hi = max.map(|m| scalar_of(m).ok_or_else(|| PyTypeError::new_err("clamp: max must be a number or tensor"))).transpose()?;
+    let lo = min
+        .map(|m| {
+            scalar_of(m)
+                .ok_or_else(|| PyTypeError::new_err("clamp: min must be a number or tensor"))
+        })
+        .transpose()?;
+    let hi = max
+        .map(|m| {
+            scalar_of(m)
+                .ok_or_else(|| PyTypeError::new_err("clamp: max must be a number or tensor"))
+        })
+        .transpose()?;
     Ok(t.clamp(lo, hi)?)
 }
 
-fn max_min(py: Python<'_>, t: &Tensor, dim: Option<&Bound<PyAny>>, keepdim: bool, is_max: bool) -> PyResult<Py<PyAny>> {
+fn max_min(
+    py: Python<'_>,
+    t: &Tensor,
+    dim: Option<&Bound<PyAny>>,
+    keepdim: bool,
+    is_max: bool,
+) -> PyResult<Py<PyAny>> {
     match dim {
         None => wrap(py, t.max_min_all(is_max)?),
         Some(d) if d.is_none() => wrap(py, t.max_min_all(is_max)?),
         Some(d) => {
             if let Ok(o) = d.cast::<PyTensor>() {
                 let other = o.borrow().t.clone();
-                return wrap(py, if is_max { t.maximum(&other)? } else { t.minimum(&other)? });
+                return wrap(
+                    py,
+                    if is_max {
+                        t.maximum(&other)?
+                    } else {
+                        t.minimum(&other)?
+                    },
+                );
             }
             let (v, i) = t.max_min_dim(index_i64(d)?, keepdim, is_max)?;
             named_pair(py, if is_max { "max" } else { "min" }, v, i)
@@ -987,7 +1487,11 @@ fn max_min(py: Python<'_>, t: &Tensor, dim: Option<&Bound<PyAny>>, keepdim: bool
     }
 }
 
-fn var_args(dim: Option<&Bound<PyAny>>, unbiased: Option<&Bound<PyAny>>, correction: Option<f64>) -> PyResult<(Vec<i64>, f64)> {
+fn var_args(
+    dim: Option<&Bound<PyAny>>,
+    unbiased: Option<&Bound<PyAny>>,
+    correction: Option<f64>,
+) -> PyResult<(Vec<i64>, f64)> {
     // var(unbiased) as the first positional argument is also accepted, as in PyTorch.
     let (dim, unbiased) = match dim {
         Some(d) if d.is_instance_of::<pyo3::types::PyBool>() => (None, Some(d.extract::<bool>()?)),
@@ -997,18 +1501,29 @@ fn var_args(dim: Option<&Bound<PyAny>>, unbiased: Option<&Bound<PyAny>>, correct
     Ok((rdims(dim)?, c))
 }
 
-fn scatter_impl(t: &Tensor, dim: i64, index: &Tensor, src: Option<&Bound<PyAny>>, reduce: Option<&str>) -> PyResult<Tensor> {
+fn scatter_impl(
+    t: &Tensor,
+    dim: i64,
+    index: &Tensor,
+    src: Option<&Bound<PyAny>>,
+    reduce: Option<&str>,
+) -> PyResult<Tensor> {
     let src = src.ok_or_else(|| PyTypeError::new_err("scatter(): expected 'src' or 'value'"))?;
     let s = match src.cast::<PyTensor>() {
         Ok(s) => s.borrow().t.clone(),
         Err(_) => {
-            let v = scalar_of(src).ok_or_else(|| PyTypeError::new_err("scatter(): value must be a number"))?;
+            let v = scalar_of(src)
+                .ok_or_else(|| PyTypeError::new_err("scatter(): value must be a number"))?;
             Tensor::scalar_of(v, t.dtype()).expand(index.shape())?
         }
     };
     Ok(match reduce {
         None => t.scatter(dim, index, &s)?,
         Some("add") => t.scatter_add(dim, index, &s)?,
-        Some(r) => return Err(Error::NotImplemented(format!("scatter(reduce='{r}') is not supported")).into()),
+        Some(r) => {
+            return Err(
+                Error::NotImplemented(format!("scatter(reduce='{r}') is not supported")).into(),
+            )
+        }
     })
 }

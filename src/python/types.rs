@@ -38,7 +38,7 @@ impl PyDType {
     fn to_real(&self) -> Self {
         self.clone()
     }
-    fn __reduce__(&self) -> (String, ) {
+    fn __reduce__(&self) -> (String,) {
         (self.dt.name().to_string(),)
     }
 }
@@ -58,7 +58,9 @@ impl PyDevice {
             return Ok(d.get().clone());
         }
         if let Ok(i) = spec.extract::<usize>() {
-            return Ok(PyDevice { dev: Device::Cuda(i) });
+            return Ok(PyDevice {
+                dev: Device::Cuda(i),
+            });
         }
         let s: String = spec.extract()?;
         let mut dev = Device::parse(&s)?;
@@ -100,7 +102,9 @@ impl PyGenerator {
     #[pyo3(signature = (device=None))]
     fn new(device: Option<&Bound<PyAny>>) -> PyResult<Self> {
         super::convert::check_device(device)?;
-        Ok(PyGenerator { g: Generator::new(67280421310721) })
+        Ok(PyGenerator {
+            g: Generator::new(67280421310721),
+        })
     }
     fn manual_seed<'py>(slf: Bound<'py, Self>, seed: i128) -> Bound<'py, Self> {
         slf.borrow().g.manual_seed(seed as u64);
@@ -119,10 +123,17 @@ impl PyGenerator {
     }
     fn get_state(&self) -> PyResult<super::tensor::PyTensor> {
         let v: Vec<i64> = self.g.get_state().into_iter().map(|x| x as i64).collect();
-        Ok(super::tensor::PyTensor::new(crate::tensor::Tensor::from_vec(v, &[5])?))
+        Ok(super::tensor::PyTensor::new(
+            crate::tensor::Tensor::from_vec(v, &[5])?,
+        ))
     }
     fn set_state(&self, state: PyRef<super::tensor::PyTensor>) -> PyResult<()> {
-        let v: Vec<u64> = state.t.to_vec::<i64>()?.into_iter().map(|x| x as u64).collect();
+        let v: Vec<u64> = state
+            .t
+            .to_vec::<i64>()?
+            .into_iter()
+            .map(|x| x as u64)
+            .collect();
         Ok(self.g.set_state(&v)?)
     }
     #[getter]

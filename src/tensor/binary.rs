@@ -169,7 +169,7 @@ fn dtypes(op: BinaryOp, a: &Arg, b: &Arg) -> Result<(DType, DType)> {
     })
 }
 
-pub(crate) fn pretty_dtype(d: DType) -> &'static str {
+pub fn pretty_dtype(d: DType) -> &'static str {
     match d {
         DType::Bool => "Bool",
         DType::U8 => "Byte",
@@ -184,7 +184,14 @@ pub(crate) fn pretty_dtype(d: DType) -> &'static str {
     }
 }
 
-fn kernel<T: Arith>(op: BinaryOp, a: &Tensor, la: &crate::layout::Layout, b: &Tensor, lb: &crate::layout::Layout, shape: &[usize]) -> Tensor {
+fn kernel<T: Arith>(
+    op: BinaryOp,
+    a: &Tensor,
+    la: &crate::layout::Layout,
+    b: &Tensor,
+    lb: &crate::layout::Layout,
+    shape: &[usize],
+) -> Tensor {
     use BinaryOp::*;
     macro_rules! z {
         ($f:expr) => {
@@ -251,7 +258,9 @@ pub(crate) fn binary_raw(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
     let tb = b.tensor_as(compute);
     if compute.is_int() && matches!(op, BinaryOp::FloorDiv | BinaryOp::Rem | BinaryOp::TruncDiv) {
         let zero = crate::with_dtype!(compute, T, {
-            cpu::map::<T, bool>(&tb, |v| !v.is_nonzero()).into_iter().any(|z| z)
+            cpu::map::<T, bool>(&tb, |v| !v.is_nonzero())
+                .into_iter()
+                .any(|z| z)
         });
         if zero {
             return Err(Error::Runtime("ZeroDivisionError".into()));
@@ -259,15 +268,21 @@ pub(crate) fn binary_raw(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
     }
     if compute.is_int() && op == BinaryOp::Pow {
         let neg = crate::with_dtype!(compute, T, {
-            cpu::map::<T, bool>(&tb, |v| v.to_i64() < 0).into_iter().any(|z| z)
+            cpu::map::<T, bool>(&tb, |v| v.to_i64() < 0)
+                .into_iter()
+                .any(|z| z)
         });
         if neg {
-            return Err(Error::Runtime("Integers to negative integer powers are not allowed.".into()));
+            return Err(Error::Runtime(
+                "Integers to negative integer powers are not allowed.".into(),
+            ));
         }
     }
     let la = ta.layout().broadcast_to(&shape)?;
     let lb = tb.layout().broadcast_to(&shape)?;
-    Ok(crate::with_dtype!(compute, T, { kernel::<T>(op, &ta, &la, &tb, &lb, &shape) }))
+    Ok(crate::with_dtype!(compute, T, {
+        kernel::<T>(op, &ta, &la, &tb, &lb, &shape)
+    }))
 }
 
 /// Sums a broadcast gradient back to `shape`.
@@ -293,7 +308,10 @@ fn saved(a: &Arg) -> Option<SavedTensor> {
 /// `op(a, b)` with autograd.
 pub fn binary(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
     let out = binary_raw(op, a, b)?;
-    let inputs: Vec<&Tensor> = [a.as_tensor(), b.as_tensor()].into_iter().flatten().collect();
+    let inputs: Vec<&Tensor> = [a.as_tensor(), b.as_tensor()]
+        .into_iter()
+        .flatten()
+        .collect();
     if !autograd::needs_grad(&inputs) || !out.dtype().is_float() {
         return Ok(out);
     }
@@ -326,8 +344,16 @@ pub fn binary(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
         Mul => {
             name = "MulBackward0";
             Box::new(move |g, [na, nb]| {
-                let ga = if na { Some(g.mul(&operand(&vb, cb)?)?) } else { None };
-                let gb = if nb { Some(g.mul(&operand(&va, ca)?)?) } else { None };
+                let ga = if na {
+                    Some(g.mul(&operand(&vb, cb)?)?)
+                } else {
+                    None
+                };
+                let gb = if nb {
+                    Some(g.mul(&operand(&va, ca)?)?)
+                } else {
+                    None
+                };
                 Ok([ga, gb])
             })
         }
@@ -353,7 +379,11 @@ pub fn binary(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
                 let ga = if na {
                     // b * a^(b-1), with 0 where b == 0 (PyTorch's masking).
                     let d = bv.mul(&av.pow(&bv.sub_scalar(1.0)?)?)?;
-                    let d = Tensor::where_(&bv.eq_scalar(0.0)?, &Tensor::scalar_of(0.0, d.dtype()), &d)?;
+                    let d = Tensor::where_(
+                        &bv.eq_scalar(0.0)?,
+                        &Tensor::scalar_of(0.0, d.dtype()),
+                        &d,
+                    )?;
                     Some(g.mul(&d)?)
                 } else {
                     None
@@ -371,7 +401,11 @@ pub fn binary(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
             })
         }
         Maximum | Minimum => {
-            name = if op == Maximum { "MaximumBackward0" } else { "MinimumBackward0" };
+            name = if op == Maximum {
+                "MaximumBackward0"
+            } else {
+                "MinimumBackward0"
+            };
             Box::new(move |g, [na, nb]| {
                 let av = operand(&va, ca)?;
                 let bv = operand(&vb, cb)?;
@@ -382,8 +416,16 @@ pub fn binary(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
                 } else {
                     (av.gt(&bv)?, av.lt(&bv)?)
                 };
-                let ga = if na { Some(Tensor::where_(&lose_a, &zero, &half)?) } else { None };
-                let gb = if nb { Some(Tensor::where_(&lose_b, &zero, &half)?) } else { None };
+                let ga = if na {
+                    Some(Tensor::where_(&lose_a, &zero, &half)?)
+                } else {
+                    None
+                };
+                let gb = if nb {
+                    Some(Tensor::where_(&lose_b, &zero, &half)?)
+                } else {
+                    None
+                };
                 Ok([ga, gb])
             })
         }
@@ -393,13 +435,25 @@ pub fn binary(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
                 let av = operand(&va, ca)?;
                 let bv = operand(&vb, cb)?;
                 let den = av.mul(&av)?.add(&bv.mul(&bv)?)?;
-                let ga = if na { Some(g.mul(&bv.div(&den)?)?) } else { None };
-                let gb = if nb { Some(g.mul(&av.neg()?.div(&den)?)?) } else { None };
+                let ga = if na {
+                    Some(g.mul(&bv.div(&den)?)?)
+                } else {
+                    None
+                };
+                let gb = if nb {
+                    Some(g.mul(&av.neg()?.div(&den)?)?)
+                } else {
+                    None
+                };
                 Ok([ga, gb])
             })
         }
         Rem | Fmod => {
-            name = if op == Rem { "RemainderBackward0" } else { "FmodBackward0" };
+            name = if op == Rem {
+                "RemainderBackward0"
+            } else {
+                "FmodBackward0"
+            };
             Box::new(move |g, [_, nb]| {
                 let gb = if nb {
                     let av = operand(&va, ca)?;
@@ -522,6 +576,21 @@ binary_methods! {
     bitwise_right_shift, bitwise_right_shift_scalar => Shr;
 }
 
+/// `fmax`/`fmin` (`op` is `Maximum`/`Minimum`): like `maximum`/`minimum`, but a NaN loses to a
+/// number; the result is NaN only where both operands are.
+pub fn nan_ignoring(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
+    let m = binary(op, a, b)?;
+    if !m.dtype().is_float() {
+        return Ok(m);
+    }
+    let isnan = |x: Arg| match x {
+        Arg::T(t) => t.isnan(),
+        Arg::S(s) => Ok(Tensor::scalar(s.to_f64().is_nan())),
+    };
+    let m = Tensor::where_args(&isnan(b)?, a, Arg::T(&m))?;
+    Tensor::where_args(&isnan(a)?, b, Arg::T(&m))
+}
+
 impl Tensor {
     /// `torch.where(cond, a, b)`, differentiable in `a` and `b`.
     pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
@@ -559,13 +628,19 @@ impl Tensor {
             );
             Tensor::from_vec_unchecked(v, &shape)
         });
-        let inputs: Vec<&Tensor> = [a.as_tensor(), b.as_tensor()].into_iter().flatten().collect();
+        let inputs: Vec<&Tensor> = [a.as_tensor(), b.as_tensor()]
+            .into_iter()
+            .flatten()
+            .collect();
         if !autograd::needs_grad(&inputs) || !dt.is_float() {
             return Ok(out);
         }
         let (ka, kb) = (a.as_tensor().is_some(), b.as_tensor().is_some());
         let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
-        let (da, db) = (a.as_tensor().map(|t| t.dtype()), b.as_tensor().map(|t| t.dtype()));
+        let (da, db) = (
+            a.as_tensor().map(|t| t.dtype()),
+            b.as_tensor().map(|t| t.dtype()),
+        );
         let c = cond_b.clone();
         autograd::record(&out, "WhereBackward0", &inputs, move |g, needs| {
             let zero = Tensor::scalar_of(0.0, g.dtype());
@@ -609,4 +684,3 @@ impl Tensor {
         Ok(e.storage().as_slice::<bool>().iter().all(|&b| b))
     }
 }
-

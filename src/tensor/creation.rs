@@ -85,7 +85,9 @@ impl Tensor {
     /// A 0-d tensor holding `v` as `dtype`.
     pub fn scalar_of(v: impl Into<Scalar>, dtype: DType) -> Tensor {
         let v = v.into();
-        crate::with_dtype!(dtype, T, { Tensor::from_vec_unchecked(vec![v.to_elem::<T>()], &[]) })
+        crate::with_dtype!(dtype, T, {
+            Tensor::from_vec_unchecked(vec![v.to_elem::<T>()], &[])
+        })
     }
 
     /// `torch.arange(start, end, step)`.
@@ -95,7 +97,9 @@ impl Tensor {
             return Err(Error::Runtime("arange: step must be nonzero".into()));
         }
         if !(s.is_finite() && e.is_finite()) {
-            return Err(Error::Runtime("arange: unsupported range: start and end must be finite".into()));
+            return Err(Error::Runtime(
+                "arange: unsupported range: start and end must be finite".into(),
+            ));
         }
         if (st > 0.0 && e < s) || (st < 0.0 && e > s) {
             return Err(Error::Runtime(
@@ -116,7 +120,11 @@ impl Tensor {
 
     /// `torch.linspace(start, end, steps)`, symmetric like PyTorch's kernel.
     pub fn linspace(start: f64, end: f64, steps: usize, dtype: DType) -> Result<Tensor> {
-        let step = if steps > 1 { (end - start) / (steps - 1) as f64 } else { 0.0 };
+        let step = if steps > 1 {
+            (end - start) / (steps - 1) as f64
+        } else {
+            0.0
+        };
         let half = steps / 2;
         let vals: Vec<f64> = (0..steps)
             .map(|i| {
@@ -146,15 +154,21 @@ impl Tensor {
         }
         let out = self.cast_raw(dtype);
         let src = self.dtype();
-        Ok(autograd::maybe_record(out, "ToCopyBackward0", &[self], || {
-            Arc::new(move |g, _| Ok(vec![Some(g.to_dtype(src)?)]))
-        }))
+        Ok(autograd::maybe_record(
+            out,
+            "ToCopyBackward0",
+            &[self],
+            || Arc::new(move |g, _| Ok(vec![Some(g.to_dtype(src)?)])),
+        ))
     }
 
     pub(crate) fn cast_raw(&self, dtype: DType) -> Tensor {
         crate::with_dtype!(self.dtype(), S, {
             crate::with_dtype!(dtype, D, {
-                Tensor::from_vec_unchecked(cpu::map::<S, D>(self, cpu::convert::<S, D>), self.shape())
+                Tensor::from_vec_unchecked(
+                    cpu::map::<S, D>(self, cpu::convert::<S, D>),
+                    self.shape(),
+                )
             })
         })
     }
@@ -162,9 +176,12 @@ impl Tensor {
     /// A contiguous copy in new memory (`clone()`), differentiable.
     pub fn deep_clone(&self) -> Result<Tensor> {
         let out = self.copy_raw();
-        Ok(autograd::maybe_record(out, "CloneBackward0", &[self], || {
-            Arc::new(|g, _| Ok(vec![Some(g.clone())]))
-        }))
+        Ok(autograd::maybe_record(
+            out,
+            "CloneBackward0",
+            &[self],
+            || Arc::new(|g, _| Ok(vec![Some(g.clone())])),
+        ))
     }
 
     pub fn copy_raw(&self) -> Tensor {
@@ -183,7 +200,11 @@ impl Tensor {
 
     /// Raw bytes of the elements in row-major order.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let c = if self.is_contiguous() { self.clone() } else { self.copy_raw() };
+        let c = if self.is_contiguous() {
+            self.clone()
+        } else {
+            self.copy_raw()
+        };
         let size = c.dtype().size();
         let start = c.offset() * size;
         c.storage().as_bytes()[start..start + c.numel() * size].to_vec()
@@ -208,7 +229,11 @@ impl Tensor {
             let mut v = vec![T::default(); n];
             // SAFETY: v has exactly n * size bytes and every bit pattern is a valid T here.
             unsafe {
-                std::ptr::copy_nonoverlapping(bytes.as_ptr(), v.as_mut_ptr() as *mut u8, bytes.len());
+                std::ptr::copy_nonoverlapping(
+                    bytes.as_ptr(),
+                    v.as_mut_ptr() as *mut u8,
+                    bytes.len(),
+                );
             }
             Tensor::from_vec(v, shape)
         })

@@ -41,7 +41,10 @@ fn check_index_dtype(t: &Tensor, op: &str) -> Result<()> {
 /// Index values as i64, bounds-checked and wrapped for negatives.
 fn index_values(idx: &Tensor, size: usize, dim: usize) -> Result<Vec<usize>> {
     let raw: Vec<i64> = crate::with_dtype!(idx.dtype(), T, {
-        cpu::gather_contiguous::<T>(idx).into_iter().map(|v| v.to_i64()).collect()
+        cpu::gather_contiguous::<T>(idx)
+            .into_iter()
+            .map(|v| v.to_i64())
+            .collect()
     });
     raw.into_iter()
         .map(|v| {
@@ -84,7 +87,9 @@ impl Tensor {
             .iter()
             .map(|i| match i {
                 TensorIndex::Int(_) | TensorIndex::Slice(..) => 1,
-                TensorIndex::Tensor(t) if t.dtype() == DType::Bool || t.dtype() == DType::U8 => t.ndim(),
+                TensorIndex::Tensor(t) if t.dtype() == DType::Bool || t.dtype() == DType::U8 => {
+                    t.ndim()
+                }
                 TensorIndex::Tensor(_) => 1,
                 _ => 0,
             })
@@ -95,8 +100,15 @@ impl Tensor {
                 self.ndim()
             )));
         }
-        if items.iter().filter(|i| matches!(i, TensorIndex::Ellipsis)).count() > 1 {
-            return Err(index_err("an index can only have a single ellipsis ('...')"));
+        if items
+            .iter()
+            .filter(|i| matches!(i, TensorIndex::Ellipsis))
+            .count()
+            > 1
+        {
+            return Err(index_err(
+                "an index can only have a single ellipsis ('...')",
+            ));
         }
         let mut x = self.clone();
         let mut dim = 0usize;
@@ -151,7 +163,10 @@ impl Tensor {
                             // x[True] adds a dim of size 1, x[False] of size 0.
                             x = x.unsqueeze(dim as i64)?;
                             let keep = mask.storage().as_slice::<bool>()[mask.offset()];
-                            adv.push(Some(Tensor::from_vec(vec![0i64; keep as usize], &[keep as usize])?));
+                            adv.push(Some(Tensor::from_vec(
+                                vec![0i64; keep as usize],
+                                &[keep as usize],
+                            )?));
                             dim += 1;
                             continue;
                         }
@@ -180,7 +195,17 @@ impl Tensor {
 
     /// Storage offsets for advanced indexing: (result shape, element offsets into `self`
     /// for each result position of the indexed dims, remaining-dims layout).
-    fn advanced_plan(&self, adv: &[Option<Tensor>]) -> Result<(Vec<usize>, Vec<usize>, Vec<usize>, Vec<usize>, Vec<usize>, usize)> {
+    fn advanced_plan(
+        &self,
+        adv: &[Option<Tensor>],
+    ) -> Result<(
+        Vec<usize>,
+        Vec<usize>,
+        Vec<usize>,
+        Vec<usize>,
+        Vec<usize>,
+        usize,
+    )> {
         let dims: Vec<usize> = (0..adv.len()).filter(|&d| adv[d].is_some()).collect();
         let mut bshape: Vec<usize> = vec![];
         for &d in &dims {
@@ -195,7 +220,10 @@ impl Tensor {
         let nb: usize = bshape.iter().product();
         let mut offs = vec![0usize; nb];
         for &d in &dims {
-            let t = adv[d].as_ref().unwrap_or_else(|| unreachable!()).expand(&bshape)?;
+            let t = adv[d]
+                .as_ref()
+                .unwrap_or_else(|| unreachable!())
+                .expand(&bshape)?;
             let v = index_values(&t, self.shape()[d], d)?;
             for (o, i) in offs.iter_mut().zip(v) {
                 *o += i * self.strides()[d];
@@ -218,9 +246,14 @@ impl Tensor {
             let src = self.storage().as_slice::<T>();
             let mut v = Vec::with_capacity(offs.len() * rest_n);
             for &o in &offs {
-                crate::layout::for_each_offset(&rest_shape, [&rest_strides], [self.offset() + o], 0, rest_n, |[p]| {
-                    v.push(src[p])
-                });
+                crate::layout::for_each_offset(
+                    &rest_shape,
+                    [&rest_strides],
+                    [self.offset() + o],
+                    0,
+                    rest_n,
+                    |[p]| v.push(src[p]),
+                );
             }
             let mut shape = bshape.clone();
             shape.extend_from_slice(&rest_shape);
@@ -249,7 +282,12 @@ impl Tensor {
     }
 
     /// Out-of-place `index_put` (differentiable in self and values).
-    pub fn index_put(&self, adv: &[Option<Tensor>], values: &Tensor, accumulate: bool) -> Result<Tensor> {
+    pub fn index_put(
+        &self,
+        adv: &[Option<Tensor>],
+        values: &Tensor,
+        accumulate: bool,
+    ) -> Result<Tensor> {
         let out = self.copy_raw();
         {
             let _g = no_grad();
@@ -259,32 +297,46 @@ impl Tensor {
             let idx: Vec<Option<Tensor>> = adv.to_vec();
             let vshape = values.shape().to_vec();
             let vdt = values.dtype();
-            autograd::record(&out, "IndexPutBackward0", &[self, values], move |g, needs| {
-                let gs = if needs[0] {
-                    if accumulate {
-                        Some(g.clone())
+            autograd::record(
+                &out,
+                "IndexPutBackward0",
+                &[self, values],
+                move |g, needs| {
+                    let gs = if needs[0] {
+                        if accumulate {
+                            Some(g.clone())
+                        } else {
+                            let z = Tensor::zeros(&[], g.dtype())?;
+                            Some(g.index_put(&idx, &z, false)?)
+                        }
                     } else {
-                        let z = Tensor::zeros(&[], g.dtype())?;
-                        Some(g.index_put(&idx, &z, false)?)
-                    }
-                } else {
-                    None
-                };
-                let gv = if needs[1] {
-                    let taken = g.index_advanced(&idx)?;
-                    let r = super::binary::sum_to(&taken, &vshape)?;
-                    Some(if r.dtype() != vdt { r.to_dtype(vdt)? } else { r })
-                } else {
-                    None
-                };
-                Ok(vec![gs, gv])
-            });
+                        None
+                    };
+                    let gv = if needs[1] {
+                        let taken = g.index_advanced(&idx)?;
+                        let r = super::binary::sum_to(&taken, &vshape)?;
+                        Some(if r.dtype() != vdt {
+                            r.to_dtype(vdt)?
+                        } else {
+                            r
+                        })
+                    } else {
+                        None
+                    };
+                    Ok(vec![gs, gv])
+                },
+            );
         }
         Ok(out)
     }
 
     /// In-place `index_put_` (also `x[adv] = v`).
-    pub fn index_put_(&self, adv: &[Option<Tensor>], values: &Tensor, accumulate: bool) -> Result<()> {
+    pub fn index_put_(
+        &self,
+        adv: &[Option<Tensor>],
+        values: &Tensor,
+        accumulate: bool,
+    ) -> Result<()> {
         if autograd::needs_grad(&[self, values]) {
             let r = self.index_put(adv, values, accumulate)?;
             return self.apply_inplace(&r);
@@ -294,7 +346,12 @@ impl Tensor {
         Ok(())
     }
 
-    fn index_put_raw(&self, adv: &[Option<Tensor>], values: &Tensor, accumulate: bool) -> Result<()> {
+    fn index_put_raw(
+        &self,
+        adv: &[Option<Tensor>],
+        values: &Tensor,
+        accumulate: bool,
+    ) -> Result<()> {
         let (bshape, offs, rest_shape, rest_strides, _dims, first) = self.advanced_plan(adv)?;
         // The values broadcast to the indexing result's shape (in its final dim order).
         let mut res_shape = rest_shape[..first].to_vec();
@@ -324,10 +381,21 @@ impl Tensor {
             let dst = unsafe { self.storage().as_mut_slice::<T>() };
             let mut i = 0;
             for &o in &offs {
-                crate::layout::for_each_offset(&rest_shape, [&rest_strides], [self.offset() + o], 0, rest_n, |[p]| {
-                    dst[p] = if accumulate { add_elem(dst[p], vals[i]) } else { vals[i] };
-                    i += 1;
-                });
+                crate::layout::for_each_offset(
+                    &rest_shape,
+                    [&rest_strides],
+                    [self.offset() + o],
+                    0,
+                    rest_n,
+                    |[p]| {
+                        dst[p] = if accumulate {
+                            add_elem(dst[p], vals[i])
+                        } else {
+                            vals[i]
+                        };
+                        i += 1;
+                    },
+                );
             }
         });
         Ok(())
@@ -337,11 +405,17 @@ impl Tensor {
     pub fn index_select(&self, dim: i64, index: &Tensor) -> Result<Tensor> {
         check_index_dtype(index, "index_select")?;
         if index.ndim() > 1 {
-            return Err(index_err("index_select(): Index is supposed to be a vector"));
+            return Err(index_err(
+                "index_select(): Index is supposed to be a vector",
+            ));
         }
         let d = normalize_dim(dim, self.ndim())?;
         let mut adv: Vec<Option<Tensor>> = vec![None; self.ndim().max(1)];
-        let x = if self.ndim() == 0 { self.reshape(&[1])? } else { self.clone() };
+        let x = if self.ndim() == 0 {
+            self.reshape(&[1])?
+        } else {
+            self.clone()
+        };
         adv[d] = Some(index.reshape(&[-1])?);
         let r = x.index_advanced(&adv)?;
         if self.ndim() == 0 {
@@ -353,7 +427,9 @@ impl Tensor {
     /// `gather(dim, index)`.
     pub fn gather(&self, dim: i64, index: &Tensor) -> Result<Tensor> {
         if index.dtype() != DType::I64 {
-            return Err(Error::Runtime("gather(): Expected dtype int64 for index".into()));
+            return Err(Error::Runtime(
+                "gather(): Expected dtype int64 for index".into(),
+            ));
         }
         let d = normalize_dim(dim, self.ndim())?;
         if index.ndim() != self.ndim() && !(self.ndim() == 0 && index.ndim() <= 1) {
@@ -378,27 +454,52 @@ impl Tensor {
             let src = self.storage().as_slice::<T>();
             let mut v = Vec::with_capacity(iv.len());
             let mut n = 0;
-            let strides: Vec<usize> = (0..index.ndim()).map(|k| if k == d { 0 } else { sl.strides.get(k).copied().unwrap_or(0) }).collect();
-            crate::layout::for_each_offset(&il.shape, [&strides], [sl.offset], 0, iv.len(), |[p]| {
-                let st = sl.strides.get(d).copied().unwrap_or(0);
-                v.push(src[p + iv[n] * st]);
-                n += 1;
-            });
+            let strides: Vec<usize> = (0..index.ndim())
+                .map(|k| {
+                    if k == d {
+                        0
+                    } else {
+                        sl.strides.get(k).copied().unwrap_or(0)
+                    }
+                })
+                .collect();
+            crate::layout::for_each_offset(
+                &il.shape,
+                [&strides],
+                [sl.offset],
+                0,
+                iv.len(),
+                |[p]| {
+                    let st = sl.strides.get(d).copied().unwrap_or(0);
+                    v.push(src[p + iv[n] * st]);
+                    n += 1;
+                },
+            );
             Tensor::from_vec_unchecked(v, index.shape())
         });
         if autograd::needs_grad(&[self]) {
             let in_shape = self.shape().to_vec();
             let idx = index.clone();
             autograd::record(&out, "GatherBackward0", &[self], move |g, _| {
-                Ok(vec![Some(Tensor::zeros(&in_shape, g.dtype())?.scatter_add(d as i64, &idx, g)?)])
+                Ok(vec![Some(
+                    Tensor::zeros(&in_shape, g.dtype())?.scatter_add(d as i64, &idx, g)?,
+                )])
             });
         }
         Ok(out)
     }
 
-    fn scatter_impl(&self, dim: i64, index: &Tensor, src: &Tensor, reduce_add: bool) -> Result<Tensor> {
+    fn scatter_impl(
+        &self,
+        dim: i64,
+        index: &Tensor,
+        src: &Tensor,
+        reduce_add: bool,
+    ) -> Result<Tensor> {
         if index.dtype() != DType::I64 {
-            return Err(Error::Runtime("scatter(): Expected dtype int64 for index".into()));
+            return Err(Error::Runtime(
+                "scatter(): Expected dtype int64 for index".into(),
+            ));
         }
         let d = normalize_dim(dim, self.ndim())?;
         if index.ndim() != self.ndim() && self.ndim() > 0 {
@@ -432,12 +533,18 @@ impl Tensor {
             // SAFETY: `out` is a fresh tensor.
             let dst = unsafe { out.storage().as_mut_slice::<T>() };
             let ol = out.layout().clone();
-            let strides: Vec<usize> = (0..index.ndim()).map(|k| if k == d { 0 } else { ol.strides[k] }).collect();
+            let strides: Vec<usize> = (0..index.ndim())
+                .map(|k| if k == d { 0 } else { ol.strides[k] })
+                .collect();
             let st = ol.strides.get(d).copied().unwrap_or(0);
             let mut n = 0;
             crate::layout::for_each_offset(index.shape(), [&strides], [0], 0, iv.len(), |[p]| {
                 let q = p + iv[n] * st;
-                dst[q] = if reduce_add { add_elem(dst[q], vals[n]) } else { vals[n] };
+                dst[q] = if reduce_add {
+                    add_elem(dst[q], vals[n])
+                } else {
+                    vals[n]
+                };
                 n += 1;
             });
         });
@@ -445,34 +552,51 @@ impl Tensor {
             let idx = index.clone();
             let src_shape = src.shape().to_vec();
             let same_nd = src.ndim() == index.ndim();
-            autograd::record(&out, if reduce_add { "ScatterAddBackward0" } else { "ScatterBackward0" }, &[self, src], move |g, needs| {
-                let gs = if needs[0] {
-                    if reduce_add {
-                        Some(g.clone())
-                    } else {
-                        Some(g.scatter(d as i64, &idx, &Tensor::zeros(idx.shape(), g.dtype())?)?)
-                    }
+            autograd::record(
+                &out,
+                if reduce_add {
+                    "ScatterAddBackward0"
                 } else {
-                    None
-                };
-                let gsrc = if needs[1] {
-                    let taken = g.gather(d as i64, &idx)?;
-                    if same_nd && taken.shape() != src_shape.as_slice() {
-                        let z = Tensor::zeros(&src_shape, g.dtype())?;
-                        let mut region = z.clone();
-                        for k in 0..idx.ndim() {
-                            region = region.view_with_layout(region.layout().narrow(k, 0, idx.shape()[k]));
+                    "ScatterBackward0"
+                },
+                &[self, src],
+                move |g, needs| {
+                    let gs = if needs[0] {
+                        if reduce_add {
+                            Some(g.clone())
+                        } else {
+                            Some(g.scatter(
+                                d as i64,
+                                &idx,
+                                &Tensor::zeros(idx.shape(), g.dtype())?,
+                            )?)
                         }
-                        region.write_raw(&taken.detach())?;
-                        Some(z)
                     } else {
-                        Some(super::binary::sum_to(&taken, &src_shape)?)
-                    }
-                } else {
-                    None
-                };
-                Ok(vec![gs, gsrc])
-            });
+                        None
+                    };
+                    let gsrc = if needs[1] {
+                        let taken = g.gather(d as i64, &idx)?;
+                        if same_nd && taken.shape() != src_shape.as_slice() {
+                            let z = Tensor::zeros(&src_shape, g.dtype())?;
+                            let mut region = z.clone();
+                            for k in 0..idx.ndim() {
+                                region = region.view_with_layout(region.layout().narrow(
+                                    k,
+                                    0,
+                                    idx.shape()[k],
+                                ));
+                            }
+                            region.write_raw(&taken.detach())?;
+                            Some(z)
+                        } else {
+                            Some(super::binary::sum_to(&taken, &src_shape)?)
+                        }
+                    } else {
+                        None
+                    };
+                    Ok(vec![gs, gsrc])
+                },
+            );
         }
         Ok(out)
     }
@@ -485,12 +609,22 @@ impl Tensor {
     }
 
     /// `index_add(dim, index, source, alpha)`.
-    pub fn index_add(&self, dim: i64, index: &Tensor, source: &Tensor, alpha: f64) -> Result<Tensor> {
+    pub fn index_add(
+        &self,
+        dim: i64,
+        index: &Tensor,
+        source: &Tensor,
+        alpha: f64,
+    ) -> Result<Tensor> {
         check_index_dtype(index, "index_add")?;
         let d = normalize_dim(dim, self.ndim())?;
         let mut adv: Vec<Option<Tensor>> = vec![None; self.ndim()];
         adv[d] = Some(index.reshape(&[-1])?);
-        let src = if alpha != 1.0 { source.mul_scalar(alpha)? } else { source.clone() };
+        let src = if alpha != 1.0 {
+            source.mul_scalar(alpha)?
+        } else {
+            source.clone()
+        };
         // index_put with accumulate expects the indexed dim first when it is not dim 0.
         self.index_put(&adv, &src, true)
     }
@@ -520,7 +654,9 @@ impl Tensor {
 
     pub fn masked_select(&self, mask: &Tensor) -> Result<Tensor> {
         if mask.dtype() != DType::Bool {
-            return Err(Error::Runtime("masked_select: expected BoolTensor for mask".into()));
+            return Err(Error::Runtime(
+                "masked_select: expected BoolTensor for mask".into(),
+            ));
         }
         let shape = broadcast_shapes(self.shape(), mask.shape())?;
         let x = self.expand(&shape)?;

@@ -53,10 +53,17 @@ impl Tensor {
             let dst = unsafe { self.storage().as_mut_slice::<T>() };
             let l = self.layout();
             let mut i = 0;
-            crate::layout::for_each_offset(&l.shape, [&l.strides], [l.offset], 0, l.numel(), |[o]| {
-                dst[o] = T::from_f64(dst[o].to_f64() + vals[i].to_f64());
-                i += 1;
-            });
+            crate::layout::for_each_offset(
+                &l.shape,
+                [&l.strides],
+                [l.offset],
+                0,
+                l.numel(),
+                |[o]| {
+                    dst[o] = T::from_f64(dst[o].to_f64() + vals[i].to_f64());
+                    i += 1;
+                },
+            );
         });
         Ok(())
     }
@@ -95,7 +102,11 @@ impl Tensor {
         self.write_raw(result)?;
         self.storage().bump_version();
         if tracked {
-            let r = if result.dtype() != self.dtype() { result.to_dtype(self.dtype())? } else { result.clone() };
+            let r = if result.dtype() != self.dtype() {
+                result.to_dtype(self.dtype())?
+            } else {
+                result.clone()
+            };
             match r.grad_fn() {
                 Some(f) => self.set_grad_fn(Some(f)),
                 None => {
@@ -116,7 +127,11 @@ impl Tensor {
         }
         let layout = self.layout().clone();
         let base_edge = base.edge();
-        let value = if result.dtype() != self.dtype() { result.to_dtype(self.dtype())? } else { result.clone() };
+        let value = if result.dtype() != self.dtype() {
+            result.to_dtype(self.dtype())?
+        } else {
+            result.clone()
+        };
         let value_edge = value.edge();
         self.write_raw(&value)?;
         self.storage().bump_version();
@@ -131,7 +146,11 @@ impl Tensor {
             } else {
                 None
             };
-            let gv = if needs[1] { Some(region(g)?.contiguous()?) } else { None };
+            let gv = if needs[1] {
+                Some(region(g)?.contiguous()?)
+            } else {
+                None
+            };
             Ok(vec![gb, gv])
         };
         let node = NodeRef::new("CopySlices", vec![base_edge, value_edge], Arc::new(rule));
@@ -173,7 +192,11 @@ impl Tensor {
             ))
         })?;
         // copy_ may cast across any dtypes.
-        let s = if s.dtype() != self.dtype() { s.to_dtype(self.dtype())? } else { s.alias() };
+        let s = if s.dtype() != self.dtype() {
+            s.to_dtype(self.dtype())?
+        } else {
+            s.alias()
+        };
         self.apply_inplace(&s)
     }
 

@@ -10,10 +10,20 @@ impl Tensor {
     /// `torch.cat`: promotes dtypes; legacy 1-D empty tensors are skipped like PyTorch.
     pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
         if tensors.is_empty() {
-            return Err(Error::Runtime("torch.cat(): expected a non-empty list of Tensors".into()));
+            return Err(Error::Runtime(
+                "torch.cat(): expected a non-empty list of Tensors".into(),
+            ));
         }
-        let parts: Vec<&Tensor> = tensors.iter().filter(|t| !(t.ndim() == 1 && t.numel() == 0)).collect();
-        let dt = result_type(&tensors.iter().map(|t| Operand::Dim(t.dtype())).collect::<Vec<_>>());
+        let parts: Vec<&Tensor> = tensors
+            .iter()
+            .filter(|t| !(t.ndim() == 1 && t.numel() == 0))
+            .collect();
+        let dt = result_type(
+            &tensors
+                .iter()
+                .map(|t| Operand::Dim(t.dtype()))
+                .collect::<Vec<_>>(),
+        );
         if parts.is_empty() {
             return Tensor::zeros(&[0], dt);
         }
@@ -65,7 +75,11 @@ impl Tensor {
                             return Ok(None);
                         }
                         let part = g.narrow(d as i64, o, l)?;
-                        Ok(Some(if sdt != g.dtype() && sdt.is_float() { part.to_dtype(sdt)? } else { part }))
+                        Ok(Some(if sdt != g.dtype() && sdt.is_float() {
+                            part.to_dtype(sdt)?
+                        } else {
+                            part
+                        }))
                     })
                     .collect()
             });
@@ -83,7 +97,9 @@ impl Tensor {
 
     pub fn stack(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
         if tensors.is_empty() {
-            return Err(Error::Runtime("stack expects a non-empty TensorList".into()));
+            return Err(Error::Runtime(
+                "stack expects a non-empty TensorList".into(),
+            ));
         }
         for (i, t) in tensors.iter().enumerate() {
             if t.shape() != tensors[0].shape() {
@@ -96,7 +112,10 @@ impl Tensor {
             }
         }
         let d = crate::shape::normalize_insert_dim(dim, tensors[0].ndim())?;
-        let parts = tensors.iter().map(|t| t.unsqueeze(d as i64)).collect::<Result<Vec<_>>>()?;
+        let parts = tensors
+            .iter()
+            .map(|t| t.unsqueeze(d as i64))
+            .collect::<Result<Vec<_>>>()?;
         Tensor::cat(&parts, d as i64)
     }
 
@@ -106,7 +125,9 @@ impl Tensor {
         let n = self.shape()[d];
         if size == 0 && n != 0 {
             return Err(Error::Runtime(
-                "split_size can only be 0 if dimension size is 0, but got dimension size of ".to_string() + &n.to_string(),
+                "split_size can only be 0 if dimension size is 0, but got dimension size of "
+                    .to_string()
+                    + &n.to_string(),
             ));
         }
         let mut out = Vec::new();
@@ -145,20 +166,26 @@ impl Tensor {
 
     pub fn chunk(&self, chunks: usize, dim: i64) -> Result<Vec<Tensor>> {
         if chunks == 0 {
-            return Err(Error::Runtime("chunk expects `chunks` to be greater than 0, got: 0".into()));
+            return Err(Error::Runtime(
+                "chunk expects `chunks` to be greater than 0, got: 0".into(),
+            ));
         }
         let d = normalize_dim(dim, self.ndim())?;
         let n = self.shape()[d];
         let size = n.div_ceil(chunks);
         if n == 0 {
-            return Ok((0..chunks).map(|_| self.narrow(d as i64, 0, 0)).collect::<Result<_>>()?);
+            return Ok((0..chunks)
+                .map(|_| self.narrow(d as i64, 0, 0))
+                .collect::<Result<_>>()?);
         }
         self.split_size(size.max(1), d as i64)
     }
 
     pub fn unbind(&self, dim: i64) -> Result<Vec<Tensor>> {
         let d = normalize_dim(dim, self.ndim())?;
-        (0..self.shape()[d]).map(|i| self.select(d as i64, i as i64)).collect()
+        (0..self.shape()[d])
+            .map(|i| self.select(d as i64, i as i64))
+            .collect()
     }
 
     pub fn repeat(&self, reps: &[usize]) -> Result<Tensor> {
@@ -178,8 +205,16 @@ impl Tensor {
             inter.extend([1i64, s as i64]);
             expanded.extend([r, s]);
         }
-        let final_shape: Vec<i64> = src_shape.iter().zip(reps).map(|(&s, &r)| (s * r) as i64).collect();
-        x.reshape(&inter)?.expand(&expanded)?.contiguous()?.reshape(&final_shape)
+        let final_shape: Vec<i64> = src_shape
+            .iter()
+            .zip(reps)
+            .map(|(&s, &r)| (s * r) as i64)
+            .collect();
+        // Always a copy, as in PyTorch (`contiguous` would alias when every repeat is 1).
+        x.reshape(&inter)?
+            .expand(&expanded)?
+            .deep_clone()?
+            .reshape(&final_shape)
     }
 
     pub fn flip(&self, dims: &[i64]) -> Result<Tensor> {
@@ -199,7 +234,9 @@ impl Tensor {
     pub fn roll(&self, shifts: &[i64], dims: &[i64]) -> Result<Tensor> {
         if dims.is_empty() {
             if shifts.len() != 1 {
-                return Err(Error::Runtime("roll: shifts must be a single value when dims is not given".into()));
+                return Err(Error::Runtime(
+                    "roll: shifts must be a single value when dims is not given".into(),
+                ));
             }
             let shape: Vec<i64> = self.shape().iter().map(|&s| s as i64).collect();
             return self.flatten(0, -1)?.roll(shifts, &[0])?.reshape(&shape);
@@ -250,7 +287,17 @@ impl Tensor {
             }
         }
         let mask = Tensor::from_vec(m, &[r, c])?;
-        Tensor::where_args(&mask, super::binary::Arg::T(self), super::binary::Arg::S(super::creation::Scalar::Int(0)))
-            .and_then(|t| if t.dtype() != self.dtype() { t.to_dtype(self.dtype()) } else { Ok(t) })
+        Tensor::where_args(
+            &mask,
+            super::binary::Arg::T(self),
+            super::binary::Arg::S(super::creation::Scalar::Int(0)),
+        )
+        .and_then(|t| {
+            if t.dtype() != self.dtype() {
+                t.to_dtype(self.dtype())
+            } else {
+                Ok(t)
+            }
+        })
     }
 }

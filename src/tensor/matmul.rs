@@ -16,7 +16,10 @@ impl Tensor {
         if k != k2 {
             return Err(Error::Runtime(format!(
                 "mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})",
-                a.shape()[..na - 1].iter().product::<usize>(), k, k2, n
+                a.shape()[..na - 1].iter().product::<usize>(),
+                k,
+                k2,
+                n
             )));
         }
         if a.dtype() != b.dtype() {
@@ -38,7 +41,8 @@ impl Tensor {
         out_shape.extend([m, n]);
         let out = if a.dtype() == DType::BF16 {
             let (x, y) = (a3.cast_raw(DType::F32), b3.cast_raw(DType::F32));
-            Tensor::from_vec_unchecked(crate::cpu::matmul::bmm::<f32>(&x, &y), &out_shape).cast_raw(DType::BF16)
+            Tensor::from_vec_unchecked(crate::cpu::matmul::bmm::<f32>(&x, &y), &out_shape)
+                .cast_raw(DType::BF16)
         } else {
             crate::with_dtype!(a.dtype(), T, {
                 Tensor::from_vec_unchecked(crate::cpu::matmul::bmm::<T>(&a3, &b3), &out_shape)
@@ -47,10 +51,17 @@ impl Tensor {
         if autograd::needs_grad(&[a, b]) && out.dtype().is_float() {
             let (va, vb) = (SavedTensor::new(a), SavedTensor::new(b));
             let (sha, shb) = (a.shape().to_vec(), b.shape().to_vec());
-            let name = if na == 2 && nb == 2 { "MmBackward0" } else { "BmmBackward0" };
+            let name = if na == 2 && nb == 2 {
+                "MmBackward0"
+            } else {
+                "BmmBackward0"
+            };
             autograd::record(&out, name, &[a, b], move |g, needs| {
                 let ga = if needs[0] {
-                    Some(super::binary::sum_to(&g.matmul_nd(&vb.get()?.mt()?)?, &sha)?)
+                    Some(super::binary::sum_to(
+                        &g.matmul_nd(&vb.get()?.mt()?)?,
+                        &sha,
+                    )?)
                 } else {
                     None
                 };
@@ -91,17 +102,31 @@ impl Tensor {
         if na == 1 && nb == 1 {
             return self.dot(other);
         }
-        let a = if na == 1 { self.unsqueeze(0)? } else { self.clone() };
-        let b = if nb == 1 { other.unsqueeze(1)? } else { other.clone() };
+        let a = if na == 1 {
+            self.unsqueeze(0)?
+        } else {
+            self.clone()
+        };
+        let b = if nb == 1 {
+            other.unsqueeze(1)?
+        } else {
+            other.clone()
+        };
         let r = a.matmul_nd(&b).map_err(|e| match e {
-            Error::Runtime(m) if m.starts_with("mat1") && (na == 1 || nb == 1) => Error::Runtime(format!(
-                "size mismatch, got input ({:?}), mat ({:?}) and vec",
-                self.shape(),
-                other.shape()
-            )),
+            Error::Runtime(m) if m.starts_with("mat1") && (na == 1 || nb == 1) => {
+                Error::Runtime(format!(
+                    "size mismatch, got input ({:?}), mat ({:?}) and vec",
+                    self.shape(),
+                    other.shape()
+                ))
+            }
             e => e,
         })?;
-        let r = if na == 1 { r.squeeze_dims(&[r.ndim() - 2])? } else { r };
+        let r = if na == 1 {
+            r.squeeze_dims(&[r.ndim() - 2])?
+        } else {
+            r
+        };
         if nb == 1 {
             r.squeeze_dims(&[r.ndim() - 1])
         } else {
@@ -162,7 +187,9 @@ impl Tensor {
                 self.numel(), other.numel(), self.numel(), other.numel()
             )));
         }
-        self.unsqueeze(0)?.matmul_nd(&other.unsqueeze(1)?)?.reshape(&[])
+        self.unsqueeze(0)?
+            .matmul_nd(&other.unsqueeze(1)?)?
+            .reshape(&[])
     }
 
     pub fn outer(&self, other: &Tensor) -> Result<Tensor> {

@@ -1,6 +1,7 @@
 //! `Tensor`: shared storage + layout + autograd metadata. Op families live in submodules.
 
 mod binary;
+pub mod conv;
 mod creation;
 pub mod creation_scalar {
     pub use super::creation::Scalar;
@@ -11,7 +12,7 @@ mod join;
 mod matmul;
 mod movement;
 pub mod binary_ops {
-    pub use super::binary::{binary, Arg, BinaryOp};
+    pub use super::binary::{binary, nan_ignoring, pretty_dtype, Arg, BinaryOp};
 }
 pub mod nn;
 pub mod random;
@@ -53,12 +54,21 @@ pub struct Tensor(pub(crate) Arc<TensorImpl>);
 
 impl std::fmt::Debug for Tensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tensor(shape={:?}, dtype={})", self.shape(), self.dtype().name())
+        write!(
+            f,
+            "Tensor(shape={:?}, dtype={})",
+            self.shape(),
+            self.dtype().name()
+        )
     }
 }
 
 impl Tensor {
-    pub(crate) fn from_parts(storage: Arc<Storage>, layout: Layout, base: Option<Tensor>) -> Tensor {
+    pub(crate) fn from_parts(
+        storage: Arc<Storage>,
+        layout: Layout,
+        base: Option<Tensor>,
+    ) -> Tensor {
         Tensor(Arc::new(TensorImpl {
             storage,
             layout,
@@ -87,7 +97,11 @@ impl Tensor {
     }
 
     pub(crate) fn from_vec_unchecked<T: Elem>(data: Vec<T>, shape: &[usize]) -> Tensor {
-        Tensor::from_parts(Arc::new(Storage::from_vec(data)), Layout::contiguous(shape), None)
+        Tensor::from_parts(
+            Arc::new(Storage::from_vec(data)),
+            Layout::contiguous(shape),
+            None,
+        )
     }
 
     pub fn scalar<T: Elem>(v: T) -> Tensor {
@@ -245,7 +259,11 @@ impl Tensor {
     }
     /// A new tensor sharing storage, outside any graph.
     pub fn detach(&self) -> Tensor {
-        Tensor::from_parts(self.0.storage.clone(), self.0.layout.clone(), self.0.base.clone())
+        Tensor::from_parts(
+            self.0.storage.clone(),
+            self.0.layout.clone(),
+            self.0.base.clone(),
+        )
     }
     /// `detach_()`: drops this tensor's history in place.
     pub fn detach_(&self) {

@@ -22,7 +22,9 @@ impl Tensor {
     ) -> Tensor {
         let out = self.view_with_layout(layout);
         if autograd::needs_grad(&[self]) {
-            autograd::record(&out, name, &[self], move |g, _| Ok(vec![Some(backward(g)?)]));
+            autograd::record(&out, name, &[self], move |g, _| {
+                Ok(vec![Some(backward(g)?)])
+            });
         }
         out
     }
@@ -31,7 +33,9 @@ impl Tensor {
     fn region_view(&self, layout: Layout, name: &'static str, redo: ViewFn) -> Tensor {
         let in_shape = self.shape().to_vec();
         let dt = self.dtype();
-        self.view_op(layout, name, move |g| view_scatter(g, &in_shape, dt, redo.clone()))
+        self.view_op(layout, name, move |g| {
+            view_scatter(g, &in_shape, dt, redo.clone())
+        })
     }
 
     pub(crate) fn permute_raw(&self, dims: &[usize]) -> Tensor {
@@ -69,13 +73,18 @@ impl Tensor {
     }
 
     pub fn transpose(&self, a: i64, b: i64) -> Result<Tensor> {
-        let (a, b) = (normalize_dim(a, self.ndim())?, normalize_dim(b, self.ndim())?);
+        let (a, b) = (
+            normalize_dim(a, self.ndim())?,
+            normalize_dim(b, self.ndim())?,
+        );
         if self.ndim() == 0 {
             return Ok(self.alias());
         }
-        Ok(self.view_op(self.layout().transpose(a, b), "TransposeBackward0", move |g| {
-            g.transpose(a as i64, b as i64)
-        }))
+        Ok(self.view_op(
+            self.layout().transpose(a, b),
+            "TransposeBackward0",
+            move |g| g.transpose(a as i64, b as i64),
+        ))
     }
 
     /// `t()`: transpose of a ≤2-D tensor.
@@ -105,7 +114,11 @@ impl Tensor {
         for (i, &x) in d.iter().enumerate() {
             inv[x] = i as i64;
         }
-        Ok(self.view_op(self.layout().permute(&d), "PermuteBackward0", move |g| g.permute(&inv)))
+        Ok(
+            self.view_op(self.layout().permute(&d), "PermuteBackward0", move |g| {
+                g.permute(&inv)
+            }),
+        )
     }
 
     pub fn movedim(&self, src: &[i64], dst: &[i64]) -> Result<Tensor> {
@@ -133,7 +146,11 @@ impl Tensor {
     pub fn unsqueeze(&self, dim: i64) -> Result<Tensor> {
         let d = normalize_insert_dim(dim, self.ndim())?;
         let in_shape: Vec<i64> = self.shape().iter().map(|&s| s as i64).collect();
-        Ok(self.view_op(self.layout().unsqueeze(d), "UnsqueezeBackward0", move |g| g.reshape(&in_shape)))
+        Ok(
+            self.view_op(self.layout().unsqueeze(d), "UnsqueezeBackward0", move |g| {
+                g.reshape(&in_shape)
+            }),
+        )
     }
 
     /// `squeeze()` (all size-1 dims) or `squeeze(dims)`.
@@ -172,7 +189,9 @@ impl Tensor {
     pub fn expand(&self, shape: &[usize]) -> Result<Tensor> {
         let l = self.layout().broadcast_to(shape)?;
         let in_shape = self.shape().to_vec();
-        Ok(self.view_op(l, "ExpandBackward0", move |g| super::binary::sum_to(g, &in_shape)))
+        Ok(self.view_op(l, "ExpandBackward0", move |g| {
+            super::binary::sum_to(g, &in_shape)
+        }))
     }
 
     /// `expand` with PyTorch's `-1` meaning "keep this size".
@@ -206,7 +225,9 @@ impl Tensor {
     pub fn narrow(&self, dim: i64, start: usize, len: usize) -> Result<Tensor> {
         let d = normalize_dim(dim, self.ndim())?;
         if self.ndim() == 0 {
-            return Err(Error::Runtime("narrow() cannot be applied to a 0-dim tensor.".into()));
+            return Err(Error::Runtime(
+                "narrow() cannot be applied to a 0-dim tensor.".into(),
+            ));
         }
         if start + len > self.shape()[d] {
             return Err(Error::Runtime(format!(
@@ -221,7 +242,11 @@ impl Tensor {
     /// `x[start:stop:step]` along `dim` (already clamped indices).
     pub fn slice(&self, dim: usize, start: usize, len: usize, step: usize) -> Result<Tensor> {
         let redo: ViewFn = Arc::new(move |t: &Tensor| t.slice(dim, start, len, step));
-        Ok(self.region_view(self.layout().slice(dim, start, len, step), "SliceBackward0", redo))
+        Ok(self.region_view(
+            self.layout().slice(dim, start, len, step),
+            "SliceBackward0",
+            redo,
+        ))
     }
 
     /// `x[i]` along `dim` (negative i allowed).
@@ -257,10 +282,18 @@ impl Tensor {
         }
         let l = self.layout();
         let (sa, sb) = (l.shape[a] as i64, l.shape[b] as i64);
-        let len = if offset >= 0 { (sa).min(sb - offset).max(0) } else { (sa + offset).min(sb).max(0) } as usize;
+        let len = if offset >= 0 {
+            (sa).min(sb - offset).max(0)
+        } else {
+            (sa + offset).min(sb).max(0)
+        } as usize;
         let mut off = l.offset;
         if len > 0 {
-            off += if offset >= 0 { offset as usize * l.strides[b] } else { (-offset) as usize * l.strides[a] };
+            off += if offset >= 0 {
+                offset as usize * l.strides[b]
+            } else {
+                (-offset) as usize * l.strides[a]
+            };
         }
         let mut shape = Vec::new();
         let mut strides = Vec::new();
@@ -273,16 +306,29 @@ impl Tensor {
         shape.push(len);
         strides.push(l.strides[a] + l.strides[b]);
         let redo: ViewFn = Arc::new(move |t: &Tensor| t.diagonal(offset, a as i64, b as i64));
-        Ok(self.region_view(Layout { shape, strides, offset: off }, "DiagonalBackward0", redo))
+        Ok(self.region_view(
+            Layout {
+                shape,
+                strides,
+                offset: off,
+            },
+            "DiagonalBackward0",
+            redo,
+        ))
     }
 
     pub fn flatten(&self, start: i64, end: i64) -> Result<Tensor> {
         if self.ndim() == 0 {
             return self.reshape(&[1]);
         }
-        let (s, e) = (normalize_dim(start, self.ndim())?, normalize_dim(end, self.ndim())?);
+        let (s, e) = (
+            normalize_dim(start, self.ndim())?,
+            normalize_dim(end, self.ndim())?,
+        );
         if s > e {
-            return Err(Error::Runtime("flatten() has invalid args: start_dim cannot come after end_dim".into()));
+            return Err(Error::Runtime(
+                "flatten() has invalid args: start_dim cannot come after end_dim".into(),
+            ));
         }
         let mut shape: Vec<i64> = self.shape()[..s].iter().map(|&x| x as i64).collect();
         shape.push(self.shape()[s..=e].iter().product::<usize>() as i64);
@@ -324,13 +370,26 @@ impl Tensor {
         shape.push(size);
         strides.push(l.strides[d]);
         let redo: ViewFn = Arc::new(move |t: &Tensor| t.unfold_dim(d as i64, size, step));
-        Ok(self.region_view(Layout { shape, strides, offset: l.offset }, "UnfoldBackward0", redo))
+        Ok(self.region_view(
+            Layout {
+                shape,
+                strides,
+                offset: l.offset,
+            },
+            "UnfoldBackward0",
+            redo,
+        ))
     }
 }
 
 /// Zeros of `in_shape` with `g` added into the region that `redo` views (overlapping
 /// windows accumulate). Differentiable: its backward re-applies the view.
-pub fn view_scatter(g: &Tensor, in_shape: &[usize], dt: crate::dtype::DType, redo: ViewFn) -> Result<Tensor> {
+pub fn view_scatter(
+    g: &Tensor,
+    in_shape: &[usize],
+    dt: crate::dtype::DType,
+    redo: ViewFn,
+) -> Result<Tensor> {
     let out = {
         let _ng = no_grad();
         let _ = dt;
@@ -341,7 +400,9 @@ pub fn view_scatter(g: &Tensor, in_shape: &[usize], dt: crate::dtype::DType, red
     };
     if autograd::needs_grad(&[g]) {
         let r = redo.clone();
-        autograd::record(&out, "ViewScatterBackward", &[g], move |gg, _| Ok(vec![Some(r(gg)?)]));
+        autograd::record(&out, "ViewScatterBackward", &[g], move |gg, _| {
+            Ok(vec![Some(r(gg)?)])
+        });
     }
     Ok(out)
 }

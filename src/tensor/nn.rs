@@ -8,7 +8,9 @@ use crate::shape::normalize_dim;
 use num_traits::Float;
 
 fn softmax_lane<F: Float + Elem>(x: &[F], y: &mut [F], log: bool) {
-    let m = x.iter().fold(F::neg_infinity(), |a, &b| if b > a { b } else { a });
+    let m = x
+        .iter()
+        .fold(F::neg_infinity(), |a, &b| if b > a { b } else { a });
     let m = if m.is_infinite() { F::zero() } else { m };
     let mut s = F::zero();
     for (&a, b) in x.iter().zip(y.iter_mut()) {
@@ -46,9 +48,12 @@ impl Tensor {
             normalize_dim(dim, 0)?;
             let v = if log { 0.0 } else { 1.0 };
             let out = Tensor::scalar_of(v, src.dtype());
-            return Ok(autograd::maybe_record(out, "SoftmaxBackward0", &[&src], || {
-                std::sync::Arc::new(|g, _| Ok(vec![Some(g.mul_scalar(0.0)?)]))
-            }));
+            return Ok(autograd::maybe_record(
+                out,
+                "SoftmaxBackward0",
+                &[&src],
+                || std::sync::Arc::new(|g, _| Ok(vec![Some(g.mul_scalar(0.0)?)])),
+            ));
         }
         let d = normalize_dim(dim, src.ndim())?;
         let n = src.shape()[d];
@@ -64,9 +69,17 @@ impl Tensor {
         let x = SavedTensor::new(&src);
         let y = SavedTensor::new(&out.detach());
         let di = d as i64;
-        let name = if log { "LogSoftmaxBackward0" } else { "SoftmaxBackward0" };
+        let name = if log {
+            "LogSoftmaxBackward0"
+        } else {
+            "SoftmaxBackward0"
+        };
         autograd::record(&out, name, &[&src], move |g, _| {
-            let yv = if is_grad_enabled() { x.get()?.softmax_impl(di, log, None)? } else { y.get()?.clone() };
+            let yv = if is_grad_enabled() {
+                x.get()?.softmax_impl(di, log, None)?
+            } else {
+                y.get()?.clone()
+            };
             let gi = if log {
                 g.sub(&yv.exp()?.mul(&g.sum_dims(&[di], true, None)?)?)?
             } else {
@@ -98,10 +111,18 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
     let max_ell = operands
         .iter()
         .zip(&specs)
-        .map(|(t, s)| if s.contains("...") { t.ndim() + 3 - s.len() } else { 0 })
+        .map(|(t, s)| {
+            if s.contains("...") {
+                t.ndim() + 3 - s.len()
+            } else {
+                0
+            }
+        })
         .max()
         .unwrap_or(0);
-    let ell: Vec<char> = (0..max_ell).map(|i| char::from_u32(0x100 + i as u32).unwrap_or('?')).collect();
+    let ell: Vec<char> = (0..max_ell)
+        .map(|i| char::from_u32(0x100 + i as u32).unwrap_or('?'))
+        .collect();
     let mut labels: Vec<Vec<char>> = Vec::new();
     for (t, s) in operands.iter().zip(&specs) {
         let l: Vec<char> = if let Some((a, b)) = s.split_once("...") {
@@ -149,7 +170,12 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
                 }
             }
             let mut v: Vec<char> = ell.clone();
-            v.extend(counts.into_iter().filter(|&(c, n)| n == 1 && (c as u32) < 0x100).map(|(c, _)| c));
+            v.extend(
+                counts
+                    .into_iter()
+                    .filter(|&(c, n)| n == 1 && (c as u32) < 0x100)
+                    .map(|(c, _)| c),
+            );
             v
         }
     };
@@ -171,7 +197,12 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
             .collect();
         if !drop.is_empty() {
             let nt = t.sum_dims(&drop, false, None)?;
-            let nl: Vec<char> = l.iter().enumerate().filter(|(k, _)| !drop.contains(&(*k as i64))).map(|(_, &c)| c).collect();
+            let nl: Vec<char> = l
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| !drop.contains(&(*k as i64)))
+                .map(|(_, &c)| c)
+                .collect();
             cur[i] = (nt, nl);
         }
     }
@@ -180,14 +211,32 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
         let (a, la) = cur.remove(0);
         let rest: Vec<char> = cur.iter().flat_map(|(_, l)| l.clone()).collect();
         let keep = |c: &char| out_labels.contains(c) || rest.contains(c);
-        let batch: Vec<char> = la.iter().filter(|c| lb.contains(c) && keep(c)).copied().collect();
-        let contr: Vec<char> = la.iter().filter(|c| lb.contains(c) && !keep(c)).copied().collect();
+        let batch: Vec<char> = la
+            .iter()
+            .filter(|c| lb.contains(c) && keep(c))
+            .copied()
+            .collect();
+        let contr: Vec<char> = la
+            .iter()
+            .filter(|c| lb.contains(c) && !keep(c))
+            .copied()
+            .collect();
         let ao: Vec<char> = la.iter().filter(|c| !lb.contains(c)).copied().collect();
         let bo: Vec<char> = lb.iter().filter(|c| !la.contains(c)).copied().collect();
         let pos = |l: &[char], c: char| l.iter().position(|&x| x == c).unwrap_or(0) as i64;
         let size = |t: &Tensor, l: &[char], c: char| t.shape()[pos(l, c) as usize];
-        let pa: Vec<i64> = batch.iter().chain(&ao).chain(&contr).map(|&c| pos(&la, c)).collect();
-        let pb: Vec<i64> = batch.iter().chain(&contr).chain(&bo).map(|&c| pos(&lb, c)).collect();
+        let pa: Vec<i64> = batch
+            .iter()
+            .chain(&ao)
+            .chain(&contr)
+            .map(|&c| pos(&la, c))
+            .collect();
+        let pb: Vec<i64> = batch
+            .iter()
+            .chain(&contr)
+            .chain(&bo)
+            .map(|&c| pos(&lb, c))
+            .collect();
         let at = a.permute(&pa)?;
         let bt = b.permute(&pb)?;
         let bsa: Vec<i64> = batch.iter().map(|&c| size(&a, &la, c) as i64).collect();
@@ -219,4 +268,294 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
         })
         .collect::<Result<_>>()?;
     t.permute(&perm)
+}
+
+/// Gradients of `f(inputs)` with respect to `inputs` given `g`, recording a graph: used by
+/// fused kernels when a double backward (create_graph) is requested.
+pub(crate) fn composite_grad(
+    inputs: &[Tensor],
+    g: &Tensor,
+    f: impl Fn(&[Tensor]) -> Result<Tensor>,
+) -> Result<Vec<Option<Tensor>>> {
+    let _on = autograd::GradModeGuard::new(true);
+    let out = f(inputs)?;
+    let opts = autograd::BackwardOptions {
+        retain_graph: true,
+        create_graph: true,
+        inputs: Some(inputs),
+        accumulate: false,
+        allow_unused: true,
+    };
+    autograd::run_backward(&[(out, g.clone())], &opts)
+}
+
+fn layer_norm_composite(
+    x: &Tensor,
+    dims: &[i64],
+    w: Option<&Tensor>,
+    b: Option<&Tensor>,
+    eps: f64,
+) -> Result<Tensor> {
+    let mean = x.mean_dims(dims, true, None)?;
+    let xc = x.sub(&mean)?;
+    let var = xc.mul(&xc)?.mean_dims(dims, true, None)?;
+    let mut y = xc.mul(&var.add_scalar(eps)?.rsqrt()?)?;
+    if let Some(w) = w {
+        y = y.mul(w)?;
+    }
+    if let Some(b) = b {
+        y = y.add(b)?;
+    }
+    Ok(y)
+}
+
+impl Tensor {
+    /// `layer_norm(input, normalized_shape, weight, bias, eps)`: fused forward, backward
+    /// from the saved mean and inverse std.
+    pub fn layer_norm(
+        &self,
+        normalized_shape: &[usize],
+        weight: Option<&Tensor>,
+        bias: Option<&Tensor>,
+        eps: f64,
+    ) -> Result<Tensor> {
+        let k = normalized_shape.len();
+        if k == 0 || k > self.ndim() || self.shape()[self.ndim() - k..] != *normalized_shape {
+            return Err(Error::Runtime(format!(
+                "Given normalized_shape={:?}, expected input with shape [*, {}], but got input of size{:?}",
+                normalized_shape,
+                normalized_shape.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "),
+                self.shape()
+            )));
+        }
+        for (name, p) in [("weight", weight), ("bias", bias)] {
+            if let Some(p) = p {
+                if p.shape() != normalized_shape {
+                    return Err(Error::Runtime(format!(
+                        "layer_norm: expected {name} of shape {:?}, got {:?}",
+                        normalized_shape,
+                        p.shape()
+                    )));
+                }
+            }
+        }
+        if !self.dtype().is_float() {
+            return Err(Error::Runtime(
+                "layer_norm: expected a floating point input".into(),
+            ));
+        }
+        let d: usize = normalized_shape.iter().product();
+        let m = self.numel() / d.max(1);
+        let xc = self.contiguous()?.detach();
+        let (mean, rstd) = {
+            let v = xc.to_f64_vec();
+            let stats: Vec<(f64, f64)> = crate::cpu::reduce::rows(&v, m, d, |row| {
+                let mu = row.iter().sum::<f64>() / d as f64;
+                let var = row.iter().map(|x| (x - mu) * (x - mu)).sum::<f64>() / d as f64;
+                (mu, 1.0 / (var + eps).sqrt())
+            });
+            let (mu, rs): (Vec<f64>, Vec<f64>) = stats.into_iter().unzip();
+            let mut stat_shape: Vec<usize> = self.shape()[..self.ndim() - k].to_vec();
+            stat_shape.extend(std::iter::repeat_n(1, k));
+            (
+                Tensor::from_vec(mu, &stat_shape)?.cast_raw(self.dtype()),
+                Tensor::from_vec(rs, &stat_shape)?.cast_raw(self.dtype()),
+            )
+        };
+        let out = {
+            let _ng = autograd::no_grad();
+            let mut y = xc.sub(&mean)?.mul(&rstd)?;
+            if let Some(w) = weight {
+                y = y.mul(&w.detach())?;
+            }
+            if let Some(b) = bias {
+                y = y.add(&b.detach())?;
+            }
+            y
+        };
+        let mut ins: Vec<&Tensor> = vec![self];
+        ins.extend(weight);
+        ins.extend(bias);
+        if !autograd::needs_grad(&ins) {
+            return Ok(out);
+        }
+        let dims: Vec<i64> = ((self.ndim() - k) as i64..self.ndim() as i64).collect();
+        let batch_dims: Vec<i64> = (0..(self.ndim() - k) as i64).collect();
+        let x = SavedTensor::new(self);
+        let (ws, bs) = (weight.cloned(), bias.cloned());
+        let (hw, hb) = (weight.is_some(), bias.is_some());
+        autograd::record(&out, "NativeLayerNormBackward0", &ins, move |g, _| {
+            let xv = x.get()?.clone();
+            if is_grad_enabled() {
+                let mut inputs = vec![xv.clone()];
+                inputs.extend(ws.clone());
+                inputs.extend(bs.clone());
+                let dims2 = dims.clone();
+                return composite_grad(&inputs, g, |t| {
+                    let w = if hw { Some(&t[1]) } else { None };
+                    let b = if hb { Some(&t[1 + hw as usize]) } else { None };
+                    layer_norm_composite(&t[0], &dims2, w, b, eps)
+                });
+            }
+            let xhat = xv.sub(&mean)?.mul(&rstd)?;
+            let gxhat = match &ws {
+                Some(w) => g.mul(w)?,
+                None => g.clone(),
+            };
+            let t1 = gxhat.mean_dims(&dims, true, None)?;
+            let t2 = gxhat.mul(&xhat)?.mean_dims(&dims, true, None)?;
+            let gx = gxhat.sub(&t1)?.sub(&xhat.mul(&t2)?)?.mul(&rstd)?;
+            let mut res = vec![Some(gx)];
+            if hw {
+                res.push(Some(g.mul(&xhat)?.sum_dims(&batch_dims, false, None)?));
+            }
+            if hb {
+                res.push(Some(g.sum_dims(&batch_dims, false, None)?));
+            }
+            Ok(res)
+        });
+        Ok(out)
+    }
+
+    /// `cross_entropy` with class-index targets `[N]` (or `[N, d1, …]`), class weights,
+    /// `ignore_index`, label smoothing and reduction ("none" | "mean" | "sum").
+    pub fn cross_entropy(
+        &self,
+        target: &Tensor,
+        weight: Option<&Tensor>,
+        ignore_index: i64,
+        label_smoothing: f64,
+        reduction: &str,
+    ) -> Result<Tensor> {
+        let logp = self.softmax_impl(1, true, None)?;
+        logp.nll_loss_smooth(target, weight, ignore_index, label_smoothing, reduction)
+    }
+
+    /// `nll_loss` on log-probabilities `[N, C, …]` (plus label smoothing for cross_entropy).
+    pub fn nll_loss_smooth(
+        &self,
+        target: &Tensor,
+        weight: Option<&Tensor>,
+        ignore_index: i64,
+        label_smoothing: f64,
+        reduction: &str,
+    ) -> Result<Tensor> {
+        if self.ndim() < 2 {
+            return Err(Error::Value(format!(
+                "Expected 2 or more dimensions (got {})",
+                self.ndim()
+            )));
+        }
+        if target.dtype() != DType::I64 {
+            return Err(Error::Runtime(format!(
+                "expected scalar type Long but found {}",
+                super::binary::pretty_dtype(target.dtype())
+            )));
+        }
+        let c = self.shape()[1];
+        let mut expect = vec![self.shape()[0]];
+        expect.extend_from_slice(&self.shape()[2..]);
+        if target.shape() != expect.as_slice() {
+            return Err(Error::Value(format!(
+                "Expected input batch_size ({}) to match target batch_size ({}).",
+                self.shape()[0],
+                target.shape().first().copied().unwrap_or(0)
+            )));
+        }
+        if let Some(w) = weight {
+            if w.shape() != [c] {
+                return Err(Error::Runtime(format!("weight tensor should be defined either for all {c} classes or no classes but got weight tensor of shape: {:?}", w.shape())));
+            }
+        }
+        let valid = target.ne_scalar(ignore_index)?;
+        let safe_t = Tensor::where_args(
+            &valid,
+            super::binary::Arg::T(target),
+            super::binary::Arg::S(super::creation::Scalar::Int(0)),
+        )?;
+        let tv = safe_t.to_vec::<i64>()?;
+        if let Some(bad) = tv.iter().find(|&&t| t < 0 || t as usize >= c) {
+            return Err(Error::Index(format!("Target {bad} is out of bounds.")));
+        }
+        let picked = self.gather(1, &safe_t.unsqueeze(1)?)?.squeeze_dims(&[1])?; // [N, …]
+        let validf = valid.to_dtype(self.dtype())?;
+        let wt = match weight {
+            Some(w) => w
+                .index_select(0, &safe_t.reshape(&[-1])?)?
+                .reshape(&safe_t.shape().iter().map(|&s| s as i64).collect::<Vec<_>>())?
+                .mul(&validf)?,
+            None => validf.clone(),
+        };
+        let mut loss = picked.mul(&wt)?.neg()?;
+        if label_smoothing > 0.0 {
+            let wsum = match weight {
+                Some(w) => {
+                    let mut ws = vec![1i64; self.ndim()];
+                    ws[1] = c as i64;
+                    self.mul(&w.reshape(&ws)?)?
+                }
+                None => self.clone(),
+            };
+            let smooth = wsum.sum_dims(&[1], false, None)?.neg()?.mul(&validf)?;
+            loss = loss
+                .mul_scalar(1.0 - label_smoothing)?
+                .add(&smooth.mul_scalar(label_smoothing / c as f64)?)?;
+        }
+        match reduction {
+            "none" => Ok(loss),
+            "sum" => loss.sum(),
+            "mean" => loss.sum()?.div(&wt.sum()?),
+            r => Err(Error::Value(format!(
+                "{r} is not a valid value for reduction"
+            ))),
+        }
+    }
+
+    /// `embedding(weight, indices, padding_idx)`: rows of `weight`; no gradient reaches the
+    /// padding row.
+    pub fn embedding(
+        weight: &Tensor,
+        indices: &Tensor,
+        padding_idx: Option<i64>,
+    ) -> Result<Tensor> {
+        if indices.dtype().is_float() || indices.dtype() == DType::Bool {
+            return Err(Error::Runtime(format!(
+                "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but got {} instead",
+                indices.dtype().name()
+            )));
+        }
+        let flat = indices.reshape(&[-1])?;
+        let rows = match padding_idx {
+            Some(p) if weight.requires_grad() && autograd::is_grad_enabled() => {
+                let n = weight.shape()[0] as i64;
+                let p = if p < 0 { p + n } else { p };
+                let keep = flat.ne_scalar(p)?.to_dtype(weight.dtype())?.unsqueeze(1)?;
+                let r = weight.index_select(0, &flat)?;
+                // Gradient masked at padding positions; values unchanged.
+                r.mul(&keep)?
+                    .add(&r.detach().mul(&keep.rsub_scalar(1.0)?)?)?
+            }
+            _ => weight.index_select(0, &flat)?,
+        };
+        let mut shape: Vec<i64> = indices.shape().iter().map(|&s| s as i64).collect();
+        shape.push(weight.shape()[1] as i64);
+        rows.reshape(&shape)
+    }
+
+    /// Inverted dropout: zeroes with probability p and scales the rest by 1/(1-p).
+    pub fn dropout(&self, p: f64, train: bool) -> Result<Tensor> {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(Error::Value(format!(
+                "dropout probability has to be between 0 and 1, but got {p}"
+            )));
+        }
+        if !train || p == 0.0 {
+            return Ok(self.alias());
+        }
+        if p == 1.0 {
+            return self.mul_scalar(0.0);
+        }
+        let mask = Tensor::bernoulli_scalar(self.shape(), 1.0 - p, self.dtype(), None)?;
+        self.mul(&mask.mul_scalar(1.0 / (1.0 - p))?)
+    }
 }

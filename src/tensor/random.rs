@@ -21,7 +21,9 @@ impl Xoshiro {
             x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
             x ^ (x >> 31)
         };
-        Xoshiro { s: [next(), next(), next(), next()] }
+        Xoshiro {
+            s: [next(), next(), next(), next()],
+        }
     }
 
     #[inline]
@@ -73,7 +75,9 @@ pub struct Generator {
 
 impl Generator {
     pub fn new(seed: u64) -> Arc<Generator> {
-        Arc::new(Generator { state: Mutex::new((seed, Xoshiro::seeded(seed))) })
+        Arc::new(Generator {
+            state: Mutex::new((seed, Xoshiro::seeded(seed))),
+        })
     }
     pub fn manual_seed(&self, seed: u64) {
         *self.lock() = (seed, Xoshiro::seeded(seed));
@@ -92,7 +96,12 @@ impl Generator {
         if v.len() != 5 {
             return Err(Error::Runtime("Generator.set_state: invalid state".into()));
         }
-        *self.lock() = (v[0], Xoshiro { s: [v[1], v[2], v[3], v[4]] });
+        *self.lock() = (
+            v[0],
+            Xoshiro {
+                s: [v[1], v[2], v[3], v[4]],
+            },
+        );
         Ok(())
     }
     fn lock(&self) -> std::sync::MutexGuard<'_, (u64, Xoshiro)> {
@@ -133,7 +142,13 @@ impl Tensor {
         Self::uniform(shape, 0.0, 1.0, dtype, g)
     }
 
-    pub fn uniform(shape: &[usize], lo: f64, hi: f64, dtype: DType, g: Option<&Arc<Generator>>) -> Result<Tensor> {
+    pub fn uniform(
+        shape: &[usize],
+        lo: f64,
+        hi: f64,
+        dtype: DType,
+        g: Option<&Arc<Generator>>,
+    ) -> Result<Tensor> {
         check_float(dtype, "check_uniform_bounds")?;
         let n: usize = shape.iter().product();
         let v: Vec<f64> = gen(g).with(|r| (0..n).map(|_| lo + (hi - lo) * r.uniform()).collect());
@@ -145,10 +160,18 @@ impl Tensor {
         Self::normal(shape, 0.0, 1.0, dtype, g)
     }
 
-    pub fn normal(shape: &[usize], mean: f64, std: f64, dtype: DType, g: Option<&Arc<Generator>>) -> Result<Tensor> {
+    pub fn normal(
+        shape: &[usize],
+        mean: f64,
+        std: f64,
+        dtype: DType,
+        g: Option<&Arc<Generator>>,
+    ) -> Result<Tensor> {
         check_float(dtype, "normal_kernel_cpu")?;
         if std < 0.0 {
-            return Err(Error::Runtime(format!("normal expects std >= 0.0, but found std {std}")));
+            return Err(Error::Runtime(format!(
+                "normal expects std >= 0.0, but found std {std}"
+            )));
         }
         let n: usize = shape.iter().product();
         let v: Vec<f64> = gen(g).with(|r| (0..n).map(|_| mean + std * r.normal()).collect());
@@ -156,7 +179,13 @@ impl Tensor {
     }
 
     /// `torch.randint(low, high, shape)`.
-    pub fn randint(low: i64, high: i64, shape: &[usize], dtype: DType, g: Option<&Arc<Generator>>) -> Result<Tensor> {
+    pub fn randint(
+        low: i64,
+        high: i64,
+        shape: &[usize],
+        dtype: DType,
+        g: Option<&Arc<Generator>>,
+    ) -> Result<Tensor> {
         if high <= low {
             return Err(Error::Runtime(format!(
                 "random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
@@ -184,16 +213,26 @@ impl Tensor {
     pub fn bernoulli(&self, g: Option<&Arc<Generator>>) -> Result<Tensor> {
         let p = self.to_f64_vec();
         if p.iter().any(|&x| !(0.0..=1.0).contains(&x)) {
-            return Err(Error::Runtime("bernoulli_: all elements of p must be in [0, 1]".into()));
+            return Err(Error::Runtime(
+                "bernoulli_: all elements of p must be in [0, 1]".into(),
+            ));
         }
-        let v: Vec<f64> = gen(g).with(|r| p.iter().map(|&q| (r.uniform() < q) as u8 as f64).collect());
+        let v: Vec<f64> =
+            gen(g).with(|r| p.iter().map(|&q| (r.uniform() < q) as u8 as f64).collect());
         Ok(Tensor::from_vec_unchecked(v, self.shape()).cast_raw(self.dtype()))
     }
 
     /// Bernoulli(p) with a scalar p, in `dtype`.
-    pub fn bernoulli_scalar(shape: &[usize], p: f64, dtype: DType, g: Option<&Arc<Generator>>) -> Result<Tensor> {
+    pub fn bernoulli_scalar(
+        shape: &[usize],
+        p: f64,
+        dtype: DType,
+        g: Option<&Arc<Generator>>,
+    ) -> Result<Tensor> {
         if !(0.0..=1.0).contains(&p) {
-            return Err(Error::Runtime(format!("bernoulli_ expects p to be in [0, 1], but got p={p}")));
+            return Err(Error::Runtime(format!(
+                "bernoulli_ expects p to be in [0, 1], but got p={p}"
+            )));
         }
         let n: usize = shape.iter().product();
         let v: Vec<f64> = gen(g).with(|r| (0..n).map(|_| (r.uniform() < p) as u8 as f64).collect());
@@ -201,7 +240,12 @@ impl Tensor {
     }
 
     /// `torch.multinomial(probs, n, replacement)` for 1-D or 2-D weights.
-    pub fn multinomial(&self, num_samples: usize, replacement: bool, g: Option<&Arc<Generator>>) -> Result<Tensor> {
+    pub fn multinomial(
+        &self,
+        num_samples: usize,
+        replacement: bool,
+        g: Option<&Arc<Generator>>,
+    ) -> Result<Tensor> {
         if self.ndim() == 0 || self.ndim() > 2 {
             return Err(Error::Runtime("prob_dist must be 1 or 2 dim".into()));
         }
@@ -214,7 +258,9 @@ impl Tensor {
         }
         let w = self.to_f64_vec();
         if w.iter().any(|&x| x < 0.0 || !x.is_finite()) {
-            return Err(Error::Runtime("probability tensor contains either `inf`, `nan` or element < 0".into()));
+            return Err(Error::Runtime(
+                "probability tensor contains either `inf`, `nan` or element < 0".into(),
+            ));
         }
         let mut out = Vec::with_capacity(rows * num_samples);
         gen(g).with(|r| -> Result<()> {
@@ -223,7 +269,9 @@ impl Tensor {
                 for _ in 0..num_samples {
                     let total: f64 = weights.iter().sum();
                     if total <= 0.0 {
-                        return Err(Error::Runtime("invalid multinomial distribution (sum of probabilities <= 0)".into()));
+                        return Err(Error::Runtime(
+                            "invalid multinomial distribution (sum of probabilities <= 0)".into(),
+                        ));
                     }
                     let mut u = r.uniform() * total;
                     let mut pick = k - 1;
@@ -242,7 +290,11 @@ impl Tensor {
             }
             Ok(())
         })?;
-        let shape: Vec<usize> = if self.ndim() == 1 { vec![num_samples] } else { vec![rows, num_samples] };
+        let shape: Vec<usize> = if self.ndim() == 1 {
+            vec![num_samples]
+        } else {
+            vec![rows, num_samples]
+        };
         Tensor::from_vec(out, &shape)
     }
 }

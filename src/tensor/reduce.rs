@@ -7,7 +7,6 @@ use crate::dtype::{DType, Elem};
 use crate::error::{Error, Result};
 use crate::shape::normalize_dims;
 
-
 /// Reductions handled by the shared row machinery.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Reduction {
@@ -32,7 +31,11 @@ pub(crate) struct Rows {
 /// `dims` empty means all dims.
 pub(crate) fn to_rows(t: &Tensor, dims: &[usize]) -> Result<Rows> {
     let nd = t.ndim();
-    let all: Vec<usize> = if dims.is_empty() { (0..nd).collect() } else { dims.to_vec() };
+    let all: Vec<usize> = if dims.is_empty() {
+        (0..nd).collect()
+    } else {
+        dims.to_vec()
+    };
     let kept: Vec<usize> = (0..nd).filter(|d| !all.contains(d)).collect();
     let mut perm = kept.clone();
     perm.extend(all.iter().copied());
@@ -40,10 +43,17 @@ pub(crate) fn to_rows(t: &Tensor, dims: &[usize]) -> Result<Rows> {
     let c = if p.is_contiguous() { p } else { p.copy_raw() };
     let m: usize = kept.iter().map(|&d| t.shape()[d]).product();
     let k: usize = all.iter().map(|&d| t.shape()[d]).product();
-    let keep_shape: Vec<usize> =
-        (0..nd).map(|d| if all.contains(&d) { 1 } else { t.shape()[d] }).collect();
+    let keep_shape: Vec<usize> = (0..nd)
+        .map(|d| if all.contains(&d) { 1 } else { t.shape()[d] })
+        .collect();
     let out_shape: Vec<usize> = kept.iter().map(|&d| t.shape()[d]).collect();
-    Ok(Rows { t: c, m, k, keep_shape, out_shape })
+    Ok(Rows {
+        t: c,
+        m,
+        k,
+        keep_shape,
+        out_shape,
+    })
 }
 
 impl Rows {
@@ -61,10 +71,19 @@ impl Rows {
 }
 
 /// Expands a reduced gradient back over the reduced dims.
-pub(crate) fn expand_back(g: &Tensor, in_shape: &[usize], dims: &[usize], keepdim: bool) -> Result<Tensor> {
+pub(crate) fn expand_back(
+    g: &Tensor,
+    in_shape: &[usize],
+    dims: &[usize],
+    keepdim: bool,
+) -> Result<Tensor> {
     let mut g = g.clone();
     if !keepdim && !in_shape.is_empty() {
-        let mut ds: Vec<usize> = if dims.is_empty() { (0..in_shape.len()).collect() } else { dims.to_vec() };
+        let mut ds: Vec<usize> = if dims.is_empty() {
+            (0..in_shape.len()).collect()
+        } else {
+            dims.to_vec()
+        };
         ds.sort_unstable();
         for d in ds {
             g = g.unsqueeze(d as i64)?;
@@ -111,7 +130,13 @@ impl Tensor {
     }
 
     /// Sum/prod/mean/amax/amin over `dims` (empty: all).
-    pub fn reduce(&self, r: Reduction, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+    pub fn reduce(
+        &self,
+        r: Reduction,
+        dims: &[i64],
+        keepdim: bool,
+        dtype: Option<DType>,
+    ) -> Result<Tensor> {
         let name = match r {
             Reduction::Sum => "sum",
             Reduction::Prod => "prod",
@@ -136,22 +161,38 @@ impl Tensor {
             _ => in_dt,
         };
         let rows_ = to_rows(&src, &d)?;
-        if matches!(r, Reduction::Amax | Reduction::Amin) && rows_.k == 0 && rows_.m > 0 {
+        if matches!(r, Reduction::Amax | Reduction::Amin) && rows_.k == 0 {
+            if let Some(&z) = d
+                .iter()
+                .find(|&&i| src.shape()[i] == 0)
+                .filter(|_| !dims.is_empty())
+            {
+                return Err(Error::Index(format!(
+                    "{name}(): Expected reduction dim {z} to have non-zero size."
+                )));
+            }
             return Err(Error::Runtime(format!(
                 "{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."
             )));
         }
         let shape = rows_.shape(keepdim).to_vec();
         let k = rows_.k;
-        let out = if out_dt.is_float() && matches!(r, Reduction::Sum | Reduction::Mean | Reduction::Prod) {
+        let out = if out_dt.is_float()
+            && matches!(r, Reduction::Sum | Reduction::Mean | Reduction::Prod)
+        {
             crate::with_dtype!(in_dt, T, {
                 let data = rows_.slice::<T>();
                 let vals: Vec<f64> = match r {
-                    Reduction::Sum => rows(data, rows_.m, k, |row| row.iter().map(|v| v.to_f64()).sum()),
+                    // Folded from +0.0 (std's f64 `sum` starts at -0.0): an empty sum is 0, as in PyTorch.
+                    Reduction::Sum => rows(data, rows_.m, k, |row| {
+                        row.iter().fold(0.0, |a, v| a + v.to_f64())
+                    }),
                     Reduction::Mean => rows(data, rows_.m, k, |row| {
                         row.iter().map(|v| v.to_f64()).sum::<f64>() / k as f64
                     }),
-                    _ => rows(data, rows_.m, k, |row| row.iter().map(|v| v.to_f64()).product()),
+                    _ => rows(data, rows_.m, k, |row| {
+                        row.iter().map(|v| v.to_f64()).product()
+                    }),
                 };
                 Tensor::from_vec_unchecked(vals, &shape).cast_raw(out_dt)
             })
@@ -159,9 +200,13 @@ impl Tensor {
             crate::with_dtype!(in_dt, T, {
                 let data = rows_.slice::<T>();
                 let vals: Vec<i64> = if r == Reduction::Sum {
-                    rows(data, rows_.m, k, |row| row.iter().fold(0i64, |a, v| a.wrapping_add(v.to_i64())))
+                    rows(data, rows_.m, k, |row| {
+                        row.iter().fold(0i64, |a, v| a.wrapping_add(v.to_i64()))
+                    })
                 } else {
-                    rows(data, rows_.m, k, |row| row.iter().fold(1i64, |a, v| a.wrapping_mul(v.to_i64())))
+                    rows(data, rows_.m, k, |row| {
+                        row.iter().fold(1i64, |a, v| a.wrapping_mul(v.to_i64()))
+                    })
                 };
                 Tensor::from_vec_unchecked(vals, &shape)
             })
@@ -181,21 +226,26 @@ impl Tensor {
         let x = SavedTensor::new(&src);
         let y = SavedTensor::new(&out.detach());
         let dd = d.clone();
-        autograd::record(&out, reduce_name(r, dims.is_empty()), &[&src], move |g, _| {
-            let _ = all;
-            let ge = expand_back(g, &in_shape, &dd, keepdim)?;
-            Ok(vec![Some(match r {
-                Reduction::Sum => ge,
-                Reduction::Mean => ge.div_scalar(k as f64)?,
-                Reduction::Prod => ge.mul(&prod_others(x.get()?, &dd)?)?,
-                Reduction::Amax | Reduction::Amin => {
-                    let yv = expand_back(y.get()?, &in_shape, &dd, keepdim)?;
-                    let mask = x.get()?.eq(&yv)?.to_dtype(g.dtype())?;
-                    let count = mask.sum_dims(&dims_i64(&dd, in_shape.len()), true, None)?;
-                    ge.mul(&mask)?.div(&count)?
-                }
-            })])
-        });
+        autograd::record(
+            &out,
+            reduce_name(r, dims.is_empty()),
+            &[&src],
+            move |g, _| {
+                let _ = all;
+                let ge = expand_back(g, &in_shape, &dd, keepdim)?;
+                Ok(vec![Some(match r {
+                    Reduction::Sum => ge,
+                    Reduction::Mean => ge.div_scalar(k as f64)?,
+                    Reduction::Prod => ge.mul(&prod_others(x.get()?, &dd)?)?,
+                    Reduction::Amax | Reduction::Amin => {
+                        let yv = expand_back(y.get()?, &in_shape, &dd, keepdim)?;
+                        let mask = x.get()?.eq(&yv)?.to_dtype(g.dtype())?;
+                        let count = mask.sum_dims(&dims_i64(&dd, in_shape.len()), true, None)?;
+                        ge.mul(&mask)?.div(&count)?
+                    }
+                })])
+            },
+        );
         Ok(out)
     }
 
@@ -219,12 +269,19 @@ impl Tensor {
                 (i as i64, v)
             });
             let (i, v): (Vec<i64>, Vec<T>) = pairs.into_iter().unzip();
-            (Tensor::from_vec_unchecked(v, &shape), Tensor::from_vec_unchecked(i, &shape))
+            (
+                Tensor::from_vec_unchecked(v, &shape),
+                Tensor::from_vec_unchecked(i, &shape),
+            )
         });
         if autograd::needs_grad(&[self]) {
             let in_shape = self.shape().to_vec();
             let ix = idx.clone();
-            let name = if is_max { "MaxBackward0" } else { "MinBackward0" };
+            let name = if is_max {
+                "MaxBackward0"
+            } else {
+                "MinBackward0"
+            };
             autograd::record(&vals, name, &[self], move |g, _| {
                 Ok(vec![Some(index_backward(g, &ix, &in_shape, d, keepdim)?)])
             });
@@ -262,11 +319,26 @@ impl Tensor {
                 if is_max { "max" } else { "min" }
             )));
         }
-        self.reduce(if is_max { Reduction::Amax } else { Reduction::Amin }, &[], false, None)
+        self.reduce(
+            if is_max {
+                Reduction::Amax
+            } else {
+                Reduction::Amin
+            },
+            &[],
+            false,
+            None,
+        )
     }
 
     /// `var`/`std` with `correction` (1 = unbiased).
-    pub fn var_std(&self, dims: &[i64], correction: f64, keepdim: bool, is_std: bool) -> Result<Tensor> {
+    pub fn var_std(
+        &self,
+        dims: &[i64],
+        correction: f64,
+        keepdim: bool,
+        is_std: bool,
+    ) -> Result<Tensor> {
         if !self.dtype().is_float() {
             return Err(Error::Runtime(format!(
                 "{}: only supports floating-point dtypes, got {}",
@@ -275,7 +347,9 @@ impl Tensor {
             )));
         }
         let d = self.reduce_dims(dims)?;
-        let mean = self.detach().mean_dims(&dims_i64(&d, self.ndim()), true, None)?;
+        let mean = self
+            .detach()
+            .mean_dims(&dims_i64(&d, self.ndim()), true, None)?;
         let rows_ = to_rows(self, &d)?;
         let shape = rows_.shape(keepdim).to_vec();
         let n = rows_.k;
@@ -283,7 +357,11 @@ impl Tensor {
             let data = rows_.slice::<T>();
             let vals: Vec<f64> = rows(data, rows_.m, n, |row| {
                 let r: Vec<f64> = row.iter().map(|v| v.to_f64()).collect();
-                let v = if r.is_empty() { f64::NAN } else { cpu::reduce::variance(&r, correction) };
+                let v = if r.is_empty() {
+                    f64::NAN
+                } else {
+                    cpu::reduce::variance(&r, correction)
+                };
                 if is_std {
                     v.sqrt()
                 } else {
@@ -298,7 +376,11 @@ impl Tensor {
         let in_shape = self.shape().to_vec();
         let x = SavedTensor::new(self);
         let y = SavedTensor::new(&out.detach());
-        let name = if is_std { "StdBackward0" } else { "VarBackward0" };
+        let name = if is_std {
+            "StdBackward0"
+        } else {
+            "VarBackward0"
+        };
         autograd::record(&out, name, &[self], move |g, _| {
             let xv = x.get()?;
             let centered = xv.sub(&mean)?;
@@ -379,12 +461,30 @@ impl Tensor {
 
     /// `logsumexp(dims)`, stable; gradient softmax-weighted.
     pub fn logsumexp(&self, dims: &[i64], keepdim: bool) -> Result<Tensor> {
-        let src = if self.dtype().is_float() { self.clone() } else { self.to_dtype(DType::F32)? };
+        let src = if self.dtype().is_float() {
+            self.clone()
+        } else {
+            self.to_dtype(DType::F32)?
+        };
         let d = src.reduce_dims(dims)?;
         let di = dims_i64(&d, src.ndim());
-        let m = src.detach().reduce(Reduction::Amax, &di, true, None)?;
+        // An empty reduction is log(0) = -inf, as in PyTorch (amax would refuse it).
+        let empty = d.iter().any(|&i| src.shape()[i] == 0) || (d.is_empty() && src.numel() == 0);
+        let m = if empty {
+            let mut shape = src.shape().to_vec();
+            d.iter().for_each(|&i| shape[i] = 1);
+            Tensor::zeros(&shape, src.dtype())?
+        } else {
+            src.detach().reduce(Reduction::Amax, &di, true, None)?
+        };
         let m = Tensor::where_(&m.isinf()?, &Tensor::scalar_of(0.0, m.dtype()), &m)?;
-        let s = src.detach().sub(&m)?.exp()?.sum_dims(&di, true, None)?.log()?.add(&m)?;
+        let s = src
+            .detach()
+            .sub(&m)?
+            .exp()?
+            .sum_dims(&di, true, None)?
+            .log()?
+            .add(&m)?;
         let out = if keepdim { s } else { s.squeeze_dims(&d)? };
         if !autograd::needs_grad(&[&src]) {
             return Ok(out);
@@ -424,8 +524,9 @@ impl Tensor {
         let shape = rows_.out_shape.clone();
         Ok(crate::with_dtype!(self.dtype(), T, {
             let data = rows_.slice::<T>();
-            let vals: Vec<i64> =
-                rows(data, rows_.m, rows_.k, |row| row.iter().filter(|v| v.is_nonzero()).count() as i64);
+            let vals: Vec<i64> = rows(data, rows_.m, rows_.k, |row| {
+                row.iter().filter(|v| v.is_nonzero()).count() as i64
+            });
             Tensor::from_vec_unchecked(vals, &shape)
         }))
     }
@@ -457,7 +558,13 @@ pub(crate) fn dims_i64(d: &[usize], ndim: usize) -> Vec<i64> {
 }
 
 /// Scatters a reduced gradient into the positions given by `idx` along `dim`.
-pub(crate) fn index_backward(g: &Tensor, idx: &Tensor, in_shape: &[usize], dim: usize, keepdim: bool) -> Result<Tensor> {
+pub(crate) fn index_backward(
+    g: &Tensor,
+    idx: &Tensor,
+    in_shape: &[usize],
+    dim: usize,
+    keepdim: bool,
+) -> Result<Tensor> {
     if in_shape.is_empty() {
         return Ok(g.clone());
     }
@@ -481,7 +588,8 @@ fn prod_others(x: &Tensor, dims: &[usize]) -> Result<Tensor> {
     };
     let left = exclusive_cumprod(&flat, dim)?;
     let right = exclusive_cumprod(&flat.flip(&[dim])?, dim)?.flip(&[dim])?;
-    left.mul(&right)?.reshape(&in_shape.iter().map(|&s| s as i64).collect::<Vec<_>>())
+    left.mul(&right)?
+        .reshape(&in_shape.iter().map(|&s| s as i64).collect::<Vec<_>>())
 }
 
 fn exclusive_cumprod(x: &Tensor, dim: i64) -> Result<Tensor> {
@@ -490,10 +598,13 @@ fn exclusive_cumprod(x: &Tensor, dim: i64) -> Result<Tensor> {
     if n == 0 {
         return Ok(x.clone());
     }
-    let ones_shape: Vec<usize> =
-        x.shape().iter().enumerate().map(|(i, &s)| if i == d { 1 } else { s }).collect();
+    let ones_shape: Vec<usize> = x
+        .shape()
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| if i == d { 1 } else { s })
+        .collect();
     let ones = Tensor::ones(&ones_shape, x.dtype())?;
     let shifted = Tensor::cat(&[ones, x.narrow(dim, 0, n - 1)?], dim)?;
     shifted.cumprod(dim, None)
 }
-

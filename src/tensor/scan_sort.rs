@@ -9,12 +9,21 @@ use crate::shape::normalize_dim;
 
 /// Applies `f` to every 1-D lane along `dim`; `f` returns `out_len` values per lane.
 /// The result has `dim` resized to `out_len`.
-pub(crate) fn along_dim<T: Elem, U: Elem>(t: &Tensor, d: usize, out_len: usize, f: impl Fn(&[T], &mut [U]) + Sync + Send) -> Tensor {
+pub(crate) fn along_dim<T: Elem, U: Elem>(
+    t: &Tensor,
+    d: usize,
+    out_len: usize,
+    f: impl Fn(&[T], &mut [U]) + Sync + Send,
+) -> Tensor {
     let rows = to_rows(t, &[d]).unwrap_or_else(|_| unreachable!());
-    let data = &rows.t.storage().as_slice::<T>()[rows.t.offset()..rows.t.offset() + rows.m * rows.k];
+    let data =
+        &rows.t.storage().as_slice::<T>()[rows.t.offset()..rows.t.offset() + rows.m * rows.k];
     let mut out = vec![U::default(); rows.m * out_len];
     if rows.k > 0 || out_len == 0 {
-        for (src, dst) in data.chunks(rows.k.max(1)).zip(out.chunks_mut(out_len.max(1))) {
+        for (src, dst) in data
+            .chunks(rows.k.max(1))
+            .zip(out.chunks_mut(out_len.max(1)))
+        {
             f(src, dst);
         }
     }
@@ -121,7 +130,9 @@ impl Tensor {
                 let key = |i: usize| x[i].to_f64();
                 order.sort_by(|&i, &j| {
                     let (a, b) = (key(i), key(j));
-                    let o = a.partial_cmp(&b).unwrap_or_else(|| a.is_nan().cmp(&b.is_nan()));
+                    let o = a
+                        .partial_cmp(&b)
+                        .unwrap_or_else(|| a.is_nan().cmp(&b.is_nan()));
                     if descending {
                         o.reverse()
                     } else {
@@ -146,11 +157,21 @@ impl Tensor {
         let d = normalize_dim(dim, self.ndim())?;
         let n = if self.ndim() == 0 { 1 } else { self.shape()[d] };
         if k > n {
-            return Err(Error::Runtime(format!("selected index k out of range (k={k}, size={n})")));
+            return Err(Error::Runtime(format!(
+                "selected index k out of range (k={k}, size={n})"
+            )));
         }
         let (_, idx) = self.sort(d as i64, largest)?;
-        let idx = if self.ndim() == 0 { idx } else { idx.narrow(d as i64, 0, k)?.contiguous()? };
-        let vals = if self.ndim() == 0 { self.alias() } else { self.gather(d as i64, &idx)? };
+        let idx = if self.ndim() == 0 {
+            idx
+        } else {
+            idx.narrow(d as i64, 0, k)?.contiguous()?
+        };
+        let vals = if self.ndim() == 0 {
+            self.alias()
+        } else {
+            self.gather(d as i64, &idx)?
+        };
         Ok((vals, idx))
     }
 
@@ -158,7 +179,11 @@ impl Tensor {
     pub fn unique(&self) -> Result<(Tensor, Tensor, Tensor)> {
         let vals = self.to_f64_vec();
         let mut order: Vec<usize> = (0..vals.len()).collect();
-        order.sort_by(|&i, &j| vals[i].partial_cmp(&vals[j]).unwrap_or(std::cmp::Ordering::Equal));
+        order.sort_by(|&i, &j| {
+            vals[i]
+                .partial_cmp(&vals[j])
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
         let mut uniq_pos: Vec<usize> = Vec::new();
         let mut inverse = vec![0i64; vals.len()];
         let mut counts: Vec<i64> = Vec::new();
@@ -184,10 +209,20 @@ fn cumprod_grad(x: &Tensor, g: &Tensor, d: usize) -> Result<Tensor> {
     let xd = x.detach().to_dtype(DType::F64)?;
     let gd = g.detach().to_dtype(DType::F64)?;
     let n = x.shape()[d];
-    let xs = xd.movedim(&[d as i64], &[-1])?.contiguous()?.to_vec::<f64>()?;
-    let gs = gd.movedim(&[d as i64], &[-1])?.contiguous()?.to_vec::<f64>()?;
+    let xs = xd
+        .movedim(&[d as i64], &[-1])?
+        .contiguous()?
+        .to_vec::<f64>()?;
+    let gs = gd
+        .movedim(&[d as i64], &[-1])?
+        .contiguous()?
+        .to_vec::<f64>()?;
     let mut out = vec![0.0; xs.len()];
-    for ((xr, gr), or) in xs.chunks(n.max(1)).zip(gs.chunks(n.max(1))).zip(out.chunks_mut(n.max(1))) {
+    for ((xr, gr), or) in xs
+        .chunks(n.max(1))
+        .zip(gs.chunks(n.max(1)))
+        .zip(out.chunks_mut(n.max(1)))
+    {
         for i in 0..n {
             let mut total = 0.0;
             let mut prod_before = 1.0;
@@ -204,8 +239,16 @@ fn cumprod_grad(x: &Tensor, g: &Tensor, d: usize) -> Result<Tensor> {
             or[i] = total;
         }
     }
-    let mut moved_shape: Vec<i64> = (0..x.ndim()).filter(|&k| k != d).map(|k| x.shape()[k] as i64).collect();
+    let mut moved_shape: Vec<i64> = (0..x.ndim())
+        .filter(|&k| k != d)
+        .map(|k| x.shape()[k] as i64)
+        .collect();
     moved_shape.push(n as i64);
-    let r = Tensor::from_vec(out, &moved_shape.iter().map(|&s| s as usize).collect::<Vec<_>>())?;
-    r.movedim(&[-1], &[d as i64])?.contiguous()?.to_dtype(x.dtype())
+    let r = Tensor::from_vec(
+        out,
+        &moved_shape.iter().map(|&s| s as usize).collect::<Vec<_>>(),
+    )?;
+    r.movedim(&[-1], &[d as i64])?
+        .contiguous()?
+        .to_dtype(x.dtype())
 }

@@ -55,7 +55,34 @@ impl UnaryOp {
     /// Ops defined on integers that keep the integer dtype.
     fn keeps_int(self) -> bool {
         use UnaryOp::*;
-        matches!(self, Neg | Abs | Sign | Relu | Floor | Ceil | Round | Trunc | Square)
+        matches!(
+            self,
+            Neg | Abs | Sign | Relu | Floor | Ceil | Round | Trunc | Square
+        )
+    }
+    /// Whether the derivative reads the input `x` (otherwise only the output `y`, or nothing).
+    fn derivative_uses_input(self) -> bool {
+        use UnaryOp::*;
+        !matches!(
+            self,
+            Neg | Sign
+                | Exp
+                | Exp2
+                | Expm1
+                | Sqrt
+                | Rsqrt
+                | Tan
+                | Tanh
+                | Sigmoid
+                | Relu
+                | Floor
+                | Ceil
+                | Round
+                | Trunc
+                | Frac
+                | Reciprocal
+                | Erfinv
+        )
     }
     fn backward_name(self) -> &'static str {
         use UnaryOp::*;
@@ -145,7 +172,13 @@ fn float_kernel<F: Float + Elem>(op: UnaryOp, t: &Tensor) -> Vec<F> {
                 e / (F::one() + e)
             }
         }),
-        Relu => cpu::map::<F, F>(t, |x| if x > F::zero() || x.is_nan() { x } else { F::zero() }),
+        Relu => cpu::map::<F, F>(t, |x| {
+            if x > F::zero() || x.is_nan() {
+                x
+            } else {
+                F::zero()
+            }
+        }),
         Floor => cpu::map::<F, F>(t, |x| x.floor()),
         Ceil => cpu::map::<F, F>(t, |x| x.ceil()),
         // Round half to even, like torch.round.
@@ -190,14 +223,32 @@ fn erfinv(y: f64) -> f64 {
     let mut x = if w < 5.0 {
         let w = w - 2.5;
         let mut p = 2.810_226_36e-08;
-        for c in [3.432_739_39e-07, -3.523_387_7e-06, -4.391_506_54e-06, 0.000_218_580_87, -0.001_253_725_03, -0.004_177_681_64, 0.246_640_727, 1.501_409_41] {
+        for c in [
+            3.432_739_39e-07,
+            -3.523_387_7e-06,
+            -4.391_506_54e-06,
+            0.000_218_580_87,
+            -0.001_253_725_03,
+            -0.004_177_681_64,
+            0.246_640_727,
+            1.501_409_41,
+        ] {
             p = c + p * w;
         }
         p * y
     } else {
         let w = w.sqrt() - 3.0;
         let mut p = -0.000_200_214_257;
-        for c in [0.000_100_950_558, 0.001_349_343_22, -0.003_673_428_44, 0.005_739_507_73, -0.007_622_461_3, 0.009_438_870_47, 1.001_674_06, 2.832_976_82] {
+        for c in [
+            0.000_100_950_558,
+            0.001_349_343_22,
+            -0.003_673_428_44,
+            0.005_739_507_73,
+            -0.007_622_461_3,
+            0.009_438_870_47,
+            1.001_674_06,
+            2.832_976_82,
+        ] {
             p = c + p * w;
         }
         p * y
@@ -221,13 +272,23 @@ fn unary_raw(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
             Tensor::from_vec_unchecked(int_kernel::<T>(op, t), t.shape())
         }));
     }
-    let src = if dt.is_float() { t.clone() } else { t.cast_raw(DType::F32) };
+    let src = if dt.is_float() {
+        t.clone()
+    } else {
+        t.cast_raw(DType::F32)
+    };
     let fdt = src.dtype();
     crate::with_float_dtype!(
         fdt,
         F,
-        Ok(Tensor::from_vec_unchecked(float_kernel::<F>(op, &src), t.shape())),
-        Err(Error::Runtime(format!("{op:?}: unsupported dtype {}", fdt.name())))
+        Ok(Tensor::from_vec_unchecked(
+            float_kernel::<F>(op, &src),
+            t.shape()
+        )),
+        Err(Error::Runtime(format!(
+            "{op:?}: unsupported dtype {}",
+            fdt.name()
+        )))
     )
 }
 
@@ -266,9 +327,20 @@ fn derivative(op: UnaryOp, x: &Tensor, y: &Tensor) -> Result<Option<Tensor>> {
         Frac => return Ok(Some(Tensor::scalar_of(1.0, x.dtype()))),
         Reciprocal => y.mul(y)?.neg()?,
         Square => x.mul_scalar(2.0)?,
-        Erf => x.mul(x)?.neg()?.exp()?.mul_scalar(std::f64::consts::FRAC_2_SQRT_PI)?,
-        Erfc => x.mul(x)?.neg()?.exp()?.mul_scalar(-std::f64::consts::FRAC_2_SQRT_PI)?,
-        Erfinv => y.mul(y)?.exp()?.mul_scalar(std::f64::consts::PI.sqrt() / 2.0)?,
+        Erf => x
+            .mul(x)?
+            .neg()?
+            .exp()?
+            .mul_scalar(std::f64::consts::FRAC_2_SQRT_PI)?,
+        Erfc => x
+            .mul(x)?
+            .neg()?
+            .exp()?
+            .mul_scalar(-std::f64::consts::FRAC_2_SQRT_PI)?,
+        Erfinv => y
+            .mul(y)?
+            .exp()?
+            .mul_scalar(std::f64::consts::PI.sqrt() / 2.0)?,
     }))
 }
 
@@ -278,13 +350,29 @@ pub fn unary(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
     if !autograd::needs_grad(&[t]) || !out.dtype().is_float() {
         return Ok(out);
     }
+    // Ops whose derivative is a function of the output (exp, tanh, sigmoid, relu, ...) read the
+    // saved output, as PyTorch does, so that an in-place variant (`y.exp_()`) stays
+    // differentiable although it overwrites its input.
+    let uses_input = op.derivative_uses_input();
     let x = SavedTensor::new(t);
-    let y = SavedTensor::new(&out.detach());
+    let y = (!uses_input).then(|| SavedTensor::new(&out.detach()));
     autograd::record(&out, op.backward_name(), &[t], move |g, _| {
-        let x = x.get()?;
-        // With create_graph the output is recomputed so that its own graph is recorded.
-        let yv = if is_grad_enabled() { unary(op, x)? } else { y.get()?.clone() };
-        Ok(vec![match derivative(op, x, &yv)? {
+        let d = match &y {
+            None => {
+                let x = x.get()?;
+                derivative(op, x, x)?
+            }
+            // With create_graph the output is recomputed so that its own graph is recorded.
+            Some(_) if is_grad_enabled() => {
+                let x = x.get()?;
+                derivative(op, x, &unary(op, x)?)?
+            }
+            Some(y) => {
+                let y = y.get()?;
+                derivative(op, y, y)?
+            }
+        };
+        Ok(vec![match d {
             Some(d) => Some(g.mul(&d)?),
             None => Some(g.mul_scalar(0.0)?),
         }])
@@ -348,7 +436,10 @@ impl Tensor {
             return self.logical_not();
         }
         Ok(crate::with_dtype!(dt, T, {
-            Tensor::from_vec_unchecked(cpu::map::<T, T>(self, |x| T::from_i64(!x.to_i64())), self.shape())
+            Tensor::from_vec_unchecked(
+                cpu::map::<T, T>(self, |x| T::from_i64(!x.to_i64())),
+                self.shape(),
+            )
         }))
     }
 
@@ -401,9 +492,12 @@ impl Tensor {
             )
         });
         let mask = self.isfinite()?;
-        Ok(autograd::maybe_record(out, "NanToNumBackward0", &[self], move || {
-            Arc::new(move |g, _| Ok(vec![Some(g.mul(&mask.to_dtype(g.dtype())?)?)]))
-        }))
+        Ok(autograd::maybe_record(
+            out,
+            "NanToNumBackward0",
+            &[self],
+            move || Arc::new(move |g, _| Ok(vec![Some(g.mul(&mask.to_dtype(g.dtype())?)?)])),
+        ))
     }
 
     /// `clamp(min, max)` with scalar bounds; gradient passes where min <= x <= max.
@@ -420,7 +514,11 @@ impl Tensor {
                 crate::dtype::Operand::Scalar(s.dtype()),
             ]);
         }
-        let src = if dt == self.dtype() { self.clone() } else { self.cast_raw(dt) };
+        let src = if dt == self.dtype() {
+            self.clone()
+        } else {
+            self.cast_raw(dt)
+        };
         let out = crate::with_dtype!(dt, T, {
             let lo = min.map(|s| s.to_elem::<T>());
             let hi = max.map(|s| s.to_elem::<T>());

@@ -367,3 +367,19 @@ def test_workers_partial_epoch_then_new_epoch():
     assert values(next(it)[0]) == [0, 1]
     del it
     assert len([b for b in dl]) == 20
+
+
+class LargeOps(Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return torch.ones(600, 600) * 2 + 1  # large enough for the core's thread pool
+
+
+def test_workers_run_parallel_ops_after_parent_used_thread_pool():
+    # The parent's pool threads do not exist in a forked child; the core must rebuild it
+    # (torch._C._after_fork, called by each worker) or the worker deadlocks.
+    (torch.ones(1000, 1000) * 2 + 1).sum()
+    dl = DataLoader(LargeOps(), batch_size=2, num_workers=2, timeout=30)
+    assert [tuple(b.shape) for b in dl] == [(2, 600, 600), (2, 600, 600)]

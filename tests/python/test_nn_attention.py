@@ -105,6 +105,7 @@ def test_mha_self_attention_values():
     np.testing.assert_allclose(to_np(out2), ref, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:Support for mismatched")
 def test_mha_masks_cross_attention_and_batch_first():
     mha = nn.MultiheadAttention(6, 3, batch_first=True).double()
     randomise(mha)

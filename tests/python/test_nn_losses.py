@@ -131,6 +131,12 @@ def test_cross_entropy_nd_and_unbatched():
     x1 = RNG.standard_normal(5)
     out = F.cross_entropy(T(x1), T(np.array(2)))
     np.testing.assert_allclose(to_np(out), -log_softmax(x1, 0)[2], rtol=1e-10)
+    for red in RED:
+        un = F.cross_entropy(T(x1), T(np.array(2)), reduction=red)
+        assert tuple(un.shape) == ()
+        un = F.nll_loss(T(log_softmax(x1, 0)), T(np.array(2)), reduction=red)
+        assert tuple(un.shape) == ()
+        np.testing.assert_allclose(to_np(un), -log_softmax(x1, 0)[2], rtol=1e-10)
     out = F.cross_entropy(T(x), T(t), ignore_index=1)
     np.testing.assert_allclose(to_np(out), np_ce(x, t, ignore_index=1), rtol=1e-9)
 
@@ -242,6 +248,7 @@ def test_bce_with_logits_is_stable():
         F.binary_cross_entropy_with_logits(x, T(np.array([1.0])))
 
 
+@pytest.mark.filterwarnings("ignore:reduction. .mean. divides")
 @pytest.mark.parametrize("reduction", ["none", "sum", "batchmean", "mean"])
 def test_kl_div(reduction):
     logq = log_softmax(RNG.standard_normal((3, 4)), 1)

@@ -455,6 +455,8 @@ def test_repr_parameter_containers():
 def test_parameter_repr_and_subclass():
     p = nn.Parameter(torch.tensor([1.0, 2.0]))
     assert repr(p).startswith("Parameter containing:\n")
+    assert repr(p).count("Parameter containing:") == 1
+    assert repr(p).endswith("requires_grad=True)")
     assert p.requires_grad and p.is_leaf
     q = nn.Parameter(torch.zeros(1), requires_grad=False)
     assert not q.requires_grad

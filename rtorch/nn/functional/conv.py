@@ -8,7 +8,7 @@ convolution of the stride-dilated input with the flipped, transposed weight.
 import rtorch as torch
 
 from ..modules.utils import _pair, _single
-from ._core import HAS
+from ._core import HAS, HAS_C
 
 __all__ = [
     "pad",
@@ -127,6 +127,9 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
             f"dilation=({dh}, {dw}), padding=({ph}, {pw}), calculated shape of the array of "
             f"sliding blocks as ({oh}, {ow}), but its components must be at least one."
         )
+    if HAS_C["_unfold"]:
+        out = torch._C._unfold(input, (kh, kw), (dh, dw), (ph, pw), (sh, sw))
+        return out if batched else out.squeeze(0)
     xp = pad(input, (pw, pw, ph, ph)) if (ph or pw) else input
     out = _patches(xp, (kh, kw), (dh, dw), (sh, sw), (oh, ow)).reshape(n, c * kh * kw, oh * ow)
     return out if batched else out.squeeze(0)
@@ -153,6 +156,9 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
             f"to match the calculated number of sliding blocks {oh} * {ow} = {oh * ow}, but "
             f"got input.size(2)={length}."
         )
+    if HAS_C["_fold"]:
+        out = torch._C._fold(input, (h, w), (kh, kw), (dh, dw), (ph, pw), (sh, sw))
+        return out if batched else out.squeeze(0)
     c = ck // k
     hp, wp = h + 2 * ph, w + 2 * pw
     idx = _window_index(kh, kw, dh, dw, sh, sw, oh, ow, wp, input.device)

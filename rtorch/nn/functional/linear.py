@@ -146,7 +146,9 @@ def embedding(
     if max_norm is not None:
         _renorm_rows(weight, input, max_norm, norm_type)
     if HAS["embedding"] and not scale_grad_by_freq:
-        return torch.embedding(weight, input, -1 if padding_idx is None else padding_idx)
+        if padding_idx is None:
+            return torch.embedding(weight, input)
+        return torch.embedding(weight, input, padding_idx)
     flat = input.reshape(-1)
     out = weight.index_select(0, flat)
     if scale_grad_by_freq:

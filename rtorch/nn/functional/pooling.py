@@ -136,7 +136,7 @@ def max_pool1d(
     args = _as_2d_args(kernel_size, stride, padding, dilation)
     if HAS["max_pool1d"]:
         k, s, p, d = (a[1] for a in args)
-        return torch.max_pool1d(input, (k,), (s,), (p,), (d,), ceil_mode)
+        return torch.max_pool1d(input, k, s, p, d, ceil_mode)
     return max_pool2d(input.unsqueeze(-2), *args, ceil_mode).squeeze(-2)
 
 

@@ -1,0 +1,414 @@
+//! Convolution and pooling: `unfold`/`fold` (im2col/col2im) are the differentiable
+//! primitives (each is the other's gradient); conv, transposed conv and average pooling are
+//! matmuls and sums over them, max pooling is a `gather` at indices found by a kernel.
+
+use super::Tensor;
+use crate::autograd;
+use crate::cpu::conv::{self as k, Window};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+
+fn check_4d(x: &Tensor, op: &str) -> Result<()> {
+    if x.ndim() != 4 {
+        return Err(Error::Runtime(format!(
+            "{op}: expected a 4-D input (N, C, H, W), got shape {:?}",
+            x.shape()
+        )));
+    }
+    if !x.dtype().is_float() {
+        return Err(Error::Runtime(format!(
+            "{op}: \"{op}_cpu\" not implemented for '{}'",
+            super::binary::pretty_dtype(x.dtype())
+        )));
+    }
+    Ok(())
+}
+
+fn out_hw(op: &str, h: usize, w: usize, win: Window, ceil: bool) -> Result<(usize, usize)> {
+    let oh = Window::out_len(h, win.kh, win.sh, win.ph, win.dh, ceil);
+    let ow = Window::out_len(w, win.kw, win.sw, win.pw, win.dw, ceil);
+    match (oh, ow) {
+        (Some(a), Some(b)) if a > 0 && b > 0 => Ok((a, b)),
+        _ => Err(Error::Runtime(format!(
+            "{op}: Given input size per channel: ({h} x {w}). Calculated output size is too small for kernel ({} x {}), padding ({}, {}), dilation ({}, {}), stride ({}, {})",
+            win.kh, win.kw, win.ph, win.pw, win.dh, win.dw, win.sh, win.sw
+        ))),
+    }
+}
+
+/// Runs `f` on float32/float64 data (half types are computed in float32).
+macro_rules! float_kernel {
+    ($x:expr, $F:ident, $body:expr) => {{
+        let dt = $x.dtype();
+        let work = if dt == DType::F64 {
+            $x.clone()
+        } else {
+            $x.cast_raw_if(DType::F32)
+        };
+        let r: Tensor = if dt == DType::F64 {
+            type $F = f64;
+            $body(&work)
+        } else {
+            type $F = f32;
+            $body(&work)
+        };
+        r.cast_raw_if(dt)
+    }};
+}
+
+impl Tensor {
+    /// `F.unfold`: `[N, C, H, W]` → `[N, C*kh*kw, L]`.
+    pub fn im2col(&self, win: Window) -> Result<Tensor> {
+        check_4d(self, "unfold")?;
+        let (n, c, h, w) = (
+            self.shape()[0],
+            self.shape()[1],
+            self.shape()[2],
+            self.shape()[3],
+        );
+        let (oh, ow) = out_hw("unfold", h, w, win, false)?;
+        let out = float_kernel!(self, F, |x: &Tensor| {
+            let v = x.to_vec::<F>().unwrap_or_default();
+            Tensor::from_vec_unchecked(
+                k::im2col::<F>(&v, n * c, h, w, win, oh, ow),
+                &[n, c * win.kh * win.kw, oh * ow],
+            )
+        });
+        if autograd::needs_grad(&[self]) {
+            autograd::record(&out, "Im2ColBackward0", &[self], move |g, _| {
+                Ok(vec![Some(g.col2im((h, w), win)?)])
+            });
+        }
+        Ok(out)
+    }
+
+    /// `F.fold`: `[N, C*kh*kw, L]` → `[N, C, H, W]`, summing overlaps.
+    pub fn col2im(&self, size: (usize, usize), win: Window) -> Result<Tensor> {
+        if self.ndim() != 3 {
+            return Err(Error::Runtime(format!(
+                "fold: expected a 3-D input (N, C*kh*kw, L), got {:?}",
+                self.shape()
+            )));
+        }
+        let (n, ck, l) = (self.shape()[0], self.shape()[1], self.shape()[2]);
+        let kk = win.kh * win.kw;
+        if ck % kk != 0 {
+            return Err(Error::Runtime(format!(
+                "fold: expected size of input's dimension 1 to be divisible by the product of kernel_size, but got input.size(1)={ck} and kernel_size=({}, {})",
+                win.kh, win.kw
+            )));
+        }
+        let (h, w) = size;
+        let (oh, ow) = out_hw("fold", h, w, win, false)?;
+        if oh * ow != l {
+            return Err(Error::Runtime(format!(
+                "fold: expected input's dimension 2 to match the calculated number of sliding blocks {oh} * {ow} = {}, but got input.size(2)={l}",
+                oh * ow
+            )));
+        }
+        let c = ck / kk;
+        let out = float_kernel!(self, F, |x: &Tensor| {
+            let v = x.to_vec::<F>().unwrap_or_default();
+            Tensor::from_vec_unchecked(k::col2im::<F>(&v, n * c, h, w, win, oh, ow), &[n, c, h, w])
+        });
+        if autograd::needs_grad(&[self]) {
+            autograd::record(&out, "Col2ImBackward0", &[self], move |g, _| {
+                Ok(vec![Some(g.im2col(win)?)])
+            });
+        }
+        Ok(out)
+    }
+
+    /// `conv2d(input, weight, bias, stride, padding, dilation, groups)`.
+    pub fn conv2d(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        stride: (usize, usize),
+        padding: (usize, usize),
+        dilation: (usize, usize),
+        groups: usize,
+    ) -> Result<Tensor> {
+        let x = if self.ndim() == 3 {
+            self.unsqueeze(0)?
+        } else {
+            self.clone()
+        };
+        check_4d(&x, "conv2d")?;
+        if weight.ndim() != 4 {
+            return Err(Error::Runtime(format!(
+                "conv2d: expected a 4-D weight, got {:?}",
+                weight.shape()
+            )));
+        }
+        let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+        let (o, cg, kh, kw) = (
+            weight.shape()[0],
+            weight.shape()[1],
+            weight.shape()[2],
+            weight.shape()[3],
+        );
+        if groups == 0 || c % groups != 0 || o % groups != 0 || cg * groups != c {
+            return Err(Error::Runtime(format!(
+                "Given groups={groups}, weight of size {:?}, expected input{:?} to have {} channels, but got {} channels instead",
+                weight.shape(),
+                x.shape(),
+                cg * groups,
+                c
+            )));
+        }
+        if weight.dtype() != x.dtype() {
+            return Err(Error::Runtime(format!(
+                "Input type ({}) and weight type ({}) should be the same",
+                x.dtype().name(),
+                weight.dtype().name()
+            )));
+        }
+        let win = Window {
+            kh,
+            kw,
+            sh: stride.0,
+            sw: stride.1,
+            ph: padding.0,
+            pw: padding.1,
+            dh: dilation.0,
+            dw: dilation.1,
+        };
+        let (oh, ow) = out_hw("conv2d", h, w, win, false)?;
+        let cols = x.im2col(win)?; // [N, C*kh*kw, L]
+        let kg = cg * kh * kw;
+        let out = if groups == 1 {
+            weight.reshape(&[o as i64, kg as i64])?.matmul(&cols)?
+        } else {
+            let g = groups as i64;
+            let cols = cols.reshape(&[n as i64, g, kg as i64, (oh * ow) as i64])?;
+            let wg = weight.reshape(&[g, (o / groups) as i64, kg as i64])?;
+            wg.matmul(&cols)?
+                .reshape(&[n as i64, o as i64, (oh * ow) as i64])?
+        };
+        let mut out = out.reshape(&[n as i64, o as i64, oh as i64, ow as i64])?;
+        if let Some(b) = bias {
+            out = out.add(&b.reshape(&[1, o as i64, 1, 1])?)?;
+        }
+        if self.ndim() == 3 {
+            out = out.squeeze_dims(&[0])?;
+        }
+        Ok(out)
+    }
+
+    /// `conv_transpose2d(input, weight [Cin, Cout/groups, kh, kw], bias, stride, padding,
+    /// output_padding, groups, dilation)`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn conv_transpose2d(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        stride: (usize, usize),
+        padding: (usize, usize),
+        output_padding: (usize, usize),
+        groups: usize,
+        dilation: (usize, usize),
+    ) -> Result<Tensor> {
+        let x = if self.ndim() == 3 {
+            self.unsqueeze(0)?
+        } else {
+            self.clone()
+        };
+        check_4d(&x, "conv_transpose2d")?;
+        let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+        if weight.ndim() != 4 || weight.shape()[0] != c || groups == 0 || c % groups != 0 {
+            return Err(Error::Runtime(format!(
+                "conv_transpose2d: weight {:?} does not match input {:?} with groups={groups}",
+                weight.shape(),
+                x.shape()
+            )));
+        }
+        let (og, kh, kw) = (weight.shape()[1], weight.shape()[2], weight.shape()[3]);
+        let o = og * groups;
+        let oh = (h - 1) * stride.0 + dilation.0 * (kh - 1) + output_padding.0 + 1;
+        let ow = (w - 1) * stride.1 + dilation.1 * (kw - 1) + output_padding.1 + 1;
+        if oh < 2 * padding.0 + 1 || ow < 2 * padding.1 + 1 {
+            return Err(Error::Runtime(
+                "conv_transpose2d: output size is too small".into(),
+            ));
+        }
+        let (oh, ow) = (oh - 2 * padding.0, ow - 2 * padding.1);
+        let win = Window {
+            kh,
+            kw,
+            sh: stride.0,
+            sw: stride.1,
+            ph: padding.0,
+            pw: padding.1,
+            dh: dilation.0,
+            dw: dilation.1,
+        };
+        let g = groups as i64;
+        let cg = (c / groups) as i64;
+        // cols[n, g, og*kh*kw, h*w] = W_g^T @ x_g
+        let xg = x.reshape(&[n as i64, g, cg, (h * w) as i64])?;
+        let wg = weight
+            .reshape(&[g, cg, (og * kh * kw) as i64])?
+            .transpose(-2, -1)?;
+        let cols = wg
+            .matmul(&xg)?
+            .reshape(&[n as i64, (o * kh * kw) as i64, (h * w) as i64])?;
+        let mut out = cols.col2im((oh, ow), win)?;
+        if let Some(b) = bias {
+            out = out.add(&b.reshape(&[1, o as i64, 1, 1])?)?;
+        }
+        if self.ndim() == 3 {
+            out = out.squeeze_dims(&[0])?;
+        }
+        Ok(out)
+    }
+
+    /// `max_pool2d` → (values, flat spatial indices), differentiable through `gather`.
+    pub fn max_pool2d_with_indices(
+        &self,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+        dilation: (usize, usize),
+        ceil_mode: bool,
+    ) -> Result<(Tensor, Tensor)> {
+        let x = if self.ndim() == 3 {
+            self.unsqueeze(0)?
+        } else {
+            self.clone()
+        };
+        check_4d(&x, "max_pool2d")?;
+        if padding.0 * 2 > kernel.0 || padding.1 * 2 > kernel.1 {
+            return Err(Error::Runtime(format!(
+                "max_pool2d: pad should be at most half of effective kernel size, but got pad={:?}, kernel_size={:?}",
+                padding, kernel
+            )));
+        }
+        let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+        let win = Window {
+            kh: kernel.0,
+            kw: kernel.1,
+            sh: stride.0,
+            sw: stride.1,
+            ph: padding.0,
+            pw: padding.1,
+            dh: dilation.0,
+            dw: dilation.1,
+        };
+        let (oh, ow) = out_hw("max_pool2d", h, w, win, ceil_mode)?;
+        let xd = x.detach();
+        let idx = {
+            let dt = xd.dtype();
+            let work = if dt == DType::F64 {
+                xd.clone()
+            } else {
+                xd.cast_raw_if(DType::F32)
+            };
+            let v = if dt == DType::F64 {
+                k::max_pool_indices::<f64>(&work.to_vec::<f64>()?, n * c, h, w, win, oh, ow)
+            } else {
+                k::max_pool_indices::<f32>(&work.to_vec::<f32>()?, n * c, h, w, win, oh, ow)
+            };
+            Tensor::from_vec_unchecked(v, &[n, c, oh, ow])
+        };
+        let flat = x.reshape(&[n as i64, c as i64, (h * w) as i64])?;
+        let vals = flat
+            .gather(2, &idx.reshape(&[n as i64, c as i64, (oh * ow) as i64])?)?
+            .reshape(&[n as i64, c as i64, oh as i64, ow as i64])?;
+        if self.ndim() == 3 {
+            return Ok((vals.squeeze_dims(&[0])?, idx.squeeze_dims(&[0])?));
+        }
+        Ok((vals, idx))
+    }
+
+    /// `avg_pool2d` over `unfold` windows; `count_include_pad` and `divisor_override` as PyTorch.
+    #[allow(clippy::too_many_arguments)]
+    pub fn avg_pool2d(
+        &self,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+        ceil_mode: bool,
+        count_include_pad: bool,
+        divisor_override: Option<usize>,
+    ) -> Result<Tensor> {
+        let x = if self.ndim() == 3 {
+            self.unsqueeze(0)?
+        } else {
+            self.clone()
+        };
+        check_4d(&x, "avg_pool2d")?;
+        if padding.0 * 2 > kernel.0 || padding.1 * 2 > kernel.1 {
+            return Err(Error::Runtime(format!(
+                "avg_pool2d: pad should be at most half of kernel size, but got pad={:?}, kernel_size={:?}",
+                padding, kernel
+            )));
+        }
+        let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+        let base = Window {
+            kh: kernel.0,
+            kw: kernel.1,
+            sh: stride.0,
+            sw: stride.1,
+            ph: padding.0,
+            pw: padding.1,
+            dh: 1,
+            dw: 1,
+        };
+        let (oh, ow) = out_hw("avg_pool2d", h, w, base, ceil_mode)?;
+        // Extra bottom/right zero padding so ceil-mode windows exist for unfold.
+        let need_h = (oh - 1) * stride.0 + kernel.0;
+        let need_w = (ow - 1) * stride.1 + kernel.1;
+        let extra_h = need_h.saturating_sub(h + 2 * padding.0);
+        let extra_w = need_w.saturating_sub(w + 2 * padding.1);
+        let xp = if extra_h > 0 || extra_w > 0 {
+            let top = Tensor::cat(
+                &[x.clone(), Tensor::zeros(&[n, c, h, extra_w], x.dtype())?],
+                3,
+            )?;
+            Tensor::cat(
+                &[
+                    top,
+                    Tensor::zeros(&[n, c, extra_h, w + extra_w], x.dtype())?,
+                ],
+                2,
+            )?
+        } else {
+            x.clone()
+        };
+        let cols = xp.im2col(base)?.reshape(&[
+            n as i64,
+            c as i64,
+            (kernel.0 * kernel.1) as i64,
+            (oh * ow) as i64,
+        ])?;
+        let sums = cols.sum_dims(&[2], false, None)?;
+        // Divisors per output position.
+        let mut div = vec![0f64; oh * ow];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let y0 = (oy * stride.0) as isize - padding.0 as isize;
+                let x0 = (ox * stride.1) as isize - padding.1 as isize;
+                let y1 = (y0 + kernel.0 as isize).min((h + padding.0) as isize);
+                let x1 = (x0 + kernel.1 as isize).min((w + padding.1) as isize);
+                let pool = ((y1 - y0) * (x1 - x0)) as f64;
+                let (cy0, cx0, cy1, cx1) =
+                    (y0.max(0), x0.max(0), y1.min(h as isize), x1.min(w as isize));
+                let valid = ((cy1 - cy0).max(0) * (cx1 - cx0).max(0)) as f64;
+                div[oy * ow + ox] = match divisor_override {
+                    Some(d) => d as f64,
+                    None if count_include_pad => pool,
+                    None => valid,
+                };
+            }
+        }
+        let d = Tensor::from_vec(div, &[oh * ow])?.to_dtype(x.dtype())?;
+        let out = sums
+            .div(&d)?
+            .reshape(&[n as i64, c as i64, oh as i64, ow as i64])?;
+        if self.ndim() == 3 {
+            return out.squeeze_dims(&[0]);
+        }
+        Ok(out)
+    }
+}
