@@ -29,7 +29,7 @@ def _numerical_jacobian(func, inputs, wrt, eps):
     for j in range(n_in):
         # The perturbed input keeps requires_grad and func runs in the caller's grad mode, as in
         # PyTorch, so that a func that itself differentiates (gradgradcheck's vjp) still works.
-        def at(delta):
+        def at(delta, j=j):
             with rtorch.no_grad():
                 pert = base.clone().reshape(-1)
                 pert[j] = pert[j] + delta

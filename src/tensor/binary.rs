@@ -8,7 +8,6 @@ use crate::cpu::{self, arith::Arith};
 use crate::dtype::{result_type, DType, Elem, Operand};
 use crate::error::{Error, Result};
 use crate::shape::broadcast_shapes;
-use std::sync::Arc;
 
 /// One operand of a binary op: a tensor or a Python number.
 #[derive(Clone, Copy)]
@@ -198,26 +197,59 @@ fn kernel<T: Arith>(
             Tensor::from_vec_unchecked(cpu::zip::<T, T, T>(a, la, b, lb, $f), shape)
         };
     }
-    macro_rules! c {
-        ($f:expr) => {
-            Tensor::from_vec_unchecked(cpu::zip::<T, T, bool>(a, la, b, lb, $f), shape)
+    // Comparisons, logical and bitwise ops share one kernel each (a predictable branch per
+    // element) to keep the number of generic instantiations, and compile time, down.
+    if op.is_compare() || op.is_logical() {
+        let f = move |x: T, y: T| match op {
+            Eq => x == y,
+            Ne => x != y,
+            Lt => x < y,
+            Le => x <= y,
+            Gt => x > y,
+            Ge => x >= y,
+            LogicalAnd => x.is_nonzero() && y.is_nonzero(),
+            LogicalOr => x.is_nonzero() || y.is_nonzero(),
+            _ => x.is_nonzero() != y.is_nonzero(),
         };
+        return Tensor::from_vec_unchecked(cpu::zip::<T, T, bool>(a, la, b, lb, f), shape);
     }
-    match op {
-        Add => z!(T::add),
-        Sub => z!(T::sub),
-        Mul => z!(T::mul),
-        Div => z!(T::div),
-        FloorDiv => z!(T::floordiv),
-        TruncDiv => z!(|x: T, y: T| {
+    if op.is_bitwise() {
+        return z!(move |x: T, y: T| {
+            let (p, q) = (x.to_i64(), y.to_i64());
+            T::from_i64(match op {
+                BitAnd => p & q,
+                BitOr => p | q,
+                BitXor => p ^ q,
+                Shl => p.wrapping_shl(q as u32),
+                _ => p.wrapping_shr(q as u32),
+            })
+        });
+    }
+    if T::DTYPE == crate::dtype::DType::F32 || T::DTYPE == crate::dtype::DType::F64 {
+        // Hot float paths get their own tight loops.
+        match op {
+            Add => return z!(T::add),
+            Sub => return z!(T::sub),
+            Mul => return z!(T::mul),
+            Div => return z!(T::div),
+            _ => {}
+        }
+    }
+    z!(move |x: T, y: T| match op {
+        Add => T::add(x, y),
+        Sub => T::sub(x, y),
+        Mul => T::mul(x, y),
+        Div => T::div(x, y),
+        FloorDiv => T::floordiv(x, y),
+        TruncDiv => {
             if T::DTYPE.is_float() {
                 T::from_f64((x.to_f64() / y.to_f64()).trunc())
             } else {
                 T::div(x, y)
             }
-        }),
-        Rem => z!(T::rem),
-        Fmod => z!(|x: T, y: T| {
+        }
+        Rem => T::rem(x, y),
+        Fmod => {
             if T::DTYPE.is_float() {
                 T::from_f64(x.to_f64() % y.to_f64())
             } else if T::is_zero(y) {
@@ -225,26 +257,12 @@ fn kernel<T: Arith>(
             } else {
                 T::from_i64(x.to_i64() % y.to_i64())
             }
-        }),
-        Pow => z!(T::pow),
-        Maximum => z!(T::maximum),
-        Minimum => z!(T::minimum),
-        Atan2 => z!(|x: T, y: T| T::from_f64(x.to_f64().atan2(y.to_f64()))),
-        Eq => c!(|x: T, y: T| x == y),
-        Ne => c!(|x: T, y: T| x != y),
-        Lt => c!(|x: T, y: T| x < y),
-        Le => c!(|x: T, y: T| x <= y),
-        Gt => c!(|x: T, y: T| x > y),
-        Ge => c!(|x: T, y: T| x >= y),
-        LogicalAnd => c!(|x: T, y: T| x.is_nonzero() && y.is_nonzero()),
-        LogicalOr => c!(|x: T, y: T| x.is_nonzero() || y.is_nonzero()),
-        LogicalXor => c!(|x: T, y: T| x.is_nonzero() != y.is_nonzero()),
-        BitAnd => z!(|x: T, y: T| T::from_i64(x.to_i64() & y.to_i64())),
-        BitOr => z!(|x: T, y: T| T::from_i64(x.to_i64() | y.to_i64())),
-        BitXor => z!(|x: T, y: T| T::from_i64(x.to_i64() ^ y.to_i64())),
-        Shl => z!(|x: T, y: T| T::from_i64(x.to_i64().wrapping_shl(y.to_i64() as u32))),
-        Shr => z!(|x: T, y: T| T::from_i64(x.to_i64().wrapping_shr(y.to_i64() as u32))),
-    }
+        }
+        Pow => T::pow(x, y),
+        Maximum => T::maximum(x, y),
+        Minimum => T::minimum(x, y),
+        _ => T::from_f64(x.to_f64().atan2(y.to_f64())),
+    })
 }
 
 /// The forward value of `op(a, b)` with broadcasting and promotion; no graph recording.

@@ -163,12 +163,13 @@ impl Tensor {
     }
 
     pub(crate) fn cast_raw(&self, dtype: DType) -> Tensor {
+        // One gather per source dtype, then a plain conversion loop per pair: keeps the
+        // 10×10 instantiations small.
         crate::with_dtype!(self.dtype(), S, {
+            let src = cpu::gather_contiguous::<S>(self);
             crate::with_dtype!(dtype, D, {
-                Tensor::from_vec_unchecked(
-                    cpu::map::<S, D>(self, cpu::convert::<S, D>),
-                    self.shape(),
-                )
+                let v: Vec<D> = src.iter().map(|&x| cpu::convert::<S, D>(x)).collect();
+                Tensor::from_vec_unchecked(v, self.shape())
             })
         })
     }

@@ -2,7 +2,7 @@
 //! tensors), gather/scatter, index_select/index_add, masked ops, take, nonzero.
 
 use super::Tensor;
-use crate::autograd::{self, no_grad, SavedTensor};
+use crate::autograd::{self, no_grad};
 use crate::cpu;
 use crate::dtype::{DType, Elem};
 use crate::error::{index_err, Error, Result};

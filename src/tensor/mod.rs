@@ -309,6 +309,10 @@ impl Tensor {
     /// A contiguous slice of the data when the layout allows it without copying.
     pub(crate) fn contiguous_slice<T: Elem>(&self) -> Option<&[T]> {
         if self.is_contiguous() && T::DTYPE == self.dtype() {
+            if self.numel() == 0 {
+                // A zero-size view may carry an offset past the end of its (empty) storage.
+                return Some(&[]);
+            }
             let s = self.0.storage.as_slice::<T>();
             Some(&s[self.offset()..self.offset() + self.numel()])
         } else {

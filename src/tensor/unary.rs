@@ -272,24 +272,16 @@ fn unary_raw(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
             Tensor::from_vec_unchecked(int_kernel::<T>(op, t), t.shape())
         }));
     }
-    let src = if dt.is_float() {
-        t.clone()
-    } else {
-        t.cast_raw(DType::F32)
-    };
-    let fdt = src.dtype();
-    crate::with_float_dtype!(
-        fdt,
-        F,
-        Ok(Tensor::from_vec_unchecked(
-            float_kernel::<F>(op, &src),
-            t.shape()
-        )),
-        Err(Error::Runtime(format!(
-            "{op:?}: unsupported dtype {}",
-            fdt.name()
-        )))
-    )
+    // Half types are computed in float32 and rounded back, as PyTorch's CPU kernels do.
+    let out_dt = if dt.is_float() { dt } else { DType::F32 };
+    if dt == DType::F64 {
+        return Ok(Tensor::from_vec_unchecked(
+            float_kernel::<f64>(op, t),
+            t.shape(),
+        ));
+    }
+    let src = t.cast_raw_if(DType::F32);
+    Ok(Tensor::from_vec_unchecked(float_kernel::<f32>(op, &src), t.shape()).cast_raw_if(out_dt))
 }
 
 /// The local derivative of `op` at `x`, where `y = op(x)`.
