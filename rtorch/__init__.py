@@ -24,6 +24,8 @@ from rtorch._C import (
     from_numpy,
     full,
     full_like,
+    get_num_threads,
+    set_num_threads,
     initial_seed,
     linspace,
     logspace,

@@ -35,9 +35,20 @@ def bernoulli_(self, p=0.5, *, generator=None):
     return self
 
 
+_RANDOM_TOP = {
+    "float16": 2**11 + 1, "bfloat16": 2**8 + 1, "float32": 2**24 + 1, "float64": 2**53 + 1,
+    "int64": 2**63 - 1, "int32": 2**31 - 1, "int16": 2**15 - 1, "int8": 2**7 - 1,
+    "uint8": 2**8, "bool": 2,
+}
+
+
 def random_(self, from_=0, to=None, *, generator=None):
+    """Uniform integers in [from, to - 1]; ``random_()`` spans the dtype like PyTorch."""
     if to is None:
-        from_, to = 0, from_ if from_ else 2**24
+        if from_:
+            from_, to = 0, from_
+        else:
+            to = _RANDOM_TOP[str(self.dtype).replace("torch.", "")]
     _C._sample_(self, "random", float(from_), float(to), generator)
     return self
 

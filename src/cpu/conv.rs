@@ -2,7 +2,6 @@
 //! (batch, channel) planes.
 
 use num_traits::Float;
-use rayon::prelude::*;
 
 /// Geometry of a sliding 2-D window.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -47,7 +46,7 @@ pub fn im2col<F: Float + Send + Sync>(
     let k = win.kh * win.kw;
     let l = oh * ow;
     let mut out = vec![F::zero(); planes * k * l];
-    out.par_chunks_mut(k * l).enumerate().for_each(|(p, dst)| {
+    super::for_each_chunk(&mut out, k * l, planes * k * l, |p, dst| {
         let src = &x[p * h * w..(p + 1) * h * w];
         for i in 0..win.kh {
             for j in 0..win.kw {
@@ -84,7 +83,7 @@ pub fn col2im<F: Float + Send + Sync>(
     let k = win.kh * win.kw;
     let l = oh * ow;
     let mut out = vec![F::zero(); planes * h * w];
-    out.par_chunks_mut(h * w).enumerate().for_each(|(p, dst)| {
+    super::for_each_chunk(&mut out, h * w, planes * k * l, |p, dst| {
         let src = &cols[p * k * l..(p + 1) * k * l];
         for i in 0..win.kh {
             for j in 0..win.kw {
@@ -119,35 +118,33 @@ pub fn max_pool_indices<F: Float + Send + Sync>(
     ow: usize,
 ) -> Vec<i64> {
     let mut out = vec![0i64; planes * oh * ow];
-    out.par_chunks_mut(oh * ow)
-        .enumerate()
-        .for_each(|(p, dst)| {
-            let src = &x[p * h * w..(p + 1) * h * w];
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let mut best = -1i64;
-                    let mut bv = F::neg_infinity();
-                    for i in 0..win.kh {
-                        let y = (oy * win.sh + i * win.dh) as isize - win.ph as isize;
-                        if y < 0 || y >= h as isize {
+    super::for_each_chunk(&mut out, oh * ow, planes * h * w, |p, dst| {
+        let src = &x[p * h * w..(p + 1) * h * w];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut best = -1i64;
+                let mut bv = F::neg_infinity();
+                for i in 0..win.kh {
+                    let y = (oy * win.sh + i * win.dh) as isize - win.ph as isize;
+                    if y < 0 || y >= h as isize {
+                        continue;
+                    }
+                    for j in 0..win.kw {
+                        let xx = (ox * win.sw + j * win.dw) as isize - win.pw as isize;
+                        if xx < 0 || xx >= w as isize {
                             continue;
                         }
-                        for j in 0..win.kw {
-                            let xx = (ox * win.sw + j * win.dw) as isize - win.pw as isize;
-                            if xx < 0 || xx >= w as isize {
-                                continue;
-                            }
-                            let idx = y as usize * w + xx as usize;
-                            let v = src[idx];
-                            if best < 0 || v > bv || v.is_nan() && !bv.is_nan() {
-                                best = idx as i64;
-                                bv = v;
-                            }
+                        let idx = y as usize * w + xx as usize;
+                        let v = src[idx];
+                        if best < 0 || v > bv || v.is_nan() && !bv.is_nan() {
+                            best = idx as i64;
+                            bv = v;
                         }
                     }
-                    dst[oy * ow + ox] = best.max(0);
                 }
+                dst[oy * ow + ox] = best.max(0);
             }
-        });
+        }
+    });
     out
 }

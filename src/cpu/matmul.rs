@@ -22,7 +22,7 @@ pub fn bmm<T: Elem>(a: &Tensor, bm: &Tensor) -> Vec<T> {
     let (as_, bs) = (a.strides(), bm.strides());
     match T::DTYPE {
         DType::F32 | DType::F64 | DType::F16 => {
-            let par = if m * n * k >= PAR_WORK && batch == 1 {
+            let par = if m * n * k >= PAR_WORK && batch == 1 && super::parallel_enabled() {
                 gemm::Parallelism::Rayon(rayon::current_num_threads())
             } else {
                 gemm::Parallelism::None
@@ -100,7 +100,7 @@ pub fn bmm<T: Elem>(a: &Tensor, bm: &Tensor) -> Vec<T> {
                     }
                 }
             };
-            if batch > 1 && batch * m * n * k >= PAR_WORK {
+            if batch > 1 && batch * m * n * k >= PAR_WORK && super::parallel_enabled() {
                 out.par_chunks_mut(m * n)
                     .enumerate()
                     .for_each(|(bi, d)| run(bi, d));

@@ -11,11 +11,48 @@ use crate::dtype::Elem;
 use crate::layout::{for_each_offset, Layout};
 use crate::tensor::Tensor;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Elementwise work below this many elements stays on the calling thread (a rayon call
 /// costs several microseconds).
 pub const PAR_THRESHOLD: usize = 1 << 18;
 const CHUNK: usize = 1 << 15;
+
+static PARALLEL: AtomicBool = AtomicBool::new(true);
+
+/// Whether work of this size should use the rayon pool. Parallelism is switched off in a
+/// forked child (the pool's threads do not survive `fork`) and by `set_num_threads(1)`.
+#[inline]
+pub fn parallel(work: usize) -> bool {
+    work >= PAR_THRESHOLD && PARALLEL.load(Ordering::Relaxed)
+}
+
+pub fn set_parallel(on: bool) {
+    PARALLEL.store(on, Ordering::Relaxed);
+}
+
+pub fn parallel_enabled() -> bool {
+    PARALLEL.load(Ordering::Relaxed)
+}
+
+/// Runs `f(index, chunk)` over `size`-long chunks of `out`, in parallel when `work` is large.
+pub fn for_each_chunk<T: Send>(
+    out: &mut [T],
+    size: usize,
+    work: usize,
+    f: impl Fn(usize, &mut [T]) + Sync + Send,
+) {
+    if size == 0 {
+        return;
+    }
+    if parallel(work) {
+        out.par_chunks_mut(size)
+            .enumerate()
+            .for_each(|(i, c)| f(i, c));
+    } else {
+        out.chunks_mut(size).enumerate().for_each(|(i, c)| f(i, c));
+    }
+}
 
 /// Fills `out[i] = f(i-th offsets)` for a logical `shape`, in parallel when large.
 pub fn fill_strided<U: Send, const N: usize>(
@@ -26,7 +63,7 @@ pub fn fill_strided<U: Send, const N: usize>(
     f: impl Fn([usize; N]) -> U + Sync,
 ) {
     let n = out.len();
-    if n >= PAR_THRESHOLD {
+    if parallel(n) {
         out.par_chunks_mut(CHUNK)
             .enumerate()
             .for_each(|(c, chunk)| {
@@ -65,7 +102,7 @@ pub fn gather_contiguous<T: Elem>(t: &Tensor) -> Vec<T> {
 /// `out[i] = f(t[i])`.
 pub fn map<T: Elem, U: Elem>(t: &Tensor, f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
     if let Some(s) = t.contiguous_slice::<T>() {
-        if s.len() >= PAR_THRESHOLD {
+        if parallel(s.len()) {
             return s.par_iter().with_min_len(CHUNK).map(|&v| f(v)).collect();
         }
         return s.iter().map(|&v| f(v)).collect();
@@ -97,7 +134,7 @@ pub fn zip<A: Elem, B: Elem, U: Elem>(
     if la.is_contiguous() && lb.is_contiguous() {
         let xa = &sa[la.offset..la.offset + n];
         let xb = &sb[lb.offset..lb.offset + n];
-        if n >= PAR_THRESHOLD {
+        if parallel(n) {
             return xa
                 .par_iter()
                 .zip(xb.par_iter())
@@ -111,7 +148,7 @@ pub fn zip<A: Elem, B: Elem, U: Elem>(
     if lb.strides.iter().all(|&s| s == 0) && la.is_contiguous() {
         let y = sb[lb.offset];
         let xa = &sa[la.offset..la.offset + n];
-        if n >= PAR_THRESHOLD {
+        if parallel(n) {
             return xa
                 .par_iter()
                 .with_min_len(CHUNK)
@@ -123,7 +160,7 @@ pub fn zip<A: Elem, B: Elem, U: Elem>(
     if la.strides.iter().all(|&s| s == 0) && lb.is_contiguous() {
         let x = sa[la.offset];
         let xb = &sb[lb.offset..lb.offset + n];
-        if n >= PAR_THRESHOLD {
+        if parallel(n) {
             return xb
                 .par_iter()
                 .with_min_len(CHUNK)

@@ -14,7 +14,7 @@ pub fn rows<T: Sync, A: Send>(
     if k == 0 {
         return (0..m).map(|_| f(&[])).collect();
     }
-    if m * k >= PAR_THRESHOLD && m > 1 {
+    if super::parallel(m * k) && m > 1 {
         data.par_chunks(k)
             .with_min_len((PAR_THRESHOLD / k).max(1) / 4 + 1)
             .map(&f)
@@ -26,7 +26,7 @@ pub fn rows<T: Sync, A: Send>(
 
 /// Sum of a long row in f64 with rayon partial sums (a full reduction of a big tensor).
 pub fn sum_f64(data: &[f64]) -> f64 {
-    if data.len() >= PAR_THRESHOLD {
+    if super::parallel(data.len()) {
         data.par_chunks(1 << 14)
             .map(|c| c.iter().fold(0.0, |a, v| a + v))
             .reduce(|| 0.0, |a, b| a + b)

@@ -654,3 +654,35 @@ pub fn _tensor_from_bytes(
 pub fn _unbind_list(py: Python<'_>, t: PyRef<PyTensor>, dim: i64) -> PyResult<Py<PyAny>> {
     list_of(py, t.t.unbind(dim)?)
 }
+
+/// Called in DataLoader workers after `fork`: the rayon pool does not survive it.
+#[pyfunction]
+pub fn _after_fork() {
+    crate::cpu::set_parallel(false);
+}
+
+extern "C" fn child_after_fork() {
+    crate::cpu::set_parallel(false);
+}
+
+/// Registers the after-fork handler once, at import.
+pub fn install_fork_handler() {
+    // SAFETY: registers a plain function that only stores an atomic flag.
+    unsafe {
+        libc::pthread_atfork(None, None, Some(child_after_fork));
+    }
+}
+
+#[pyfunction]
+pub fn set_num_threads(n: usize) {
+    crate::cpu::set_parallel(n > 1);
+}
+
+#[pyfunction]
+pub fn get_num_threads() -> usize {
+    if crate::cpu::parallel_enabled() {
+        rayon::current_num_threads()
+    } else {
+        1
+    }
+}

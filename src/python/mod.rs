@@ -69,6 +69,9 @@ fn _C(m: &Bound<'_, PyModule>) -> PyResult<()> {
         functions::_tensor_to_bytes,
         functions::_tensor_from_bytes,
         functions::_unbind_list,
+        functions::_after_fork,
+        functions::set_num_threads,
+        functions::get_num_threads,
         autograd::_backward,
         autograd::_grad,
         autograd::is_grad_enabled,
@@ -78,6 +81,7 @@ fn _C(m: &Bound<'_, PyModule>) -> PyResult<()> {
         autograd::_live_graph_nodes,
         autograd::_record_function,
     );
+    functions::install_fork_handler();
     nn::register(m)?;
     optim::register(m)?;
     Ok(())

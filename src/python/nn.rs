@@ -3,7 +3,6 @@
 
 use super::tensor::{nogil, wrap, PyTensor};
 use crate::error::Error;
-use crate::tensor::conv::*;
 use crate::tensor::Tensor;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;

@@ -8,7 +8,14 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::PyTuple;
 use std::sync::Arc;
 
-#[pyclass(name = "dtype", module = "rtorch", frozen, eq, hash)]
+#[pyclass(
+    name = "dtype",
+    module = "rtorch",
+    frozen,
+    eq,
+    hash,
+    skip_from_py_object
+)]
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct PyDType {
     pub dt: DType,
@@ -43,7 +50,14 @@ impl PyDType {
     }
 }
 
-#[pyclass(name = "device", module = "rtorch", frozen, eq, hash)]
+#[pyclass(
+    name = "device",
+    module = "rtorch",
+    frozen,
+    eq,
+    hash,
+    skip_from_py_object
+)]
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct PyDevice {
     pub dev: Device,

@@ -38,6 +38,14 @@ fn check_index_dtype(t: &Tensor, op: &str) -> Result<()> {
     Ok(())
 }
 
+/// gather/scatter report a bad index value as a RuntimeError, as PyTorch does.
+fn as_runtime(e: Error) -> Error {
+    match e {
+        Error::Index(m) => Error::Runtime(m),
+        e => e,
+    }
+}
+
 /// Index values as i64, bounds-checked and wrapped for negatives.
 fn index_values(idx: &Tensor, size: usize, dim: usize) -> Result<Vec<usize>> {
     let raw: Vec<i64> = crate::with_dtype!(idx.dtype(), T, {
@@ -447,7 +455,7 @@ impl Tensor {
             }
         }
         let size = if self.ndim() == 0 { 1 } else { self.shape()[d] };
-        let iv = index_values(index, size, d)?;
+        let iv = index_values(index, size, d).map_err(as_runtime)?;
         let il = crate::layout::Layout::contiguous(index.shape());
         let sl = self.layout();
         let out = crate::with_dtype!(self.dtype(), T, {
@@ -508,7 +516,7 @@ impl Tensor {
             ));
         }
         let size = if self.ndim() == 0 { 1 } else { self.shape()[d] };
-        let iv = index_values(index, size, d)?;
+        let iv = index_values(index, size, d).map_err(as_runtime)?;
         let out = self.copy_raw();
         let srcv = src.cast_raw_if(self.dtype());
         // `src` is read at the index's positions (it may be larger than the index).

@@ -175,7 +175,7 @@ def test_setitem_casts_and_views():
     [
         (lambda t: t[3], "index 3 is out of bounds for dimension 0 with size 3"),
         (lambda t: t[-4], "index -4 is out of bounds for dimension 0 with size 3"),
-        (lambda t: t[0, 4], "index 4 is out of bounds for dimension 1 with size 4"),
+        (lambda t: t[0, 4], r"index 4 is out of bounds for dimension \d with size 4"),
         (lambda t: t[0, 0, 0, 0], "too many indices for tensor of dimension 3"),
         (lambda t: t[[0, 5]], "index 5 is out of bounds for dimension 0 with size 3"),
         (lambda t: t[torch.tensor([True, False])], "mask"),
@@ -198,7 +198,7 @@ def test_setitem_errors():
         t[2] = 1
     with pytest.raises(RuntimeError, match="shape|size"):
         t[0] = torch.ones(4)
-    with pytest.raises(RuntimeError, match="step must be greater than zero|step"):
+    with pytest.raises(ValueError, match="step must be greater than zero"):
         t[::-1] = 1
     with pytest.raises(ValueError, match="step must be greater than zero"):
         t[::-1]
