@@ -125,6 +125,10 @@ def main():
         a2.plot(epochs, history["test_acc"], marker="o", label="test")
         a2.set(title=f"accuracy ({args.model})", xlabel="epoch", ylabel="accuracy", ylim=(0.5, 1.0))
         a2.legend()
+        from matplotlib.ticker import MaxNLocator
+
+        for ax in (a1, a2):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         fig.tight_layout()
         fig.savefig(args.plot, dpi=100)
         print(f"wrote {args.plot}")

@@ -51,7 +51,7 @@ fn second_order() {
     let opts = BackwardOptions {
         retain_graph: true,
         create_graph: true,
-        inputs: Some(&[x.clone()]),
+        inputs: Some(std::slice::from_ref(&x)),
         accumulate: false,
         allow_unused: false,
     };

@@ -254,7 +254,7 @@ pub(crate) fn reachable(roots: &[usize]) -> Vec<(u64, usize)> {
             }
         }
     }
-    out.sort_unstable_by(|x, y| y.0.cmp(&x.0));
+    out.sort_unstable_by_key(|x| std::cmp::Reverse(x.0));
     out
 }
 

@@ -13,8 +13,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PySequence, PySlice, PyTuple};
 use std::sync::Arc;
 
-pub type PyResult2<T> = PyResult<T>;
-
 /// A Python number as a Scalar (bool before int, since bool is an int).
 pub fn scalar_of(obj: &Bound<PyAny>) -> Option<Scalar> {
     if obj.is_instance_of::<PyBool>() {
@@ -55,13 +53,13 @@ pub fn dtype_of(obj: &Bound<PyAny>) -> PyResult<DType> {
         return Ok(d.get().dt);
     }
     let py = obj.py();
-    if obj.is(&py.get_type::<PyFloat>()) {
+    if obj.is(py.get_type::<PyFloat>()) {
         return Ok(DType::F64);
     }
-    if obj.is(&py.get_type::<PyBool>()) {
+    if obj.is(py.get_type::<PyBool>()) {
         return Ok(DType::Bool);
     }
-    if obj.is(&py.get_type::<PyInt>()) {
+    if obj.is(py.get_type::<PyInt>()) {
         return Ok(DType::I64);
     }
     if let Ok(s) = obj.extract::<String>() {
@@ -456,7 +454,7 @@ fn index_item(py: Python<'_>, i: &Bound<PyAny>) -> PyResult<TensorIndex> {
     if i.is_none() {
         return Ok(TensorIndex::None);
     }
-    if i.is(&py.Ellipsis()) {
+    if i.is(py.Ellipsis()) {
         return Ok(TensorIndex::Ellipsis);
     }
     if let Ok(s) = i.cast::<PySlice>() {

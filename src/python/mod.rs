@@ -15,9 +15,8 @@ use crate::dtype::DType;
 use pyo3::prelude::*;
 use pyo3::wrap_pyfunction;
 
-#[pymodule(gil_used = true)]
-#[allow(non_snake_case)]
-fn _C(m: &Bound<'_, PyModule>) -> PyResult<()> {
+#[pymodule(name = "_C", gil_used = true)]
+fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tensor::PyTensor>()?;
     m.add_class::<types::PyDType>()?;
     m.add_class::<types::PyDevice>()?;

@@ -56,7 +56,7 @@ pub fn tolist<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
             crate::with_dtype!(dt, T, {
                 crate::cpu::gather_contiguous::<T>(t)
                     .into_iter()
-                    .map(|x| crate::dtype::Elem::to_i64(x))
+                    .map(crate::dtype::Elem::to_i64)
                     .collect()
             }),
         )
@@ -131,12 +131,7 @@ impl PyTensor {
         if let Ok(t) = a0.cast::<PyTensor>() {
             return Ok(PyTensor::new(t.borrow().t.detach()));
         }
-        if a0.extract::<i64>().is_ok()
-            || a0
-                .get_type()
-                .name()
-                .map(|n| n.to_string() == "Size")
-                .unwrap_or(false)
+        if a0.extract::<i64>().is_ok() || a0.get_type().name().map(|n| n == "Size").unwrap_or(false)
         {
             let s = usizes(&sizes_of(args)?, "Tensor")?;
             return Ok(PyTensor::new(Tensor::zeros(&s, DType::F32)?));

@@ -912,16 +912,6 @@ impl PyTensor {
     fn swapdims(&self, py: Python<'_>, dim0: i64, dim1: i64) -> PyResult<Py<PyAny>> {
         wrap(py, self.t.transpose(dim0, dim1)?)
     }
-    fn transpose_<'py>(
-        slf: Bound<'py, Self>,
-        _dim0: i64,
-        _dim1: i64,
-    ) -> PyResult<Bound<'py, Self>> {
-        Err(Error::NotImplemented(
-            "transpose_ (in-place layout change) is not supported; use transpose".into(),
-        )
-        .into())
-    }
     fn t(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         wrap(py, self.t.t()?)
     }
@@ -954,17 +944,6 @@ impl PyTensor {
     }
     fn unsqueeze(&self, py: Python<'_>, dim: i64) -> PyResult<Py<PyAny>> {
         wrap(py, self.t.unsqueeze(dim)?)
-    }
-    #[pyo3(signature = (dim=None))]
-    fn squeeze_<'py>(
-        slf: Bound<'py, Self>,
-        dim: Option<&Bound<PyAny>>,
-    ) -> PyResult<Bound<'py, Self>> {
-        let _ = dim;
-        Err(Error::NotImplemented(
-            "squeeze_ (in-place layout change) is not supported; use squeeze".into(),
-        )
-        .into())
     }
     #[pyo3(signature = (start_dim=0, end_dim=-1))]
     fn flatten(&self, py: Python<'_>, start_dim: i64, end_dim: i64) -> PyResult<Py<PyAny>> {

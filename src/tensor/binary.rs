@@ -339,16 +339,9 @@ pub fn binary(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
     let (ka, kb) = (a.as_tensor().is_some(), b.as_tensor().is_some());
     let (va, vb) = (saved(&a), saved(&b));
     let (ca, cb) = (scalar_of(&a), scalar_of(&b));
+    let odt = out.dtype();
     // Maps (grad, needs) → grads for (a, b) before reduction to their shapes.
     type Rule = Box<dyn Fn(&Tensor, [bool; 2]) -> Result<[Option<Tensor>; 2]> + Send + Sync>;
-    let get = |v: &Option<SavedTensor>, c: Option<Scalar>| -> Result<Tensor> {
-        match (v, c) {
-            (Some(v), _) => Ok(v.get()?.clone()),
-            (None, Some(s)) => Ok(Tensor::scalar_of(s, DType::F64)),
-            _ => unreachable!(),
-        }
-    };
-    let _ = &get;
     let name: &'static str;
     let rule: Rule = match op {
         Add => {
@@ -363,12 +356,12 @@ pub fn binary(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
             name = "MulBackward0";
             Box::new(move |g, [na, nb]| {
                 let ga = if na {
-                    Some(g.mul(&operand(&vb, cb)?)?)
+                    Some(g.mul(&operand(&vb, cb, odt)?)?)
                 } else {
                     None
                 };
                 let gb = if nb {
-                    Some(g.mul(&operand(&va, ca)?)?)
+                    Some(g.mul(&operand(&va, ca, odt)?)?)
                 } else {
                     None
                 };
@@ -378,10 +371,10 @@ pub fn binary(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
         Div => {
             name = "DivBackward0";
             Box::new(move |g, [na, nb]| {
-                let bv = operand(&vb, cb)?;
+                let bv = operand(&vb, cb, odt)?;
                 let ga = if na { Some(g.div(&bv)?) } else { None };
                 let gb = if nb {
-                    let av = operand(&va, ca)?;
+                    let av = operand(&va, ca, odt)?;
                     Some(g.neg()?.mul(&av)?.div(&bv.mul(&bv)?)?)
                 } else {
                     None
@@ -392,8 +385,8 @@ pub fn binary(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
         Pow => {
             name = "PowBackward0";
             Box::new(move |g, [na, nb]| {
-                let av = operand(&va, ca)?;
-                let bv = operand(&vb, cb)?;
+                let av = operand(&va, ca, odt)?;
+                let bv = operand(&vb, cb, odt)?;
                 let ga = if na {
                     // b * a^(b-1), with 0 where b == 0 (PyTorch's masking).
                     let d = bv.mul(&av.pow(&bv.sub_scalar(1.0)?)?)?;
@@ -425,8 +418,8 @@ pub fn binary(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
                 "MinimumBackward0"
             };
             Box::new(move |g, [na, nb]| {
-                let av = operand(&va, ca)?;
-                let bv = operand(&vb, cb)?;
+                let av = operand(&va, ca, odt)?;
+                let bv = operand(&vb, cb, odt)?;
                 let half = Tensor::where_(&av.eq(&bv)?, &g.mul_scalar(0.5)?, g)?;
                 let zero = Tensor::scalar_of(0.0, g.dtype());
                 let (lose_a, lose_b) = if op == Maximum {
@@ -450,8 +443,8 @@ pub fn binary(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
         Atan2 => {
             name = "Atan2Backward0";
             Box::new(move |g, [na, nb]| {
-                let av = operand(&va, ca)?;
-                let bv = operand(&vb, cb)?;
+                let av = operand(&va, ca, odt)?;
+                let bv = operand(&vb, cb, odt)?;
                 let den = av.mul(&av)?.add(&bv.mul(&bv)?)?;
                 let ga = if na {
                     Some(g.mul(&bv.div(&den)?)?)
@@ -474,8 +467,8 @@ pub fn binary(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
             };
             Box::new(move |g, [_, nb]| {
                 let gb = if nb {
-                    let av = operand(&va, ca)?;
-                    let bv = operand(&vb, cb)?;
+                    let av = operand(&va, ca, odt)?;
+                    let bv = operand(&vb, cb, odt)?;
                     let q = if op == Rem {
                         binary(FloorDiv, Arg::T(&av), Arg::T(&bv))?
                     } else {
@@ -543,10 +536,11 @@ fn scalar_of(a: &Arg) -> Option<Scalar> {
     }
 }
 
-fn operand(v: &Option<SavedTensor>, c: Option<Scalar>) -> Result<Tensor> {
+/// A saved operand, or the Python number as a 0-d tensor of the op's dtype.
+fn operand(v: &Option<SavedTensor>, c: Option<Scalar>, dtype: DType) -> Result<Tensor> {
     match (v, c) {
         (Some(v), _) => Ok(v.get()?.clone()),
-        (None, Some(s)) => Ok(Tensor::scalar_of(s, DType::F64)),
+        (None, Some(s)) => Ok(Tensor::scalar_of(s, dtype)),
         _ => Err(Error::Runtime("binary backward: missing operand".into())),
     }
 }

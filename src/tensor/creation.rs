@@ -232,7 +232,7 @@ impl Tensor {
             unsafe {
                 std::ptr::copy_nonoverlapping(
                     bytes.as_ptr(),
-                    v.as_mut_ptr() as *mut u8,
+                    v.as_mut_ptr().cast::<u8>(),
                     bytes.len(),
                 );
             }

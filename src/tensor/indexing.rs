@@ -18,6 +18,17 @@ pub enum TensorIndex {
     Tensor(Tensor),
 }
 
+/// (broadcast index shape, element offsets, rest shape, rest strides, indexed dims, result
+/// position of the broadcast dims).
+type AdvancedPlan = (
+    Vec<usize>,
+    Vec<usize>,
+    Vec<usize>,
+    Vec<usize>,
+    Vec<usize>,
+    usize,
+);
+
 /// Clamps Python slice bounds like `slice.indices`, for positive steps.
 fn slice_bounds(start: Option<i64>, stop: Option<i64>, step: i64, n: usize) -> (usize, usize) {
     let n = n as i64;
@@ -203,17 +214,7 @@ impl Tensor {
 
     /// Storage offsets for advanced indexing: (result shape, element offsets into `self`
     /// for each result position of the indexed dims, remaining-dims layout).
-    fn advanced_plan(
-        &self,
-        adv: &[Option<Tensor>],
-    ) -> Result<(
-        Vec<usize>,
-        Vec<usize>,
-        Vec<usize>,
-        Vec<usize>,
-        Vec<usize>,
-        usize,
-    )> {
+    fn advanced_plan(&self, adv: &[Option<Tensor>]) -> Result<AdvancedPlan> {
         let dims: Vec<usize> = (0..adv.len()).filter(|&d| adv[d].is_some()).collect();
         let mut bshape: Vec<usize> = vec![];
         for &d in &dims {

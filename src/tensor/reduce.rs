@@ -536,7 +536,7 @@ impl Tensor {
 fn extreme<T: Elem>(row: &[T], is_max: bool) -> (usize, T) {
     let mut bi = 0;
     let mut bv = row.first().copied().unwrap_or_default();
-    let is_nan = |v: T| v != v;
+    let is_nan = |v: T| v.to_f64().is_nan();
     for (i, &v) in row.iter().enumerate().skip(1) {
         if is_nan(bv) {
             break;

@@ -223,20 +223,16 @@ fn cumprod_grad(x: &Tensor, g: &Tensor, d: usize) -> Result<Tensor> {
         .zip(gs.chunks(n.max(1)))
         .zip(out.chunks_mut(n.max(1)))
     {
-        for i in 0..n {
+        for (i, o) in or.iter_mut().enumerate() {
+            let mut p: f64 = xr[..i].iter().product();
             let mut total = 0.0;
-            let mut prod_before = 1.0;
-            for j in 0..i {
-                prod_before *= xr[j];
-            }
-            let mut p = prod_before;
             for k in i..n {
                 if k > i {
                     p *= xr[k];
                 }
                 total += gr[k] * p;
             }
-            or[i] = total;
+            *o = total;
         }
     }
     let mut moved_shape: Vec<i64> = (0..x.ndim())

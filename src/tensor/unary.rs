@@ -457,7 +457,7 @@ impl Tensor {
     pub fn nan_to_num(&self, nan: f64, posinf: Option<f64>, neginf: Option<f64>) -> Result<Tensor> {
         let dt = self.dtype();
         if !dt.is_float() {
-            return Ok(self.deep_clone()?);
+            return self.deep_clone();
         }
         let (maxv, minv) = match dt {
             DType::F16 => (65504.0, -65504.0),
@@ -492,7 +492,9 @@ impl Tensor {
         ))
     }
 
-    /// `clamp(min, max)` with scalar bounds; gradient passes where min <= x <= max.
+    /// `clamp(min, max)` with scalar bounds; gradient passes where min < x < max (PyTorch's
+    /// rule: zero at the bounds themselves).
+    #[allow(clippy::bool_comparison)]
     pub fn clamp(&self, min: Option<Scalar>, max: Option<Scalar>) -> Result<Tensor> {
         if min.is_none() && max.is_none() {
             return Err(Error::Runtime(
@@ -543,10 +545,10 @@ impl Tensor {
             let x = x.get()?;
             let mut mask = Tensor::ones(x.shape(), DType::Bool)?;
             if let Some(l) = min {
-                mask = mask.logical_and(&x.ge_scalar(l)?)?;
+                mask = mask.logical_and(&x.gt_scalar(l)?)?;
             }
             if let Some(h) = max {
-                mask = mask.logical_and(&x.le_scalar(h)?)?;
+                mask = mask.logical_and(&x.lt_scalar(h)?)?;
             }
             Ok(vec![Some(g.mul(&mask.to_dtype(g.dtype())?)?)])
         });
@@ -555,17 +557,18 @@ impl Tensor {
 
     /// `clamp` with tensor bounds (broadcasting), composed so gradients reach the bounds too.
     pub fn clamp_tensor(&self, min: Option<&Tensor>, max: Option<&Tensor>) -> Result<Tensor> {
-        let mut out = self.clone();
-        if let Some(lo) = min {
-            out = Tensor::where_(&out.lt(lo)?, lo, &out)?;
-        }
-        if let Some(hi) = max {
-            out = Tensor::where_(&out.gt(hi)?, hi, &out)?;
-        }
         if min.is_none() && max.is_none() {
             return Err(Error::Runtime(
                 "torch.clamp: At least one of 'min' or 'max' must not be None".into(),
             ));
+        }
+        // maximum/minimum split the gradient at ties, as PyTorch's tensor-bound clamp does.
+        let mut out = self.clone();
+        if let Some(lo) = min {
+            out = out.maximum(lo)?;
+        }
+        if let Some(hi) = max {
+            out = out.minimum(hi)?;
         }
         Ok(out)
     }
