@@ -35,7 +35,7 @@ class _Formatter:
             if nonzero:
                 mx, mn = max(nonzero), min(nonzero)
                 if self.int_mode:
-                    self.sci_mode = mx > 1e8
+                    self.sci_mode = mx / mn > 1000.0 or mx > 1e8
                 else:
                     self.sci_mode = mx / mn > 1000.0 or mx > 1e8 or mn < 1e-4
             if _PRINT["sci_mode"] is not None:
@@ -87,7 +87,7 @@ def _render(data, shape, fmt, indent, summarize, edge):
         n = shape[0]
         items = [fmt.format(v) for v in data]
         if summarize and n > 2 * edge:
-            items = [fmt.format(v) for v in data[:edge]] + ["..."] + [fmt.format(v) for v in data[-edge:]]
+            items = [fmt.format(v) for v in data[:edge]] + [" ..."] + [fmt.format(v) for v in data[-edge:]]
         per_line = max(1, (linewidth - indent) // (fmt.width + 2))
         lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"

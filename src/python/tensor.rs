@@ -431,10 +431,11 @@ impl PyTensor {
         dtype: Option<&Bound<'py, PyAny>>,
         copy: Option<bool>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let _ = copy;
         let a = to_numpy(py, &self.t.detach())?;
         match dtype {
             Some(d) if !d.is_none() => a.call_method1("astype", (d,)),
+            // numpy 2 asks for a copy with `copy=True` (`np.array(t)`): never hand out the storage.
+            _ if copy == Some(true) => a.call_method0("copy"),
             _ => Ok(a),
         }
     }

@@ -78,8 +78,7 @@ fn dunder(
 fn inplace_dunder(slf: Bound<'_, PyTensor>, other: &Bound<PyAny>, op: BinaryOp) -> PyResult<()> {
     let o = need(other, "in-place operator")?;
     let t = slf.borrow().t.clone();
-    let r = crate::tensor::binary_ops::binary(op, Arg::T(&t), o.arg())?;
-    t.apply_inplace(&r)?;
+    t.inplace(|x| crate::tensor::binary_ops::binary(op, Arg::T(x), o.arg()))?;
     Ok(())
 }
 
@@ -508,7 +507,7 @@ impl PyTensor {
         max: Option<&Bound<PyAny>>,
     ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().t.clone();
-        let r = clamp_impl(&t, min, max)?;
+        let r = clamp_impl(&t.inplace_input()?, min, max)?;
         t.apply_inplace(&r)?;
         Ok(slf)
     }
@@ -1154,7 +1153,7 @@ impl PyTensor {
         reduce: Option<&str>,
     ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().t.clone();
-        let r = scatter_impl(&t, dim, &index.t, src.or(value), reduce)?;
+        let r = scatter_impl(&t.inplace_input()?, dim, &index.t, src.or(value), reduce)?;
         t.apply_inplace(&r)?;
         Ok(slf)
     }

@@ -128,7 +128,8 @@ impl Tensor {
         let half = steps / 2;
         let vals: Vec<f64> = (0..steps)
             .map(|i| {
-                if i < half {
+                // steps == 1 gives `[start]`, as in PyTorch.
+                if i < half || steps == 1 {
                     start + step * i as f64
                 } else {
                     end - step * (steps - 1 - i) as f64

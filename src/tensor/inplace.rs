@@ -211,9 +211,30 @@ impl Tensor {
         self.fill_(super::creation::Scalar::Int(0))
     }
 
+    /// What an in-place op on `self` should compute from: `self`, or a recorded copy of it when
+    /// autograd records the op (see `inplace`).
+    pub fn inplace_input(&self) -> Result<Tensor> {
+        if is_grad_enabled() && self.requires_grad() {
+            self.deep_clone()
+        } else {
+            Ok(self.clone())
+        }
+    }
+
     /// Runs an out-of-place op and writes its result into self.
-    pub fn inplace(&self, f: impl FnOnce(&Tensor) -> Result<Tensor>) -> Result<()> {
-        let r = f(self)?;
+    ///
+    /// When the op is recorded by autograd it runs on a copy of `self` (PyTorch's
+    /// `original_self`), so that a gradient rule which saved its input is not invalidated by the
+    /// write below: `y.clamp_(..)`, `y.mul_(w)`, `y.pow_(2)` stay differentiable.
+    pub fn inplace(&self, f: impl Fn(&Tensor) -> Result<Tensor>) -> Result<()> {
+        let recorded = is_grad_enabled() && self.requires_grad();
+        let r = f(&self.inplace_input()?)?;
+        // Rare: self needs no grad but another operand does (`y.mul_(w)`); redo it on a copy.
+        let r = if !recorded && r.requires_grad() {
+            f(&self.copy_raw())?
+        } else {
+            r
+        };
         let r = if r.shape() != self.shape() {
             return Err(Error::Runtime(format!(
                 "output with shape {:?} doesn't match the broadcast shape {:?}",

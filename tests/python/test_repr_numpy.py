@@ -27,7 +27,7 @@ REPRS = [
     (lambda: torch.tensor([float("nan"), float("inf"), -1.5]), "tensor([    nan,     inf, -1.5000])"),
     (lambda: torch.tensor([-1, 2]), "tensor([-1,  2])"),
     (lambda: torch.tensor([100000, 1]), "tensor([100000,      1])"),
-    (lambda: torch.tensor([-0.0, 1.0]), "tensor([-0., 1.])"),
+    (lambda: torch.tensor([-0.0, 1.0]), "tensor([-0.,  1.])"),
     (lambda: torch.zeros(2, 3, dtype=torch.float64), "tensor([[0., 0., 0.],\n        [0., 0., 0.]], dtype=torch.float64)"),
     (lambda: torch.tensor([0.1, 123456.0]), "tensor([1.0000e-01, 1.2346e+05])"),
     (
