@@ -93,13 +93,13 @@ def main():
     print(header)
     print("-" * len(header))
     for name, fn, numpy_ok in jobs:
-        t_r = timeit(lambda: fn(inputs["rtorch"]), reps)
+        t_r = timeit(lambda fn=fn: fn(inputs["rtorch"]), reps)
         row = f"{name:26s} {t_r * 1e3:9.3f}ms"
         for lib in libs[1:]:
             if lib == "numpy" and not numpy_ok:
                 row += f" {'-':>10s} {'':>6s}"
                 continue
-            t = timeit(lambda lib=lib: fn(inputs[lib]), reps)
+            t = timeit(lambda lib=lib, fn=fn: fn(inputs[lib]), reps)
             row += f" {t * 1e3:9.3f}ms {t / t_r:5.2f}x"
         print(row)
     print("ratio = other library's time / rtorch's time (above 1: rtorch is faster)")
