@@ -41,6 +41,22 @@ fn opt_t(t: &Option<PyRef<PyTensor>>) -> Option<Tensor> {
     t.as_ref().map(|x| x.t.clone())
 }
 
+/// A pooling stride: `None` or an empty list means the kernel size (PyTorch's default).
+fn pool_stride(stride: Option<&Bound<PyAny>>, kernel: (usize, usize)) -> PyResult<(usize, usize)> {
+    match stride {
+        Some(x)
+            if !x.is_none()
+                && !x
+                    .extract::<Vec<usize>>()
+                    .map(|v| v.is_empty())
+                    .unwrap_or(false) =>
+        {
+            pair(Some(x), kernel, "stride")
+        }
+        _ => Ok(kernel),
+    }
+}
+
 /// Resolves `padding` (int, pair, 'valid', 'same'); 'same' may need extra right/bottom zeros.
 fn padding_2d(
     padding: Option<&Bound<PyAny>>,
@@ -226,18 +242,7 @@ fn _max_pool2d_with_indices(
     ceil_mode: bool,
 ) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
     let k = pair(Some(kernel_size), (1, 1), "kernel_size")?;
-    let s = match stride {
-        Some(x)
-            if !x.is_none()
-                && !x
-                    .extract::<Vec<usize>>()
-                    .map(|v| v.is_empty())
-                    .unwrap_or(false) =>
-        {
-            pair(Some(x), k, "stride")?
-        }
-        _ => k,
-    };
+    let s = pool_stride(stride, k)?;
     let p = pair(padding, (0, 0), "padding")?;
     let d = pair(dilation, (1, 1), "dilation")?;
     let x = input.t.clone();
@@ -273,18 +278,7 @@ fn max_pool1d(
     ceil_mode: bool,
 ) -> PyResult<Py<PyAny>> {
     let k = single(Some(kernel_size), 1, "kernel_size")?;
-    let s = match stride {
-        Some(x)
-            if !x.is_none()
-                && !x
-                    .extract::<Vec<usize>>()
-                    .map(|v| v.is_empty())
-                    .unwrap_or(false) =>
-        {
-            single(Some(x), k, "stride")?
-        }
-        _ => k,
-    };
+    let s = pool_stride(stride, (k, k))?.0;
     let x = input.t.unsqueeze(-2)?;
     let (v, _) =
         x.max_pool2d_with_indices((1, k), (1, s), (0, padding), (1, dilation), ceil_mode)?;
@@ -305,18 +299,7 @@ fn _avg_pool2d(
     divisor_override: Option<usize>,
 ) -> PyResult<Py<PyAny>> {
     let k = pair(Some(kernel_size), (1, 1), "kernel_size")?;
-    let s = match stride {
-        Some(x)
-            if !x.is_none()
-                && !x
-                    .extract::<Vec<usize>>()
-                    .map(|v| v.is_empty())
-                    .unwrap_or(false) =>
-        {
-            pair(Some(x), k, "stride")?
-        }
-        _ => k,
-    };
+    let s = pool_stride(stride, k)?;
     let p = pair(padding, (0, 0), "padding")?;
     let x = input.t.clone();
     wrap(

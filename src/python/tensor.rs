@@ -305,7 +305,7 @@ impl PyTensor {
                     )));
                 }
                 if g.t.dtype() != self.t.dtype() {
-                    return Err(PyTypeError::new_err(
+                    return Err(PyRuntimeError::new_err(
                         "assigned grad has data of a different type",
                     ));
                 }
@@ -460,14 +460,11 @@ impl PyTensor {
     }
     fn __bool__(&self) -> PyResult<bool> {
         if self.t.numel() != 1 {
-            return Err(PyRuntimeError::new_err(format!(
-                "Boolean value of Tensor with {} values is ambiguous",
-                if self.t.numel() == 0 {
-                    "no".to_string()
-                } else {
-                    "more than one".to_string()
-                }
-            )));
+            return Err(PyRuntimeError::new_err(if self.t.numel() == 0 {
+                "Boolean value of Tensor with no values is ambiguous"
+            } else {
+                "Boolean value of Tensor with more than one value is ambiguous"
+            }));
         }
         Ok(self.t.item_f64()? != 0.0)
     }

@@ -121,6 +121,11 @@ impl Tensor {
 
     /// `split(split_size)`: equal chunks, the last may be smaller.
     pub fn split_size(&self, size: usize, dim: i64) -> Result<Vec<Tensor>> {
+        if self.ndim() == 0 {
+            return Err(Error::Runtime(
+                "split expects at least a 1-dimensional tensor".into(),
+            ));
+        }
         let d = normalize_dim(dim, self.ndim())?;
         let n = self.shape()[d];
         if size == 0 && n != 0 {
@@ -145,6 +150,11 @@ impl Tensor {
 
     /// `split([sizes])`.
     pub fn split_sections(&self, sizes: &[usize], dim: i64) -> Result<Vec<Tensor>> {
+        if self.ndim() == 0 {
+            return Err(Error::Runtime(
+                "split expects at least a 1-dimensional tensor".into(),
+            ));
+        }
         let d = normalize_dim(dim, self.ndim())?;
         let total: usize = sizes.iter().sum();
         if total != self.shape()[d] {
@@ -220,7 +230,8 @@ impl Tensor {
     pub fn flip(&self, dims: &[i64]) -> Result<Tensor> {
         let ds = crate::shape::normalize_dims(dims, self.ndim())?;
         let mut out = self.clone();
-        for d in ds {
+        // A 0-d tensor accepts dim 0/-1 and flips to itself.
+        for d in ds.into_iter().filter(|&d| d < self.ndim()) {
             let n = self.shape()[d];
             let idx: Vec<i64> = (0..n as i64).rev().collect();
             out = out.index_select(d as i64, &Tensor::from_vec(idx, &[n])?)?;

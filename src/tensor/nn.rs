@@ -57,12 +57,29 @@ impl Tensor {
         }
         let d = normalize_dim(dim, src.ndim())?;
         let n = src.shape()[d];
-        let out = crate::with_float_dtype!(
-            src.dtype(),
-            F,
-            super::scan_sort::along_dim::<F, F>(&src, d, n, |x, y| softmax_lane(x, y, log)),
-            unreachable!()
-        );
+        let out = if d + 1 == src.ndim() && src.is_contiguous() && n > 0 {
+            // Rows are contiguous: no transposed copies, rows split across threads.
+            crate::with_float_dtype!(
+                src.dtype(),
+                F,
+                {
+                    let x = src.contiguous_slice::<F>().unwrap_or(&[]);
+                    let mut y = vec![F::default(); x.len()];
+                    crate::cpu::for_each_chunk(&mut y, n, x.len(), |i, row| {
+                        softmax_lane(&x[i * n..(i + 1) * n], row, log)
+                    });
+                    Tensor::from_vec_unchecked(y, src.shape())
+                },
+                unreachable!()
+            )
+        } else {
+            crate::with_float_dtype!(
+                src.dtype(),
+                F,
+                super::scan_sort::along_dim::<F, F>(&src, d, n, |x, y| softmax_lane(x, y, log)),
+                unreachable!()
+            )
+        };
         if !autograd::needs_grad(&[&src]) {
             return Ok(out);
         }

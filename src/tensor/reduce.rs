@@ -183,12 +183,9 @@ impl Tensor {
             crate::with_dtype!(in_dt, T, {
                 let data = rows_.slice::<T>();
                 let vals: Vec<f64> = match r {
-                    // Folded from +0.0 (std's f64 `sum` starts at -0.0): an empty sum is 0, as in PyTorch.
-                    Reduction::Sum => rows(data, rows_.m, k, |row| {
-                        row.iter().fold(0.0, |a, v| a + v.to_f64())
-                    }),
+                    Reduction::Sum => rows(data, rows_.m, k, crate::cpu::reduce::sum_row::<T>),
                     Reduction::Mean => rows(data, rows_.m, k, |row| {
-                        row.iter().map(|v| v.to_f64()).sum::<f64>() / k as f64
+                        crate::cpu::reduce::sum_row::<T>(row) / k as f64
                     }),
                     _ => rows(data, rows_.m, k, |row| {
                         row.iter().map(|v| v.to_f64()).product()
@@ -383,12 +380,25 @@ impl Tensor {
         };
         autograd::record(&out, name, &[self], move |g, _| {
             let xv = x.get()?;
-            let centered = xv.sub(&mean)?;
+            // With create_graph, mean and std are recomputed from x so that their graphs are
+            // recorded (the second derivative depends on them).
+            let create_graph = autograd::is_grad_enabled();
+            let di = dims_i64(&d, in_shape.len());
+            let centered = if create_graph {
+                xv.sub(&xv.mean_dims(&di, true, None)?)?
+            } else {
+                xv.sub(&mean)?
+            };
             let denom = (n as f64 - correction).max(0.0);
             let ge = expand_back(g, &in_shape, &d, keepdim)?;
             let gx = centered.mul_scalar(2.0 / denom)?.mul(&ge)?;
             Ok(vec![Some(if is_std {
-                let sv = expand_back(y.get()?, &in_shape, &d, keepdim)?;
+                let yv = if create_graph {
+                    xv.var_std(&di, correction, keepdim, true)?
+                } else {
+                    y.get()?.clone()
+                };
+                let sv = expand_back(&yv, &in_shape, &d, keepdim)?;
                 gx.div(&sv.mul_scalar(2.0)?)?
             } else {
                 gx
@@ -437,7 +447,13 @@ impl Tensor {
         autograd::record(&out, "LinalgVectorNormBackward0", &[self], move |g, _| {
             let xv = x.get()?;
             let ge = expand_back(g, &in_shape, &d, keepdim)?;
-            let nv = expand_back(y.get()?, &in_shape, &d, keepdim)?;
+            // With create_graph the norm is recomputed from x so that its own graph is recorded.
+            let yv = if autograd::is_grad_enabled() {
+                xv.norm(p, &dims_i64(&d, in_shape.len()), keepdim)?
+            } else {
+                y.get()?.clone()
+            };
+            let nv = expand_back(&yv, &in_shape, &d, keepdim)?;
             let zero = Tensor::scalar_of(0.0, xv.dtype());
             let gx = if p == 0.0 {
                 xv.mul_scalar(0.0)?
@@ -494,7 +510,13 @@ impl Tensor {
         let y = SavedTensor::new(&out.detach());
         autograd::record(&out, "LogsumexpBackward0", &[&src], move |g, _| {
             let ge = expand_back(g, &in_shape, &d, keepdim)?;
-            let yv = expand_back(y.get()?, &in_shape, &d, keepdim)?;
+            // With create_graph the output is recomputed so that its own graph is recorded.
+            let yv = if autograd::is_grad_enabled() {
+                x.get()?.logsumexp(&dims_i64(&d, in_shape.len()), keepdim)?
+            } else {
+                y.get()?.clone()
+            };
+            let yv = expand_back(&yv, &in_shape, &d, keepdim)?;
             Ok(vec![Some(ge.mul(&x.get()?.sub(&yv)?.exp()?)?)])
         });
         Ok(out)

@@ -37,36 +37,54 @@ pub(crate) fn along_dim<T: Elem, U: Elem>(
     r.permute_raw(&perm).copy_raw()
 }
 
+/// The input of a scan in its accumulation dtype (integers and bool accumulate in int64).
+fn scan_input(t: &Tensor, dtype: Option<DType>) -> Result<Tensor> {
+    match dtype {
+        Some(dt) => t.to_dtype(dt),
+        None if !t.dtype().is_float() => t.to_dtype(DType::I64),
+        None => Ok(t.clone()),
+    }
+}
+
+/// Inclusive running sum (`prod == false`) or product along `d`, without autograd.
+fn scan_raw(src: &Tensor, d: usize, prod: bool) -> Tensor {
+    let n = src.shape()[d];
+    crate::with_dtype!(src.dtype(), T, {
+        along_dim::<T, T>(src, d, n, |x, y| {
+            if T::DTYPE.is_float() {
+                let mut acc = if prod { 1.0 } else { 0.0 };
+                for (a, b) in x.iter().zip(y.iter_mut()) {
+                    acc = if prod {
+                        acc * a.to_f64()
+                    } else {
+                        acc + a.to_f64()
+                    };
+                    *b = T::from_f64(acc);
+                }
+            } else {
+                let mut acc = prod as i64;
+                for (a, b) in x.iter().zip(y.iter_mut()) {
+                    acc = if prod {
+                        acc.wrapping_mul(a.to_i64())
+                    } else {
+                        acc.wrapping_add(a.to_i64())
+                    };
+                    *b = T::from_i64(acc);
+                }
+            }
+        })
+    })
+}
+
 impl Tensor {
     pub fn cumsum(&self, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
-        let src = match dtype {
-            Some(dt) => self.to_dtype(dt)?,
-            None if !self.dtype().is_float() => self.to_dtype(DType::I64)?,
-            None => self.clone(),
-        };
+        let src = scan_input(self, dtype)?;
         if src.ndim() == 0 {
             normalize_dim(dim, 0)?;
             return src.deep_clone();
         }
         let d = normalize_dim(dim, src.ndim())?;
-        let n = src.shape()[d];
-        let out = crate::with_dtype!(src.dtype(), T, {
-            along_dim::<T, T>(&src, d, n, |x, y| {
-                if T::DTYPE.is_float() {
-                    let mut acc = 0.0;
-                    for (a, b) in x.iter().zip(y.iter_mut()) {
-                        acc += a.to_f64();
-                        *b = T::from_f64(acc);
-                    }
-                } else {
-                    let mut acc = 0i64;
-                    for (a, b) in x.iter().zip(y.iter_mut()) {
-                        acc = acc.wrapping_add(a.to_i64());
-                        *b = T::from_i64(acc);
-                    }
-                }
-            })
-        });
+        let out = scan_raw(&src, d, false);
         if autograd::needs_grad(&[&src]) {
             autograd::record(&out, "CumsumBackward0", &[&src], move |g, _| {
                 let di = d as i64;
@@ -77,40 +95,28 @@ impl Tensor {
     }
 
     pub fn cumprod(&self, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
-        let src = match dtype {
-            Some(dt) => self.to_dtype(dt)?,
-            None if !self.dtype().is_float() => self.to_dtype(DType::I64)?,
-            None => self.clone(),
-        };
+        let src = scan_input(self, dtype)?;
         if src.ndim() == 0 {
             normalize_dim(dim, 0)?;
             return src.deep_clone();
         }
         let d = normalize_dim(dim, src.ndim())?;
-        let n = src.shape()[d];
-        let out = crate::with_dtype!(src.dtype(), T, {
-            along_dim::<T, T>(&src, d, n, |x, y| {
-                if T::DTYPE.is_float() {
-                    let mut acc = 1.0;
-                    for (a, b) in x.iter().zip(y.iter_mut()) {
-                        acc *= a.to_f64();
-                        *b = T::from_f64(acc);
-                    }
-                } else {
-                    let mut acc = 1i64;
-                    for (a, b) in x.iter().zip(y.iter_mut()) {
-                        acc = acc.wrapping_mul(a.to_i64());
-                        *b = T::from_i64(acc);
-                    }
-                }
-            })
-        });
+        let out = scan_raw(&src, d, true);
         if autograd::needs_grad(&[&src]) {
             let x = SavedTensor::new(&src);
             autograd::record(&out, "CumprodBackward0", &[&src], move |g, _| {
                 // d out_k / d x_i = prod_{j<=k, j!=i} x_j: computed exactly (zeros included)
                 // as the sum over k >= i of g_k times the product of the others.
                 let xv = x.get()?;
+                let di = d as i64;
+                let has_zero = xv.eq_scalar(0.0)?.all_any(&[], false, false)?.item_f64()? != 0.0;
+                if autograd::is_grad_enabled() && !has_zero {
+                    // create_graph: a differentiable form, exact when no x is 0:
+                    // grad_i = (sum_{k>=i} g_k out_k) / x_i.
+                    let y = xv.cumprod(di, None)?;
+                    let rev = g.mul(&y)?.flip(&[di])?.cumsum(di, None)?.flip(&[di])?;
+                    return Ok(vec![Some(rev.div(xv)?)]);
+                }
                 Ok(vec![Some(cumprod_grad(xv, g, d)?)])
             });
         }

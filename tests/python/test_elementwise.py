@@ -167,7 +167,7 @@ def test_bool_unary():
     assert torch.bitwise_not(t).tolist() == [False, True, False]
     assert torch.logical_not(torch.tensor([0.0, 2.0])).tolist() == [True, False]
     with pytest.raises(RuntimeError, match="Negation"):
-        -t
+        _ = -t
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])

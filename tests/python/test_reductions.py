@@ -5,7 +5,17 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tensor_helpers import FLOAT_DTYPES, assert_np, f64, gradcheck, layouts, make, np_dtype, seeds, shapes
+from tensor_helpers import (
+    FLOAT_DTYPES,
+    assert_np,
+    f64,
+    gradcheck,
+    layouts,
+    make,
+    np_dtype,
+    seeds,
+    shapes,
+)
 
 import rtorch as torch
 
