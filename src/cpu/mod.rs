@@ -3,6 +3,7 @@
 
 pub mod arith;
 pub mod conv;
+pub mod fastmath;
 pub mod matmul;
 pub mod optim;
 pub mod reduce;

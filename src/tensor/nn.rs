@@ -2,19 +2,20 @@
 
 use super::Tensor;
 use crate::autograd::{self, is_grad_enabled, SavedTensor};
+use crate::cpu::fastmath::FastExp;
 use crate::dtype::{DType, Elem};
 use crate::error::{Error, Result};
 use crate::shape::normalize_dim;
 use num_traits::Float;
 
-fn softmax_lane<F: Float + Elem>(x: &[F], y: &mut [F], log: bool) {
+fn softmax_lane<F: Float + Elem + FastExp>(x: &[F], y: &mut [F], log: bool) {
     let m = x
         .iter()
         .fold(F::neg_infinity(), |a, &b| if b > a { b } else { a });
     let m = if m.is_infinite() { F::zero() } else { m };
     let mut s = F::zero();
     for (&a, b) in x.iter().zip(y.iter_mut()) {
-        let e = (a - m).exp();
+        let e = (a - m).fast_exp();
         *b = e;
         s = s + e;
     }

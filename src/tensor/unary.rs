@@ -5,6 +5,7 @@ use super::binary::Arg;
 use super::creation::Scalar;
 use super::Tensor;
 use crate::autograd::{self, is_grad_enabled, SavedTensor};
+use crate::cpu::fastmath::FastExp;
 use crate::cpu::{self, arith::Arith};
 use crate::dtype::{DType, Elem};
 use crate::error::{Error, Result};
@@ -127,7 +128,7 @@ impl UnaryOp {
     }
 }
 
-fn float_kernel<F: Float + Elem>(op: UnaryOp, t: &Tensor) -> Vec<F> {
+fn float_kernel<F: Float + Elem + FastExp>(op: UnaryOp, t: &Tensor) -> Vec<F> {
     use UnaryOp::*;
     let c = |v: f64| F::from(v).unwrap_or_else(F::nan);
     match op {
@@ -142,7 +143,7 @@ fn float_kernel<F: Float + Elem>(op: UnaryOp, t: &Tensor) -> Vec<F> {
                 x * F::zero()
             }
         }),
-        Exp => cpu::map::<F, F>(t, |x| x.exp()),
+        Exp => cpu::map::<F, F>(t, |x| x.fast_exp()),
         Exp2 => cpu::map::<F, F>(t, |x| x.exp2()),
         Expm1 => cpu::map::<F, F>(t, |x| x.exp_m1()),
         Log => cpu::map::<F, F>(t, |x| x.ln()),
@@ -166,9 +167,9 @@ fn float_kernel<F: Float + Elem>(op: UnaryOp, t: &Tensor) -> Vec<F> {
         Sigmoid => cpu::map::<F, F>(t, |x| {
             // Stable in both tails.
             if x >= F::zero() {
-                F::one() / (F::one() + (-x).exp())
+                F::one() / (F::one() + (-x).fast_exp())
             } else {
-                let e = x.exp();
+                let e = x.fast_exp();
                 e / (F::one() + e)
             }
         }),

@@ -74,7 +74,15 @@ def as_layout(t, layout):
     return out
 
 
-def make(shape, dtype=torch.float32, rng=None, layout="contiguous", low=None, high=None, requires_grad=False):
+def make(
+    shape,
+    dtype=torch.float32,
+    rng=None,
+    layout="contiguous",
+    low=None,
+    high=None,
+    requires_grad=False,
+):
     """`(numpy array, rtorch tensor)` with equal values; the tensor in `layout`."""
     rng = rng if rng is not None else np.random.default_rng(0)
     a = random_array(shape, dtype, rng, low, high)
@@ -124,8 +132,11 @@ def f64(shape, rng=None, low=-2.0, high=2.0, layout="contiguous"):
 
 # hypothesis strategies ---------------------------------------------------------------------
 
+
 def shapes(min_dims=0, max_dims=3, min_side=0, max_side=4):
-    return st.lists(st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims).map(tuple)
+    return st.lists(st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims).map(
+        tuple
+    )
 
 
 @st.composite
@@ -139,7 +150,9 @@ def broadcastable_pair(draw, max_dims=3, max_side=4, min_side=0):
                 s[i] = 1
     drop_a = draw(st.integers(0, len(a)))
     drop_b = draw(st.integers(0, len(b)))
-    return tuple(a[drop_a:]) if draw(st.booleans()) else tuple(a), tuple(b[drop_b:]) if draw(st.booleans()) else tuple(b)
+    return tuple(a[drop_a:]) if draw(st.booleans()) else tuple(a), tuple(b[drop_b:]) if draw(
+        st.booleans()
+    ) else tuple(b)
 
 
 layouts = st.sampled_from(["contiguous", "transposed", "sliced"])

@@ -61,9 +61,14 @@ def test_backward_with_gradient_argument():
     y = x * x
     y.backward(torch.tensor([1.0, 0.5, 0.0]))
     assert x.grad.tolist() == [2.0, 2.0, 0.0]
-    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+    with pytest.raises(
+        RuntimeError, match="grad can be implicitly created only for scalar outputs"
+    ):
         (x * 2).backward()
-    with pytest.raises(RuntimeError, match=r"Mismatch in shape: grad_output\[0\] has a shape of \[2\] and output\[0\] has a shape of \[3\]"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"Mismatch in shape: grad_output\[0\] has a shape of \[2\] and output\[0\] has a shape of \[3\]",
+    ):
         (x * 2).backward(torch.ones(2))
 
 
@@ -198,7 +203,9 @@ def test_hook_on_intermediate_modifies_upstream_gradient():
     y.register_hook(lambda g: g * 0 + 1)
     (y * y).sum().backward()
     assert x.grad.tolist() == [2.0, 2.0]
-    with pytest.raises(RuntimeError, match="cannot register a hook on a tensor that doesn't require gradient"):
+    with pytest.raises(
+        RuntimeError, match="cannot register a hook on a tensor that doesn't require gradient"
+    ):
         torch.ones(2).register_hook(lambda g: g)
 
 
@@ -206,7 +213,7 @@ def test_grad_fn_graph_introspection():
     x = torch.ones(2, requires_grad=True)
     y = (x * 2).exp().sum()
     assert y.grad_fn.name() == "SumBackward0"
-    (nxt, idx), = y.grad_fn.next_functions
+    ((nxt, idx),) = y.grad_fn.next_functions
     assert nxt.name() == "ExpBackward0" and idx == 0
     mul = nxt.next_functions[0][0]
     assert mul.name() == "MulBackward0"
@@ -275,7 +282,9 @@ def test_requires_grad_propagation_and_toggling():
     a.requires_grad = False
     assert not a.requires_grad
     y = b * 2
-    with pytest.raises(RuntimeError, match="you can only change requires_grad flags of leaf variables"):
+    with pytest.raises(
+        RuntimeError, match="you can only change requires_grad flags of leaf variables"
+    ):
         y.requires_grad = False
 
 

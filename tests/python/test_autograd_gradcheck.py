@@ -34,7 +34,9 @@ def test_gradcheck_accepts_and_validates_inputs():
     with pytest.raises(ValueError, match="at least one input tensor to require gradient"):
         torch.autograd.gradcheck(lambda a: a * 2, (torch.ones(2, dtype=torch.float64),))
     with pytest.warns(UserWarning, match="double precision"):
-        torch.autograd.gradcheck(lambda a: a * 2, (torch.ones(2, requires_grad=True),), atol=1e-2, rtol=1e-2)
+        torch.autograd.gradcheck(
+            lambda a: a * 2, (torch.ones(2, requires_grad=True),), eps=1e-2, atol=1e-2, rtol=1e-2
+        )
 
 
 def test_gradgradcheck_detects_wrong_second_derivative():
@@ -67,11 +69,23 @@ def test_gradcheck_multiple_inputs_and_outputs():
 COMPOSITES = [
     ("mlp", lambda x, w: (x @ w).tanh().sum(-1)),
     ("softmax_ce", lambda x, w: -(x @ w).log_softmax(-1)[:, 0].mean()),
-    ("layer_norm_like", lambda x, w: ((x - x.mean(-1, keepdim=True)) / (x.var(-1, keepdim=True, unbiased=False) + 1e-5).sqrt()) @ w),
+    (
+        "layer_norm_like",
+        lambda x, w: (
+            (
+                (x - x.mean(-1, keepdim=True))
+                / (x.var(-1, keepdim=True, unbiased=False) + 1e-5).sqrt()
+            )
+            @ w
+        ),
+    ),
     ("attention_like", lambda x, w: ((x @ w) @ (x @ w).t() / 2.0).softmax(-1) @ x),
     ("gather_mix", lambda x, w: (x @ w).gather(1, torch.tensor([[1], [0]])).sigmoid()),
     ("cat_stack", lambda x, w: torch.cat([x, (x @ w @ w.t())], 0).sum(0)),
-    ("where_clamp", lambda x, w: torch.where(x > 0, x, (x @ w).sum(1, keepdim=True)).clamp(-1.0, 1.0)),
+    (
+        "where_clamp",
+        lambda x, w: torch.where(x > 0, x, (x @ w).sum(1, keepdim=True)).clamp(-1.0, 1.0),
+    ),
     ("norms", lambda x, w: x.norm(dim=1) * (x @ w).norm() + x.std()),
     ("cumsum_prod", lambda x, w: (x.cumsum(1) * w.t()[:1, :3]).prod(1)),
     ("indexing", lambda x, w: x[:, [2, 0]] * w[0] + x[x > 0.3].sum()),
@@ -102,7 +116,11 @@ BINARY_EXPR = [
 ]
 
 
-@given(shapes_=broadcastable_pair(max_dims=3, max_side=3, min_side=1), seed=seeds, i=st.integers(0, len(BINARY_EXPR) - 1))
+@given(
+    shapes_=broadcastable_pair(max_dims=3, max_side=3, min_side=1),
+    seed=seeds,
+    i=st.integers(0, len(BINARY_EXPR) - 1),
+)
 def test_broadcast_gradcheck_random(shapes_, seed, i):
     rng = np.random.default_rng(seed)
     sa, sb = shapes_

@@ -86,7 +86,13 @@ def test_tensor_copies_data():
 
 @pytest.mark.parametrize(
     "data,exc",
-    [([[1, 2], [3]], ValueError), ("abc", TypeError), (["a"], TypeError), ([object()], TypeError), ({1: 2}, TypeError)],
+    [
+        ([[1, 2], [3]], ValueError),
+        ("abc", TypeError),
+        (["a"], TypeError),
+        ([object()], TypeError),
+        ({1: 2}, TypeError),
+    ],
 )
 def test_tensor_bad_data(data, exc):
     with pytest.raises(exc):
@@ -129,7 +135,9 @@ def test_factory_default_dtypes():
     assert torch.zeros(torch.Size([2, 1])).shape == (2, 1)
 
 
-@pytest.mark.parametrize("like", ["zeros_like", "ones_like", "empty_like", "rand_like", "randn_like"])
+@pytest.mark.parametrize(
+    "like", ["zeros_like", "ones_like", "empty_like", "rand_like", "randn_like"]
+)
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_like_factories(like, dtype):
     src = torch.ones(2, 3, dtype=dtype).t()
@@ -179,11 +187,19 @@ def test_arange_dtype_and_errors():
         torch.arange(0, 10, -1)
 
 
-@pytest.mark.parametrize("start,end,steps", [(0, 1, 5), (-2, 3, 1), (1, 1, 3), (0, 10, 0), (5, -5, 11)])
+@pytest.mark.parametrize(
+    "start,end,steps", [(0, 1, 5), (-2, 3, 1), (1, 1, 3), (0, 10, 0), (5, -5, 11)]
+)
 def test_linspace_logspace(start, end, steps):
     assert_np(torch.linspace(start, end, steps), np.linspace(start, end, steps, dtype=np.float32))
-    assert_np(torch.logspace(start, end, steps), np.logspace(start, end, steps, dtype=np.float32), rtol=1e-5)
-    assert_np(torch.linspace(start, end, steps, dtype=torch.float64), np.linspace(start, end, steps))
+    assert_np(
+        torch.logspace(start, end, steps),
+        np.logspace(start, end, steps, dtype=np.float32),
+        rtol=1e-5,
+    )
+    assert_np(
+        torch.linspace(start, end, steps, dtype=torch.float64), np.linspace(start, end, steps)
+    )
 
 
 @pytest.mark.parametrize("n,m", [(3, None), (2, 4), (4, 2), (0, None), (1, 1)])
@@ -297,13 +313,22 @@ def test_dtype_method_shortcuts():
     assert x.bool().tolist() == [True, True] and x.short().dtype == torch.int16
     assert x.byte().dtype == torch.uint8 and x.char().dtype == torch.int8
     assert x.bfloat16().dtype == torch.bfloat16 and x.float().dtype == torch.float32
-    assert x.type(torch.float64).dtype == torch.float64 and x.type_as(torch.zeros(1, dtype=torch.int64)).dtype == torch.int64
+    assert (
+        x.type(torch.float64).dtype == torch.float64
+        and x.type_as(torch.zeros(1, dtype=torch.int64)).dtype == torch.int64
+    )
 
 
 def test_dtype_objects():
-    assert torch.float32 is torch.float and torch.float64 is torch.double and torch.int64 is torch.long
+    assert (
+        torch.float32 is torch.float and torch.float64 is torch.double and torch.int64 is torch.long
+    )
     assert repr(torch.float32) == "torch.float32"
     assert torch.float32.is_floating_point and not torch.int32.is_floating_point
     assert torch.int8.is_signed and not torch.uint8.is_signed
     assert torch.get_default_dtype() == torch.float32
-    assert torch.finfo(torch.float32).eps == np.finfo(np.float32).eps if hasattr(torch, "finfo") else True
+    assert (
+        torch.finfo(torch.float32).eps == np.finfo(np.float32).eps
+        if hasattr(torch, "finfo")
+        else True
+    )

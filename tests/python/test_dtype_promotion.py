@@ -71,7 +71,9 @@ def test_mixed_operand_promotion(dtype, other, expected, op):
         pytest.skip("bool subtraction is an error")
     x = torch.ones(3, dtype=dtype)
     o = torch.tensor(1, dtype=other[1]) if isinstance(other, tuple) else other
-    r = {"add": lambda: x + o, "mul": lambda: x * o, "sub": lambda: x - o, "radd": lambda: o + x}[op]()
+    r = {"add": lambda: x + o, "mul": lambda: x * o, "sub": lambda: x - o, "radd": lambda: o + x}[
+        op
+    ]()
     assert r.dtype == expected
     assert torch.result_type(x, o) == expected
 
@@ -101,8 +103,12 @@ def test_true_division_of_ints_is_float():
     assert (torch.tensor([1.0], dtype=torch.float64) / 2).dtype == torch.float64
 
 
-@pytest.mark.parametrize("op", ["eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor"])
-@pytest.mark.parametrize("a,b", [(torch.int32, torch.float64), (torch.uint8, torch.bool), (torch.float16, torch.int64)])
+@pytest.mark.parametrize(
+    "op", ["eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor"]
+)
+@pytest.mark.parametrize(
+    "a,b", [(torch.int32, torch.float64), (torch.uint8, torch.bool), (torch.float16, torch.int64)]
+)
 def test_comparisons_and_logical_return_bool(op, a, b):
     assert getattr(torch.ones(2, dtype=a), op)(torch.ones(2, dtype=b)).dtype == torch.bool
 
@@ -113,7 +119,9 @@ def test_float_unary_on_ints_gives_default_float(name, dtype):
     assert getattr(torch.ones(2, dtype=dtype), name)().dtype == torch.float32
 
 
-@pytest.mark.parametrize("name", ["neg", "abs", "square", "floor", "ceil", "round", "trunc", "sign"])
+@pytest.mark.parametrize(
+    "name", ["neg", "abs", "square", "floor", "ceil", "round", "trunc", "sign"]
+)
 @pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.int16])
 def test_int_preserving_unary(name, dtype):
     assert getattr(torch.ones(2, dtype=dtype), name)().dtype == dtype

@@ -177,8 +177,12 @@ def test_unary_half(dtype, name):
     t = torch.tensor(a).to(dtype)
     out = getattr(torch, name)(t)
     assert out.dtype == dtype
-    ref = {"sigmoid": lambda x: 1 / (1 + np.exp(-x)), "neg": np.negative}.get(name) or getattr(np, name)
-    np.testing.assert_allclose(to_np(out).astype(np.float64), ref(to_np(t).astype(np.float64)), rtol=1e-2, atol=1e-2)
+    ref = {"sigmoid": lambda x: 1 / (1 + np.exp(-x)), "neg": np.negative}.get(name) or getattr(
+        np, name
+    )
+    np.testing.assert_allclose(
+        to_np(out).astype(np.float64), ref(to_np(t).astype(np.float64)), rtol=1e-2, atol=1e-2
+    )
 
 
 GRAD_UNARY = [u for u in UNARY if u[4]]
@@ -217,8 +221,20 @@ BINARY = [
     ("floor_divide", torch.floor_divide, np.floor_divide, False, "nonzero"),
     ("remainder", torch.remainder, np.remainder, False, "nonzero"),
     ("fmod", torch.fmod, np.fmod, False, "nonzero"),
-    ("div_floor", lambda a, b: torch.div(a, b, rounding_mode="floor"), np.floor_divide, False, "nonzero"),
-    ("div_trunc", lambda a, b: torch.div(a, b, rounding_mode="trunc"), lambda a, b: np.trunc(a / b).astype(np.result_type(a, b)), False, "nonzero"),
+    (
+        "div_floor",
+        lambda a, b: torch.div(a, b, rounding_mode="floor"),
+        np.floor_divide,
+        False,
+        "nonzero",
+    ),
+    (
+        "div_trunc",
+        lambda a, b: torch.div(a, b, rounding_mode="trunc"),
+        lambda a, b: np.trunc(a / b).astype(np.result_type(a, b)),
+        False,
+        "nonzero",
+    ),
     ("eq", torch.eq, np.equal, False, None),
     ("ne", torch.ne, np.not_equal, False, None),
     ("lt", torch.lt, np.less, False, None),
@@ -258,7 +274,9 @@ def random_vals(shape, dtype, rng):
 
 
 @pytest.mark.parametrize("name,tf,nf,float_only,dom", BINARY, ids=[b[0] for b in BINARY])
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int32, torch.int64, torch.uint8])
+@pytest.mark.parametrize(
+    "dtype", [torch.float32, torch.float64, torch.int32, torch.int64, torch.uint8]
+)
 @given(shapes_=broadcastable_pair(), la=layouts, lb=layouts, seed=seeds)
 def test_binary(name, tf, nf, float_only, dom, dtype, shapes_, la, lb, seed):
     if float_only and dtype not in FLOAT_DTYPES and name not in ("div", "atan2"):
@@ -296,12 +314,33 @@ def test_shifts():
     x = torch.tensor([1, 2, 8, -8], dtype=torch.int32)
     assert (x << 2).tolist() == [4, 8, 32, -32]
     assert (x >> 1).tolist() == [0, 1, 4, -4]
-    assert torch.bitwise_left_shift(x, torch.tensor([0, 1, 2, 3], dtype=torch.int32)).tolist() == [1, 4, 32, -64]
+    assert torch.bitwise_left_shift(x, torch.tensor([0, 1, 2, 3], dtype=torch.int32)).tolist() == [
+        1,
+        4,
+        32,
+        -64,
+    ]
     assert (1 << torch.tensor([0, 3])).tolist() == [1, 8]
 
 
-@pytest.mark.parametrize("name,tf", [("add", torch.add), ("mul", torch.mul), ("div", torch.div), ("sub", torch.sub), ("maximum", torch.maximum), ("atan2", torch.atan2), ("pow", torch.pow), ("fmax", torch.fmax), ("fmin", torch.fmin), ("minimum", torch.minimum)])
-@pytest.mark.parametrize("sa,sb", [((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3)), ((3,), ()), ((), ())])
+@pytest.mark.parametrize(
+    "name,tf",
+    [
+        ("add", torch.add),
+        ("mul", torch.mul),
+        ("div", torch.div),
+        ("sub", torch.sub),
+        ("maximum", torch.maximum),
+        ("atan2", torch.atan2),
+        ("pow", torch.pow),
+        ("fmax", torch.fmax),
+        ("fmin", torch.fmin),
+        ("minimum", torch.minimum),
+    ],
+)
+@pytest.mark.parametrize(
+    "sa,sb", [((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3)), ((3,), ()), ((), ())]
+)
 def test_binary_gradcheck_broadcast(name, tf, sa, sb):
     rng = np.random.default_rng(0)
     a = f64(sa, rng, 0.5, 2.0)
@@ -309,7 +348,9 @@ def test_binary_gradcheck_broadcast(name, tf, sa, sb):
     gradcheck(tf, a, b)
 
 
-@pytest.mark.parametrize("name,tf", [("add", torch.add), ("mul", torch.mul), ("div", torch.div), ("atan2", torch.atan2)])
+@pytest.mark.parametrize(
+    "name,tf", [("add", torch.add), ("mul", torch.mul), ("div", torch.div), ("atan2", torch.atan2)]
+)
 def test_binary_gradcheck_noncontiguous(name, tf):
     rng = np.random.default_rng(1)
     a = f64((3, 4), rng, 0.5, 2.0, layout="transposed")
@@ -365,7 +406,14 @@ def test_float_special_values():
     assert torch.isinf(x).tolist() == [False, True, True, False, False, False]
     assert torch.isfinite(x).tolist() == [False, False, False, True, True, True]
     assert torch.signbit(x).tolist()[2:5] == [True, False, True]
-    assert torch.nan_to_num(x, nan=0.0, posinf=9.0, neginf=-9.0).tolist() == [0.0, 9.0, -9.0, 0.0, 0.0, 1.0]
+    assert torch.nan_to_num(x, nan=0.0, posinf=9.0, neginf=-9.0).tolist() == [
+        0.0,
+        9.0,
+        -9.0,
+        0.0,
+        0.0,
+        1.0,
+    ]
     big = torch.nan_to_num(torch.tensor([float("inf")])).item()
     assert big == np.finfo(np.float32).max
     y = torch.tensor([1.0, float("nan"), 3.0])
@@ -402,7 +450,9 @@ def test_lerp_addcmul_addcdiv():
     assert_np(torch.addcmul(ta, tb, tc, value=0.5), a + 0.5 * b * c)
     assert_np(torch.addcdiv(ta, tb, tc, value=2), a + 2 * b / c)
     gradcheck(lambda x, y, w: torch.lerp(x, y, w), f64((2, 3)), f64((2, 3)), f64((3,)))
-    gradcheck(lambda x, y, w: torch.addcmul(x, y, w, value=0.5), f64((2, 3)), f64((2, 3)), f64((3,)))
+    gradcheck(
+        lambda x, y, w: torch.addcmul(x, y, w, value=0.5), f64((2, 3)), f64((2, 3)), f64((3,))
+    )
 
 
 def test_where():
@@ -432,7 +482,10 @@ def test_broadcast_shapes_match_numpy(shapes_, seed, data):
 
 
 def test_binary_broadcast_error_message():
-    with pytest.raises(RuntimeError, match=r"size of tensor a \(3\) must match the size of tensor b \(4\) at non-singleton dimension 1"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"size of tensor a \(3\) must match the size of tensor b \(4\) at non-singleton dimension 1",
+    ):
         torch.zeros(2, 3) + torch.zeros(4)
     with pytest.raises(RuntimeError, match="must match"):
         torch.zeros(2, 3).mul(torch.zeros(3, 2))

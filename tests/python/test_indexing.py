@@ -179,7 +179,10 @@ def test_setitem_casts_and_views():
         (lambda t: t[0, 0, 0, 0], "too many indices for tensor of dimension 3"),
         (lambda t: t[[0, 5]], "index 5 is out of bounds for dimension 0 with size 3"),
         (lambda t: t[torch.tensor([True, False])], "mask"),
-        (lambda t: t[torch.tensor([0.5])], "tensors used as indices must be long, int, byte or bool tensors"),
+        (
+            lambda t: t[torch.tensor([0.5])],
+            "tensors used as indices must be long, int, byte or bool tensors",
+        ),
         (lambda t: t[1.5], "only integers, slices"),
         (lambda t: t["a"], "only integers, slices"),
         (lambda t: t[..., ...], "an index can only have a single ellipsis"),
@@ -227,7 +230,10 @@ def test_gather_scatter_values():
     for r in range(3):
         for c in range(4):
             acc[ids[r, c], c] += src[r, c]
-    assert_np(torch.zeros(2, 4, dtype=torch.float64).scatter_add(0, torch.tensor(ids), torch.tensor(src)), acc)
+    assert_np(
+        torch.zeros(2, 4, dtype=torch.float64).scatter_add(0, torch.tensor(ids), torch.tensor(src)),
+        acc,
+    )
     s = torch.zeros(2, 4, dtype=torch.float64)
     s.scatter_(0, torch.tensor(ids[:1]), 7.0)
     assert s[0].tolist() == [7.0, 0.0, 7.0, 0.0] and s[1].tolist() == [0.0, 7.0, 0.0, 7.0]
@@ -248,14 +254,18 @@ def test_index_select_add_fill_put_take():
     assert_np(t.index_fill(1, torch.tensor([0, 2]), -1.0), exp2)
     assert_np(torch.take(t, torch.tensor([0, 5, 11])), a.reshape(-1)[[0, 5, 11]])
     u = t.clone()
-    u.index_put_((torch.tensor([0, 0]), torch.tensor([1, 1])), torch.tensor([1.0, 2.0]), accumulate=True)
+    u.index_put_(
+        (torch.tensor([0, 0]), torch.tensor([1, 1])), torch.tensor([1.0, 2.0]), accumulate=True
+    )
     exp3 = a.copy()
     exp3[0, 1] += 3
     assert_np(u, exp3)
     assert_np(t.masked_fill(torch.tensor(a > 0.5), 0.0), np.where(a > 0.5, 0, a).astype(np.float32))
     assert_np(t.masked_select(torch.tensor(a > 0.5)), a[a > 0.5])
     assert_np(torch.nonzero(torch.tensor(a > 0.5)), np.argwhere(a > 0.5))
-    assert [x.tolist() for x in torch.nonzero(torch.tensor(a > 0.5), as_tuple=True)] == [x.tolist() for x in np.nonzero(a > 0.5)]
+    assert [x.tolist() for x in torch.nonzero(torch.tensor(a > 0.5), as_tuple=True)] == [
+        x.tolist() for x in np.nonzero(a > 0.5)
+    ]
     assert_np(torch.argwhere(torch.tensor(a > 0.5)), np.argwhere(a > 0.5))
 
 
@@ -273,8 +283,18 @@ GRAD_INDEXING = [
     ("take", lambda x: torch.take(x, torch.tensor([0, 11, 5, 5]))),
     ("masked_fill", lambda x: x.masked_fill(torch.tensor([[True, False, True, False]] * 3), 2.0)),
     ("masked_select", lambda x: x.masked_select(torch.tensor([[True, False, True, False]]))),
-    ("scatter_src", lambda x: torch.zeros(3, 5, dtype=torch.float64).scatter(1, torch.tensor([[0, 1, 2, 3]] * 3), x)),
-    ("scatter_add_self", lambda x: x.scatter_add(0, torch.tensor([[0, 1, 2, 0]]), torch.ones(1, 4, dtype=torch.float64))),
+    (
+        "scatter_src",
+        lambda x: torch.zeros(3, 5, dtype=torch.float64).scatter(
+            1, torch.tensor([[0, 1, 2, 3]] * 3), x
+        ),
+    ),
+    (
+        "scatter_add_self",
+        lambda x: x.scatter_add(
+            0, torch.tensor([[0, 1, 2, 0]]), torch.ones(1, 4, dtype=torch.float64)
+        ),
+    ),
     ("index_add", lambda x: x.index_add(0, torch.tensor([0, 0]), x[:2] * 2)),
     ("unfold", lambda x: x.unfold(1, 2, 1)),
 ]
@@ -309,13 +329,29 @@ def test_setitem_is_differentiable():
 @pytest.mark.parametrize(
     "fn,exc,msg",
     [
-        (lambda t: t.gather(1, torch.tensor([[5]])), RuntimeError, "index 5 is out of bounds for dimension 1 with size 4"),
+        (
+            lambda t: t.gather(1, torch.tensor([[5]])),
+            RuntimeError,
+            "index 5 is out of bounds for dimension 1 with size 4",
+        ),
         (lambda t: t.gather(1, torch.tensor([[0.0]])), RuntimeError, "gather.*int64"),
         (lambda t: t.gather(2, torch.tensor([[0]])), IndexError, "Dimension out of range"),
         (lambda t: t.index_select(0, torch.tensor([3])), IndexError, "out of range|out of bounds"),
-        (lambda t: t.index_select(0, torch.tensor([[0]])), (IndexError, RuntimeError), "Index is supposed to be a vector|1-D|vector"),
-        (lambda t: t.masked_fill(torch.tensor([1, 0, 1, 0]), 0.0), RuntimeError, "masked_fill_ only supports boolean masks"),
-        (lambda t: t.masked_fill(torch.ones(5, dtype=torch.bool), 0.0), RuntimeError, "must match|size"),
+        (
+            lambda t: t.index_select(0, torch.tensor([[0]])),
+            (IndexError, RuntimeError),
+            "Index is supposed to be a vector|1-D|vector",
+        ),
+        (
+            lambda t: t.masked_fill(torch.tensor([1, 0, 1, 0]), 0.0),
+            RuntimeError,
+            "masked_fill_ only supports boolean masks",
+        ),
+        (
+            lambda t: t.masked_fill(torch.ones(5, dtype=torch.bool), 0.0),
+            RuntimeError,
+            "must match|size",
+        ),
         (lambda t: t.scatter(1, torch.tensor([[9]]), 1.0), RuntimeError, "out of bounds"),
         (lambda t: torch.take(t, torch.tensor([12])), IndexError, "out of range|out of bounds"),
     ],

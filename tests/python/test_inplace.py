@@ -30,9 +30,17 @@ INPLACE = [
     ("fill_", lambda t: t.fill_(3), lambda t: torch.full_like(t, 3)),
     ("zero_", lambda t: t.zero_(), lambda t: torch.zeros_like(t)),
     ("copy_", lambda t: t.copy_(t.flip(1)), lambda t: t.flip(1)),
-    ("copy_bcast", lambda t: t.copy_(torch.arange(t.shape[1], dtype=torch.float64)), lambda t: torch.arange(t.shape[1], dtype=torch.float64).expand_as(t)),
+    (
+        "copy_bcast",
+        lambda t: t.copy_(torch.arange(t.shape[1], dtype=torch.float64)),
+        lambda t: torch.arange(t.shape[1], dtype=torch.float64).expand_as(t),
+    ),
     ("masked_fill_", lambda t: t.masked_fill_(t > 0.5, 0), lambda t: t.masked_fill(t > 0.5, 0)),
-    ("lerp_", lambda t: t.lerp_(torch.ones_like(t), 0.25), lambda t: t.lerp(torch.ones_like(t), 0.25)),
+    (
+        "lerp_",
+        lambda t: t.lerp_(torch.ones_like(t), 0.25),
+        lambda t: t.lerp(torch.ones_like(t), 0.25),
+    ),
     ("addcmul_", lambda t: t.addcmul_(t, t, value=2), lambda t: t + 2 * t * t),
     ("maximum_", lambda t: t.maximum_(t.flip(0)), lambda t: t.maximum(t.flip(0))),
     ("tril_", lambda t: t.tril_(), lambda t: t.tril()),
@@ -40,12 +48,30 @@ INPLACE = [
     ("clamp_min_", lambda t: t.clamp_(min=0.5), lambda t: t.clamp_min(0.5)),
     ("iadd", lambda t: t.__iadd__(1.5), lambda t: t + 1.5),
     ("isub", lambda t: t.__isub__(t), lambda t: t - t),
-    ("imul", lambda t: t.__imul__(torch.arange(t.shape[1], dtype=torch.float64)), lambda t: t * torch.arange(t.shape[1], dtype=torch.float64)),
+    (
+        "imul",
+        lambda t: t.__imul__(torch.arange(t.shape[1], dtype=torch.float64)),
+        lambda t: t * torch.arange(t.shape[1], dtype=torch.float64),
+    ),
     ("itruediv", lambda t: t.__itruediv__(2), lambda t: t / 2),
     ("ipow", lambda t: t.__ipow__(3), lambda t: t**3),
-    ("index_add_", lambda t: t.index_add_(0, torch.tensor([0, 0]), torch.ones(2, t.shape[1], dtype=torch.float64)), lambda t: t + torch.tensor([[2.0], [0.0], [0.0]], dtype=torch.float64)),
-    ("scatter_", lambda t: t.scatter_(1, torch.tensor([[0], [1], [2]]), 9.0), lambda t: t.scatter(1, torch.tensor([[0], [1], [2]]), 9.0)),
-    ("index_fill_", lambda t: t.index_fill_(1, torch.tensor([1]), -1.0), lambda t: t.index_fill(1, torch.tensor([1]), -1.0)),
+    (
+        "index_add_",
+        lambda t: t.index_add_(
+            0, torch.tensor([0, 0]), torch.ones(2, t.shape[1], dtype=torch.float64)
+        ),
+        lambda t: t + torch.tensor([[2.0], [0.0], [0.0]], dtype=torch.float64),
+    ),
+    (
+        "scatter_",
+        lambda t: t.scatter_(1, torch.tensor([[0], [1], [2]]), 9.0),
+        lambda t: t.scatter(1, torch.tensor([[0], [1], [2]]), 9.0),
+    ),
+    (
+        "index_fill_",
+        lambda t: t.index_fill_(1, torch.tensor([1]), -1.0),
+        lambda t: t.index_fill(1, torch.tensor([1]), -1.0),
+    ),
 ]
 
 
@@ -93,7 +119,9 @@ def test_inplace_dtype_rules():
     i = torch.tensor([1, 2, 3])
     i.mul_(2)
     assert i.tolist() == [2, 4, 6] and i.dtype == torch.int64
-    with pytest.raises(RuntimeError, match=r"result type Float can't be cast to the desired output type Long"):
+    with pytest.raises(
+        RuntimeError, match=r"result type Float can't be cast to the desired output type Long"
+    ):
         i.add_(0.5)
     with pytest.raises(RuntimeError, match="can't be cast"):
         i.div_(2)
@@ -112,7 +140,10 @@ def test_inplace_dtype_rules():
 
 def test_inplace_shape_rules():
     x = torch.zeros(2, 3)
-    with pytest.raises(RuntimeError, match=r"output with shape \[2, 3\] doesn't match the broadcast shape \[2, 2, 3\]"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"output with shape \[2, 3\] doesn't match the broadcast shape \[2, 2, 3\]",
+    ):
         x.add_(torch.zeros(2, 2, 3))
     with pytest.raises(RuntimeError):
         x.copy_(torch.zeros(4))
@@ -141,7 +172,10 @@ def test_version_counter_shared_by_views():
 
 def test_inplace_on_leaf_requiring_grad_raises():
     x = torch.randn(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"):
+    with pytest.raises(
+        RuntimeError,
+        match="a leaf Variable that requires grad is being used in an in-place operation",
+    ):
         x.add_(1)
     with pytest.raises(RuntimeError, match="leaf Variable"):
         x[0] = 1.0
@@ -177,7 +211,9 @@ def test_modified_saved_tensor_raises():
         q.sum().backward()
 
 
-@pytest.mark.parametrize("name", ["exp_", "sigmoid_", "tanh_", "relu_", "sqrt_", "reciprocal_", "neg_", "floor_"])
+@pytest.mark.parametrize(
+    "name", ["exp_", "sigmoid_", "tanh_", "relu_", "sqrt_", "reciprocal_", "neg_", "floor_"]
+)
 def test_inplace_unary_on_non_leaf_is_differentiable(name):
     # these save their output (or nothing), as in PyTorch, so overwriting the input is fine
     def f(x):

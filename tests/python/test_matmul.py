@@ -32,20 +32,32 @@ MATMUL_SHAPES = [
 
 @pytest.mark.parametrize("sa,sb", MATMUL_SHAPES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int64, torch.int32])
-@pytest.mark.parametrize("la,lb", [("contiguous", "contiguous"), ("transposed", "sliced"), ("sliced", "transposed")])
+@pytest.mark.parametrize(
+    "la,lb", [("contiguous", "contiguous"), ("transposed", "sliced"), ("sliced", "transposed")]
+)
 def test_matmul_values(sa, sb, dtype, la, lb):
     rng = np.random.default_rng(0)
     a, ta = make(sa, dtype, rng, la)
     b, tb = make(sb, dtype, rng, lb)
     out = ta @ tb
     expected = a @ b
-    assert_np(out, expected, rtol=1e-5 if dtype == torch.float32 else 1e-12, atol=1e-5 if dtype == torch.float32 else 1e-12)
+    assert_np(
+        out,
+        expected,
+        rtol=1e-5 if dtype == torch.float32 else 1e-12,
+        atol=1e-5 if dtype == torch.float32 else 1e-12,
+    )
     assert_np(torch.matmul(ta, tb), expected, rtol=1e-5, atol=1e-5)
 
 
 @given(
-    m=st.integers(0, 5), k=st.integers(0, 5), n=st.integers(0, 5), batch=st.lists(st.integers(1, 3), max_size=2),
-    la=layouts, lb=layouts, seed=seeds,
+    m=st.integers(0, 5),
+    k=st.integers(0, 5),
+    n=st.integers(0, 5),
+    batch=st.lists(st.integers(1, 3), max_size=2),
+    la=layouts,
+    lb=layouts,
+    seed=seeds,
 )
 def test_matmul_random(m, k, n, batch, la, lb, seed):
     rng = np.random.default_rng(seed)
@@ -84,21 +96,95 @@ NAMED = [
     ("inner_1d", lambda a, b: torch.inner(a, b), np.inner, (3,), (3,)),
     ("outer", lambda a, b: torch.outer(a, b), np.outer, (3,), (4,)),
     ("ger", lambda a, b: torch.ger(a, b), np.outer, (3,), (2,)),
-    ("einsum_ij_jk", lambda a, b: torch.einsum("ij,jk->ik", a, b), lambda a, b: np.einsum("ij,jk->ik", a, b), (2, 3), (3, 4)),
-    ("einsum_batch", lambda a, b: torch.einsum("bij,bjk->bik", a, b), lambda a, b: np.einsum("bij,bjk->bik", a, b), (2, 2, 3), (2, 3, 4)),
-    pytest.param(
-        "einsum_trace", lambda a, b: torch.einsum("ii->", a) + b.sum(), lambda a, b: np.einsum("ii->", a) + b.sum(), (3, 3), (2,),
-        marks=pytest.mark.xfail(raises=NotImplementedError, strict=True, reason="einsum diagonals (repeated subscript in one operand) unsupported"),
+    (
+        "einsum_ij_jk",
+        lambda a, b: torch.einsum("ij,jk->ik", a, b),
+        lambda a, b: np.einsum("ij,jk->ik", a, b),
+        (2, 3),
+        (3, 4),
     ),
-    ("einsum_outer", lambda a, b: torch.einsum("i,j->ij", a, b), lambda a, b: np.einsum("i,j->ij", a, b), (3,), (2,)),
-    ("einsum_implicit", lambda a, b: torch.einsum("ij,jk", a, b), lambda a, b: np.einsum("ij,jk", a, b), (2, 3), (3, 4)),
-    ("einsum_list", lambda a, b: torch.einsum("ij,kj->ik", [a, b]), lambda a, b: np.einsum("ij,kj->ik", a, b), (2, 3), (4, 3)),
-    ("einsum_ellipsis", lambda a, b: torch.einsum("...ij,...jk->...ik", a, b), lambda a, b: np.einsum("...ij,...jk->...ik", a, b), (2, 2, 3), (2, 3, 4)),
-    ("einsum_sum", lambda a, b: torch.einsum("ij,ij->i", a, b), lambda a, b: np.einsum("ij,ij->i", a, b), (2, 3), (2, 3)),
-    ("tensordot", lambda a, b: torch.tensordot(a, b, dims=1), lambda a, b: np.tensordot(a, b, 1), (2, 3), (3, 4)),
-    ("tensordot_2", lambda a, b: torch.tensordot(a, b), lambda a, b: np.tensordot(a, b), (2, 3, 4), (3, 4, 2)),
-    ("tensordot_dims", lambda a, b: torch.tensordot(a, b, dims=([0], [1])), lambda a, b: np.tensordot(a, b, ([0], [1])), (3, 2), (4, 3)),
-    ("addmm", lambda a, b: torch.addmm(torch.ones(2, 4, dtype=a.dtype), a, b, beta=0.5, alpha=2), lambda a, b: 0.5 + 2 * (a @ b), (2, 3), (3, 4)),
+    (
+        "einsum_batch",
+        lambda a, b: torch.einsum("bij,bjk->bik", a, b),
+        lambda a, b: np.einsum("bij,bjk->bik", a, b),
+        (2, 2, 3),
+        (2, 3, 4),
+    ),
+    pytest.param(
+        "einsum_trace",
+        lambda a, b: torch.einsum("ii->", a) + b.sum(),
+        lambda a, b: np.einsum("ii->", a) + b.sum(),
+        (3, 3),
+        (2,),
+        marks=pytest.mark.xfail(
+            raises=NotImplementedError,
+            strict=True,
+            reason="einsum diagonals (repeated subscript in one operand) unsupported",
+        ),
+    ),
+    (
+        "einsum_outer",
+        lambda a, b: torch.einsum("i,j->ij", a, b),
+        lambda a, b: np.einsum("i,j->ij", a, b),
+        (3,),
+        (2,),
+    ),
+    (
+        "einsum_implicit",
+        lambda a, b: torch.einsum("ij,jk", a, b),
+        lambda a, b: np.einsum("ij,jk", a, b),
+        (2, 3),
+        (3, 4),
+    ),
+    (
+        "einsum_list",
+        lambda a, b: torch.einsum("ij,kj->ik", [a, b]),
+        lambda a, b: np.einsum("ij,kj->ik", a, b),
+        (2, 3),
+        (4, 3),
+    ),
+    (
+        "einsum_ellipsis",
+        lambda a, b: torch.einsum("...ij,...jk->...ik", a, b),
+        lambda a, b: np.einsum("...ij,...jk->...ik", a, b),
+        (2, 2, 3),
+        (2, 3, 4),
+    ),
+    (
+        "einsum_sum",
+        lambda a, b: torch.einsum("ij,ij->i", a, b),
+        lambda a, b: np.einsum("ij,ij->i", a, b),
+        (2, 3),
+        (2, 3),
+    ),
+    (
+        "tensordot",
+        lambda a, b: torch.tensordot(a, b, dims=1),
+        lambda a, b: np.tensordot(a, b, 1),
+        (2, 3),
+        (3, 4),
+    ),
+    (
+        "tensordot_2",
+        lambda a, b: torch.tensordot(a, b),
+        lambda a, b: np.tensordot(a, b),
+        (2, 3, 4),
+        (3, 4, 2),
+    ),
+    (
+        "tensordot_dims",
+        lambda a, b: torch.tensordot(a, b, dims=([0], [1])),
+        lambda a, b: np.tensordot(a, b, ([0], [1])),
+        (3, 2),
+        (4, 3),
+    ),
+    (
+        "addmm",
+        lambda a, b: torch.addmm(torch.ones(2, 4, dtype=a.dtype), a, b, beta=0.5, alpha=2),
+        lambda a, b: 0.5 + 2 * (a @ b),
+        (2, 3),
+        (3, 4),
+    ),
     ("rmatmul_numpy", lambda a, b: a.__rmatmul__(b), lambda a, b: b @ a, (3, 2), (4, 3)),
 ]
 
@@ -133,20 +219,39 @@ def test_matmul_second_order():
 @pytest.mark.parametrize(
     "fn,msg",
     [
-        (lambda: torch.zeros(2, 3) @ torch.zeros(4, 2), r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x2\)"),
-        (lambda: torch.mm(torch.zeros(2, 3), torch.zeros(2, 3)), r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 2x3\)"),
+        (
+            lambda: torch.zeros(2, 3) @ torch.zeros(4, 2),
+            r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x2\)",
+        ),
+        (
+            lambda: torch.mm(torch.zeros(2, 3), torch.zeros(2, 3)),
+            r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 2x3\)",
+        ),
         (lambda: torch.mm(torch.zeros(3), torch.zeros(3, 2)), "self must be a matrix|2D|matrix"),
         (lambda: torch.bmm(torch.zeros(2, 3), torch.zeros(3, 2)), "batch1 must be a 3D tensor|3D"),
         (lambda: torch.bmm(torch.zeros(2, 2, 3), torch.zeros(3, 3, 2)), "batch"),
-        (lambda: torch.dot(torch.zeros(3), torch.zeros(4)), "inconsistent tensor size|same number of elements|size"),
+        (
+            lambda: torch.dot(torch.zeros(3), torch.zeros(4)),
+            "inconsistent tensor size|same number of elements|size",
+        ),
         (lambda: torch.dot(torch.zeros(3, 1), torch.zeros(3)), "1D tensors"),
-        (lambda: torch.mv(torch.zeros(2, 3), torch.zeros(4)), "size mismatch|cannot be multiplied|shape"),
+        (
+            lambda: torch.mv(torch.zeros(2, 3), torch.zeros(4)),
+            "size mismatch|cannot be multiplied|shape",
+        ),
         (lambda: torch.zeros(3) @ torch.zeros(4), "inconsistent tensor size|size|shape"),
         (lambda: torch.zeros(5, 2, 3) @ torch.zeros(4, 3, 2), "must match the size|broadcast|size"),
-        (lambda: torch.tensor(1.0) @ torch.zeros(2), "both arguments to matmul need to be at least 1D|1D"),
+        (
+            lambda: torch.tensor(1.0) @ torch.zeros(2),
+            "both arguments to matmul need to be at least 1D|1D",
+        ),
         pytest.param(
-            lambda: torch.einsum("ij,jk->ik", torch.zeros(2, 3), torch.zeros(4, 2)), "einsum",
-            marks=pytest.mark.xfail(strict=True, reason="einsum size mismatch reports a reshape error, not the subscript"),
+            lambda: torch.einsum("ij,jk->ik", torch.zeros(2, 3), torch.zeros(4, 2)),
+            "einsum",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="einsum size mismatch reports a reshape error, not the subscript",
+            ),
         ),
     ],
 )

@@ -33,21 +33,91 @@ FLOAT_REDUCTIONS = [
     ("sum", lambda t, d, k: t.sum(d, keepdim=k), lambda a, d, k: np.sum(a, d, keepdims=k), True),
     ("mean", lambda t, d, k: t.mean(d, keepdim=k), lambda a, d, k: np.mean(a, d, keepdims=k), True),
     ("prod", lambda t, d, k: t.prod(d, keepdim=k), lambda a, d, k: np.prod(a, d, keepdims=k), True),
-    ("amax", lambda t, d, k: t.amax(d, keepdim=k), lambda a, d, k: np.amax(a, d, keepdims=k), False),
-    ("amin", lambda t, d, k: t.amin(d, keepdim=k), lambda a, d, k: np.amin(a, d, keepdims=k), False),
-    ("max", lambda t, d, k: t.max(d, keepdim=k).values, lambda a, d, k: np.max(a, d, keepdims=k), False),
-    ("min", lambda t, d, k: t.min(d, keepdim=k)[0], lambda a, d, k: np.min(a, d, keepdims=k), False),
-    ("argmax", lambda t, d, k: t.argmax(d, keepdim=k), lambda a, d, k: np.argmax(a, d, keepdims=k), False),
-    ("argmin", lambda t, d, k: t.argmin(d, keepdim=k), lambda a, d, k: np.argmin(a, d, keepdims=k), False),
-    ("var", lambda t, d, k: t.var(d, keepdim=k), lambda a, d, k: np.var(a, d, ddof=1, keepdims=k), True),
-    ("var_biased", lambda t, d, k: t.var(d, unbiased=False, keepdim=k), lambda a, d, k: np.var(a, d, keepdims=k), True),
-    ("std", lambda t, d, k: t.std(d, keepdim=k), lambda a, d, k: np.std(a, d, ddof=1, keepdims=k), True),
-    ("std_corr0", lambda t, d, k: t.std(d, keepdim=k, correction=0), lambda a, d, k: np.std(a, d, keepdims=k), True),
-    ("norm", lambda t, d, k: t.norm(dim=d, keepdim=k), lambda a, d, k: np.sqrt(np.sum(a * a, d, keepdims=k)), True),
-    ("norm1", lambda t, d, k: t.norm(1, dim=d, keepdim=k), lambda a, d, k: np.sum(np.abs(a), d, keepdims=k), True),
+    (
+        "amax",
+        lambda t, d, k: t.amax(d, keepdim=k),
+        lambda a, d, k: np.amax(a, d, keepdims=k),
+        False,
+    ),
+    (
+        "amin",
+        lambda t, d, k: t.amin(d, keepdim=k),
+        lambda a, d, k: np.amin(a, d, keepdims=k),
+        False,
+    ),
+    (
+        "max",
+        lambda t, d, k: t.max(d, keepdim=k).values,
+        lambda a, d, k: np.max(a, d, keepdims=k),
+        False,
+    ),
+    (
+        "min",
+        lambda t, d, k: t.min(d, keepdim=k)[0],
+        lambda a, d, k: np.min(a, d, keepdims=k),
+        False,
+    ),
+    (
+        "argmax",
+        lambda t, d, k: t.argmax(d, keepdim=k),
+        lambda a, d, k: np.argmax(a, d, keepdims=k),
+        False,
+    ),
+    (
+        "argmin",
+        lambda t, d, k: t.argmin(d, keepdim=k),
+        lambda a, d, k: np.argmin(a, d, keepdims=k),
+        False,
+    ),
+    (
+        "var",
+        lambda t, d, k: t.var(d, keepdim=k),
+        lambda a, d, k: np.var(a, d, ddof=1, keepdims=k),
+        True,
+    ),
+    (
+        "var_biased",
+        lambda t, d, k: t.var(d, unbiased=False, keepdim=k),
+        lambda a, d, k: np.var(a, d, keepdims=k),
+        True,
+    ),
+    (
+        "std",
+        lambda t, d, k: t.std(d, keepdim=k),
+        lambda a, d, k: np.std(a, d, ddof=1, keepdims=k),
+        True,
+    ),
+    (
+        "std_corr0",
+        lambda t, d, k: t.std(d, keepdim=k, correction=0),
+        lambda a, d, k: np.std(a, d, keepdims=k),
+        True,
+    ),
+    (
+        "norm",
+        lambda t, d, k: t.norm(dim=d, keepdim=k),
+        lambda a, d, k: np.sqrt(np.sum(a * a, d, keepdims=k)),
+        True,
+    ),
+    (
+        "norm1",
+        lambda t, d, k: t.norm(1, dim=d, keepdim=k),
+        lambda a, d, k: np.sum(np.abs(a), d, keepdims=k),
+        True,
+    ),
     ("logsumexp", lambda t, d, k: t.logsumexp(d, keepdim=k), _np_logsumexp, True),
-    ("nansum", lambda t, d, k: t.nansum(d, keepdim=k), lambda a, d, k: np.nansum(a, d, keepdims=k), True),
-    ("count_nonzero", lambda t, d, k: t.count_nonzero(d), lambda a, d, k: np.count_nonzero(a, d), True),
+    (
+        "nansum",
+        lambda t, d, k: t.nansum(d, keepdim=k),
+        lambda a, d, k: np.nansum(a, d, keepdims=k),
+        True,
+    ),
+    (
+        "count_nonzero",
+        lambda t, d, k: t.count_nonzero(d),
+        lambda a, d, k: np.count_nonzero(a, d),
+        True,
+    ),
     ("all", lambda t, d, k: t.all(d, keepdim=k), lambda a, d, k: np.all(a, d, keepdims=k), True),
     ("any", lambda t, d, k: t.any(d, keepdim=k), lambda a, d, k: np.any(a, d, keepdims=k), True),
 ]
@@ -55,7 +125,9 @@ FLOAT_REDUCTIONS = [
 NEEDS_DIM = {"logsumexp", "count_nonzero"}
 
 
-@pytest.mark.parametrize("name,tf,nf,empty_ok", FLOAT_REDUCTIONS, ids=[r[0] for r in FLOAT_REDUCTIONS])
+@pytest.mark.parametrize(
+    "name,tf,nf,empty_ok", FLOAT_REDUCTIONS, ids=[r[0] for r in FLOAT_REDUCTIONS]
+)
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @given(shape=shapes(1, 3, 0, 4), layout=layouts, seed=seeds, keepdim=st.booleans(), data=st.data())
 def test_reduce_dim(name, tf, nf, empty_ok, dtype, shape, layout, seed, keepdim, data):
@@ -72,17 +144,38 @@ def test_reduce_dim(name, tf, nf, empty_ok, dtype, shape, layout, seed, keepdim,
     out = tf(t, dim, keepdim)
     if expected.dtype == np.float64:
         expected = expected.astype(np_dtype(dtype))
-    assert_np(out, expected, rtol=1e-4 if dtype == torch.float32 else 1e-9, atol=1e-5 if dtype == torch.float32 else 1e-12)
+    assert_np(
+        out,
+        expected,
+        rtol=1e-4 if dtype == torch.float32 else 1e-9,
+        atol=1e-5 if dtype == torch.float32 else 1e-12,
+    )
 
 
-@pytest.mark.parametrize("name,tf,nf,empty_ok", [r for r in FLOAT_REDUCTIONS if r[0] not in NEEDS_DIM], ids=[r[0] for r in FLOAT_REDUCTIONS if r[0] not in NEEDS_DIM])
+@pytest.mark.parametrize(
+    "name,tf,nf,empty_ok",
+    [r for r in FLOAT_REDUCTIONS if r[0] not in NEEDS_DIM],
+    ids=[r[0] for r in FLOAT_REDUCTIONS if r[0] not in NEEDS_DIM],
+)
 @given(shape=shapes(0, 3, 1, 4), layout=layouts, seed=seeds)
 def test_reduce_all(name, tf, nf, empty_ok, shape, layout, seed):
     a, t = make(shape, torch.float64, np.random.default_rng(seed), layout)
     fn = {
-        "sum": torch.sum, "mean": torch.mean, "prod": torch.prod, "amax": torch.amax, "amin": torch.amin,
-        "max": torch.max, "min": torch.min, "argmax": torch.argmax, "argmin": torch.argmin, "var": torch.var,
-        "std": torch.std, "norm": torch.norm, "nansum": torch.nansum, "all": torch.all, "any": torch.any,
+        "sum": torch.sum,
+        "mean": torch.mean,
+        "prod": torch.prod,
+        "amax": torch.amax,
+        "amin": torch.amin,
+        "max": torch.max,
+        "min": torch.min,
+        "argmax": torch.argmax,
+        "argmin": torch.argmin,
+        "var": torch.var,
+        "std": torch.std,
+        "norm": torch.norm,
+        "nansum": torch.nansum,
+        "all": torch.all,
+        "any": torch.any,
     }.get(name)
     if fn is None:
         return
@@ -139,7 +232,9 @@ def test_empty_reductions():
     assert torch.zeros(0, dtype=torch.bool).any().item() is False
     assert torch.zeros(0, 3).amax(1).shape == (0,)
     assert torch.zeros(2, 0).logsumexp(1).tolist() == [-float("inf")] * 2
-    with pytest.raises(IndexError, match="amax\\(\\): Expected reduction dim 0 to have non-zero size"):
+    with pytest.raises(
+        IndexError, match="amax\\(\\): Expected reduction dim 0 to have non-zero size"
+    ):
         torch.zeros(0, 3).amax(0)
     with pytest.raises(IndexError, match="non-zero size"):
         torch.zeros(0, 0).amin(1)
@@ -266,20 +361,32 @@ def test_unique():
     t = torch.tensor([3, 1, 2, 3, 1, 5])
     assert torch.unique(t).tolist() == [1, 2, 3, 5]
     u, inv, cnt = t.unique(return_inverse=True, return_counts=True)
-    assert u.tolist() == [1, 2, 3, 5] and inv.tolist() == [2, 0, 1, 2, 0, 3] and cnt.tolist() == [2, 1, 2, 1]
+    assert (
+        u.tolist() == [1, 2, 3, 5]
+        and inv.tolist() == [2, 0, 1, 2, 0, 3]
+        and cnt.tolist() == [2, 1, 2, 1]
+    )
 
 
 @pytest.mark.parametrize(
     "fn,exc,msg",
     [
-        (lambda: torch.zeros(2, 3).sum(2), IndexError, r"Dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)"),
+        (
+            lambda: torch.zeros(2, 3).sum(2),
+            IndexError,
+            r"Dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)",
+        ),
         (lambda: torch.zeros(2, 3).mean(-3), IndexError, "Dimension out of range"),
         (lambda: torch.zeros(2, 3).argmax(5), IndexError, "Dimension out of range"),
         (lambda: torch.zeros(2, 3).cumsum(2), IndexError, "Dimension out of range"),
         (lambda: torch.zeros(2, 3).softmax(2), IndexError, "Dimension out of range"),
         (lambda: torch.zeros(2, 3).sort(3), IndexError, "Dimension out of range"),
         (lambda: torch.zeros(2, 3).sum((0, 0)), RuntimeError, "appears multiple times"),
-        (lambda: torch.tensor([1, 2]).mean(), RuntimeError, "mean\\(\\): could not infer output dtype"),
+        (
+            lambda: torch.tensor([1, 2]).mean(),
+            RuntimeError,
+            "mean\\(\\): could not infer output dtype",
+        ),
         (lambda: torch.tensor([1, 2]).var(), RuntimeError, "var"),
         (lambda: torch.tensor([1, 2]).std(), RuntimeError, "std"),
     ],

@@ -18,23 +18,41 @@ REPRS = [
     (lambda: torch.tensor([True, False]), "tensor([ True, False])"),
     (lambda: torch.zeros(0), "tensor([])"),
     (lambda: torch.zeros(2, 0), "tensor([], size=(2, 0))"),
-    (lambda: torch.tensor([1.0, 2.0], dtype=torch.float64), "tensor([1., 2.], dtype=torch.float64)"),
+    (
+        lambda: torch.tensor([1.0, 2.0], dtype=torch.float64),
+        "tensor([1., 2.], dtype=torch.float64)",
+    ),
     (lambda: torch.tensor([1, 2], dtype=torch.int32), "tensor([1, 2], dtype=torch.int32)"),
     (lambda: torch.tensor(5, dtype=torch.uint8), "tensor(5, dtype=torch.uint8)"),
-    (lambda: torch.tensor([1.0, 2.0], dtype=torch.float16), "tensor([1., 2.], dtype=torch.float16)"),
+    (
+        lambda: torch.tensor([1.0, 2.0], dtype=torch.float16),
+        "tensor([1., 2.], dtype=torch.float16)",
+    ),
     (lambda: torch.tensor([1.0, 2.0], requires_grad=True), "tensor([1., 2.], requires_grad=True)"),
-    (lambda: torch.tensor([1.0, 2.0], requires_grad=True) * 2, "tensor([2., 4.], grad_fn=<MulBackward0>)"),
-    (lambda: torch.tensor([float("nan"), float("inf"), -1.5]), "tensor([    nan,     inf, -1.5000])"),
+    (
+        lambda: torch.tensor([1.0, 2.0], requires_grad=True) * 2,
+        "tensor([2., 4.], grad_fn=<MulBackward0>)",
+    ),
+    (
+        lambda: torch.tensor([float("nan"), float("inf"), -1.5]),
+        "tensor([    nan,     inf, -1.5000])",
+    ),
     (lambda: torch.tensor([-1, 2]), "tensor([-1,  2])"),
     (lambda: torch.tensor([100000, 1]), "tensor([100000,      1])"),
     (lambda: torch.tensor([-0.0, 1.0]), "tensor([-0.,  1.])"),
-    (lambda: torch.zeros(2, 3, dtype=torch.float64), "tensor([[0., 0., 0.],\n        [0., 0., 0.]], dtype=torch.float64)"),
+    (
+        lambda: torch.zeros(2, 3, dtype=torch.float64),
+        "tensor([[0., 0., 0.],\n        [0., 0., 0.]], dtype=torch.float64)",
+    ),
     (lambda: torch.tensor([0.1, 123456.0]), "tensor([1.0000e-01, 1.2346e+05])"),
     (
         lambda: torch.arange(12.0).reshape(2, 2, 3),
         "tensor([[[ 0.,  1.,  2.],\n         [ 3.,  4.,  5.]],\n\n        [[ 6.,  7.,  8.],\n         [ 9., 10., 11.]]])",
     ),
-    (lambda: torch.arange(2000.0), "tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n        1.9990e+03])"),
+    (
+        lambda: torch.arange(2000.0),
+        "tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n        1.9990e+03])",
+    ),
     (lambda: torch.arange(2000), "tensor([   0,    1,    2,  ..., 1997, 1998, 1999])"),
 ]
 
@@ -123,7 +141,10 @@ def test_array_protocol():
 
 def test_numpy_errors():
     x = torch.ones(2, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"Can't call numpy\(\) on Tensor that requires grad. Use tensor.detach\(\).numpy\(\) instead."):
+    with pytest.raises(
+        RuntimeError,
+        match=r"Can't call numpy\(\) on Tensor that requires grad. Use tensor.detach\(\).numpy\(\) instead.",
+    ):
         x.numpy()
     assert x.numpy(force=True).tolist() == [1.0, 1.0]
     assert x.detach().numpy().tolist() == [1.0, 1.0]
@@ -155,5 +176,13 @@ def test_from_numpy_keeps_array_alive():
 
 
 def test_repr_matches_real_pytorch(real_torch):
-    for data in ([1.5, 2, 3], [[1, 2], [3, 4]], 3.0, [1e-5, 1], [True, False], [float("nan"), 1.0], [[-0.5]]):
+    for data in (
+        [1.5, 2, 3],
+        [[1, 2], [3, 4]],
+        3.0,
+        [1e-5, 1],
+        [True, False],
+        [float("nan"), 1.0],
+        [[-0.5]],
+    ):
         assert repr(torch.tensor(data)) == repr(real_torch.tensor(data))

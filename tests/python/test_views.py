@@ -42,9 +42,19 @@ MOVEMENT = [
     ("diagonal", lambda t: t.diagonal(), lambda a: np.diagonal(a).copy(), (3, 4)),
     ("diagonal_off", lambda t: t.diagonal(1), lambda a: np.diagonal(a, 1).copy(), (3, 4)),
     ("diagonal_neg", lambda t: t.diagonal(-1, 0, 1), lambda a: np.diagonal(a, -1).copy(), (3, 4)),
-    ("diagonal_3d", lambda t: t.diagonal(0, 1, 2), lambda a: np.diagonal(a, 0, 1, 2).copy(), (2, 3, 3)),
+    (
+        "diagonal_3d",
+        lambda t: t.diagonal(0, 1, 2),
+        lambda a: np.diagonal(a, 0, 1, 2).copy(),
+        (2, 3, 3),
+    ),
     ("movedim", lambda t: t.movedim(0, -1), lambda a: np.moveaxis(a, 0, -1), (2, 3, 4)),
-    ("movedim_multi", lambda t: t.movedim((0, 1), (2, 0)), lambda a: np.moveaxis(a, (0, 1), (2, 0)), (2, 3, 4)),
+    (
+        "movedim_multi",
+        lambda t: t.movedim((0, 1), (2, 0)),
+        lambda a: np.moveaxis(a, (0, 1), (2, 0)),
+        (2, 3, 4),
+    ),
     ("flip", lambda t: t.flip(0), lambda a: np.flip(a, 0), (2, 3)),
     ("flip_multi", lambda t: t.flip(0, 1), lambda a: np.flip(a, (0, 1)), (2, 3)),
     ("fliplr", lambda t: t.fliplr(), lambda a: np.fliplr(a), (2, 3)),
@@ -59,8 +69,18 @@ MOVEMENT = [
     ("tril_k", lambda t: t.tril(-1), lambda a: np.tril(a, -1), (3, 4)),
     ("triu", lambda t: t.triu(), lambda a: np.triu(a), (3, 4)),
     ("triu_k", lambda t: t.triu(2), lambda a: np.triu(a, 2), (3, 4)),
-    ("unfold", lambda t: t.unfold(1, 2, 1), lambda a: np.lib.stride_tricks.sliding_window_view(a, 2, 1), (2, 4)),
-    ("unfold_step", lambda t: t.unfold(0, 2, 2), lambda a: np.stack([a[0:2], a[2:4]]).transpose(0, 2, 1), (5, 3)),
+    (
+        "unfold",
+        lambda t: t.unfold(1, 2, 1),
+        lambda a: np.lib.stride_tricks.sliding_window_view(a, 2, 1),
+        (2, 4),
+    ),
+    (
+        "unfold_step",
+        lambda t: t.unfold(0, 2, 2),
+        lambda a: np.stack([a[0:2], a[2:4]]).transpose(0, 2, 1),
+        (5, 3),
+    ),
     ("contiguous", lambda t: t.contiguous(), lambda a: a, (2, 3)),
     ("clone", lambda t: t.clone(), lambda a: a, (2, 3)),
 ]
@@ -74,7 +94,9 @@ def test_movement_values(name, tf, nf, shape, layout):
 
 
 @pytest.mark.parametrize("name,tf,nf,shape", MOVEMENT, ids=[m[0] for m in MOVEMENT])
-@pytest.mark.parametrize("dtype", [torch.bool, torch.uint8, torch.int32, torch.int64, torch.float64])
+@pytest.mark.parametrize(
+    "dtype", [torch.bool, torch.uint8, torch.int32, torch.int64, torch.float64]
+)
 def test_movement_dtypes(name, tf, nf, shape, dtype):
     a, t = make(shape, dtype)
     assert_np(tf(t), nf(a))
@@ -126,7 +148,14 @@ def test_views_share_storage(i):
 
 def test_copying_ops_do_not_share():
     base = torch.arange(6.0).reshape(2, 3)
-    for c in [base.clone(), base.t().contiguous(), base.t().reshape(6), base.flip(0), base.repeat(1, 1), base.roll(1)]:
+    for c in [
+        base.clone(),
+        base.t().contiguous(),
+        base.t().reshape(6),
+        base.flip(0),
+        base.repeat(1, 1),
+        base.roll(1),
+    ]:
         c.zero_()
     assert base.sum().item() == 15.0
 
@@ -190,7 +219,9 @@ def test_split_sections_and_errors():
 
 def test_squeeze_unsqueeze_0d():
     s = torch.tensor(3.0)
-    assert s.unsqueeze(0).shape == (1,) and s.squeeze().shape == () and s.reshape(1, 1).shape == (1, 1)
+    assert (
+        s.unsqueeze(0).shape == (1,) and s.squeeze().shape == () and s.reshape(1, 1).shape == (1, 1)
+    )
     assert s.reshape(-1).shape == (1,) and s.flatten().shape == (1,) and s.view(()).shape == ()
     assert s.t().shape == () and s.expand(2, 2).shape == (2, 2)
 
@@ -229,9 +260,17 @@ def test_cat_stack_gradients():
 @pytest.mark.parametrize(
     "fn,exc,msg",
     [
-        (lambda: torch.zeros(2, 3).view(4), RuntimeError, r"shape '\[4\]' is invalid for input of size 6"),
+        (
+            lambda: torch.zeros(2, 3).view(4),
+            RuntimeError,
+            r"shape '\[4\]' is invalid for input of size 6",
+        ),
         (lambda: torch.zeros(2, 3).t().view(6), RuntimeError, "view size is not compatible"),
-        (lambda: torch.zeros(2, 3).reshape(-1, -1), RuntimeError, "only one dimension can be inferred"),
+        (
+            lambda: torch.zeros(2, 3).reshape(-1, -1),
+            RuntimeError,
+            "only one dimension can be inferred",
+        ),
         (lambda: torch.zeros(2, 3).reshape(4, -1), RuntimeError, "invalid for input of size 6"),
         (lambda: torch.zeros(2, 3).transpose(0, 2), IndexError, "Dimension out of range"),
         (lambda: torch.zeros(2, 3).permute(0, 0), RuntimeError, "multiple times|duplicate"),
@@ -245,10 +284,22 @@ def test_cat_stack_gradients():
         (lambda: torch.zeros(2, 3).flatten(1, 0), RuntimeError, "flatten"),
         (lambda: torch.zeros(2, 3).unflatten(1, (2, 2)), RuntimeError, "unflatten"),
         (lambda: torch.zeros(2, 3).repeat(2), RuntimeError, "Number of dimensions of repeat dims"),
-        (lambda: torch.cat([torch.zeros(2, 3), torch.zeros(2, 4)]), RuntimeError, "Sizes of tensors must match"),
+        (
+            lambda: torch.cat([torch.zeros(2, 3), torch.zeros(2, 4)]),
+            RuntimeError,
+            "Sizes of tensors must match",
+        ),
         (lambda: torch.cat([]), (RuntimeError, ValueError), "non-empty"),
-        (lambda: torch.cat([torch.zeros(2), torch.zeros(2, 2)]), RuntimeError, "same number of dimensions"),
-        (lambda: torch.stack([torch.zeros(2), torch.zeros(3)]), RuntimeError, "stack expects each tensor to be equal size"),
+        (
+            lambda: torch.cat([torch.zeros(2), torch.zeros(2, 2)]),
+            RuntimeError,
+            "same number of dimensions",
+        ),
+        (
+            lambda: torch.stack([torch.zeros(2), torch.zeros(3)]),
+            RuntimeError,
+            "stack expects each tensor to be equal size",
+        ),
         (lambda: torch.zeros(3).tril(), RuntimeError, "tril"),
         (lambda: torch.zeros(2).t().t().T.mT, RuntimeError, "mT"),
     ],
