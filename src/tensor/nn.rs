@@ -8,25 +8,36 @@ use crate::error::{Error, Result};
 use crate::shape::normalize_dim;
 use num_traits::Float;
 
-fn softmax_lane<F: Float + Elem + FastExp>(x: &[F], y: &mut [F], log: bool) {
-    let m = x
-        .iter()
-        .fold(F::neg_infinity(), |a, &b| if b > a { b } else { a });
-    let m = if m.is_infinite() { F::zero() } else { m };
-    let mut s = F::zero();
-    for (&a, b) in x.iter().zip(y.iter_mut()) {
-        let e = (a - m).fast_exp();
-        *b = e;
-        s = s + e;
+/// Eight independent accumulators so the reduction vectorises (no serial dependency).
+fn lanes_fold<F: Float>(x: &[F], init: F, f: impl Fn(F, F) -> F) -> F {
+    let mut acc = [init; 8];
+    let mut it = x.chunks_exact(8);
+    for c in &mut it {
+        for k in 0..8 {
+            acc[k] = f(acc[k], c[k]);
+        }
     }
+    let tail = it.remainder().iter().fold(init, |a, &b| f(a, b));
+    acc.iter().fold(tail, |a, &b| f(a, b))
+}
+
+fn softmax_lane<F: Float + Elem + FastExp>(x: &[F], y: &mut [F], log: bool) {
+    let m = lanes_fold(x, F::neg_infinity(), |a, b| if b > a { b } else { a });
+    let m = if m.is_infinite() { F::zero() } else { m };
+    for (&a, b) in x.iter().zip(y.iter_mut()) {
+        *b = a - m;
+    }
+    F::exp_all(y);
+    let s = lanes_fold(y, F::zero(), |a, b| a + b);
     if log {
         let ls = s.ln();
         for (&a, b) in x.iter().zip(y.iter_mut()) {
             *b = a - m - ls;
         }
     } else {
+        let inv = F::one() / s;
         for b in y.iter_mut() {
-            *b = *b / s;
+            *b = *b * inv;
         }
     }
 }
@@ -160,13 +171,6 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
                 labels.len()
             )));
         }
-        for (i, c) in l.iter().enumerate() {
-            if l[..i].contains(c) {
-                return Err(Error::NotImplemented(format!(
-                    "einsum(): repeated subscript '{c}' within one operand (diagonals) is not supported"
-                )));
-            }
-        }
         labels.push(l);
     }
     let out_labels: Vec<char> = match rhs {
@@ -197,7 +201,42 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
             v
         }
     };
-    let mut cur: Vec<(Tensor, Vec<char>)> = operands.iter().cloned().zip(labels).collect();
+    // Every subscript must have one size across operands.
+    let mut seen: std::collections::HashMap<char, usize> = std::collections::HashMap::new();
+    for (k, (t, l)) in operands.iter().zip(&labels).enumerate() {
+        for (&c, &n) in l.iter().zip(t.shape()) {
+            match seen.get(&c) {
+                Some(&m) if m != n && !((c as u32) >= 0x100 && (m == 1 || n == 1)) => {
+                    return Err(Error::Runtime(format!(
+                        "einsum(): subscript {c} has size {n} for operand {k} which does not broadcast with previously seen size {m}"
+                    )));
+                }
+                Some(&m) if m != 1 => {}
+                _ => {
+                    seen.insert(c, n);
+                }
+            }
+        }
+    }
+    // A subscript repeated within one operand takes that operand's diagonal.
+    let mut cur: Vec<(Tensor, Vec<char>)> = Vec::new();
+    for (t, l) in operands.iter().zip(labels) {
+        let (mut t, mut l) = (t.clone(), l);
+        while let Some((i, j)) =
+            (0..l.len()).find_map(|j| l[..j].iter().position(|&c| c == l[j]).map(|i| (i, j)))
+        {
+            let c = l[i];
+            t = t.diagonal(0, i as i64, j as i64)?;
+            l = l
+                .iter()
+                .enumerate()
+                .filter(|&(k, _)| k != i && k != j)
+                .map(|(_, &x)| x)
+                .collect();
+            l.push(c);
+        }
+        cur.push((t, l));
+    }
     // Sum labels that appear in a single operand and not in the output.
     for i in 0..cur.len() {
         let others: Vec<char> = cur

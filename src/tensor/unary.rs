@@ -282,6 +282,15 @@ fn unary_raw(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
         ));
     }
     let src = t.cast_raw_if(DType::F32);
+    if op == UnaryOp::Exp {
+        // SIMD exp over contiguous chunks, split across threads when large.
+        let mut v = cpu::gather_contiguous::<f32>(&src);
+        let n = v.len();
+        cpu::for_each_chunk(&mut v, 1 << 14, n, |_, c| {
+            crate::cpu::fastmath::exp_inplace(c)
+        });
+        return Ok(Tensor::from_vec_unchecked(v, t.shape()).cast_raw_if(out_dt));
+    }
     Ok(Tensor::from_vec_unchecked(float_kernel::<f32>(op, &src), t.shape()).cast_raw_if(out_dt))
 }
 
