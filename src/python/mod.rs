@@ -82,6 +82,7 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     );
     functions::install_fork_handler();
     nn::register(m)?;
+    nn::register_norm(m)?;
     optim::register(m)?;
     Ok(())
 }

@@ -498,3 +498,47 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_nll_loss, m)?)?;
     Ok(())
 }
+
+#[pyfunction]
+#[pyo3(signature = (input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled=false))]
+#[allow(clippy::too_many_arguments)]
+fn batch_norm(
+    py: Python<'_>,
+    input: PyRef<PyTensor>,
+    weight: Option<PyRef<PyTensor>>,
+    bias: Option<PyRef<PyTensor>>,
+    running_mean: Option<PyRef<PyTensor>>,
+    running_var: Option<PyRef<PyTensor>>,
+    training: bool,
+    momentum: f64,
+    eps: f64,
+    cudnn_enabled: bool,
+) -> PyResult<Py<PyAny>> {
+    let _ = cudnn_enabled;
+    let (x, w, b, m, v) = (
+        input.t.clone(),
+        opt_t(&weight),
+        opt_t(&bias),
+        opt_t(&running_mean),
+        opt_t(&running_var),
+    );
+    wrap(
+        py,
+        nogil(py, x.numel(), || {
+            x.batch_norm(
+                w.as_ref(),
+                b.as_ref(),
+                m.as_ref(),
+                v.as_ref(),
+                training,
+                momentum,
+                eps,
+            )
+        })?,
+    )
+}
+
+pub fn register_norm(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(batch_norm, m)?)?;
+    Ok(())
+}

@@ -616,3 +616,203 @@ impl Tensor {
         self.mul(&mask.mul_scalar(1.0 / (1.0 - p))?)
     }
 }
+
+/// Composite batch norm (used for double backward): statistics over every dim but 1.
+fn batch_norm_composite(
+    x: &Tensor,
+    w: Option<&Tensor>,
+    b: Option<&Tensor>,
+    stats: Option<(&Tensor, &Tensor)>,
+    eps: f64,
+) -> Result<Tensor> {
+    let dims: Vec<i64> = (0..x.ndim() as i64).filter(|&d| d != 1).collect();
+    let mut cshape = vec![1i64; x.ndim()];
+    cshape[1] = x.shape()[1] as i64;
+    let (mean, var) = match stats {
+        Some((m, v)) => (m.reshape(&cshape)?, v.reshape(&cshape)?),
+        None => {
+            let mean = x.mean_dims(&dims, true, None)?;
+            let xc = x.sub(&mean)?;
+            let var = xc.mul(&xc)?.mean_dims(&dims, true, None)?;
+            (mean, var)
+        }
+    };
+    let mut y = x.sub(&mean)?.mul(&var.add_scalar(eps)?.rsqrt()?)?;
+    if let Some(w) = w {
+        y = y.mul(&w.reshape(&cshape)?)?;
+    }
+    if let Some(b) = b {
+        y = y.add(&b.reshape(&cshape)?)?;
+    }
+    Ok(y)
+}
+
+impl Tensor {
+    /// `batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)`:
+    /// per-channel statistics in one pass; running statistics updated in place when training;
+    /// backward from the saved mean and inverse std.
+    #[allow(clippy::too_many_arguments)]
+    pub fn batch_norm(
+        &self,
+        weight: Option<&Tensor>,
+        bias: Option<&Tensor>,
+        running_mean: Option<&Tensor>,
+        running_var: Option<&Tensor>,
+        training: bool,
+        momentum: f64,
+        eps: f64,
+    ) -> Result<Tensor> {
+        if self.ndim() < 2 || !self.dtype().is_float() {
+            return Err(Error::Value(format!(
+                "batch_norm: expected a floating point input with at least 2 dims, got {:?} {}",
+                self.shape(),
+                self.dtype().name()
+            )));
+        }
+        let c = self.shape()[1];
+        for (name, p) in [
+            ("weight", weight),
+            ("bias", bias),
+            ("running_mean", running_mean),
+            ("running_var", running_var),
+        ] {
+            if let Some(p) = p {
+                if p.numel() != c {
+                    return Err(Error::Runtime(format!(
+                        "batch_norm: {name} should contain {c} elements not {}",
+                        p.numel()
+                    )));
+                }
+            }
+        }
+        let n = self.shape()[0];
+        let l: usize = self.shape()[2..].iter().product();
+        let count = n * l;
+        if training && count <= 1 {
+            return Err(Error::Value(format!(
+                "Expected more than 1 value per channel when training, got input size {:?}",
+                self.shape()
+            )));
+        }
+        let (mean_v, var_v): (Vec<f64>, Vec<f64>) = if training {
+            let x = self.detach().to_f64_vec();
+            (0..c)
+                .map(|ch| {
+                    let it = (0..n)
+                        .flat_map(|i| x[(i * c + ch) * l..(i * c + ch + 1) * l].iter().copied());
+                    let mean = it.clone().sum::<f64>() / count as f64;
+                    let var = it.map(|v| (v - mean) * (v - mean)).sum::<f64>() / count as f64;
+                    (mean, var)
+                })
+                .unzip()
+        } else {
+            match (running_mean, running_var) {
+                (Some(m), Some(v)) => (m.to_f64_vec(), v.to_f64_vec()),
+                _ => {
+                    return Err(Error::Runtime(
+                        "running_mean and running_var must be defined in evaluation mode".into(),
+                    ))
+                }
+            }
+        };
+        if training {
+            let _ng = autograd::no_grad();
+            let upd = |buf: &Tensor, fresh: Vec<f64>| -> Result<()> {
+                let cur = buf.to_f64_vec();
+                let v: Vec<f64> = cur
+                    .iter()
+                    .zip(&fresh)
+                    .map(|(&r, &f)| (1.0 - momentum) * r + momentum * f)
+                    .collect();
+                buf.copy_(
+                    &Tensor::from_vec(v, &[c])?
+                        .reshape(&buf.shape().iter().map(|&s| s as i64).collect::<Vec<_>>())?,
+                )
+            };
+            if let Some(m) = running_mean {
+                upd(m, mean_v.clone())?;
+            }
+            if let Some(v) = running_var {
+                let unbiased = var_v
+                    .iter()
+                    .map(|&x| x * count as f64 / (count - 1) as f64)
+                    .collect();
+                upd(v, unbiased)?;
+            }
+        }
+        let mut cshape = vec![1usize; self.ndim()];
+        cshape[1] = c;
+        let rstd_v: Vec<f64> = var_v.iter().map(|&v| 1.0 / (v + eps).sqrt()).collect();
+        let mean = Tensor::from_vec(mean_v, &cshape)?.cast_raw(self.dtype());
+        let rstd = Tensor::from_vec(rstd_v, &cshape)?.cast_raw(self.dtype());
+        let ci: Vec<i64> = cshape.iter().map(|&s| s as i64).collect();
+        let out = {
+            let _ng = autograd::no_grad();
+            let mut y = self.detach().sub(&mean)?.mul(&rstd)?;
+            if let Some(w) = weight {
+                y = y.mul(&w.detach().reshape(&ci)?)?;
+            }
+            if let Some(b) = bias {
+                y = y.add(&b.detach().reshape(&ci)?)?;
+            }
+            y
+        };
+        let mut ins: Vec<&Tensor> = vec![self];
+        ins.extend(weight);
+        ins.extend(bias);
+        if !autograd::needs_grad(&ins) {
+            return Ok(out);
+        }
+        let dims: Vec<i64> = (0..self.ndim() as i64).filter(|&d| d != 1).collect();
+        let x = SavedTensor::new(self);
+        let (ws, bs) = (weight.cloned(), bias.cloned());
+        let (hw, hb) = (weight.is_some(), bias.is_some());
+        let (rm, rv) = (
+            running_mean.map(|t| t.detach().deep_clone()).transpose()?,
+            running_var.map(|t| t.detach().deep_clone()).transpose()?,
+        );
+        autograd::record(&out, "NativeBatchNormBackward0", &ins, move |g, _| {
+            let xv = x.get()?.clone();
+            if is_grad_enabled() {
+                let mut inputs = vec![xv.clone()];
+                inputs.extend(ws.clone());
+                inputs.extend(bs.clone());
+                let (rm, rv) = (rm.clone(), rv.clone());
+                return composite_grad(&inputs, g, |t| {
+                    let w = if hw { Some(&t[1]) } else { None };
+                    let b = if hb { Some(&t[1 + hw as usize]) } else { None };
+                    let stats = match (training, &rm, &rv) {
+                        (false, Some(m), Some(v)) => Some((m, v)),
+                        _ => None,
+                    };
+                    batch_norm_composite(&t[0], w, b, stats, eps)
+                });
+            }
+            let xhat = xv.sub(&mean)?.mul(&rstd)?;
+            let gxhat = match &ws {
+                Some(w) => g.mul(&w.reshape(&ci)?)?,
+                None => g.clone(),
+            };
+            let gx = if training {
+                let t1 = gxhat.mean_dims(&dims, true, None)?;
+                let t2 = gxhat.mul(&xhat)?.mean_dims(&dims, true, None)?;
+                gxhat.sub(&t1)?.sub(&xhat.mul(&t2)?)?.mul(&rstd)?
+            } else {
+                gxhat.mul(&rstd)?
+            };
+            let mut res = vec![Some(gx)];
+            if let Some(w) = &ws {
+                res.push(Some(g.mul(&xhat)?.sum_dims(&dims, false, None)?.reshape(
+                    &w.shape().iter().map(|&s| s as i64).collect::<Vec<_>>(),
+                )?));
+            }
+            if let Some(b) = &bs {
+                res.push(Some(g.sum_dims(&dims, false, None)?.reshape(
+                    &b.shape().iter().map(|&s| s as i64).collect::<Vec<_>>(),
+                )?));
+            }
+            Ok(res)
+        });
+        Ok(out)
+    }
+}
