@@ -2,7 +2,7 @@
 
 use super::convert::*;
 use super::tensor::{wrap, PyTensor};
-use super::tensor_ops::list_of;
+use super::tensor_methods::list_of;
 use super::types::{PyDType, PyGenerator};
 use crate::dtype::{promote_types as promote, DType};
 use crate::tensor::creation_scalar::Scalar;

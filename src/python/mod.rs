@@ -8,6 +8,8 @@ mod functions;
 mod nn;
 mod optim;
 mod tensor;
+mod tensor_index;
+mod tensor_methods;
 mod tensor_ops;
 mod types;
 

@@ -202,7 +202,7 @@ impl Tensor {
     /// `torch.einsum` for explicit or implicit output, with repeated-index sums; contractions
     /// are lowered to permute + reshape + batched matmul (or mul+sum).
     pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
-        super::nn::einsum(equation, operands)
+        super::einsum::einsum(equation, operands)
     }
 }
 

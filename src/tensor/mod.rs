@@ -3,6 +3,7 @@
 mod binary;
 pub mod conv;
 mod creation;
+mod einsum;
 pub mod creation_scalar {
     pub use super::creation::Scalar;
 }
