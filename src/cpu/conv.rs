@@ -33,6 +33,31 @@ impl Window {
     }
 }
 
+/// The output columns `lo..hi` whose input column `ox*stride + off` (with
+/// `off = kernel_offset - pad`) lies inside `0..w`, and `off`.
+fn valid_span(
+    stride: usize,
+    kernel_offset: usize,
+    pad: usize,
+    w: usize,
+    ow: usize,
+) -> (usize, usize, isize) {
+    let off = kernel_offset as isize - pad as isize;
+    let s = stride as isize;
+    let lo = if off >= 0 {
+        0
+    } else {
+        ((-off + s - 1) / s) as usize
+    };
+    let last = w as isize - 1 - off;
+    let hi = if last < 0 {
+        0
+    } else {
+        ((last / s) as usize + 1).min(ow)
+    };
+    (lo.min(ow), hi, off)
+}
+
 /// `x: [planes, H, W]` → `cols: [planes, kh*kw, oh*ow]` (zero padding).
 pub fn im2col<F: Float + Send + Sync>(
     x: &[F],
@@ -57,10 +82,17 @@ pub fn im2col<F: Float + Send + Sync>(
                         continue;
                     }
                     let src_row = &src[y as usize * w..(y as usize + 1) * w];
-                    for ox in 0..ow {
-                        let xx = (ox * win.sw + j * win.dw) as isize - win.pw as isize;
-                        if xx >= 0 && xx < w as isize {
-                            row[oy * ow + ox] = src_row[xx as usize];
+                    let (lo, hi, off) = valid_span(win.sw, j * win.dw, win.pw, w, ow);
+                    let dst_row = &mut row[oy * ow..(oy + 1) * ow];
+                    if lo < hi {
+                        let x0 = (lo * win.sw) as isize + off;
+                        if win.sw == 1 {
+                            dst_row[lo..hi]
+                                .copy_from_slice(&src_row[x0 as usize..x0 as usize + hi - lo]);
+                        } else {
+                            for (k, d) in dst_row[lo..hi].iter_mut().enumerate() {
+                                *d = src_row[x0 as usize + k * win.sw];
+                            }
                         }
                     }
                 }
@@ -147,4 +179,60 @@ pub fn max_pool_indices<F: Float + Send + Sync>(
         }
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(x: &[f64], h: usize, w: usize, win: Window, oh: usize, ow: usize) -> Vec<f64> {
+        let mut out = vec![0.0; win.kh * win.kw * oh * ow];
+        for i in 0..win.kh {
+            for j in 0..win.kw {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let y = (oy * win.sh + i * win.dh) as isize - win.ph as isize;
+                        let xx = (ox * win.sw + j * win.dw) as isize - win.pw as isize;
+                        if y >= 0 && y < h as isize && xx >= 0 && xx < w as isize {
+                            out[((i * win.kw + j) * oh + oy) * ow + ox] =
+                                x[y as usize * w + xx as usize];
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn im2col_matches_naive_windows() {
+        let (h, w) = (5, 7);
+        let x: Vec<f64> = (0..h * w).map(|v| v as f64 + 1.0).collect();
+        for &(k, s, p, d) in &[
+            (3, 1, 1, 1),
+            (3, 2, 1, 1),
+            (2, 3, 0, 1),
+            (3, 1, 2, 2),
+            (1, 1, 0, 1),
+            (3, 2, 2, 1),
+        ] {
+            let win = Window {
+                kh: k,
+                kw: k,
+                sh: s,
+                sw: s,
+                ph: p,
+                pw: p,
+                dh: d,
+                dw: d,
+            };
+            let oh = Window::out_len(h, k, s, p, d, false).unwrap();
+            let ow = Window::out_len(w, k, s, p, d, false).unwrap();
+            assert_eq!(
+                im2col(&x, 1, h, w, win, oh, ow),
+                naive(&x, h, w, win, oh, ow),
+                "{win:?}"
+            );
+        }
+    }
 }
