@@ -44,6 +44,16 @@ fn check(p: &Tensor, g: &Tensor, op: &str) -> Result<()> {
     Ok(())
 }
 
+/// Every per-parameter list must line up with `params`.
+fn check_lens(op: &str, n: usize, lens: &[usize]) -> Result<()> {
+    if lens.iter().any(|&l| l != n) {
+        return Err(Error::Value(format!(
+            "{op}: expected every list to have one entry per parameter ({n}), got lengths {lens:?}"
+        )));
+    }
+    Ok(())
+}
+
 fn grad_as(g: &Tensor, dt: DType) -> Result<Tensor> {
     g.detach().to_dtype(dt)
 }
@@ -85,6 +95,7 @@ fn _sgd_step(
     nesterov: bool,
     maximize: bool,
 ) -> PyResult<Vec<Option<Py<PyAny>>>> {
+    check_lens("sgd", params.len(), &[grads.len(), momentum_buffers.len()])?;
     let mut out = Vec::new();
     for ((p, g), b) in params.iter().zip(&grads).zip(&momentum_buffers) {
         let (p, g) = (p.t.clone(), g.t.clone());
@@ -163,6 +174,11 @@ fn _adam_step(
     maximize: bool,
     decoupled_weight_decay: bool,
 ) -> PyResult<()> {
+    check_lens(
+        "adam",
+        params.len(),
+        &[grads.len(), exp_avgs.len(), exp_avg_sqs.len(), steps.len()],
+    )?;
     for i in 0..params.len() {
         let (p, g) = (params[i].t.clone(), grads[i].t.clone());
         check(&p, &g, "adam")?;
@@ -223,6 +239,7 @@ fn _rmsprop_step(
     centered: bool,
     maximize: bool,
 ) -> PyResult<()> {
+    check_lens("rmsprop", params.len(), &[grads.len(), square_avgs.len()])?;
     for i in 0..params.len() {
         let (p, g) = (params[i].t.clone(), grads[i].t.clone());
         check(&p, &g, "rmsprop")?;
@@ -282,6 +299,11 @@ fn _adagrad_step(
     eps: f64,
     maximize: bool,
 ) -> PyResult<()> {
+    check_lens(
+        "adagrad",
+        params.len(),
+        &[grads.len(), state_sums.len(), steps.len()],
+    )?;
     for i in 0..params.len() {
         let (p, g) = (params[i].t.clone(), grads[i].t.clone());
         check(&p, &g, "adagrad")?;

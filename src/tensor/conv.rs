@@ -24,7 +24,31 @@ fn check_4d(x: &Tensor, op: &str) -> Result<()> {
     Ok(())
 }
 
+/// Kernel, stride and dilation must be positive (PyTorch's checks).
+fn check_window(op: &str, win: Window) -> Result<()> {
+    if win.kh == 0 || win.kw == 0 {
+        return Err(Error::Runtime(format!(
+            "{op}: kernel size should be greater than zero, but got ({}, {})",
+            win.kh, win.kw
+        )));
+    }
+    if win.sh == 0 || win.sw == 0 {
+        return Err(Error::Runtime(format!(
+            "{op}: stride should be greater than zero, but got ({}, {})",
+            win.sh, win.sw
+        )));
+    }
+    if win.dh == 0 || win.dw == 0 {
+        return Err(Error::Runtime(format!(
+            "{op}: dilation should be greater than zero, but got ({}, {})",
+            win.dh, win.dw
+        )));
+    }
+    Ok(())
+}
+
 fn out_hw(op: &str, h: usize, w: usize, win: Window, ceil: bool) -> Result<(usize, usize)> {
+    check_window(op, win)?;
     let oh = Window::out_len(h, win.kh, win.sh, win.ph, win.dh, ceil);
     let ow = Window::out_len(w, win.kw, win.sw, win.pw, win.dw, ceil);
     match (oh, ow) {
@@ -225,6 +249,25 @@ impl Tensor {
         }
         let (og, kh, kw) = (weight.shape()[1], weight.shape()[2], weight.shape()[3]);
         let o = og * groups;
+        check_window(
+            "conv_transpose2d",
+            Window {
+                kh,
+                kw,
+                sh: stride.0,
+                sw: stride.1,
+                ph: 0,
+                pw: 0,
+                dh: dilation.0,
+                dw: dilation.1,
+            },
+        )?;
+        if h == 0 || w == 0 {
+            return Err(Error::Runtime(format!(
+                "conv_transpose2d: expected non-empty spatial dims, got input {:?}",
+                x.shape()
+            )));
+        }
         let oh = (h - 1) * stride.0 + dilation.0 * (kh - 1) + output_padding.0 + 1;
         let ow = (w - 1) * stride.1 + dilation.1 * (kw - 1) + output_padding.1 + 1;
         if oh < 2 * padding.0 + 1 || ow < 2 * padding.1 + 1 {

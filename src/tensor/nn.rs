@@ -56,6 +56,13 @@ impl Tensor {
             }
             None => self.clone(),
         };
+        if !src.dtype().is_float() {
+            return Err(Error::Runtime(format!(
+                "{}: expected a floating point dtype, got {}",
+                if log { "log_softmax" } else { "softmax" },
+                src.dtype().name()
+            )));
+        }
         if src.ndim() == 0 {
             normalize_dim(dim, 0)?;
             let v = if log { 0.0 } else { 1.0 };
@@ -372,6 +379,12 @@ impl Tensor {
             return Err(Error::Runtime(format!(
                 "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but got {} instead",
                 indices.dtype().name()
+            )));
+        }
+        if weight.ndim() != 2 {
+            return Err(Error::Runtime(format!(
+                "embedding: 'weight' must be 2-D, got shape {:?}",
+                weight.shape()
             )));
         }
         let flat = indices.reshape(&[-1])?;

@@ -104,3 +104,21 @@ def test_cross_entropy_matches_numpy_with_weights_ignore_and_smoothing():
     ref = (0.9 * nll + 0.1 / 4 * smooth).sum() / (wn[tv] * valid).sum()
     assert abs(got.item() - ref) < 1e-10
     assert gradcheck(lambda x: torch._C._cross_entropy(x, target, weight, -100, 0.1, "mean"), (logits,))
+
+
+@pytest.mark.parametrize(
+    "call,exc,msg",
+    [
+        (lambda: torch.max_pool2d(torch.randn(1, 1, 4, 4), 2, 0), RuntimeError, "stride should be greater than zero"),
+        (lambda: torch.max_pool2d(torch.randn(1, 1, 4, 4), 0), RuntimeError, "kernel size should be greater than zero"),
+        (lambda: torch.conv2d(torch.randn(1, 1, 4, 4), torch.randn(1, 1, 3, 3), None, 0), RuntimeError, "stride"),
+        (lambda: torch.conv2d(torch.randn(1, 1, 4, 4), torch.randn(1, 1, 3, 3), None, 1, 0, 0), RuntimeError, "dilation"),
+        (lambda: torch.conv_transpose2d(torch.randn(1, 1, 2, 2), torch.randn(1, 1, 3, 3), None, 0), RuntimeError, "stride"),
+        (lambda: torch.randn(2, 3).softmax(0, dtype=torch.int64), RuntimeError, "softmax: expected a floating point"),
+        (lambda: torch.embedding(torch.randn(5), torch.tensor([1])), RuntimeError, "must be 2-D"),
+        (lambda: torch._C._adam_step([torch.zeros(2)], [], [], [], [], [], 1e-3, 0.9, 0.999, 1e-8, 0.0, False, False, False), ValueError, "one entry per parameter"),
+    ],
+)
+def test_bad_arguments_raise_python_errors(call, exc, msg):
+    with pytest.raises(exc, match=msg):
+        call()
