@@ -201,8 +201,27 @@ pub fn result_type(ops: &[Operand]) -> DType {
     combine_categories(dim, combine_categories(zero, wrapped)).unwrap_or(DType::F32)
 }
 
-/// A Rust type that is stored as one of the dtypes.
-pub trait Elem: Copy + Send + Sync + 'static + PartialOrd + Default + std::fmt::Debug {
+mod sealed {
+    /// Only the ten element types below: a buffer of one dtype can never be read as another,
+    /// and each of them is valid for every bit pattern of its size (bool aside, whose buffers
+    /// are only ever written as 0 or 1).
+    pub trait Sealed {}
+    impl Sealed for bool {}
+    impl Sealed for u8 {}
+    impl Sealed for i8 {}
+    impl Sealed for i16 {}
+    impl Sealed for i32 {}
+    impl Sealed for i64 {}
+    impl Sealed for half::f16 {}
+    impl Sealed for half::bf16 {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// A Rust type that is stored as one of the dtypes (sealed: implemented only here).
+pub trait Elem:
+    sealed::Sealed + Copy + Send + Sync + 'static + PartialOrd + Default + std::fmt::Debug
+{
     const DTYPE: DType;
     fn to_f64(self) -> f64;
     fn from_f64(v: f64) -> Self;

@@ -42,19 +42,50 @@ impl Layout {
         true
     }
 
-    /// One past the largest storage index this layout touches (0 for empty).
-    pub fn max_extent(&self) -> usize {
-        if self.numel() == 0 {
-            return self.offset;
+    /// One past the largest storage index this layout touches (its offset when empty), or
+    /// `None` when that overflows.
+    pub fn extent(&self) -> Option<usize> {
+        if self.shape.contains(&0) {
+            return Some(self.offset);
         }
-        self.offset
-            + self
-                .shape
-                .iter()
-                .zip(&self.strides)
-                .map(|(&s, &st)| (s - 1) * st)
-                .sum::<usize>()
-            + 1
+        let mut last = self.offset;
+        for (&s, &st) in self.shape.iter().zip(&self.strides) {
+            last = last.checked_add((s - 1).checked_mul(st)?)?;
+        }
+        last.checked_add(1)
+    }
+
+    /// One past the largest storage index this layout touches (layouts already validated).
+    pub fn max_extent(&self) -> usize {
+        self.extent().unwrap_or(usize::MAX)
+    }
+
+    /// Checks that this layout describes a valid tensor inside a buffer of `len` elements:
+    /// as many strides as dims, an element count that fits an `isize`, and every element
+    /// index below `len` (an empty layout may carry any offset).
+    pub fn check_fits(&self, len: usize) -> Result<()> {
+        if self.shape.len() != self.strides.len() {
+            return Err(Error::Runtime(format!(
+                "invalid layout: {} sizes but {} strides",
+                self.shape.len(),
+                self.strides.len()
+            )));
+        }
+        let n = crate::shape::checked_numel(&self.shape)?;
+        if n == 0 {
+            return Ok(());
+        }
+        match self.extent() {
+            Some(e) if e <= len => Ok(()),
+            _ => Err(Error::Runtime(format!(
+                "setStorage: sizes {:?}, strides {:?}, storage offset {}, and itemsize requiring a storage size of {} are out of bounds for storage of size {}",
+                self.shape,
+                self.strides,
+                self.offset,
+                self.extent().map_or("more than usize::MAX".to_string(), |e| e.to_string()),
+                len
+            ))),
+        }
     }
 
     pub fn transpose(&self, a: usize, b: usize) -> Layout {

@@ -15,7 +15,9 @@
 //! ```
 
 pub mod autograd;
+pub mod backend;
 pub mod cpu;
+pub mod cuda_backend;
 pub mod device;
 pub mod dtype;
 pub mod error;

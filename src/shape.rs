@@ -2,16 +2,38 @@
 
 use crate::error::{index_err, Error, Result};
 
+/// The element count of a shape already known to be valid (a tensor's own layout).
 pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
 
+/// The element count of a requested shape, checked: it must fit in an `isize` (as PyTorch's
+/// int64 sizes do), so that offsets and byte sizes computed from it cannot overflow.
+pub fn checked_numel(shape: &[usize]) -> Result<usize> {
+    let mut n: usize = 1;
+    let mut overflow = false;
+    for &d in shape {
+        match n.checked_mul(d) {
+            Some(v) => n = v,
+            None => overflow = true,
+        }
+    }
+    // A zero-size dim makes any product valid; an overflow elsewhere still means the sizes
+    // themselves are beyond what a tensor may have.
+    if overflow || n > isize::MAX as usize || shape.iter().any(|&d| d > isize::MAX as usize) {
+        return Err(Error::Runtime(format!(
+            "Storage size calculation overflowed with sizes={shape:?}"
+        )));
+    }
+    Ok(n)
+}
+
 pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
     let mut strides = vec![0; shape.len()];
-    let mut s = 1;
+    let mut s: usize = 1;
     for i in (0..shape.len()).rev() {
         strides[i] = s;
-        s *= shape[i].max(1);
+        s = s.saturating_mul(shape[i].max(1));
     }
     strides
 }

@@ -1,68 +1,70 @@
-//! Reference-counted memory shared by a tensor and all its views, with the version counter
-//! that autograd uses to detect in-place changes to saved tensors.
+//! Reference-counted memory shared by a tensor and all its views: a dtype, the version counter
+//! that autograd uses to detect in-place changes to saved tensors, and a device buffer.
+//!
+//! Rule for writes: storage is shared by views and may be written while the GIL is released.
+//! Kernels write only into buffers they just allocated, or into the destination of an in-place
+//! op, whose sources are materialised first when they overlap it. Two threads writing the same
+//! tensor concurrently is a race in the caller's program, as in PyTorch; reads never observe
+//! memory outside the buffer, because every layout is checked against its buffer when built.
 
+use crate::cpu::buffer::CpuBuffer;
+use crate::cuda_backend::CudaBuffer;
 use crate::device::Device;
 use crate::dtype::{DType, Elem};
+use crate::error::{Error, Result};
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A typed buffer. Memory either comes from a Rust `Vec` or is borrowed from a foreign owner
-/// (a NumPy array) kept alive by `_owner`.
-pub struct Storage {
-    ptr: *mut u8,
-    len: usize,
-    dtype: DType,
-    device: Device,
-    version: AtomicU64,
-    _owner: Box<dyn Any + Send + Sync>,
+/// Where the elements live. Without the `cuda` feature `CudaBuffer` has no values, so the
+/// second arm can never be taken and costs nothing.
+pub enum Buffer {
+    Cpu(CpuBuffer),
+    Cuda(CudaBuffer),
 }
 
-// SAFETY: like PyTorch's storage, concurrent mutation is the caller's responsibility; kernels
-// write only into fresh buffers or through `copy_`, which first materialises overlapping sources.
-unsafe impl Send for Storage {}
-unsafe impl Sync for Storage {}
+pub struct Storage {
+    dtype: DType,
+    version: AtomicU64,
+    buffer: Buffer,
+}
 
 impl Storage {
-    pub fn from_vec<T: Elem>(mut v: Vec<T>) -> Storage {
-        let ptr = v.as_mut_ptr() as *mut u8;
-        let len = v.len();
+    pub fn new(dtype: DType, buffer: Buffer) -> Storage {
         Storage {
-            ptr,
-            len,
-            dtype: T::DTYPE,
-            device: Device::Cpu,
+            dtype,
             version: AtomicU64::new(0),
-            _owner: Box::new(v),
+            buffer,
         }
     }
 
-    /// Wraps foreign memory.
+    pub fn from_vec<T: Elem>(v: Vec<T>) -> Storage {
+        Storage::new(T::DTYPE, Buffer::Cpu(CpuBuffer::from_vec(v)))
+    }
+
+    /// Wraps foreign host memory.
     ///
     /// # Safety
-    /// `ptr` must point to `len` valid, aligned elements of `dtype` that stay alive as long as
-    /// `owner` does.
+    /// As `CpuBuffer::from_foreign`: `ptr` must point to `len` valid, aligned, initialised,
+    /// writable elements of `dtype` that stay alive as long as `owner` does.
     pub unsafe fn from_foreign(
         ptr: *mut u8,
         len: usize,
         dtype: DType,
         owner: Box<dyn Any + Send + Sync>,
     ) -> Storage {
-        Storage {
-            ptr,
-            len,
-            dtype,
-            device: Device::Cpu,
-            version: AtomicU64::new(0),
-            _owner: owner,
+        Storage::new(dtype, Buffer::Cpu(CpuBuffer::from_foreign(ptr, len, owner)))
+    }
+
+    /// Length in elements.
+    pub fn len(&self) -> usize {
+        match &self.buffer {
+            Buffer::Cpu(b) => b.len(),
+            Buffer::Cuda(b) => b.len(),
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     pub fn dtype(&self) -> DType {
@@ -70,11 +72,21 @@ impl Storage {
     }
 
     pub fn device(&self) -> Device {
-        self.device
+        match &self.buffer {
+            Buffer::Cpu(_) => Device::Cpu,
+            Buffer::Cuda(b) => b.device(),
+        }
+    }
+
+    pub fn buffer(&self) -> &Buffer {
+        &self.buffer
     }
 
     pub fn data_ptr(&self) -> usize {
-        self.ptr as usize
+        match &self.buffer {
+            Buffer::Cpu(b) => b.ptr() as usize,
+            Buffer::Cuda(b) => b.device_ptr(),
+        }
     }
 
     pub fn version(&self) -> u64 {
@@ -85,34 +97,63 @@ impl Storage {
         self.version.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn as_slice<T: Elem>(&self) -> &[T] {
-        assert_eq!(T::DTYPE, self.dtype, "storage dtype mismatch");
-        if self.len == 0 {
-            return &[];
+    /// The host buffer, or an error naming the device the memory is on.
+    pub fn cpu(&self) -> Result<&CpuBuffer> {
+        match &self.buffer {
+            Buffer::Cpu(b) => Ok(b),
+            Buffer::Cuda(b) => Err(Error::Runtime(format!(
+                "expected a CPU buffer but the memory is on {}",
+                b.device()
+            ))),
         }
-        // SAFETY: ptr/len describe live memory of T (checked dtype).
-        unsafe { std::slice::from_raw_parts(self.ptr as *const T, self.len) }
     }
 
-    /// Mutable access through a shared reference, as views share one storage.
+    /// Host elements as `T` (kernels and bindings only; the tensor layer goes through the
+    /// backend).
+    pub fn cpu_slice<T: Elem>(&self) -> Result<&[T]> {
+        self.cpu()?.typed::<T>(self.dtype)
+    }
+
+    /// Mutable host elements through a shared reference, as views share one storage.
     ///
     /// # Safety
     /// No other slice of this storage may be read or written while the result is alive.
     #[allow(clippy::mut_from_ref)]
-    pub unsafe fn as_mut_slice<T: Elem>(&self) -> &mut [T] {
-        assert_eq!(T::DTYPE, self.dtype, "storage dtype mismatch");
-        if self.len == 0 {
-            return &mut [];
-        }
-        std::slice::from_raw_parts_mut(self.ptr as *mut T, self.len)
+    pub unsafe fn cpu_slice_mut<T: Elem>(&self) -> Result<&mut [T]> {
+        self.cpu()?.typed_mut::<T>(self.dtype)
     }
 
-    /// The raw bytes (little-endian machine order).
-    pub fn as_bytes(&self) -> &[u8] {
-        if self.len == 0 {
-            return &[];
+    /// The raw host bytes (machine byte order).
+    pub fn cpu_bytes(&self) -> Result<&[u8]> {
+        Ok(self.cpu()?.bytes(self.dtype))
+    }
+
+    /// The elements as a Vec: no copy when this storage owns a Rust vector of `T`.
+    pub fn into_vec<T: Elem>(self) -> Result<Vec<T>> {
+        let dtype = self.dtype;
+        match self.buffer {
+            Buffer::Cpu(b) => match b.into_vec::<T>() {
+                Ok(v) => Ok(v),
+                Err(b) => Ok(b.typed::<T>(dtype)?.to_vec()),
+            },
+            Buffer::Cuda(b) => Err(Error::Runtime(format!(
+                "into_vec: the memory is on {}; copy it to the host first",
+                b.device()
+            ))),
         }
-        // SAFETY: ptr covers len * size bytes.
-        unsafe { std::slice::from_raw_parts(self.ptr, self.len * self.dtype.size()) }
+    }
+
+    // ---- transitional (removed once every op goes through the backend) ----------------
+    pub fn as_slice<T: Elem>(&self) -> &[T] {
+        self.cpu_slice::<T>().expect("transitional")
+    }
+    /// # Safety
+    /// As `cpu_slice_mut`.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn as_mut_slice<T: Elem>(&self) -> &mut [T] {
+        self.cpu_slice_mut::<T>().expect("transitional")
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        self.cpu_bytes().expect("transitional")
     }
 }

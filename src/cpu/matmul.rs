@@ -139,3 +139,5 @@ pub fn bmm<T: Elem>(a: &Tensor, bm: &Tensor) -> Vec<T> {
     }
     out
 }
+
+impl crate::backend::LinalgKernels for super::CpuBackend {}

@@ -2,17 +2,108 @@
 //! contiguous inputs take a slice fast path, and large outputs are split across rayon.
 
 pub mod arith;
+pub mod buffer;
 pub mod conv;
+mod elementwise;
 pub mod fastmath;
+mod index;
 pub mod matmul;
+mod memory;
+mod nn;
 pub mod optim;
 pub mod reduce;
 
+use crate::backend::{Backend, Strided};
+use crate::device::Device;
 use crate::dtype::Elem;
+use crate::error::Result;
 use crate::layout::{for_each_offset, Layout};
 use crate::tensor::Tensor;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use buffer::{try_with_capacity, try_zeroed};
+
+/// The CPU implementation of the backend contract (one impl block per family, next to its
+/// kernels).
+pub struct CpuBackend;
+
+impl Backend for CpuBackend {
+    fn device(&self) -> Device {
+        Device::Cpu
+    }
+}
+
+/// All host elements of a view's storage as `T` (index them with the layout's offsets).
+#[inline]
+pub fn elems<'a, T: Elem>(s: Strided<'a>) -> Result<&'a [T]> {
+    s.storage.cpu_slice::<T>()
+}
+
+/// The view's elements as a contiguous slice when its layout allows it.
+#[inline]
+pub fn contiguous_elems<'a, T: Elem>(s: Strided<'a>) -> Result<Option<&'a [T]>> {
+    if !s.is_contiguous() {
+        return Ok(None);
+    }
+    let n = s.numel();
+    if n == 0 {
+        // A zero-size view may carry an offset past the end of its (empty) storage.
+        return Ok(Some(&[]));
+    }
+    let all = elems::<T>(s)?;
+    let o = s.layout.offset;
+    Ok(Some(&all[o..o + n]))
+}
+
+/// The view's elements in row-major order, borrowed when contiguous, else gathered.
+pub fn contiguous_or_gathered<'a, T: Elem>(s: Strided<'a>) -> Result<std::borrow::Cow<'a, [T]>> {
+    Ok(match contiguous_elems::<T>(s)? {
+        Some(c) => std::borrow::Cow::Borrowed(c),
+        None => std::borrow::Cow::Owned(gather::<T>(s)?),
+    })
+}
+
+/// Copies a view's elements into a new row-major Vec.
+pub fn gather<T: Elem>(s: Strided) -> Result<Vec<T>> {
+    if let Some(c) = contiguous_elems::<T>(s)? {
+        let mut v = try_with_capacity(c.len())?;
+        v.extend_from_slice(c);
+        return Ok(v);
+    }
+    let src = elems::<T>(s)?;
+    let l = s.layout;
+    let mut out = try_zeroed::<T>(l.numel())?;
+    fill_strided(&mut out, &l.shape, [&l.strides], [l.offset], |[o]| src[o]);
+    Ok(out)
+}
+
+/// `out[i] = f(s[i])`.
+pub fn map_elems<T: Elem, U: Elem>(s: Strided, f: impl Fn(T) -> U + Sync + Send) -> Result<Vec<U>> {
+    let n = s.numel();
+    let mut out = try_zeroed::<U>(n)?;
+    if let Some(c) = contiguous_elems::<T>(s)? {
+        if parallel(n) {
+            out.par_iter_mut()
+                .zip(c.par_iter())
+                .with_min_len(CHUNK)
+                .for_each(|(o, &v)| *o = f(v));
+        } else {
+            out.iter_mut().zip(c).for_each(|(o, &v)| *o = f(v));
+        }
+        return Ok(out);
+    }
+    let src = elems::<T>(s)?;
+    let l = s.layout;
+    fill_strided(
+        &mut out,
+        &l.shape,
+        [&l.strides],
+        [l.offset],
+        |[o]| f(src[o]),
+    );
+    Ok(out)
+}
 
 /// Elementwise work below this many elements stays on the calling thread (a rayon call
 /// costs several microseconds).
@@ -84,93 +175,57 @@ pub fn fill_strided<U: Send, const N: usize>(
     }
 }
 
-fn alloc<U: Elem>(n: usize) -> Vec<U> {
-    vec![U::default(); n]
-}
-
-/// Copies a tensor's elements into a new row-major Vec.
-pub fn gather_contiguous<T: Elem>(t: &Tensor) -> Vec<T> {
-    if let Some(s) = t.contiguous_slice::<T>() {
-        return s.to_vec();
-    }
-    let src = t.storage().as_slice::<T>();
-    let l = t.layout();
-    let mut out = alloc::<T>(l.numel());
-    fill_strided(&mut out, &l.shape, [&l.strides], [l.offset], |[o]| src[o]);
-    out
-}
-
-/// `out[i] = f(t[i])`.
-pub fn map<T: Elem, U: Elem>(t: &Tensor, f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
-    if let Some(s) = t.contiguous_slice::<T>() {
-        if parallel(s.len()) {
-            return s.par_iter().with_min_len(CHUNK).map(|&v| f(v)).collect();
-        }
-        return s.iter().map(|&v| f(v)).collect();
-    }
-    let src = t.storage().as_slice::<T>();
-    let l = t.layout();
-    let mut out = alloc::<U>(l.numel());
-    fill_strided(
-        &mut out,
-        &l.shape,
-        [&l.strides],
-        [l.offset],
-        |[o]| f(src[o]),
-    );
-    out
-}
-
-/// `out[i] = f(a[i], b[i])` where `la`/`lb` are layouts already broadcast to one shape.
-pub fn zip<A: Elem, B: Elem, U: Elem>(
-    a: &Tensor,
-    la: &Layout,
-    b: &Tensor,
-    lb: &Layout,
+/// `out[i] = f(a[i], b[i])` for two views already broadcast to one shape.
+pub fn zip_elems<A: Elem, B: Elem, U: Elem>(
+    a: Strided,
+    b: Strided,
     f: impl Fn(A, B) -> U + Sync + Send,
-) -> Vec<U> {
-    let sa = a.storage().as_slice::<A>();
-    let sb = b.storage().as_slice::<B>();
+) -> Result<Vec<U>> {
+    let (la, lb) = (a.layout, b.layout);
+    let sa = elems::<A>(a)?;
+    let sb = elems::<B>(b)?;
     let n = la.numel();
-    if la.is_contiguous() && lb.is_contiguous() {
+    let mut out = try_zeroed::<U>(n)?;
+    if n == 0 {
+        return Ok(out);
+    }
+    let both = la.is_contiguous() && lb.is_contiguous();
+    let a_scalar = la.strides.iter().all(|&s| s == 0);
+    let b_scalar = lb.strides.iter().all(|&s| s == 0);
+    if both {
         let xa = &sa[la.offset..la.offset + n];
         let xb = &sb[lb.offset..lb.offset + n];
         if parallel(n) {
-            return xa
-                .par_iter()
-                .zip(xb.par_iter())
+            out.par_iter_mut()
+                .zip(xa.par_iter().zip(xb.par_iter()))
                 .with_min_len(CHUNK)
-                .map(|(&x, &y)| f(x, y))
-                .collect();
+                .for_each(|(o, (&x, &y))| *o = f(x, y));
+        } else {
+            out.iter_mut()
+                .zip(xa.iter().zip(xb))
+                .for_each(|(o, (&x, &y))| *o = f(x, y));
         }
-        return xa.iter().zip(xb).map(|(&x, &y)| f(x, y)).collect();
+        return Ok(out);
     }
     // A scalar operand (all strides zero) against a contiguous one.
-    if lb.strides.iter().all(|&s| s == 0) && la.is_contiguous() {
+    if b_scalar && la.is_contiguous() {
         let y = sb[lb.offset];
         let xa = &sa[la.offset..la.offset + n];
-        if parallel(n) {
-            return xa
-                .par_iter()
-                .with_min_len(CHUNK)
-                .map(|&x| f(x, y))
-                .collect();
-        }
-        return xa.iter().map(|&x| f(x, y)).collect();
+        for_each_chunk(&mut out, CHUNK, n, |c, o| {
+            let xs = &xa[c * CHUNK..c * CHUNK + o.len()];
+            o.iter_mut().zip(xs).for_each(|(o, &x)| *o = f(x, y));
+        });
+        return Ok(out);
     }
-    if la.strides.iter().all(|&s| s == 0) && lb.is_contiguous() {
+    if a_scalar && lb.is_contiguous() {
         let x = sa[la.offset];
         let xb = &sb[lb.offset..lb.offset + n];
-        if parallel(n) {
-            return xb
-                .par_iter()
-                .with_min_len(CHUNK)
-                .map(|&y| f(x, y))
-                .collect();
-        }
-        return xb.iter().map(|&y| f(x, y)).collect();
+        for_each_chunk(&mut out, CHUNK, n, |c, o| {
+            let ys = &xb[c * CHUNK..c * CHUNK + o.len()];
+            o.iter_mut().zip(ys).for_each(|(o, &y)| *o = f(x, y));
+        });
+        return Ok(out);
     }
-    let mut out = alloc::<U>(n);
     fill_strided(
         &mut out,
         &la.shape,
@@ -178,25 +233,67 @@ pub fn zip<A: Elem, B: Elem, U: Elem>(
         [la.offset, lb.offset],
         |[oa, ob]| f(sa[oa], sb[ob]),
     );
-    out
+    Ok(out)
 }
 
 /// Writes row-major `src` into the (possibly strided) elements of `dst`.
 ///
-/// The caller guarantees `src` does not alias `dst`'s storage.
-pub fn write_strided<T: Elem>(dst: &Tensor, src: &[T]) {
-    let l = dst.layout();
-    // SAFETY: src is a separate buffer; dst's elements are written once each.
-    let out = unsafe { dst.storage().as_mut_slice::<T>() };
+/// The caller guarantees `src` does not alias `dst`'s storage and that no other reference to
+/// `dst`'s elements is alive (the storage write rule).
+pub fn write_elems<T: Elem>(dst: Strided, src: &[T]) -> Result<()> {
+    let l = dst.layout;
+    if src.len() != l.numel() {
+        return Err(crate::rt_err!(
+            "internal error: writing {} elements into a view of {}",
+            src.len(),
+            l.numel()
+        ));
+    }
+    if src.is_empty() {
+        return Ok(());
+    }
+    // SAFETY: src is a separate buffer; each element of dst is written once, and the layout
+    // was checked against the storage when the view was built.
+    let out = unsafe { dst.storage.cpu_slice_mut::<T>()? };
     if l.is_contiguous() {
         out[l.offset..l.offset + src.len()].copy_from_slice(src);
-        return;
+        return Ok(());
     }
     let mut i = 0;
     for_each_offset(&l.shape, [&l.strides], [l.offset], 0, l.numel(), |[o]| {
         out[o] = src[i];
         i += 1;
     });
+    Ok(())
+}
+
+// ---- transitional Tensor-based wrappers (removed once every op goes through the backend) --
+
+pub fn gather_contiguous<T: Elem>(t: &Tensor) -> Vec<T> {
+    gather(t.strided()).expect("transitional")
+}
+
+pub fn map<T: Elem, U: Elem>(t: &Tensor, f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
+    map_elems(t.strided(), f).expect("transitional")
+}
+
+pub fn zip<A: Elem, B: Elem, U: Elem>(
+    a: &Tensor,
+    la: &Layout,
+    b: &Tensor,
+    lb: &Layout,
+    f: impl Fn(A, B) -> U + Sync + Send,
+) -> Vec<U> {
+    zip_elems(
+        Strided::new(a.storage(), la),
+        Strided::new(b.storage(), lb),
+        f,
+    )
+    .expect("transitional")
+}
+
+pub fn write_strided<T: Elem>(dst: &Tensor, src: &[T]) {
+    write_elems(dst.strided(), src).expect("transitional")
 }
 
 /// Converts between element types through f64 (bool and integers exactly).

@@ -148,3 +148,5 @@ pub fn adagrad<F: Float>(
         p[i] = p[i] - clr * gi / (sum[i].sqrt() + eps);
     }
 }
+
+impl crate::backend::OptimKernels for super::CpuBackend {}

@@ -69,3 +69,5 @@ pub fn sum_row<T: crate::dtype::Elem>(row: &[T]) -> f64 {
     // Folded from +0.0 (std's f64 `sum` starts at -0.0): an empty sum is 0, as in PyTorch.
     row.iter().fold(0.0, |a, v| a + v.to_f64())
 }
+
+impl crate::backend::ReduceKernels for super::CpuBackend {}

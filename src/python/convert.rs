@@ -270,7 +270,7 @@ pub fn from_array_interface(obj: &Bound<PyAny>) -> PyResult<Tensor> {
     let owner: Py<PyAny> = obj.clone().unbind();
     // SAFETY: the array's buffer covers `len` elements and lives as long as `owner`.
     let storage = unsafe { Storage::from_foreign(ptr as *mut u8, len, dt, Box::new(owner)) };
-    Ok(Tensor::from_storage(Arc::new(storage), layout))
+    Ok(Tensor::from_storage(Arc::new(storage), layout)?)
 }
 
 /// The `__array_interface__` dict that exposes a tensor's memory to NumPy.

@@ -49,7 +49,7 @@ pub fn tolist<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
     }
     let dt = t.dtype();
     let (fv, iv): (Vec<f64>, Vec<i64>) = if dt.is_float() {
-        (t.to_f64_vec(), vec![])
+        (t.to_f64_vec()?, vec![])
     } else {
         (
             vec![],

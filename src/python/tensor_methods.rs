@@ -309,7 +309,7 @@ impl PyTensor {
         if shape.len() == 1 {
             if let Ok(dt) = dtype_of(&shape.get_item(0)?) {
                 if dt == self.t.dtype() {
-                    return wrap(py, self.t.alias());
+                    return wrap(py, self.t.alias()?);
                 }
                 return Err(Error::NotImplemented(format!(
                     "view(dtype): reinterpreting {} as {} is not supported",

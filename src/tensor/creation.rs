@@ -2,7 +2,6 @@
 
 use super::Tensor;
 use crate::autograd::{self, SavedTensor};
-use crate::cpu;
 use crate::dtype::{DType, Elem};
 use crate::error::{Error, Result};
 use std::sync::Arc;
@@ -64,11 +63,18 @@ impl From<bool> for Scalar {
 
 impl Tensor {
     pub fn full(shape: &[usize], value: impl Into<Scalar>, dtype: DType) -> Result<Tensor> {
-        let v = value.into();
-        let n: usize = shape.iter().product();
-        Ok(crate::with_dtype!(dtype, T, {
-            Tensor::from_vec_unchecked(vec![v.to_elem::<T>(); n], shape)
-        }))
+        Self::full_on(shape, value, dtype, crate::device::Device::Cpu)
+    }
+    /// `full` on a device: the one constructor every filled tensor goes through.
+    pub fn full_on(
+        shape: &[usize],
+        value: impl Into<Scalar>,
+        dtype: DType,
+        device: crate::device::Device,
+    ) -> Result<Tensor> {
+        let n = crate::shape::checked_numel(shape)?;
+        let storage = crate::backend::backend(device)?.full(n, dtype, value.into())?;
+        Tensor::from_kernel(storage, shape)
     }
     pub fn zeros(shape: &[usize], dtype: DType) -> Result<Tensor> {
         Self::full(shape, Scalar::Int(0), dtype)
@@ -77,10 +83,10 @@ impl Tensor {
         Self::full(shape, Scalar::Int(1), dtype)
     }
     pub fn zeros_like(t: &Tensor) -> Result<Tensor> {
-        Self::zeros(t.shape(), t.dtype())
+        Self::full_on(t.shape(), Scalar::Int(0), t.dtype(), t.device())
     }
     pub fn ones_like(t: &Tensor) -> Result<Tensor> {
-        Self::ones(t.shape(), t.dtype())
+        Self::full_on(t.shape(), Scalar::Int(1), t.dtype(), t.device())
     }
     /// A 0-d tensor holding `v` as `dtype`.
     pub fn scalar_of(v: impl Into<Scalar>, dtype: DType) -> Tensor {
@@ -164,15 +170,7 @@ impl Tensor {
     }
 
     pub(crate) fn cast_raw(&self, dtype: DType) -> Tensor {
-        // One gather per source dtype, then a plain conversion loop per pair: keeps the
-        // 10×10 instantiations small.
-        crate::with_dtype!(self.dtype(), S, {
-            let src = cpu::gather_contiguous::<S>(self);
-            crate::with_dtype!(dtype, D, {
-                let v: Vec<D> = src.iter().map(|&x| cpu::convert::<S, D>(x)).collect();
-                Tensor::from_vec_unchecked(v, self.shape())
-            })
-        })
+        self.to_dtype_raw(dtype).expect("transitional")
     }
 
     /// A contiguous copy in new memory (`clone()`), differentiable.
@@ -187,9 +185,7 @@ impl Tensor {
     }
 
     pub fn copy_raw(&self) -> Tensor {
-        crate::with_dtype!(self.dtype(), T, {
-            Tensor::from_vec_unchecked(cpu::gather_contiguous::<T>(self), self.shape())
-        })
+        self.to_dtype_raw(self.dtype()).expect("transitional")
     }
 
     /// The same values in a contiguous layout (self when already contiguous).

@@ -85,7 +85,7 @@ impl Tensor {
         let (view, adv) = self.basic_index(items)?;
         if adv.iter().all(|a| a.is_none()) {
             // A pure basic index always returns a new view object.
-            return Ok(if view.same(self) { self.alias() } else { view });
+            return Ok(if view.same(self) { self.alias()? } else { view });
         }
         view.index_advanced(&adv)
     }
@@ -275,7 +275,7 @@ impl Tensor {
             let mut perm: Vec<usize> = (nb..nb + first).collect();
             perm.extend(0..nb);
             perm.extend(nb + first..nb + nr);
-            out.permute_raw(&perm)
+            out.permute_raw(&perm)?
         } else {
             out
         };
@@ -379,7 +379,7 @@ impl Tensor {
             let mut perm: Vec<usize> = (first..first + nb).collect();
             perm.extend(0..first);
             perm.extend(first + nb..res_shape.len());
-            v.permute_raw(&perm)
+            v.permute_raw(&perm)?
         } else {
             v
         };
@@ -531,7 +531,7 @@ impl Tensor {
                         src.shape()
                     )));
                 }
-                s = s.view_with_layout(s.layout().narrow(k, 0, index.shape()[k]));
+                s = s.view_with_layout(s.layout().narrow(k, 0, index.shape()[k]))?;
             }
             s
         } else {
@@ -593,7 +593,7 @@ impl Tensor {
                                     k,
                                     0,
                                     idx.shape()[k],
-                                ));
+                                ))?;
                             }
                             region.write_raw(&taken.detach())?;
                             Some(z)

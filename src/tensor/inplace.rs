@@ -179,7 +179,7 @@ impl Tensor {
         if l.max_extent() > c.storage().len() {
             return Err(Error::Runtime("as_strided: view out of bounds".into()));
         }
-        Ok(c.view_with_layout(l))
+        c.view_with_layout(l)
     }
 
     /// `copy_(src)`: broadcasts and casts `src` into self.
@@ -195,7 +195,7 @@ impl Tensor {
         let s = if s.dtype() != self.dtype() {
             s.to_dtype(self.dtype())?
         } else {
-            s.alias()
+            s.alias()?
         };
         self.apply_inplace(&s)
     }

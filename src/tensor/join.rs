@@ -59,7 +59,7 @@ impl Tensor {
         let mut spans = Vec::new();
         for t in &parts {
             let len = t.shape()[d];
-            let region = out.view_with_layout(out.layout().narrow(d, off, len));
+            let region = out.view_with_layout(out.layout().narrow(d, off, len))?;
             region.write_raw(&t.cast_raw_if(dt))?;
             spans.push((off, len, t.dtype()));
             off += len;

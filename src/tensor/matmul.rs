@@ -35,8 +35,8 @@ impl Tensor {
         sa.extend([m, k]);
         let mut sb = batch.clone();
         sb.extend([k, n]);
-        let a3 = flatten_batch(&a.expand_raw(&sa)?, nbatch);
-        let b3 = flatten_batch(&b.expand_raw(&sb)?, nbatch);
+        let a3 = flatten_batch(&a.expand_raw(&sa)?, nbatch)?;
+        let b3 = flatten_batch(&b.expand_raw(&sb)?, nbatch)?;
         let mut out_shape = batch.clone();
         out_shape.extend([m, n]);
         let out = if a.dtype() == DType::BF16 {
@@ -77,7 +77,7 @@ impl Tensor {
     }
 
     fn expand_raw(&self, shape: &[usize]) -> Result<Tensor> {
-        Ok(self.view_with_layout(self.layout().broadcast_to(shape)?))
+        self.view_with_layout(self.layout().broadcast_to(shape)?)
     }
 
     /// Transpose of the last two dims (`mT`).
@@ -207,7 +207,7 @@ impl Tensor {
 }
 
 /// Views an `[..batch, r, c]` tensor as `[nbatch, r, c]` (batch dims may be broadcast).
-fn flatten_batch(t: &Tensor, nbatch: usize) -> Tensor {
+fn flatten_batch(t: &Tensor, nbatch: usize) -> Result<Tensor> {
     let nd = t.ndim();
     let (r, c) = (t.shape()[nd - 2], t.shape()[nd - 1]);
     let l = t.layout();

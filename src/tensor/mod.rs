@@ -24,7 +24,12 @@ mod unary;
 pub use indexing::TensorIndex;
 pub use reduce::Reduction;
 
+mod device_check;
+
+pub use device_check::check_same_device;
+
 use crate::autograd::{Edge, Hook, NodeRef};
+use crate::backend::{Backend, Strided};
 use crate::device::Device;
 use crate::dtype::{DType, Elem};
 use crate::error::{Error, Result};
@@ -78,14 +83,21 @@ impl Tensor {
         }))
     }
 
-    /// A tensor over existing storage (e.g. memory shared with NumPy).
-    pub fn from_storage(storage: Arc<Storage>, layout: Layout) -> Tensor {
-        Tensor::from_parts(storage, layout, None)
+    /// A tensor over existing storage (e.g. memory shared with NumPy). The layout must fit
+    /// inside the storage.
+    pub fn from_storage(storage: Arc<Storage>, layout: Layout) -> Result<Tensor> {
+        layout.check_fits(storage.len())?;
+        Ok(Tensor::from_parts(storage, layout, None))
     }
 
-    /// A contiguous tensor owning `data`.
+    /// A contiguous tensor of `shape` over a storage a kernel just produced.
+    pub(crate) fn from_kernel(storage: Storage, shape: &[usize]) -> Result<Tensor> {
+        Tensor::from_storage(Arc::new(storage), Layout::contiguous(shape))
+    }
+
+    /// A contiguous CPU tensor owning `data`.
     pub fn from_vec<T: Elem>(data: Vec<T>, shape: &[usize]) -> Result<Tensor> {
-        let n: usize = shape.iter().product();
+        let n = crate::shape::checked_numel(shape)?;
         if n != data.len() {
             return Err(Error::Runtime(format!(
                 "from_vec: shape {:?} needs {} elements, got {}",
@@ -97,7 +109,13 @@ impl Tensor {
         Ok(Self::from_vec_unchecked(data, shape))
     }
 
+    /// `from_vec` on `device`: the data is built on the host and uploaded.
+    pub fn from_vec_on<T: Elem>(data: Vec<T>, shape: &[usize], device: Device) -> Result<Tensor> {
+        Tensor::from_vec(data, shape)?.to_device_raw(device)
+    }
+
     pub(crate) fn from_vec_unchecked<T: Elem>(data: Vec<T>, shape: &[usize]) -> Tensor {
+        debug_assert_eq!(crate::shape::numel(shape), data.len());
         Tensor::from_parts(
             Arc::new(Storage::from_vec(data)),
             Layout::contiguous(shape),
@@ -109,10 +127,36 @@ impl Tensor {
         Self::from_vec_unchecked(vec![v], &[])
     }
 
-    /// A view of this tensor's storage with another layout (no autograd recording).
-    pub(crate) fn view_with_layout(&self, layout: Layout) -> Tensor {
+    /// A view of this tensor's storage with another layout (no autograd recording). The
+    /// layout is checked against the storage.
+    pub(crate) fn view_with_layout(&self, layout: Layout) -> Result<Tensor> {
+        layout.check_fits(self.0.storage.len())?;
         let base = self.0.base.clone().unwrap_or_else(|| self.clone());
-        Tensor::from_parts(self.0.storage.clone(), layout, Some(base))
+        Ok(Tensor::from_parts(
+            self.0.storage.clone(),
+            layout,
+            Some(base),
+        ))
+    }
+
+    /// The kernels of the device this tensor lives on.
+    pub(crate) fn backend(&self) -> Result<&'static dyn Backend> {
+        crate::backend::backend(self.device())
+    }
+
+    /// This tensor's storage and layout, as kernels read them.
+    pub fn strided(&self) -> Strided<'_> {
+        Strided::new(&self.0.storage, &self.0.layout)
+    }
+
+    /// A copy on `device` (no autograd recording); the same tensor when already there.
+    pub(crate) fn to_device_raw(&self, device: Device) -> Result<Tensor> {
+        if self.device() == device {
+            return Ok(self.clone());
+        }
+        let host = self.backend()?.to_host(self.strided())?;
+        let moved = crate::backend::backend(device)?.from_host(&host)?;
+        Tensor::from_kernel(moved, self.shape())
     }
 
     // ---- accessors -------------------------------------------------------------------
@@ -295,7 +339,7 @@ impl Tensor {
 
     // ---- data access -----------------------------------------------------------------
 
-    /// The elements in row-major order as `T` (the dtype must match).
+    /// The elements in row-major order as `T` (the dtype must match), copied to the host.
     pub fn to_vec<T: Elem>(&self) -> Result<Vec<T>> {
         if T::DTYPE != self.dtype() {
             return Err(Error::Type(format!(
@@ -304,44 +348,37 @@ impl Tensor {
                 T::DTYPE.name()
             )));
         }
-        Ok(crate::cpu::gather_contiguous::<T>(self))
+        self.backend()?.to_host(self.strided())?.into_vec::<T>()
     }
 
     /// A contiguous slice of the data when the layout allows it without copying.
+    /// (Transitional: kernels read through the backend.)
     pub(crate) fn contiguous_slice<T: Elem>(&self) -> Option<&[T]> {
-        if self.is_contiguous() && T::DTYPE == self.dtype() {
-            if self.numel() == 0 {
-                // A zero-size view may carry an offset past the end of its (empty) storage.
-                return Some(&[]);
-            }
-            let s = self.0.storage.as_slice::<T>();
-            Some(&s[self.offset()..self.offset() + self.numel()])
-        } else {
-            None
-        }
+        crate::cpu::contiguous_elems::<T>(self.strided())
+            .ok()
+            .flatten()
     }
 
-    /// Converts every element to f64 (row-major).
-    pub fn to_f64_vec(&self) -> Vec<f64> {
-        crate::with_dtype!(self.dtype(), T, {
-            crate::cpu::gather_contiguous::<T>(self)
-                .into_iter()
-                .map(|v| v.to_f64())
-                .collect()
-        })
+    /// Converts every element to f64 (row-major), on the host.
+    pub fn to_f64_vec(&self) -> Result<Vec<f64>> {
+        self.to_dtype_raw(DType::F64)?.to_vec::<f64>()
     }
 
     /// The single value of a one-element tensor as f64.
     pub fn item_f64(&self) -> Result<f64> {
         self.check_single("item")?;
-        Ok(self.to_f64_vec()[0])
+        Ok(self.to_f64_vec()?[0])
     }
 
     pub fn item_i64(&self) -> Result<i64> {
         self.check_single("item")?;
-        Ok(crate::with_dtype!(self.dtype(), T, {
-            crate::cpu::gather_contiguous::<T>(self)[0].to_i64()
-        }))
+        Ok(self.to_dtype_raw(DType::I64)?.to_vec::<i64>()?[0])
+    }
+
+    /// A contiguous copy as `dtype` (no autograd recording; shares nothing).
+    pub(crate) fn to_dtype_raw(&self, dtype: DType) -> Result<Tensor> {
+        let out = self.backend()?.cast(self.strided(), dtype)?;
+        Tensor::from_kernel(out, self.shape())
     }
 
     fn check_single(&self, op: &str) -> Result<()> {

@@ -19,18 +19,18 @@ impl Tensor {
         layout: Layout,
         name: &'static str,
         backward: impl Fn(&Tensor) -> Result<Tensor> + Send + Sync + 'static,
-    ) -> Tensor {
-        let out = self.view_with_layout(layout);
+    ) -> Result<Tensor> {
+        let out = self.view_with_layout(layout)?;
         if autograd::needs_grad(&[self]) {
             autograd::record(&out, name, &[self], move |g, _| {
                 Ok(vec![Some(backward(g)?)])
             });
         }
-        out
+        Ok(out)
     }
 
     /// A view of a region (narrow, select, slice, diagonal): the gradient is scattered back.
-    fn region_view(&self, layout: Layout, name: &'static str, redo: ViewFn) -> Tensor {
+    fn region_view(&self, layout: Layout, name: &'static str, redo: ViewFn) -> Result<Tensor> {
         let in_shape = self.shape().to_vec();
         let dt = self.dtype();
         self.view_op(layout, name, move |g| {
@@ -38,7 +38,7 @@ impl Tensor {
         })
     }
 
-    pub(crate) fn permute_raw(&self, dims: &[usize]) -> Tensor {
+    pub(crate) fn permute_raw(&self, dims: &[usize]) -> Result<Tensor> {
         self.view_with_layout(self.layout().permute(dims))
     }
 
@@ -47,7 +47,7 @@ impl Tensor {
         match self.layout().view(&new_shape) {
             Some(l) => {
                 let in_shape: Vec<i64> = self.shape().iter().map(|&s| s as i64).collect();
-                Ok(self.view_op(l, "ViewBackward0", move |g| g.reshape(&in_shape)))
+                self.view_op(l, "ViewBackward0", move |g| g.reshape(&in_shape))
             }
             None => Err(Error::Runtime(
                 "view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces). Use .reshape(...) instead.".into(),
@@ -59,7 +59,7 @@ impl Tensor {
     pub fn reshape(&self, shape: &[i64]) -> Result<Tensor> {
         let new_shape = infer_shape("reshape", shape, self.numel())?;
         if new_shape == self.shape() {
-            return Ok(self.alias());
+            return self.alias();
         }
         if self.layout().view(&new_shape).is_some() {
             return self.view(shape);
@@ -68,7 +68,7 @@ impl Tensor {
     }
 
     /// A differentiable alias (same data, new autograd identity).
-    pub fn alias(&self) -> Tensor {
+    pub fn alias(&self) -> Result<Tensor> {
         self.view_op(self.layout().clone(), "AliasBackward0", |g| Ok(g.clone()))
     }
 
@@ -78,13 +78,13 @@ impl Tensor {
             normalize_dim(b, self.ndim())?,
         );
         if self.ndim() == 0 {
-            return Ok(self.alias());
+            return self.alias();
         }
-        Ok(self.view_op(
+        self.view_op(
             self.layout().transpose(a, b),
             "TransposeBackward0",
             move |g| g.transpose(a as i64, b as i64),
-        ))
+        )
     }
 
     /// `t()`: transpose of a ≤2-D tensor.
@@ -96,7 +96,7 @@ impl Tensor {
             )));
         }
         if self.ndim() < 2 {
-            return Ok(self.alias());
+            return self.alias();
         }
         self.transpose(0, 1)
     }
@@ -114,11 +114,9 @@ impl Tensor {
         for (i, &x) in d.iter().enumerate() {
             inv[x] = i as i64;
         }
-        Ok(
-            self.view_op(self.layout().permute(&d), "PermuteBackward0", move |g| {
-                g.permute(&inv)
-            }),
-        )
+        self.view_op(self.layout().permute(&d), "PermuteBackward0", move |g| {
+            g.permute(&inv)
+        })
     }
 
     pub fn movedim(&self, src: &[i64], dst: &[i64]) -> Result<Tensor> {
@@ -146,11 +144,9 @@ impl Tensor {
     pub fn unsqueeze(&self, dim: i64) -> Result<Tensor> {
         let d = normalize_insert_dim(dim, self.ndim())?;
         let in_shape: Vec<i64> = self.shape().iter().map(|&s| s as i64).collect();
-        Ok(
-            self.view_op(self.layout().unsqueeze(d), "UnsqueezeBackward0", move |g| {
-                g.reshape(&in_shape)
-            }),
-        )
+        self.view_op(self.layout().unsqueeze(d), "UnsqueezeBackward0", move |g| {
+            g.reshape(&in_shape)
+        })
     }
 
     /// `squeeze()` (all size-1 dims) or `squeeze(dims)`.
@@ -164,7 +160,7 @@ impl Tensor {
             offset: self.offset(),
         };
         let in_shape: Vec<i64> = self.shape().iter().map(|&s| s as i64).collect();
-        Ok(self.view_op(l, "SqueezeBackward0", move |g| g.reshape(&in_shape)))
+        self.view_op(l, "SqueezeBackward0", move |g| g.reshape(&in_shape))
     }
 
     pub fn squeeze(&self, dims: Option<&[i64]>) -> Result<Tensor> {
@@ -175,11 +171,11 @@ impl Tensor {
                     for &d in ds {
                         normalize_dim(d, 0)?;
                     }
-                    return Ok(self.alias());
+                    return self.alias();
                 }
                 let d = crate::shape::normalize_dims(ds, self.ndim())?;
                 if d.is_empty() {
-                    return Ok(self.alias());
+                    return self.alias();
                 }
                 self.squeeze_dims(&d)
             }
@@ -189,9 +185,9 @@ impl Tensor {
     pub fn expand(&self, shape: &[usize]) -> Result<Tensor> {
         let l = self.layout().broadcast_to(shape)?;
         let in_shape = self.shape().to_vec();
-        Ok(self.view_op(l, "ExpandBackward0", move |g| {
+        self.view_op(l, "ExpandBackward0", move |g| {
             super::binary::sum_to(g, &in_shape)
-        }))
+        })
     }
 
     /// `expand` with PyTorch's `-1` meaning "keep this size".
@@ -236,17 +232,17 @@ impl Tensor {
             )));
         }
         let redo: ViewFn = Arc::new(move |t: &Tensor| t.narrow(d as i64, start, len));
-        Ok(self.region_view(self.layout().narrow(d, start, len), "NarrowBackward0", redo))
+        self.region_view(self.layout().narrow(d, start, len), "NarrowBackward0", redo)
     }
 
     /// `x[start:stop:step]` along `dim` (already clamped indices).
     pub fn slice(&self, dim: usize, start: usize, len: usize, step: usize) -> Result<Tensor> {
         let redo: ViewFn = Arc::new(move |t: &Tensor| t.slice(dim, start, len, step));
-        Ok(self.region_view(
+        self.region_view(
             self.layout().slice(dim, start, len, step),
             "SliceBackward0",
             redo,
-        ))
+        )
     }
 
     /// `x[i]` along `dim` (negative i allowed).
@@ -263,7 +259,7 @@ impl Tensor {
             )));
         }
         let redo: ViewFn = Arc::new(move |t: &Tensor| t.select(d as i64, i));
-        Ok(self.region_view(self.layout().select(d, i as usize), "SelectBackward0", redo))
+        self.region_view(self.layout().select(d, i as usize), "SelectBackward0", redo)
     }
 
     /// `diagonal(offset, dim1, dim2)`: a view, diagonal moved to the last dim.
@@ -306,7 +302,7 @@ impl Tensor {
         shape.push(len);
         strides.push(l.strides[a] + l.strides[b]);
         let redo: ViewFn = Arc::new(move |t: &Tensor| t.diagonal(offset, a as i64, b as i64));
-        Ok(self.region_view(
+        self.region_view(
             Layout {
                 shape,
                 strides,
@@ -314,7 +310,7 @@ impl Tensor {
             },
             "DiagonalBackward0",
             redo,
-        ))
+        )
     }
 
     pub fn flatten(&self, start: i64, end: i64) -> Result<Tensor> {
@@ -370,7 +366,7 @@ impl Tensor {
         shape.push(size);
         strides.push(l.strides[d]);
         let redo: ViewFn = Arc::new(move |t: &Tensor| t.unfold_dim(d as i64, size, step));
-        Ok(self.region_view(
+        self.region_view(
             Layout {
                 shape,
                 strides,
@@ -378,7 +374,7 @@ impl Tensor {
             },
             "UnfoldBackward0",
             redo,
-        ))
+        )
     }
 }
 

@@ -205,7 +205,7 @@ impl Tensor {
         let m = self.numel() / d.max(1);
         let xc = self.contiguous()?.detach();
         let (mean, rstd) = {
-            let v = xc.to_f64_vec();
+            let v = xc.to_f64_vec()?;
             let stats: Vec<(f64, f64)> = crate::cpu::reduce::rows(&v, m, d, |row| {
                 let mu = row.iter().sum::<f64>() / d as f64;
                 let var = row.iter().map(|x| (x - mu) * (x - mu)).sum::<f64>() / d as f64;
@@ -413,7 +413,7 @@ impl Tensor {
             )));
         }
         if !train || p == 0.0 {
-            return Ok(self.alias());
+            return self.alias();
         }
         if p == 1.0 {
             return self.mul_scalar(0.0);
@@ -501,7 +501,7 @@ impl Tensor {
             )));
         }
         let (mean_v, var_v): (Vec<f64>, Vec<f64>) = if training {
-            let x = self.detach().to_f64_vec();
+            let x = self.detach().to_f64_vec()?;
             (0..c)
                 .map(|ch| {
                     let it = (0..n)
@@ -513,7 +513,7 @@ impl Tensor {
                 .unzip()
         } else {
             match (running_mean, running_var) {
-                (Some(m), Some(v)) => (m.to_f64_vec(), v.to_f64_vec()),
+                (Some(m), Some(v)) => (m.to_f64_vec()?, v.to_f64_vec()?),
                 _ => {
                     return Err(Error::Runtime(
                         "running_mean and running_var must be defined in evaluation mode".into(),
@@ -524,7 +524,7 @@ impl Tensor {
         if training {
             let _ng = autograd::no_grad();
             let upd = |buf: &Tensor, fresh: Vec<f64>| -> Result<()> {
-                let cur = buf.to_f64_vec();
+                let cur = buf.to_f64_vec()?;
                 let v: Vec<f64> = cur
                     .iter()
                     .zip(&fresh)

@@ -211,7 +211,7 @@ impl Tensor {
 
     /// `torch.bernoulli(p)`: 1 with probability p, in p's dtype.
     pub fn bernoulli(&self, g: Option<&Arc<Generator>>) -> Result<Tensor> {
-        let p = self.to_f64_vec();
+        let p = self.to_f64_vec()?;
         if p.iter().any(|&x| !(0.0..=1.0).contains(&x)) {
             return Err(Error::Runtime(
                 "bernoulli_: all elements of p must be in [0, 1]".into(),
@@ -256,7 +256,7 @@ impl Tensor {
                 "cannot sample n_sample > prob_dist.size(-1) samples without replacement".into(),
             ));
         }
-        let w = self.to_f64_vec();
+        let w = self.to_f64_vec()?;
         if w.iter().any(|&x| x < 0.0 || !x.is_finite()) {
             return Err(Error::Runtime(
                 "probability tensor contains either `inf`, `nan` or element < 0".into(),

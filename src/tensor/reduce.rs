@@ -39,7 +39,7 @@ pub(crate) fn to_rows(t: &Tensor, dims: &[usize]) -> Result<Rows> {
     let kept: Vec<usize> = (0..nd).filter(|d| !all.contains(d)).collect();
     let mut perm = kept.clone();
     perm.extend(all.iter().copied());
-    let p = t.permute_raw(&perm);
+    let p = t.permute_raw(&perm)?;
     let c = if p.is_contiguous() { p } else { p.copy_raw() };
     let m: usize = kept.iter().map(|&d| t.shape()[d]).product();
     let k: usize = all.iter().map(|&d| t.shape()[d]).product();

@@ -34,7 +34,7 @@ pub(crate) fn along_dim<T: Elem, U: Elem>(
     let r = Tensor::from_vec_unchecked(out, &shape);
     let mut perm: Vec<usize> = (0..nd - 1).collect();
     perm.insert(d, nd - 1);
-    r.permute_raw(&perm).copy_raw()
+    r.permute_raw(&perm).expect("transitional").copy_raw()
 }
 
 /// The input of a scan in its accumulation dtype (integers and bool accumulate in int64).
@@ -126,7 +126,7 @@ impl Tensor {
     /// `sort(dim, descending, stable)` → (values, indices). NaN sorts as the largest.
     pub fn sort(&self, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> {
         if self.ndim() == 0 {
-            return Ok((self.alias(), Tensor::zeros(&[], DType::I64)?));
+            return Ok((self.alias()?, Tensor::zeros(&[], DType::I64)?));
         }
         let d = normalize_dim(dim, self.ndim())?;
         let n = self.shape()[d];
@@ -174,7 +174,7 @@ impl Tensor {
             idx.narrow(d as i64, 0, k)?.contiguous()?
         };
         let vals = if self.ndim() == 0 {
-            self.alias()
+            self.alias()?
         } else {
             self.gather(d as i64, &idx)?
         };
@@ -183,7 +183,7 @@ impl Tensor {
 
     /// `unique(sorted=True, return_inverse, return_counts)` over the flattened tensor.
     pub fn unique(&self) -> Result<(Tensor, Tensor, Tensor)> {
-        let vals = self.to_f64_vec();
+        let vals = self.to_f64_vec()?;
         let mut order: Vec<usize> = (0..vals.len()).collect();
         order.sort_by(|&i, &j| {
             vals[i]

@@ -1,0 +1,145 @@
+//! Host memory behind a CPU storage: a Rust allocation or memory borrowed from a foreign
+//! owner (a NumPy array) that is kept alive with it. Allocation is fallible: a request the
+//! allocator refuses becomes a RuntimeError, never an abort.
+
+use crate::dtype::{DType, Elem};
+use crate::error::{Error, Result};
+use std::any::Any;
+
+pub struct CpuBuffer {
+    ptr: *mut u8,
+    /// Length in elements.
+    len: usize,
+    owner: Box<dyn Any + Send + Sync>,
+}
+
+// SAFETY: the pointer is owned by (or borrowed for the lifetime of) `owner`, which is Send +
+// Sync. Concurrent writes follow the storage rule documented on `Storage`.
+unsafe impl Send for CpuBuffer {}
+unsafe impl Sync for CpuBuffer {}
+
+/// PyTorch's message when host memory cannot be had.
+pub fn out_of_memory(bytes: usize) -> Error {
+    Error::Runtime(format!(
+        "DefaultCPUAllocator: not enough memory: you tried to allocate {bytes} bytes."
+    ))
+}
+
+/// `n` zeroed elements, or an error if the allocator refuses. Lazily zeroed pages make this
+/// as cheap as an uninitialised allocation for large buffers.
+pub fn try_zeroed<T: Elem>(n: usize) -> Result<Vec<T>> {
+    if n == 0 || std::mem::size_of::<T>() == 0 {
+        return Ok(Vec::new());
+    }
+    let bytes = n.checked_mul(std::mem::size_of::<T>());
+    let layout = match bytes.and_then(|_| std::alloc::Layout::array::<T>(n).ok()) {
+        Some(l) => l,
+        None => return Err(out_of_memory(bytes.unwrap_or(usize::MAX))),
+    };
+    // SAFETY: the layout has non-zero size. Every `Elem` type (a sealed set of bool,
+    // integers and IEEE floats) is valid when all its bytes are zero, and the Vec takes over
+    // an allocation made by the global allocator with exactly this layout.
+    unsafe {
+        let ptr = std::alloc::alloc_zeroed(layout) as *mut T;
+        if ptr.is_null() {
+            return Err(out_of_memory(layout.size()));
+        }
+        Ok(Vec::from_raw_parts(ptr, n, n))
+    }
+}
+
+/// A Vec with room for `n` elements (length 0), or an error if the allocator refuses.
+pub fn try_with_capacity<T>(n: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| out_of_memory(n.saturating_mul(std::mem::size_of::<T>())))?;
+    Ok(v)
+}
+
+impl CpuBuffer {
+    pub fn from_vec<T: Elem>(mut v: Vec<T>) -> CpuBuffer {
+        let ptr = v.as_mut_ptr() as *mut u8;
+        let len = v.len();
+        CpuBuffer {
+            ptr,
+            len,
+            owner: Box::new(v),
+        }
+    }
+
+    /// Wraps foreign memory.
+    ///
+    /// # Safety
+    /// `ptr` must point to `len` valid, aligned, initialised elements of the storage's dtype
+    /// (for bool: bytes that are 0 or 1) that stay alive and are not freed as long as `owner`
+    /// lives, and that may be written through this buffer.
+    pub unsafe fn from_foreign(
+        ptr: *mut u8,
+        len: usize,
+        owner: Box<dyn Any + Send + Sync>,
+    ) -> CpuBuffer {
+        CpuBuffer { ptr, len, owner }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+
+    /// Takes the Rust vector back without copying when this buffer owns one of `T`.
+    pub fn into_vec<T: Elem>(self) -> std::result::Result<Vec<T>, CpuBuffer> {
+        let CpuBuffer { ptr, len, owner } = self;
+        match owner.downcast::<Vec<T>>() {
+            Ok(v) if v.as_ptr() as *mut u8 == ptr && v.len() == len => Ok(*v),
+            Ok(v) => Err(CpuBuffer { ptr, len, owner: v }),
+            Err(owner) => Err(CpuBuffer { ptr, len, owner }),
+        }
+    }
+
+    /// The elements as `T`. The caller (Storage) has checked that `T` is the dtype.
+    pub(crate) fn typed<T: Elem>(&self, dtype: DType) -> Result<&[T]> {
+        check_dtype::<T>(dtype)?;
+        if self.len == 0 {
+            return Ok(&[]);
+        }
+        // SAFETY: ptr/len describe live, initialised memory of `dtype`, which is T.
+        Ok(unsafe { std::slice::from_raw_parts(self.ptr as *const T, self.len) })
+    }
+
+    /// # Safety
+    /// No other reference to these elements may be used while the result is alive.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn typed_mut<T: Elem>(&self, dtype: DType) -> Result<&mut [T]> {
+        check_dtype::<T>(dtype)?;
+        if self.len == 0 {
+            return Ok(&mut []);
+        }
+        Ok(std::slice::from_raw_parts_mut(self.ptr as *mut T, self.len))
+    }
+
+    pub(crate) fn bytes(&self, dtype: DType) -> &[u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: the buffer covers len * size bytes of initialised memory.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len * dtype.size()) }
+    }
+}
+
+fn check_dtype<T: Elem>(dtype: DType) -> Result<()> {
+    if T::DTYPE != dtype {
+        return Err(Error::Runtime(format!(
+            "internal error: a {} buffer read as {}",
+            dtype.name(),
+            T::DTYPE.name()
+        )));
+    }
+    Ok(())
+}

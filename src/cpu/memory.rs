@@ -1,0 +1,67 @@
+//! CPU memory primitives: fill, host transfer (a copy), strided copy, cast.
+
+use super::{convert, gather, try_zeroed, write_elems, CpuBackend};
+use crate::backend::{MemoryKernels, Strided};
+use crate::dtype::DType;
+use crate::error::Result;
+use crate::layout::Layout;
+use crate::storage::Storage;
+use crate::tensor::creation_scalar::Scalar;
+
+impl MemoryKernels for CpuBackend {
+    fn full(&self, len: usize, dtype: DType, value: Scalar) -> Result<Storage> {
+        crate::with_dtype!(dtype, T, {
+            let mut out = try_zeroed::<T>(len)?;
+            let v = value.to_elem::<T>();
+            // Fresh pages are already zero: skip the write for +0.
+            let is_zero = match value {
+                Scalar::Bool(b) => !b,
+                Scalar::Int(i) => i == 0,
+                Scalar::Float(f) => f.to_bits() == 0,
+            };
+            if !is_zero {
+                super::for_each_chunk(&mut out, 1 << 16, len, |_, c| c.fill(v));
+            }
+            Ok(Storage::from_vec(out))
+        })
+    }
+
+    fn from_host(&self, host: &Storage) -> Result<Storage> {
+        let layout = Layout::contiguous(&[host.len()]);
+        self.to_host(Strided::new(host, &layout))
+    }
+
+    fn to_host(&self, src: Strided) -> Result<Storage> {
+        crate::with_dtype!(src.dtype(), T, { Ok(Storage::from_vec(gather::<T>(src)?)) })
+    }
+
+    fn cast(&self, src: Strided, dtype: DType) -> Result<Storage> {
+        if src.dtype() == dtype {
+            return self.to_host(src);
+        }
+        // One gather per source dtype, then a plain conversion loop per pair: keeps the
+        // 10×10 instantiations small.
+        crate::with_dtype!(src.dtype(), S, {
+            let values = super::contiguous_or_gathered::<S>(src)?;
+            crate::with_dtype!(dtype, D, {
+                let mut out = try_zeroed::<D>(values.len())?;
+                let n = values.len();
+                super::for_each_chunk(&mut out, 1 << 15, n, |c, o| {
+                    let start = c << 15;
+                    let n = o.len();
+                    for (o, &x) in o.iter_mut().zip(&values[start..start + n]) {
+                        *o = convert::<S, D>(x);
+                    }
+                });
+                Ok(Storage::from_vec(out))
+            })
+        })
+    }
+
+    fn copy_into(&self, src: Strided, dst: Strided) -> Result<()> {
+        crate::with_dtype!(dst.dtype(), T, {
+            let values = super::contiguous_or_gathered::<T>(src)?;
+            write_elems::<T>(dst, &values)
+        })
+    }
+}
