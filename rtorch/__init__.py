@@ -267,9 +267,8 @@ def cdist(x1, x2, p=2.0):
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    num = (x1 * x2).sum(dim)
-    den = (x1.norm(dim=dim).clamp_min(eps)) * (x2.norm(dim=dim).clamp_min(eps))
-    return num / den
+    # One implementation: dim refers to the broadcast shape, norms clamped as PyTorch does.
+    return nn.functional.cosine_similarity(x1, x2, dim, eps)
 
 
 def numel(input):

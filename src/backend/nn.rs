@@ -1,8 +1,87 @@
-//! Fused neural-network kernels: softmax rows, normalisation statistics, im2col/col2im, pooling indices.
+//! Fused neural-network kernels: softmax rows, normalisation statistics, im2col/col2im,
+//! pooling indices.
 
-#[allow(unused_imports)]
 use super::Strided;
-#[allow(unused_imports)]
 use crate::error::Result;
+use crate::storage::Storage;
 
-pub trait NnKernels {}
+/// Geometry of a sliding 2-D window (kernel, stride, zero padding, dilation per axis).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Window {
+    pub kh: usize,
+    pub kw: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub ph: usize,
+    pub pw: usize,
+    pub dh: usize,
+    pub dw: usize,
+}
+
+impl Window {
+    /// Output size along one axis (floor or ceil mode), or None when the window does not fit
+    /// or the arithmetic overflows. `k`, `s` and `d` must be positive.
+    pub fn out_len(n: usize, k: usize, s: usize, p: usize, d: usize, ceil: bool) -> Option<usize> {
+        let span = d.checked_mul(k.checked_sub(1)?)?.checked_add(1)?;
+        let padded = n.checked_add(p.checked_mul(2)?)?;
+        // Kernels index with signed offsets: the padded size must fit an isize.
+        if padded < span || s == 0 || padded > isize::MAX as usize {
+            return None;
+        }
+        let num = padded - span;
+        let mut o = if ceil { num.div_ceil(s) } else { num / s } + 1;
+        // PyTorch: in ceil mode the last window must start inside the input or left padding.
+        if ceil && (o - 1).checked_mul(s)? >= n + p {
+            o -= 1;
+        }
+        Some(o)
+    }
+}
+
+pub trait NnKernels {
+    /// Softmax (or log-softmax with `log`) of every lane along `dim` of a float view; a
+    /// contiguous output of the same shape and dtype (half types computed in f32).
+    fn softmax(&self, src: Strided, dim: usize, log: bool) -> Result<Storage>;
+
+    /// Mean and biased variance of a float view `[outer, c, inner]` over dims 0 and 2: two
+    /// storages of `c` elements in the input's dtype (accumulated in f64).
+    fn moments(&self, src: Strided) -> Result<(Storage, Storage)>;
+
+    /// In place: `running[i] = (1 - momentum)·running[i] + momentum·scale·batch[i]` (batch
+    /// norm's running statistics). `batch` has `running`'s shape and dtype and does not overlap
+    /// it.
+    fn running_stat_update(
+        &self,
+        running: Strided,
+        batch: Strided,
+        momentum: f64,
+        scale: f64,
+    ) -> Result<()>;
+
+    /// im2col of a float view `[planes, h, w]` → contiguous `[planes, kh·kw, oh·ow]` (zero
+    /// padding); `oh`, `ow` come from `Window::out_len`.
+    fn im2col(&self, src: Strided, win: Window, oh: usize, ow: usize) -> Result<Storage>;
+
+    /// col2im, the adjoint of `im2col`: a float view `[planes, kh·kw, oh·ow]` → contiguous
+    /// `[planes, h, w]`, summing overlapping windows.
+    fn col2im(
+        &self,
+        src: Strided,
+        h: usize,
+        w: usize,
+        win: Window,
+        oh: usize,
+        ow: usize,
+    ) -> Result<Storage>;
+
+    /// Max pooling of a float view `[planes, h, w]`: the flat index `y·w + x` of every
+    /// window's maximum (NaN wins; padding is never selected) as a contiguous int64
+    /// `[planes, oh, ow]` storage.
+    fn max_pool2d_indices(
+        &self,
+        src: Strided,
+        win: Window,
+        oh: usize,
+        ow: usize,
+    ) -> Result<Storage>;
+}

@@ -1,37 +1,13 @@
 //! im2col / col2im for 2-D convolutions and the max-pooling index search. Parallel over
-//! (batch, channel) planes.
+//! (batch, channel) planes. Computed in f32/f64; half types go through f32.
 
+use crate::backend::Strided;
+pub use crate::backend::Window;
+use crate::dtype::{DType, Elem};
+use crate::error::{Error, Result};
+use crate::storage::Storage;
 use num_traits::Float;
-
-/// Geometry of a sliding 2-D window.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Window {
-    pub kh: usize,
-    pub kw: usize,
-    pub sh: usize,
-    pub sw: usize,
-    pub ph: usize,
-    pub pw: usize,
-    pub dh: usize,
-    pub dw: usize,
-}
-
-impl Window {
-    /// Output size along one axis (floor mode), or None when the window does not fit.
-    pub fn out_len(n: usize, k: usize, s: usize, p: usize, d: usize, ceil: bool) -> Option<usize> {
-        let span = d * (k - 1) + 1;
-        if n + 2 * p < span {
-            return None;
-        }
-        let num = n + 2 * p - span;
-        let mut o = if ceil { num.div_ceil(s) } else { num / s } + 1;
-        // PyTorch: in ceil mode the last window must start inside the input or left padding.
-        if ceil && (o - 1) * s >= n + p {
-            o -= 1;
-        }
-        Some(o)
-    }
-}
+use std::borrow::Cow;
 
 /// The output columns `lo..hi` whose input column `ox*stride + off` (with
 /// `off = kernel_offset - pad`) lies inside `0..w`, and `off`.
@@ -58,8 +34,19 @@ fn valid_span(
     (lo.min(ow), hi, off)
 }
 
+/// `kh·kw` and `oh·ow`, checked.
+fn window_sizes(win: Window, oh: usize, ow: usize) -> Result<(usize, usize)> {
+    match (win.kh.checked_mul(win.kw), oh.checked_mul(ow)) {
+        (Some(k), Some(l)) => Ok((k, l)),
+        _ => Err(Error::Runtime(format!(
+            "Storage size calculation overflowed with sizes=[{}, {}, {oh}, {ow}]",
+            win.kh, win.kw
+        ))),
+    }
+}
+
 /// `x: [planes, H, W]` → `cols: [planes, kh*kw, oh*ow]` (zero padding).
-pub fn im2col<F: Float + Send + Sync>(
+pub fn im2col<F: Float + Elem + Send + Sync>(
     x: &[F],
     planes: usize,
     h: usize,
@@ -67,10 +54,9 @@ pub fn im2col<F: Float + Send + Sync>(
     win: Window,
     oh: usize,
     ow: usize,
-) -> Vec<F> {
-    let k = win.kh * win.kw;
-    let l = oh * ow;
-    let mut out = vec![F::zero(); planes * k * l];
+) -> Result<Vec<F>> {
+    let (k, l) = window_sizes(win, oh, ow)?;
+    let mut out = super::try_zeroed::<F>(crate::shape::checked_numel(&[planes, k, l])?)?;
     super::for_each_chunk(&mut out, k * l, planes * k * l, |p, dst| {
         let src = &x[p * h * w..(p + 1) * h * w];
         for i in 0..win.kh {
@@ -99,11 +85,11 @@ pub fn im2col<F: Float + Send + Sync>(
             }
         }
     });
-    out
+    Ok(out)
 }
 
 /// The adjoint of `im2col`: sums window columns back into `[planes, H, W]`.
-pub fn col2im<F: Float + Send + Sync>(
+pub fn col2im<F: Float + Elem + Send + Sync>(
     cols: &[F],
     planes: usize,
     h: usize,
@@ -111,10 +97,9 @@ pub fn col2im<F: Float + Send + Sync>(
     win: Window,
     oh: usize,
     ow: usize,
-) -> Vec<F> {
-    let k = win.kh * win.kw;
-    let l = oh * ow;
-    let mut out = vec![F::zero(); planes * h * w];
+) -> Result<Vec<F>> {
+    let (k, l) = window_sizes(win, oh, ow)?;
+    let mut out = super::try_zeroed::<F>(crate::shape::checked_numel(&[planes, h, w])?)?;
     super::for_each_chunk(&mut out, h * w, planes * k * l, |p, dst| {
         let src = &cols[p * k * l..(p + 1) * k * l];
         for i in 0..win.kh {
@@ -136,7 +121,7 @@ pub fn col2im<F: Float + Send + Sync>(
             }
         }
     });
-    out
+    Ok(out)
 }
 
 /// Flat `y*W + x` index of each window's maximum (NaN wins; padding never selected).
@@ -148,8 +133,8 @@ pub fn max_pool_indices<F: Float + Send + Sync>(
     win: Window,
     oh: usize,
     ow: usize,
-) -> Vec<i64> {
-    let mut out = vec![0i64; planes * oh * ow];
+) -> Result<Vec<i64>> {
+    let mut out = super::try_zeroed::<i64>(crate::shape::checked_numel(&[planes, oh, ow])?)?;
     super::for_each_chunk(&mut out, oh * ow, planes * h * w, |p, dst| {
         let src = &x[p * h * w..(p + 1) * h * w];
         for oy in 0..oh {
@@ -178,7 +163,103 @@ pub fn max_pool_indices<F: Float + Send + Sync>(
             }
         }
     });
-    out
+    Ok(out)
+}
+
+/// The elements of a float view as f32 or f64 (`W`), borrowed when already so.
+fn working<'a, W: Elem>(src: Strided<'a>) -> Result<Cow<'a, [W]>> {
+    if src.dtype() == W::DTYPE {
+        return super::contiguous_or_gathered::<W>(src);
+    }
+    crate::with_float_dtype!(
+        src.dtype(),
+        T,
+        {
+            let v = super::contiguous_or_gathered::<T>(src)?;
+            let mut out = super::try_with_capacity::<W>(v.len())?;
+            out.extend(v.iter().map(|&x| super::convert::<T, W>(x)));
+            Ok(Cow::Owned(out))
+        },
+        Err(Error::Runtime(format!(
+            "expected a floating point input, got {}",
+            src.dtype().name()
+        )))
+    )
+}
+
+/// Converts a working-precision result back to `dt`.
+fn finish<W: Elem>(v: Vec<W>, dt: DType) -> Result<Storage> {
+    if dt == W::DTYPE {
+        return Ok(Storage::from_vec(v));
+    }
+    crate::with_dtype!(dt, T, {
+        let mut out = super::try_with_capacity::<T>(v.len())?;
+        out.extend(v.iter().map(|&x| super::convert::<W, T>(x)));
+        Ok(Storage::from_vec(out))
+    })
+}
+
+/// The 3-D shape of a kernel's input, checked.
+fn dims3(src: Strided, op: &str) -> Result<(usize, usize, usize)> {
+    match *src.shape() {
+        [a, b, c] => Ok((a, b, c)),
+        _ => Err(Error::Runtime(format!(
+            "internal error: {op} expects a 3-D view, got {:?}",
+            src.shape()
+        ))),
+    }
+}
+
+/// Runs `$body` with `$F` = f64 for float64 inputs and f32 otherwise.
+macro_rules! in_working {
+    ($dt:expr, $F:ident, $body:expr) => {
+        if $dt == DType::F64 {
+            type $F = f64;
+            $body
+        } else {
+            type $F = f32;
+            $body
+        }
+    };
+}
+
+pub(super) fn im2col_kernel(src: Strided, win: Window, oh: usize, ow: usize) -> Result<Storage> {
+    let (planes, h, w) = dims3(src, "im2col")?;
+    in_working!(src.dtype(), F, {
+        let x = working::<F>(src)?;
+        finish(im2col::<F>(&x, planes, h, w, win, oh, ow)?, src.dtype())
+    })
+}
+
+pub(super) fn col2im_kernel(
+    src: Strided,
+    h: usize,
+    w: usize,
+    win: Window,
+    oh: usize,
+    ow: usize,
+) -> Result<Storage> {
+    let (planes, k, l) = dims3(src, "col2im")?;
+    if Some(k) != win.kh.checked_mul(win.kw) || Some(l) != oh.checked_mul(ow) {
+        return Err(Error::Runtime(format!(
+            "internal error: col2im input {:?} does not match the window {win:?} and {oh}x{ow} blocks",
+            src.shape()
+        )));
+    }
+    in_working!(src.dtype(), F, {
+        let x = working::<F>(src)?;
+        finish(col2im::<F>(&x, planes, h, w, win, oh, ow)?, src.dtype())
+    })
+}
+
+pub(super) fn max_pool_kernel(src: Strided, win: Window, oh: usize, ow: usize) -> Result<Storage> {
+    let (planes, h, w) = dims3(src, "max_pool2d")?;
+    in_working!(src.dtype(), F, {
+        let x = working::<F>(src)?;
+        Ok(Storage::from_vec(max_pool_indices::<F>(
+            &x, planes, h, w, win, oh, ow,
+        )?))
+    })
 }
 
 #[cfg(test)]
@@ -229,7 +310,7 @@ mod tests {
             let oh = Window::out_len(h, k, s, p, d, false).unwrap();
             let ow = Window::out_len(w, k, s, p, d, false).unwrap();
             assert_eq!(
-                im2col(&x, 1, h, w, win, oh, ow),
+                im2col(&x, 1, h, w, win, oh, ow).unwrap(),
                 naive(&x, h, w, win, oh, ow),
                 "{win:?}"
             );

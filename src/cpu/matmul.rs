@@ -1,106 +1,144 @@
 //! Batched matrix multiply on strided operands through the `gemm` crate (f32, f64, f16);
-//! bf16 goes through f32; integers use a plain i64-accumulating loop.
+//! bf16 goes through f32; integers and bool use a plain i64-accumulating loop.
 
+use super::{elems, gather, try_zeroed, CpuBackend};
+use crate::backend::{LinalgKernels, Strided};
 use crate::dtype::{DType, Elem};
-use crate::tensor::Tensor;
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::storage::Storage;
 use rayon::prelude::*;
 
 /// Work (m·n·k) above which gemm gets the rayon pool.
 const PAR_WORK: usize = 600_000;
 
-/// `out[b] = a[b] @ bm[b]` for 3-D layouts `a: [B, M, K]`, `bm: [B, K, N]` (batch strides may
-/// be 0 for broadcasting). Returns a contiguous `[B, M, N]` buffer.
-pub fn bmm<T: Elem>(a: &Tensor, bm: &Tensor) -> Vec<T> {
-    let (batch, m, k) = (a.shape()[0], a.shape()[1], a.shape()[2]);
-    let n = bm.shape()[2];
-    let mut out = vec![T::default(); batch * m * n];
-    if m * n == 0 {
-        return out;
+/// One operand: its elements and a 3-D layout `[batch, rows, cols]` inside them.
+struct Operand<'a, T> {
+    data: &'a [T],
+    offset: usize,
+    strides: [usize; 3],
+}
+
+impl<'a, T: Elem> Operand<'a, T> {
+    /// Checks that `l` is `[batch, rows, cols]` and that every element it addresses lies in
+    /// `data` (the bound for the raw pointers handed to gemm).
+    fn new(data: &'a [T], l: &Layout, shape: [usize; 3]) -> Result<Operand<'a, T>> {
+        if l.shape != shape || l.strides.len() != 3 {
+            return Err(Error::Runtime(format!(
+                "internal error: matmul operand of shape {:?}, expected {:?}",
+                l.shape, shape
+            )));
+        }
+        l.check_fits(data.len())?;
+        Ok(Operand {
+            data,
+            offset: l.offset,
+            strides: [l.strides[0], l.strides[1], l.strides[2]],
+        })
     }
-    let sa = a.storage().as_slice::<T>();
-    let sb = bm.storage().as_slice::<T>();
-    let (as_, bs) = (a.strides(), bm.strides());
+
+    #[inline]
+    fn at(&self, b: usize, r: usize, c: usize) -> T {
+        self.data[self.offset + b * self.strides[0] + r * self.strides[1] + c * self.strides[2]]
+    }
+
+    /// Pointer to the first element of matrix `b` (in bounds: checked in `new`).
+    fn matrix_ptr(&self, b: usize) -> *const T {
+        self.data[self.offset + b * self.strides[0]..].as_ptr()
+    }
+}
+
+/// Calls gemm for `dst = lhs @ rhs` (row-major `m × n` dst).
+///
+/// # Safety
+/// `a` and `b` point to matrices whose strided `m × k` / `k × n` elements are in bounds; `dst`
+/// holds `m·n` elements and does not alias them.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_call<T: Elem>(
+    dst: &mut [T],
+    a: *const T,
+    sa: [usize; 3],
+    b: *const T,
+    sb: [usize; 3],
+    m: usize,
+    n: usize,
+    k: usize,
+    par: gemm::Parallelism,
+) {
+    // gemm: dst = alpha·dst + beta·lhs·rhs; alpha = 0 and `read_dst = false` ignore dst.
+    macro_rules! call {
+        ($t:ty, $zero:expr, $one:expr) => {
+            gemm::gemm::<$t>(
+                m,
+                n,
+                k,
+                dst.as_mut_ptr() as *mut $t,
+                1,
+                n as isize,
+                false,
+                a as *const $t,
+                sa[2] as isize,
+                sa[1] as isize,
+                b as *const $t,
+                sb[2] as isize,
+                sb[1] as isize,
+                $zero,
+                $one,
+                false,
+                false,
+                false,
+                par,
+            )
+        };
+    }
+    match T::DTYPE {
+        DType::F32 => call!(f32, 0.0, 1.0),
+        DType::F64 => call!(f64, 0.0, 1.0),
+        _ => call!(
+            gemm::f16,
+            gemm::f16::from_f32(0.0),
+            gemm::f16::from_f32(1.0)
+        ),
+    }
+}
+
+/// Batched product on validated operands; `out` is `[batch, m, n]` row-major.
+fn bmm_into<T: Elem>(
+    out: &mut [T],
+    a: &Operand<T>,
+    b: &Operand<T>,
+    batch: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+) {
     match T::DTYPE {
         DType::F32 | DType::F64 | DType::F16 => {
-            let par = if m * n * k >= PAR_WORK && batch == 1 && super::parallel_enabled() {
+            let big = m.saturating_mul(n).saturating_mul(k) >= PAR_WORK;
+            let par = if big && batch == 1 && super::parallel_enabled() {
                 gemm::Parallelism::Rayon(rayon::current_num_threads())
             } else {
                 gemm::Parallelism::None
             };
             let run = |bi: usize, dst: &mut [T]| {
-                let pa = sa[a.offset() + bi * as_[0]..].as_ptr();
-                let pb = sb[bm.offset() + bi * bs[0]..].as_ptr();
-                // SAFETY: pointers and strides describe in-bounds strided matrices; dst is
-                // a separate m×n row-major buffer. gemm: dst = alpha·dst + beta·lhs·rhs.
+                // SAFETY: both operands were checked against their buffers (`Operand::new`),
+                // and dst is a separate m×n chunk of the fresh output.
                 unsafe {
-                    match T::DTYPE {
-                        DType::F32 => gemm::gemm::<f32>(
-                            m,
-                            n,
-                            k,
-                            dst.as_mut_ptr() as *mut f32,
-                            1,
-                            n as isize,
-                            false,
-                            pa as *const f32,
-                            as_[2] as isize,
-                            as_[1] as isize,
-                            pb as *const f32,
-                            bs[2] as isize,
-                            bs[1] as isize,
-                            0.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
-                            par,
-                        ),
-                        DType::F64 => gemm::gemm::<f64>(
-                            m,
-                            n,
-                            k,
-                            dst.as_mut_ptr() as *mut f64,
-                            1,
-                            n as isize,
-                            false,
-                            pa as *const f64,
-                            as_[2] as isize,
-                            as_[1] as isize,
-                            pb as *const f64,
-                            bs[2] as isize,
-                            bs[1] as isize,
-                            0.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
-                            par,
-                        ),
-                        _ => gemm::gemm::<gemm::f16>(
-                            m,
-                            n,
-                            k,
-                            dst.as_mut_ptr() as *mut gemm::f16,
-                            1,
-                            n as isize,
-                            false,
-                            pa as *const gemm::f16,
-                            as_[2] as isize,
-                            as_[1] as isize,
-                            pb as *const gemm::f16,
-                            bs[2] as isize,
-                            bs[1] as isize,
-                            gemm::f16::from_f32(0.0),
-                            gemm::f16::from_f32(1.0),
-                            false,
-                            false,
-                            false,
-                            par,
-                        ),
-                    }
+                    gemm_call(
+                        dst,
+                        a.matrix_ptr(bi),
+                        a.strides,
+                        b.matrix_ptr(bi),
+                        b.strides,
+                        m,
+                        n,
+                        k,
+                        par,
+                    )
                 }
             };
-            if batch > 1 && batch * m * n * k >= PAR_WORK && super::parallel_enabled() {
+            let total = batch.saturating_mul(m * n).saturating_mul(k);
+            if batch > 1 && total >= PAR_WORK && super::parallel_enabled() {
                 out.par_chunks_mut(m * n)
                     .enumerate()
                     .for_each(|(bi, d)| run(bi, d));
@@ -112,20 +150,19 @@ pub fn bmm<T: Elem>(a: &Tensor, bm: &Tensor) -> Vec<T> {
         }
         _ => {
             let float = T::DTYPE.is_float();
-            for bi in 0..batch {
+            for (bi, dst) in out.chunks_mut(m * n).enumerate() {
                 for i in 0..m {
                     for j in 0..n {
                         let (mut acc_i, mut acc_f) = (0i64, 0f64);
                         for p in 0..k {
-                            let x = sa[a.offset() + bi * as_[0] + i * as_[1] + p * as_[2]];
-                            let y = sb[bm.offset() + bi * bs[0] + p * bs[1] + j * bs[2]];
+                            let (x, y) = (a.at(bi, i, p), b.at(bi, p, j));
                             if float {
                                 acc_f += x.to_f64() * y.to_f64();
                             } else {
                                 acc_i = acc_i.wrapping_add(x.to_i64().wrapping_mul(y.to_i64()));
                             }
                         }
-                        out[bi * m * n + i * n + j] = if float {
+                        dst[i * n + j] = if float {
                             T::from_f64(acc_f)
                         } else if T::DTYPE == DType::Bool {
                             T::from_bool(acc_i != 0)
@@ -137,7 +174,71 @@ pub fn bmm<T: Elem>(a: &Tensor, bm: &Tensor) -> Vec<T> {
             }
         }
     }
-    out
 }
 
-impl crate::backend::LinalgKernels for super::CpuBackend {}
+fn bmm<T: Elem>(
+    a: Strided,
+    b: Strided,
+    batch: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+) -> Result<Vec<T>> {
+    let len = crate::shape::checked_numel(&[batch, m, n])?;
+    let mut out = try_zeroed::<T>(len)?;
+    // Nothing to read: an empty product is zeros (and an empty view may carry any offset).
+    if len == 0 || k == 0 {
+        return Ok(out);
+    }
+    let oa = Operand::new(elems::<T>(a)?, a.layout, [batch, m, k])?;
+    let ob = Operand::new(elems::<T>(b)?, b.layout, [batch, k, n])?;
+    bmm_into(&mut out, &oa, &ob, batch, m, n, k);
+    Ok(out)
+}
+
+/// bf16 operands as contiguous f32 copies.
+fn bf16_as_f32(s: Strided) -> Result<(Vec<f32>, Layout)> {
+    let v: Vec<half::bf16> = gather(s)?;
+    let mut out = super::try_with_capacity(v.len())?;
+    out.extend(v.iter().map(|x| x.to_f32()));
+    Ok((out, Layout::contiguous(s.shape())))
+}
+
+impl LinalgKernels for CpuBackend {
+    fn matmul(
+        &self,
+        a: Strided,
+        b: Strided,
+        batch: usize,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<Storage> {
+        if a.dtype() != b.dtype() {
+            return Err(Error::Runtime(format!(
+                "expected m1 and m2 to have the same dtype, but got: {} != {}",
+                a.dtype().name(),
+                b.dtype().name()
+            )));
+        }
+        if a.dtype() == DType::BF16 {
+            let (xa, la) = bf16_as_f32(a)?;
+            let (xb, lb) = bf16_as_f32(b)?;
+            let (sa, sb) = (Storage::from_vec(xa), Storage::from_vec(xb));
+            let r = bmm::<f32>(
+                Strided::new(&sa, &la),
+                Strided::new(&sb, &lb),
+                batch,
+                m,
+                n,
+                k,
+            )?;
+            let mut out = super::try_with_capacity(r.len())?;
+            out.extend(r.iter().map(|&x| half::bf16::from_f32(x)));
+            return Ok(Storage::from_vec::<half::bf16>(out));
+        }
+        crate::with_dtype!(a.dtype(), T, {
+            Ok(Storage::from_vec(bmm::<T>(a, b, batch, m, n, k)?))
+        })
+    }
+}

@@ -1,21 +1,15 @@
-//! Fused optimizer updates over one parameter at a time: every element of the parameter and
-//! its state is read and written once per step (PyTorch's single-tensor formulas).
+//! Fused optimizer updates over one parameter at a time, in place: every element of the
+//! parameter and its state is read and written once per step (PyTorch's single-tensor
+//! formulas). Contiguous tensors are updated in their own memory; a non-contiguous one is
+//! gathered, updated and scattered back.
 
+use super::{contiguous_or_gathered, gather, write_elems, CpuBackend};
+use crate::backend::{
+    memory_overlaps, AdagradStep, AdamStep, OptimKernels, RmspropStep, SgdStep, Strided,
+};
+use crate::dtype::{DType, Elem};
+use crate::error::{Error, Result};
 use num_traits::Float;
-
-/// Hyper-parameters of one Adam/AdamW step.
-#[derive(Clone, Copy)]
-pub struct AdamStep {
-    pub lr: f64,
-    pub beta1: f64,
-    pub beta2: f64,
-    pub eps: f64,
-    pub weight_decay: f64,
-    pub amsgrad: bool,
-    pub maximize: bool,
-    pub decoupled: bool,
-    pub step: u64,
-}
 
 /// Adam / AdamW on slices of one dtype.
 pub fn adam<F: Float>(
@@ -60,49 +54,44 @@ pub fn adam<F: Float>(
 }
 
 /// SGD with momentum/dampening/nesterov; `buf` is None without momentum.
-#[allow(clippy::too_many_arguments)]
-pub fn sgd<F: Float>(
-    p: &mut [F],
-    g: &[F],
-    buf: Option<(&mut [F], bool)>,
-    lr: f64,
-    momentum: f64,
-    dampening: f64,
-    wd: f64,
-    nesterov: bool,
-    maximize: bool,
-) {
+pub fn sgd<F: Float>(p: &mut [F], g: &[F], buf: Option<&mut [F]>, h: SgdStep) {
     let c = |x: f64| F::from(x).unwrap_or_else(F::zero);
-    let (lr, mom, damp, wd) = (c(lr), c(momentum), c(1.0 - dampening), c(wd));
+    let (lr, mom, damp, wd) = (
+        c(h.lr),
+        c(h.momentum),
+        c(1.0 - h.dampening),
+        c(h.weight_decay),
+    );
     let mut buf = buf;
     for i in 0..p.len() {
-        let gi = if maximize { -g[i] } else { g[i] };
+        let gi = if h.maximize { -g[i] } else { g[i] };
         let mut d = gi + wd * p[i];
-        if let Some((b, first)) = buf.as_mut() {
-            b[i] = if *first { d } else { b[i] * mom + d * damp };
-            d = if nesterov { d + mom * b[i] } else { b[i] };
+        if let Some(b) = buf.as_deref_mut() {
+            b[i] = if h.first { d } else { b[i] * mom + d * damp };
+            d = if h.nesterov { d + mom * b[i] } else { b[i] };
         }
         p[i] = p[i] - lr * d;
     }
 }
 
 /// RMSprop (centered and momentum variants).
-#[allow(clippy::too_many_arguments)]
 pub fn rmsprop<F: Float>(
     p: &mut [F],
     g: &[F],
     sq: &mut [F],
     gavg: Option<&mut [F]>,
     mbuf: Option<&mut [F]>,
-    lr: f64,
-    alpha: f64,
-    eps: f64,
-    wd: f64,
-    momentum: f64,
-    maximize: bool,
+    h: RmspropStep,
 ) {
     let c = |x: f64| F::from(x).unwrap_or_else(F::zero);
-    let (lr, a, eps, wd, mom) = (c(lr), c(alpha), c(eps), c(wd), c(momentum));
+    let (lr, a, eps, wd, mom) = (
+        c(h.lr),
+        c(h.alpha),
+        c(h.eps),
+        c(h.weight_decay),
+        c(h.momentum),
+    );
+    let (momentum, maximize) = (h.momentum, h.maximize);
     let (mut gavg, mut mbuf) = (gavg, mbuf);
     for i in 0..p.len() {
         let mut gi = if maximize { -g[i] } else { g[i] };
@@ -126,21 +115,10 @@ pub fn rmsprop<F: Float>(
 }
 
 /// Adagrad.
-#[allow(clippy::too_many_arguments)]
-pub fn adagrad<F: Float>(
-    p: &mut [F],
-    g: &[F],
-    sum: &mut [F],
-    step: u64,
-    lr: f64,
-    lr_decay: f64,
-    wd: f64,
-    eps: f64,
-    maximize: bool,
-) {
+pub fn adagrad<F: Float>(p: &mut [F], g: &[F], sum: &mut [F], h: AdagradStep) {
     let c = |x: f64| F::from(x).unwrap_or_else(F::zero);
-    let clr = c(lr / (1.0 + (step as f64 - 1.0) * lr_decay));
-    let (wd, eps) = (c(wd), c(eps));
+    let clr = c(h.lr / (1.0 + (h.step as f64 - 1.0) * h.lr_decay));
+    let (wd, eps, maximize) = (c(h.weight_decay), c(h.eps), h.maximize);
     for i in 0..p.len() {
         let mut gi = if maximize { -g[i] } else { g[i] };
         gi = gi + wd * p[i];
@@ -149,4 +127,219 @@ pub fn adagrad<F: Float>(
     }
 }
 
-impl crate::backend::OptimKernels for super::CpuBackend {}
+/// A tensor being updated: its own memory when contiguous, else a gathered copy that
+/// `finish` scatters back.
+enum MutElems<'a, F: Elem> {
+    Direct(&'a mut [F]),
+    Gathered(Vec<F>, Strided<'a>),
+}
+
+impl<'a, F: Elem> MutElems<'a, F> {
+    /// # Safety
+    /// No other slice of `s`'s memory may be alive while the result is (checked by
+    /// `check_disjoint` for every tensor of a step).
+    unsafe fn of(s: Strided<'a>) -> Result<MutElems<'a, F>> {
+        if !s.is_contiguous() {
+            return Ok(MutElems::Gathered(gather::<F>(s)?, s));
+        }
+        let n = s.numel();
+        if n == 0 {
+            return Ok(MutElems::Direct(&mut []));
+        }
+        let o = s.layout.offset;
+        let all = s.storage.cpu_slice_mut::<F>()?;
+        let len = all.len();
+        match all.get_mut(o..o.saturating_add(n)) {
+            Some(c) => Ok(MutElems::Direct(c)),
+            None => Err(Error::Runtime(format!(
+                "optimizer step: view of {n} elements at offset {o} exceeds its storage of {len}"
+            ))),
+        }
+    }
+
+    fn slice(&mut self) -> &mut [F] {
+        match self {
+            MutElems::Direct(s) => s,
+            MutElems::Gathered(v, _) => v,
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            MutElems::Direct(_) => Ok(()),
+            MutElems::Gathered(v, s) => write_elems(s, &v),
+        }
+    }
+}
+
+/// Every tensor of one step: same element count and dtype as the parameter, and no two of
+/// them (the gradient included) sharing memory, so that the mutable slices below are unique.
+fn check_disjoint(op: &str, param: Strided, rest: &[Strided]) -> Result<()> {
+    let dt = param.dtype();
+    if dt != DType::F32 && dt != DType::F64 {
+        return Err(Error::NotImplemented(format!(
+            "fused optimizer step: dtype {} is not supported (use float32 or float64 parameters)",
+            dt.name()
+        )));
+    }
+    let all: Vec<Strided> = std::iter::once(param).chain(rest.iter().copied()).collect();
+    for (i, a) in all.iter().enumerate() {
+        if a.dtype() != dt || a.numel() != param.numel() {
+            return Err(Error::Runtime(format!(
+                "{op}: state tensor {i} is {} {:?}, expected {} {:?}",
+                a.dtype().name(),
+                a.shape(),
+                dt.name(),
+                param.shape()
+            )));
+        }
+        for b in &all[..i] {
+            if memory_overlaps(a.storage, b.storage) {
+                return Err(Error::Runtime(format!(
+                    "{op}: the parameter, its gradient and its state must not share memory"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+macro_rules! float_step {
+    ($dt:expr, $F:ident, $body:expr) => {
+        match $dt {
+            DType::F64 => {
+                type $F = f64;
+                $body
+            }
+            _ => {
+                type $F = f32;
+                $body
+            }
+        }
+    };
+}
+
+impl OptimKernels for CpuBackend {
+    fn sgd_step(
+        &self,
+        param: Strided,
+        grad: Strided,
+        buf: Option<Strided>,
+        h: SgdStep,
+    ) -> Result<()> {
+        let mut rest = vec![grad];
+        rest.extend(buf);
+        check_disjoint("sgd", param, &rest)?;
+        float_step!(param.dtype(), F, {
+            let g = contiguous_or_gathered::<F>(grad)?;
+            // SAFETY: param and buf are disjoint from each other and from grad (checked).
+            let mut p = unsafe { MutElems::<F>::of(param)? };
+            let mut b = buf.map(|s| unsafe { MutElems::<F>::of(s) }).transpose()?;
+            sgd(p.slice(), &g, b.as_mut().map(|b| b.slice()), h);
+            p.finish()?;
+            b.map(MutElems::finish).transpose()?;
+            Ok(())
+        })
+    }
+
+    fn adam_step(
+        &self,
+        param: Strided,
+        grad: Strided,
+        exp_avg: Strided,
+        exp_avg_sq: Strided,
+        max_exp_avg_sq: Option<Strided>,
+        h: AdamStep,
+    ) -> Result<()> {
+        let mut rest = vec![grad, exp_avg, exp_avg_sq];
+        rest.extend(max_exp_avg_sq);
+        check_disjoint("adam", param, &rest)?;
+        float_step!(param.dtype(), F, {
+            let g = contiguous_or_gathered::<F>(grad)?;
+            // SAFETY: every written tensor is disjoint from the others and from grad (checked).
+            let (mut p, mut m, mut v) = unsafe {
+                (
+                    MutElems::<F>::of(param)?,
+                    MutElems::<F>::of(exp_avg)?,
+                    MutElems::<F>::of(exp_avg_sq)?,
+                )
+            };
+            let mut vm = max_exp_avg_sq
+                .map(|s| unsafe { MutElems::<F>::of(s) })
+                .transpose()?;
+            adam(
+                p.slice(),
+                &g,
+                m.slice(),
+                v.slice(),
+                vm.as_mut().map(|w| w.slice()),
+                h,
+            );
+            p.finish()?;
+            m.finish()?;
+            v.finish()?;
+            vm.map(MutElems::finish).transpose()?;
+            Ok(())
+        })
+    }
+
+    fn rmsprop_step(
+        &self,
+        param: Strided,
+        grad: Strided,
+        square_avg: Strided,
+        grad_avg: Option<Strided>,
+        momentum_buf: Option<Strided>,
+        h: RmspropStep,
+    ) -> Result<()> {
+        let mut rest = vec![grad, square_avg];
+        rest.extend(grad_avg);
+        rest.extend(momentum_buf);
+        check_disjoint("rmsprop", param, &rest)?;
+        float_step!(param.dtype(), F, {
+            let g = contiguous_or_gathered::<F>(grad)?;
+            // SAFETY: every written tensor is disjoint from the others and from grad (checked).
+            let (mut p, mut sq) =
+                unsafe { (MutElems::<F>::of(param)?, MutElems::<F>::of(square_avg)?) };
+            let mut ga = grad_avg
+                .map(|s| unsafe { MutElems::<F>::of(s) })
+                .transpose()?;
+            let mut mb = momentum_buf
+                .map(|s| unsafe { MutElems::<F>::of(s) })
+                .transpose()?;
+            rmsprop(
+                p.slice(),
+                &g,
+                sq.slice(),
+                ga.as_mut().map(|w| w.slice()),
+                mb.as_mut().map(|w| w.slice()),
+                h,
+            );
+            p.finish()?;
+            sq.finish()?;
+            ga.map(MutElems::finish).transpose()?;
+            mb.map(MutElems::finish).transpose()?;
+            Ok(())
+        })
+    }
+
+    fn adagrad_step(
+        &self,
+        param: Strided,
+        grad: Strided,
+        state_sum: Strided,
+        h: AdagradStep,
+    ) -> Result<()> {
+        check_disjoint("adagrad", param, &[grad, state_sum])?;
+        float_step!(param.dtype(), F, {
+            let g = contiguous_or_gathered::<F>(grad)?;
+            // SAFETY: param and state_sum are disjoint from each other and from grad (checked).
+            let (mut p, mut s) =
+                unsafe { (MutElems::<F>::of(param)?, MutElems::<F>::of(state_sum)?) };
+            adagrad(p.slice(), &g, s.slice(), h);
+            p.finish()?;
+            s.finish()?;
+            Ok(())
+        })
+    }
+}

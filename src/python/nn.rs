@@ -74,8 +74,9 @@ fn padding_2d(
                             "padding='same' is not supported for strided convolutions",
                         ));
                     }
-                    let th = dilation.0 * (kernel.0 - 1);
-                    let tw = dilation.1 * (kernel.1 - 1);
+                    // Saturating: an absurd kernel then fails the size checks of the op.
+                    let th = dilation.0.saturating_mul(kernel.0.saturating_sub(1));
+                    let tw = dilation.1.saturating_mul(kernel.1.saturating_sub(1));
                     Ok((
                         (th / 2, tw / 2),
                         (th - th / 2 - th / 2, tw - tw / 2 - tw / 2),
@@ -97,12 +98,18 @@ fn pad_br(x: &Tensor, extra: (usize, usize)) -> crate::error::Result<Tensor> {
     if extra.1 > 0 {
         let mut s = x.shape().to_vec();
         s[nd - 1] = extra.1;
-        x = Tensor::cat(&[x.clone(), Tensor::zeros(&s, x.dtype())?], (nd - 1) as i64)?;
+        x = Tensor::cat(
+            &[x.clone(), Tensor::full_on(&s, 0i64, x.dtype(), x.device())?],
+            (nd - 1) as i64,
+        )?;
     }
     if extra.0 > 0 {
         let mut s = x.shape().to_vec();
         s[nd - 2] = extra.0;
-        x = Tensor::cat(&[x.clone(), Tensor::zeros(&s, x.dtype())?], (nd - 2) as i64)?;
+        x = Tensor::cat(
+            &[x.clone(), Tensor::full_on(&s, 0i64, x.dtype(), x.device())?],
+            (nd - 2) as i64,
+        )?;
     }
     Ok(x)
 }
@@ -134,7 +141,7 @@ fn conv2d(
     let (p, extra) = padding_2d(padding, k, d, s)?;
     let x = pad_br(&input.t, extra)?;
     let b = opt_t(&bias);
-    let work = x.numel() * w.numel() / w.shape()[0].max(1);
+    let work = x.numel().saturating_mul(w.numel() / w.shape()[0].max(1));
     wrap(
         py,
         nogil(py, work, || x.conv2d(&w, b.as_ref(), s, p, d, groups))?,
@@ -182,7 +189,7 @@ fn conv1d(
     let b = opt_t(&bias);
     let r = nogil(
         py,
-        x.numel() * w.numel(),
+        x.numel().saturating_mul(w.numel()),
         || -> crate::error::Result<Tensor> {
             let y = x.conv2d(
                 &w.unsqueeze(2)?,
@@ -324,7 +331,7 @@ fn _unfold(
     let d = pair(dilation, (1, 1), "dilation")?;
     let p = pair(padding, (0, 0), "padding")?;
     let s = pair(stride, (1, 1), "stride")?;
-    let win = crate::cpu::conv::Window {
+    let win = crate::backend::Window {
         kh: k.0,
         kw: k.1,
         sh: s.0,
@@ -366,7 +373,7 @@ fn _fold(
     let d = pair(dilation, (1, 1), "dilation")?;
     let p = pair(padding, (0, 0), "padding")?;
     let s = pair(stride, (1, 1), "stride")?;
-    let win = crate::cpu::conv::Window {
+    let win = crate::backend::Window {
         kh: k.0,
         kw: k.1,
         sh: s.0,

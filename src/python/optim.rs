@@ -1,48 +1,10 @@
 //! Fused optimizer steps: one Rust call updates every parameter of a group in place.
 
 use super::tensor::PyTensor;
-use crate::cpu::optim::{self as k, AdamStep};
-use crate::dtype::{DType, Elem};
+use crate::backend::{AdagradStep, AdamStep, RmspropStep, SgdStep};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use pyo3::prelude::*;
-
-/// A contiguous working copy of a tensor's values, written back on `commit`.
-struct Work<F: Elem> {
-    target: Tensor,
-    data: Vec<F>,
-}
-
-impl<F: Elem> Work<F> {
-    fn of(t: &Tensor) -> Result<Work<F>> {
-        Ok(Work {
-            target: t.clone(),
-            data: t.to_vec::<F>()?,
-        })
-    }
-    fn commit(self) -> Result<()> {
-        let src = Tensor::from_vec(self.data, self.target.shape())?;
-        let _g = crate::autograd::no_grad();
-        self.target.detach().copy_(&src)
-    }
-}
-
-fn check(p: &Tensor, g: &Tensor, op: &str) -> Result<()> {
-    if p.shape() != g.shape() {
-        return Err(Error::Runtime(format!(
-            "{op}: gradient shape {:?} does not match parameter shape {:?}",
-            g.shape(),
-            p.shape()
-        )));
-    }
-    if !p.dtype().is_float() {
-        return Err(Error::Runtime(format!(
-            "{op}: parameters must be floating point, got {}",
-            p.dtype().name()
-        )));
-    }
-    Ok(())
-}
 
 /// Every per-parameter list must line up with `params`.
 fn check_lens(op: &str, n: usize, lens: &[usize]) -> Result<()> {
@@ -52,29 +14,6 @@ fn check_lens(op: &str, n: usize, lens: &[usize]) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn grad_as(g: &Tensor, dt: DType) -> Result<Tensor> {
-    g.detach().to_dtype(dt)
-}
-
-macro_rules! float_dispatch {
-    ($dt:expr, $F:ident, $body:expr) => {
-        match $dt {
-            DType::F64 => {
-                type $F = f64;
-                $body
-            }
-            DType::F32 => {
-                type $F = f32;
-                $body
-            }
-            other => Err(Error::NotImplemented(format!(
-                "fused optimizer step: dtype {} is not supported (use float32 or float64 parameters)",
-                other.name()
-            ))),
-        }
-    };
 }
 
 fn opt(t: &Option<PyRef<PyTensor>>) -> Option<Tensor> {
@@ -96,62 +35,19 @@ fn _sgd_step(
     maximize: bool,
 ) -> PyResult<Vec<Option<Py<PyAny>>>> {
     check_lens("sgd", params.len(), &[grads.len(), momentum_buffers.len()])?;
+    let h = SgdStep {
+        lr,
+        momentum,
+        dampening,
+        weight_decay,
+        nesterov,
+        maximize,
+        first: false,
+    };
     let mut out = Vec::new();
     for ((p, g), b) in params.iter().zip(&grads).zip(&momentum_buffers) {
-        let (p, g) = (p.t.clone(), g.t.clone());
-        check(&p, &g, "sgd")?;
-        let buf = opt(b);
-        let new_buf: Option<Tensor> = float_dispatch!(p.dtype(), F, {
-            let mut pw = Work::<F>::of(&p)?;
-            let gv = grad_as(&g, p.dtype())?.to_vec::<F>()?;
-            let res = if momentum != 0.0 {
-                let (mut bw, first) = match &buf {
-                    Some(b) => (Work::<F>::of(b)?, false),
-                    None => (
-                        Work {
-                            target: Tensor::zeros(p.shape(), p.dtype())?,
-                            data: vec![F::default(); p.numel()],
-                        },
-                        true,
-                    ),
-                };
-                k::sgd(
-                    &mut pw.data,
-                    &gv,
-                    Some((&mut bw.data, first)),
-                    lr,
-                    momentum,
-                    dampening,
-                    weight_decay,
-                    nesterov,
-                    maximize,
-                );
-                let t = if first {
-                    Tensor::from_vec(bw.data, p.shape())?
-                } else {
-                    let t = bw.target.clone();
-                    bw.commit()?;
-                    t
-                };
-                Some(t)
-            } else {
-                k::sgd(
-                    &mut pw.data,
-                    &gv,
-                    None,
-                    lr,
-                    momentum,
-                    dampening,
-                    weight_decay,
-                    nesterov,
-                    maximize,
-                );
-                None
-            };
-            pw.commit()?;
-            Ok(res)
-        })?;
-        out.push(new_buf.map(|t| super::tensor::wrap(py, t)).transpose()?);
+        let buf = p.t.sgd_step_(&g.t, opt(b).as_ref(), h)?;
+        out.push(buf.map(|t| super::tensor::wrap(py, t)).transpose()?);
     }
     Ok(out)
 }
@@ -180,8 +76,6 @@ fn _adam_step(
         &[grads.len(), exp_avgs.len(), exp_avg_sqs.len(), steps.len()],
     )?;
     for i in 0..params.len() {
-        let (p, g) = (params[i].t.clone(), grads[i].t.clone());
-        check(&p, &g, "adam")?;
         let h = AdamStep {
             lr,
             beta1,
@@ -194,31 +88,13 @@ fn _adam_step(
             step: steps[i],
         };
         let vmax = max_exp_avg_sqs.get(i).and_then(opt);
-        float_dispatch!(p.dtype(), F, {
-            let mut pw = Work::<F>::of(&p)?;
-            let gv = grad_as(&g, p.dtype())?.to_vec::<F>()?;
-            let mut m = Work::<F>::of(&exp_avgs[i].t)?;
-            let mut v = Work::<F>::of(&exp_avg_sqs[i].t)?;
-            let mut vm = match (&vmax, amsgrad) {
-                (Some(t), true) => Some(Work::<F>::of(t)?),
-                _ => None,
-            };
-            k::adam(
-                &mut pw.data,
-                &gv,
-                &mut m.data,
-                &mut v.data,
-                vm.as_mut().map(|w| w.data.as_mut_slice()),
-                h,
-            );
-            pw.commit()?;
-            m.commit()?;
-            v.commit()?;
-            if let Some(w) = vm {
-                w.commit()?;
-            }
-            Ok(())
-        })?;
+        params[i].t.adam_step_(
+            &grads[i].t,
+            &exp_avgs[i].t,
+            &exp_avg_sqs[i].t,
+            vmax.as_ref(),
+            h,
+        )?;
     }
     Ok(())
 }
@@ -240,48 +116,24 @@ fn _rmsprop_step(
     maximize: bool,
 ) -> PyResult<()> {
     check_lens("rmsprop", params.len(), &[grads.len(), square_avgs.len()])?;
+    let h = RmspropStep {
+        lr,
+        alpha,
+        eps,
+        weight_decay,
+        momentum,
+        maximize,
+    };
     for i in 0..params.len() {
-        let (p, g) = (params[i].t.clone(), grads[i].t.clone());
-        check(&p, &g, "rmsprop")?;
         let ga = if centered {
             grad_avgs.get(i).and_then(opt)
         } else {
             None
         };
-        let mb = if momentum > 0.0 {
-            momentum_buffers.get(i).and_then(opt)
-        } else {
-            None
-        };
-        float_dispatch!(p.dtype(), F, {
-            let mut pw = Work::<F>::of(&p)?;
-            let gv = grad_as(&g, p.dtype())?.to_vec::<F>()?;
-            let mut sq = Work::<F>::of(&square_avgs[i].t)?;
-            let mut gaw = ga.as_ref().map(Work::<F>::of).transpose()?;
-            let mut mbw = mb.as_ref().map(Work::<F>::of).transpose()?;
-            k::rmsprop(
-                &mut pw.data,
-                &gv,
-                &mut sq.data,
-                gaw.as_mut().map(|w| w.data.as_mut_slice()),
-                mbw.as_mut().map(|w| w.data.as_mut_slice()),
-                lr,
-                alpha,
-                eps,
-                weight_decay,
-                momentum,
-                maximize,
-            );
-            pw.commit()?;
-            sq.commit()?;
-            if let Some(w) = gaw {
-                w.commit()?;
-            }
-            if let Some(w) = mbw {
-                w.commit()?;
-            }
-            Ok(())
-        })?;
+        let mb = momentum_buffers.get(i).and_then(opt);
+        params[i]
+            .t
+            .rmsprop_step_(&grads[i].t, &square_avgs[i].t, ga.as_ref(), mb.as_ref(), h)?;
     }
     Ok(())
 }
@@ -305,27 +157,17 @@ fn _adagrad_step(
         &[grads.len(), state_sums.len(), steps.len()],
     )?;
     for i in 0..params.len() {
-        let (p, g) = (params[i].t.clone(), grads[i].t.clone());
-        check(&p, &g, "adagrad")?;
-        float_dispatch!(p.dtype(), F, {
-            let mut pw = Work::<F>::of(&p)?;
-            let gv = grad_as(&g, p.dtype())?.to_vec::<F>()?;
-            let mut s = Work::<F>::of(&state_sums[i].t)?;
-            k::adagrad(
-                &mut pw.data,
-                &gv,
-                &mut s.data,
-                steps[i],
-                lr,
-                lr_decay,
-                weight_decay,
-                eps,
-                maximize,
-            );
-            pw.commit()?;
-            s.commit()?;
-            Ok(())
-        })?;
+        let h = AdagradStep {
+            lr,
+            lr_decay,
+            weight_decay,
+            eps,
+            maximize,
+            step: steps[i],
+        };
+        params[i]
+            .t
+            .adagrad_step_(&grads[i].t, &state_sums[i].t, h)?;
     }
     Ok(())
 }

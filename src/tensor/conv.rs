@@ -4,8 +4,7 @@
 
 use super::Tensor;
 use crate::autograd;
-use crate::cpu::conv::{self as k, Window};
-use crate::dtype::DType;
+use crate::backend::Window;
 use crate::error::{Error, Result};
 
 fn check_4d(x: &Tensor, op: &str) -> Result<()> {
@@ -60,24 +59,44 @@ fn out_hw(op: &str, h: usize, w: usize, win: Window, ceil: bool) -> Result<(usiz
     }
 }
 
-/// Runs `f` on float32/float64 data (half types are computed in float32).
-macro_rules! float_kernel {
-    ($x:expr, $F:ident, $body:expr) => {{
-        let dt = $x.dtype();
-        let work = if dt == DType::F64 {
-            $x.clone()
-        } else {
-            $x.cast_raw_if(DType::F32)
-        };
-        let r: Tensor = if dt == DType::F64 {
-            type $F = f64;
-            $body(&work)
-        } else {
-            type $F = f32;
-            $body(&work)
-        };
-        r.cast_raw_if(dt)
-    }};
+/// `n + 2·pad` and `dilation·(k - 1) + 1` along one axis, or None on overflow (the padded
+/// size must also fit an isize, as the kernels index with signed offsets).
+fn padded_and_span(n: usize, k: usize, p: usize, d: usize) -> Option<(usize, usize)> {
+    let padded = n.checked_add(p.checked_mul(2)?)?;
+    let span = d.checked_mul(k.checked_sub(1)?)?.checked_add(1)?;
+    (padded <= isize::MAX as usize).then_some((padded, span))
+}
+
+/// Convolution output size with PyTorch's error when the (dilated) kernel does not fit.
+fn conv_out_hw(op: &str, h: usize, w: usize, win: Window) -> Result<(usize, usize)> {
+    check_window(op, win)?;
+    let (Some((ph, kh)), Some((pw, kw))) = (
+        padded_and_span(h, win.kh, win.ph, win.dh),
+        padded_and_span(w, win.kw, win.pw, win.dw),
+    ) else {
+        return Err(Error::Runtime(format!(
+            "{op}: padded input size or kernel size overflows: input size per channel ({h} x {w}), kernel size ({} x {}), padding ({}, {}), dilation ({}, {})",
+            win.kh, win.kw, win.ph, win.pw, win.dh, win.dw
+        )));
+    };
+    if ph < kh || pw < kw {
+        return Err(Error::Runtime(format!(
+            "Calculated padded input size per channel: ({ph} x {pw}). Kernel size: ({kh} x {kw}). Kernel size can't be greater than actual input size"
+        )));
+    }
+    out_hw(op, h, w, win, false)
+}
+
+/// A `[planes, a, b]` view of a tensor with `planes·a·b` elements (copied only when the
+/// layout cannot express it), as the 3-D kernels take it.
+pub(super) fn planes_view(x: &Tensor, planes: usize, a: usize, b: usize) -> Result<Tensor> {
+    let shape = [planes, a, b];
+    match x.layout().view(&shape) {
+        Some(l) => x.view_with_layout(l),
+        None => x
+            .copy_raw()
+            .view_with_layout(crate::layout::Layout::contiguous(&shape)),
+    }
 }
 
 impl Tensor {
@@ -91,13 +110,11 @@ impl Tensor {
             self.shape()[3],
         );
         let (oh, ow) = out_hw("unfold", h, w, win, false)?;
-        let out = float_kernel!(self, F, |x: &Tensor| {
-            let v = x.to_vec::<F>().unwrap_or_default();
-            Tensor::from_vec_unchecked(
-                k::im2col::<F>(&v, n * c, h, w, win, oh, ow),
-                &[n, c * win.kh * win.kw, oh * ow],
-            )
-        });
+        let planes = n * c;
+        let x = planes_view(self, planes, h, w)?;
+        let cols = self.backend()?.im2col(x.strided(), win, oh, ow)?;
+        // The kernel checked planes·kh·kw·oh·ow, so these products do not overflow.
+        let out = Tensor::from_kernel(cols, &[n, c * win.kh * win.kw, oh * ow])?;
         if autograd::needs_grad(&[self]) {
             autograd::record(&out, "Im2ColBackward0", &[self], move |g, _| {
                 Ok(vec![Some(g.col2im((h, w), win)?)])
@@ -115,7 +132,8 @@ impl Tensor {
             )));
         }
         let (n, ck, l) = (self.shape()[0], self.shape()[1], self.shape()[2]);
-        let kk = win.kh * win.kw;
+        check_window("fold", win)?;
+        let kk = win.kh.checked_mul(win.kw).unwrap_or(usize::MAX);
         if ck % kk != 0 {
             return Err(Error::Runtime(format!(
                 "fold: expected size of input's dimension 1 to be divisible by the product of kernel_size, but got input.size(1)={ck} and kernel_size=({}, {})",
@@ -124,17 +142,16 @@ impl Tensor {
         }
         let (h, w) = size;
         let (oh, ow) = out_hw("fold", h, w, win, false)?;
-        if oh * ow != l {
+        if oh.checked_mul(ow) != Some(l) {
             return Err(Error::Runtime(format!(
                 "fold: expected input's dimension 2 to match the calculated number of sliding blocks {oh} * {ow} = {}, but got input.size(2)={l}",
-                oh * ow
+                oh as u128 * ow as u128
             )));
         }
         let c = ck / kk;
-        let out = float_kernel!(self, F, |x: &Tensor| {
-            let v = x.to_vec::<F>().unwrap_or_default();
-            Tensor::from_vec_unchecked(k::col2im::<F>(&v, n * c, h, w, win, oh, ow), &[n, c, h, w])
-        });
+        let x = planes_view(self, n * c, kk, l)?;
+        let img = self.backend()?.col2im(x.strided(), h, w, win, oh, ow)?;
+        let out = Tensor::from_kernel(img, &[n, c, h, w])?;
         if autograd::needs_grad(&[self]) {
             autograd::record(&out, "Col2ImBackward0", &[self], move |g, _| {
                 Ok(vec![Some(g.im2col(win)?)])
@@ -153,6 +170,9 @@ impl Tensor {
         dilation: (usize, usize),
         groups: usize,
     ) -> Result<Tensor> {
+        let mut ins = vec![self, weight];
+        ins.extend(bias);
+        super::check_same_device("conv2d", &ins)?;
         let x = if self.ndim() == 3 {
             self.unsqueeze(0)?
         } else {
@@ -198,7 +218,7 @@ impl Tensor {
             dh: dilation.0,
             dw: dilation.1,
         };
-        let (oh, ow) = out_hw("conv2d", h, w, win, false)?;
+        let (oh, ow) = conv_out_hw("conv2d", h, w, win)?;
         let cols = x.im2col(win)?; // [N, C*kh*kw, L]
         let kg = cg * kh * kw;
         let out = if groups == 1 {
@@ -233,6 +253,9 @@ impl Tensor {
         groups: usize,
         dilation: (usize, usize),
     ) -> Result<Tensor> {
+        let mut ins = vec![self, weight];
+        ins.extend(bias);
+        super::check_same_device("conv_transpose2d", &ins)?;
         let x = if self.ndim() == 3 {
             self.unsqueeze(0)?
         } else {
@@ -268,14 +291,29 @@ impl Tensor {
                 x.shape()
             )));
         }
-        let oh = (h - 1) * stride.0 + dilation.0 * (kh - 1) + output_padding.0 + 1;
-        let ow = (w - 1) * stride.1 + dilation.1 * (kw - 1) + output_padding.1 + 1;
-        if oh < 2 * padding.0 + 1 || ow < 2 * padding.1 + 1 {
+        // (n - 1)·stride + dilation·(k - 1) + output_padding + 1 - 2·padding, checked.
+        let axis = |n: usize, s: usize, d: usize, k: usize, op: usize, p: usize| {
+            let full = (n - 1)
+                .checked_mul(s)?
+                .checked_add(d.checked_mul(k - 1)?)?
+                .checked_add(op)?
+                .checked_add(1)?;
+            Some(full.checked_sub(p.checked_mul(2)?))
+        };
+        let (Some(oh), Some(ow)) = (
+            axis(h, stride.0, dilation.0, kh, output_padding.0, padding.0),
+            axis(w, stride.1, dilation.1, kw, output_padding.1, padding.1),
+        ) else {
+            return Err(Error::Runtime(format!(
+                "conv_transpose2d: output size overflows for input {:?}, kernel ({kh} x {kw}), stride {stride:?}, dilation {dilation:?}, output_padding {output_padding:?}",
+                x.shape()
+            )));
+        };
+        let (Some(oh), Some(ow)) = (oh.filter(|&v| v > 0), ow.filter(|&v| v > 0)) else {
             return Err(Error::Runtime(
                 "conv_transpose2d: output size is too small".into(),
             ));
-        }
-        let (oh, ow) = (oh - 2 * padding.0, ow - 2 * padding.1);
+        };
         let win = Window {
             kh,
             kw,
@@ -321,7 +359,7 @@ impl Tensor {
             self.clone()
         };
         check_4d(&x, "max_pool2d")?;
-        if padding.0 * 2 > kernel.0 || padding.1 * 2 > kernel.1 {
+        if padding.0 > kernel.0 / 2 || padding.1 > kernel.1 / 2 {
             return Err(Error::Runtime(format!(
                 "max_pool2d: pad should be at most half of effective kernel size, but got pad={:?}, kernel_size={:?}",
                 padding, kernel
@@ -339,21 +377,11 @@ impl Tensor {
             dw: dilation.1,
         };
         let (oh, ow) = out_hw("max_pool2d", h, w, win, ceil_mode)?;
-        let xd = x.detach();
-        let idx = {
-            let dt = xd.dtype();
-            let work = if dt == DType::F64 {
-                xd.clone()
-            } else {
-                xd.cast_raw_if(DType::F32)
-            };
-            let v = if dt == DType::F64 {
-                k::max_pool_indices::<f64>(&work.to_vec::<f64>()?, n * c, h, w, win, oh, ow)
-            } else {
-                k::max_pool_indices::<f32>(&work.to_vec::<f32>()?, n * c, h, w, win, oh, ow)
-            };
-            Tensor::from_vec_unchecked(v, &[n, c, oh, ow])
-        };
+        let planes = planes_view(&x, n * c, h, w)?;
+        let idx = x
+            .backend()?
+            .max_pool2d_indices(planes.strided(), win, oh, ow)?;
+        let idx = Tensor::from_kernel(idx, &[n, c, oh, ow])?;
         let flat = x.reshape(&[n as i64, c as i64, (h * w) as i64])?;
         let vals = flat
             .gather(2, &idx.reshape(&[n as i64, c as i64, (oh * ow) as i64])?)?
@@ -381,7 +409,7 @@ impl Tensor {
             self.clone()
         };
         check_4d(&x, "avg_pool2d")?;
-        if padding.0 * 2 > kernel.0 || padding.1 * 2 > kernel.1 {
+        if padding.0 > kernel.0 / 2 || padding.1 > kernel.1 / 2 {
             return Err(Error::Runtime(format!(
                 "avg_pool2d: pad should be at most half of kernel size, but got pad={:?}, kernel_size={:?}",
                 padding, kernel
@@ -400,22 +428,15 @@ impl Tensor {
         };
         let (oh, ow) = out_hw("avg_pool2d", h, w, base, ceil_mode)?;
         // Extra bottom/right zero padding so ceil-mode windows exist for unfold.
-        let need_h = (oh - 1) * stride.0 + kernel.0;
-        let need_w = (ow - 1) * stride.1 + kernel.1;
+        // (sizes fit: out_hw checked h + 2·padding against isize::MAX)
+        let need_h = (oh - 1).saturating_mul(stride.0).saturating_add(kernel.0);
+        let need_w = (ow - 1).saturating_mul(stride.1).saturating_add(kernel.1);
         let extra_h = need_h.saturating_sub(h + 2 * padding.0);
         let extra_w = need_w.saturating_sub(w + 2 * padding.1);
         let xp = if extra_h > 0 || extra_w > 0 {
-            let top = Tensor::cat(
-                &[x.clone(), Tensor::zeros(&[n, c, h, extra_w], x.dtype())?],
-                3,
-            )?;
-            Tensor::cat(
-                &[
-                    top,
-                    Tensor::zeros(&[n, c, extra_h, w + extra_w], x.dtype())?,
-                ],
-                2,
-            )?
+            let zeros = |shape: &[usize]| Tensor::full_on(shape, 0i64, x.dtype(), x.device());
+            let top = Tensor::cat(&[x.clone(), zeros(&[n, c, h, extra_w])?], 3)?;
+            Tensor::cat(&[top, zeros(&[n, c, extra_h, w + extra_w])?], 2)?
         } else {
             x.clone()
         };
@@ -427,7 +448,11 @@ impl Tensor {
         ])?;
         let sums = cols.sum_dims(&[2], false, None)?;
         // Divisors per output position.
-        let mut div = vec![0f64; oh * ow];
+        let len = crate::shape::checked_numel(&[oh, ow])?;
+        let mut div = Vec::new();
+        div.try_reserve_exact(len)
+            .map_err(|_| Error::Runtime(format!("avg_pool2d: cannot allocate {len} divisors")))?;
+        div.resize(len, 0f64);
         for oy in 0..oh {
             for ox in 0..ow {
                 let y0 = (oy * stride.0) as isize - padding.0 as isize;
@@ -445,7 +470,7 @@ impl Tensor {
                 };
             }
         }
-        let d = Tensor::from_vec(div, &[oh * ow])?.to_dtype(x.dtype())?;
+        let d = Tensor::from_vec_on(div, &[oh * ow], x.device())?.to_dtype(x.dtype())?;
         let out = sums
             .div(&d)?
             .reshape(&[n as i64, c as i64, oh as i64, ow as i64])?;

@@ -13,6 +13,7 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
         None => (eq.clone(), None),
     };
     let specs: Vec<&str> = lhs.split(',').collect();
+    super::check_same_device("einsum", &operands.iter().collect::<Vec<_>>())?;
     if specs.len() != operands.len() {
         return Err(Error::Runtime(format!(
             "einsum(): more operands were provided than specified in the equation ({} vs {})",
@@ -21,25 +22,28 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
         )));
     }
     // Expand "..." into private labels (uppercase-free range beyond 'z').
-    let max_ell = operands
-        .iter()
-        .zip(&specs)
-        .map(|(t, s)| {
-            if s.contains("...") {
-                t.ndim() + 3 - s.len()
-            } else {
-                0
-            }
-        })
-        .max()
-        .unwrap_or(0);
+    let mut ell_dims = Vec::with_capacity(specs.len());
+    for (k, (t, s)) in operands.iter().zip(&specs).enumerate() {
+        let named = s.chars().count();
+        ell_dims.push(if s.contains("...") {
+            (t.ndim() + 3).checked_sub(named).ok_or_else(|| {
+                Error::Runtime(format!(
+                    "einsum(): the number of subscripts in the equation ({}) is more than the number of dimensions ({}) for operand {k}",
+                    named - 3,
+                    t.ndim()
+                ))
+            })?
+        } else {
+            0
+        });
+    }
+    let max_ell = ell_dims.iter().copied().max().unwrap_or(0);
     let ell: Vec<char> = (0..max_ell)
         .map(|i| char::from_u32(0x100 + i as u32).unwrap_or('?'))
         .collect();
     let mut labels: Vec<Vec<char>> = Vec::new();
-    for (t, s) in operands.iter().zip(&specs) {
+    for ((t, s), &n) in operands.iter().zip(&specs).zip(&ell_dims) {
         let l: Vec<char> = if let Some((a, b)) = s.split_once("...") {
-            let n = t.ndim() + 3 - s.len();
             let mut v: Vec<char> = a.chars().collect();
             v.extend(&ell[max_ell - n..]);
             v.extend(b.chars());

@@ -2,7 +2,6 @@
 
 use super::Tensor;
 use crate::autograd::{self, SavedTensor};
-use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::shape::broadcast_shapes;
 
@@ -10,6 +9,7 @@ impl Tensor {
     /// `a @ b` for a, b with ≥2 dims and broadcastable batch dims (autograd primitive).
     fn matmul_nd(&self, other: &Tensor) -> Result<Tensor> {
         let (a, b) = (self, other);
+        super::check_same_device("matmul", &[a, b])?;
         let (na, nb) = (a.ndim(), b.ndim());
         let (m, k) = (a.shape()[na - 2], a.shape()[na - 1]);
         let (k2, n) = (b.shape()[nb - 2], b.shape()[nb - 1]);
@@ -30,7 +30,7 @@ impl Tensor {
             )));
         }
         let batch = broadcast_shapes(&a.shape()[..na - 2], &b.shape()[..nb - 2])?;
-        let nbatch: usize = batch.iter().product();
+        let nbatch = crate::shape::checked_numel(&batch)?;
         let mut sa = batch.clone();
         sa.extend([m, k]);
         let mut sb = batch.clone();
@@ -39,15 +39,10 @@ impl Tensor {
         let b3 = flatten_batch(&b.expand_raw(&sb)?, nbatch)?;
         let mut out_shape = batch.clone();
         out_shape.extend([m, n]);
-        let out = if a.dtype() == DType::BF16 {
-            let (x, y) = (a3.cast_raw(DType::F32), b3.cast_raw(DType::F32));
-            Tensor::from_vec_unchecked(crate::cpu::matmul::bmm::<f32>(&x, &y), &out_shape)
-                .cast_raw(DType::BF16)
-        } else {
-            crate::with_dtype!(a.dtype(), T, {
-                Tensor::from_vec_unchecked(crate::cpu::matmul::bmm::<T>(&a3, &b3), &out_shape)
-            })
-        };
+        let storage = a
+            .backend()?
+            .matmul(a3.strided(), b3.strided(), nbatch, m, n, k)?;
+        let out = Tensor::from_kernel(storage, &out_shape)?;
         if autograd::needs_grad(&[a, b]) && out.dtype().is_float() {
             let (va, vb) = (SavedTensor::new(a), SavedTensor::new(b));
             let (sha, shb) = (a.shape().to_vec(), b.shape().to_vec());
@@ -153,7 +148,7 @@ impl Tensor {
                 other.ndim()
             )));
         }
-        if self.shape()[0] != other.shape()[0] {
+        if self.shape()[0] != other.shape()[0] || self.shape()[2] != other.shape()[1] {
             return Err(Error::Runtime(format!(
                 "Expected size for first two dimensions of batch2 tensor to be: [{}, {}] but got: [{}, {}].",
                 self.shape()[0], self.shape()[2], other.shape()[0], other.shape()[1]

@@ -12,6 +12,7 @@ mod inplace;
 mod join;
 mod matmul;
 mod movement;
+mod optim;
 pub mod binary_ops {
     pub use super::binary::{binary, nan_ignoring, pretty_dtype, Arg, BinaryOp};
 }
@@ -349,14 +350,6 @@ impl Tensor {
             )));
         }
         self.backend()?.to_host(self.strided())?.into_vec::<T>()
-    }
-
-    /// A contiguous slice of the data when the layout allows it without copying.
-    /// (Transitional: kernels read through the backend.)
-    pub(crate) fn contiguous_slice<T: Elem>(&self) -> Option<&[T]> {
-        crate::cpu::contiguous_elems::<T>(self.strided())
-            .ok()
-            .flatten()
     }
 
     /// Converts every element to f64 (row-major), on the host.

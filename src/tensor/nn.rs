@@ -2,45 +2,9 @@
 
 use super::Tensor;
 use crate::autograd::{self, is_grad_enabled, SavedTensor};
-use crate::cpu::fastmath::FastExp;
-use crate::dtype::{DType, Elem};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::shape::normalize_dim;
-use num_traits::Float;
-
-/// Eight independent accumulators so the reduction vectorises (no serial dependency).
-fn lanes_fold<F: Float>(x: &[F], init: F, f: impl Fn(F, F) -> F) -> F {
-    let mut acc = [init; 8];
-    let mut it = x.chunks_exact(8);
-    for c in &mut it {
-        for k in 0..8 {
-            acc[k] = f(acc[k], c[k]);
-        }
-    }
-    let tail = it.remainder().iter().fold(init, |a, &b| f(a, b));
-    acc.iter().fold(tail, |a, &b| f(a, b))
-}
-
-fn softmax_lane<F: Float + Elem + FastExp>(x: &[F], y: &mut [F], log: bool) {
-    let m = lanes_fold(x, F::neg_infinity(), |a, b| if b > a { b } else { a });
-    let m = if m.is_infinite() { F::zero() } else { m };
-    for (&a, b) in x.iter().zip(y.iter_mut()) {
-        *b = a - m;
-    }
-    F::exp_all(y);
-    let s = lanes_fold(y, F::zero(), |a, b| a + b);
-    if log {
-        let ls = s.ln();
-        for (&a, b) in x.iter().zip(y.iter_mut()) {
-            *b = a - m - ls;
-        }
-    } else {
-        let inv = F::one() / s;
-        for b in y.iter_mut() {
-            *b = *b * inv;
-        }
-    }
-}
 
 impl Tensor {
     /// `softmax(dim)` (and `log_softmax` with `log`), stable, with a fused backward.
@@ -66,7 +30,7 @@ impl Tensor {
         if src.ndim() == 0 {
             normalize_dim(dim, 0)?;
             let v = if log { 0.0 } else { 1.0 };
-            let out = Tensor::scalar_of(v, src.dtype());
+            let out = Tensor::full_on(&[], v, src.dtype(), src.device())?;
             return Ok(autograd::maybe_record(
                 out,
                 "SoftmaxBackward0",
@@ -75,30 +39,8 @@ impl Tensor {
             ));
         }
         let d = normalize_dim(dim, src.ndim())?;
-        let n = src.shape()[d];
-        let out = if d + 1 == src.ndim() && src.is_contiguous() && n > 0 {
-            // Rows are contiguous: no transposed copies, rows split across threads.
-            crate::with_float_dtype!(
-                src.dtype(),
-                F,
-                {
-                    let x = src.contiguous_slice::<F>().unwrap_or(&[]);
-                    let mut y = vec![F::default(); x.len()];
-                    crate::cpu::for_each_chunk(&mut y, n, x.len(), |i, row| {
-                        softmax_lane(&x[i * n..(i + 1) * n], row, log)
-                    });
-                    Tensor::from_vec_unchecked(y, src.shape())
-                },
-                unreachable!()
-            )
-        } else {
-            crate::with_float_dtype!(
-                src.dtype(),
-                F,
-                super::scan_sort::along_dim::<F, F>(&src, d, n, |x, y| softmax_lane(x, y, log)),
-                unreachable!()
-            )
-        };
+        let y = src.backend()?.softmax(src.strided(), d, log)?;
+        let out = Tensor::from_kernel(y, src.shape())?;
         if !autograd::needs_grad(&[&src]) {
             return Ok(out);
         }
@@ -146,6 +88,20 @@ pub(crate) fn composite_grad(
     autograd::run_backward(&[(out, g.clone())], &opts)
 }
 
+/// `1 / sqrt(var + eps)` computed in at least f32 (f64 for f64 statistics), as `dtype`.
+fn rstd_of(var: &Tensor, eps: f64, dtype: DType) -> Result<Tensor> {
+    let _ng = autograd::no_grad();
+    let acc = if var.dtype() == DType::F64 {
+        DType::F64
+    } else {
+        DType::F32
+    };
+    var.to_dtype_raw(acc)?
+        .add_scalar(eps)?
+        .rsqrt()?
+        .to_dtype_raw(dtype)
+}
+
 fn layer_norm_composite(
     x: &Tensor,
     dims: &[i64],
@@ -176,6 +132,10 @@ impl Tensor {
         bias: Option<&Tensor>,
         eps: f64,
     ) -> Result<Tensor> {
+        let mut ins: Vec<&Tensor> = vec![self];
+        ins.extend(weight);
+        ins.extend(bias);
+        super::check_same_device("layer_norm", &ins)?;
         let k = normalized_shape.len();
         if k == 0 || k > self.ndim() || self.shape()[self.ndim() - k..] != *normalized_shape {
             return Err(Error::Runtime(format!(
@@ -201,22 +161,18 @@ impl Tensor {
                 "layer_norm: expected a floating point input".into(),
             ));
         }
-        let d: usize = normalized_shape.iter().product();
+        let d = crate::shape::checked_numel(normalized_shape)?;
         let m = self.numel() / d.max(1);
-        let xc = self.contiguous()?.detach();
+        let xc = self.detach();
         let (mean, rstd) = {
-            let v = xc.to_f64_vec()?;
-            let stats: Vec<(f64, f64)> = crate::cpu::reduce::rows(&v, m, d, |row| {
-                let mu = row.iter().sum::<f64>() / d as f64;
-                let var = row.iter().map(|x| (x - mu) * (x - mu)).sum::<f64>() / d as f64;
-                (mu, 1.0 / (var + eps).sqrt())
-            });
-            let (mu, rs): (Vec<f64>, Vec<f64>) = stats.into_iter().unzip();
+            let x3 = super::conv::planes_view(&xc, 1, m, d)?;
+            let (mu, var) = self.backend()?.moments(x3.strided())?;
             let mut stat_shape: Vec<usize> = self.shape()[..self.ndim() - k].to_vec();
             stat_shape.extend(std::iter::repeat_n(1, k));
+            let var = Tensor::from_kernel(var, &stat_shape)?;
             (
-                Tensor::from_vec(mu, &stat_shape)?.cast_raw(self.dtype()),
-                Tensor::from_vec(rs, &stat_shape)?.cast_raw(self.dtype()),
+                Tensor::from_kernel(mu, &stat_shape)?,
+                rstd_of(&var, eps, self.dtype())?,
             )
         };
         let out = {
@@ -230,9 +186,6 @@ impl Tensor {
             }
             y
         };
-        let mut ins: Vec<&Tensor> = vec![self];
-        ins.extend(weight);
-        ins.extend(bias);
         if !autograd::needs_grad(&ins) {
             return Ok(out);
         }
@@ -262,12 +215,21 @@ impl Tensor {
             let t1 = gxhat.mean_dims(&dims, true, None)?;
             let t2 = gxhat.mul(&xhat)?.mean_dims(&dims, true, None)?;
             let gx = gxhat.sub(&t1)?.sub(&xhat.mul(&t2)?)?.mul(&rstd)?;
+            // Parameter gradients sum over the batch dims; an unbatched input has none (an
+            // empty dim list would mean "all dims" to sum_dims).
+            let over_batch = |t: Tensor| {
+                if batch_dims.is_empty() {
+                    Ok(t)
+                } else {
+                    t.sum_dims(&batch_dims, false, None)
+                }
+            };
             let mut res = vec![Some(gx)];
             if hw {
-                res.push(Some(g.mul(&xhat)?.sum_dims(&batch_dims, false, None)?));
+                res.push(Some(over_batch(g.mul(&xhat)?)?));
             }
             if hb {
-                res.push(Some(g.sum_dims(&batch_dims, false, None)?));
+                res.push(Some(over_batch(g.clone())?));
             }
             Ok(res)
         });
@@ -284,6 +246,9 @@ impl Tensor {
         label_smoothing: f64,
         reduction: &str,
     ) -> Result<Tensor> {
+        let mut ins = vec![self, target];
+        ins.extend(weight);
+        super::check_same_device("cross_entropy", &ins)?;
         let logp = self.softmax_impl(1, true, None)?;
         logp.nll_loss_smooth(target, weight, ignore_index, label_smoothing, reduction)
     }
@@ -297,6 +262,9 @@ impl Tensor {
         label_smoothing: f64,
         reduction: &str,
     ) -> Result<Tensor> {
+        let mut ins = vec![self, target];
+        ins.extend(weight);
+        super::check_same_device("nll_loss", &ins)?;
         if self.ndim() < 2 {
             return Err(Error::Value(format!(
                 "Expected 2 or more dimensions (got {})",
@@ -375,6 +343,7 @@ impl Tensor {
         indices: &Tensor,
         padding_idx: Option<i64>,
     ) -> Result<Tensor> {
+        super::check_same_device("embedding", &[weight, indices])?;
         if indices.dtype().is_float() || indices.dtype() == DType::Bool {
             return Err(Error::Runtime(format!(
                 "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but got {} instead",
@@ -418,7 +387,8 @@ impl Tensor {
         if p == 1.0 {
             return self.mul_scalar(0.0);
         }
-        let mask = Tensor::bernoulli_scalar(self.shape(), 1.0 - p, self.dtype(), None)?;
+        let mask = Tensor::bernoulli_scalar(self.shape(), 1.0 - p, self.dtype(), None)?
+            .to_device_raw(self.device())?;
         self.mul(&mask.mul_scalar(1.0 / (1.0 - p))?)
     }
 }
@@ -468,6 +438,12 @@ impl Tensor {
         momentum: f64,
         eps: f64,
     ) -> Result<Tensor> {
+        let mut all: Vec<&Tensor> = vec![self];
+        all.extend(weight);
+        all.extend(bias);
+        all.extend(running_mean);
+        all.extend(running_var);
+        super::check_same_device("batch_norm", &all)?;
         if self.ndim() < 2 || !self.dtype().is_float() {
             return Err(Error::Value(format!(
                 "batch_norm: expected a floating point input with at least 2 dims, got {:?} {}",
@@ -500,20 +476,38 @@ impl Tensor {
                 self.shape()
             )));
         }
-        let (mean_v, var_v): (Vec<f64>, Vec<f64>) = if training {
-            let x = self.detach().to_f64_vec()?;
-            (0..c)
-                .map(|ch| {
-                    let it = (0..n)
-                        .flat_map(|i| x[(i * c + ch) * l..(i * c + ch + 1) * l].iter().copied());
-                    let mean = it.clone().sum::<f64>() / count as f64;
-                    let var = it.map(|v| (v - mean) * (v - mean)).sum::<f64>() / count as f64;
-                    (mean, var)
-                })
-                .unzip()
+        let mut cshape = vec![1usize; self.ndim()];
+        cshape[1] = c;
+        let ci: Vec<i64> = cshape.iter().map(|&s| s as i64).collect();
+        let (mean, rstd) = if training {
+            let x3 = super::conv::planes_view(&self.detach(), n, c, l)?;
+            let (mu, var) = self.backend()?.moments(x3.strided())?;
+            let (mu, var) = (
+                Tensor::from_kernel(mu, &[c])?,
+                Tensor::from_kernel(var, &[c])?,
+            );
+            let backend = self.backend()?;
+            // In place on the running tensors' memory (PyTorch's update under no_grad).
+            for (buf, fresh, scale) in [
+                (running_mean, &mu, 1.0),
+                (running_var, &var, count as f64 / (count - 1) as f64),
+            ] {
+                if let Some(buf) = buf {
+                    let fresh = fresh.to_dtype_raw(buf.dtype())?;
+                    backend.running_stat_update(buf.strided(), fresh.strided(), momentum, scale)?;
+                    buf.storage().bump_version();
+                }
+            }
+            (
+                mu.reshape(&ci)?,
+                rstd_of(&var, eps, self.dtype())?.reshape(&ci)?,
+            )
         } else {
             match (running_mean, running_var) {
-                (Some(m), Some(v)) => (m.to_f64_vec()?, v.to_f64_vec()?),
+                (Some(m), Some(v)) => (
+                    m.detach().to_dtype_raw(self.dtype())?.reshape(&ci)?,
+                    rstd_of(&v.detach().contiguous()?, eps, self.dtype())?.reshape(&ci)?,
+                ),
                 _ => {
                     return Err(Error::Runtime(
                         "running_mean and running_var must be defined in evaluation mode".into(),
@@ -521,37 +515,6 @@ impl Tensor {
                 }
             }
         };
-        if training {
-            let _ng = autograd::no_grad();
-            let upd = |buf: &Tensor, fresh: Vec<f64>| -> Result<()> {
-                let cur = buf.to_f64_vec()?;
-                let v: Vec<f64> = cur
-                    .iter()
-                    .zip(&fresh)
-                    .map(|(&r, &f)| (1.0 - momentum) * r + momentum * f)
-                    .collect();
-                buf.copy_(
-                    &Tensor::from_vec(v, &[c])?
-                        .reshape(&buf.shape().iter().map(|&s| s as i64).collect::<Vec<_>>())?,
-                )
-            };
-            if let Some(m) = running_mean {
-                upd(m, mean_v.clone())?;
-            }
-            if let Some(v) = running_var {
-                let unbiased = var_v
-                    .iter()
-                    .map(|&x| x * count as f64 / (count - 1) as f64)
-                    .collect();
-                upd(v, unbiased)?;
-            }
-        }
-        let mut cshape = vec![1usize; self.ndim()];
-        cshape[1] = c;
-        let rstd_v: Vec<f64> = var_v.iter().map(|&v| 1.0 / (v + eps).sqrt()).collect();
-        let mean = Tensor::from_vec(mean_v, &cshape)?.cast_raw(self.dtype());
-        let rstd = Tensor::from_vec(rstd_v, &cshape)?.cast_raw(self.dtype());
-        let ci: Vec<i64> = cshape.iter().map(|&s| s as i64).collect();
         let out = {
             let _ng = autograd::no_grad();
             let mut y = self.detach().sub(&mean)?.mul(&rstd)?;

@@ -369,6 +369,19 @@ def interpolate(
         )
         sizes = [int(math.floor(n * f)) for n, f in zip(spatial, factors)]
         scales = [None] * nd if recompute_scale_factor else [1.0 / f for f in factors]
+    sizes = [int(s) for s in sizes]
+    out_shape = list(input.shape[:2]) + sizes
+    if any(s > 2**63 - 1 for s in sizes):
+        raise RuntimeError("Overflow when unpacking long")
+    numel = 1
+    for s in out_shape:
+        numel *= s
+    if numel == 0:
+        # Nothing to compute (and no index list to build for a huge, empty output).
+        return torch.zeros(out_shape, dtype=input.dtype, device=input.device) + input.sum() * 0
+    # Allocating the output first turns an absurd size into the allocator's RuntimeError
+    # (or the size-overflow one) before any per-position index is built.
+    torch.empty(out_shape, dtype=input.dtype, device=input.device)
     if mode == "area":
         if nd == 1:
             return adaptive_avg_pool1d(input, sizes)
