@@ -103,20 +103,83 @@ def var_mean(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return (self.var(dim, unbiased, keepdim, correction=correction), self.mean(dim, keepdim))
 
 
+_SCALAR_TYPE = {
+    "bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
+    "int64": "Long", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
+    "float64": "Double",
+}
+
+
+def _scalar_type(dt):
+    return _SCALAR_TYPE.get(str(dt).replace("torch.", "").replace("rtorch.", ""), str(dt))
+
+
+def _result_type(*tensors):
+    """PyTorch's promotion over several tensors: dimensioned tensors decide, 0-d tensors
+    count only when of a higher category (float over integer over bool)."""
+    def promote(dts):
+        out = None
+        for d in dts:
+            out = d if out is None else _C.promote_types(out, d)
+        return out
+
+    dim = promote(t.dtype for t in tensors if t.dim() > 0)
+    zero = promote(t.dtype for t in tensors if t.dim() == 0)
+    if dim is None or zero is None:
+        return dim if zero is None else zero
+    if dim.is_floating_point:
+        return dim
+    if dim == _C.bool or zero.is_floating_point:
+        return _C.promote_types(dim, zero)
+    return dim
+
+
+def _addc_operands(self, tensor1, tensor2, value):
+    """The three tensors cast to their common dtype, and `value` stored in it (truncated
+    toward zero for integer dtypes), as PyTorch's addcmul/addcdiv kernels compute."""
+    dt = _result_type(self, tensor1, tensor2)
+    if not dt.is_floating_point and isinstance(value, float):
+        value = int(value)
+    if dt == _C.bool:
+        value = bool(value)
+    return dt, tensor1.to(dt), tensor2.to(dt), value
+
+
+def _check_addcdiv(tensor1, tensor2):
+    if not tensor1.is_floating_point() and not tensor2.is_floating_point():
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future  "
+            "release addcdiv will perform a true division of tensor1 and tensor2. "
+            "The historic addcdiv behavior can be implemented as "
+            "(input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) "
+            "for integer inputs and as "
+            "(input + value * tensor1 / tensor2) for float inputs. "
+            "The future addcdiv behavior is just the latter implementation: "
+            "(input + value * tensor1 / tensor2), for all dtypes."
+        )
+
+
 def addcmul(self, tensor1, tensor2, *, value=1):
-    return self + value * tensor1 * tensor2
+    dt, a, b, v = _addc_operands(self, tensor1, tensor2, value)
+    return self.to(dt) + v * a * b
 
 
 def addcdiv(self, tensor1, tensor2, *, value=1):
-    return self + value * tensor1 / tensor2
+    _check_addcdiv(tensor1, tensor2)
+    dt, a, b, v = _addc_operands(self, tensor1, tensor2, value)
+    return self.to(dt) + v * a / b
 
 
 def addcmul_(self, tensor1, tensor2, *, value=1):
-    return self.add_(tensor1 * tensor2 * value)
+    # Computed in the common dtype of all three; add_ checks it can be cast back to self's.
+    _, a, b, v = _addc_operands(self, tensor1, tensor2, value)
+    return self.add_(v * a * b)
 
 
 def addcdiv_(self, tensor1, tensor2, *, value=1):
-    return self.add_(tensor1 / tensor2 * value)
+    _check_addcdiv(tensor1, tensor2)
+    _, a, b, v = _addc_operands(self, tensor1, tensor2, value)
+    return self.add_(v * a / b)
 
 
 def addmm(self, mat1, mat2, *, beta=1, alpha=1):
@@ -131,14 +194,25 @@ def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     a, b = self, other
     if not isinstance(b, Tensor):
         b = _C.tensor(b, dtype=a.dtype)
-    if a.is_floating_point() or b.is_floating_point():
-        a, b = a.double(), b.double()
-        close = (a - b).abs() <= atol + rtol * b.abs()
-        close = close | (a == b)
-        if equal_nan:
-            close = close | (a.isnan() & b.isnan())
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"{_scalar_type(a.dtype)} did not match {_scalar_type(b.dtype)}")
+    if rtol < 0:
+        raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
+    if atol < 0:
+        raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
+    # Equal values (infinities of one sign included) are close; NaN only with equal_nan.
+    close = a == b
+    if equal_nan and a.is_floating_point():
+        close = close | (a.isnan() & b.isnan())
+    if rtol == 0 and atol == 0:
         return close
-    return a == b
+    if a.dtype == _C.bool:
+        a, b = a.to(_C.float32), b.to(_C.float32)
+    # |a - b| <= atol + rtol * |b|, only where the difference is finite: an infinity is
+    # never within tolerance of another value.
+    allowed = atol + (rtol * b).abs()
+    actual = (a - b).abs()
+    return close | (actual.isfinite() & (actual <= allowed))
 
 
 def sum_to_size(self, *size):

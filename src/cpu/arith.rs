@@ -71,9 +71,21 @@ macro_rules! int_arith {
             }
             #[inline]
             fn pow(a: Self, b: Self) -> Self {
+                // A negative exponent: 1/a truncated toward zero (PyTorch's rule).
                 #[allow(unused_comparisons)]
                 if b < 0 {
-                    return 0;
+                    #[allow(unused_comparisons)]
+                    return if a == 1 {
+                        1
+                    } else if a < 0 && a == (0 as $t).wrapping_sub(1) {
+                        if b & 1 == 0 {
+                            1
+                        } else {
+                            a
+                        }
+                    } else {
+                        0
+                    };
                 }
                 let mut r: Self = 1;
                 let mut base = a;

@@ -2,6 +2,7 @@
 //! contiguous inputs take a slice fast path, and large outputs are split across rayon.
 
 pub mod arith;
+mod binary;
 pub mod buffer;
 pub mod conv;
 mod elementwise;
@@ -12,6 +13,7 @@ mod memory;
 mod nn;
 pub mod optim;
 pub mod reduce;
+mod unary;
 
 use crate::backend::{Backend, Strided};
 use crate::device::Device;

@@ -634,9 +634,9 @@ pub fn can_cast(from_: &Bound<PyAny>, to: &Bound<PyAny>) -> PyResult<bool> {
 }
 
 #[pyfunction]
-pub fn _tensor_to_bytes<'py>(py: Python<'py>, t: PyRef<PyTensor>) -> Bound<'py, PyBytes> {
-    let b = t.t.to_bytes();
-    PyBytes::new(py, &b)
+pub fn _tensor_to_bytes<'py>(py: Python<'py>, t: PyRef<PyTensor>) -> PyResult<Bound<'py, PyBytes>> {
+    let b = t.t.to_bytes()?;
+    Ok(PyBytes::new(py, &b))
 }
 
 #[pyfunction]

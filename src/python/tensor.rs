@@ -511,7 +511,7 @@ impl PyTensor {
         let rebuild = py
             .import("rtorch._tensor_str")?
             .getattr("_rebuild_tensor")?;
-        let bytes = pyo3::types::PyBytes::new(py, &t.to_bytes());
+        let bytes = pyo3::types::PyBytes::new(py, &t.to_bytes()?);
         let args = (
             slf.get_type(),
             bytes,
@@ -608,7 +608,7 @@ impl PyTensor {
         let v = match value.cast::<PyTensor>() {
             Ok(v) => v.borrow().t.clone(),
             Err(_) => match scalar_of(value) {
-                Some(s) => Tensor::scalar_of(s, self.t.dtype()),
+                Some(s) => Tensor::scalar_checked(s, self.t.dtype())?,
                 None => tensor_from_data(value, Some(self.t.dtype()))?,
             },
         };
@@ -623,6 +623,15 @@ impl PyTensor {
         }
         Ok(())
     }
+}
+
+/// `tensor_or_scalar` for a value stored into a tensor of dtype `like` (`masked_fill`): a
+/// Python number must fit `like` (PyTorch's overflow check).
+pub fn stored_tensor_or_scalar(obj: &Bound<PyAny>, like: DType) -> PyResult<Tensor> {
+    if let Some(s) = scalar_of(obj) {
+        s.check_fits(like)?;
+    }
+    tensor_or_scalar(obj, like)
 }
 
 /// A tensor from a Python argument that may be a number (for functions taking either).

@@ -126,7 +126,7 @@ impl PyTensor {
         mask: PyRef<PyTensor>,
         value: &Bound<PyAny>,
     ) -> PyResult<Py<PyAny>> {
-        let v = super::tensor::tensor_or_scalar(value, self.t.dtype())?;
+        let v = super::tensor::stored_tensor_or_scalar(value, self.t.dtype())?;
         wrap(py, self.t.masked_fill(&mask.t, &v)?)
     }
     fn masked_fill_<'py>(
@@ -135,8 +135,8 @@ impl PyTensor {
         value: &Bound<PyAny>,
     ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().t.clone();
-        let v = super::tensor::tensor_or_scalar(value, t.dtype())?;
-        t.inplace(|x| x.masked_fill(&mask.t, &v))?;
+        let v = super::tensor::stored_tensor_or_scalar(value, t.dtype())?;
+        t.inplace_overlapping(|x| x.masked_fill(&mask.t, &v))?;
         Ok(slf)
     }
     fn masked_select(&self, py: Python<'_>, mask: PyRef<PyTensor>) -> PyResult<Py<PyAny>> {

@@ -4,8 +4,10 @@
 use super::creation::Scalar;
 use super::Tensor;
 use crate::autograd::{self, SavedTensor};
-use crate::cpu::{self, arith::Arith};
-use crate::dtype::{result_type, DType, Elem, Operand};
+pub use crate::backend::BinaryOp;
+use crate::backend::{Rhs, Strided};
+use crate::device::Device;
+use crate::dtype::{result_type, DType, Operand};
 use crate::error::{Error, Result};
 use crate::shape::broadcast_shapes;
 
@@ -46,95 +48,21 @@ impl Arg<'_> {
             Arg::S(_) => &[],
         }
     }
-    /// The operand as a tensor of `dtype` (a cast copy only when needed).
-    fn tensor_as(&self, dtype: DType) -> Tensor {
-        match self {
+    /// The operand as a tensor of `dtype` on `device` (a copy only when needed). Python
+    /// numbers wrap into the dtype, as PyTorch casts them.
+    fn tensor_as(&self, dtype: DType, device: Device) -> Result<Tensor> {
+        let t = match self {
             Arg::T(t) if t.dtype() == dtype => (*t).clone(),
-            Arg::T(t) => t.cast_raw(dtype),
+            Arg::T(t) => t.to_dtype_raw(dtype)?,
             Arg::S(s) => Tensor::scalar_of(*s, dtype),
-        }
+        };
+        t.to_device_raw(device)
     }
     fn as_tensor(&self) -> Option<&Tensor> {
         match self {
             Arg::T(t) => Some(t),
             Arg::S(_) => None,
         }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BinaryOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    FloorDiv,
-    TruncDiv,
-    Rem,
-    Fmod,
-    Pow,
-    Maximum,
-    Minimum,
-    Atan2,
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    LogicalAnd,
-    LogicalOr,
-    LogicalXor,
-    BitAnd,
-    BitOr,
-    BitXor,
-    Shl,
-    Shr,
-}
-
-impl BinaryOp {
-    fn name(self) -> &'static str {
-        use BinaryOp::*;
-        match self {
-            Add => "add",
-            Sub => "sub",
-            Mul => "mul",
-            Div => "div",
-            FloorDiv => "floor_divide",
-            TruncDiv => "div(trunc)",
-            Rem => "remainder",
-            Fmod => "fmod",
-            Pow => "pow",
-            Maximum => "maximum",
-            Minimum => "minimum",
-            Atan2 => "atan2",
-            Eq => "eq",
-            Ne => "ne",
-            Lt => "lt",
-            Le => "le",
-            Gt => "gt",
-            Ge => "ge",
-            LogicalAnd => "logical_and",
-            LogicalOr => "logical_or",
-            LogicalXor => "logical_xor",
-            BitAnd => "bitwise_and",
-            BitOr => "bitwise_or",
-            BitXor => "bitwise_xor",
-            Shl => "bitwise_left_shift",
-            Shr => "bitwise_right_shift",
-        }
-    }
-    fn is_compare(self) -> bool {
-        use BinaryOp::*;
-        matches!(self, Eq | Ne | Lt | Le | Gt | Ge)
-    }
-    fn is_logical(self) -> bool {
-        use BinaryOp::*;
-        matches!(self, LogicalAnd | LogicalOr | LogicalXor)
-    }
-    fn is_bitwise(self) -> bool {
-        use BinaryOp::*;
-        matches!(self, BitAnd | BitOr | BitXor | Shl | Shr)
     }
 }
 
@@ -146,10 +74,16 @@ fn dtypes(op: BinaryOp, a: &Arg, b: &Arg) -> Result<(DType, DType)> {
         _ if op.is_compare() => (common, DType::Bool),
         _ if op.is_logical() => (DType::Bool, DType::Bool),
         _ if op.is_bitwise() => {
-            if common.is_float() {
+            // Shifts are not defined on bool either (PyTorch's kernel names).
+            let shift = match op {
+                Shl => Some("lshift"),
+                Shr => Some("rshift"),
+                _ => None,
+            };
+            if common.is_float() || (shift.is_some() && common == DType::Bool) {
                 return Err(Error::Runtime(format!(
                     "\"{}_cpu\" not implemented for '{}'",
-                    op.name(),
+                    shift.unwrap_or(op.name()),
                     pretty_dtype(common)
                 )));
             }
@@ -183,88 +117,6 @@ pub fn pretty_dtype(d: DType) -> &'static str {
     }
 }
 
-fn kernel<T: Arith>(
-    op: BinaryOp,
-    a: &Tensor,
-    la: &crate::layout::Layout,
-    b: &Tensor,
-    lb: &crate::layout::Layout,
-    shape: &[usize],
-) -> Tensor {
-    use BinaryOp::*;
-    macro_rules! z {
-        ($f:expr) => {
-            Tensor::from_vec_unchecked(cpu::zip::<T, T, T>(a, la, b, lb, $f), shape)
-        };
-    }
-    // Comparisons, logical and bitwise ops share one kernel each (a predictable branch per
-    // element) to keep the number of generic instantiations, and compile time, down.
-    if op.is_compare() || op.is_logical() {
-        let f = move |x: T, y: T| match op {
-            Eq => x == y,
-            Ne => x != y,
-            Lt => x < y,
-            Le => x <= y,
-            Gt => x > y,
-            Ge => x >= y,
-            LogicalAnd => x.is_nonzero() && y.is_nonzero(),
-            LogicalOr => x.is_nonzero() || y.is_nonzero(),
-            _ => x.is_nonzero() != y.is_nonzero(),
-        };
-        return Tensor::from_vec_unchecked(cpu::zip::<T, T, bool>(a, la, b, lb, f), shape);
-    }
-    if op.is_bitwise() {
-        return z!(move |x: T, y: T| {
-            let (p, q) = (x.to_i64(), y.to_i64());
-            T::from_i64(match op {
-                BitAnd => p & q,
-                BitOr => p | q,
-                BitXor => p ^ q,
-                Shl => p.wrapping_shl(q as u32),
-                _ => p.wrapping_shr(q as u32),
-            })
-        });
-    }
-    if T::DTYPE == crate::dtype::DType::F32 || T::DTYPE == crate::dtype::DType::F64 {
-        // Hot float paths get their own tight loops.
-        match op {
-            Add => return z!(T::add),
-            Sub => return z!(T::sub),
-            Mul => return z!(T::mul),
-            Div => return z!(T::div),
-            _ => {}
-        }
-    }
-    z!(move |x: T, y: T| match op {
-        Add => T::add(x, y),
-        Sub => T::sub(x, y),
-        Mul => T::mul(x, y),
-        Div => T::div(x, y),
-        FloorDiv => T::floordiv(x, y),
-        TruncDiv => {
-            if T::DTYPE.is_float() {
-                T::from_f64((x.to_f64() / y.to_f64()).trunc())
-            } else {
-                T::div(x, y)
-            }
-        }
-        Rem => T::rem(x, y),
-        Fmod => {
-            if T::DTYPE.is_float() {
-                T::from_f64(x.to_f64() % y.to_f64())
-            } else if T::is_zero(y) {
-                T::default()
-            } else {
-                T::from_i64(x.to_i64() % y.to_i64())
-            }
-        }
-        Pow => T::pow(x, y),
-        Maximum => T::maximum(x, y),
-        Minimum => T::minimum(x, y),
-        _ => T::from_f64(x.to_f64().atan2(y.to_f64())),
-    })
-}
-
 /// The forward value of `op(a, b)` with broadcasting and promotion; no graph recording.
 pub(crate) fn binary_raw(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
     let (compute, _out) = dtypes(op, &a, &b)?;
@@ -272,35 +124,25 @@ pub(crate) fn binary_raw(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
         Error::Runtime(m) => Error::Runtime(format!("{}: {m}", op.name())),
         e => e,
     })?;
-    let ta = a.tensor_as(compute);
-    let tb = b.tensor_as(compute);
-    if compute.is_int() && matches!(op, BinaryOp::FloorDiv | BinaryOp::Rem | BinaryOp::TruncDiv) {
-        let zero = crate::with_dtype!(compute, T, {
-            cpu::map::<T, bool>(&tb, |v| !v.is_nonzero())
-                .into_iter()
-                .any(|z| z)
-        });
-        if zero {
-            return Err(Error::Runtime("ZeroDivisionError".into()));
-        }
-    }
-    if compute.is_int() && op == BinaryOp::Pow {
-        let neg = crate::with_dtype!(compute, T, {
-            cpu::map::<T, bool>(&tb, |v| v.to_i64() < 0)
-                .into_iter()
-                .any(|z| z)
-        });
-        if neg {
-            return Err(Error::Runtime(
-                "Integers to negative integer powers are not allowed.".into(),
-            ));
-        }
-    }
+    let tensors: Vec<&Tensor> = [a.as_tensor(), b.as_tensor()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let device = super::check_same_device(op.name(), &tensors)?;
+    let ta = a.tensor_as(compute, device)?;
     let la = ta.layout().broadcast_to(&shape)?;
-    let lb = tb.layout().broadcast_to(&shape)?;
-    Ok(crate::with_dtype!(compute, T, {
-        kernel::<T>(op, &ta, &la, &tb, &lb, &shape)
-    }))
+    let lhs = Strided::new(ta.storage(), &la);
+    let be = crate::backend::backend(device)?;
+    let out = match b {
+        // A Python number on the right stays a scalar (no broadcast tensor).
+        Arg::S(s) => be.binary(op, lhs, Rhs::Scalar(s))?,
+        Arg::T(_) => {
+            let tb = b.tensor_as(compute, device)?;
+            let lb = tb.layout().broadcast_to(&shape)?;
+            be.binary(op, lhs, Rhs::Tensor(Strided::new(tb.storage(), &lb)))?
+        }
+    };
+    Tensor::from_kernel(out, &shape)
 }
 
 /// Sums a broadcast gradient back to `shape`.
@@ -610,36 +452,31 @@ impl Tensor {
     }
 
     pub fn where_args(cond: &Tensor, a: Arg, b: Arg) -> Result<Tensor> {
-        let cond_b = if cond.dtype() == DType::Bool {
-            cond.clone()
-        } else if cond.dtype() == DType::U8 {
-            cond.cast_raw(DType::Bool)
-        } else {
+        if !matches!(cond.dtype(), DType::Bool | DType::U8) {
             return Err(Error::Runtime(format!(
                 "where expected condition to be a boolean tensor, but got a tensor with dtype {}",
                 pretty_dtype(cond.dtype())
             )));
-        };
+        }
         let dt = result_type(&[a.operand(), b.operand()]);
         let shape = broadcast_shapes(&broadcast_shapes(cond.shape(), a.shape())?, b.shape())
             .map_err(|e| Error::Runtime(format!("where: {e}")))?;
-        let (ta, tb) = (a.tensor_as(dt), b.tensor_as(dt));
+        let all: Vec<&Tensor> = [Some(cond), a.as_tensor(), b.as_tensor()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let device = super::check_same_device("where", &all)?;
+        let cond_b = Arg::T(cond).tensor_as(DType::Bool, device)?;
+        let (ta, tb) = (a.tensor_as(dt, device)?, b.tensor_as(dt, device)?);
         let lc = cond_b.layout().broadcast_to(&shape)?;
         let la = ta.layout().broadcast_to(&shape)?;
         let lb = tb.layout().broadcast_to(&shape)?;
-        let sc = cond_b.storage().as_slice::<bool>();
-        let out = crate::with_dtype!(dt, T, {
-            let (xa, xb) = (ta.storage().as_slice::<T>(), tb.storage().as_slice::<T>());
-            let mut v = vec![T::default(); crate::shape::numel(&shape)];
-            cpu::fill_strided(
-                &mut v,
-                &shape,
-                [&lc.strides, &la.strides, &lb.strides],
-                [lc.offset, la.offset, lb.offset],
-                |[c, i, j]| if sc[c] { xa[i] } else { xb[j] },
-            );
-            Tensor::from_vec_unchecked(v, &shape)
-        });
+        let out = crate::backend::backend(device)?.where_(
+            Strided::new(cond_b.storage(), &lc),
+            Strided::new(ta.storage(), &la),
+            Strided::new(tb.storage(), &lb),
+        )?;
+        let out = Tensor::from_kernel(out, &shape)?;
         let inputs: Vec<&Tensor> = [a.as_tensor(), b.as_tensor()]
             .into_iter()
             .flatten()
@@ -692,7 +529,7 @@ impl Tensor {
         if self.shape() != other.shape() {
             return Ok(false);
         }
-        let e = binary_raw(BinaryOp::Eq, Arg::T(self), Arg::T(other))?;
-        Ok(e.storage().as_slice::<bool>().iter().all(|&b| b))
+        let ne = binary_raw(BinaryOp::Ne, Arg::T(self), Arg::T(other))?;
+        Ok(!ne.backend()?.any(ne.strided())?)
     }
 }

@@ -35,6 +35,41 @@ impl Scalar {
             Scalar::Float(f) => f,
         }
     }
+    /// PyTorch's checked conversion of a Python number stored into `dtype` (`full`, `fill_`,
+    /// `masked_fill`, `x[i] = v`, clamp bounds): an error when the value does not fit.
+    /// Negative integers wrap into uint8 (down to -255), and nothing overflows bool.
+    pub fn check_fits(self, dtype: DType) -> Result<()> {
+        let fits = match (self, dtype) {
+            (_, DType::Bool) | (Scalar::Bool(_), _) => true,
+            (Scalar::Int(i), _) => match int_range(dtype) {
+                Some((_, hi)) if dtype == DType::U8 => i <= hi && i >= -hi,
+                Some((lo, hi)) => (lo..=hi).contains(&i),
+                // Every int64 is within the float types' range except float16's.
+                None => dtype != DType::F16 || (i as f64).abs() <= 65504.0,
+            },
+            (Scalar::Float(f), _) if dtype.is_float() => {
+                let max = match dtype {
+                    DType::F16 => 65504.0,
+                    DType::BF16 => 3.389_531_389_251_535_5e38,
+                    DType::F32 => f32::MAX as f64,
+                    _ => f64::MAX,
+                };
+                f.is_nan() || f.is_infinite() || f.abs() <= max
+            }
+            (Scalar::Float(f), _) => match int_range(dtype) {
+                Some((lo, hi)) => f >= lo as f64 && f <= hi as f64,
+                None => true,
+            },
+        };
+        if fits {
+            return Ok(());
+        }
+        Err(Error::Runtime(format!(
+            "value cannot be converted to type {} without overflow",
+            c_type_name(dtype)
+        )))
+    }
+
     /// The dtype PyTorch gives a wrapped Python number.
     pub fn dtype(self) -> DType {
         match self {
@@ -73,7 +108,9 @@ impl Tensor {
         device: crate::device::Device,
     ) -> Result<Tensor> {
         let n = crate::shape::checked_numel(shape)?;
-        let storage = crate::backend::backend(device)?.full(n, dtype, value.into())?;
+        let value = value.into();
+        value.check_fits(dtype)?;
+        let storage = crate::backend::backend(device)?.full(n, dtype, value)?;
         Tensor::from_kernel(storage, shape)
     }
     pub fn zeros(shape: &[usize], dtype: DType) -> Result<Tensor> {
@@ -96,6 +133,12 @@ impl Tensor {
         })
     }
 
+    /// A 0-d tensor holding a Python number stored into `dtype` with PyTorch's overflow
+    /// check (`x[i] = v`, `masked_fill(mask, v)`).
+    pub fn scalar_checked(v: Scalar, dtype: DType) -> Result<Tensor> {
+        Self::full_on(&[], v, dtype, crate::device::Device::Cpu)
+    }
+
     /// `torch.arange(start, end, step)`.
     pub fn arange(start: Scalar, end: Scalar, step: Scalar, dtype: DType) -> Result<Tensor> {
         let (s, e, st) = (start.to_f64(), end.to_f64(), step.to_f64());
@@ -112,16 +155,23 @@ impl Tensor {
                 "arange: upper bound and larger bound inconsistent with step sign".into(),
             ));
         }
-        let n = ((e - s) / st).ceil().max(0.0) as usize;
-        Ok(crate::with_dtype!(dtype, T, {
-            let data: Vec<T> = if dtype.is_float() {
-                (0..n).map(|i| T::from_f64(s + i as f64 * st)).collect()
-            } else {
-                let (si, sti) = (start_int(start), start_int(step));
-                (0..n).map(|i| T::from_i64(si + i as i64 * sti)).collect()
-            };
-            Tensor::from_vec_unchecked(data, &[n])
-        }))
+        let len = ((e - s) / st).ceil().max(0.0);
+        if len >= usize::MAX as f64 {
+            return Err(Error::Runtime(format!(
+                "arange: the range [{s}, {e}) with step {st} has too many elements"
+            )));
+        }
+        let n = len as usize;
+        crate::shape::checked_numel(&[n])?;
+        let (si, sti) = (start_int(start), start_int(step));
+        // Generated on the host in f64 or i64 (integers exactly), then cast like PyTorch.
+        let t = if dtype.is_float() {
+            Tensor::from_vec(host_vec(n, |i| s + i as f64 * st)?, &[n])?
+        } else {
+            let v = host_vec(n, |i| si.wrapping_add((i as i64).wrapping_mul(sti)))?;
+            Tensor::from_vec(v, &[n])?
+        };
+        t.to_dtype_raw(dtype)
     }
 
     /// `torch.linspace(start, end, steps)`, symmetric like PyTorch's kernel.
@@ -132,25 +182,22 @@ impl Tensor {
             0.0
         };
         let half = steps / 2;
-        let vals: Vec<f64> = (0..steps)
-            .map(|i| {
-                // steps == 1 gives `[start]`, as in PyTorch.
-                if i < half || steps == 1 {
-                    start + step * i as f64
-                } else {
-                    end - step * (steps - 1 - i) as f64
-                }
-            })
-            .collect();
+        let vals = host_vec(steps, |i| {
+            // steps == 1 gives `[start]`, as in PyTorch.
+            if i < half || steps == 1 {
+                start + step * i as f64
+            } else {
+                end - step * (steps - 1 - i) as f64
+            }
+        })?;
         Tensor::from_vec(vals, &[steps])?.to_dtype(dtype)
     }
 
     pub fn eye(n: usize, m: usize, dtype: DType) -> Result<Tensor> {
-        let mut v = vec![0.0f64; n * m];
-        for i in 0..n.min(m) {
-            v[i * m + i] = 1.0;
-        }
-        Tensor::from_vec(v, &[n, m])?.to_dtype(dtype)
+        let len = crate::shape::checked_numel(&[n, m])?;
+        // (len > 0 implies m > 0.)
+        let v = host_vec(len, |k| k / m == k % m)?;
+        Tensor::from_vec(v, &[n, m])?.to_dtype_raw(dtype)
     }
 
     /// A contiguous copy with a new dtype (no copy when the dtype already matches).
@@ -159,7 +206,7 @@ impl Tensor {
         if dtype == self.dtype() {
             return Ok(self.clone());
         }
-        let out = self.cast_raw(dtype);
+        let out = self.to_dtype_raw(dtype)?;
         let src = self.dtype();
         Ok(autograd::maybe_record(
             out,
@@ -169,13 +216,14 @@ impl Tensor {
         ))
     }
 
+    /// Transitional (callers outside this family): `to_dtype_raw` without the Result.
     pub(crate) fn cast_raw(&self, dtype: DType) -> Tensor {
         self.to_dtype_raw(dtype).expect("transitional")
     }
 
     /// A contiguous copy in new memory (`clone()`), differentiable.
     pub fn deep_clone(&self) -> Result<Tensor> {
-        let out = self.copy_raw();
+        let out = self.to_dtype_raw(self.dtype())?;
         Ok(autograd::maybe_record(
             out,
             "CloneBackward0",
@@ -184,6 +232,7 @@ impl Tensor {
         ))
     }
 
+    /// Transitional (callers outside this family): a contiguous copy without the Result.
     pub fn copy_raw(&self) -> Tensor {
         self.to_dtype_raw(self.dtype()).expect("transitional")
     }
@@ -197,21 +246,16 @@ impl Tensor {
     }
 
     /// Raw bytes of the elements in row-major order.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let c = if self.is_contiguous() {
-            self.clone()
-        } else {
-            self.copy_raw()
-        };
-        let size = c.dtype().size();
-        let start = c.offset() * size;
-        c.storage().as_bytes()[start..start + c.numel() * size].to_vec()
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        // A download: the host copy is contiguous and owned by us.
+        let host = self.backend()?.to_host(self.strided())?;
+        Ok(host.cpu_bytes()?.to_vec())
     }
 
     /// A tensor from raw little-endian bytes.
     pub fn from_bytes(bytes: &[u8], dtype: DType, shape: &[usize]) -> Result<Tensor> {
-        let n: usize = shape.iter().product();
-        if bytes.len() != n * dtype.size() {
+        let n = crate::shape::checked_numel(shape)?;
+        if Some(bytes.len()) != n.checked_mul(dtype.size()) {
             return Err(Error::Runtime(format!(
                 "from_bytes: {} bytes cannot hold shape {:?} of {}",
                 bytes.len(),
@@ -241,6 +285,48 @@ impl Tensor {
     pub fn saved(&self) -> SavedTensor {
         SavedTensor::new(self)
     }
+}
+
+/// The range of an integer dtype (None for floats and bool).
+fn int_range(dtype: DType) -> Option<(i64, i64)> {
+    Some(match dtype {
+        DType::U8 => (0, u8::MAX as i64),
+        DType::I8 => (i8::MIN as i64, i8::MAX as i64),
+        DType::I16 => (i16::MIN as i64, i16::MAX as i64),
+        DType::I32 => (i32::MIN as i64, i32::MAX as i64),
+        DType::I64 => (i64::MIN, i64::MAX),
+        _ => return None,
+    })
+}
+
+/// The C++ type name PyTorch's overflow message uses.
+fn c_type_name(dtype: DType) -> &'static str {
+    match dtype {
+        DType::Bool => "bool",
+        DType::U8 => "uint8_t",
+        DType::I8 => "int8_t",
+        DType::I16 => "int16_t",
+        DType::I32 => "int",
+        DType::I64 => "int64_t",
+        DType::F16 => "at::Half",
+        DType::BF16 => "at::BFloat16",
+        DType::F32 => "float",
+        DType::F64 => "double",
+    }
+}
+
+/// A host vector of `n` elements from `f(i)`, failing with a RuntimeError (not an abort)
+/// when the allocation is refused.
+pub(crate) fn host_vec<T>(n: usize, f: impl FnMut(usize) -> T) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        Error::Runtime(format!(
+            "DefaultCPUAllocator: not enough memory: you tried to allocate {} bytes.",
+            n.saturating_mul(std::mem::size_of::<T>())
+        ))
+    })?;
+    v.extend((0..n).map(f));
+    Ok(v)
 }
 
 fn start_int(s: Scalar) -> i64 {

@@ -4,8 +4,8 @@
 
 use super::Tensor;
 use crate::autograd::{self, is_grad_enabled, NodeRef};
-use crate::cpu;
-use crate::dtype::{DType, Elem};
+use crate::backend::{BinaryOp, Rhs};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
@@ -24,12 +24,32 @@ impl Tensor {
                 self.shape()
             )));
         }
-        let s = src.cast_raw_if(self.dtype());
-        crate::with_dtype!(self.dtype(), T, {
-            // A separate buffer even when `src` overlaps self.
-            let vals = cpu::gather_contiguous::<T>(&s);
-            cpu::write_strided::<T>(self, &vals);
-        });
+        // A separate buffer when `src` needs a cast or a move, or may overlap self.
+        let s = if src.dtype() != self.dtype()
+            || src.device() != self.device()
+            || src.shares_storage(self)
+        {
+            src.to_dtype_raw(self.dtype())?
+                .to_device_raw(self.device())?
+        } else {
+            src.clone()
+        };
+        self.backend()?.copy_into(s.strided(), self.strided())
+    }
+
+    /// PyTorch's `assert_no_internal_overlap`: an in-place op may not write a tensor in which
+    /// one memory location backs several elements (a broadcast dim of stride 0).
+    pub(crate) fn check_no_internal_overlap(&self) -> Result<()> {
+        let l = self.layout();
+        if l.shape
+            .iter()
+            .zip(&l.strides)
+            .any(|(&n, &st)| st == 0 && n > 1)
+        {
+            return Err(Error::Runtime(
+                "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -46,30 +66,27 @@ impl Tensor {
 
     /// Adds `src` into this (possibly self-overlapping) view element by element.
     pub(crate) fn index_add_region_raw(&self, src: &Tensor) -> Result<()> {
-        let s = src.cast_raw_if(self.dtype()).expand(self.shape())?;
-        crate::with_dtype!(self.dtype(), T, {
-            let vals = cpu::gather_contiguous::<T>(&s);
-            // SAFETY: `vals` is a separate buffer; writes are sequential.
-            let dst = unsafe { self.storage().as_mut_slice::<T>() };
-            let l = self.layout();
-            let mut i = 0;
-            crate::layout::for_each_offset(
-                &l.shape,
-                [&l.strides],
-                [l.offset],
-                0,
-                l.numel(),
-                |[o]| {
-                    dst[o] = T::from_f64(dst[o].to_f64() + vals[i].to_f64());
-                    i += 1;
-                },
-            );
-        });
-        Ok(())
+        let s = if src.dtype() == self.dtype() && src.device() == self.device() {
+            src.clone()
+        } else {
+            src.to_dtype_raw(self.dtype())?
+                .to_device_raw(self.device())?
+        };
+        let s = s.expand(self.shape())?;
+        // Sequential accumulation, so that overlapping elements of self add up.
+        self.backend()?
+            .binary_into(BinaryOp::Add, self.strided(), Rhs::Tensor(s.strided()))
     }
 
     /// Makes `result` (same shape as self, computed out of place) the new value of `self`.
     pub fn apply_inplace(&self, result: &Tensor) -> Result<()> {
+        self.check_no_internal_overlap()?;
+        self.apply_inplace_overlapping(result)
+    }
+
+    /// `apply_inplace` for ops that may write a self-overlapping tensor (PyTorch allows the
+    /// idempotent ones: `fill_`, `zero_`, `masked_fill_`).
+    pub fn apply_inplace_overlapping(&self, result: &Tensor) -> Result<()> {
         if result.shape() != self.shape() {
             return Err(Error::Runtime(format!(
                 "output with shape {:?} doesn't match the broadcast shape {:?}",
@@ -140,7 +157,7 @@ impl Tensor {
             let region = |t: &Tensor| t.as_strided_view(&l1);
             let gb = if needs[0] {
                 let c = g.deep_clone()?;
-                let z = Tensor::zeros(&l1.shape, g.dtype())?;
+                let z = Tensor::full_on(&l1.shape, 0i64, g.dtype(), g.device())?;
                 region(&c)?.write_raw(&z)?;
                 Some(c)
             } else {
@@ -162,7 +179,7 @@ impl Tensor {
             "AsStridedBackward0",
             vec![base.edge()],
             Arc::new(move |g: &Tensor, _: &[bool]| {
-                let z = Tensor::zeros(&bshape, g.dtype())?;
+                let z = Tensor::full_on(&bshape, 0i64, g.dtype(), g.device())?;
                 z.as_strided_view(&l2)?.index_add_region_raw(&g.detach())?;
                 Ok(vec![Some(z)])
             }),
@@ -200,11 +217,10 @@ impl Tensor {
         self.apply_inplace(&s)
     }
 
+    /// `fill_(v)`, with PyTorch's check that `v` fits the dtype.
     pub fn fill_(&self, v: super::creation::Scalar) -> Result<()> {
-        let t = crate::with_dtype!(self.dtype(), T, {
-            Tensor::from_vec_unchecked(vec![v.to_elem::<T>(); self.numel()], self.shape())
-        });
-        self.apply_inplace(&t)
+        let t = Tensor::full_on(self.shape(), v, self.dtype(), self.device())?;
+        self.apply_inplace_overlapping(&t)
     }
 
     pub fn zero_(&self) -> Result<()> {
@@ -227,11 +243,17 @@ impl Tensor {
     /// `original_self`), so that a gradient rule which saved its input is not invalidated by the
     /// write below: `y.clamp_(..)`, `y.mul_(w)`, `y.pow_(2)` stay differentiable.
     pub fn inplace(&self, f: impl Fn(&Tensor) -> Result<Tensor>) -> Result<()> {
+        self.check_no_internal_overlap()?;
+        self.inplace_overlapping(f)
+    }
+
+    /// `inplace` for ops that may write a self-overlapping tensor (`masked_fill_`).
+    pub fn inplace_overlapping(&self, f: impl Fn(&Tensor) -> Result<Tensor>) -> Result<()> {
         let recorded = is_grad_enabled() && self.requires_grad();
         let r = f(&self.inplace_input()?)?;
         // Rare: self needs no grad but another operand does (`y.mul_(w)`); redo it on a copy.
         let r = if !recorded && r.requires_grad() {
-            f(&self.copy_raw())?
+            f(&self.to_dtype_raw(self.dtype())?)?
         } else {
             r
         };
@@ -244,6 +266,6 @@ impl Tensor {
         } else {
             r
         };
-        self.apply_inplace(&r)
+        self.apply_inplace_overlapping(&r)
     }
 }

@@ -1,6 +1,7 @@
 //! Random numbers: a seedable generator (xoshiro256++, seeded through SplitMix64) shared by
 //! all sampling ops; `manual_seed` makes runs reproducible.
 
+use super::creation::host_vec;
 use super::Tensor;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -150,9 +151,9 @@ impl Tensor {
         g: Option<&Arc<Generator>>,
     ) -> Result<Tensor> {
         check_float(dtype, "check_uniform_bounds")?;
-        let n: usize = shape.iter().product();
-        let v: Vec<f64> = gen(g).with(|r| (0..n).map(|_| lo + (hi - lo) * r.uniform()).collect());
-        Ok(Tensor::from_vec_unchecked(v, shape).cast_raw(dtype))
+        let n = crate::shape::checked_numel(shape)?;
+        let v = gen(g).with(|r| host_vec(n, |_| lo + (hi - lo) * r.uniform()))?;
+        Tensor::from_vec(v, shape)?.to_dtype_raw(dtype)
     }
 
     /// `torch.randn`: standard normal.
@@ -173,9 +174,9 @@ impl Tensor {
                 "normal expects std >= 0.0, but found std {std}"
             )));
         }
-        let n: usize = shape.iter().product();
-        let v: Vec<f64> = gen(g).with(|r| (0..n).map(|_| mean + std * r.normal()).collect());
-        Ok(Tensor::from_vec_unchecked(v, shape).cast_raw(dtype))
+        let n = crate::shape::checked_numel(shape)?;
+        let v = gen(g).with(|r| host_vec(n, |_| mean + std * r.normal()))?;
+        Tensor::from_vec(v, shape)?.to_dtype_raw(dtype)
     }
 
     /// `torch.randint(low, high, shape)`.
@@ -191,22 +192,23 @@ impl Tensor {
                 "random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
             )));
         }
-        let n: usize = shape.iter().product();
-        let span = (high - low) as u64;
-        let v: Vec<i64> = gen(g).with(|r| (0..n).map(|_| low + r.below(span) as i64).collect());
-        Ok(Tensor::from_vec_unchecked(v, shape).cast_raw(dtype))
+        let n = crate::shape::checked_numel(shape)?;
+        // (high - low) may exceed i64::MAX; its bit pattern is the right u64 span.
+        let span = high.wrapping_sub(low) as u64;
+        let v = gen(g).with(|r| host_vec(n, |_| low.wrapping_add(r.below(span) as i64)))?;
+        Tensor::from_vec(v, shape)?.to_dtype_raw(dtype)
     }
 
     /// `torch.randperm(n)` (Fisher–Yates).
     pub fn randperm(n: usize, dtype: DType, g: Option<&Arc<Generator>>) -> Result<Tensor> {
-        let mut v: Vec<i64> = (0..n as i64).collect();
+        let mut v = host_vec(n, |i| i as i64)?;
         gen(g).with(|r| {
             for i in (1..n).rev() {
                 let j = r.below(i as u64 + 1) as usize;
                 v.swap(i, j);
             }
         });
-        Ok(Tensor::from_vec_unchecked(v, &[n]).cast_raw(dtype))
+        Tensor::from_vec(v, &[n])?.to_dtype_raw(dtype)
     }
 
     /// `torch.bernoulli(p)`: 1 with probability p, in p's dtype.
@@ -217,9 +219,8 @@ impl Tensor {
                 "bernoulli_: all elements of p must be in [0, 1]".into(),
             ));
         }
-        let v: Vec<f64> =
-            gen(g).with(|r| p.iter().map(|&q| (r.uniform() < q) as u8 as f64).collect());
-        Ok(Tensor::from_vec_unchecked(v, self.shape()).cast_raw(self.dtype()))
+        let v = gen(g).with(|r| host_vec(p.len(), |i| (r.uniform() < p[i]) as u8 as f64))?;
+        Tensor::from_vec_on(v, self.shape(), self.device())?.to_dtype_raw(self.dtype())
     }
 
     /// Bernoulli(p) with a scalar p, in `dtype`.
@@ -234,9 +235,9 @@ impl Tensor {
                 "bernoulli_ expects p to be in [0, 1], but got p={p}"
             )));
         }
-        let n: usize = shape.iter().product();
-        let v: Vec<f64> = gen(g).with(|r| (0..n).map(|_| (r.uniform() < p) as u8 as f64).collect());
-        Ok(Tensor::from_vec_unchecked(v, shape).cast_raw(dtype))
+        let n = crate::shape::checked_numel(shape)?;
+        let v = gen(g).with(|r| host_vec(n, |_| (r.uniform() < p) as u8 as f64))?;
+        Tensor::from_vec(v, shape)?.to_dtype_raw(dtype)
     }
 
     /// `torch.multinomial(probs, n, replacement)` for 1-D or 2-D weights.
@@ -262,7 +263,9 @@ impl Tensor {
                 "probability tensor contains either `inf`, `nan` or element < 0".into(),
             ));
         }
-        let mut out = Vec::with_capacity(rows * num_samples);
+        let total = crate::shape::checked_numel(&[rows, num_samples])?;
+        let mut out = host_vec(total, |_| 0i64)?;
+        let mut next = 0;
         gen(g).with(|r| -> Result<()> {
             for row in w.chunks(k.max(1)).take(rows) {
                 let mut weights = row.to_vec();
@@ -282,7 +285,8 @@ impl Tensor {
                         }
                         u -= wt;
                     }
-                    out.push(pick as i64);
+                    out[next] = pick as i64;
+                    next += 1;
                     if !replacement {
                         weights[pick] = 0.0;
                     }
@@ -295,6 +299,6 @@ impl Tensor {
         } else {
             vec![rows, num_samples]
         };
-        Tensor::from_vec(out, &shape)
+        Tensor::from_vec_on(out, &shape, self.device())
     }
 }

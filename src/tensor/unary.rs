@@ -5,62 +5,12 @@ use super::binary::Arg;
 use super::creation::Scalar;
 use super::Tensor;
 use crate::autograd::{self, is_grad_enabled, SavedTensor};
-use crate::cpu::fastmath::FastExp;
-use crate::cpu::{self, arith::Arith};
-use crate::dtype::{DType, Elem};
+pub use crate::backend::{MapOp, UnaryOp};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use num_traits::Float;
 use std::sync::Arc;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UnaryOp {
-    Neg,
-    Abs,
-    Sign,
-    Exp,
-    Exp2,
-    Expm1,
-    Log,
-    Log2,
-    Log10,
-    Log1p,
-    Sqrt,
-    Rsqrt,
-    Sin,
-    Cos,
-    Tan,
-    Asin,
-    Acos,
-    Atan,
-    Sinh,
-    Cosh,
-    Tanh,
-    Asinh,
-    Acosh,
-    Atanh,
-    Sigmoid,
-    Relu,
-    Floor,
-    Ceil,
-    Round,
-    Trunc,
-    Frac,
-    Reciprocal,
-    Square,
-    Erf,
-    Erfc,
-    Erfinv,
-}
-
 impl UnaryOp {
-    /// Ops defined on integers that keep the integer dtype.
-    fn keeps_int(self) -> bool {
-        use UnaryOp::*;
-        matches!(
-            self,
-            Neg | Abs | Sign | Relu | Floor | Ceil | Round | Trunc | Square
-        )
-    }
     /// Whether the derivative reads the input `x` (otherwise only the output `y`, or nothing).
     fn derivative_uses_input(self) -> bool {
         use UnaryOp::*;
@@ -128,139 +78,6 @@ impl UnaryOp {
     }
 }
 
-fn float_kernel<F: Float + Elem + FastExp>(op: UnaryOp, t: &Tensor) -> Vec<F> {
-    use UnaryOp::*;
-    let c = |v: f64| F::from(v).unwrap_or_else(F::nan);
-    match op {
-        Neg => cpu::map::<F, F>(t, |x| -x),
-        Abs => cpu::map::<F, F>(t, |x| x.abs()),
-        Sign => cpu::map::<F, F>(t, |x| {
-            if x > F::zero() {
-                F::one()
-            } else if x < F::zero() {
-                -F::one()
-            } else {
-                x * F::zero()
-            }
-        }),
-        Exp => cpu::map::<F, F>(t, |x| x.fast_exp()),
-        Exp2 => cpu::map::<F, F>(t, |x| x.exp2()),
-        Expm1 => cpu::map::<F, F>(t, |x| x.exp_m1()),
-        Log => cpu::map::<F, F>(t, |x| x.ln()),
-        Log2 => cpu::map::<F, F>(t, |x| x.log2()),
-        Log10 => cpu::map::<F, F>(t, |x| x.log10()),
-        Log1p => cpu::map::<F, F>(t, |x| x.ln_1p()),
-        Sqrt => cpu::map::<F, F>(t, |x| x.sqrt()),
-        Rsqrt => cpu::map::<F, F>(t, |x| x.sqrt().recip()),
-        Sin => cpu::map::<F, F>(t, |x| x.sin()),
-        Cos => cpu::map::<F, F>(t, |x| x.cos()),
-        Tan => cpu::map::<F, F>(t, |x| x.tan()),
-        Asin => cpu::map::<F, F>(t, |x| x.asin()),
-        Acos => cpu::map::<F, F>(t, |x| x.acos()),
-        Atan => cpu::map::<F, F>(t, |x| x.atan()),
-        Sinh => cpu::map::<F, F>(t, |x| x.sinh()),
-        Cosh => cpu::map::<F, F>(t, |x| x.cosh()),
-        Tanh => cpu::map::<F, F>(t, |x| x.tanh()),
-        Asinh => cpu::map::<F, F>(t, |x| x.asinh()),
-        Acosh => cpu::map::<F, F>(t, |x| x.acosh()),
-        Atanh => cpu::map::<F, F>(t, |x| x.atanh()),
-        Sigmoid => cpu::map::<F, F>(t, |x| {
-            // Stable in both tails.
-            if x >= F::zero() {
-                F::one() / (F::one() + (-x).fast_exp())
-            } else {
-                let e = x.fast_exp();
-                e / (F::one() + e)
-            }
-        }),
-        Relu => cpu::map::<F, F>(t, |x| {
-            if x > F::zero() || x.is_nan() {
-                x
-            } else {
-                F::zero()
-            }
-        }),
-        Floor => cpu::map::<F, F>(t, |x| x.floor()),
-        Ceil => cpu::map::<F, F>(t, |x| x.ceil()),
-        // Round half to even, like torch.round.
-        Round => cpu::map::<F, F>(t, |x| c(Elem::to_f64(x).round_ties_even())),
-        Trunc => cpu::map::<F, F>(t, |x| x.trunc()),
-        Frac => cpu::map::<F, F>(t, |x| x - x.trunc()),
-        Reciprocal => cpu::map::<F, F>(t, |x| x.recip()),
-        Square => cpu::map::<F, F>(t, |x| x * x),
-        Erf => cpu::map::<F, F>(t, |x| c(libm::erf(Elem::to_f64(x)))),
-        Erfc => cpu::map::<F, F>(t, |x| c(libm::erfc(Elem::to_f64(x)))),
-        Erfinv => cpu::map::<F, F>(t, |x| c(erfinv(Elem::to_f64(x)))),
-    }
-}
-
-fn int_kernel<T: Arith>(op: UnaryOp, t: &Tensor) -> Vec<T> {
-    use UnaryOp::*;
-    match op {
-        Neg => cpu::map::<T, T>(t, T::neg),
-        Abs => cpu::map::<T, T>(t, T::abs),
-        Sign => cpu::map::<T, T>(t, |x| {
-            let v = x.to_i64();
-            T::from_i64(v.signum())
-        }),
-        Relu => cpu::map::<T, T>(t, |x| if x.to_i64() > 0 { x } else { T::default() }),
-        Square => cpu::map::<T, T>(t, |x| T::mul(x, x)),
-        _ => cpu::map::<T, T>(t, |x| x),
-    }
-}
-
-/// Inverse error function (Giles' approximation refined by two Newton steps).
-fn erfinv(y: f64) -> f64 {
-    if !(-1.0..=1.0).contains(&y) {
-        return f64::NAN;
-    }
-    if y == 1.0 {
-        return f64::INFINITY;
-    }
-    if y == -1.0 {
-        return f64::NEG_INFINITY;
-    }
-    let w = -((1.0 - y) * (1.0 + y)).ln();
-    let mut x = if w < 5.0 {
-        let w = w - 2.5;
-        let mut p = 2.810_226_36e-08;
-        for c in [
-            3.432_739_39e-07,
-            -3.523_387_7e-06,
-            -4.391_506_54e-06,
-            0.000_218_580_87,
-            -0.001_253_725_03,
-            -0.004_177_681_64,
-            0.246_640_727,
-            1.501_409_41,
-        ] {
-            p = c + p * w;
-        }
-        p * y
-    } else {
-        let w = w.sqrt() - 3.0;
-        let mut p = -0.000_200_214_257;
-        for c in [
-            0.000_100_950_558,
-            0.001_349_343_22,
-            -0.003_673_428_44,
-            0.005_739_507_73,
-            -0.007_622_461_3,
-            0.009_438_870_47,
-            1.001_674_06,
-            2.832_976_82,
-        ] {
-            p = c + p * w;
-        }
-        p * y
-    };
-    for _ in 0..2 {
-        let err = libm::erf(x) - y;
-        x -= err / (2.0 / std::f64::consts::PI.sqrt() * (-x * x).exp());
-    }
-    x
-}
-
 fn unary_raw(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
     let dt = t.dtype();
     if dt == DType::Bool && matches!(op, UnaryOp::Neg) {
@@ -268,30 +85,14 @@ fn unary_raw(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
             "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.".into(),
         ));
     }
-    if !dt.is_float() && op.keeps_int() {
-        return Ok(crate::with_dtype!(dt, T, {
-            Tensor::from_vec_unchecked(int_kernel::<T>(op, t), t.shape())
-        }));
-    }
-    // Half types are computed in float32 and rounded back, as PyTorch's CPU kernels do.
-    let out_dt = if dt.is_float() { dt } else { DType::F32 };
-    if dt == DType::F64 {
-        return Ok(Tensor::from_vec_unchecked(
-            float_kernel::<f64>(op, t),
-            t.shape(),
-        ));
-    }
-    let src = t.cast_raw_if(DType::F32);
-    if op == UnaryOp::Exp {
-        // SIMD exp over contiguous chunks, split across threads when large.
-        let mut v = cpu::gather_contiguous::<f32>(&src);
-        let n = v.len();
-        cpu::for_each_chunk(&mut v, 1 << 14, n, |_, c| {
-            crate::cpu::fastmath::exp_inplace(c)
-        });
-        return Ok(Tensor::from_vec_unchecked(v, t.shape()).cast_raw_if(out_dt));
-    }
-    Ok(Tensor::from_vec_unchecked(float_kernel::<f32>(op, &src), t.shape()).cast_raw_if(out_dt))
+    // Integer inputs of float-only functions are computed in float32, like PyTorch.
+    let src = if dt.is_float() || op.keeps_int() {
+        t.clone()
+    } else {
+        t.to_dtype_raw(DType::F32)?
+    };
+    let out = t.backend()?.unary(op, src.strided())?;
+    Tensor::from_kernel(out, t.shape())
 }
 
 /// The local derivative of `op` at `x`, where `y = op(x)`.
@@ -420,10 +221,14 @@ impl Tensor {
         self.mul_scalar(f)?.round()?.div_scalar(f)
     }
 
+    /// A non-differentiable map through the backend.
+    fn map_raw(&self, op: MapOp) -> Result<Tensor> {
+        let out = self.backend()?.map(op, self.strided())?;
+        Tensor::from_kernel(out, self.shape())
+    }
+
     pub fn logical_not(&self) -> Result<Tensor> {
-        Ok(crate::with_dtype!(self.dtype(), T, {
-            Tensor::from_vec_unchecked(cpu::map::<T, bool>(self, |x| !x.is_nonzero()), self.shape())
-        }))
+        self.map_raw(MapOp::LogicalNot)
     }
 
     pub fn bitwise_not(&self) -> Result<Tensor> {
@@ -434,33 +239,20 @@ impl Tensor {
                 super::binary::pretty_dtype(dt)
             )));
         }
-        if dt == DType::Bool {
-            return self.logical_not();
-        }
-        Ok(crate::with_dtype!(dt, T, {
-            Tensor::from_vec_unchecked(
-                cpu::map::<T, T>(self, |x| T::from_i64(!x.to_i64())),
-                self.shape(),
-            )
-        }))
+        self.map_raw(MapOp::BitwiseNot)
     }
 
-    fn float_predicate(&self, f: impl Fn(f64) -> bool + Sync + Send) -> Tensor {
-        crate::with_dtype!(self.dtype(), T, {
-            Tensor::from_vec_unchecked(cpu::map::<T, bool>(self, |x| f(x.to_f64())), self.shape())
-        })
-    }
     pub fn isnan(&self) -> Result<Tensor> {
-        Ok(self.float_predicate(f64::is_nan))
+        self.map_raw(MapOp::IsNan)
     }
     pub fn isinf(&self) -> Result<Tensor> {
-        Ok(self.float_predicate(f64::is_infinite))
+        self.map_raw(MapOp::IsInf)
     }
     pub fn isfinite(&self) -> Result<Tensor> {
-        Ok(self.float_predicate(f64::is_finite))
+        self.map_raw(MapOp::IsFinite)
     }
     pub fn signbit(&self) -> Result<Tensor> {
-        Ok(self.float_predicate(|x| x.is_sign_negative()))
+        self.map_raw(MapOp::SignBit)
     }
 
     /// `nan_to_num(nan, posinf, neginf)`; infinities default to the dtype's extremes.
@@ -475,24 +267,15 @@ impl Tensor {
             DType::F32 => (f32::MAX as f64, f32::MIN as f64),
             _ => (f64::MAX, f64::MIN),
         };
-        let (p, n) = (posinf.unwrap_or(maxv), neginf.unwrap_or(minv));
-        let out = crate::with_dtype!(dt, T, {
-            Tensor::from_vec_unchecked(
-                cpu::map::<T, T>(self, |x| {
-                    let v = x.to_f64();
-                    if v.is_nan() {
-                        T::from_f64(nan)
-                    } else if v == f64::INFINITY {
-                        T::from_f64(p)
-                    } else if v == f64::NEG_INFINITY {
-                        T::from_f64(n)
-                    } else {
-                        x
-                    }
-                }),
-                self.shape(),
-            )
-        });
+        let op = MapOp::NanToNum {
+            nan,
+            posinf: posinf.unwrap_or(maxv),
+            neginf: neginf.unwrap_or(minv),
+        };
+        let out = self.map_raw(op)?;
+        if !autograd::needs_grad(&[self]) {
+            return Ok(out);
+        }
         let mask = self.isfinite()?;
         Ok(autograd::maybe_record(
             out,
@@ -504,7 +287,6 @@ impl Tensor {
 
     /// `clamp(min, max)` with scalar bounds; gradient passes where min < x < max (PyTorch's
     /// rule: zero at the bounds themselves).
-    #[allow(clippy::bool_comparison)]
     pub fn clamp(&self, min: Option<Scalar>, max: Option<Scalar>) -> Result<Tensor> {
         if min.is_none() && max.is_none() {
             return Err(Error::Runtime(
@@ -518,42 +300,23 @@ impl Tensor {
                 crate::dtype::Operand::Scalar(s.dtype()),
             ]);
         }
+        // The bounds are stored in the result dtype, with PyTorch's overflow check.
+        for s in [min, max].into_iter().flatten() {
+            s.check_fits(dt)?;
+        }
         let src = if dt == self.dtype() {
             self.clone()
         } else {
-            self.cast_raw(dt)
+            self.to_dtype_raw(dt)?
         };
-        let out = crate::with_dtype!(dt, T, {
-            let lo = min.map(|s| s.to_elem::<T>());
-            let hi = max.map(|s| s.to_elem::<T>());
-            Tensor::from_vec_unchecked(
-                cpu::map::<T, T>(&src, |x| {
-                    if x.to_f64().is_nan() {
-                        return x;
-                    }
-                    let mut v = x;
-                    if let Some(l) = lo {
-                        if v < l {
-                            v = l;
-                        }
-                    }
-                    if let Some(h) = hi {
-                        if v > h {
-                            v = h;
-                        }
-                    }
-                    v
-                }),
-                self.shape(),
-            )
-        });
+        let out = src.map_raw(MapOp::Clamp { min, max })?;
         if !autograd::needs_grad(&[self]) || !dt.is_float() {
             return Ok(out);
         }
         let x = SavedTensor::new(self);
         autograd::record(&out, "ClampBackward1", &[self], move |g, _| {
             let x = x.get()?;
-            let mut mask = Tensor::ones(x.shape(), DType::Bool)?;
+            let mut mask = Tensor::full_on(x.shape(), true, DType::Bool, x.device())?;
             if let Some(l) = min {
                 mask = mask.logical_and(&x.gt_scalar(l)?)?;
             }

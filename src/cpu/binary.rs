@@ -1,0 +1,304 @@
+//! CPU kernels of two operands: binary ops (tensor or scalar right-hand side), the in-place
+//! variant, `where`, and `any`.
+
+use super::arith::Arith;
+use super::{contiguous_or_gathered, elems, fill_strided, map_elems, try_zeroed, zip_elems};
+use crate::backend::{BinaryOp, Rhs, Strided};
+use crate::dtype::{DType, Elem};
+use crate::error::{Error, Result};
+use crate::layout::{for_each_offset, Layout};
+use crate::storage::Storage;
+
+/// `out[i] = f(a[i], b[i])` with `b` a broadcast view or a scalar.
+fn run<T: Elem, U: Elem>(
+    a: Strided,
+    b: Rhs,
+    f: impl Fn(T, T) -> U + Sync + Send,
+) -> Result<Vec<U>> {
+    match b {
+        Rhs::Scalar(s) => {
+            let y = s.to_elem::<T>();
+            map_elems::<T, U>(a, move |x| f(x, y))
+        }
+        Rhs::Tensor(b) => zip_elems::<T, T, U>(a, b, f),
+    }
+}
+
+/// The arithmetic ops as one function (a predictable branch per element keeps the number of
+/// generic instantiations, and compile time, down).
+#[inline(always)]
+fn arith<T: Arith>(op: BinaryOp, x: T, y: T) -> T {
+    use BinaryOp::*;
+    match op {
+        Add => T::add(x, y),
+        Sub => T::sub(x, y),
+        Mul => T::mul(x, y),
+        Div => T::div(x, y),
+        FloorDiv => T::floordiv(x, y),
+        TruncDiv => {
+            if T::DTYPE.is_float() {
+                T::from_f64((x.to_f64() / y.to_f64()).trunc())
+            } else {
+                T::div(x, y)
+            }
+        }
+        Rem => T::rem(x, y),
+        Fmod => {
+            if T::DTYPE.is_float() {
+                T::from_f64(x.to_f64() % y.to_f64())
+            } else if T::is_zero(y) {
+                T::default()
+            } else {
+                T::from_i64(x.to_i64().wrapping_rem(y.to_i64()))
+            }
+        }
+        Pow => T::pow(x, y),
+        Maximum => T::maximum(x, y),
+        Minimum => T::minimum(x, y),
+        Atan2 => T::from_f64(x.to_f64().atan2(y.to_f64())),
+        _ => bitwise(op, x, y),
+    }
+}
+
+/// Bitwise ops and shifts with PyTorch's rules: a shift by a negative amount or by at least
+/// the bit width gives 0 (`<<`) or the sign fill (`>>`), never a wrapped shift amount.
+#[inline(always)]
+fn bitwise<T: Elem>(op: BinaryOp, x: T, y: T) -> T {
+    use BinaryOp::*;
+    let (p, q) = (x.to_i64(), y.to_i64());
+    let bits = (T::DTYPE.size() * 8) as i64;
+    let signed = T::DTYPE != DType::U8;
+    T::from_i64(match op {
+        BitAnd => p & q,
+        BitOr => p | q,
+        BitXor => p ^ q,
+        Shl => {
+            if !(0..bits).contains(&q) {
+                0
+            } else {
+                p << q
+            }
+        }
+        _ => {
+            // `p` holds the sign-extended value, so an arithmetic shift fills with its sign.
+            let max = bits - signed as i64;
+            if !(0..max).contains(&q) {
+                p >> max.min(63)
+            } else {
+                p >> q
+            }
+        }
+    })
+}
+
+fn kernel<T: Arith>(op: BinaryOp, a: Strided, b: Rhs) -> Result<Storage> {
+    use BinaryOp::*;
+    if op.is_compare() || op.is_logical() {
+        let f = move |x: T, y: T| match op {
+            Eq => x == y,
+            Ne => x != y,
+            Lt => x < y,
+            Le => x <= y,
+            Gt => x > y,
+            Ge => x >= y,
+            LogicalAnd => x.is_nonzero() && y.is_nonzero(),
+            LogicalOr => x.is_nonzero() || y.is_nonzero(),
+            _ => x.is_nonzero() != y.is_nonzero(),
+        };
+        return Ok(Storage::from_vec(run::<T, bool>(a, b, f)?));
+    }
+    if op.is_bitwise() {
+        return Ok(Storage::from_vec(run::<T, T>(a, b, move |x, y| {
+            bitwise(op, x, y)
+        })?));
+    }
+    if T::DTYPE == DType::F32 || T::DTYPE == DType::F64 {
+        // Hot float paths get their own tight loops.
+        let v = match op {
+            Add => Some(run::<T, T>(a, b, T::add)?),
+            Sub => Some(run::<T, T>(a, b, T::sub)?),
+            Mul => Some(run::<T, T>(a, b, T::mul)?),
+            Div => Some(run::<T, T>(a, b, T::div)?),
+            _ => None,
+        };
+        if let Some(v) = v {
+            return Ok(Storage::from_vec(v));
+        }
+    }
+    Ok(Storage::from_vec(run::<T, T>(a, b, move |x, y| {
+        arith(op, x, y)
+    })?))
+}
+
+/// The view with its broadcast (stride 0) dims collapsed to size 1: each stored element
+/// once.
+fn distinct(s: Strided) -> Layout {
+    let l = s.layout;
+    let shape = l
+        .shape
+        .iter()
+        .zip(&l.strides)
+        .map(|(&n, &st)| if st == 0 { n.min(1) } else { n })
+        .collect();
+    Layout {
+        shape,
+        strides: l.strides.clone(),
+        offset: l.offset,
+    }
+}
+
+/// PyTorch's checks that run inside its integer kernels: division by zero, and an integer
+/// power with a negative scalar exponent.
+fn check_operands(op: BinaryOp, a: Strided, b: Rhs) -> Result<()> {
+    let dt = a.dtype();
+    if !(dt.is_int() && (op.divides() || op == BinaryOp::Pow)) || a.numel() == 0 {
+        return Ok(());
+    }
+    if op == BinaryOp::Pow {
+        return match b {
+            Rhs::Scalar(s) if s.to_f64() < 0.0 => Err(Error::Runtime(
+                "Integers to negative integer powers are not allowed.".into(),
+            )),
+            _ => Ok(()),
+        };
+    }
+    let zero = match b {
+        Rhs::Scalar(s) => crate::with_dtype!(dt, T, !s.to_elem::<T>().is_nonzero()),
+        Rhs::Tensor(b) => {
+            let l = distinct(b);
+            let view = Strided::new(b.storage, &l);
+            crate::with_dtype!(dt, T, {
+                contiguous_or_gathered::<T>(view)?
+                    .iter()
+                    .any(|v| !v.is_nonzero())
+            })
+        }
+    };
+    if zero {
+        return Err(Error::Runtime("ZeroDivisionError".into()));
+    }
+    Ok(())
+}
+
+pub(super) fn binary(op: BinaryOp, a: Strided, b: Rhs) -> Result<Storage> {
+    if let Rhs::Tensor(b) = b {
+        if b.dtype() != a.dtype() || b.shape() != a.shape() {
+            return Err(Error::Runtime(format!(
+                "internal error: {} operands {} {:?} and {} {:?}",
+                op.name(),
+                a.dtype().name(),
+                a.shape(),
+                b.dtype().name(),
+                b.shape()
+            )));
+        }
+    }
+    check_operands(op, a, b)?;
+    crate::with_dtype!(a.dtype(), T, kernel::<T>(op, a, b))
+}
+
+pub(super) fn binary_into(op: BinaryOp, dst: Strided, b: Rhs) -> Result<()> {
+    if op.is_compare() || op.is_logical() {
+        return Err(Error::Runtime(format!(
+            "internal error: in-place {} changes the dtype",
+            op.name()
+        )));
+    }
+    check_operands(op, dst, b)?;
+    let l = dst.layout;
+    let n = l.numel();
+    if n == 0 {
+        return Ok(());
+    }
+    crate::with_dtype!(dst.dtype(), T, {
+        // A separate buffer when the operand shares dst's storage (no aliasing slices).
+        let rhs: Option<std::borrow::Cow<[T]>> = match b {
+            Rhs::Scalar(_) => None,
+            Rhs::Tensor(s) if std::ptr::eq(s.storage, dst.storage) => {
+                Some(std::borrow::Cow::Owned(super::gather::<T>(s)?))
+            }
+            Rhs::Tensor(s) => Some(contiguous_or_gathered::<T>(s)?),
+        };
+        if let Some(r) = &rhs {
+            if r.len() != n {
+                return Err(Error::Runtime(format!(
+                    "internal error: {} into {} elements from {}",
+                    op.name(),
+                    n,
+                    r.len()
+                )));
+            }
+        }
+        let y = match b {
+            Rhs::Scalar(s) => s.to_elem::<T>(),
+            Rhs::Tensor(_) => T::default(),
+        };
+        // SAFETY: no other slice of dst's storage is alive (rhs was copied when it shares
+        // it); the layout was checked against the storage when the view was built.
+        let out = unsafe { dst.storage.cpu_slice_mut::<T>()? };
+        let mut i = 0;
+        // Sequential, so that overlapping destination elements accumulate.
+        for_each_offset(&l.shape, [&l.strides], [l.offset], 0, n, |[o]| {
+            let v = rhs.as_ref().map_or(y, |r| r[i]);
+            out[o] = arith(op, out[o], v);
+            i += 1;
+        });
+        Ok(())
+    })
+}
+
+pub(super) fn where_(cond: Strided, a: Strided, b: Strided) -> Result<Storage> {
+    let n = cond.numel();
+    if cond.dtype() != DType::Bool
+        || a.dtype() != b.dtype()
+        || a.shape() != cond.shape()
+        || b.shape() != cond.shape()
+    {
+        return Err(Error::Runtime(
+            "internal error: where expects a Bool condition and operands broadcast to one shape of one dtype".into(),
+        ));
+    }
+    crate::with_dtype!(a.dtype(), T, {
+        let mut out = try_zeroed::<T>(n)?;
+        if n == 0 {
+            return Ok(Storage::from_vec(out));
+        }
+        let (sc, xa, xb) = (elems::<bool>(cond)?, elems::<T>(a)?, elems::<T>(b)?);
+        let (lc, la, lb) = (cond.layout, a.layout, b.layout);
+        if lc.is_contiguous() && la.is_contiguous() && lb.is_contiguous() {
+            let (c, x, y) = (
+                &sc[lc.offset..lc.offset + n],
+                &xa[la.offset..la.offset + n],
+                &xb[lb.offset..lb.offset + n],
+            );
+            super::for_each_chunk(&mut out, 1 << 15, n, |k, o| {
+                let s = k << 15;
+                for (j, o) in o.iter_mut().enumerate() {
+                    *o = if c[s + j] { x[s + j] } else { y[s + j] };
+                }
+            });
+        } else {
+            fill_strided(
+                &mut out,
+                &lc.shape,
+                [&lc.strides, &la.strides, &lb.strides],
+                [lc.offset, la.offset, lb.offset],
+                |[c, i, j]| if sc[c] { xa[i] } else { xb[j] },
+            );
+        }
+        Ok(Storage::from_vec(out))
+    })
+}
+
+pub(super) fn any(src: Strided) -> Result<bool> {
+    if src.numel() == 0 {
+        return Ok(false);
+    }
+    let l = distinct(src);
+    let view = Strided::new(src.storage, &l);
+    crate::with_dtype!(src.dtype(), T, {
+        Ok(contiguous_or_gathered::<T>(view)?
+            .iter()
+            .any(|v| v.is_nonzero()))
+    })
+}
