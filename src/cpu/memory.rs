@@ -32,7 +32,7 @@ impl MemoryKernels for CpuBackend {
     }
 
     fn to_host(&self, src: Strided) -> Result<Storage> {
-        crate::with_dtype!(src.dtype(), T, { Ok(Storage::from_vec(gather::<T>(src)?)) })
+        crate::with_dtype!(src.dtype(), T, Ok(Storage::from_vec(gather::<T>(src)?)))
     }
 
     fn cast(&self, src: Strided, dtype: DType) -> Result<Storage> {
