@@ -12,6 +12,7 @@ mod memory;
 mod nn;
 pub mod optim;
 pub mod reduce;
+pub mod scan_sort;
 
 use crate::backend::{Backend, Strided};
 use crate::device::Device;

@@ -175,7 +175,8 @@ impl Tensor {
 
     /// A contiguous copy in new memory (`clone()`), differentiable.
     pub fn deep_clone(&self) -> Result<Tensor> {
-        let out = self.copy_raw();
+        // Fallible: a copy too large to allocate is a RuntimeError.
+        let out = self.to_dtype_raw(self.dtype())?;
         Ok(autograd::maybe_record(
             out,
             "CloneBackward0",
