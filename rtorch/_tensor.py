@@ -82,19 +82,6 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
     return _C.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
 
-def repeat_interleave(self, repeats, dim=None, *, output_size=None):
-    x = self if dim is not None else self.reshape(-1)
-    d = 0 if dim is None else dim
-    d = d % max(x.dim(), 1)
-    n = x.shape[d]
-    if isinstance(repeats, int):
-        reps = [repeats] * n
-    else:
-        reps = [int(r) for r in (repeats.tolist() if isinstance(repeats, Tensor) else repeats)]
-    idx = [i for i, r in enumerate(reps) for _ in range(r)]
-    return x.index_select(d, _C.tensor(idx, dtype=_C.int64))
-
-
 def std_mean(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return (self.std(dim, unbiased, keepdim, correction=correction), self.mean(dim, keepdim))
 
@@ -223,18 +210,6 @@ def sum_to_size(self, *size):
     return out.reshape(size)
 
 
-def index_fill(self, dim, index, value):
-    mask_shape = [1] * self.dim()
-    mask_shape[dim] = self.shape[dim]
-    mask = _C.zeros(self.shape[dim], dtype=_C.bool)
-    mask[index] = True
-    return self.masked_fill(mask.reshape(mask_shape), value)
-
-
-def index_fill_(self, dim, index, value):
-    return self.copy_(index_fill(self, dim, index, value))
-
-
 def __deepcopy__(self, memo):
     if id(self) in memo:
         return memo[id(self)]
@@ -294,10 +269,10 @@ def _install():
         uniform_=uniform_, normal_=normal_, bernoulli_=bernoulli_, random_=random_,
         exponential_=exponential_, new_zeros=_new_factory(_C.zeros), new_ones=_new_factory(_C.ones),
         new_empty=_new_factory(_C.empty), new_full=new_full, new_tensor=new_tensor,
-        repeat_interleave=repeat_interleave, std_mean=std_mean, var_mean=var_mean,
+        std_mean=std_mean, var_mean=var_mean,
         addcmul=addcmul, addcdiv=addcdiv, addcmul_=addcmul_, addcdiv_=addcdiv_, addmm=addmm,
-        allclose=allclose, isclose=isclose, sum_to_size=sum_to_size, index_fill=index_fill,
-        index_fill_=index_fill_, __deepcopy__=__deepcopy__, __contains__=__contains__,
+        allclose=allclose, isclose=isclose, sum_to_size=sum_to_size,
+        __deepcopy__=__deepcopy__, __contains__=__contains__,
         __reversed__=__reversed__, __rlshift__=__rlshift__, __rrshift__=__rrshift__,
         share_memory_=share_memory_, is_shared=is_shared, pin_memory=pin_memory,
         is_pinned=is_pinned,

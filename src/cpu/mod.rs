@@ -13,6 +13,7 @@ mod memory;
 mod nn;
 pub mod optim;
 pub mod reduce;
+pub mod scan_sort;
 mod unary;
 
 use crate::backend::{Backend, Strided};

@@ -1,7 +1,12 @@
-//! Row reductions: the reduced dims are moved last and made contiguous, so every output
-//! element folds one contiguous row. Rows are split across rayon when the work is large.
+//! Row reductions: the reduced dims are moved last, so every output element folds one
+//! row of the (gathered when strided) input. Rows are split across rayon when the work is
+//! large.
 
-use super::PAR_THRESHOLD;
+use super::{contiguous_or_gathered, try_zeroed, CpuBackend, PAR_THRESHOLD};
+use crate::backend::{ReduceKernels, ReduceOp, ScanOp, Strided};
+use crate::dtype::{DType, Elem};
+use crate::error::{Error, Result};
+use crate::storage::Storage;
 use rayon::prelude::*;
 
 /// `out[i] = f(row i)` over `m` rows of length `k`.
@@ -24,6 +29,58 @@ pub fn rows<T: Sync, A: Send>(
     }
 }
 
+/// Fills `out[i] = f(row i)` (a fallibly allocated output), in parallel when large.
+pub(crate) fn fill_rows<T: Sync, A: Send>(
+    data: &[T],
+    k: usize,
+    out: &mut [A],
+    f: impl Fn(&[T]) -> A + Sync + Send,
+) {
+    if k == 0 {
+        out.iter_mut().for_each(|o| *o = f(&[]));
+        return;
+    }
+    let m = out.len();
+    if super::parallel(m * k) && m > 1 {
+        out.par_iter_mut()
+            .zip(data.par_chunks(k))
+            .with_min_len((PAR_THRESHOLD / k).max(1) / 4 + 1)
+            .for_each(|(o, r)| *o = f(r));
+    } else {
+        out.iter_mut()
+            .zip(data.chunks(k))
+            .for_each(|(o, r)| *o = f(r));
+    }
+}
+
+/// `f(row, out_row)` over `m` rows of `k` inputs and `n` outputs each, in parallel when large.
+pub(crate) fn map_rows<T: Sync, A: Send>(
+    data: &[T],
+    k: usize,
+    out: &mut [A],
+    n: usize,
+    f: impl Fn(&[T], &mut [A]) + Sync + Send,
+) {
+    if n == 0 {
+        return;
+    }
+    let m = out.len() / n;
+    if k == 0 {
+        out.chunks_mut(n).for_each(|o| f(&[], o));
+        return;
+    }
+    if super::parallel(m * k) && m > 1 {
+        out.par_chunks_mut(n)
+            .zip(data.par_chunks(k))
+            .with_min_len((PAR_THRESHOLD / k).max(1) / 4 + 1)
+            .for_each(|(o, r)| f(r, o));
+    } else {
+        out.chunks_mut(n)
+            .zip(data.chunks(k))
+            .for_each(|(o, r)| f(r, o));
+    }
+}
+
 /// Sum of a long row in f64 with rayon partial sums (a full reduction of a big tensor).
 pub fn sum_f64(data: &[f64]) -> f64 {
     if super::parallel(data.len()) {
@@ -36,18 +93,27 @@ pub fn sum_f64(data: &[f64]) -> f64 {
     }
 }
 
-/// Welford-free two-pass variance of one row with a correction.
-pub fn variance(row: &[f64], correction: f64) -> f64 {
+/// Two-pass variance of one row with a correction (empty: NaN).
+pub fn variance<T: Elem>(row: &[T], correction: f64) -> f64 {
+    if row.is_empty() {
+        return f64::NAN;
+    }
     let n = row.len() as f64;
-    let mean = row.iter().sum::<f64>() / n;
-    let ss: f64 = row.iter().map(|&x| (x - mean) * (x - mean)).sum();
+    let mean = row.iter().map(|v| v.to_f64()).sum::<f64>() / n;
+    let ss: f64 = row
+        .iter()
+        .map(|v| {
+            let d = v.to_f64() - mean;
+            d * d
+        })
+        .sum();
     ss / (n - correction).max(0.0)
 }
 
 /// Sum of a row of any element type in f64. f32 rows are summed in f32 blocks of 1024 with
 /// eight lanes (vectorisable, error like NumPy's pairwise sum) and the blocks in f64.
-pub fn sum_row<T: crate::dtype::Elem>(row: &[T]) -> f64 {
-    if T::DTYPE == crate::dtype::DType::F32 {
+pub fn sum_row<T: Elem>(row: &[T]) -> f64 {
+    if T::DTYPE == DType::F32 {
         // SAFETY: T is f32 (checked above).
         let r: &[f32] =
             unsafe { std::slice::from_raw_parts(row.as_ptr() as *const f32, row.len()) };
@@ -70,4 +136,248 @@ pub fn sum_row<T: crate::dtype::Elem>(row: &[T]) -> f64 {
     row.iter().fold(0.0, |a, v| a + v.to_f64())
 }
 
-impl crate::backend::ReduceKernels for super::CpuBackend {}
+/// `(index, value)` of the max (or min) of a non-empty row; NaN wins like PyTorch; first
+/// index on ties.
+pub(crate) fn extreme<T: Elem>(row: &[T], is_max: bool) -> (usize, T) {
+    let mut bi = 0;
+    let mut bv = row.first().copied().unwrap_or_default();
+    #[allow(clippy::eq_op)]
+    let is_nan = |v: T| v != v;
+    for (i, &v) in row.iter().enumerate().skip(1) {
+        if is_nan(bv) {
+            break;
+        }
+        if is_nan(v) || (is_max && v > bv) || (!is_max && v < bv) {
+            bi = i;
+            bv = v;
+        }
+    }
+    (bi, bv)
+}
+
+fn norm_row<T: Elem>(row: &[T], p: f64) -> f64 {
+    let it = row.iter().map(|v| v.to_f64().abs());
+    if p == f64::INFINITY {
+        it.fold(0.0, f64::max)
+    } else if p == f64::NEG_INFINITY {
+        it.fold(f64::INFINITY, f64::min)
+    } else if p == 0.0 {
+        it.filter(|&v| v != 0.0).count() as f64
+    } else if p == 2.0 {
+        it.map(|v| v * v).sum::<f64>().sqrt()
+    } else if p == 1.0 {
+        it.sum()
+    } else {
+        it.map(|v| v.powf(p)).sum::<f64>().powf(1.0 / p)
+    }
+}
+
+/// Stable log-sum-exp: NaN propagates, an empty row is -inf, infinite maxima are not
+/// subtracted (so all -inf gives -inf and any +inf gives +inf).
+fn logsumexp_row<T: Elem>(row: &[T]) -> f64 {
+    let mut mx = f64::NEG_INFINITY;
+    for v in row {
+        let x = v.to_f64();
+        if x.is_nan() {
+            return f64::NAN;
+        }
+        mx = mx.max(x);
+    }
+    let c = if mx.is_infinite() { 0.0 } else { mx };
+    let s: f64 = row.iter().map(|v| (v.to_f64() - c).exp()).sum();
+    s.ln() + c
+}
+
+/// Row results before conversion to the output dtype (keeps the dtype dispatch flat).
+enum Acc {
+    F64(Vec<f64>),
+    I64(Vec<i64>),
+    Bool(Vec<bool>),
+    Same(Storage),
+}
+
+fn rows_f64<T: Elem>(
+    data: &[T],
+    m: usize,
+    k: usize,
+    f: impl Fn(&[T]) -> f64 + Sync + Send,
+) -> Result<Acc> {
+    let mut out = try_zeroed::<f64>(m)?;
+    fill_rows(data, k, &mut out, f);
+    Ok(Acc::F64(out))
+}
+
+fn reduce_typed<T: Elem>(op: ReduceOp, data: &[T], m: usize, k: usize, out: DType) -> Result<Acc> {
+    let float_acc = out.is_float() || T::DTYPE.is_float();
+    Ok(match op {
+        ReduceOp::Sum if float_acc => rows_f64(data, m, k, sum_row::<T>)?,
+        ReduceOp::NanSum if float_acc => rows_f64(data, m, k, |r| {
+            r.iter()
+                .map(|v| v.to_f64())
+                .filter(|v| !v.is_nan())
+                .fold(0.0, |a, v| a + v)
+        })?,
+        ReduceOp::Mean => rows_f64(data, m, k, |r| sum_row::<T>(r) / k as f64)?,
+        ReduceOp::Prod if float_acc => {
+            rows_f64(data, m, k, |r| r.iter().map(|v| v.to_f64()).product())?
+        }
+        ReduceOp::Sum | ReduceOp::NanSum | ReduceOp::Prod => {
+            let prod = op == ReduceOp::Prod;
+            let mut o = try_zeroed::<i64>(m)?;
+            fill_rows(data, k, &mut o, |r| {
+                if prod {
+                    r.iter().fold(1i64, |a, v| a.wrapping_mul(v.to_i64()))
+                } else {
+                    r.iter().fold(0i64, |a, v| a.wrapping_add(v.to_i64()))
+                }
+            });
+            Acc::I64(o)
+        }
+        ReduceOp::Amax | ReduceOp::Amin => {
+            if k == 0 && m > 0 {
+                return Err(Error::Runtime(
+                    "internal error: amax/amin over an empty row".into(),
+                ));
+            }
+            let is_max = op == ReduceOp::Amax;
+            let mut o = try_zeroed::<T>(m)?;
+            fill_rows(data, k, &mut o, |r| extreme(r, is_max).1);
+            Acc::Same(Storage::from_vec(o))
+        }
+        ReduceOp::All | ReduceOp::Any => {
+            let all = op == ReduceOp::All;
+            let mut o = try_zeroed::<bool>(m)?;
+            fill_rows(data, k, &mut o, |r| {
+                if all {
+                    r.iter().all(|v| v.is_nonzero())
+                } else {
+                    r.iter().any(|v| v.is_nonzero())
+                }
+            });
+            Acc::Bool(o)
+        }
+        ReduceOp::CountNonzero => {
+            let mut o = try_zeroed::<i64>(m)?;
+            fill_rows(data, k, &mut o, |r| {
+                r.iter().filter(|v| v.is_nonzero()).count() as i64
+            });
+            Acc::I64(o)
+        }
+        ReduceOp::Var { correction, std } => rows_f64(data, m, k, |r| {
+            let v = variance(r, correction);
+            if std {
+                v.sqrt()
+            } else {
+                v
+            }
+        })?,
+        ReduceOp::Norm { p } => rows_f64(data, m, k, |r| norm_row(r, p))?,
+        ReduceOp::LogSumExp => rows_f64(data, m, k, logsumexp_row::<T>)?,
+    })
+}
+
+/// Converts row results to `dtype` (a move when they already have it).
+fn finish(acc: Acc, dtype: DType) -> Result<Storage> {
+    fn conv<S: Elem>(v: Vec<S>, dtype: DType) -> Result<Storage> {
+        if S::DTYPE == dtype {
+            return Ok(Storage::from_vec(v));
+        }
+        crate::with_dtype!(dtype, D, {
+            let mut o = try_zeroed::<D>(v.len())?;
+            o.iter_mut()
+                .zip(&v)
+                .for_each(|(o, &x)| *o = super::convert::<S, D>(x));
+            Ok(Storage::from_vec(o))
+        })
+    }
+    match acc {
+        Acc::F64(v) => conv(v, dtype),
+        Acc::I64(v) => conv(v, dtype),
+        Acc::Bool(v) => conv(v, dtype),
+        Acc::Same(s) if s.dtype() == dtype => Ok(s),
+        Acc::Same(s) => crate::with_dtype!(s.dtype(), S, conv(s.into_vec::<S>()?, dtype)),
+    }
+}
+
+/// The view must hold exactly `m` rows of `k`.
+pub(crate) fn check_rows(src: Strided, m: usize, k: usize) -> Result<()> {
+    if m.checked_mul(k) != Some(src.numel()) {
+        return Err(Error::Runtime(format!(
+            "internal error: {m} rows of {k} over a view of {} elements",
+            src.numel()
+        )));
+    }
+    Ok(())
+}
+
+impl ReduceKernels for CpuBackend {
+    fn reduce_rows(
+        &self,
+        op: ReduceOp,
+        src: Strided,
+        m: usize,
+        k: usize,
+        out_dtype: DType,
+    ) -> Result<Storage> {
+        check_rows(src, m, k)?;
+        let acc = crate::with_dtype!(src.dtype(), T, {
+            let data = contiguous_or_gathered::<T>(src)?;
+            reduce_typed::<T>(op, &data, m, k, out_dtype)?
+        });
+        finish(acc, out_dtype)
+    }
+
+    fn arg_reduce_rows(
+        &self,
+        is_max: bool,
+        src: Strided,
+        m: usize,
+        k: usize,
+    ) -> Result<(Storage, Storage)> {
+        check_rows(src, m, k)?;
+        if k == 0 && m > 0 {
+            return Err(Error::Runtime(
+                "internal error: arg reduction over an empty row".into(),
+            ));
+        }
+        crate::with_dtype!(src.dtype(), T, {
+            let data = contiguous_or_gathered::<T>(src)?;
+            let mut vals = try_zeroed::<T>(m)?;
+            let mut idx = try_zeroed::<i64>(m)?;
+            if m > 0 {
+                let f = |((v, i), r): ((&mut T, &mut i64), &[T])| {
+                    let (bi, bv) = extreme(r, is_max);
+                    *v = bv;
+                    *i = bi as i64;
+                };
+                if super::parallel(m * k) && m > 1 {
+                    vals.par_iter_mut()
+                        .zip(idx.par_iter_mut())
+                        .zip(data.par_chunks(k))
+                        .with_min_len((PAR_THRESHOLD / k).max(1) / 4 + 1)
+                        .for_each(f);
+                } else {
+                    vals.iter_mut()
+                        .zip(idx.iter_mut())
+                        .zip(data.chunks(k))
+                        .for_each(f);
+                }
+            }
+            Ok((Storage::from_vec(vals), Storage::from_vec(idx)))
+        })
+    }
+
+    fn scan_rows(&self, op: ScanOp, src: Strided, m: usize, k: usize) -> Result<Storage> {
+        super::scan_sort::scan_rows(op, src, m, k)
+    }
+
+    fn sort_rows(
+        &self,
+        src: Strided,
+        m: usize,
+        k: usize,
+        descending: bool,
+    ) -> Result<(Storage, Storage)> {
+        super::scan_sort::sort_rows(src, m, k, descending)
+    }
+}

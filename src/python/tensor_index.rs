@@ -98,6 +98,68 @@ impl PyTensor {
         t.inplace(|x| x.index_add(dim, &index.t, &source.t, alpha))?;
         Ok(slf)
     }
+    fn index_copy(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        index: PyRef<PyTensor>,
+        source: PyRef<PyTensor>,
+    ) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.index_copy(dim, &index.t, &source.t)?)
+    }
+    fn index_copy_<'py>(
+        slf: Bound<'py, Self>,
+        dim: i64,
+        index: PyRef<PyTensor>,
+        source: PyRef<PyTensor>,
+    ) -> PyResult<Bound<'py, Self>> {
+        let t = slf.borrow().t.clone();
+        t.inplace(|x| x.index_copy(dim, &index.t, &source.t))?;
+        Ok(slf)
+    }
+    fn index_fill(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        index: PyRef<PyTensor>,
+        value: &Bound<PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let v = super::tensor::tensor_or_scalar(value, self.t.dtype())?;
+        wrap(py, self.t.index_fill(dim, &index.t, &v)?)
+    }
+    fn index_fill_<'py>(
+        slf: Bound<'py, Self>,
+        dim: i64,
+        index: PyRef<PyTensor>,
+        value: &Bound<PyAny>,
+    ) -> PyResult<Bound<'py, Self>> {
+        let t = slf.borrow().t.clone();
+        let v = super::tensor::tensor_or_scalar(value, t.dtype())?;
+        t.inplace(|x| x.index_fill(dim, &index.t, &v))?;
+        Ok(slf)
+    }
+    /// `repeat_interleave(repeats, dim=None, *, output_size=None)`; with no `repeats`, this
+    /// tensor holds the repeats of `arange(len)` (`torch.repeat_interleave(repeats)`).
+    #[pyo3(signature = (repeats=None, dim=None, *, output_size=None))]
+    fn repeat_interleave(
+        &self,
+        py: Python<'_>,
+        repeats: Option<&Bound<PyAny>>,
+        dim: Option<i64>,
+        output_size: Option<usize>,
+    ) -> PyResult<Py<PyAny>> {
+        let Some(r) = repeats else {
+            use crate::tensor::creation_scalar::Scalar;
+            let n = self.t.numel() as i64;
+            let x = Tensor::arange(Scalar::Int(0), Scalar::Int(n), Scalar::Int(1), DType::I64)?;
+            return wrap(py, x.repeat_interleave(&self.t, Some(0), output_size)?);
+        };
+        let reps = match r.cast::<PyTensor>() {
+            Ok(t) => t.borrow().t.clone(),
+            Err(_) => tensor_from_data(r, Some(DType::I64))?,
+        };
+        wrap(py, self.t.repeat_interleave(&reps, dim, output_size)?)
+    }
     #[pyo3(signature = (indices, values, accumulate=false))]
     fn index_put_<'py>(
         slf: Bound<'py, Self>,

@@ -1,9 +1,11 @@
 //! Joining and rearranging: cat, stack, split, chunk, unbind, repeat, flip, roll, tril/triu.
 
+use super::creation::Scalar;
 use super::Tensor;
 use crate::autograd;
 use crate::dtype::{result_type, DType, Operand};
 use crate::error::{Error, Result};
+use crate::layout::Layout;
 use crate::shape::normalize_dim;
 
 impl Tensor {
@@ -54,13 +56,14 @@ impl Tensor {
             }
             shape[d] += t.shape()[d];
         }
-        let out = Tensor::zeros(&shape, dt)?;
+        let dev = super::check_same_device("cat", &parts)?;
+        let out = Tensor::full_on(&shape, 0i64, dt, dev)?;
         let mut off = 0;
         let mut spans = Vec::new();
         for t in &parts {
             let len = t.shape()[d];
             let region = out.view_with_layout(out.layout().narrow(d, off, len))?;
-            region.write_raw(&t.cast_raw_if(dt))?;
+            t.cast_if(dt)?.copy_into_raw(&region)?;
             spans.push((off, len, t.dtype()));
             off += len;
         }
@@ -87,12 +90,36 @@ impl Tensor {
         Ok(out)
     }
 
+    /// TRANSITIONAL (panics on allocation failure): prefer `cast_if`.
     pub(crate) fn cast_raw_if(&self, dt: DType) -> Tensor {
         if self.dtype() == dt {
             self.clone()
         } else {
             self.cast_raw(dt)
         }
+    }
+
+    /// This tensor as `dt` (itself when it already is; else a contiguous copy, no autograd).
+    pub(crate) fn cast_if(&self, dt: DType) -> Result<Tensor> {
+        if self.dtype() == dt {
+            Ok(self.clone())
+        } else {
+            self.to_dtype_raw(dt)
+        }
+    }
+
+    /// Writes this tensor's elements into `dst` (same shape; converted to dst's dtype), no
+    /// autograd. `dst` must not overlap this tensor.
+    pub(crate) fn copy_into_raw(&self, dst: &Tensor) -> Result<()> {
+        if self.shape() != dst.shape() {
+            return Err(Error::Runtime(format!(
+                "internal error: copying shape {:?} into {:?}",
+                self.shape(),
+                dst.shape()
+            )));
+        }
+        let src = self.to_device_raw(dst.device())?.cast_if(dst.dtype())?;
+        dst.backend()?.copy_into(src.strided(), dst.strided())
     }
 
     pub fn stack(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
@@ -175,6 +202,11 @@ impl Tensor {
     }
 
     pub fn chunk(&self, chunks: usize, dim: i64) -> Result<Vec<Tensor>> {
+        if self.ndim() == 0 {
+            return Err(Error::Runtime(
+                "chunk expects at least a 1-dimensional tensor".into(),
+            ));
+        }
         if chunks == 0 {
             return Err(Error::Runtime(
                 "chunk expects `chunks` to be greater than 0, got: 0".into(),
@@ -192,6 +224,11 @@ impl Tensor {
     }
 
     pub fn unbind(&self, dim: i64) -> Result<Vec<Tensor>> {
+        if self.ndim() == 0 {
+            return Err(Error::Runtime(format!(
+                "Dimension specified as {dim} but tensor has no dimensions"
+            )));
+        }
         let d = normalize_dim(dim, self.ndim())?;
         (0..self.shape()[d])
             .map(|i| self.select(d as i64, i as i64))
@@ -205,26 +242,45 @@ impl Tensor {
             ));
         }
         let lead = reps.len() - self.ndim();
-        let mut src_shape = vec![1usize; lead];
-        src_shape.extend_from_slice(self.shape());
-        let x = self.reshape(&src_shape.iter().map(|&s| s as i64).collect::<Vec<_>>())?;
-        // Interleave a repeat axis before each dim, expand, and merge.
-        let mut inter = Vec::new();
-        let mut expanded = Vec::new();
-        for (&s, &r) in src_shape.iter().zip(reps) {
-            inter.extend([1i64, s as i64]);
-            expanded.extend([r, s]);
+        // A view with a stride-0 repeat axis before each (padded) dim; sizes are checked
+        // before anything is allocated.
+        let mut shape = Vec::with_capacity(2 * reps.len());
+        let mut strides = Vec::with_capacity(2 * reps.len());
+        let mut final_shape = Vec::with_capacity(reps.len());
+        for (i, &r) in reps.iter().enumerate() {
+            let (s, st) = if i < lead {
+                (1, 0)
+            } else {
+                (self.shape()[i - lead], self.strides()[i - lead])
+            };
+            shape.extend([r, s]);
+            strides.extend([0, st]);
+            final_shape.push(s.checked_mul(r).ok_or_else(|| {
+                Error::Runtime(format!(
+                    "Storage size calculation overflowed with sizes={reps:?}"
+                ))
+            })?);
         }
-        let final_shape: Vec<i64> = src_shape
-            .iter()
-            .zip(reps)
-            .map(|(&s, &r)| (s * r) as i64)
-            .collect();
-        // Always a copy, as in PyTorch (`contiguous` would alias when every repeat is 1).
-        x.reshape(&inter)?
-            .expand(&expanded)?
-            .deep_clone()?
-            .reshape(&final_shape)
+        crate::shape::checked_numel(&final_shape)?;
+        let expanded = shape.clone();
+        let e = self.view_with_layout(Layout {
+            shape,
+            strides,
+            offset: self.offset(),
+        })?;
+        // Always a copy, as in PyTorch.
+        let st = self.backend()?.cast(e.strided(), self.dtype())?;
+        let out = Tensor::from_kernel(st, &final_shape)?;
+        if autograd::needs_grad(&[self]) {
+            let in_shape: Vec<i64> = self.shape().iter().map(|&s| s as i64).collect();
+            let exp: Vec<i64> = expanded.iter().map(|&s| s as i64).collect();
+            let rep_axes: Vec<i64> = (0..reps.len() as i64).map(|i| 2 * i).collect();
+            autograd::record(&out, "RepeatBackward0", &[self], move |g, _| {
+                let r = g.reshape(&exp)?.sum_dims(&rep_axes, false, None)?;
+                Ok(vec![Some(r.reshape(&in_shape)?)])
+            });
+        }
+        Ok(out)
     }
 
     pub fn flip(&self, dims: &[i64]) -> Result<Tensor> {
@@ -232,9 +288,15 @@ impl Tensor {
         let mut out = self.clone();
         // A 0-d tensor accepts dim 0/-1 and flips to itself.
         for d in ds.into_iter().filter(|&d| d < self.ndim()) {
-            let n = self.shape()[d];
-            let idx: Vec<i64> = (0..n as i64).rev().collect();
-            out = out.index_select(d as i64, &Tensor::from_vec(idx, &[n])?)?;
+            let n = self.shape()[d] as i64;
+            let idx = Tensor::arange(
+                Scalar::Int(n - 1),
+                Scalar::Int(-1),
+                Scalar::Int(-1),
+                DType::I64,
+            )?
+            .to_device_raw(self.device())?;
+            out = out.index_select(d as i64, &idx)?;
         }
         if out.same(self) {
             out = self.deep_clone()?;
@@ -262,7 +324,8 @@ impl Tensor {
         let mut out = self.clone();
         for (&s, &dim) in shifts.iter().zip(dims) {
             let d = normalize_dim(dim, self.ndim())?;
-            let n = self.shape()[d] as i64;
+            // A 0-d tensor accepts dim 0/-1 and rolls to itself.
+            let n = self.shape().get(d).copied().unwrap_or(0) as i64;
             if n == 0 {
                 continue;
             }
@@ -290,14 +353,16 @@ impl Tensor {
             )));
         }
         let (r, c) = (self.shape()[self.ndim() - 2], self.shape()[self.ndim() - 1]);
-        let mut m = vec![false; r * c];
-        for i in 0..r {
-            for j in 0..c {
-                let k = j as i64 - i as i64;
-                m[i * c + j] = if upper { k >= diagonal } else { k <= diagonal };
-            }
-        }
-        let mask = Tensor::from_vec(m, &[r, c])?;
+        // mask[i][j] = (j - i) compared with the diagonal, from two aranges.
+        let dev = self.device();
+        let rows = super::indexing::arange_along(r, 0, 2, dev)?;
+        let cols = super::indexing::arange_along(c, 1, 2, dev)?;
+        let k = cols.sub(&rows)?;
+        let mask = if upper {
+            k.ge_scalar(diagonal)?
+        } else {
+            k.le_scalar(diagonal)?
+        };
         Tensor::where_args(
             &mask,
             super::binary::Arg::T(self),
@@ -310,5 +375,78 @@ impl Tensor {
                 Ok(t)
             }
         })
+    }
+}
+
+impl Tensor {
+    /// `repeat_interleave(repeats, dim, output_size)`: element `i` along `dim` (the flattened
+    /// tensor when `dim` is None) repeated `repeats[i]` times; a one-element `repeats`
+    /// applies to every element. Built from a cumsum and index ops (no host loop).
+    pub fn repeat_interleave(
+        &self,
+        repeats: &Tensor,
+        dim: Option<i64>,
+        output_size: Option<usize>,
+    ) -> Result<Tensor> {
+        let (x, d) = match dim {
+            None => (self.reshape(&[-1])?, 0),
+            Some(dm) if self.ndim() == 0 => (self.reshape(&[1])?, normalize_dim(dm, 0)?),
+            Some(dm) => (self.clone(), normalize_dim(dm, self.ndim())?),
+        };
+        let n = x.shape()[d];
+        if repeats.ndim() > 1 {
+            return Err(Error::Runtime(
+                "repeats must be 0-dim or 1-dim tensor".into(),
+            ));
+        }
+        if repeats.dtype() != DType::I64 && repeats.dtype() != DType::I32 {
+            return Err(Error::Runtime(
+                "repeats has to be Long or Int tensor".into(),
+            ));
+        }
+        let reps = repeats
+            .detach()
+            .to_device_raw(x.device())?
+            .cast_if(DType::I64)?
+            .reshape(&[-1])?;
+        let reps = if reps.numel() == 1 {
+            reps.expand(&[n])?
+        } else if reps.numel() != n {
+            return Err(Error::Runtime(format!(
+                "repeats must have the same size as input along dim, but got repeats.size(0) = {} and input.size({d}) = {n}",
+                reps.numel()
+            )));
+        } else {
+            reps
+        };
+        if n > 0
+            && reps
+                .lt_scalar(0i64)?
+                .all_any(&[], false, false)?
+                .item_i64()?
+                != 0
+        {
+            return Err(Error::Runtime("repeats can not be negative".into()));
+        }
+        // ends[i]: one past the last output position of element i.
+        let ends = reps.cumsum(0, None)?;
+        let total = if n == 0 {
+            0
+        } else {
+            ends.select(0, n as i64 - 1)?.item_i64()? as usize
+        };
+        if output_size.is_some_and(|o| o != total) {
+            return Err(Error::Runtime(
+                "allocated size does not match required size".into(),
+            ));
+        }
+        // Output position j belongs to the element whose range holds it: the number of
+        // elements that end at or before j.
+        let dev = x.device();
+        let ones = Tensor::full_on(&[n], 1i64, DType::I64, dev)?;
+        let marks = Tensor::full_on(&[total + 1], 0i64, DType::I64, dev)?
+            .index_add(0, &ends, &ones, 1.0)?;
+        let group = marks.narrow(0, 0, total)?.cumsum(0, None)?;
+        x.index_select(d as i64, &group)
     }
 }

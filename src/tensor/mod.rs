@@ -7,6 +7,7 @@ mod einsum;
 pub mod creation_scalar {
     pub use super::creation::Scalar;
 }
+mod index_ops;
 mod indexing;
 mod inplace;
 mod join;

@@ -129,6 +129,10 @@ impl Tensor {
         let n = self.ndim();
         let s = crate::shape::normalize_dims(src, n)?;
         let d = crate::shape::normalize_dims(dst, n)?;
+        if n == 0 {
+            // dims 0 / -1 of a 0-d tensor: nothing moves.
+            return self.alias();
+        }
         let mut order: Vec<Option<usize>> = vec![None; n];
         for (&si, &di) in s.iter().zip(&d) {
             order[di] = Some(si);
@@ -361,10 +365,16 @@ impl Tensor {
         let l = self.layout();
         let mut shape = l.shape.clone();
         let mut strides = l.strides.clone();
-        shape[d] = (n - size) / step + 1;
-        strides[d] = l.strides[d] * step;
-        shape.push(size);
-        strides.push(l.strides[d]);
+        if self.ndim() == 0 {
+            // The window of a 0-d tensor is the tensor itself (size 0 or 1).
+            shape.push(size);
+            strides.push(1);
+        } else {
+            shape[d] = (n - size) / step + 1;
+            strides[d] = l.strides[d] * step;
+            shape.push(size);
+            strides.push(l.strides[d]);
+        }
         let redo: ViewFn = Arc::new(move |t: &Tensor| t.unfold_dim(d as i64, size, step));
         self.region_view(
             Layout {
@@ -389,9 +399,25 @@ pub fn view_scatter(
     let out = {
         let _ng = no_grad();
         let _ = dt;
-        let z = Tensor::zeros(in_shape, g.dtype())?;
+        let z = Tensor::full_on(in_shape, 0.0, g.dtype(), g.device())?;
         let region = redo(&z)?;
-        region.index_add_region_raw(&g.detach())?;
+        let gd = g.detach();
+        if region.numel() == 0 {
+        } else if non_overlapping(region.layout()) {
+            gd.copy_into_raw(&region)?;
+        } else {
+            // Overlapping windows (unfold with step < size): accumulate at element offsets.
+            use super::indexing::{grid_offsets, Bounds};
+            let offs = grid_offsets(&region, region.shape(), None, Bounds::Dim)?;
+            let base = region.view_with_layout(Layout {
+                shape: vec![],
+                strides: vec![],
+                offset: region.offset(),
+            })?;
+            let vals = gd.expand(region.shape())?;
+            z.backend()?
+                .put(base.strided(), offs.strided(), vals.strided(), true)?;
+        }
         z
     };
     if autograd::needs_grad(&[g]) {
@@ -401,4 +427,25 @@ pub fn view_scatter(
         });
     }
     Ok(out)
+}
+
+/// Whether no two elements of a layout share a storage position.
+fn non_overlapping(l: &Layout) -> bool {
+    let mut dims: Vec<(usize, usize)> = l
+        .shape
+        .iter()
+        .zip(&l.strides)
+        .filter(|(&s, _)| s > 1)
+        .map(|(&s, &st)| (st, s))
+        .collect();
+    dims.sort_unstable();
+    // Each stride must step past everything the smaller strides reach.
+    let mut reach = 0usize;
+    for (st, s) in dims {
+        if st <= reach {
+            return false;
+        }
+        reach = reach.saturating_add((s - 1).saturating_mul(st));
+    }
+    true
 }

@@ -2,8 +2,8 @@
 
 use super::Tensor;
 use crate::autograd::{self, SavedTensor};
-use crate::cpu::{self, reduce::rows};
-use crate::dtype::{DType, Elem};
+use crate::backend::ReduceOp;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::shape::normalize_dims;
 
@@ -17,7 +17,8 @@ pub enum Reduction {
     Amin,
 }
 
-/// A tensor permuted so the reduced dims come last, made contiguous: `m` rows of `k`.
+/// A view permuted so the reduced dims come last: `m` rows of `k` in row-major order (the
+/// kernels gather it when it is not contiguous).
 pub(crate) struct Rows {
     pub t: Tensor,
     pub m: usize,
@@ -39,8 +40,7 @@ pub(crate) fn to_rows(t: &Tensor, dims: &[usize]) -> Result<Rows> {
     let kept: Vec<usize> = (0..nd).filter(|d| !all.contains(d)).collect();
     let mut perm = kept.clone();
     perm.extend(all.iter().copied());
-    let p = t.permute_raw(&perm)?;
-    let c = if p.is_contiguous() { p } else { p.copy_raw() };
+    let c = t.permute_raw(&perm)?;
     let m: usize = kept.iter().map(|&d| t.shape()[d]).product();
     let k: usize = all.iter().map(|&d| t.shape()[d]).product();
     let keep_shape: Vec<usize> = (0..nd)
@@ -57,16 +57,21 @@ pub(crate) fn to_rows(t: &Tensor, dims: &[usize]) -> Result<Rows> {
 }
 
 impl Rows {
-    fn slice<T: Elem>(&self) -> &[T] {
-        let s = self.t.storage().as_slice::<T>();
-        &s[self.t.offset()..self.t.offset() + self.m * self.k]
-    }
-    fn shape(&self, keepdim: bool) -> &[usize] {
+    pub(crate) fn shape(&self, keepdim: bool) -> &[usize] {
         if keepdim {
             &self.keep_shape
         } else {
             &self.out_shape
         }
+    }
+
+    /// `op` over every row, as a tensor of the (keepdim) output shape.
+    pub(crate) fn reduce(&self, op: ReduceOp, keepdim: bool, out_dtype: DType) -> Result<Tensor> {
+        let st = self
+            .t
+            .backend()?
+            .reduce_rows(op, self.t.strided(), self.m, self.k, out_dtype)?;
+        Tensor::from_kernel(st, self.shape(keepdim))
     }
 }
 
@@ -175,46 +180,15 @@ impl Tensor {
                 "{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."
             )));
         }
-        let shape = rows_.shape(keepdim).to_vec();
         let k = rows_.k;
-        let out = if out_dt.is_float()
-            && matches!(r, Reduction::Sum | Reduction::Mean | Reduction::Prod)
-        {
-            crate::with_dtype!(in_dt, T, {
-                let data = rows_.slice::<T>();
-                let vals: Vec<f64> = match r {
-                    Reduction::Sum => rows(data, rows_.m, k, crate::cpu::reduce::sum_row::<T>),
-                    Reduction::Mean => rows(data, rows_.m, k, |row| {
-                        crate::cpu::reduce::sum_row::<T>(row) / k as f64
-                    }),
-                    _ => rows(data, rows_.m, k, |row| {
-                        row.iter().map(|v| v.to_f64()).product()
-                    }),
-                };
-                Tensor::from_vec_unchecked(vals, &shape).cast_raw(out_dt)
-            })
-        } else if matches!(r, Reduction::Sum | Reduction::Prod) {
-            crate::with_dtype!(in_dt, T, {
-                let data = rows_.slice::<T>();
-                let vals: Vec<i64> = if r == Reduction::Sum {
-                    rows(data, rows_.m, k, |row| {
-                        row.iter().fold(0i64, |a, v| a.wrapping_add(v.to_i64()))
-                    })
-                } else {
-                    rows(data, rows_.m, k, |row| {
-                        row.iter().fold(1i64, |a, v| a.wrapping_mul(v.to_i64()))
-                    })
-                };
-                Tensor::from_vec_unchecked(vals, &shape)
-            })
-        } else {
-            let is_max = r == Reduction::Amax;
-            crate::with_dtype!(in_dt, T, {
-                let data = rows_.slice::<T>();
-                let vals: Vec<T> = rows(data, rows_.m, k, |row| extreme(row, is_max).1);
-                Tensor::from_vec_unchecked(vals, &shape)
-            })
+        let op = match r {
+            Reduction::Sum => ReduceOp::Sum,
+            Reduction::Prod => ReduceOp::Prod,
+            Reduction::Mean => ReduceOp::Mean,
+            Reduction::Amax => ReduceOp::Amax,
+            Reduction::Amin => ReduceOp::Amin,
         };
+        let out = rows_.reduce(op, keepdim, out_dt)?;
         if !autograd::needs_grad(&[&src]) || !out_dt.is_float() {
             return Ok(out);
         }
@@ -259,18 +233,11 @@ impl Tensor {
             )));
         }
         let shape = rows_.shape(keepdim).to_vec();
-        let (vals, idx) = crate::with_dtype!(self.dtype(), T, {
-            let data = rows_.slice::<T>();
-            let pairs: Vec<(i64, T)> = rows(data, rows_.m, rows_.k, |row| {
-                let (i, v) = extreme(row, is_max);
-                (i as i64, v)
-            });
-            let (i, v): (Vec<i64>, Vec<T>) = pairs.into_iter().unzip();
-            (
-                Tensor::from_vec_unchecked(v, &shape),
-                Tensor::from_vec_unchecked(i, &shape),
-            )
-        });
+        let (v, i) =
+            self.backend()?
+                .arg_reduce_rows(is_max, rows_.t.strided(), rows_.m, rows_.k)?;
+        let vals = Tensor::from_kernel(v, &shape)?;
+        let idx = Tensor::from_kernel(i, &shape)?;
         if autograd::needs_grad(&[self]) {
             let in_shape = self.shape().to_vec();
             let ix = idx.clone();
@@ -344,32 +311,22 @@ impl Tensor {
             )));
         }
         let d = self.reduce_dims(dims)?;
-        let mean = self
-            .detach()
-            .mean_dims(&dims_i64(&d, self.ndim()), true, None)?;
         let rows_ = to_rows(self, &d)?;
-        let shape = rows_.shape(keepdim).to_vec();
         let n = rows_.k;
-        let out = crate::with_dtype!(self.dtype(), T, {
-            let data = rows_.slice::<T>();
-            let vals: Vec<f64> = rows(data, rows_.m, n, |row| {
-                let r: Vec<f64> = row.iter().map(|v| v.to_f64()).collect();
-                let v = if r.is_empty() {
-                    f64::NAN
-                } else {
-                    cpu::reduce::variance(&r, correction)
-                };
-                if is_std {
-                    v.sqrt()
-                } else {
-                    v
-                }
-            });
-            Tensor::from_vec_unchecked(vals, &shape).cast_raw(self.dtype())
-        });
+        let out = rows_.reduce(
+            ReduceOp::Var {
+                correction,
+                std: is_std,
+            },
+            keepdim,
+            self.dtype(),
+        )?;
         if !autograd::needs_grad(&[self]) {
             return Ok(out);
         }
+        let mean = self
+            .detach()
+            .mean_dims(&dims_i64(&d, self.ndim()), true, None)?;
         let in_shape = self.shape().to_vec();
         let x = SavedTensor::new(self);
         let y = SavedTensor::new(&out.detach());
@@ -389,20 +346,22 @@ impl Tensor {
             } else {
                 xv.sub(&mean)?
             };
-            let denom = (n as f64 - correction).max(0.0);
-            let ge = expand_back(g, &in_shape, &d, keepdim)?;
-            let gx = centered.mul_scalar(2.0 / denom)?.mul(&ge)?;
-            Ok(vec![Some(if is_std {
+            // PyTorch's var backward divides by n - correction unclamped.
+            let denom = n as f64 - correction;
+            let mut ge = expand_back(g, &in_shape, &d, keepdim)?;
+            if is_std {
+                // d std = d var / (2 std), taken as 0 where std is 0 (PyTorch's rule: a
+                // constant input gets a zero gradient, not NaN).
                 let yv = if create_graph {
                     xv.var_std(&di, correction, keepdim, true)?
                 } else {
                     y.get()?.clone()
                 };
                 let sv = expand_back(&yv, &in_shape, &d, keepdim)?;
-                gx.div(&sv.mul_scalar(2.0)?)?
-            } else {
-                gx
-            })])
+                let zero = Tensor::full_on(&[], 0.0, ge.dtype(), ge.device())?;
+                ge = Tensor::where_(&sv.eq_scalar(0.0)?, &zero, &ge.div(&sv.mul_scalar(2.0)?)?)?;
+            }
+            Ok(vec![Some(centered.mul_scalar(2.0 / denom)?.mul(&ge)?)])
         });
         Ok(out)
     }
@@ -416,28 +375,7 @@ impl Tensor {
             )));
         }
         let d = self.reduce_dims(dims)?;
-        let rows_ = to_rows(self, &d)?;
-        let shape = rows_.shape(keepdim).to_vec();
-        let out = crate::with_dtype!(self.dtype(), T, {
-            let data = rows_.slice::<T>();
-            let vals: Vec<f64> = rows(data, rows_.m, rows_.k, |row| {
-                let it = row.iter().map(|v| v.to_f64().abs());
-                if p == f64::INFINITY {
-                    it.fold(0.0, f64::max)
-                } else if p == f64::NEG_INFINITY {
-                    it.fold(f64::INFINITY, f64::min)
-                } else if p == 0.0 {
-                    it.filter(|&v| v != 0.0).count() as f64
-                } else if p == 2.0 {
-                    it.map(|v| v * v).sum::<f64>().sqrt()
-                } else if p == 1.0 {
-                    it.sum()
-                } else {
-                    it.map(|v| v.powf(p)).sum::<f64>().powf(1.0 / p)
-                }
-            });
-            Tensor::from_vec_unchecked(vals, &shape).cast_raw(self.dtype())
-        });
+        let out = to_rows(self, &d)?.reduce(ReduceOp::Norm { p }, keepdim, self.dtype())?;
         if !autograd::needs_grad(&[self]) {
             return Ok(out);
         }
@@ -483,25 +421,7 @@ impl Tensor {
             self.to_dtype(DType::F32)?
         };
         let d = src.reduce_dims(dims)?;
-        let di = dims_i64(&d, src.ndim());
-        // An empty reduction is log(0) = -inf, as in PyTorch (amax would refuse it).
-        let empty = d.iter().any(|&i| src.shape()[i] == 0) || (d.is_empty() && src.numel() == 0);
-        let m = if empty {
-            let mut shape = src.shape().to_vec();
-            d.iter().for_each(|&i| shape[i] = 1);
-            Tensor::zeros(&shape, src.dtype())?
-        } else {
-            src.detach().reduce(Reduction::Amax, &di, true, None)?
-        };
-        let m = Tensor::where_(&m.isinf()?, &Tensor::scalar_of(0.0, m.dtype()), &m)?;
-        let s = src
-            .detach()
-            .sub(&m)?
-            .exp()?
-            .sum_dims(&di, true, None)?
-            .log()?
-            .add(&m)?;
-        let out = if keepdim { s } else { s.squeeze_dims(&d)? };
+        let out = to_rows(&src, &d)?.reduce(ReduceOp::LogSumExp, keepdim, src.dtype())?;
         if !autograd::needs_grad(&[&src]) {
             return Ok(out);
         }
@@ -522,53 +442,47 @@ impl Tensor {
         Ok(out)
     }
 
-    /// `all` / `any` over `dims` (empty: all).
+    /// `all` / `any` over `dims` (empty: all): bool, or uint8 for a uint8 input (PyTorch's
+    /// rule).
     pub fn all_any(&self, dims: &[i64], keepdim: bool, is_all: bool) -> Result<Tensor> {
         let d = self.reduce_dims(dims)?;
-        let rows_ = to_rows(self, &d)?;
-        let shape = rows_.shape(keepdim).to_vec();
-        Ok(crate::with_dtype!(self.dtype(), T, {
-            let data = rows_.slice::<T>();
-            let vals: Vec<bool> = rows(data, rows_.m, rows_.k, |row| {
-                if is_all {
-                    row.iter().all(|v| v.is_nonzero())
-                } else {
-                    row.iter().any(|v| v.is_nonzero())
-                }
-            });
-            Tensor::from_vec_unchecked(vals, &shape)
-        }))
+        let out_dt = if self.dtype() == DType::U8 {
+            DType::U8
+        } else {
+            DType::Bool
+        };
+        let op = if is_all { ReduceOp::All } else { ReduceOp::Any };
+        to_rows(self, &d)?.reduce(op, keepdim, out_dt)
     }
 
     pub fn count_nonzero(&self, dims: &[i64]) -> Result<Tensor> {
         let d = self.reduce_dims(dims)?;
-        let rows_ = to_rows(self, &d)?;
-        let shape = rows_.out_shape.clone();
-        Ok(crate::with_dtype!(self.dtype(), T, {
-            let data = rows_.slice::<T>();
-            let vals: Vec<i64> = rows(data, rows_.m, rows_.k, |row| {
-                row.iter().filter(|v| v.is_nonzero()).count() as i64
-            });
-            Tensor::from_vec_unchecked(vals, &shape)
-        }))
+        to_rows(self, &d)?.reduce(ReduceOp::CountNonzero, false, DType::I64)
     }
-}
 
-/// `(index, value)` of the max (or min) of a row; NaN wins like PyTorch; first index on ties.
-fn extreme<T: Elem>(row: &[T], is_max: bool) -> (usize, T) {
-    let mut bi = 0;
-    let mut bv = row.first().copied().unwrap_or_default();
-    let is_nan = |v: T| v.to_f64().is_nan();
-    for (i, &v) in row.iter().enumerate().skip(1) {
-        if is_nan(bv) {
-            break;
+    /// `nansum`: the sum with NaNs taken as zero; NaN positions get no gradient.
+    pub fn nansum_dims(&self, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+        if !self.dtype().is_float() && !matches!(dtype, Some(d) if d.is_float()) {
+            return self.sum_dims(dims, keepdim, dtype);
         }
-        if is_nan(v) || (is_max && v > bv) || (!is_max && v < bv) {
-            bi = i;
-            bv = v;
+        let src = match dtype {
+            Some(dt) => self.to_dtype(dt)?,
+            None => self.clone(),
+        };
+        let d = src.reduce_dims(dims)?;
+        let out = to_rows(&src, &d)?.reduce(ReduceOp::NanSum, keepdim, src.dtype())?;
+        if !autograd::needs_grad(&[&src]) {
+            return Ok(out);
         }
+        let in_shape = src.shape().to_vec();
+        let x = SavedTensor::new(&src);
+        autograd::record(&out, "NansumBackward0", &[&src], move |g, _| {
+            let ge = expand_back(g, &in_shape, &d, keepdim)?;
+            let zero = Tensor::full_on(&[], 0.0, ge.dtype(), ge.device())?;
+            Ok(vec![Some(Tensor::where_(&x.get()?.isnan()?, &zero, &ge)?)])
+        });
+        Ok(out)
     }
-    (bi, bv)
 }
 
 pub(crate) fn dims_i64(d: &[usize], ndim: usize) -> Vec<i64> {

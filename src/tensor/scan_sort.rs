@@ -1,40 +1,26 @@
 //! Scans and orderings along one dim: cumsum, cumprod, sort, argsort, topk, unique.
 
-use super::reduce::to_rows;
+use super::reduce::{index_backward, to_rows};
 use super::Tensor;
 use crate::autograd::{self, SavedTensor};
-use crate::dtype::{DType, Elem};
+use crate::backend::ScanOp;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::shape::normalize_dim;
 
-/// Applies `f` to every 1-D lane along `dim`; `f` returns `out_len` values per lane.
-/// The result has `dim` resized to `out_len`.
-pub(crate) fn along_dim<T: Elem, U: Elem>(
-    t: &Tensor,
-    d: usize,
-    out_len: usize,
-    f: impl Fn(&[T], &mut [U]) + Sync + Send,
-) -> Tensor {
-    let rows = to_rows(t, &[d]).unwrap_or_else(|_| unreachable!());
-    let data =
-        &rows.t.storage().as_slice::<T>()[rows.t.offset()..rows.t.offset() + rows.m * rows.k];
-    let mut out = vec![U::default(); rows.m * out_len];
-    if rows.k > 0 || out_len == 0 {
-        for (src, dst) in data
-            .chunks(rows.k.max(1))
-            .zip(out.chunks_mut(out_len.max(1)))
-        {
-            f(src, dst);
-        }
+/// TRANSITIONAL: softmax in `tensor/nn.rs` still runs a host closure along a dim.
+pub(crate) use crate::cpu::scan_sort::along_dim;
+
+/// A kernel result laid out as `rows.t` (dim `d` moved last) put back in place, contiguous.
+fn from_rows(out: crate::storage::Storage, rows_shape: &[usize], d: usize) -> Result<Tensor> {
+    let r = Tensor::from_kernel(out, rows_shape)?;
+    let nd = rows_shape.len();
+    if d + 1 == nd {
+        return Ok(r);
     }
-    // Rows are (kept dims…, d): move d back into place.
-    let nd = t.ndim();
-    let mut shape: Vec<usize> = (0..nd).filter(|&x| x != d).map(|x| t.shape()[x]).collect();
-    shape.push(out_len);
-    let r = Tensor::from_vec_unchecked(out, &shape);
     let mut perm: Vec<usize> = (0..nd - 1).collect();
     perm.insert(d, nd - 1);
-    r.permute_raw(&perm).expect("transitional").copy_raw()
+    r.permute_raw(&perm)?.to_dtype_raw(r.dtype())
 }
 
 /// The input of a scan in its accumulation dtype (integers and bool accumulate in int64).
@@ -46,34 +32,18 @@ fn scan_input(t: &Tensor, dtype: Option<DType>) -> Result<Tensor> {
     }
 }
 
-/// Inclusive running sum (`prod == false`) or product along `d`, without autograd.
-fn scan_raw(src: &Tensor, d: usize, prod: bool) -> Tensor {
-    let n = src.shape()[d];
-    crate::with_dtype!(src.dtype(), T, {
-        along_dim::<T, T>(src, d, n, |x, y| {
-            if T::DTYPE.is_float() {
-                let mut acc = if prod { 1.0 } else { 0.0 };
-                for (a, b) in x.iter().zip(y.iter_mut()) {
-                    acc = if prod {
-                        acc * a.to_f64()
-                    } else {
-                        acc + a.to_f64()
-                    };
-                    *b = T::from_f64(acc);
-                }
-            } else {
-                let mut acc = prod as i64;
-                for (a, b) in x.iter().zip(y.iter_mut()) {
-                    acc = if prod {
-                        acc.wrapping_mul(a.to_i64())
-                    } else {
-                        acc.wrapping_add(a.to_i64())
-                    };
-                    *b = T::from_i64(acc);
-                }
-            }
-        })
-    })
+/// Inclusive running sum or product along `d` (ndim ≥ 1), without autograd.
+fn scan_raw(src: &Tensor, d: usize, op: ScanOp) -> Result<Tensor> {
+    let rows = to_rows(src, &[d])?;
+    let out = src
+        .backend()?
+        .scan_rows(op, rows.t.strided(), rows.m, rows.k)?;
+    from_rows(out, rows.t.shape(), d)
+}
+
+/// `flip(cumsum(flip(x)))` along `d`: sums from each position to the end.
+fn reverse_cumsum(x: &Tensor, d: i64) -> Result<Tensor> {
+    x.flip(&[d])?.cumsum(d, None)?.flip(&[d])
 }
 
 impl Tensor {
@@ -84,11 +54,10 @@ impl Tensor {
             return src.deep_clone();
         }
         let d = normalize_dim(dim, src.ndim())?;
-        let out = scan_raw(&src, d, false);
+        let out = scan_raw(&src, d, ScanOp::Sum)?;
         if autograd::needs_grad(&[&src]) {
             autograd::record(&out, "CumsumBackward0", &[&src], move |g, _| {
-                let di = d as i64;
-                Ok(vec![Some(g.flip(&[di])?.cumsum(di, None)?.flip(&[di])?)])
+                Ok(vec![Some(reverse_cumsum(g, d as i64)?)])
             });
         }
         Ok(out)
@@ -101,56 +70,32 @@ impl Tensor {
             return src.deep_clone();
         }
         let d = normalize_dim(dim, src.ndim())?;
-        let out = scan_raw(&src, d, true);
+        let out = scan_raw(&src, d, ScanOp::Prod)?;
         if autograd::needs_grad(&[&src]) {
             let x = SavedTensor::new(&src);
             autograd::record(&out, "CumprodBackward0", &[&src], move |g, _| {
-                // d out_k / d x_i = prod_{j<=k, j!=i} x_j: computed exactly (zeros included)
-                // as the sum over k >= i of g_k times the product of the others.
-                let xv = x.get()?;
-                let di = d as i64;
-                let has_zero = xv.eq_scalar(0.0)?.all_any(&[], false, false)?.item_f64()? != 0.0;
-                if autograd::is_grad_enabled() && !has_zero {
-                    // create_graph: a differentiable form, exact when no x is 0:
-                    // grad_i = (sum_{k>=i} g_k out_k) / x_i.
-                    let y = xv.cumprod(di, None)?;
-                    let rev = g.mul(&y)?.flip(&[di])?.cumsum(di, None)?.flip(&[di])?;
-                    return Ok(vec![Some(rev.div(xv)?)]);
-                }
-                Ok(vec![Some(cumprod_grad(xv, g, d)?)])
+                Ok(vec![Some(cumprod_grad(x.get()?, g, d as i64)?)])
             });
         }
         Ok(out)
     }
 
-    /// `sort(dim, descending, stable)` → (values, indices). NaN sorts as the largest.
+    /// `sort(dim, descending)` → (values, indices). NaN sorts as the largest; ties keep
+    /// their order; integers compare exactly.
     pub fn sort(&self, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> {
         if self.ndim() == 0 {
-            return Ok((self.alias()?, Tensor::zeros(&[], DType::I64)?));
+            normalize_dim(dim, 0)?;
+            let idx = Tensor::full_on(&[], 0i64, DType::I64, self.device())?;
+            return Ok((self.deep_clone()?, idx));
         }
         let d = normalize_dim(dim, self.ndim())?;
-        let n = self.shape()[d];
-        let idx = crate::with_dtype!(self.dtype(), T, {
-            along_dim::<T, i64>(self, d, n, |x, y| {
-                let mut order: Vec<usize> = (0..x.len()).collect();
-                let key = |i: usize| x[i].to_f64();
-                order.sort_by(|&i, &j| {
-                    let (a, b) = (key(i), key(j));
-                    let o = a
-                        .partial_cmp(&b)
-                        .unwrap_or_else(|| a.is_nan().cmp(&b.is_nan()));
-                    if descending {
-                        o.reverse()
-                    } else {
-                        o
-                    }
-                });
-                for (o, v) in order.into_iter().zip(y.iter_mut()) {
-                    *v = o as i64;
-                }
-            })
-        });
-        let vals = self.gather(d as i64, &idx)?;
+        let rows = to_rows(self, &[d])?;
+        let (v, i) = self
+            .backend()?
+            .sort_rows(rows.t.strided(), rows.m, rows.k, descending)?;
+        let vals = from_rows(v, rows.t.shape(), d)?;
+        let idx = from_rows(i, rows.t.shape(), d)?;
+        record_take_along(&vals, self, &idx, d, "SortBackward0");
         Ok((vals, idx))
     }
 
@@ -158,7 +103,7 @@ impl Tensor {
         Ok(self.sort(dim, descending)?.1)
     }
 
-    /// `topk(k, dim, largest, sorted)` → (values, indices).
+    /// `topk(k, dim, largest)` → (values, indices), sorted.
     pub fn topk(&self, k: usize, dim: i64, largest: bool) -> Result<(Tensor, Tensor)> {
         let d = normalize_dim(dim, self.ndim())?;
         let n = if self.ndim() == 0 { 1 } else { self.shape()[d] };
@@ -167,90 +112,89 @@ impl Tensor {
                 "selected index k out of range (k={k}, size={n})"
             )));
         }
-        let (_, idx) = self.sort(d as i64, largest)?;
-        let idx = if self.ndim() == 0 {
-            idx
-        } else {
-            idx.narrow(d as i64, 0, k)?.contiguous()?
+        let (vals, idx) = {
+            let _g = autograd::no_grad();
+            self.sort(d as i64, largest)?
         };
-        let vals = if self.ndim() == 0 {
-            self.alias()?
+        let (vals, idx) = if self.ndim() == 0 {
+            (vals, idx)
         } else {
-            self.gather(d as i64, &idx)?
+            (
+                vals.narrow(d as i64, 0, k)?.contiguous()?,
+                idx.narrow(d as i64, 0, k)?.contiguous()?,
+            )
         };
+        let vals = vals.detach();
+        record_take_along(&vals, self, &idx, d, "TopkBackward0");
         Ok((vals, idx))
     }
 
-    /// `unique(sorted=True, return_inverse, return_counts)` over the flattened tensor.
+    /// `unique(sorted=True, return_inverse, return_counts)` over the flattened tensor. NaNs
+    /// are never equal, so each stays apart (as PyTorch on CPU).
     pub fn unique(&self) -> Result<(Tensor, Tensor, Tensor)> {
-        let vals = self.to_f64_vec()?;
-        let mut order: Vec<usize> = (0..vals.len()).collect();
-        order.sort_by(|&i, &j| {
-            vals[i]
-                .partial_cmp(&vals[j])
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-        let mut uniq_pos: Vec<usize> = Vec::new();
-        let mut inverse = vec![0i64; vals.len()];
-        let mut counts: Vec<i64> = Vec::new();
-        for &i in &order {
-            if uniq_pos.last().map(|&p| vals[p] != vals[i]).unwrap_or(true) {
-                uniq_pos.push(i);
-                counts.push(0);
-            }
-            inverse[i] = (uniq_pos.len() - 1) as i64;
-            *counts.last_mut().unwrap_or(&mut 0) += 1;
+        let flat = self.detach().reshape(&[-1])?;
+        let n = flat.numel();
+        let dev = self.device();
+        if n == 0 {
+            let e = Tensor::full_on(&[0], 0i64, DType::I64, dev)?;
+            let inv = Tensor::full_on(self.shape(), 0i64, DType::I64, dev)?;
+            return Ok((flat.deep_clone()?, inv, e));
         }
-        let flat = self.reshape(&[-1])?.detach();
-        let pos: Vec<i64> = uniq_pos.iter().map(|&p| p as i64).collect();
-        let np = pos.len();
-        let u = flat.index_select(0, &Tensor::from_vec(pos, &[np])?)?;
-        let inv = Tensor::from_vec(inverse, self.shape())?;
-        let nc = counts.len();
-        Ok((u, inv, Tensor::from_vec(counts, &[nc])?))
+        let (sorted, perm) = flat.sort(0, false)?;
+        // A group starts wherever a value differs from the one before it.
+        let first = Tensor::full_on(&[1], true, DType::Bool, dev)?;
+        let differs = sorted
+            .narrow(0, 1, n - 1)?
+            .ne(&sorted.narrow(0, 0, n - 1)?)?;
+        let starts_mask = Tensor::cat(&[first, differs], 0)?;
+        let group = starts_mask.cumsum(0, None)?.sub_scalar(1i64)?;
+        let inverse = Tensor::full_on(&[n], 0i64, DType::I64, dev)?
+            .scatter(0, &perm, &group)?
+            .reshape(&self.shape().iter().map(|&s| s as i64).collect::<Vec<_>>())?;
+        let uniq = sorted.masked_select(&starts_mask)?;
+        let starts = starts_mask.nonzero()?.reshape(&[-1])?;
+        let u = starts.numel();
+        let end = Tensor::full_on(&[1], n as i64, DType::I64, dev)?;
+        let ends = Tensor::cat(&[starts.narrow(0, 1, u - 1)?, end], 0)?;
+        let counts = ends.sub(&starts)?;
+        Ok((uniq, inverse, counts))
     }
 }
 
-fn cumprod_grad(x: &Tensor, g: &Tensor, d: usize) -> Result<Tensor> {
-    let xd = x.detach().to_dtype(DType::F64)?;
-    let gd = g.detach().to_dtype(DType::F64)?;
-    let n = x.shape()[d];
-    let xs = xd
-        .movedim(&[d as i64], &[-1])?
-        .contiguous()?
-        .to_vec::<f64>()?;
-    let gs = gd
-        .movedim(&[d as i64], &[-1])?
-        .contiguous()?
-        .to_vec::<f64>()?;
-    let mut out = vec![0.0; xs.len()];
-    for ((xr, gr), or) in xs
-        .chunks(n.max(1))
-        .zip(gs.chunks(n.max(1)))
-        .zip(out.chunks_mut(n.max(1)))
-    {
-        for (i, o) in or.iter_mut().enumerate() {
-            let mut p: f64 = xr[..i].iter().product();
-            let mut total = 0.0;
-            for k in i..n {
-                if k > i {
-                    p *= xr[k];
-                }
-                total += gr[k] * p;
-            }
-            *o = total;
-        }
+/// Records the backward of `out = x` taken along `d` at `idx` (sort, topk): the gradient is
+/// scattered back to the chosen positions.
+fn record_take_along(out: &Tensor, x: &Tensor, idx: &Tensor, d: usize, name: &'static str) {
+    if !autograd::needs_grad(&[x]) {
+        return;
     }
-    let mut moved_shape: Vec<i64> = (0..x.ndim())
-        .filter(|&k| k != d)
-        .map(|k| x.shape()[k] as i64)
-        .collect();
-    moved_shape.push(n as i64);
-    let r = Tensor::from_vec(
-        out,
-        &moved_shape.iter().map(|&s| s as usize).collect::<Vec<_>>(),
-    )?;
-    r.movedim(&[-1], &[d as i64])?
-        .contiguous()?
-        .to_dtype(x.dtype())
+    let in_shape = x.shape().to_vec();
+    let ix = idx.clone();
+    autograd::record(out, name, &[x], move |g, _| {
+        Ok(vec![Some(index_backward(g, &ix, &in_shape, d, true)?)])
+    });
+}
+
+/// Gradient of cumprod along `d`, exact with zeros, in tensor ops (so it is differentiable
+/// and runs on any backend). With z the first zero of a lane:
+/// - before z: `grad_i = (Σ_{k≥i} g_k out_k) / x_i`;
+/// - at z: `Σ_{k≥z} g_k Π_{j≤k, j≠z} x_j` (the scan with x_z replaced by 1);
+/// - after z: 0 (every product contains x_z).
+fn cumprod_grad(x: &Tensor, g: &Tensor, d: i64) -> Result<Tensor> {
+    let dev = x.device();
+    let zero = Tensor::full_on(&[], 0.0, x.dtype(), dev)?;
+    let one = Tensor::full_on(&[], 1.0, x.dtype(), dev)?;
+    let is_zero = x.eq_scalar(0.0)?;
+    let zeros_seen = is_zero.cumsum(d, None)?;
+    let before = zeros_seen.eq_scalar(0i64)?;
+    let first_zero = is_zero.logical_and(&zeros_seen.eq_scalar(1i64)?)?;
+    let out = x.cumprod(d, None)?;
+    let safe_x = Tensor::where_(&before, x, &one)?;
+    let grad_before = reverse_cumsum(&g.mul(&out)?, d)?.div(&safe_x)?;
+    let x_skip = Tensor::where_(&first_zero, &one, x)?;
+    let grad_at = reverse_cumsum(&g.mul(&x_skip.cumprod(d, None)?)?, d)?;
+    Tensor::where_(
+        &before,
+        &grad_before,
+        &Tensor::where_(&first_zero, &grad_at, &zero)?,
+    )
 }
