@@ -128,6 +128,11 @@ impl Storage {
         Ok(self.cpu()?.bytes(self.dtype))
     }
 
+    /// The raw bytes of a host storage, copied out.
+    pub fn into_bytes(self) -> Result<Vec<u8>> {
+        Ok(self.cpu_bytes()?.to_vec())
+    }
+
     /// The elements as a Vec: no copy when this storage owns a Rust vector of `T`.
     pub fn into_vec<T: Elem>(self) -> Result<Vec<T>> {
         let dtype = self.dtype;
@@ -141,19 +146,5 @@ impl Storage {
                 b.device()
             ))),
         }
-    }
-
-    // ---- transitional (removed once every op goes through the backend) ----------------
-    pub fn as_slice<T: Elem>(&self) -> &[T] {
-        self.cpu_slice::<T>().expect("transitional")
-    }
-    /// # Safety
-    /// As `cpu_slice_mut`.
-    #[allow(clippy::mut_from_ref)]
-    pub unsafe fn as_mut_slice<T: Elem>(&self) -> &mut [T] {
-        self.cpu_slice_mut::<T>().expect("transitional")
-    }
-    pub fn as_bytes(&self) -> &[u8] {
-        self.cpu_bytes().expect("transitional")
     }
 }

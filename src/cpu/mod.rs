@@ -20,8 +20,7 @@ use crate::backend::{Backend, Strided};
 use crate::device::Device;
 use crate::dtype::Elem;
 use crate::error::Result;
-use crate::layout::{for_each_offset, Layout};
-use crate::tensor::Tensor;
+use crate::layout::for_each_offset;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -268,35 +267,6 @@ pub fn write_elems<T: Elem>(dst: Strided, src: &[T]) -> Result<()> {
         i += 1;
     });
     Ok(())
-}
-
-// ---- transitional Tensor-based wrappers (removed once every op goes through the backend) --
-
-pub fn gather_contiguous<T: Elem>(t: &Tensor) -> Vec<T> {
-    gather(t.strided()).expect("transitional")
-}
-
-pub fn map<T: Elem, U: Elem>(t: &Tensor, f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
-    map_elems(t.strided(), f).expect("transitional")
-}
-
-pub fn zip<A: Elem, B: Elem, U: Elem>(
-    a: &Tensor,
-    la: &Layout,
-    b: &Tensor,
-    lb: &Layout,
-    f: impl Fn(A, B) -> U + Sync + Send,
-) -> Vec<U> {
-    zip_elems(
-        Strided::new(a.storage(), la),
-        Strided::new(b.storage(), lb),
-        f,
-    )
-    .expect("transitional")
-}
-
-pub fn write_strided<T: Elem>(dst: &Tensor, src: &[T]) {
-    write_elems(dst.strided(), src).expect("transitional")
 }
 
 /// Converts between element types through f64 (bool and integers exactly).

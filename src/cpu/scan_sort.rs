@@ -6,7 +6,6 @@ use crate::backend::{ScanOp, Strided};
 use crate::dtype::Elem;
 use crate::error::Result;
 use crate::storage::Storage;
-use crate::tensor::Tensor;
 use rayon::prelude::*;
 use std::cmp::Ordering;
 
@@ -100,39 +99,4 @@ pub(crate) fn sort_rows(
         }
         Ok((Storage::from_vec(vals), Storage::from_vec(idx)))
     })
-}
-
-/// TRANSITIONAL (softmax in `tensor/nn.rs` until it moves behind the nn kernels): applies
-/// `f` to every 1-D lane along `d`; `f` writes `out_len` values per lane, and the result has
-/// `d` resized to `out_len`.
-pub fn along_dim<T: Elem, U: Elem>(
-    t: &Tensor,
-    d: usize,
-    out_len: usize,
-    f: impl Fn(&[T], &mut [U]) + Sync + Send,
-) -> Tensor {
-    let nd = t.ndim();
-    if nd == 0 {
-        let one = t.reshape(&[1]).expect("transitional");
-        let r = along_dim(&one, 0, out_len, f);
-        return if out_len == 1 {
-            r.reshape(&[]).expect("transitional")
-        } else {
-            r
-        };
-    }
-    let mut perm: Vec<usize> = (0..nd).filter(|&x| x != d).collect();
-    perm.push(d);
-    let p = t.permute_raw(&perm).expect("transitional");
-    let data = super::gather::<T>(p.strided()).expect("transitional");
-    let k = t.shape()[d];
-    let m: usize = p.shape()[..nd - 1].iter().product();
-    let mut out = vec![U::default(); m * out_len];
-    map_rows(&data, k, &mut out, out_len, f);
-    let mut shape: Vec<usize> = p.shape()[..nd - 1].to_vec();
-    shape.push(out_len);
-    let r = Tensor::from_vec_unchecked(out, &shape);
-    let mut back: Vec<usize> = (0..nd - 1).collect();
-    back.insert(d, nd - 1);
-    r.permute_raw(&back).expect("transitional").copy_raw()
 }

@@ -382,7 +382,7 @@ fn s_to_py(py: Python<'_>, s: Scalar) -> PyResult<Bound<'_, PyAny>> {
 /// `torch.tensor(data)`: copies, infers the dtype like PyTorch.
 pub fn tensor_from_data(data: &Bound<PyAny>, dtype: Option<DType>) -> PyResult<Tensor> {
     if let Ok(t) = data.cast::<PyTensor>() {
-        let t = t.borrow().t.detach().copy_raw();
+        let t = t.borrow().t.detach().copy_raw()?;
         return Ok(match dtype {
             Some(d) => t.to_dtype(d)?,
             None => t,
@@ -393,7 +393,7 @@ pub fn tensor_from_data(data: &Bound<PyAny>, dtype: Option<DType>) -> PyResult<T
         || data.is_exact_instance_of::<pyo3::types::PyInt>()
         || data.is_exact_instance_of::<PyBool>();
     if data.hasattr("__array_interface__")? && !py_number {
-        let t = from_array_interface(data)?.copy_raw();
+        let t = from_array_interface(data)?.copy_raw()?;
         return Ok(match dtype {
             Some(d) => t.to_dtype(d)?,
             None => t,

@@ -54,7 +54,7 @@ pub fn tolist<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
         (
             vec![],
             crate::with_dtype!(dt, T, {
-                crate::cpu::gather_contiguous::<T>(t)
+                t.to_vec::<T>()?
                     .into_iter()
                     .map(crate::dtype::Elem::to_i64)
                     .collect()

@@ -94,7 +94,7 @@ pub(super) fn planes_view(x: &Tensor, planes: usize, a: usize, b: usize) -> Resu
     match x.layout().view(&shape) {
         Some(l) => x.view_with_layout(l),
         None => x
-            .copy_raw()
+            .copy_raw()?
             .view_with_layout(crate::layout::Layout::contiguous(&shape)),
     }
 }

@@ -128,9 +128,7 @@ impl Tensor {
     /// A 0-d tensor holding `v` as `dtype`.
     pub fn scalar_of(v: impl Into<Scalar>, dtype: DType) -> Tensor {
         let v = v.into();
-        crate::with_dtype!(dtype, T, {
-            Tensor::from_vec_unchecked(vec![v.to_elem::<T>()], &[])
-        })
+        crate::with_dtype!(dtype, T, Tensor::scalar(v.to_elem::<T>()))
     }
 
     /// A 0-d tensor holding a Python number stored into `dtype` with PyTorch's overflow
@@ -217,10 +215,6 @@ impl Tensor {
     }
 
     /// Transitional (callers outside this family): `to_dtype_raw` without the Result.
-    pub(crate) fn cast_raw(&self, dtype: DType) -> Tensor {
-        self.to_dtype_raw(dtype).expect("transitional")
-    }
-
     /// A contiguous copy in new memory (`clone()`), differentiable.
     pub fn deep_clone(&self) -> Result<Tensor> {
         let out = self.to_dtype_raw(self.dtype())?;
@@ -233,8 +227,9 @@ impl Tensor {
     }
 
     /// Transitional (callers outside this family): a contiguous copy without the Result.
-    pub fn copy_raw(&self) -> Tensor {
-        self.to_dtype_raw(self.dtype()).expect("transitional")
+    /// A contiguous copy in new memory, outside autograd.
+    pub fn copy_raw(&self) -> Result<Tensor> {
+        self.to_dtype_raw(self.dtype())
     }
 
     /// The same values in a contiguous layout (self when already contiguous).
@@ -249,7 +244,7 @@ impl Tensor {
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         // A download: the host copy is contiguous and owned by us.
         let host = self.backend()?.to_host(self.strided())?;
-        Ok(host.cpu_bytes()?.to_vec())
+        host.into_bytes()
     }
 
     /// A tensor from raw little-endian bytes.

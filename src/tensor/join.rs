@@ -91,14 +91,6 @@ impl Tensor {
     }
 
     /// TRANSITIONAL (panics on allocation failure): prefer `cast_if`.
-    pub(crate) fn cast_raw_if(&self, dt: DType) -> Tensor {
-        if self.dtype() == dt {
-            self.clone()
-        } else {
-            self.cast_raw(dt)
-        }
-    }
-
     /// This tensor as `dt` (itself when it already is; else a contiguous copy, no autograd).
     pub(crate) fn cast_if(&self, dt: DType) -> Result<Tensor> {
         if self.dtype() == dt {

@@ -221,7 +221,7 @@ fn flatten_batch(t: &Tensor, nbatch: usize) -> Result<Tensor> {
             offset: l.offset,
         }),
         None if nd > 2 => {
-            let c2 = t.copy_raw();
+            let c2 = t.copy_raw()?;
             c2.view_with_layout(crate::layout::Layout::contiguous(&[nbatch, r, c]))
         }
         _ => t.view_with_layout(crate::layout::Layout {

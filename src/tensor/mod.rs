@@ -108,7 +108,7 @@ impl Tensor {
                 data.len()
             )));
         }
-        Ok(Self::from_vec_unchecked(data, shape))
+        Ok(Self::host_vec(data, shape))
     }
 
     /// `from_vec` on `device`: the data is built on the host and uploaded.
@@ -116,7 +116,8 @@ impl Tensor {
         Tensor::from_vec(data, shape)?.to_device_raw(device)
     }
 
-    pub(crate) fn from_vec_unchecked<T: Elem>(data: Vec<T>, shape: &[usize]) -> Tensor {
+    /// Host data whose length the caller has checked against `shape`.
+    fn host_vec<T: Elem>(data: Vec<T>, shape: &[usize]) -> Tensor {
         debug_assert_eq!(crate::shape::numel(shape), data.len());
         Tensor::from_parts(
             Arc::new(Storage::from_vec(data)),
@@ -125,8 +126,9 @@ impl Tensor {
         )
     }
 
+    /// A 0-d CPU tensor (it may join tensors on any device as a scalar).
     pub fn scalar<T: Elem>(v: T) -> Tensor {
-        Self::from_vec_unchecked(vec![v], &[])
+        Self::host_vec(vec![v], &[])
     }
 
     /// A view of this tensor's storage with another layout (no autograd recording). The

@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use crate::shape::normalize_dim;
 
 /// TRANSITIONAL: softmax in `tensor/nn.rs` still runs a host closure along a dim.
-pub(crate) use crate::cpu::scan_sort::along_dim;
 
 /// A kernel result laid out as `rows.t` (dim `d` moved last) put back in place, contiguous.
 fn from_rows(out: crate::storage::Storage, rows_shape: &[usize], d: usize) -> Result<Tensor> {
