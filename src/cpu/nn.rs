@@ -80,7 +80,7 @@ fn softmax_dim<F: Float + Elem + FastExp>(src: Strided, dim: usize, log: bool) -
 }
 
 /// Mean and biased variance over dims 0 and 2 of `[outer, c, inner]` row-major data.
-fn moments_of<F: Elem>(x: &[F], outer: usize, c: usize, inner: usize) -> Vec<(f64, f64)> {
+fn moments_of<F: Elem>(x: &[F], outer: usize, c: usize, inner: usize) -> Result<Vec<(f64, f64)>> {
     let count = (outer * inner) as f64;
     let channel = |ch: usize| {
         let rows = (0..outer).map(|o| &x[(o * c + ch) * inner..(o * c + ch + 1) * inner]);
@@ -99,11 +99,13 @@ fn moments_of<F: Elem>(x: &[F], outer: usize, c: usize, inner: usize) -> Vec<(f6
             .sum();
         (mean, ss / count)
     };
+    let mut out = super::try_with_capacity(c)?;
     if super::parallel(x.len()) && c > 1 {
-        (0..c).into_par_iter().map(channel).collect()
+        out.par_extend((0..c).into_par_iter().map(channel));
     } else {
-        (0..c).map(channel).collect()
+        out.extend((0..c).map(channel));
     }
+    Ok(out)
 }
 
 impl NnKernels for CpuBackend {
@@ -137,7 +139,7 @@ impl NnKernels for CpuBackend {
             F,
             {
                 let x = contiguous_or_gathered::<F>(src)?;
-                let stats = moments_of::<F>(&x, outer, c, inner);
+                let stats = moments_of::<F>(&x, outer, c, inner)?;
                 let mut mean = super::try_with_capacity::<F>(c)?;
                 let mut var = super::try_with_capacity::<F>(c)?;
                 for (m, v) in stats {

@@ -133,7 +133,7 @@ impl Tensor {
         }
         let (n, ck, l) = (self.shape()[0], self.shape()[1], self.shape()[2]);
         check_window("fold", win)?;
-        let kk = win.kh.checked_mul(win.kw).unwrap_or(usize::MAX);
+        let kk = win.kh.saturating_mul(win.kw);
         if ck % kk != 0 {
             return Err(Error::Runtime(format!(
                 "fold: expected size of input's dimension 1 to be divisible by the product of kernel_size, but got input.size(1)={ck} and kernel_size=({}, {})",
