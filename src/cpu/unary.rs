@@ -170,6 +170,8 @@ pub(super) fn unary(op: UnaryOp, src: Strided) -> Result<Storage> {
     })
 }
 
+// (`v < l` on bool compares as PyTorch does: false < true.)
+#[allow(clippy::bool_comparison)]
 pub(super) fn map(op: MapOp, src: Strided) -> Result<Storage> {
     let dt = src.dtype();
     crate::with_dtype!(dt, T, {
