@@ -10,7 +10,7 @@ pub trait MemoryKernels {
     /// `len` elements of `dtype`, each `value` (converted as PyTorch converts a Python number).
     fn full(&self, len: usize, dtype: DType, value: Scalar) -> Result<Storage>;
     /// Copies a host storage (contiguous) to this device.
-    fn from_host(&self, host: &Storage) -> Result<Storage>;
+    fn upload(&self, host: &Storage) -> Result<Storage>;
     /// A contiguous host copy of `src`, in row-major order.
     fn to_host(&self, src: Strided) -> Result<Storage>;
     /// A contiguous copy of `src` converted to `dtype` (a plain copy when it already is).

@@ -26,7 +26,7 @@ impl MemoryKernels for CpuBackend {
         })
     }
 
-    fn from_host(&self, host: &Storage) -> Result<Storage> {
+    fn upload(&self, host: &Storage) -> Result<Storage> {
         let layout = Layout::contiguous(&[host.len()]);
         self.to_host(Strided::new(host, &layout))
     }

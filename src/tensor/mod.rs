@@ -159,7 +159,7 @@ impl Tensor {
             return Ok(self.clone());
         }
         let host = self.backend()?.to_host(self.strided())?;
-        let moved = crate::backend::backend(device)?.from_host(&host)?;
+        let moved = crate::backend::backend(device)?.upload(&host)?;
         Tensor::from_kernel(moved, self.shape())
     }
 
