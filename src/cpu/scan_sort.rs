@@ -74,10 +74,11 @@ pub(crate) fn sort_rows(
                     .enumerate()
                     .map(|(j, &x)| (x, j as i64))
                     .collect();
+                // Ties are broken by position, so the (faster) unstable sort is stable.
                 if descending {
-                    pairs.sort_by(|a, b| cmp_nan_last(&b.0, &a.0));
+                    pairs.sort_unstable_by(|a, b| cmp_nan_last(&b.0, &a.0).then(a.1.cmp(&b.1)));
                 } else {
-                    pairs.sort_by(|a, b| cmp_nan_last(&a.0, &b.0));
+                    pairs.sort_unstable_by(|a, b| cmp_nan_last(&a.0, &b.0).then(a.1.cmp(&b.1)));
                 }
                 for ((vo, io), (x, j)) in v.iter_mut().zip(i.iter_mut()).zip(pairs) {
                     *vo = x;

@@ -401,11 +401,10 @@ pub fn view_scatter(
         let _ = dt;
         let z = Tensor::full_on(in_shape, 0.0, g.dtype(), g.device())?;
         let region = redo(&z)?;
-        let gd = g.detach();
-        if region.numel() == 0 {
-        } else if non_overlapping(region.layout()) {
+        let gd = g.detach().expand(region.shape())?;
+        if region.numel() > 0 && non_overlapping(region.layout()) {
             gd.copy_into_raw(&region)?;
-        } else {
+        } else if region.numel() > 0 {
             // Overlapping windows (unfold with step < size): accumulate at element offsets.
             use super::indexing::{grid_offsets, Bounds};
             let offs = grid_offsets(&region, region.shape(), None, Bounds::Dim)?;
@@ -414,9 +413,8 @@ pub fn view_scatter(
                 strides: vec![],
                 offset: region.offset(),
             })?;
-            let vals = gd.expand(region.shape())?;
             z.backend()?
-                .put(base.strided(), offs.strided(), vals.strided(), true)?;
+                .put(base.strided(), offs.strided(), gd.strided(), true)?;
         }
         z
     };
