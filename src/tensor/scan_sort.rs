@@ -8,8 +8,6 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::shape::normalize_dim;
 
-/// TRANSITIONAL: softmax in `tensor/nn.rs` still runs a host closure along a dim.
-
 /// A kernel result laid out as `rows.t` (dim `d` moved last) put back in place, contiguous.
 fn from_rows(out: crate::storage::Storage, rows_shape: &[usize], d: usize) -> Result<Tensor> {
     let r = Tensor::from_kernel(out, rows_shape)?;
