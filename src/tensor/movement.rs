@@ -338,6 +338,14 @@ impl Tensor {
 
     pub fn unflatten(&self, dim: i64, sizes: &[i64]) -> Result<Tensor> {
         let d = normalize_dim(dim, self.ndim())?;
+        if sizes.is_empty() {
+            return Err(Error::Runtime("unflatten: sizes must be non-empty".into()));
+        }
+        if self.ndim() == 0 {
+            return Err(Error::Runtime(
+                "unflatten: a 0-dimensional tensor has no dimension to unflatten".into(),
+            ));
+        }
         let inner = infer_shape("unflatten", sizes, self.shape()[d]).map_err(|_| {
             Error::Runtime(format!(
                 "unflatten: Provided sizes {:?} don't multiply up to the size of dim {} ({}) in the input tensor",

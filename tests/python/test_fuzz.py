@@ -171,10 +171,11 @@ def test_fuzz_no_panic_or_crash(group):
         warnings.warn(f"fuzz group {group!r}: {n}", stacklevel=1)
 
 
-@pytest.mark.skipif(not os.environ.get("RTORCH_FUZZ_LAYOUT"), reason="set RTORCH_FUZZ_LAYOUT=1")
 @pytest.mark.parametrize("group", [g for g in GROUPS if g != "creation"])
 def test_fuzz_layout_consistency(group):
-    failures, notes = run_group(group, EXAMPLES, extra=("--check-layout",))
+    # Fewer examples than the crash fuzz unless RTORCH_FUZZ_LAYOUT asks for the full count.
+    n = EXAMPLES if os.environ.get("RTORCH_FUZZ_LAYOUT") else max(1, EXAMPLES // 5)
+    failures, notes = run_group(group, n, extra=("--check-layout",))
     failures = [f for f in failures if f["kind"] == "LAYOUT"]
     if failures:
         pytest.fail(format_failures(group, failures, notes), pytrace=False)
@@ -240,27 +241,6 @@ def test_harness_flags_panics_crashes_hangs_and_noraise(tmp_path):
     assert got["abort"]["kind"] == "CRASH" and "signal 6" in got["abort"]["message"]
     assert got["abort"]["code"] == "__import__('os').abort()"
     assert got["hang"]["kind"] == "HANG"
-
-
-def test_real_panic_is_recognised(tmp_path):
-    """PanicException from the extension is a BaseException: the harness must see it as
-    PANIC with the Rust source location (uses a panic known at the time of writing; skipped
-    once it is fixed)."""
-    code = "torch.zeros(3, 0)[2:].sum(0)"
-    panicked = False
-    try:
-        eval(code, fuzz_ops.namespace())
-    except Exception:
-        pass
-    except BaseException as e:
-        assert type(e).__name__ == "PanicException", repr(e)
-        panicked = True
-    if not panicked:
-        pytest.skip("the probe case no longer panics")
-    script, names = _probe_script(tmp_path, [("p", code, False)])
-    failures, _ = run_group("probe", 1, script=script, names=names)
-    assert [f["kind"] for f in failures] == ["PANIC"]
-    assert failures[0]["location"].startswith("src/")
 
 
 @pytest.mark.parametrize("layout", ["c", "list", "perm:2,0,1", "step:1:2", "exp:0,2:0",
