@@ -116,6 +116,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         normalized_shape = (normalized_shape,)
     shape = _check_normalized_shape(input, normalized_shape, "layer_norm")
     if HAS["layer_norm"]:
+        if input.dim() == len(shape):
+            # Unbatched input: the fused kernel's weight/bias gradients sum over the batch
+            # dimensions, and with none it would sum over everything. Give it a batch of one.
+            out = torch.layer_norm(input.unsqueeze(0), list(shape), weight, bias, eps)
+            return out.squeeze(0)
         return torch.layer_norm(input, list(shape), weight, bias, eps)
     dims = list(range(input.dim() - len(shape), input.dim()))
     mean = input.mean(dims, keepdim=True)
