@@ -74,8 +74,18 @@ class Function:
                 res = cls.backward(ctx, *grads)
                 if not isinstance(res, tuple):
                     res = (res,)
-                if len(res) < len(args):
-                    raise RuntimeError(f"function {cls.__name__}Backward returned an incorrect number of gradients (expected {len(args)}, got {len(res)})")
+                n = len(args)
+                # Extra trailing results are allowed when they are all None.
+                if len(res) > n and all(r is None for r in res[n:]):
+                    res = res[:n]
+                if len(res) != n:
+                    raise RuntimeError(f"function {cls.__name__}Backward returned an incorrect number of gradients (expected {n}, got {len(res)})")
+                for i, (a, r) in enumerate(zip(args, res)):
+                    if r is not None and not isinstance(a, _C.Tensor):
+                        raise RuntimeError(
+                            f"function {cls.__name__}Backward returned a gradient different than None at position {i + 1}, "
+                            "but the corresponding forward input was not a Variable"
+                        )
                 return [res[i] for i in positions]
 
             _C._record_function(cls.__name__, tensor_args, differentiable, backward_fn)

@@ -1,11 +1,14 @@
 //! The backward sweep: walks reachable nodes newest-first (sequence order), sums incoming
-//! gradients, runs hooks and rules, and accumulates into leaves or captures requested inputs.
+//! gradients, runs hooks and rules, checks every gradient a rule or hook returns against the
+//! tensor it is for, and accumulates into leaves or captures requested inputs.
 
 use super::grad_mode::GradModeGuard;
-use super::graph::{self, EdgeTarget};
+use super::graph::{self, Hook, OutputMeta, SnapshotEdge};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// What to do with the gradients that reach the requested tensors.
 pub struct BackwardOptions<'a> {
@@ -18,11 +21,129 @@ pub struct BackwardOptions<'a> {
     pub allow_unused: bool,
 }
 
+/// Sums two gradients for the same tensor. Both were checked against that tensor's metadata
+/// (or come from the same rule), so differing shapes are a bug reported as an error rather
+/// than broadcast.
 fn add_grad(acc: Option<Tensor>, g: Tensor) -> Result<Tensor> {
     match acc {
         None => Ok(g),
-        Some(a) => a.add(&g),
+        Some(a) => {
+            if a.shape() != g.shape() {
+                return Err(Error::Runtime(format!(
+                    "autograd: cannot sum gradients of shapes {:?} and {:?} for one tensor",
+                    a.shape(),
+                    g.shape()
+                )));
+            }
+            let g = if g.dtype() != a.dtype() {
+                g.to_dtype(a.dtype())?
+            } else {
+                g
+            };
+            a.add(&g)
+        }
     }
+}
+
+/// True when a tensor of `shape` broadcasts to `desired` (so a gradient of `desired` can be
+/// summed back to `shape`).
+fn is_expandable_to(shape: &[usize], desired: &[usize]) -> bool {
+    let Some(lead) = desired.len().checked_sub(shape.len()) else {
+        return false;
+    };
+    shape
+        .iter()
+        .zip(&desired[lead..])
+        .all(|(&s, &d)| s == d || s == 1)
+}
+
+/// Sums `g` over the dimensions that broadcasting added to `shape` (`is_expandable_to` holds).
+fn sum_to_shape(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    let lead = g.ndim().checked_sub(shape.len()).ok_or_else(|| {
+        Error::Runtime(format!(
+            "autograd: cannot reduce a gradient of shape {:?} to {:?}",
+            g.shape(),
+            shape
+        ))
+    })?;
+    let mut dims: Vec<i64> = (0..lead as i64).collect();
+    for (i, &s) in shape.iter().enumerate() {
+        if s == 1 && g.shape()[lead + i] != 1 {
+            dims.push((lead + i) as i64);
+        }
+    }
+    // An empty list would mean "all dimensions" to sum_dims.
+    let r = if dims.is_empty() {
+        g.clone()
+    } else {
+        g.sum_dims(&dims, true, None)?
+    };
+    r.reshape(&shape.iter().map(|&s| s as i64).collect::<Vec<_>>())
+}
+
+/// PyTorch's check of a gradient a rule returned for input `index` of node `name`: a gradient
+/// whose input broadcast to it is summed back, any other shape is an error; the dtype is cast
+/// to the input's.
+fn validate(name: &str, index: usize, g: Tensor, meta: Option<&OutputMeta>) -> Result<Tensor> {
+    let Some(meta) = meta else {
+        return Ok(g);
+    };
+    let g = if g.shape() == meta.shape.as_slice() {
+        g
+    } else if is_expandable_to(&meta.shape, g.shape()) {
+        sum_to_shape(&g, &meta.shape)?
+    } else {
+        return Err(Error::Runtime(format!(
+            "Function {name} returned an invalid gradient at index {index} - got {:?} but expected shape compatible with {:?}",
+            g.shape(),
+            meta.shape
+        )));
+    };
+    if g.dtype() != meta.dtype {
+        return g.to_dtype(meta.dtype);
+    }
+    Ok(g)
+}
+
+/// PyTorch's legacy type name of a CPU tensor (`CPUFloatType`) for hook errors.
+fn type_name(dt: DType) -> String {
+    let s = match dt {
+        DType::Bool => "Bool",
+        DType::U8 => "Byte",
+        DType::I8 => "Char",
+        DType::I16 => "Short",
+        DType::I32 => "Int",
+        DType::I64 => "Long",
+        DType::F16 => "Half",
+        DType::BF16 => "BFloat16",
+        DType::F32 => "Float",
+        DType::F64 => "Double",
+    };
+    format!("CPU{s}Type")
+}
+
+/// Runs tensor hooks in order; a replacement must keep the gradient's dtype and shape.
+fn run_hooks(hooks: &[Hook], mut grad: Tensor) -> Result<Tensor> {
+    for h in hooks {
+        if let Some(g) = h.call(&grad)? {
+            if g.dtype() != grad.dtype() {
+                return Err(Error::Runtime(format!(
+                    "hook '{}' has changed the type of value (was {} got {})",
+                    h.name(),
+                    type_name(grad.dtype()),
+                    type_name(g.dtype())
+                )));
+            }
+            if g.shape() != grad.shape() {
+                return Err(Error::Runtime(format!(
+                    "hook '{}' has changed the size of value",
+                    h.name()
+                )));
+            }
+            grad = g;
+        }
+    }
+    Ok(grad)
 }
 
 /// Runs backward from `roots` (each with its incoming gradient).
@@ -54,54 +175,57 @@ pub fn run_backward(
     let mut root_nodes = Vec::new();
     // Keep the roots' graphs alive for the sweep.
     let _holders: Vec<_> = roots.iter().filter_map(|(t, _)| t.grad_fn()).collect();
-    for (t, g) in roots {
+    for (i, (t, g)) in roots.iter().enumerate() {
+        if g.shape() != t.shape() {
+            return Err(Error::Runtime(format!(
+                "Mismatch in shape: grad_output[{i}] has a shape of {:?} and output[{i}] has a shape of {:?}.",
+                g.shape(),
+                t.shape()
+            )));
+        }
+        let g = if g.dtype() != t.dtype() {
+            g.to_dtype(t.dtype())?
+        } else {
+            g.clone()
+        };
         match t.grad_fn() {
             Some(f) => {
                 let idx = f.index();
                 let prev = pending.remove(&idx);
-                pending.insert(idx, add_grad(prev, g.clone())?);
+                pending.insert(idx, add_grad(prev, g)?);
                 root_nodes.push(idx);
             }
             None => {
                 if !t.requires_grad() {
-                    return Err(Error::Runtime(
-                        "element 0 of tensors does not require grad and does not have a grad_fn"
-                            .into(),
-                    ));
+                    return Err(Error::Runtime(format!(
+                        "element {i} of tensors does not require grad and does not have a grad_fn"
+                    )));
                 }
-                deliver_leaf(t, g.clone(), opts, &leaf_pos, &mut captured)?;
+                deliver_leaf(t, g, opts, &leaf_pos, &mut captured)?;
             }
         }
     }
 
     for (_, idx) in graph::reachable(&root_nodes) {
-        let Some(mut grad) = pending.remove(&idx) else {
+        let Some(grad) = pending.remove(&idx) else {
             continue;
         };
         let node = graph::snapshot(idx);
-        for h in &node.hooks {
-            if let Some(g) = h(&grad)? {
-                grad = g;
-            }
-        }
+        let grad = run_hooks(&node.hooks, grad)?;
         if let Some(w) = &node.retain {
             if let Some(t) = w.upgrade() {
-                let t = Tensor(t);
                 let g = if opts.create_graph {
                     grad.clone()
                 } else {
                     grad.detach()
                 };
-                let new = add_grad(t.grad(), g)?;
-                t.set_grad(Some(new));
+                accumulate_out_of_place(&Tensor(t), g, opts.create_graph)?;
             }
         }
         if let Some(&pos) = capture_node.get(&idx) {
             captured[pos] = Some(add_grad(captured[pos].take(), grad.clone())?);
             if opts.accumulate {
-                let t = &inputs[pos];
-                let new = add_grad(t.grad(), grad.detach())?;
-                t.set_grad(Some(new));
+                accumulate_out_of_place(&inputs[pos], grad.detach(), false)?;
             }
         }
         let Some(backward) = node.backward.clone() else {
@@ -113,22 +237,35 @@ pub fn run_backward(
         let needs: Vec<bool> = node
             .edges
             .iter()
-            .map(|e| !matches!(e, EdgeTarget::None))
+            .map(|e| !matches!(e, SnapshotEdge::None))
             .collect();
-        let outs = backward(&grad, &needs)?;
+        let outs = backward.apply(&grad, &needs)?;
         drop(backward);
         if !opts.retain_graph {
             graph::release(idx);
         }
-        for (edge, out) in node.edges.iter().zip(outs) {
+        if outs.len() != node.edges.len() {
+            return Err(Error::Runtime(format!(
+                "Function {} returned an invalid number of gradients - expected {}, but got {}",
+                node.name,
+                node.edges.len(),
+                outs.len()
+            )));
+        }
+        for (i, (edge, out)) in node.edges.iter().zip(outs).enumerate() {
+            // None: no contribution (an input that needs no gradient, or a zero one).
             let Some(g) = out else { continue };
             match edge {
-                EdgeTarget::None => {}
-                EdgeTarget::Node(j) => {
+                SnapshotEdge::None => {}
+                SnapshotEdge::Node(j, meta) => {
+                    let g = validate(node.name, i, g, meta.as_ref())?;
                     let prev = pending.remove(j);
                     pending.insert(*j, add_grad(prev, g)?);
                 }
-                EdgeTarget::Leaf(t) => deliver_leaf(t, g, opts, &leaf_pos, &mut captured)?,
+                SnapshotEdge::Leaf(t) => {
+                    let g = validate(node.name, i, g, Some(&OutputMeta::of(t)))?;
+                    deliver_leaf(t, g, opts, &leaf_pos, &mut captured)?
+                }
             }
         }
     }
@@ -145,7 +282,7 @@ pub fn run_backward(
 
 fn deliver_leaf(
     t: &Tensor,
-    mut g: Tensor,
+    g: Tensor,
     opts: &BackwardOptions,
     leaf_pos: &dyn Fn(&Tensor) -> Option<usize>,
     captured: &mut [Option<Tensor>],
@@ -154,11 +291,7 @@ fn deliver_leaf(
     if opts.inputs.is_some() && pos.is_none() {
         return Ok(());
     }
-    for h in t.leaf_hooks() {
-        if let Some(r) = h(&g)? {
-            g = r;
-        }
-    }
+    let g = run_hooks(&t.leaf_hooks(), g)?;
     if let Some(p) = pos {
         captured[p] = Some(add_grad(captured[p].take(), g.clone())?);
     }
@@ -168,36 +301,123 @@ fn deliver_leaf(
     Ok(())
 }
 
+// Mutable access to shared storage while the GIL is released
+// ----------------------------------------------------------
+// Backward (and large kernels) run without the GIL, so several Python threads can be inside
+// the core at once. The rule: a thread writes into a storage that other threads can reach
+// only while holding the lock that guards that write. For gradient accumulation that is the
+// tensor's accumulation lock below, held across the whole read-add-write of `.grad` (reading
+// the current gradient, adding in place or replacing it). Everything else writes only into
+// buffers it has just allocated and not yet published. In-place ops issued by Python code on
+// tensors that another thread is using concurrently are, as in PyTorch, the caller's
+// responsibility. No hook or other Python code runs while an accumulation lock is held, and
+// nothing under it takes another accumulation lock, so it cannot deadlock with the GIL.
+
+const ACCUMULATION_STRIPES: usize = 64;
+
+/// Accumulation locks, striped by tensor identity (a collision only serialises two tensors).
+static ACCUMULATION: [Mutex<()>; ACCUMULATION_STRIPES] =
+    [const { Mutex::new(()) }; ACCUMULATION_STRIPES];
+
+fn accumulation_lock(t: &Tensor) -> MutexGuard<'static, ()> {
+    let addr = Arc::as_ptr(&t.0) as usize;
+    ACCUMULATION[(addr / 64) % ACCUMULATION_STRIPES]
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// Replaces `t.grad`, returning the old value so the caller can drop it after unlocking.
+fn swap_grad(t: &Tensor, g: Option<Tensor>) -> Option<Tensor> {
+    std::mem::replace(&mut t.meta().grad, g)
+}
+
+fn checked_for(t: &Tensor, g: Tensor) -> Result<Tensor> {
+    if g.shape() != t.shape() {
+        return Err(Error::Runtime(format!(
+            "AccumulateGrad: a gradient of shape {:?} cannot be accumulated into a tensor of shape {:?}",
+            g.shape(),
+            t.shape()
+        )));
+    }
+    if g.dtype() != t.dtype() {
+        return g.to_dtype(t.dtype());
+    }
+    Ok(g)
+}
+
 /// Adds `g` into `t.grad` the way PyTorch's AccumulateGrad does: the first gradient is stored
 /// as a fresh tensor (never aliasing another tensor), later ones are added in place unless a
-/// graph of the gradient is being built.
+/// graph of the gradient is being built. Atomic per tensor across threads.
 pub fn accumulate_grad(t: &Tensor, g: Tensor, create_graph: bool) -> Result<()> {
-    let g = if g.shape() != t.shape() {
-        g.expand(t.shape())?.contiguous()?
-    } else {
-        g
-    };
-    let g = if g.dtype() != t.dtype() {
-        g.to_dtype(t.dtype())?
-    } else {
-        g
-    };
-    match t.grad() {
+    let g = checked_for(t, g)?;
+    let g = if create_graph { g } else { g.detach() };
+    let guard = accumulation_lock(t);
+    let replaced = match t.grad() {
         None => {
-            let new = if create_graph {
-                g
-            } else {
-                g.detach().deep_clone()?
-            };
-            t.set_grad(Some(new));
+            let new = if create_graph { g } else { g.deep_clone()? };
+            swap_grad(t, Some(new))
         }
         Some(old) => {
             if create_graph {
-                t.set_grad(Some(old.add(&g)?));
+                swap_grad(t, Some(old.add(&g)?))
             } else {
                 old.add_assign_raw(&g)?;
+                None
             }
         }
-    }
+    };
+    drop(guard);
+    drop(replaced);
     Ok(())
+}
+
+/// `t.grad = t.grad + g` (a fresh first value), atomically: retained gradients of non-leaf
+/// tensors and `backward(inputs=[non_leaf])`.
+fn accumulate_out_of_place(t: &Tensor, g: Tensor, create_graph: bool) -> Result<()> {
+    let g = checked_for(t, g)?;
+    let guard = accumulation_lock(t);
+    let new = match t.grad() {
+        None if create_graph => g,
+        None => g.detach().deep_clone()?,
+        Some(old) => old.add(&g)?,
+    };
+    let replaced = swap_grad(t, Some(new));
+    drop(guard);
+    drop(replaced);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expandable_shapes() {
+        assert!(is_expandable_to(&[3], &[2, 3]));
+        assert!(is_expandable_to(&[1, 3], &[4, 3]));
+        assert!(is_expandable_to(&[], &[2]));
+        assert!(!is_expandable_to(&[2, 3], &[3]));
+        assert!(!is_expandable_to(&[2], &[3]));
+    }
+
+    #[test]
+    fn reduces_and_rejects() {
+        let g = Tensor::ones(&[4, 2, 3], DType::F32).unwrap();
+        let meta = OutputMeta {
+            shape: vec![3, 1],
+            dtype: DType::F64,
+        };
+        let e = validate("XBackward", 0, g.clone(), Some(&meta)).unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("got [4, 2, 3] but expected shape compatible with [3, 1]"));
+        let meta = OutputMeta {
+            shape: vec![1, 3],
+            dtype: DType::F64,
+        };
+        let r = validate("XBackward", 0, g, Some(&meta)).unwrap();
+        assert_eq!(r.shape(), &[1, 3]);
+        assert_eq!(r.dtype(), DType::F64);
+        assert_eq!(r.to_f64_vec().unwrap(), vec![8.0; 3]);
+    }
 }

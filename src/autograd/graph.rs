@@ -3,8 +3,10 @@
 //! lifetimes as in PyTorch. Frees are queued and drained iteratively so that dropping a
 //! 100k-node chain cannot overflow the stack.
 
+use crate::dtype::DType;
 use crate::error::Result;
 use crate::tensor::{Tensor, TensorImpl};
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
@@ -12,8 +14,70 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 /// gradient, returns one optional gradient per input.
 pub type BackwardFn = Arc<dyn Fn(&Tensor, &[bool]) -> Result<Vec<Option<Tensor>>> + Send + Sync>;
 
-/// A tensor hook: may return a replacement gradient.
-pub type Hook = Arc<dyn Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync>;
+/// A tensor hook: may return a replacement gradient (of the same shape and dtype).
+pub trait GradHook: Send + Sync + 'static {
+    fn call(&self, grad: &Tensor) -> Result<Option<Tensor>>;
+    /// The name used in errors about the hook's result.
+    fn name(&self) -> String {
+        "<unknown>".into()
+    }
+    /// For bindings that must find what a hook they created holds (garbage collection).
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<F> GradHook for F
+where
+    F: Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync + 'static,
+{
+    fn call(&self, grad: &Tensor) -> Result<Option<Tensor>> {
+        self(grad)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+pub type Hook = Arc<dyn GradHook>;
+
+/// A gradient rule implemented outside Rust (a Python `autograd.Function`). Unlike a
+/// [`BackwardFn`] closure, a binding can reach the foreign objects it holds, to report them to
+/// a garbage collector.
+pub trait ForeignBackward: Send + Sync + 'static {
+    fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Vec<Option<Tensor>>>;
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A node's gradient rule.
+#[derive(Clone)]
+pub enum Rule {
+    Native(BackwardFn),
+    Foreign(Arc<dyn ForeignBackward>),
+}
+
+impl Rule {
+    pub fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+        match self {
+            Rule::Native(f) => f(grad, needs),
+            Rule::Foreign(f) => f.apply(grad, needs),
+        }
+    }
+}
+
+/// Shape and dtype of the tensor a node produced: what the gradient flowing into it must have.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputMeta {
+    pub shape: Vec<usize>,
+    pub dtype: DType,
+}
+
+impl OutputMeta {
+    pub fn of(t: &Tensor) -> OutputMeta {
+        OutputMeta {
+            shape: t.shape().to_vec(),
+            dtype: t.dtype(),
+        }
+    }
+}
 
 /// Where a node sends the gradient for one of its inputs.
 pub enum Edge {
@@ -25,10 +89,12 @@ pub enum Edge {
 pub(crate) struct Node {
     pub seq: u64,
     pub name: &'static str,
-    pub backward: Option<BackwardFn>,
+    pub backward: Option<Rule>,
     pub edges: Vec<Edge>,
     pub hooks: Vec<Hook>,
     pub retain: Option<Weak<TensorImpl>>,
+    /// The output's metadata when known (nodes made by `record`/`maybe_record`).
+    pub output: Option<OutputMeta>,
     refs: usize,
 }
 
@@ -78,6 +144,17 @@ pub struct NodeRef {
 
 impl NodeRef {
     pub fn new(name: &'static str, edges: Vec<Edge>, backward: BackwardFn) -> NodeRef {
+        Self::with_rule(name, edges, Rule::Native(backward), None)
+    }
+
+    /// A node whose output metadata is known, so that the engine can check (and reduce or
+    /// cast) the gradients that its successors send to it.
+    pub fn with_rule(
+        name: &'static str,
+        edges: Vec<Edge>,
+        backward: Rule,
+        output: Option<OutputMeta>,
+    ) -> NodeRef {
         let mut a = arena();
         let seq = a.next_seq;
         a.next_seq += 1;
@@ -88,6 +165,7 @@ impl NodeRef {
             edges,
             hooks: Vec::new(),
             retain: None,
+            output,
             refs: 1,
         };
         a.live += 1;
@@ -203,8 +281,8 @@ pub fn live_nodes() -> usize {
 /// What the engine needs from a node, copied out so the lock is not held while rules run.
 pub(crate) struct NodeSnapshot {
     pub name: &'static str,
-    pub backward: Option<BackwardFn>,
-    pub edges: Vec<EdgeTarget>,
+    pub backward: Option<Rule>,
+    pub edges: Vec<SnapshotEdge>,
     pub hooks: Vec<Hook>,
     pub retain: Option<Weak<TensorImpl>>,
 }
@@ -212,6 +290,13 @@ pub(crate) struct NodeSnapshot {
 pub(crate) enum EdgeTarget {
     None,
     Node(usize),
+    Leaf(Tensor),
+}
+
+/// An edge as the engine follows it: the target node's output metadata comes along.
+pub(crate) enum SnapshotEdge {
+    None,
+    Node(usize, Option<OutputMeta>),
     Leaf(Tensor),
 }
 
@@ -225,9 +310,12 @@ pub(crate) fn snapshot(idx: usize) -> NodeSnapshot {
             .edges
             .iter()
             .map(|e| match e {
-                Edge::None => EdgeTarget::None,
-                Edge::Node(r) => EdgeTarget::Node(r.idx),
-                Edge::Leaf(t) => EdgeTarget::Leaf(t.clone()),
+                Edge::None => SnapshotEdge::None,
+                Edge::Node(r) => SnapshotEdge::Node(
+                    r.idx,
+                    a.slots[r.idx].as_ref().and_then(|m| m.output.clone()),
+                ),
+                Edge::Leaf(t) => SnapshotEdge::Leaf(t.clone()),
             })
             .collect(),
         hooks: n.hooks.clone(),
@@ -262,4 +350,37 @@ pub(crate) fn reachable(roots: &[usize]) -> Vec<(u64, usize)> {
 pub(crate) fn release(idx: usize) {
     let f = arena().slots[idx].as_mut().and_then(|n| n.backward.take());
     drop(f);
+}
+
+/// Runs `f` on the hooks and rule of the node `r` refers to, when `r` is its only reference
+/// and the arena is not locked (None otherwise). For garbage-collector traversal: whoever owns
+/// `r` exclusively then owns what the node holds.
+pub(crate) fn with_exclusive_node<R>(
+    r: &NodeRef,
+    f: impl FnOnce(&[Hook], Option<&Rule>) -> R,
+) -> Option<R> {
+    let a = ARENA.try_lock().ok()?;
+    let n = a.slots.get(r.idx)?.as_ref()?;
+    if n.refs != 1 {
+        return None;
+    }
+    Some(f(&n.hooks, n.backward.as_ref()))
+}
+
+/// Takes the hooks and a foreign rule out of the node `r` refers to, when `r` is its only
+/// reference (garbage-collector clear). The caller drops them, outside the arena lock.
+pub(crate) fn take_exclusive_callbacks(r: &NodeRef) -> (Vec<Hook>, Option<Rule>) {
+    let Ok(mut a) = ARENA.try_lock() else {
+        return (Vec::new(), None);
+    };
+    match a.slots.get_mut(r.idx).and_then(|n| n.as_mut()) {
+        Some(n) if n.refs == 1 => {
+            let rule = match n.backward {
+                Some(Rule::Foreign(_)) => n.backward.take(),
+                _ => None,
+            };
+            (std::mem::take(&mut n.hooks), rule)
+        }
+        _ => (Vec::new(), None),
+    }
 }

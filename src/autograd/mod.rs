@@ -8,7 +8,10 @@ pub mod saved;
 
 pub use engine::{accumulate_grad, run_backward, BackwardOptions};
 pub use grad_mode::{is_grad_enabled, no_grad, set_grad_enabled, GradModeGuard};
-pub use graph::{live_nodes, BackwardFn, Edge, Hook, NextFunction, NodeRef};
+pub use graph::{
+    live_nodes, BackwardFn, Edge, ForeignBackward, GradHook, Hook, NextFunction, NodeRef,
+    OutputMeta, Rule,
+};
 pub use saved::SavedTensor;
 
 use crate::error::Result;
@@ -25,8 +28,13 @@ pub fn record<F>(out: &Tensor, name: &'static str, inputs: &[&Tensor], backward:
 where
     F: Fn(&Tensor, &[bool]) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
 {
+    record_rule(out, name, inputs, Rule::Native(Arc::new(backward)));
+}
+
+/// Records `out = op(inputs)` with any kind of rule (e.g. a foreign one).
+pub fn record_rule(out: &Tensor, name: &'static str, inputs: &[&Tensor], rule: Rule) {
     let edges = inputs.iter().map(|t| t.edge()).collect();
-    let node = NodeRef::new(name, edges, Arc::new(backward));
+    let node = NodeRef::with_rule(name, edges, rule, Some(OutputMeta::of(out)));
     out.set_grad_fn(Some(node));
 }
 
@@ -38,7 +46,8 @@ where
 {
     if needs_grad(inputs) && out.dtype().is_float() {
         let edges = inputs.iter().map(|t| t.edge()).collect();
-        let node = NodeRef::new(name, edges, rule());
+        let meta = OutputMeta::of(&out);
+        let node = NodeRef::with_rule(name, edges, Rule::Native(rule()), Some(meta));
         out.set_grad_fn(Some(node));
     }
     out

@@ -2,14 +2,28 @@
 
 use super::errors::park;
 use super::tensor::{wrap, PyTensor};
-use crate::autograd::{self, BackwardOptions, NextFunction, NodeRef};
-use crate::error::Result;
+use crate::autograd::graph::{take_exclusive_callbacks, with_exclusive_node};
+use crate::autograd::{
+    self, BackwardOptions, ForeignBackward, GradHook, Hook, NextFunction, NodeRef, Rule,
+};
+use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use pyo3::{PyTraverseError, PyVisit};
+use std::any::Any;
+use std::sync::{Arc, Mutex, Weak};
+
+// Garbage collection
+// ------------------
+// Python callables that the graph holds (tensor hooks, custom Function rules) can refer back
+// to the tensors that own them, so `Tensor` (and `Node`) objects report them to Python's
+// cycle collector. A reference is reported only when the Python object owns it exclusively:
+// the Rust tensor is held by this object alone (`Arc::strong_count == 1`), the node by that
+// tensor alone, and the hook or rule by that node or tensor alone. Anything shared (a graph
+// still in use, a backward running on another thread) is simply not reported, which can only
+// delay collection, never free a live object. Locks are only tried, never waited for.
 
 /// `tensor.grad_fn`.
 #[pyclass(name = "Node", module = "rtorch.autograd")]
@@ -58,6 +72,13 @@ impl PyNode {
             "Node.register_hook is not supported; use Tensor.register_hook",
         ))
     }
+    fn __traverse__(&self, visit: PyVisit<'_>) -> std::result::Result<(), PyTraverseError> {
+        traverse_node(&self.node, &visit)
+    }
+    fn __clear__(&mut self) {
+        let parts = take_exclusive_callbacks(&self.node);
+        drop(parts);
+    }
 }
 
 /// The accumulation point of a leaf in `next_functions`.
@@ -83,13 +104,17 @@ impl PyAccumulateGrad {
 
 #[pyclass(name = "RemovableHandle", module = "rtorch.utils.hooks")]
 pub struct PyHookHandle {
-    removed: Arc<AtomicBool>,
+    hook: Weak<PyHook>,
 }
 
 #[pymethods]
 impl PyHookHandle {
+    /// Removes the hook: it stops firing and its callable is released.
     fn remove(&self) {
-        self.removed.store(true, Ordering::Relaxed);
+        if let Some(h) = self.hook.upgrade() {
+            let f = h.callable.lock().unwrap_or_else(|e| e.into_inner()).take();
+            drop(f);
+        }
     }
     fn __enter__(slf: Py<Self>) -> Py<Self> {
         slf
@@ -99,33 +124,141 @@ impl PyHookHandle {
     }
 }
 
-/// Calls a Python hook with the gradient; a returned tensor replaces it.
-pub fn register_hook(t: &Tensor, hook: Py<PyAny>) -> PyResult<PyHookHandle> {
-    let removed = Arc::new(AtomicBool::new(false));
-    let flag = removed.clone();
-    let f = move |g: &Tensor| -> Result<Option<Tensor>> {
-        if flag.load(Ordering::Relaxed) {
-            return Ok(None);
-        }
+/// A Python tensor hook: called with the gradient; a returned tensor replaces it.
+pub(crate) struct PyHook {
+    name: String,
+    /// None once the hook's handle removed it.
+    callable: Mutex<Option<Py<PyAny>>>,
+}
+
+impl GradHook for PyHook {
+    fn call(&self, g: &Tensor) -> Result<Option<Tensor>> {
         Python::attach(|py| {
-            let r = hook
+            let f = match &*self.callable.lock().unwrap_or_else(|e| e.into_inner()) {
+                Some(f) => f.clone_ref(py),
+                None => return Ok(None),
+            };
+            let r = f
                 .bind(py)
                 .call1((wrap(py, g.clone()).map_err(park)?,))
                 .map_err(park)?;
             if r.is_none() {
                 return Ok(None);
             }
-            let t = r
-                .cast::<PyTensor>()
-                .map_err(|e| park(e.into()))?
-                .borrow()
-                .t
-                .clone();
-            Ok(Some(t))
+            match r.cast::<PyTensor>() {
+                Ok(t) => Ok(Some(t.borrow().t.clone())),
+                Err(_) => Err(park(PyTypeError::new_err(format!(
+                    "expected Variable, but hook returned '{}'",
+                    type_name(&r)
+                )))),
+            }
         })
+    }
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+fn type_name(obj: &Bound<PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default()
+}
+
+/// Registers a Python hook on a tensor (leaves keep it, non-leaves put it on their node).
+pub fn register_hook(t: &Tensor, hook: &Bound<PyAny>) -> PyResult<PyHookHandle> {
+    // As PyTorch: the hook's `__name__` names it in errors.
+    let name = hook
+        .getattr("__name__")
+        .ok()
+        .and_then(|n| n.extract::<String>().ok())
+        .unwrap_or_else(|| "<unknown>".into());
+    let h = Arc::new(PyHook {
+        name,
+        callable: Mutex::new(Some(hook.clone().unbind())),
+    });
+    let handle = PyHookHandle {
+        hook: Arc::downgrade(&h),
     };
-    t.register_hook(Arc::new(f))?;
-    Ok(PyHookHandle { removed })
+    t.register_hook(h)?;
+    Ok(handle)
+}
+
+fn visit_hooks(hooks: &[Hook], visit: &PyVisit<'_>) -> std::result::Result<(), PyTraverseError> {
+    for h in hooks {
+        if Arc::strong_count(h) != 1 {
+            continue;
+        }
+        if let Some(p) = h.as_any().downcast_ref::<PyHook>() {
+            if let Ok(f) = p.callable.try_lock() {
+                visit.call(f.as_ref())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn visit_rule(
+    rule: Option<&Rule>,
+    visit: &PyVisit<'_>,
+) -> std::result::Result<(), PyTraverseError> {
+    if let Some(Rule::Foreign(r)) = rule {
+        if Arc::strong_count(r) == 1 {
+            if let Some(p) = r.as_any().downcast_ref::<PyFunctionRule>() {
+                visit.call(&p.backward)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reports the Python objects reachable only through node `r` (its hooks and custom rule).
+fn traverse_node(r: &NodeRef, visit: &PyVisit<'_>) -> std::result::Result<(), PyTraverseError> {
+    with_exclusive_node(r, |hooks, rule| {
+        visit_hooks(hooks, visit)?;
+        visit_rule(rule, visit)
+    })
+    .unwrap_or(Ok(()))
+}
+
+/// `tp_traverse` of a Python tensor: the hooks and the custom rule that it owns exclusively.
+pub(crate) fn traverse_tensor(
+    t: &Tensor,
+    visit: &PyVisit<'_>,
+) -> std::result::Result<(), PyTraverseError> {
+    if Arc::strong_count(&t.0) != 1 {
+        return Ok(());
+    }
+    let Ok(m) = t.0.meta.try_lock() else {
+        return Ok(());
+    };
+    visit_hooks(&m.hooks, visit)?;
+    if let Some(f) = &m.grad_fn {
+        traverse_node(f, visit)?;
+    }
+    Ok(())
+}
+
+/// `tp_clear` of a Python tensor: drops the hooks and the custom rule it owns exclusively
+/// (after releasing every lock, as dropping them runs Python code).
+pub(crate) fn clear_tensor(t: &Tensor) {
+    if Arc::strong_count(&t.0) != 1 {
+        return;
+    }
+    let mut hooks = Vec::new();
+    let mut node_parts = (Vec::new(), None);
+    if let Ok(mut m) = t.0.meta.try_lock() {
+        hooks = std::mem::take(&mut m.hooks);
+        if let Some(f) = &m.grad_fn {
+            node_parts = take_exclusive_callbacks(f);
+        }
+    }
+    drop(hooks);
+    drop(node_parts);
 }
 
 pub fn tensor_list(obj: &Bound<PyAny>) -> PyResult<Vec<Tensor>> {
@@ -287,10 +420,62 @@ pub fn _live_graph_nodes() -> usize {
     autograd::live_nodes()
 }
 
+/// The rule of one output of a custom `autograd.Function`: calls the Python
+/// `backward(output_index, grad)`, which returns one gradient (or None) per tensor input.
+pub(crate) struct PyFunctionRule {
+    name: &'static str,
+    output: usize,
+    inputs: usize,
+    backward: Py<PyAny>,
+}
+
+impl ForeignBackward for PyFunctionRule {
+    fn apply(&self, g: &Tensor, _needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+        let (name, n) = (self.name, self.inputs);
+        Python::attach(|py| {
+            let r = self
+                .backward
+                .bind(py)
+                .call1((self.output, wrap(py, g.clone()).map_err(park)?))
+                .map_err(park)?;
+            let items: Vec<Bound<PyAny>> = r
+                .try_iter()
+                .map_err(park)?
+                .collect::<PyResult<_>>()
+                .map_err(park)?;
+            if items.len() != n {
+                return Err(Error::Runtime(format!(
+                    "function {name} returned an incorrect number of gradients (expected {n}, got {})",
+                    items.len()
+                )));
+            }
+            items
+                .into_iter()
+                .map(|x| {
+                    if x.is_none() {
+                        return Ok(None);
+                    }
+                    match x.cast::<PyTensor>() {
+                        Ok(t) => Ok(Some(t.borrow().t.clone())),
+                        Err(_) => Err(Error::Runtime(format!(
+                            "expected Variable or None (got {})",
+                            type_name(&x)
+                        ))),
+                    }
+                })
+                .collect()
+        })
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
 /// Records a custom `autograd.Function`: every output gets a node whose rule calls
 /// `backward(output_index, grad)` and returns one gradient (or None) per tensor input.
 #[pyfunction]
 pub fn _record_function(
+    py: Python<'_>,
     name: String,
     inputs: Vec<PyRef<PyTensor>>,
     outputs: Vec<PyRef<PyTensor>>,
@@ -302,48 +487,18 @@ pub fn _record_function(
         return Ok(());
     }
     let name = intern(format!("{name}Backward"));
-    let bw = Arc::new(backward);
     for (k, o) in outputs.iter().enumerate() {
         if !o.t.dtype().is_float() {
             continue;
         }
-        let bw = bw.clone();
-        let n = ins.len();
-        autograd::record(&o.t, name, &refs, move |g, _| {
-            Python::attach(|py| {
-                let r = bw
-                    .bind(py)
-                    .call1((k, wrap(py, g.clone()).map_err(park)?))
-                    .map_err(park)?;
-                let items: Vec<Bound<PyAny>> = r
-                    .try_iter()
-                    .map_err(park)?
-                    .collect::<PyResult<_>>()
-                    .map_err(park)?;
-                if items.len() != n {
-                    return Err(crate::error::Error::Runtime(format!(
-                        "function {name} returned an incorrect number of gradients (expected {n}, got {})",
-                        items.len()
-                    )));
-                }
-                items
-                    .into_iter()
-                    .map(|x| {
-                        if x.is_none() {
-                            Ok(None)
-                        } else {
-                            Ok(Some(
-                                x.cast::<PyTensor>()
-                                    .map_err(|e| park(e.into()))?
-                                    .borrow()
-                                    .t
-                                    .clone(),
-                            ))
-                        }
-                    })
-                    .collect()
-            })
-        });
+        // Each node owns its own reference to the Python callable (see the GC notes above).
+        let rule = PyFunctionRule {
+            name,
+            output: k,
+            inputs: ins.len(),
+            backward: backward.clone_ref(py),
+        };
+        autograd::record_rule(&o.t, name, &refs, Rule::Foreign(Arc::new(rule)));
     }
     Ok(())
 }

@@ -201,76 +201,371 @@ fn typestr(dt: DType) -> Option<&'static str> {
     })
 }
 
-fn dtype_of_typestr(s: &str) -> Option<DType> {
-    let kind = &s[1..];
-    Some(match kind {
-        "b1" => DType::Bool,
-        "u1" => DType::U8,
-        "i1" => DType::I8,
-        "i2" => DType::I16,
-        "i4" => DType::I32,
-        "i8" => DType::I64,
-        "f2" => DType::F16,
-        "f4" => DType::F32,
-        "f8" => DType::F64,
+const SUPPORTED_NUMPY_TYPES: &str = "The only supported types are: float64, float32, float16, int64, int32, int16, int8, uint8, and bool.";
+
+/// `(kind, size)` of an array-interface typestr (`"<f4"`: kind 'f', 4 bytes) → dtype.
+fn dtype_of_kind(kind: u8, size: usize) -> Option<DType> {
+    Some(match (kind, size) {
+        (b'b', 1) => DType::Bool,
+        (b'u', 1) => DType::U8,
+        (b'i', 1) => DType::I8,
+        (b'i', 2) => DType::I16,
+        (b'i', 4) => DType::I32,
+        (b'i', 8) => DType::I64,
+        (b'f', 2) => DType::F16,
+        (b'f', 4) => DType::F32,
+        (b'f', 8) => DType::F64,
         _ => return None,
     })
 }
 
-/// Wraps an object exposing `__array_interface__` without copying (`from_numpy`).
-pub fn from_array_interface(obj: &Bound<PyAny>) -> PyResult<Tensor> {
-    let iface = obj.getattr("__array_interface__")?;
-    let iface = iface.cast::<PyDict>()?;
-    let ts: String = iface
-        .get_item("typestr")?
-        .ok_or_else(|| PyValueError::new_err("bad __array_interface__"))?
-        .extract()?;
-    if ts.starts_with('>') {
-        return Err(PyTypeError::new_err("can't convert a big-endian array"));
+/// Parses a typestr: `(dtype, byte-swapped)`, or None for anything unsupported or malformed.
+fn parse_typestr(s: &str) -> Option<(DType, bool)> {
+    let b = s.as_bytes();
+    if b.len() < 3 || !s.is_ascii() || !b[2..].iter().all(u8::is_ascii_digit) {
+        return None;
     }
-    let dt = dtype_of_typestr(&ts).ok_or_else(|| {
+    let size: usize = s[2..].parse().ok()?;
+    let dt = dtype_of_kind(b[1], size)?;
+    let foreign = if cfg!(target_endian = "little") {
+        b'>'
+    } else {
+        b'<'
+    };
+    match b[0] {
+        b'<' | b'>' | b'|' | b'=' => Some((dt, size > 1 && b[0] == foreign)),
+        _ => None,
+    }
+}
+
+/// Memory described by `__array_interface__`, validated: every size and extent below was
+/// computed with checked arithmetic, and a non-empty array has a non-NULL pointer.
+struct ForeignArray {
+    ptr: usize,
+    readonly: bool,
+    dtype: DType,
+    /// Multi-byte elements stored in the other byte order.
+    swapped: bool,
+    shape: Vec<usize>,
+    /// Byte strides, each a multiple of the element size.
+    byte_strides: Vec<usize>,
+    numel: usize,
+    /// Bytes from `ptr` that the array touches (0 when it has no elements).
+    extent: usize,
+}
+
+fn iface_item<'py>(iface: &Bound<'py, PyDict>, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    Ok(iface.get_item(key)?.filter(|v| !v.is_none()))
+}
+
+fn bad_iface(what: &str) -> PyErr {
+    PyValueError::new_err(format!("invalid __array_interface__: {what}"))
+}
+
+/// An integer entry (`int` or anything with `__index__`): TypeError for other types,
+/// ValueError when it does not fit.
+fn iface_int(v: &Bound<PyAny>, what: &str) -> PyResult<i128> {
+    v.extract::<i128>().map_err(|e| {
+        if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(v.py()) {
+            bad_iface(&format!("{what} is out of range"))
+        } else {
+            PyTypeError::new_err(format!(
+                "invalid __array_interface__: {what} must be an int, got {}",
+                v.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        }
+    })
+}
+
+/// A non-negative integer that fits `usize`.
+fn iface_usize(v: &Bound<PyAny>, what: &str) -> PyResult<usize> {
+    let n = iface_int(v, what)?;
+    usize::try_from(n).map_err(|_| bad_iface(&format!("{what} must be non-negative, got {n}")))
+}
+
+fn iface_ints(v: &Bound<PyAny>, what: &str) -> PyResult<Vec<i64>> {
+    let seq = v.cast::<PySequence>().map_err(|_| {
         PyTypeError::new_err(format!(
-            "can't convert np.ndarray of type {ts}. The only supported types are: float64, float32, float16, int64, int32, int16, int8, uint8, and bool."
+            "invalid __array_interface__: {what} must be a tuple of ints"
         ))
     })?;
-    let shape: Vec<usize> = iface
-        .get_item("shape")?
-        .ok_or_else(|| PyValueError::new_err("bad __array_interface__"))?
-        .extract()?;
-    let (ptr, _ro): (usize, bool) = iface
-        .get_item("data")?
-        .ok_or_else(|| PyValueError::new_err("bad __array_interface__"))?
-        .extract()?;
-    let item = dt.size();
-    let strides: Vec<usize> = match iface.get_item("strides")? {
-        Some(s) if !s.is_none() => {
-            let bs: Vec<isize> = s.extract()?;
-            let mut out = Vec::new();
-            for b in bs {
-                if b < 0 {
-                    return Err(PyValueError::new_err(
-                        "At least one stride in the given numpy array is negative, and tensors with negative strides are not currently supported. (You can probably work around this by making a copy of your array  with array.copy().) ",
-                    ));
-                }
-                if b as usize % item != 0 {
-                    return Err(PyValueError::new_err("given numpy array strides not a multiple of the element byte size. Copy the numpy array to reallocate the memory."));
-                }
-                out.push(b as usize / item);
+    seq.try_iter()?
+        .map(|x| {
+            let n = iface_int(&x?, what)?;
+            i64::try_from(n).map_err(|_| bad_iface(&format!("{what} entry {n} is out of range")))
+        })
+        .collect()
+}
+
+/// `np.ndarray of type numpy.X` as PyTorch names it, or the typestr for other objects.
+fn numpy_type_name(obj: &Bound<PyAny>, ts: &str) -> String {
+    obj.getattr("dtype")
+        .and_then(|d| d.getattr("type"))
+        .and_then(|t| t.getattr("__name__"))
+        .and_then(|n| n.extract::<String>())
+        .map(|n| format!("numpy.{n}"))
+        .unwrap_or_else(|_| format!("{ts:?}"))
+}
+
+fn parse_array_interface(obj: &Bound<PyAny>) -> PyResult<ForeignArray> {
+    let iface = obj.getattr("__array_interface__")?;
+    let iface = iface
+        .cast::<PyDict>()
+        .map_err(|_| PyTypeError::new_err("__array_interface__ must be a dict"))?;
+    let ts: String = iface_item(iface, "typestr")?
+        .ok_or_else(|| bad_iface("missing 'typestr'"))?
+        .extract()
+        .map_err(|_| {
+            PyTypeError::new_err("invalid __array_interface__: 'typestr' must be a str")
+        })?;
+    let (dtype, swapped) = parse_typestr(&ts).ok_or_else(|| {
+        PyTypeError::new_err(format!(
+            "can't convert np.ndarray of type {}. {SUPPORTED_NUMPY_TYPES}",
+            numpy_type_name(obj, &ts)
+        ))
+    })?;
+    if iface_item(iface, "mask")?.is_some() {
+        return Err(bad_iface("masked arrays are not supported"));
+    }
+    let dims = iface_ints(
+        &iface_item(iface, "shape")?.ok_or_else(|| bad_iface("missing 'shape'"))?,
+        "'shape'",
+    )?;
+    let mut shape = Vec::with_capacity(dims.len());
+    let mut numel: usize = 1;
+    for &d in &dims {
+        let d = usize::try_from(d)
+            .map_err(|_| bad_iface(&format!("negative dimension {d} in shape {dims:?}")))?;
+        numel = numel
+            .checked_mul(d)
+            .ok_or_else(|| bad_iface(&format!("shape {dims:?} has too many elements")))?;
+        shape.push(d);
+    }
+    let data = iface_item(iface, "data")?.ok_or_else(|| {
+        PyTypeError::new_err(
+            "invalid __array_interface__: 'data' must be a (pointer, read-only) tuple; the buffer protocol is not supported",
+        )
+    })?;
+    let data = data.cast::<PyTuple>().map_err(|_| {
+        PyTypeError::new_err(
+            "invalid __array_interface__: 'data' must be a (pointer, read-only) tuple; the buffer protocol is not supported",
+        )
+    })?;
+    if data.len() != 2 {
+        return Err(bad_iface("'data' must be a (pointer, read-only) tuple"));
+    }
+    let ptr = iface_usize(&data.get_item(0)?, "the data pointer")?;
+    let readonly = data.get_item(1)?.is_truthy()?;
+    let item = dtype.size();
+    let byte_strides: Vec<usize> = match iface_item(iface, "strides")? {
+        None => {
+            // C order; the element count did not overflow, so neither do these products.
+            let mut st = vec![0; shape.len()];
+            let mut acc = item;
+            for k in (0..shape.len()).rev() {
+                st[k] = acc;
+                acc = acc.saturating_mul(shape[k].max(1));
             }
-            out
+            st
         }
-        _ => crate::shape::contiguous_strides(&shape),
+        Some(s) => {
+            let st = iface_ints(&s, "'strides'")?;
+            if st.len() != shape.len() {
+                return Err(bad_iface(&format!(
+                    "'strides' has {} entries for {} dimensions",
+                    st.len(),
+                    shape.len()
+                )));
+            }
+            let item_i = item as i64;
+            if st.iter().any(|&b| b % item_i != 0) {
+                return Err(PyValueError::new_err(
+                    "given numpy array strides not a multiple of the element byte size. Copy the numpy array to reallocate the memory.",
+                ));
+            }
+            if st.iter().any(|&b| b < 0) {
+                return Err(PyValueError::new_err(
+                    "At least one stride in the given numpy array is negative, and tensors with negative strides are not currently supported. (You can probably work around this by making a copy of your array  with array.copy().) ",
+                ));
+            }
+            st.into_iter().map(|b| b as usize).collect()
+        }
     };
-    let layout = crate::layout::Layout {
+    let extent = if numel == 0 {
+        0
+    } else {
+        let mut last: usize = 0;
+        for (&d, &b) in shape.iter().zip(&byte_strides) {
+            last = (d - 1)
+                .checked_mul(b)
+                .and_then(|x| x.checked_add(last))
+                .ok_or_else(|| bad_iface("the array's byte extent overflows"))?;
+        }
+        let extent = last
+            .checked_add(item)
+            .filter(|&e| e <= isize::MAX as usize && ptr.checked_add(e).is_some())
+            .ok_or_else(|| bad_iface("the array's byte extent overflows"))?;
+        if ptr == 0 {
+            return Err(bad_iface(
+                "the data pointer is NULL for an array with elements",
+            ));
+        }
+        extent
+    };
+    Ok(ForeignArray {
+        ptr,
+        readonly,
+        dtype,
+        swapped,
         shape,
-        strides,
+        byte_strides,
+        numel,
+        extent,
+    })
+}
+
+impl ForeignArray {
+    /// The bytes `[ptr, ptr + extent)`.
+    ///
+    /// # Safety
+    /// The object that described the array must be alive and its description truthful; the
+    /// GIL must be held so that Python code cannot free or resize the memory meanwhile.
+    unsafe fn bytes(&self) -> &[u8] {
+        if self.extent == 0 {
+            return &[];
+        }
+        // SAFETY: non-NULL (checked), extent <= isize::MAX (checked), u8 has alignment 1;
+        // validity of the range is the caller's contract.
+        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.extent) }
+    }
+
+    /// The elements in row-major order, in native byte order, as a fresh tensor (bools are
+    /// normalised to 0/1 by `from_bytes`).
+    ///
+    /// # Safety
+    /// As for [`ForeignArray::bytes`].
+    unsafe fn copy(&self) -> PyResult<Tensor> {
+        if self.numel == 0 {
+            return Ok(Tensor::zeros(&self.shape, self.dtype)?);
+        }
+        // SAFETY: forwarded contract.
+        let src = unsafe { self.bytes() };
+        let item = self.dtype.size();
+        let mut out: Vec<u8> = Vec::with_capacity(self.numel * item);
+        let ndim = self.shape.len();
+        let mut index = vec![0usize; ndim];
+        let mut off = 0usize;
+        let oob = || {
+            PyValueError::new_err(
+                "invalid __array_interface__: element outside the described memory",
+            )
+        };
+        for _ in 0..self.numel {
+            let elem = src.get(off..off + item).ok_or_else(oob)?;
+            if self.swapped {
+                out.extend(elem.iter().rev());
+            } else {
+                out.extend_from_slice(elem);
+            }
+            // Odometer step over the multi-index (offsets stay within the checked extent).
+            for k in (0..ndim).rev() {
+                index[k] += 1;
+                off += self.byte_strides[k];
+                if index[k] < self.shape[k] {
+                    break;
+                }
+                off -= self.byte_strides[k] * self.shape[k];
+                index[k] = 0;
+            }
+        }
+        Ok(Tensor::from_bytes(&out, self.dtype, &self.shape)?)
+    }
+
+    /// True when every byte of the extent is a valid Rust `bool` (0 or 1).
+    ///
+    /// # Safety
+    /// As for [`ForeignArray::bytes`].
+    unsafe fn bool_bytes_valid(&self) -> bool {
+        // SAFETY: forwarded contract.
+        unsafe { self.bytes() }.iter().all(|&b| b <= 1)
+    }
+}
+
+fn user_warning(py: Python<'_>, msg: &str) -> PyResult<()> {
+    let msg = std::ffi::CString::new(msg).unwrap_or_default();
+    PyErr::warn(
+        py,
+        &py.get_type::<pyo3::exceptions::PyUserWarning>().into_any(),
+        &msg,
+        1,
+    )
+}
+
+/// Wraps an object exposing `__array_interface__` (`from_numpy`, and `as_tensor` first).
+///
+/// Memory is shared only when that is sound: writable, aligned for the element type, in native
+/// byte order, and (for bool) holding only the bytes 0 and 1. Foreign byte order and
+/// misalignment are errors (`as_tensor` then falls back to a copy); read-only memory and other
+/// bool bytes are copied into a fresh buffer with a UserWarning, so immutable memory is never
+/// written.
+pub fn from_array_interface(obj: &Bound<PyAny>) -> PyResult<Tensor> {
+    let py = obj.py();
+    let a = parse_array_interface(obj)?;
+    if a.swapped {
+        return Err(PyValueError::new_err(
+            "given numpy array has byte order different from the native byte order. Conversion between byte orders is currently not supported.",
+        ));
+    }
+    let item = a.dtype.size();
+    if a.numel > 0 && a.ptr % item != 0 {
+        return Err(PyValueError::new_err(format!(
+            "given numpy array is not aligned to its element size ({item} bytes), and rtorch cannot share misaligned memory. Copy the numpy array to reallocate the memory."
+        )));
+    }
+    if a.readonly {
+        user_warning(
+            py,
+            "The given NumPy array is not writable, and PyTorch does not support non-writable tensors. rtorch copies the array into a new, writable buffer instead, so the tensor does not share memory with the array.",
+        )?;
+        // SAFETY: `obj` is alive and the GIL is held.
+        return unsafe { a.copy() };
+    }
+    if a.numel == 0 {
+        return Ok(Tensor::zeros(&a.shape, a.dtype)?);
+    }
+    // SAFETY: `obj` is alive and the GIL is held.
+    if a.dtype == DType::Bool && !unsafe { a.bool_bytes_valid() } {
+        user_warning(
+            py,
+            "The given NumPy bool array holds bytes other than 0 and 1. rtorch copies it into a new buffer with every nonzero byte as True, so the tensor does not share memory with the array.",
+        )?;
+        // SAFETY: as above.
+        return unsafe { a.copy() };
+    }
+    let layout = crate::layout::Layout {
+        shape: a.shape.clone(),
+        strides: a.byte_strides.iter().map(|b| b / item).collect(),
         offset: 0,
     };
-    let len = layout.max_extent();
     let owner: Py<PyAny> = obj.clone().unbind();
-    // SAFETY: the array's buffer covers `len` elements and lives as long as `owner`.
-    let storage = unsafe { Storage::from_foreign(ptr as *mut u8, len, dt, Box::new(owner)) };
+    // SAFETY: the pointer is non-NULL and aligned for the dtype, the extent (a multiple of the
+    // element size) covers every element the layout addresses, the memory is writable, in
+    // native byte order and (for bool) holds only 0/1, and `owner` keeps it alive.
+    let storage = unsafe {
+        Storage::from_foreign(a.ptr as *mut u8, a.extent / item, a.dtype, Box::new(owner))
+    };
     Ok(Tensor::from_storage(Arc::new(storage), layout)?)
+}
+
+/// A fresh copy of the memory an `__array_interface__` object describes (`torch.tensor`):
+/// any alignment and byte order; bools normalised.
+fn copy_array_interface(obj: &Bound<PyAny>) -> PyResult<Tensor> {
+    let a = parse_array_interface(obj)?;
+    // SAFETY: `obj` is alive and the GIL is held.
+    unsafe { a.copy() }
 }
 
 /// The `__array_interface__` dict that exposes a tensor's memory to NumPy.
@@ -393,7 +688,7 @@ pub fn tensor_from_data(data: &Bound<PyAny>, dtype: Option<DType>) -> PyResult<T
         || data.is_exact_instance_of::<pyo3::types::PyInt>()
         || data.is_exact_instance_of::<PyBool>();
     if data.hasattr("__array_interface__")? && !py_number {
-        let t = from_array_interface(data)?.copy_raw()?;
+        let t = copy_array_interface(data)?;
         return Ok(match dtype {
             Some(d) => t.to_dtype(d)?,
             None => t,

@@ -11,15 +11,30 @@ use crate::tensor::Tensor;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
+use pyo3::{PyTraverseError, PyVisit};
 
 #[pyclass(name = "Tensor", module = "rtorch", subclass, dict, weakref)]
 pub struct PyTensor {
     pub t: Tensor,
+    /// True in every constructed value. Python's cycle collector can visit an instance before
+    /// its Rust value is written (the memory is still zeroed while the base type creates the
+    /// instance `__dict__`, which may trigger a collection); the flag then reads false and
+    /// `t` must not be touched.
+    constructed: bool,
 }
 
 impl PyTensor {
     pub fn new(t: Tensor) -> Self {
-        PyTensor { t }
+        PyTensor {
+            t,
+            constructed: true,
+        }
+    }
+
+    fn is_constructed(&self) -> bool {
+        // SAFETY: a plain read of a bool field of a live allocation; volatile so that the
+        // check is not reasoned away from the validity `t` is assumed to have.
+        unsafe { std::ptr::read_volatile(&self.constructed) }
     }
 }
 
@@ -297,6 +312,11 @@ impl PyTensor {
         match g {
             None => self.t.set_grad(None),
             Some(g) => {
+                if g.t.same(&self.t) {
+                    return Err(PyRuntimeError::new_err(
+                        "can't assign Variable as its own grad",
+                    ));
+                }
                 if g.t.shape() != self.t.shape() {
                     return Err(PyRuntimeError::new_err(format!(
                         "assigned grad has data of a different size: {:?} vs {:?}",
@@ -357,8 +377,20 @@ impl PyTensor {
         let _g = autograd::no_grad();
         Ok(self.t.detach().copy_(&other.t)?)
     }
-    fn register_hook(&self, hook: Py<PyAny>) -> PyResult<super::autograd::PyHookHandle> {
+    fn register_hook(&self, hook: &Bound<PyAny>) -> PyResult<super::autograd::PyHookHandle> {
         super::autograd::register_hook(&self.t, hook)
+    }
+    /// Cycle-collector support: the hooks and custom-Function rules this tensor owns.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if !self.is_constructed() {
+            return Ok(());
+        }
+        super::autograd::traverse_tensor(&self.t, &visit)
+    }
+    fn __clear__(&mut self) {
+        if self.is_constructed() {
+            super::autograd::clear_tensor(&self.t)
+        }
     }
     #[pyo3(signature = (gradient=None, retain_graph=None, create_graph=false, inputs=None))]
     fn backward(

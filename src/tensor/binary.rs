@@ -150,14 +150,24 @@ pub fn sum_to(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
     if g.shape() == shape {
         return Ok(g.clone());
     }
-    let lead = g.ndim() - shape.len();
+    let Some(lead) = g.ndim().checked_sub(shape.len()) else {
+        return Err(Error::Runtime(format!(
+            "sum_to: gradient of shape {:?} cannot be reduced to shape {shape:?}",
+            g.shape()
+        )));
+    };
     let mut dims: Vec<i64> = (0..lead as i64).collect();
     for (i, &s) in shape.iter().enumerate() {
         if s == 1 && g.shape()[lead + i] != 1 {
             dims.push((lead + i) as i64);
         }
     }
-    let r = g.sum_dims(&dims, true, None)?;
+    // An empty dim list would mean "reduce everything": only reshape then.
+    let r = if dims.is_empty() {
+        g.clone()
+    } else {
+        g.sum_dims(&dims, true, None)?
+    };
     r.reshape(&shape.iter().map(|&s| s as i64).collect::<Vec<_>>())
 }
 
