@@ -57,29 +57,6 @@ fn is_expandable_to(shape: &[usize], desired: &[usize]) -> bool {
         .all(|(&s, &d)| s == d || s == 1)
 }
 
-/// Sums `g` over the dimensions that broadcasting added to `shape` (`is_expandable_to` holds).
-fn sum_to_shape(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
-    let lead = g.ndim().checked_sub(shape.len()).ok_or_else(|| {
-        Error::Runtime(format!(
-            "autograd: cannot reduce a gradient of shape {:?} to {:?}",
-            g.shape(),
-            shape
-        ))
-    })?;
-    let mut dims: Vec<i64> = (0..lead as i64).collect();
-    for (i, &s) in shape.iter().enumerate() {
-        if s == 1 && g.shape()[lead + i] != 1 {
-            dims.push((lead + i) as i64);
-        }
-    }
-    // An empty list would mean "all dimensions" to sum_dims.
-    let r = if dims.is_empty() {
-        g.clone()
-    } else {
-        g.sum_dims(&dims, true, None)?
-    };
-    r.reshape(&shape.iter().map(|&s| s as i64).collect::<Vec<_>>())
-}
 
 /// PyTorch's check of a gradient a rule returned for input `index` of node `name`: a gradient
 /// whose input broadcast to it is summed back, any other shape is an error; the dtype is cast
@@ -91,7 +68,7 @@ fn validate(name: &str, index: usize, g: Tensor, meta: Option<&OutputMeta>) -> R
     let g = if g.shape() == meta.shape.as_slice() {
         g
     } else if is_expandable_to(&meta.shape, g.shape()) {
-        sum_to_shape(&g, &meta.shape)?
+        crate::tensor::binary_ops::sum_to(&g, &meta.shape)?
     } else {
         return Err(Error::Runtime(format!(
             "Function {name} returned an invalid gradient at index {index} - got {:?} but expected shape compatible with {:?}",
