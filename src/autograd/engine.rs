@@ -57,7 +57,6 @@ fn is_expandable_to(shape: &[usize], desired: &[usize]) -> bool {
         .all(|(&s, &d)| s == d || s == 1)
 }
 
-
 /// PyTorch's check of a gradient a rule returned for input `index` of node `name`: a gradient
 /// whose input broadcast to it is summed back, any other shape is an error; the dtype is cast
 /// to the input's.

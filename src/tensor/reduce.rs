@@ -509,7 +509,7 @@ pub(crate) fn index_backward(
     } else {
         (g.unsqueeze(dim as i64)?, idx.unsqueeze(dim as i64)?)
     };
-    let z = Tensor::zeros(in_shape, g.dtype())?;
+    let z = Tensor::full_on(in_shape, 0, g.dtype(), g.device())?;
     z.scatter(dim as i64, &idx, &g)
 }
 
@@ -540,7 +540,7 @@ fn exclusive_cumprod(x: &Tensor, dim: i64) -> Result<Tensor> {
         .enumerate()
         .map(|(i, &s)| if i == d { 1 } else { s })
         .collect();
-    let ones = Tensor::ones(&ones_shape, x.dtype())?;
+    let ones = Tensor::full_on(&ones_shape, 1, x.dtype(), x.device())?;
     let shifted = Tensor::cat(&[ones, x.narrow(dim, 0, n - 1)?], dim)?;
     shifted.cumprod(dim, None)
 }
