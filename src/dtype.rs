@@ -428,6 +428,22 @@ macro_rules! with_float_dtype {
     }};
 }
 
+/// The one float policy of the CPU kernels that compute in a working precision: float64 stays
+/// float64, every other dtype (halves included) is computed in float32 and rounded back by
+/// the caller.
+#[macro_export]
+macro_rules! with_working_float {
+    ($dt:expr, $F:ident, $body:expr) => {
+        if $dt == $crate::dtype::DType::F64 {
+            type $F = f64;
+            $body
+        } else {
+            type $F = f32;
+            $body
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

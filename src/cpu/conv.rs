@@ -210,22 +210,9 @@ fn dims3(src: Strided, op: &str) -> Result<(usize, usize, usize)> {
     }
 }
 
-/// Runs `$body` with `$F` = f64 for float64 inputs and f32 otherwise.
-macro_rules! in_working {
-    ($dt:expr, $F:ident, $body:expr) => {
-        if $dt == DType::F64 {
-            type $F = f64;
-            $body
-        } else {
-            type $F = f32;
-            $body
-        }
-    };
-}
-
 pub(super) fn im2col_kernel(src: Strided, win: Window, oh: usize, ow: usize) -> Result<Storage> {
     let (planes, h, w) = dims3(src, "im2col")?;
-    in_working!(src.dtype(), F, {
+    crate::with_working_float!(src.dtype(), F, {
         let x = working::<F>(src)?;
         finish(im2col::<F>(&x, planes, h, w, win, oh, ow)?, src.dtype())
     })
@@ -246,7 +233,7 @@ pub(super) fn col2im_kernel(
             src.shape()
         )));
     }
-    in_working!(src.dtype(), F, {
+    crate::with_working_float!(src.dtype(), F, {
         let x = working::<F>(src)?;
         finish(col2im::<F>(&x, planes, h, w, win, oh, ow)?, src.dtype())
     })
@@ -254,7 +241,7 @@ pub(super) fn col2im_kernel(
 
 pub(super) fn max_pool_kernel(src: Strided, win: Window, oh: usize, ow: usize) -> Result<Storage> {
     let (planes, h, w) = dims3(src, "max_pool2d")?;
-    in_working!(src.dtype(), F, {
+    crate::with_working_float!(src.dtype(), F, {
         let x = working::<F>(src)?;
         Ok(Storage::from_vec(max_pool_indices::<F>(
             &x, planes, h, w, win, oh, ow,

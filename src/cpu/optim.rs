@@ -204,21 +204,6 @@ fn check_disjoint(op: &str, param: Strided, rest: &[Strided]) -> Result<()> {
     Ok(())
 }
 
-macro_rules! float_step {
-    ($dt:expr, $F:ident, $body:expr) => {
-        match $dt {
-            DType::F64 => {
-                type $F = f64;
-                $body
-            }
-            _ => {
-                type $F = f32;
-                $body
-            }
-        }
-    };
-}
-
 impl OptimKernels for CpuBackend {
     fn sgd_step(
         &self,
@@ -230,7 +215,7 @@ impl OptimKernels for CpuBackend {
         let mut rest = vec![grad];
         rest.extend(buf);
         check_disjoint("sgd", param, &rest)?;
-        float_step!(param.dtype(), F, {
+        crate::with_working_float!(param.dtype(), F, {
             let g = contiguous_or_gathered::<F>(grad)?;
             // SAFETY: param and buf are disjoint from each other and from grad (checked).
             let mut p = unsafe { MutElems::<F>::of(param)? };
@@ -254,7 +239,7 @@ impl OptimKernels for CpuBackend {
         let mut rest = vec![grad, exp_avg, exp_avg_sq];
         rest.extend(max_exp_avg_sq);
         check_disjoint("adam", param, &rest)?;
-        float_step!(param.dtype(), F, {
+        crate::with_working_float!(param.dtype(), F, {
             let g = contiguous_or_gathered::<F>(grad)?;
             // SAFETY: every written tensor is disjoint from the others and from grad (checked).
             let (mut p, mut m, mut v) = unsafe {
@@ -296,7 +281,7 @@ impl OptimKernels for CpuBackend {
         rest.extend(grad_avg);
         rest.extend(momentum_buf);
         check_disjoint("rmsprop", param, &rest)?;
-        float_step!(param.dtype(), F, {
+        crate::with_working_float!(param.dtype(), F, {
             let g = contiguous_or_gathered::<F>(grad)?;
             // SAFETY: every written tensor is disjoint from the others and from grad (checked).
             let (mut p, mut sq) =
@@ -331,7 +316,7 @@ impl OptimKernels for CpuBackend {
         h: AdagradStep,
     ) -> Result<()> {
         check_disjoint("adagrad", param, &[grad, state_sum])?;
-        float_step!(param.dtype(), F, {
+        crate::with_working_float!(param.dtype(), F, {
             let g = contiguous_or_gathered::<F>(grad)?;
             // SAFETY: param and state_sum are disjoint from each other and from grad (checked).
             let (mut p, mut s) =
