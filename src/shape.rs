@@ -116,7 +116,8 @@ pub fn infer_shape(op: &str, shape: &[i64], numel: usize) -> Result<Vec<usize>> 
         } else if s < 0 {
             return Err(Error::Runtime(format!("{op}: invalid shape dimension {s}")));
         } else {
-            known *= s as usize;
+            // A product past usize::MAX cannot match any tensor's size.
+            known = known.saturating_mul(s as usize);
         }
     }
     let mut out: Vec<usize> = shape.iter().map(|&s| s.max(0) as usize).collect();
@@ -126,6 +127,9 @@ pub fn infer_shape(op: &str, shape: &[i64], numel: usize) -> Result<Vec<usize>> 
             shape
         ))
     };
+    if known == usize::MAX && shape.iter().all(|&s| s != 0) {
+        return Err(bad());
+    }
     match infer {
         Some(i) => {
             if known == 0 || numel % known != 0 {
