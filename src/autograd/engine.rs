@@ -83,19 +83,7 @@ fn validate(name: &str, index: usize, g: Tensor, meta: Option<&OutputMeta>) -> R
 
 /// PyTorch's legacy type name of a CPU tensor (`CPUFloatType`) for hook errors.
 fn type_name(dt: DType) -> String {
-    let s = match dt {
-        DType::Bool => "Bool",
-        DType::U8 => "Byte",
-        DType::I8 => "Char",
-        DType::I16 => "Short",
-        DType::I32 => "Int",
-        DType::I64 => "Long",
-        DType::F16 => "Half",
-        DType::BF16 => "BFloat16",
-        DType::F32 => "Float",
-        DType::F64 => "Double",
-    };
-    format!("CPU{s}Type")
+    format!("CPU{}Type", crate::tensor::binary_ops::pretty_dtype(dt))
 }
 
 /// Runs tensor hooks in order; a replacement must keep the gradient's dtype and shape.
