@@ -243,12 +243,17 @@ impl PyTensor {
     fn topk(
         &self,
         py: Python<'_>,
-        k: usize,
+        k: i64,
         dim: i64,
         largest: bool,
         sorted: bool,
     ) -> PyResult<Py<PyAny>> {
         let _ = sorted;
+        let k = usize::try_from(k).map_err(|_| {
+            pyo3::exceptions::PyRuntimeError::new_err(format!(
+                "topk: selected index k out of range (k = {k})"
+            ))
+        })?;
         let (v, i) = self.t.topk(k, dim, largest)?;
         named_pair(py, "topk", v, i)
     }

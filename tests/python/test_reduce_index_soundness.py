@@ -446,3 +446,11 @@ def test_unfold_overlapping_windows_gradient():
     assert gradcheck(lambda t: t.unfold(0, 3, 1), (x,))
     x.unfold(0, 3, 2).sum().backward()
     assert x.grad.tolist() == [1.0, 1.0, 2.0, 1.0, 2.0, 1.0, 1.0]
+
+
+def test_topk_negative_k_is_a_runtime_error():
+    x = torch.tensor([1.0, 2.0, 3.0])
+    with pytest.raises(RuntimeError, match="k out of range"):
+        x.topk(-1)
+    with pytest.raises(RuntimeError, match="k out of range"):
+        torch.topk(x, -2)
