@@ -47,6 +47,24 @@ fn sizes(shape: &[usize]) -> String {
 }
 
 impl Tensor {
+    /// The shared setup of the `index_*` ops along `d`: a 0-d tensor is lifted to one
+    /// element, and `index` (flattened) becomes the advanced index of dim `d`.
+    fn along_dim_index(
+        &self,
+        d: usize,
+        index: &Tensor,
+    ) -> Result<(bool, Tensor, Vec<Option<Tensor>>)> {
+        let scalar = self.ndim() == 0;
+        let x = if scalar {
+            self.reshape(&[1])?
+        } else {
+            self.clone()
+        };
+        let mut adv: Vec<Option<Tensor>> = vec![None; x.ndim()];
+        adv[d] = Some(index.reshape(&[-1])?);
+        Ok((scalar, x, adv))
+    }
+
     /// `gather(dim, index)`: `out[i][j] = self[i][index[i][j]]` (dim 1); negative indices are
     /// errors.
     pub fn gather(&self, dim: i64, index: &Tensor) -> Result<Tensor> {
@@ -252,14 +270,7 @@ impl Tensor {
                 sizes(source.shape())
             )));
         }
-        let scalar = self.ndim() == 0;
-        let x = if scalar {
-            self.reshape(&[1])?
-        } else {
-            self.clone()
-        };
-        let mut adv: Vec<Option<Tensor>> = vec![None; x.ndim()];
-        adv[d] = Some(index.reshape(&[-1])?);
+        let (scalar, x, adv) = self.along_dim_index(d, index)?;
         let src = if source.ndim() == 0 {
             source.reshape(&[1])?
         } else {
@@ -310,14 +321,7 @@ impl Tensor {
         }
         super::check_same_device("index_fill", &[self, index])?;
         let d = normalize_dim(dim, self.ndim())?;
-        let scalar = self.ndim() == 0;
-        let x = if scalar {
-            self.reshape(&[1])?
-        } else {
-            self.clone()
-        };
-        let mut adv: Vec<Option<Tensor>> = vec![None; x.ndim()];
-        adv[d] = Some(index.reshape(&[-1])?);
+        let (scalar, x, adv) = self.along_dim_index(d, index)?;
         let v = value.to_device_raw(self.device())?.to_dtype(self.dtype())?;
         let r = x.index_put_checked(&adv, &v, false, true, Bounds::Dim)?;
         if scalar {
