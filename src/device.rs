@@ -51,10 +51,7 @@ impl Device {
     pub fn check_available(&self) -> Result<()> {
         match self {
             Device::Cpu => Ok(()),
-            Device::Cuda(_) => Err(Error::Runtime(
-                "Torch not compiled with CUDA enabled: CUDA not available in this build of rtorch"
-                    .into(),
-            )),
+            Device::Cuda(i) => crate::cuda_backend::backend(*i).map(|_| ()),
         }
     }
 }

@@ -108,6 +108,21 @@ pub fn device_of(obj: &Bound<PyAny>) -> PyResult<Device> {
     )))
 }
 
+/// The `device=` argument of a factory function, `default` when absent; checked to exist.
+pub fn device_or(obj: Option<&Bound<PyAny>>, default: Device) -> PyResult<Device> {
+    let d = match obj {
+        Some(o) if !o.is_none() => device_of(o)?,
+        _ => default,
+    };
+    d.check_available()?;
+    Ok(d)
+}
+
+/// The `device=` argument of a factory function (CPU when absent).
+pub fn opt_device(obj: Option<&Bound<PyAny>>) -> PyResult<Device> {
+    device_or(obj, Device::Cpu)
+}
+
 pub fn check_device(obj: Option<&Bound<PyAny>>) -> PyResult<()> {
     if let Some(o) = obj {
         if !o.is_none() {

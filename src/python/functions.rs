@@ -4,6 +4,7 @@ use super::convert::*;
 use super::tensor::{wrap, PyTensor};
 use super::tensor_methods::list_of;
 use super::types::{PyDType, PyGenerator};
+use crate::device::Device;
 use crate::dtype::{promote_types as promote, DType};
 use crate::tensor::creation_scalar::Scalar;
 use crate::tensor::random;
@@ -261,7 +262,7 @@ macro_rules! sampler {
             let _ = (out, layout, pin_memory);
             let s = usizes(&sizes_of(size)?, stringify!($name))?;
             let g = gen_of(generator);
-            let t = Tensor::$f(&s, opt_dtype(dtype)?.unwrap_or(DType::F32), g.as_ref())?;
+            let t = Tensor::$f(&s, opt_dtype(dtype)?.unwrap_or(DType::F32), g.as_ref(), opt_device(device)?)?;
             finish(py, t, device, requires_grad)
         }
     };
@@ -282,7 +283,7 @@ pub fn rand_like(
     let dt = opt_dtype(dtype)?.unwrap_or(input.t.dtype());
     finish(
         py,
-        Tensor::rand(input.t.shape(), dt, gen_of(generator).as_ref())?,
+        Tensor::rand(input.t.shape(), dt, gen_of(generator).as_ref(), device_or(device, input.t.device())?)?,
         device,
         requires_grad,
     )
@@ -301,7 +302,7 @@ pub fn randn_like(
     let dt = opt_dtype(dtype)?.unwrap_or(input.t.dtype());
     finish(
         py,
-        Tensor::randn(input.t.shape(), dt, gen_of(generator).as_ref())?,
+        Tensor::randn(input.t.shape(), dt, gen_of(generator).as_ref(), device_or(device, input.t.device())?)?,
         device,
         requires_grad,
     )
@@ -343,7 +344,7 @@ pub fn randint(
     let dt = opt_dtype(dtype)?.unwrap_or(DType::I64);
     finish(
         py,
-        Tensor::randint(low, high, &s, dt, gen_of(generator).as_ref())?,
+        Tensor::randint(low, high, &s, dt, gen_of(generator).as_ref(), opt_device(device)?)?,
         device,
         requires_grad,
     )
@@ -362,7 +363,7 @@ pub fn randperm(
     let dt = opt_dtype(dtype)?.unwrap_or(DType::I64);
     finish(
         py,
-        Tensor::randperm(n, dt, gen_of(generator).as_ref())?,
+        Tensor::randperm(n, dt, gen_of(generator).as_ref(), opt_device(device)?)?,
         device,
         requires_grad,
     )
@@ -406,6 +407,7 @@ pub fn normal(
             std.extract()?,
             opt_dtype(dtype)?.unwrap_or(DType::F32),
             g.as_ref(),
+            opt_device(device)?,
         )?;
         return finish(py, t, device, requires_grad);
     }
@@ -420,7 +422,8 @@ pub fn normal(
         .or(st.as_ref())
         .map(|t| t.dtype())
         .unwrap_or(DType::F32);
-    let z = Tensor::randn(&shape, dt, g.as_ref())?;
+    let dev = mt.as_ref().or(st.as_ref()).map(|t| t.device()).unwrap_or(Device::Cpu);
+    let z = Tensor::randn(&shape, dt, g.as_ref(), dev)?;
     let scaled = match &st {
         Some(s) => z.mul(s)?,
         None => z.mul_scalar(std.extract::<f64>()?)?,
@@ -442,7 +445,13 @@ pub fn bernoulli(
 ) -> PyResult<Py<PyAny>> {
     let g = gen_of(generator);
     let t = match p {
-        Some(p) => Tensor::bernoulli_scalar(input.t.shape(), p, input.t.dtype(), g.as_ref())?,
+        Some(p) => Tensor::bernoulli_scalar(
+            input.t.shape(),
+            p,
+            input.t.dtype(),
+            g.as_ref(),
+            input.t.device(),
+        )?,
         None => input.t.bernoulli(g.as_ref())?,
     };
     wrap(py, t)
@@ -476,13 +485,13 @@ pub fn _sample_(
     generator: Option<PyRef<PyGenerator>>,
 ) -> PyResult<()> {
     let g = gen_of(generator);
-    let (s, dt) = (t.t.shape().to_vec(), t.t.dtype());
+    let (s, dt, dev) = (t.t.shape().to_vec(), t.t.dtype(), t.t.device());
     let v = match kind {
-        "uniform" => Tensor::uniform(&s, a, b, dt, g.as_ref())?,
-        "normal" => Tensor::normal(&s, a, b, dt, g.as_ref())?,
-        "bernoulli" => Tensor::bernoulli_scalar(&s, a, dt, g.as_ref())?,
-        "random" => Tensor::randint(a as i64, b as i64, &s, dt, g.as_ref())?,
-        "exponential" => Tensor::rand(&s, DType::F64, g.as_ref())?
+        "uniform" => Tensor::uniform(&s, a, b, dt, g.as_ref(), dev)?,
+        "normal" => Tensor::normal(&s, a, b, dt, g.as_ref(), dev)?,
+        "bernoulli" => Tensor::bernoulli_scalar(&s, a, dt, g.as_ref(), dev)?,
+        "random" => Tensor::randint(a as i64, b as i64, &s, dt, g.as_ref(), dev)?,
+        "exponential" => Tensor::rand(&s, DType::F64, g.as_ref(), dev)?
             .rsub_scalar(1.0)?
             .log()?
             .mul_scalar(-1.0 / a)?

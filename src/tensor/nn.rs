@@ -387,8 +387,8 @@ impl Tensor {
         if p == 1.0 {
             return self.mul_scalar(0.0);
         }
-        let mask = Tensor::bernoulli_scalar(self.shape(), 1.0 - p, self.dtype(), None)?
-            .to_device_raw(self.device())?;
+        let mask =
+            Tensor::bernoulli_scalar(self.shape(), 1.0 - p, self.dtype(), None, self.device())?;
         self.mul(&mask.mul_scalar(1.0 / (1.0 - p))?)
     }
 }

@@ -3,6 +3,7 @@
 
 use super::creation::host_vec;
 use super::Tensor;
+use crate::device::Device;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -139,8 +140,13 @@ fn check_float(dt: DType, op: &str) -> Result<()> {
 
 impl Tensor {
     /// `torch.rand`: uniform [0, 1).
-    pub fn rand(shape: &[usize], dtype: DType, g: Option<&Arc<Generator>>) -> Result<Tensor> {
-        Self::uniform(shape, 0.0, 1.0, dtype, g)
+    pub fn rand(
+        shape: &[usize],
+        dtype: DType,
+        g: Option<&Arc<Generator>>,
+        device: Device,
+    ) -> Result<Tensor> {
+        Self::uniform(shape, 0.0, 1.0, dtype, g, device)
     }
 
     pub fn uniform(
@@ -149,16 +155,22 @@ impl Tensor {
         hi: f64,
         dtype: DType,
         g: Option<&Arc<Generator>>,
+        device: Device,
     ) -> Result<Tensor> {
         check_float(dtype, "check_uniform_bounds")?;
         let n = crate::shape::checked_numel(shape)?;
         let v = gen(g).with(|r| host_vec(n, |_| lo + (hi - lo) * r.uniform()))?;
-        Tensor::from_vec(v, shape)?.to_dtype_raw(dtype)
+        Tensor::from_vec(v, shape)?.to_dtype_raw(dtype)?.to_device_raw(device)
     }
 
     /// `torch.randn`: standard normal.
-    pub fn randn(shape: &[usize], dtype: DType, g: Option<&Arc<Generator>>) -> Result<Tensor> {
-        Self::normal(shape, 0.0, 1.0, dtype, g)
+    pub fn randn(
+        shape: &[usize],
+        dtype: DType,
+        g: Option<&Arc<Generator>>,
+        device: Device,
+    ) -> Result<Tensor> {
+        Self::normal(shape, 0.0, 1.0, dtype, g, device)
     }
 
     pub fn normal(
@@ -167,6 +179,7 @@ impl Tensor {
         std: f64,
         dtype: DType,
         g: Option<&Arc<Generator>>,
+        device: Device,
     ) -> Result<Tensor> {
         check_float(dtype, "normal_kernel_cpu")?;
         if std < 0.0 {
@@ -176,7 +189,7 @@ impl Tensor {
         }
         let n = crate::shape::checked_numel(shape)?;
         let v = gen(g).with(|r| host_vec(n, |_| mean + std * r.normal()))?;
-        Tensor::from_vec(v, shape)?.to_dtype_raw(dtype)
+        Tensor::from_vec(v, shape)?.to_dtype_raw(dtype)?.to_device_raw(device)
     }
 
     /// `torch.randint(low, high, shape)`.
@@ -186,6 +199,7 @@ impl Tensor {
         shape: &[usize],
         dtype: DType,
         g: Option<&Arc<Generator>>,
+        device: Device,
     ) -> Result<Tensor> {
         if high <= low {
             return Err(Error::Runtime(format!(
@@ -196,11 +210,16 @@ impl Tensor {
         // (high - low) may exceed i64::MAX; its bit pattern is the right u64 span.
         let span = high.wrapping_sub(low) as u64;
         let v = gen(g).with(|r| host_vec(n, |_| low.wrapping_add(r.below(span) as i64)))?;
-        Tensor::from_vec(v, shape)?.to_dtype_raw(dtype)
+        Tensor::from_vec(v, shape)?.to_dtype_raw(dtype)?.to_device_raw(device)
     }
 
     /// `torch.randperm(n)` (Fisher–Yates).
-    pub fn randperm(n: usize, dtype: DType, g: Option<&Arc<Generator>>) -> Result<Tensor> {
+    pub fn randperm(
+        n: usize,
+        dtype: DType,
+        g: Option<&Arc<Generator>>,
+        device: Device,
+    ) -> Result<Tensor> {
         let mut v = host_vec(n, |i| i as i64)?;
         gen(g).with(|r| {
             for i in (1..n).rev() {
@@ -208,7 +227,7 @@ impl Tensor {
                 v.swap(i, j);
             }
         });
-        Tensor::from_vec(v, &[n])?.to_dtype_raw(dtype)
+        Tensor::from_vec(v, &[n])?.to_dtype_raw(dtype)?.to_device_raw(device)
     }
 
     /// `torch.bernoulli(p)`: 1 with probability p, in p's dtype.
@@ -229,6 +248,7 @@ impl Tensor {
         p: f64,
         dtype: DType,
         g: Option<&Arc<Generator>>,
+        device: Device,
     ) -> Result<Tensor> {
         if !(0.0..=1.0).contains(&p) {
             return Err(Error::Runtime(format!(
@@ -237,7 +257,7 @@ impl Tensor {
         }
         let n = crate::shape::checked_numel(shape)?;
         let v = gen(g).with(|r| host_vec(n, |_| (r.uniform() < p) as u8 as f64))?;
-        Tensor::from_vec(v, shape)?.to_dtype_raw(dtype)
+        Tensor::from_vec(v, shape)?.to_dtype_raw(dtype)?.to_device_raw(device)
     }
 
     /// `torch.multinomial(probs, n, replacement)` for 1-D or 2-D weights.
