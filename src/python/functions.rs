@@ -283,7 +283,12 @@ pub fn rand_like(
     let dt = opt_dtype(dtype)?.unwrap_or(input.t.dtype());
     finish(
         py,
-        Tensor::rand(input.t.shape(), dt, gen_of(generator).as_ref(), device_or(device, input.t.device())?)?,
+        Tensor::rand(
+            input.t.shape(),
+            dt,
+            gen_of(generator).as_ref(),
+            device_or(device, input.t.device())?,
+        )?,
         device,
         requires_grad,
     )
@@ -302,7 +307,12 @@ pub fn randn_like(
     let dt = opt_dtype(dtype)?.unwrap_or(input.t.dtype());
     finish(
         py,
-        Tensor::randn(input.t.shape(), dt, gen_of(generator).as_ref(), device_or(device, input.t.device())?)?,
+        Tensor::randn(
+            input.t.shape(),
+            dt,
+            gen_of(generator).as_ref(),
+            device_or(device, input.t.device())?,
+        )?,
         device,
         requires_grad,
     )
@@ -344,7 +354,14 @@ pub fn randint(
     let dt = opt_dtype(dtype)?.unwrap_or(DType::I64);
     finish(
         py,
-        Tensor::randint(low, high, &s, dt, gen_of(generator).as_ref(), opt_device(device)?)?,
+        Tensor::randint(
+            low,
+            high,
+            &s,
+            dt,
+            gen_of(generator).as_ref(),
+            opt_device(device)?,
+        )?,
         device,
         requires_grad,
     )
@@ -422,7 +439,11 @@ pub fn normal(
         .or(st.as_ref())
         .map(|t| t.dtype())
         .unwrap_or(DType::F32);
-    let dev = mt.as_ref().or(st.as_ref()).map(|t| t.device()).unwrap_or(Device::Cpu);
+    let dev = mt
+        .as_ref()
+        .or(st.as_ref())
+        .map(|t| t.device())
+        .unwrap_or(Device::Cpu);
     let z = Tensor::randn(&shape, dt, g.as_ref(), dev)?;
     let scaled = match &st {
         Some(s) => z.mul(s)?,

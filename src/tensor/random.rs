@@ -160,7 +160,9 @@ impl Tensor {
         check_float(dtype, "check_uniform_bounds")?;
         let n = crate::shape::checked_numel(shape)?;
         let v = gen(g).with(|r| host_vec(n, |_| lo + (hi - lo) * r.uniform()))?;
-        Tensor::from_vec(v, shape)?.to_dtype_raw(dtype)?.to_device_raw(device)
+        Tensor::from_vec(v, shape)?
+            .to_dtype_raw(dtype)?
+            .to_device_raw(device)
     }
 
     /// `torch.randn`: standard normal.
@@ -189,7 +191,9 @@ impl Tensor {
         }
         let n = crate::shape::checked_numel(shape)?;
         let v = gen(g).with(|r| host_vec(n, |_| mean + std * r.normal()))?;
-        Tensor::from_vec(v, shape)?.to_dtype_raw(dtype)?.to_device_raw(device)
+        Tensor::from_vec(v, shape)?
+            .to_dtype_raw(dtype)?
+            .to_device_raw(device)
     }
 
     /// `torch.randint(low, high, shape)`.
@@ -210,7 +214,9 @@ impl Tensor {
         // (high - low) may exceed i64::MAX; its bit pattern is the right u64 span.
         let span = high.wrapping_sub(low) as u64;
         let v = gen(g).with(|r| host_vec(n, |_| low.wrapping_add(r.below(span) as i64)))?;
-        Tensor::from_vec(v, shape)?.to_dtype_raw(dtype)?.to_device_raw(device)
+        Tensor::from_vec(v, shape)?
+            .to_dtype_raw(dtype)?
+            .to_device_raw(device)
     }
 
     /// `torch.randperm(n)` (Fisher–Yates).
@@ -227,7 +233,9 @@ impl Tensor {
                 v.swap(i, j);
             }
         });
-        Tensor::from_vec(v, &[n])?.to_dtype_raw(dtype)?.to_device_raw(device)
+        Tensor::from_vec(v, &[n])?
+            .to_dtype_raw(dtype)?
+            .to_device_raw(device)
     }
 
     /// `torch.bernoulli(p)`: 1 with probability p, in p's dtype.
@@ -257,7 +265,9 @@ impl Tensor {
         }
         let n = crate::shape::checked_numel(shape)?;
         let v = gen(g).with(|r| host_vec(n, |_| (r.uniform() < p) as u8 as f64))?;
-        Tensor::from_vec(v, shape)?.to_dtype_raw(dtype)?.to_device_raw(device)
+        Tensor::from_vec(v, shape)?
+            .to_dtype_raw(dtype)?
+            .to_device_raw(device)
     }
 
     /// `torch.multinomial(probs, n, replacement)` for 1-D or 2-D weights.
