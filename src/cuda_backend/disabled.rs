@@ -53,6 +53,10 @@ pub fn total_memory(_index: usize) -> Result<usize> {
     not_compiled()
 }
 
+pub fn multiprocessor_count(_index: usize) -> Result<u32> {
+    not_compiled()
+}
+
 pub fn synchronize(_index: usize) -> Result<()> {
     not_compiled()
 }
@@ -81,6 +85,10 @@ impl Event {
     pub fn record(&self) -> Result<()> {
         match self.never {}
     }
+    pub fn multiprocessor_count(_index: usize) -> Result<u32> {
+        not_compiled()
+    }
+
     pub fn synchronize(&self) -> Result<()> {
         match self.never {}
     }

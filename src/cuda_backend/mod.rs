@@ -42,7 +42,7 @@ pub use buffer::CudaBuffer;
 #[cfg(feature = "cuda")]
 pub use context::{
     backend, capability, device_count, device_name, empty_cache, is_available, memory_stats,
-    reset_peak_memory, synchronize, total_memory, Event,
+    multiprocessor_count, reset_peak_memory, synchronize, total_memory, Event,
 };
 #[cfg(feature = "cuda")]
 pub use memory::{is_pinned, pin};
