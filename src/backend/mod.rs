@@ -16,6 +16,7 @@ mod linalg;
 mod memory;
 mod nn;
 mod optim;
+mod random;
 mod reduce;
 
 pub use elementwise::*;
@@ -24,6 +25,7 @@ pub use linalg::*;
 pub use memory::*;
 pub use nn::*;
 pub use optim::*;
+pub use random::*;
 pub use reduce::*;
 
 use crate::device::Device;
@@ -66,6 +68,7 @@ pub trait Backend:
     + NnKernels
     + LinalgKernels
     + OptimKernels
+    + RandomKernels
     + Send
     + Sync
 {

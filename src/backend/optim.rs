@@ -3,7 +3,8 @@
 //! other or with the gradient; all have the parameter's shape and float dtype.
 
 use super::Strided;
-use crate::error::Result;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
 use crate::storage::Storage;
 
 /// Hyper-parameters of one SGD step.
@@ -65,6 +66,38 @@ pub fn memory_overlaps(a: &Storage, b: &Storage) -> bool {
     let ea = sa.saturating_add(a.len() * a.dtype().size());
     let eb = sb.saturating_add(b.len() * b.dtype().size());
     sa < eb && sb < ea
+}
+
+/// Every tensor of one step: same element count and dtype as the parameter, and no two of
+/// them (the gradient included) sharing memory, so that kernels may update them in place independently.
+pub fn check_disjoint(op: &str, param: Strided, rest: &[Strided]) -> Result<()> {
+    let dt = param.dtype();
+    if dt != DType::F32 && dt != DType::F64 {
+        return Err(Error::NotImplemented(format!(
+            "fused optimizer step: dtype {} is not supported (use float32 or float64 parameters)",
+            dt.name()
+        )));
+    }
+    let all: Vec<Strided> = std::iter::once(param).chain(rest.iter().copied()).collect();
+    for (i, a) in all.iter().enumerate() {
+        if a.dtype() != dt || a.numel() != param.numel() {
+            return Err(Error::Runtime(format!(
+                "{op}: state tensor {i} is {} {:?}, expected {} {:?}",
+                a.dtype().name(),
+                a.shape(),
+                dt.name(),
+                param.shape()
+            )));
+        }
+        for b in &all[..i] {
+            if memory_overlaps(a.storage, b.storage) {
+                return Err(Error::Runtime(format!(
+                    "{op}: the parameter, its gradient and its state must not share memory"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub trait OptimKernels {

@@ -12,6 +12,7 @@ pub mod matmul;
 mod memory;
 mod nn;
 pub mod optim;
+pub mod random;
 pub mod reduce;
 pub mod scan_sort;
 mod unary;

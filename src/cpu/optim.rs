@@ -5,9 +5,9 @@
 
 use super::{contiguous_or_gathered, gather, write_elems, CpuBackend};
 use crate::backend::{
-    memory_overlaps, AdagradStep, AdamStep, OptimKernels, RmspropStep, SgdStep, Strided,
+    check_disjoint, AdagradStep, AdamStep, OptimKernels, RmspropStep, SgdStep, Strided,
 };
-use crate::dtype::{DType, Elem};
+use crate::dtype::Elem;
 use crate::error::{Error, Result};
 use num_traits::Float;
 
@@ -170,38 +170,6 @@ impl<'a, F: Elem> MutElems<'a, F> {
             MutElems::Gathered(v, s) => write_elems(s, &v),
         }
     }
-}
-
-/// Every tensor of one step: same element count and dtype as the parameter, and no two of
-/// them (the gradient included) sharing memory, so that the mutable slices below are unique.
-fn check_disjoint(op: &str, param: Strided, rest: &[Strided]) -> Result<()> {
-    let dt = param.dtype();
-    if dt != DType::F32 && dt != DType::F64 {
-        return Err(Error::NotImplemented(format!(
-            "fused optimizer step: dtype {} is not supported (use float32 or float64 parameters)",
-            dt.name()
-        )));
-    }
-    let all: Vec<Strided> = std::iter::once(param).chain(rest.iter().copied()).collect();
-    for (i, a) in all.iter().enumerate() {
-        if a.dtype() != dt || a.numel() != param.numel() {
-            return Err(Error::Runtime(format!(
-                "{op}: state tensor {i} is {} {:?}, expected {} {:?}",
-                a.dtype().name(),
-                a.shape(),
-                dt.name(),
-                param.shape()
-            )));
-        }
-        for b in &all[..i] {
-            if memory_overlaps(a.storage, b.storage) {
-                return Err(Error::Runtime(format!(
-                    "{op}: the parameter, its gradient and its state must not share memory"
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 impl OptimKernels for CpuBackend {

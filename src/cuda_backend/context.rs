@@ -220,11 +220,27 @@ impl Gpu {
         if let Some(m) = modules.get(&family) {
             return Ok(m.clone());
         }
-        let image = kernels::binary_for(family, self.cc)?;
-        self.bind()?;
-        let m = self.ctx.load_module(image).map_err(cu_err)?;
-        modules.insert(family, m.clone());
-        Ok(m)
+        // First use of a family: build every family not loaded yet, in parallel.
+        let missing: Vec<Family> = Family::ALL
+            .into_iter()
+            .filter(|f| !modules.contains_key(f))
+            .collect();
+        let mut wanted = None;
+        for (f, image) in kernels::prepare(&missing, self.cc) {
+            match image {
+                Ok(image) => {
+                    self.bind()?;
+                    let m = self.ctx.load_module(image).map_err(cu_err)?;
+                    if f == family {
+                        wanted = Some(m.clone());
+                    }
+                    modules.insert(f, m);
+                }
+                Err(e) if f == family => return Err(e),
+                Err(_) => {}
+            }
+        }
+        wanted.ok_or_else(|| Error::Runtime(format!("CUDA {} kernels unavailable", family.name())))
     }
 
     /// A one-dimensional launch over `n` items: 256 threads per block, enough blocks to

@@ -226,34 +226,70 @@ pub fn compile_check(arch: &str) -> Result<Vec<(String, String)>> {
             "compile_check: expected an architecture like 'sm_90', got '{arch}'"
         )));
     };
-    let mut logs = Vec::new();
-    for family in Family::ALL {
-        let (ptx, log_ptx) = compile(family, &format!("compute_{num}"))?;
-        let text = String::from_utf8_lossy(&ptx);
-        let entries: std::collections::HashSet<&str> = text
-            .lines()
-            .filter_map(|l| l.trim_start().strip_prefix(".visible .entry "))
-            .map(|l| l.split(['(', ' ']).next().unwrap_or(""))
+    let virtual_arch = format!("compute_{num}");
+    // Families compile independently: one thread each.
+    std::thread::scope(|scope| {
+        let jobs: Vec<_> = Family::ALL
+            .iter()
+            .map(|&family| {
+                let virtual_arch = &virtual_arch;
+                scope.spawn(move || check_family(family, virtual_arch, arch))
+            })
             .collect();
-        let missing: Vec<String> = family
-            .kernel_names()
-            .into_iter()
-            .filter(|n| !entries.contains(n.as_str()))
-            .collect();
-        if !missing.is_empty() {
-            return Err(Error::Runtime(format!(
-                "the {} kernels lack entry points the backend launches: {}",
-                family.name(),
-                missing.join(", ")
-            )));
-        }
-        let (_, log_bin) = compile(family, arch)?;
-        let log = [log_ptx, log_bin]
-            .into_iter()
-            .filter(|l| !l.is_empty())
-            .collect::<Vec<_>>()
-            .join("\n");
-        logs.push((family.name().to_string(), log));
+        jobs.into_iter()
+            .map(|j| {
+                j.join()
+                    .unwrap_or_else(|_| Err(Error::Runtime("NVRTC compile thread failed".into())))
+            })
+            .collect()
+    })
+}
+
+/// PTX for the entry-point check, then a CUBIN for `arch`; the combined log.
+fn check_family(family: Family, virtual_arch: &str, arch: &str) -> Result<(String, String)> {
+    let (ptx, log_ptx) = compile(family, virtual_arch)?;
+    let text = String::from_utf8_lossy(&ptx);
+    let entries: std::collections::HashSet<&str> = text
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix(".visible .entry "))
+        .map(|l| l.split(['(', ' ']).next().unwrap_or(""))
+        .collect();
+    let missing: Vec<String> = family
+        .kernel_names()
+        .into_iter()
+        .filter(|n| !entries.contains(n.as_str()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Runtime(format!(
+            "the {} kernels lack entry points the backend launches: {}",
+            family.name(),
+            missing.join(", ")
+        )));
     }
-    Ok(logs)
+    let (_, log_bin) = compile(family, arch)?;
+    let log = [log_ptx, log_bin]
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    Ok((family.name().to_string(), log))
+}
+
+/// Compiles (or finds in the disk cache) several families for `cc` at once, in parallel, so a
+/// program pays the compile time of the slowest family rather than the sum.
+pub(crate) fn prepare(families: &[Family], cc: (i32, i32)) -> Vec<(Family, Result<Ptx>)> {
+    std::thread::scope(|scope| {
+        let jobs: Vec<_> = families
+            .iter()
+            .map(|&f| (f, scope.spawn(move || binary_for(f, cc))))
+            .collect();
+        jobs.into_iter()
+            .map(|(f, j)| {
+                let r = j
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::Runtime("NVRTC compile thread failed".into())));
+                (f, r)
+            })
+            .collect()
+    })
 }

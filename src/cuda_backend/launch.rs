@@ -46,16 +46,23 @@ pub(crate) fn lays<const N: usize>(
     shape: &[usize],
     views: [(&[usize], usize); N],
 ) -> Result<[Lay; N]> {
+    let v = lays_dyn(shape, &views)?;
+    Ok(std::array::from_fn(|i| v[i]))
+}
+
+/// `lays` for a number of views known at run time.
+pub(crate) fn lays_dyn(shape: &[usize], views: &[(&[usize], usize)]) -> Result<Vec<Lay>> {
+    let n = views.len();
     // Groups from the innermost outwards: (size, stride per view).
-    let mut groups: Vec<(usize, [usize; N])> = Vec::new();
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
     for d in (0..shape.len()).rev() {
         let size = shape[d];
         if size == 1 {
             continue;
         }
-        let strides: [usize; N] = std::array::from_fn(|v| views[v].0[d]);
+        let strides: Vec<usize> = views.iter().map(|v| v.0[d]).collect();
         if let Some((gsize, gstrides)) = groups.last_mut() {
-            if (0..N).all(|v| strides[v] == gstrides[v].wrapping_mul(*gsize)) {
+            if (0..n).all(|v| strides[v] == gstrides[v].wrapping_mul(*gsize)) {
                 *gsize *= size;
                 continue;
             }
@@ -69,19 +76,21 @@ pub(crate) fn lays<const N: usize>(
         )));
     }
     groups.reverse();
-    Ok(std::array::from_fn(|v| {
-        let mut l = Lay {
-            offset: views[v].1 as i64,
-            ndim: groups.len() as i64,
-            shape: [1; MAXD],
-            stride: [0; MAXD],
-        };
-        for (d, (size, strides)) in groups.iter().enumerate() {
-            l.shape[d] = *size as i64;
-            l.stride[d] = strides[v] as i64;
-        }
-        l
-    }))
+    Ok((0..n)
+        .map(|v| {
+            let mut l = Lay {
+                offset: views[v].1 as i64,
+                ndim: groups.len() as i64,
+                shape: [1; MAXD],
+                stride: [0; MAXD],
+            };
+            for (d, (size, strides)) in groups.iter().enumerate() {
+                l.shape[d] = *size as i64;
+                l.stride[d] = strides[v] as i64;
+            }
+            l
+        })
+        .collect())
 }
 
 /// The layout of one view.

@@ -3,6 +3,7 @@
 
 use super::creation::host_vec;
 use super::Tensor;
+use crate::backend::Distribution;
 use crate::device::Device;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -122,6 +123,72 @@ pub fn default_generator() -> &'static Arc<Generator> {
 
 pub fn manual_seed(seed: u64) {
     default_generator().manual_seed(seed);
+    cuda_manual_seed_all(seed);
+}
+
+/// Philox (seed, next counter) of each CUDA device's default generator, and the seed new
+/// devices start from.
+struct DeviceStreams {
+    default_seed: u64,
+    devices: std::collections::HashMap<usize, (u64, u64)>,
+}
+
+fn device_streams() -> std::sync::MutexGuard<'static, DeviceStreams> {
+    static S: OnceLock<Mutex<DeviceStreams>> = OnceLock::new();
+    S.get_or_init(|| {
+        Mutex::new(DeviceStreams {
+            default_seed: 67280421310721,
+            devices: Default::default(),
+        })
+    })
+    .lock()
+    .unwrap_or_else(|e| e.into_inner())
+}
+
+/// `torch.cuda.manual_seed`: restarts device `index`'s stream.
+pub fn cuda_manual_seed(index: usize, seed: u64) {
+    device_streams().devices.insert(index, (seed, 0));
+}
+
+/// `torch.cuda.manual_seed_all` (also done by `torch.manual_seed`).
+pub fn cuda_manual_seed_all(seed: u64) {
+    let mut s = device_streams();
+    s.default_seed = seed;
+    s.devices.clear();
+}
+
+pub fn cuda_initial_seed(index: usize) -> u64 {
+    let s = device_streams();
+    s.devices.get(&index).map_or(s.default_seed, |d| d.0)
+}
+
+/// Reserves `counters` Philox counters of device `index`'s stream: (seed, first counter).
+fn cuda_reserve(index: usize, counters: u64) -> (u64, u64) {
+    let mut s = device_streams();
+    let seed = s.default_seed;
+    let e = s.devices.entry(index).or_insert((seed, 0));
+    let start = e.1;
+    e.1 = e.1.wrapping_add(counters);
+    (e.0, start)
+}
+
+/// Draws `dist` on an accelerator with a counter-based stream, generated on the device: the
+/// default generator of the device, or a key drawn from an explicit generator.
+fn device_draw(
+    shape: &[usize],
+    dtype: DType,
+    dist: Distribution,
+    g: Option<&Arc<Generator>>,
+    device: Device,
+) -> Result<Tensor> {
+    let n = crate::shape::checked_numel(shape)?;
+    let counters = (n as u64).div_ceil(dist.per_counter(dtype));
+    let (seed, offset) = match g {
+        Some(g) => (g.with(|r| r.next_u64()), 0),
+        None => cuda_reserve(device.index().unwrap_or(0), counters),
+    };
+    let storage = crate::backend::backend(device)?.philox_fill(n, dtype, dist, seed, offset)?;
+    Tensor::from_kernel(storage, shape)
 }
 
 fn gen(g: Option<&Arc<Generator>>) -> &Arc<Generator> {
@@ -158,6 +225,9 @@ impl Tensor {
         device: Device,
     ) -> Result<Tensor> {
         check_float(dtype, "check_uniform_bounds")?;
+        if device != Device::Cpu {
+            return device_draw(shape, dtype, Distribution::Uniform { lo, hi }, g, device);
+        }
         let n = crate::shape::checked_numel(shape)?;
         let v = gen(g).with(|r| host_vec(n, |_| lo + (hi - lo) * r.uniform()))?;
         Tensor::from_vec(v, shape)?
@@ -189,6 +259,9 @@ impl Tensor {
                 "normal expects std >= 0.0, but found std {std}"
             )));
         }
+        if device != Device::Cpu {
+            return device_draw(shape, dtype, Distribution::Normal { mean, std }, g, device);
+        }
         let n = crate::shape::checked_numel(shape)?;
         let v = gen(g).with(|r| host_vec(n, |_| mean + std * r.normal()))?;
         Tensor::from_vec(v, shape)?
@@ -213,6 +286,10 @@ impl Tensor {
         let n = crate::shape::checked_numel(shape)?;
         // (high - low) may exceed i64::MAX; its bit pattern is the right u64 span.
         let span = high.wrapping_sub(low) as u64;
+        if device != Device::Cpu {
+            let dist = Distribution::Integers { low, span };
+            return device_draw(shape, DType::I64, dist, g, device)?.to_dtype_raw(dtype);
+        }
         let v = gen(g).with(|r| host_vec(n, |_| low.wrapping_add(r.below(span) as i64)))?;
         Tensor::from_vec(v, shape)?
             .to_dtype_raw(dtype)?
@@ -246,6 +323,18 @@ impl Tensor {
                 "bernoulli_: all elements of p must be in [0, 1]".into(),
             ));
         }
+        if self.device() != Device::Cpu && self.dtype().is_float() {
+            let n = p.len() as u64;
+            let per = Distribution::Bernoulli { p: 0.0 }.per_counter(self.dtype());
+            let (seed, offset) = match g {
+                Some(g) => (g.with(|r| r.next_u64()), 0),
+                None => cuda_reserve(self.device().index().unwrap_or(0), n.div_ceil(per)),
+            };
+            let st = self
+                .backend()?
+                .philox_bernoulli(self.strided(), seed, offset)?;
+            return Tensor::from_kernel(st, self.shape());
+        }
         let v = gen(g).with(|r| host_vec(p.len(), |i| (r.uniform() < p[i]) as u8 as f64))?;
         Tensor::from_vec_on(v, self.shape(), self.device())?.to_dtype_raw(self.dtype())
     }
@@ -262,6 +351,9 @@ impl Tensor {
             return Err(Error::Runtime(format!(
                 "bernoulli_ expects p to be in [0, 1], but got p={p}"
             )));
+        }
+        if device != Device::Cpu && dtype.is_float() {
+            return device_draw(shape, dtype, Distribution::Bernoulli { p }, g, device);
         }
         let n = crate::shape::checked_numel(shape)?;
         let v = gen(g).with(|r| host_vec(n, |_| (r.uniform() < p) as u8 as f64))?;
