@@ -116,3 +116,8 @@ pub fn pin(_host: &crate::storage::Storage) -> Result<crate::storage::Storage> {
 pub fn is_pinned(_ptr: usize) -> bool {
     false
 }
+
+/// Compiles every kernel family into the disk cache (needs the `cuda` feature).
+pub fn prebuild(_arch: &str) -> Result<String> {
+    not_compiled()
+}

@@ -293,3 +293,27 @@ pub(crate) fn prepare(families: &[Family], cc: (i32, i32)) -> Vec<(Family, Resul
             .collect()
     })
 }
+
+/// Compiles every family for `arch` ("sm_90") into the disk cache, for a GPU machine to load
+/// without compiling. Returns the cache directory.
+pub fn prebuild(arch: &str) -> Result<String> {
+    let cc = arch
+        .strip_prefix("sm_")
+        .filter(|d| d.len() >= 2)
+        .and_then(|d| {
+            let (major, minor) = d.split_at(d.len() - 1);
+            Some((major.parse().ok()?, minor.parse().ok()?))
+        })
+        .ok_or_else(|| {
+            Error::Value(format!(
+                "prebuild: expected an architecture like 'sm_90', got '{arch}'"
+            ))
+        })?;
+    let dir = cache_dir().ok_or_else(|| {
+        Error::Runtime("prebuild: no kernel cache directory (set RTORCH_KERNEL_CACHE)".into())
+    })?;
+    for (_, r) in prepare(&Family::ALL, cc) {
+        r?;
+    }
+    Ok(dir.display().to_string())
+}

@@ -48,7 +48,7 @@ pub use context::{
 pub use memory::{is_pinned, pin};
 
 #[cfg(feature = "cuda")]
-pub use kernels::compile_check;
+pub use kernels::{compile_check, prebuild};
 
 /// Memory held by tensors on one device, and what the allocator keeps cached.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
