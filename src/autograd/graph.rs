@@ -355,6 +355,7 @@ pub(crate) fn release(idx: usize) {
 /// Runs `f` on the hooks and rule of the node `r` refers to, when `r` is its only reference
 /// and the arena is not locked (None otherwise). For garbage-collector traversal: whoever owns
 /// `r` exclusively then owns what the node holds.
+#[cfg_attr(not(feature = "python"), allow(dead_code))]
 pub(crate) fn with_exclusive_node<R>(
     r: &NodeRef,
     f: impl FnOnce(&[Hook], Option<&Rule>) -> R,
@@ -369,6 +370,7 @@ pub(crate) fn with_exclusive_node<R>(
 
 /// Takes the hooks and a foreign rule out of the node `r` refers to, when `r` is its only
 /// reference (garbage-collector clear). The caller drops them, outside the arena lock.
+#[cfg_attr(not(feature = "python"), allow(dead_code))]
 pub(crate) fn take_exclusive_callbacks(r: &NodeRef) -> (Vec<Hook>, Option<Rule>) {
     let Ok(mut a) = ARENA.try_lock() else {
         return (Vec::new(), None);

@@ -44,9 +44,6 @@ impl CudaBuffer {
     pub(crate) fn ptr(&self) -> u64 {
         self.ptr
     }
-    pub(crate) fn gpu(&self) -> &'static Gpu {
-        self.gpu
-    }
 }
 
 impl Drop for CudaBuffer {

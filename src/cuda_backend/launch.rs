@@ -142,7 +142,7 @@ pub(crate) fn elem_bits(dt: DType, value: crate::tensor::creation_scalar::Scalar
         let mut bytes = [0u8; 8];
         // SAFETY: T is a plain element type of at most 8 bytes.
         let src = unsafe {
-            std::slice::from_raw_parts(&v as *const T as *const u8, std::mem::size_of::<T>())
+            std::slice::from_raw_parts((&v as *const T).cast::<u8>(), std::mem::size_of::<T>())
         };
         bytes[..src.len()].copy_from_slice(src);
         u64::from_le_bytes(bytes)

@@ -163,7 +163,7 @@ fn bytes_to_storage(bytes: Vec<u8>, dtype: DType) -> Result<Storage> {
         // SAFETY: `v` has room for `bytes.len()` bytes; the bytes came from elements of T
         // (bool bytes are 0 or 1).
         unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), v.as_mut_ptr() as *mut u8, bytes.len())
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), v.as_mut_ptr().cast::<u8>(), bytes.len())
         };
         Ok(Storage::from_vec(v))
     })
