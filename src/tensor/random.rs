@@ -122,6 +122,7 @@ pub fn default_generator() -> &'static Arc<Generator> {
 
 pub fn manual_seed(seed: u64) {
     default_generator().manual_seed(seed);
+    cuda_manual_seed_all(seed);
 }
 
 fn gen(g: Option<&Arc<Generator>>) -> &Arc<Generator> {
@@ -331,4 +332,47 @@ impl Tensor {
         };
         Tensor::from_vec_on(out, &shape, self.device())
     }
+}
+
+/// Seeds of the CUDA generators: one `(seed, offset)` per device (a counter-based generator
+/// needs only these two numbers), plus the seed devices not yet seeded start from.
+struct CudaSeeds {
+    default_seed: u64,
+    per_device: Vec<(u64, u64)>,
+}
+
+fn cuda_seeds() -> std::sync::MutexGuard<'static, CudaSeeds> {
+    static SEEDS: Mutex<CudaSeeds> = Mutex::new(CudaSeeds {
+        default_seed: 67280421310721,
+        per_device: Vec::new(),
+    });
+    SEEDS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `torch.cuda.manual_seed(seed)` for device `index`: restarts its stream of numbers.
+pub fn cuda_manual_seed(index: usize, seed: u64) {
+    let mut s = cuda_seeds();
+    let fill = s.default_seed;
+    if s.per_device.len() <= index {
+        s.per_device.resize(index + 1, (fill, 0));
+    }
+    s.per_device[index] = (seed, 0);
+}
+
+/// `torch.cuda.manual_seed_all(seed)`: every device, present and future.
+pub fn cuda_manual_seed_all(seed: u64) {
+    let mut s = cuda_seeds();
+    s.default_seed = seed;
+    for d in s.per_device.iter_mut() {
+        *d = (seed, 0);
+    }
+}
+
+/// `torch.cuda.initial_seed()` of device `index`.
+pub fn cuda_initial_seed(index: usize) -> u64 {
+    let s = cuda_seeds();
+    s.per_device
+        .get(index)
+        .map(|d| d.0)
+        .unwrap_or(s.default_seed)
 }
