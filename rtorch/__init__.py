@@ -7,7 +7,15 @@ inference, type promotion and broadcasting, autograd, ``nn``, ``optim`` and ``ut
 import builtins as _builtins
 
 from rtorch import _C
+
+if _C._cuda_is_built():
+    # The CUDA wheels' NVRTC/cuBLAS must be loaded before the backend first opens them.
+    from rtorch.cuda import _libs as _cuda_libs
+
+    _cuda_libs.preload()
+
 from rtorch._C import (
+    OutOfMemoryError,
     Generator,
     Tensor,
     arange,
@@ -214,8 +222,8 @@ def meshgrid(*tensors, indexing="ij"):
 def diag(input, diagonal=0):
     if input.dim() == 1:
         n = input.shape[0] + _builtins.abs(diagonal)
-        out = zeros(n, n, dtype=input.dtype)
-        idx = arange(input.shape[0])
+        out = zeros(n, n, dtype=input.dtype, device=input.device)
+        idx = arange(input.shape[0], device=input.device)
         r, c = (idx, idx + diagonal) if diagonal >= 0 else (idx - diagonal, idx)
         return out.index_put((r, c), input) if False else _diag_embed(out, r, c, input)
     return input.diagonal(diagonal).clone()
@@ -226,7 +234,7 @@ def _diag_embed(out, r, c, values):
     out[r, c] = values
     if values.requires_grad:
         # Rebuild differentiably: scatter through index_put on a zero tensor.
-        z = zeros(out.shape, dtype=values.dtype)
+        z = zeros(out.shape, dtype=values.dtype, device=values.device)
         z.index_put_((r, c), values)
         return z
     return out
@@ -284,6 +292,10 @@ def log_softmax(input, dim, dtype=None):
 
 
 from rtorch import autograd, cuda, backends, testing  # noqa: E402
+from rtorch.backends.cuda import (  # noqa: E402
+    get_float32_matmul_precision,
+    set_float32_matmul_precision,
+)
 from rtorch import nn, optim, utils  # noqa: E402
 from rtorch.serialization import load, save  # noqa: E402
 from rtorch.nn.parameter import Parameter  # noqa: E402,F401

@@ -69,17 +69,38 @@ class _no_grad:
 
 def _new_factory(fn):
     def method(self, *size, dtype=None, device=None, requires_grad=False, **kw):
-        return fn(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return fn(
+            *size,
+            dtype=dtype or self.dtype,
+            device=self.device if device is None else device,
+            requires_grad=requires_grad,
+        )
 
     return method
 
 
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    return _C.full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    return _C.full(
+        size,
+        fill_value,
+        dtype=dtype or self.dtype,
+        device=self.device if device is None else device,
+        requires_grad=requires_grad,
+    )
 
 
 def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
-    return _C.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    return _C.tensor(
+        data,
+        dtype=dtype or self.dtype,
+        device=self.device if device is None else device,
+        requires_grad=requires_grad,
+    )
+
+
+def get_device(self):
+    """The CUDA device index of this tensor, -1 on the CPU."""
+    return self.device.index if self.is_cuda else -1
 
 
 def std_mean(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -180,7 +201,7 @@ def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     a, b = self, other
     if not isinstance(b, Tensor):
-        b = _C.tensor(b, dtype=a.dtype)
+        b = _C.tensor(b, dtype=a.dtype, device=a.device)
     if a.dtype != b.dtype:
         raise RuntimeError(f"{_scalar_type(a.dtype)} did not match {_scalar_type(b.dtype)}")
     if rtol < 0:
@@ -237,11 +258,11 @@ def __reversed__(self):
 
 
 def __rlshift__(self, other):
-    return _C.tensor(other, dtype=self.dtype).bitwise_left_shift(self)
+    return _C.tensor(other, dtype=self.dtype, device=self.device).bitwise_left_shift(self)
 
 
 def __rrshift__(self, other):
-    return _C.tensor(other, dtype=self.dtype).bitwise_right_shift(self)
+    return _C.tensor(other, dtype=self.dtype, device=self.device).bitwise_right_shift(self)
 
 
 def share_memory_(self):
@@ -249,14 +270,6 @@ def share_memory_(self):
 
 
 def is_shared(self):
-    return False
-
-
-def pin_memory(self, device=None):
-    return self
-
-
-def is_pinned(self, device=None):
     return False
 
 
@@ -274,8 +287,7 @@ def _install():
         allclose=allclose, isclose=isclose, sum_to_size=sum_to_size,
         __deepcopy__=__deepcopy__, __contains__=__contains__,
         __reversed__=__reversed__, __rlshift__=__rlshift__, __rrshift__=__rrshift__,
-        share_memory_=share_memory_, is_shared=is_shared, pin_memory=pin_memory,
-        is_pinned=is_pinned,
+        share_memory_=share_memory_, is_shared=is_shared, get_device=get_device,
     ).items():
         setattr(Tensor, name, fn)
     Tensor.__array_priority__ = 1000

@@ -124,6 +124,8 @@ def tensor_repr(t, prefix="tensor("):
     shape = tuple(t.shape)
     dtype = str(t.dtype).replace("torch.", "")
     suffixes = []
+    if t.is_cuda:
+        suffixes.append(f"device='{t.device}'")
     if t.numel() == 0:
         body = "[]"
         if len(shape) != 1:
@@ -147,10 +149,12 @@ def tensor_repr(t, prefix="tensor("):
     return text
 
 
-def _rebuild_tensor(cls, data, dtype, shape, requires_grad):
+def _rebuild_tensor(cls, data, dtype, shape, requires_grad, device="cpu"):
     from rtorch import _C
 
     t = _C._tensor_from_bytes(data, dtype, list(shape))
+    if device != "cpu":
+        t = t.to(device)
     if cls is _C.Tensor:
         if requires_grad:
             t.requires_grad_(True)

@@ -320,6 +320,13 @@ def _map_tensor(t, saved_location, map_location):
     target = str(target)
     if target.split(":")[0] == "cpu":
         return t
+    if target.split(":")[0] == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            "Attempting to deserialize object on a CUDA device but "
+            "torch.cuda.is_available() is False. If you are running on a CPU-only machine, "
+            "please use torch.load with map_location=torch.device('cpu') to map your "
+            "storages to the CPU."
+        )
     return t.to(target)
 
 

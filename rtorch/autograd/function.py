@@ -60,7 +60,7 @@ class Function:
         differentiable = [o for o in tensor_outs if id(o) not in ctx._non_differentiable]
         if with_grad and any(a.requires_grad for a in tensor_args) and differentiable:
             n_out = len(tensor_outs)
-            shapes = [(o.shape, o.dtype) for o in tensor_outs]
+            shapes = [(o.shape, o.dtype, o.device) for o in tensor_outs]
             out_index = {id(o): k for k, o in enumerate(tensor_outs)}
             slots = [out_index[id(o)] for o in differentiable]
 
@@ -70,7 +70,10 @@ class Function:
                 grads = [None] * n_out
                 grads[slots[k]] = grad
                 if ctx.materialize_grads:
-                    grads = [g if g is not None else rtorch.zeros(s, dtype=d) for g, (s, d) in zip(grads, shapes)]
+                    grads = [
+                        g if g is not None else rtorch.zeros(s, dtype=d, device=dev)
+                        for g, (s, d, dev) in zip(grads, shapes)
+                    ]
                 res = cls.backward(ctx, *grads)
                 if not isinstance(res, tuple):
                     res = (res,)

@@ -1,7 +1,7 @@
-"""``rtorch.backends``: flags PyTorch scripts commonly query."""
+"""``rtorch.backends``: the switches PyTorch scripts set and query."""
 
 from types import SimpleNamespace
 
+from rtorch.backends import cuda, cudnn
+
 mps = SimpleNamespace(is_available=lambda: False, is_built=lambda: False)
-cudnn = SimpleNamespace(enabled=False, benchmark=False, deterministic=False, is_available=lambda: False)
-cuda = SimpleNamespace(is_built=lambda: False, matmul=SimpleNamespace(allow_tf32=False))

@@ -92,15 +92,19 @@ pub fn opt_dtype(obj: Option<&Bound<PyAny>>) -> PyResult<Option<DType>> {
     }
 }
 
+/// A `device=` argument (a `torch.device`, a string or a CUDA index) as the device tensors
+/// go to: "cuda" without an index is the current CUDA device.
 pub fn device_of(obj: &Bound<PyAny>) -> PyResult<Device> {
     if let Ok(d) = obj.cast::<PyDevice>() {
-        return Ok(d.get().dev);
+        return Ok(d.get().resolve());
     }
     if let Ok(s) = obj.extract::<String>() {
-        return Ok(Device::parse(&s)?);
+        return Ok(PyDevice::parse(&s)?.resolve());
     }
     if let Ok(i) = obj.extract::<i64>() {
-        return Ok(Device::Cuda(i as usize));
+        let i = usize::try_from(i)
+            .map_err(|_| Error::Runtime("Device index must not be negative".into()))?;
+        return Ok(Device::Cuda(i));
     }
     Err(PyTypeError::new_err(format!(
         "expected a torch.device, got {}",

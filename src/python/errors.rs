@@ -8,6 +8,13 @@ use pyo3::exceptions::{
 use pyo3::PyErr;
 use std::cell::RefCell;
 
+pyo3::create_exception!(
+    rtorch,
+    OutOfMemoryError,
+    PyRuntimeError,
+    "A device allocation failed (`torch.OutOfMemoryError`, also `torch.cuda.OutOfMemoryError`)."
+);
+
 thread_local! {
     static PENDING: RefCell<Option<PyErr>> = const { RefCell::new(None) };
 }
@@ -25,6 +32,9 @@ impl From<Error> for PyErr {
             return p;
         }
         match e {
+            Error::Runtime(m) if m.starts_with("CUDA out of memory") => {
+                OutOfMemoryError::new_err(m)
+            }
             Error::Runtime(m) => PyRuntimeError::new_err(m),
             Error::Index(m) => PyIndexError::new_err(m),
             Error::Type(m) => PyTypeError::new_err(m),

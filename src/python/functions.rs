@@ -13,14 +13,10 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
-/// Applies `requires_grad=` and `device=` keyword arguments of factory functions.
-fn finish(
-    py: Python<'_>,
-    t: Tensor,
-    device: Option<&Bound<PyAny>>,
-    requires_grad: bool,
-) -> PyResult<Py<PyAny>> {
-    check_device(device)?;
+/// Places a new tensor on `device` (built on the host, or already there) and applies
+/// `requires_grad=`. Callers resolve `device` before building, so a bad device fails first.
+fn finish(py: Python<'_>, t: Tensor, device: Device, requires_grad: bool) -> PyResult<Py<PyAny>> {
+    let t = t.to_device_raw(device)?;
     if requires_grad {
         t.set_requires_grad(true)?;
     }
@@ -41,9 +37,14 @@ pub fn tensor(
     requires_grad: bool,
     pin_memory: bool,
 ) -> PyResult<Py<PyAny>> {
-    let _ = pin_memory;
+    let dev = opt_device(device)?;
     let t = tensor_from_data(data, opt_dtype(dtype)?)?;
-    finish(py, t, device, requires_grad)
+    let t = if pin_memory && dev == Device::Cpu {
+        t.host_copy_with(crate::cuda_backend::pin)?
+    } else {
+        t
+    };
+    finish(py, t, dev, requires_grad)
 }
 
 /// `as_tensor`: shares memory with tensors and NumPy arrays when the dtype allows.
@@ -55,27 +56,27 @@ pub fn as_tensor(
     dtype: Option<&Bound<PyAny>>,
     device: Option<&Bound<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
-    check_device(device)?;
     let dt = opt_dtype(dtype)?;
     if let Ok(t) = data.cast::<PyTensor>() {
         let t = t.borrow().t.clone();
+        let dev = device_or(device, t.device())?;
         return match dt {
-            Some(d) if d != t.dtype() => wrap(py, t.to_dtype(d)?),
+            Some(d) if d != t.dtype() => wrap(py, t.to_device(dev)?.to_dtype(d)?),
+            _ if dev != t.device() => wrap(py, t.to_device(dev)?),
             _ => Ok(data.clone().unbind()),
         };
     }
+    let dev = opt_device(device)?;
     if data.hasattr("__array_interface__")? && scalar_of(data).is_none() {
         if let Ok(t) = from_array_interface(data) {
-            return wrap(
-                py,
-                match dt {
-                    Some(d) if d != t.dtype() => t.to_dtype(d)?,
-                    _ => t,
-                },
-            );
+            let t = match dt {
+                Some(d) if d != t.dtype() => t.to_dtype(d)?,
+                _ => t,
+            };
+            return wrap(py, t.to_device_raw(dev)?);
         }
     }
-    wrap(py, tensor_from_data(data, dt)?)
+    wrap(py, tensor_from_data(data, dt)?.to_device_raw(dev)?)
 }
 
 #[pyfunction]
@@ -95,10 +96,12 @@ macro_rules! filled {
         #[pyo3(signature = (*size, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false, memory_format=None))]
         #[allow(clippy::too_many_arguments)]
         pub fn $name(py: Python<'_>, size: &Bound<PyTuple>, out: Option<&Bound<PyAny>>, dtype: Option<&Bound<PyAny>>, layout: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool, pin_memory: bool, memory_format: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
-            let _ = (out, layout, pin_memory, memory_format);
+            let _ = (out, layout, memory_format);
+            let dev = opt_device(device)?;
             let s = usizes(&sizes_of(size)?, stringify!($name))?;
-            let t = Tensor::full(&s, $val, opt_dtype(dtype)?.unwrap_or(DType::F32))?;
-            finish(py, t, device, requires_grad)
+            let t = Tensor::full_on(&s, $val, opt_dtype(dtype)?.unwrap_or(DType::F32), dev)?;
+            let t = if pin_memory && dev == Device::Cpu { t.host_copy_with(crate::cuda_backend::pin)? } else { t };
+            finish(py, t, dev, requires_grad)
         }
     };
 }
@@ -116,6 +119,7 @@ pub fn full(
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
+    let dev = opt_device(device)?;
     let s = usizes(&sizes_of(&PyTuple::new(py, [size])?)?, "full")?;
     let v = scalar_of(fill_value)
         .ok_or_else(|| PyTypeError::new_err("full(): fill_value must be a number"))?;
@@ -124,7 +128,7 @@ pub fn full(
         Scalar::Int(_) => DType::I64,
         Scalar::Float(_) => DType::F32,
     });
-    finish(py, Tensor::full(&s, v, dt)?, device, requires_grad)
+    finish(py, Tensor::full_on(&s, v, dt, dev)?, dev, requires_grad)
 }
 
 macro_rules! filled_like {
@@ -133,8 +137,9 @@ macro_rules! filled_like {
         #[pyo3(signature = (input, *, dtype=None, layout=None, device=None, requires_grad=false, memory_format=None))]
         pub fn $name(py: Python<'_>, input: PyRef<PyTensor>, dtype: Option<&Bound<PyAny>>, layout: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool, memory_format: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
             let _ = (layout, memory_format);
+            let dev = device_or(device, input.t.device())?;
             let dt = opt_dtype(dtype)?.unwrap_or(input.t.dtype());
-            finish(py, Tensor::full(input.t.shape(), $val, dt)?, device, requires_grad)
+            finish(py, Tensor::full_on(input.t.shape(), $val, dt, dev)?, dev, requires_grad)
         }
     };
 }
@@ -152,13 +157,14 @@ pub fn full_like(
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
+    let dev = device_or(device, input.t.device())?;
     let v = scalar_of(fill_value)
         .ok_or_else(|| PyTypeError::new_err("full_like(): fill_value must be a number"))?;
     let dt = opt_dtype(dtype)?.unwrap_or(input.t.dtype());
     finish(
         py,
-        Tensor::full(input.t.shape(), v, dt)?,
-        device,
+        Tensor::full_on(input.t.shape(), v, dt, dev)?,
+        dev,
         requires_grad,
     )
 }
@@ -174,6 +180,7 @@ pub fn arange(
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
+    let dev = opt_device(device)?;
     let num = |o: &Bound<PyAny>| {
         scalar_of(o).ok_or_else(|| PyTypeError::new_err("arange(): arguments must be numbers"))
     };
@@ -187,7 +194,7 @@ pub fn arange(
     };
     let any_float = [s, e, st].iter().any(|x| matches!(x, Scalar::Float(_)));
     let dt = opt_dtype(dtype)?.unwrap_or(if any_float { DType::F32 } else { DType::I64 });
-    finish(py, Tensor::arange(s, e, st, dt)?, device, requires_grad)
+    finish(py, Tensor::arange(s, e, st, dt)?, dev, requires_grad)
 }
 
 #[pyfunction]
@@ -201,11 +208,12 @@ pub fn linspace(
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
+    let dev = opt_device(device)?;
     let dt = opt_dtype(dtype)?.unwrap_or(DType::F32);
     finish(
         py,
         Tensor::linspace(start, end, steps, dt)?,
-        device,
+        dev,
         requires_grad,
     )
 }
@@ -223,6 +231,7 @@ pub fn logspace(
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
+    let dev = opt_device(device)?;
     let dt = opt_dtype(dtype)?.unwrap_or(DType::F32);
     let l = Tensor::linspace(start, end, steps, DType::F64)?;
     let t = l
@@ -231,7 +240,7 @@ pub fn logspace(
             Scalar::Float(base),
         )?
         .to_dtype(dt)?;
-    finish(py, t, device, requires_grad)
+    finish(py, t, dev, requires_grad)
 }
 
 #[pyfunction]
@@ -244,13 +253,9 @@ pub fn eye(
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
+    let dev = opt_device(device)?;
     let dt = opt_dtype(dtype)?.unwrap_or(DType::F32);
-    finish(
-        py,
-        Tensor::eye(n, m.unwrap_or(n), dt)?,
-        device,
-        requires_grad,
-    )
+    finish(py, Tensor::eye(n, m.unwrap_or(n), dt)?, dev, requires_grad)
 }
 
 macro_rules! sampler {
@@ -260,10 +265,11 @@ macro_rules! sampler {
         #[allow(clippy::too_many_arguments)]
         pub fn $name(py: Python<'_>, size: &Bound<PyTuple>, generator: Option<PyRef<PyGenerator>>, out: Option<&Bound<PyAny>>, dtype: Option<&Bound<PyAny>>, layout: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool, pin_memory: bool) -> PyResult<Py<PyAny>> {
             let _ = (out, layout, pin_memory);
+            let dev = opt_device(device)?;
             let s = usizes(&sizes_of(size)?, stringify!($name))?;
             let g = gen_of(generator);
-            let t = Tensor::$f(&s, opt_dtype(dtype)?.unwrap_or(DType::F32), g.as_ref(), opt_device(device)?)?;
-            finish(py, t, device, requires_grad)
+            let t = Tensor::$f(&s, opt_dtype(dtype)?.unwrap_or(DType::F32), g.as_ref(), dev)?;
+            finish(py, t, dev, requires_grad)
         }
     };
 }
@@ -280,16 +286,12 @@ pub fn rand_like(
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
+    let dev = device_or(device, input.t.device())?;
     let dt = opt_dtype(dtype)?.unwrap_or(input.t.dtype());
     finish(
         py,
-        Tensor::rand(
-            input.t.shape(),
-            dt,
-            gen_of(generator).as_ref(),
-            device_or(device, input.t.device())?,
-        )?,
-        device,
+        Tensor::rand(input.t.shape(), dt, gen_of(generator).as_ref(), dev)?,
+        dev,
         requires_grad,
     )
 }
@@ -304,16 +306,12 @@ pub fn randn_like(
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
+    let dev = device_or(device, input.t.device())?;
     let dt = opt_dtype(dtype)?.unwrap_or(input.t.dtype());
     finish(
         py,
-        Tensor::randn(
-            input.t.shape(),
-            dt,
-            gen_of(generator).as_ref(),
-            device_or(device, input.t.device())?,
-        )?,
-        device,
+        Tensor::randn(input.t.shape(), dt, gen_of(generator).as_ref(), dev)?,
+        dev,
         requires_grad,
     )
 }
@@ -330,6 +328,7 @@ pub fn randint(
     requires_grad: bool,
     size: Option<&Bound<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
+    let dev = opt_device(device)?;
     let n = args.len();
     let (low, high, sz) = match (n, size) {
         (1, Some(s)) => (0, index_i64(&args.get_item(0)?)?, s.clone()),
@@ -354,15 +353,8 @@ pub fn randint(
     let dt = opt_dtype(dtype)?.unwrap_or(DType::I64);
     finish(
         py,
-        Tensor::randint(
-            low,
-            high,
-            &s,
-            dt,
-            gen_of(generator).as_ref(),
-            opt_device(device)?,
-        )?,
-        device,
+        Tensor::randint(low, high, &s, dt, gen_of(generator).as_ref(), dev)?,
+        dev,
         requires_grad,
     )
 }
@@ -377,11 +369,12 @@ pub fn randperm(
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
+    let dev = opt_device(device)?;
     let dt = opt_dtype(dtype)?.unwrap_or(DType::I64);
     finish(
         py,
-        Tensor::randperm(n, dt, gen_of(generator).as_ref(), opt_device(device)?)?,
-        device,
+        Tensor::randperm(n, dt, gen_of(generator).as_ref(), dev)?,
+        dev,
         requires_grad,
     )
 }
@@ -426,7 +419,8 @@ pub fn normal(
             g.as_ref(),
             opt_device(device)?,
         )?;
-        return finish(py, t, device, requires_grad);
+        let dev = t.device();
+        return finish(py, t, dev, requires_grad);
     }
     let shape = match (&mt, &st) {
         (Some(m), Some(s)) => crate::shape::broadcast_shapes(m.shape(), s.shape())?,
@@ -453,7 +447,8 @@ pub fn normal(
         Some(m) => scaled.add(m)?,
         None => scaled.add_scalar(mean.extract::<f64>()?)?,
     };
-    finish(py, out.detach(), device, requires_grad)
+    let dev = device_or(device, dev)?;
+    finish(py, out.detach(), dev, requires_grad)
 }
 
 #[pyfunction]

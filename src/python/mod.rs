@@ -3,6 +3,7 @@
 
 mod autograd;
 mod convert;
+mod cuda;
 mod errors;
 mod functions;
 mod nn;
@@ -86,5 +87,6 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     nn::register(m)?;
     nn::register_norm(m)?;
     optim::register(m)?;
+    cuda::register(m)?;
     Ok(())
 }

@@ -4,8 +4,8 @@
 use super::convert::*;
 use super::types::{size_of, PyDType, PyDevice};
 use crate::autograd::{self, BackwardOptions};
+use crate::device::Device;
 use crate::dtype::DType;
-use crate::error::Error;
 use crate::tensor::creation_scalar::Scalar;
 use crate::tensor::Tensor;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
@@ -29,6 +29,22 @@ impl PyTensor {
             t,
             constructed: true,
         }
+    }
+
+    /// `t.data = other` on the same device: copies other's values in (same shape and dtype
+    /// required here).
+    fn assign_data(&self, other: &Tensor) -> PyResult<()> {
+        if other.shape() != self.t.shape() || other.dtype() != self.t.dtype() {
+            return Err(PyRuntimeError::new_err(format!(
+                "setting .data: only a tensor of the same shape and dtype is supported here (got {:?} {} for {:?} {})",
+                other.shape(),
+                other.dtype().name(),
+                self.t.shape(),
+                self.t.dtype().name()
+            )));
+        }
+        let _g = autograd::no_grad();
+        Ok(self.t.detach().copy_(other)?)
     }
 
     fn is_constructed(&self) -> bool {
@@ -121,6 +137,12 @@ impl ArrayView {
 }
 
 pub fn to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
+    if t.device() != Device::Cpu {
+        return Err(PyTypeError::new_err(format!(
+            "can't convert {} device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.",
+            t.device()
+        )));
+    }
     let iface = array_interface(py, t)?;
     let view = Py::new(
         py,
@@ -192,17 +214,37 @@ impl PyTensor {
     }
     #[getter]
     fn device(&self) -> PyDevice {
-        PyDevice {
-            dev: self.t.device(),
-        }
+        PyDevice::of(self.t.device())
     }
     #[getter]
     fn is_cuda(&self) -> bool {
-        false
+        self.t.device() != Device::Cpu
     }
     #[getter]
     fn is_cpu(&self) -> bool {
-        true
+        self.t.device() == Device::Cpu
+    }
+    /// Whether this tensor's host memory is page-locked (`pin_memory()`).
+    #[pyo3(signature = (device=None))]
+    fn is_pinned(&self, device: Option<&Bound<PyAny>>) -> bool {
+        let _ = device;
+        self.t.device() == Device::Cpu && crate::cuda_backend::is_pinned(self.t.data_ptr())
+    }
+    /// A copy in page-locked host memory (self when already pinned).
+    #[pyo3(signature = (device=None))]
+    fn pin_memory(slf: Bound<'_, Self>, device: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+        let _ = device;
+        let t = slf.borrow().t.clone();
+        if t.device() != Device::Cpu {
+            return Err(PyRuntimeError::new_err(format!(
+                "cannot pin '{}' only dense CPU tensors can be pinned",
+                legacy_type_name(&t)
+            )));
+        }
+        if crate::cuda_backend::is_pinned(t.data_ptr()) {
+            return Ok(slf.into_any().unbind());
+        }
+        wrap(slf.py(), t.host_copy_with(crate::cuda_backend::pin)?)
     }
     #[getter]
     fn ndim(&self) -> usize {
@@ -329,6 +371,21 @@ impl PyTensor {
                         "assigned grad has data of a different type",
                     ));
                 }
+                let (gd, sd) = (g.t.device(), self.t.device());
+                if gd.type_name() != sd.type_name() {
+                    return Err(PyRuntimeError::new_err(format!(
+                        "attempting to assign a gradient with device type '{}' to a tensor with device type '{}'. Please ensure that the gradient and the tensor are on the same device",
+                        gd.type_name(),
+                        sd.type_name()
+                    )));
+                }
+                if gd != sd {
+                    return Err(PyRuntimeError::new_err(format!(
+                        "attempting to assign a gradient located on device with index '{}' to a tensor located on device with index '{}'. Please ensure that the gradient and the tensor are on the same device",
+                        gd.index().unwrap_or(0),
+                        sd.index().unwrap_or(0)
+                    )));
+                }
                 self.t.set_grad(Some(g.t.clone()))
             }
         }
@@ -363,19 +420,17 @@ impl PyTensor {
         PyTensor::new(self.t.detach())
     }
     /// `t.data = other`: copies other's values in (same shape and dtype required here).
+    /// A tensor on another device takes over the storage (the Python object and its
+    /// autograd state stay: `Module.to(device)` keeps parameters' identity).
     #[setter]
-    fn set_data(&self, other: PyRef<PyTensor>) -> PyResult<()> {
-        if other.t.shape() != self.t.shape() || other.t.dtype() != self.t.dtype() {
-            return Err(PyRuntimeError::new_err(format!(
-                "setting .data: only a tensor of the same shape and dtype is supported here (got {:?} {} for {:?} {})",
-                other.t.shape(),
-                other.t.dtype().name(),
-                self.t.shape(),
-                self.t.dtype().name()
-            )));
+    fn set_data(slf: &Bound<'_, Self>, other: &Bound<'_, PyTensor>) -> PyResult<()> {
+        let new = other.borrow().t.clone();
+        let cur = slf.borrow().t.clone();
+        if new.device() != cur.device() {
+            slf.borrow_mut().t = cur.with_data_of(&new);
+            return Ok(());
         }
-        let _g = autograd::no_grad();
-        Ok(self.t.detach().copy_(&other.t)?)
+        slf.borrow().assign_data(&new)
     }
     fn register_hook(&self, hook: &Bound<PyAny>) -> PyResult<super::autograd::PyHookHandle> {
         super::autograd::register_hook(&self.t, hook)
@@ -550,11 +605,14 @@ impl PyTensor {
             t.dtype().name(),
             PyTuple::new(py, t.shape())?,
             t.requires_grad(),
+            t.device().to_string(),
         );
         Ok(PyTuple::new(py, [rebuild.into_any(), args.into_pyobject(py)?.into_any()])?.into_any())
     }
 
-    /// `to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other)`; `copy=True` forces a copy.
+    /// `to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other)` (other's device and
+    /// dtype); `copy=True` forces a copy. `non_blocking` is accepted: copies complete before
+    /// their result is read either way.
     #[pyo3(signature = (*args, **kwargs))]
     fn to(
         slf: Bound<'_, Self>,
@@ -563,6 +621,7 @@ impl PyTensor {
     ) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let mut dtype = None;
+        let mut device = None;
         let mut copy = false;
         let mut check = |o: &Bound<PyAny>| -> PyResult<()> {
             if o.is_none() {
@@ -570,13 +629,16 @@ impl PyTensor {
             }
             if let Ok(t) = o.cast::<PyTensor>() {
                 dtype = Some(t.borrow().t.dtype());
+                device = Some(t.borrow().t.device());
                 return Ok(());
             }
             if let Ok(d) = dtype_of(o) {
                 dtype = Some(d);
                 return Ok(());
             }
-            device_of(o)?.check_available()?;
+            let d = device_of(o)?;
+            d.check_available()?;
+            device = Some(d);
             Ok(())
         };
         for a in args.iter() {
@@ -601,27 +663,55 @@ impl PyTensor {
             }
         }
         let t = slf.borrow().t.clone();
-        match dtype {
-            Some(d) if d != t.dtype() => wrap(py, t.to_dtype(d)?),
-            _ if copy => wrap(py, t.deep_clone()?),
-            _ => Ok(slf.into_any().unbind()),
+        let mut out = t.clone();
+        if let Some(d) = device {
+            out = out.to_device(d)?;
+        }
+        if let Some(d) = dtype {
+            out = out.to_dtype(d)?;
+        }
+        if !out.same(&t) {
+            wrap(py, out)
+        } else if copy {
+            wrap(py, t.deep_clone()?)
+        } else {
+            Ok(slf.into_any().unbind())
         }
     }
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn cpu<'py>(
-        slf: Bound<'py, Self>,
-        _args: &Bound<PyTuple>,
-        _kwargs: Option<&Bound<PyDict>>,
-    ) -> Bound<'py, Self> {
-        slf
+    /// A copy in host memory (self when already there).
+    #[pyo3(signature = (memory_format=None))]
+    fn cpu(slf: Bound<'_, Self>, memory_format: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
+        let _ = memory_format;
+        let t = slf.borrow().t.clone();
+        if t.device() == Device::Cpu {
+            return Ok(slf.into_any().unbind());
+        }
+        wrap(slf.py(), t.to_device(Device::Cpu)?)
     }
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn cuda(&self, _args: &Bound<PyTuple>, _kwargs: Option<&Bound<PyDict>>) -> PyResult<Self> {
-        Err(Error::Runtime(
-            "Torch not compiled with CUDA enabled: CUDA not available in this build of rtorch"
-                .into(),
-        )
-        .into())
+    /// A copy on a CUDA device (the current one by default; self when already there).
+    #[pyo3(signature = (device=None, non_blocking=false, memory_format=None))]
+    fn cuda(
+        slf: Bound<'_, Self>,
+        device: Option<&Bound<PyAny>>,
+        non_blocking: bool,
+        memory_format: Option<&Bound<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let _ = (non_blocking, memory_format);
+        let dev = match device {
+            Some(d) if !d.is_none() => device_of(d)?,
+            _ => Device::Cuda(super::cuda::current_device()),
+        };
+        if dev == Device::Cpu {
+            return Err(PyRuntimeError::new_err(
+                "Invalid device, must be cuda device",
+            ));
+        }
+        dev.check_available()?;
+        let t = slf.borrow().t.clone();
+        if t.device() == dev {
+            return Ok(slf.into_any().unbind());
+        }
+        wrap(slf.py(), t.to_device(dev)?)
     }
 
     // ---- indexing ------------------------------------------------------------------------
@@ -679,4 +769,24 @@ pub fn tensor_or_scalar(obj: &Bound<PyAny>, like: DType) -> PyResult<Tensor> {
         return Ok(Tensor::scalar_of(s, dt));
     }
     tensor_from_data(obj, None)
+}
+
+/// PyTorch's legacy tensor type name (`torch.FloatTensor`, `torch.cuda.LongTensor`).
+fn legacy_type_name(t: &Tensor) -> String {
+    let name = match t.dtype() {
+        DType::Bool => "Bool",
+        DType::U8 => "Byte",
+        DType::I8 => "Char",
+        DType::I16 => "Short",
+        DType::I32 => "Int",
+        DType::I64 => "Long",
+        DType::F16 => "Half",
+        DType::BF16 => "BFloat16",
+        DType::F32 => "Float",
+        DType::F64 => "Double",
+    };
+    match t.device() {
+        Device::Cpu => format!("torch.{name}Tensor"),
+        Device::Cuda(_) => format!("torch.cuda.{name}Tensor"),
+    }
 }

@@ -2,6 +2,7 @@
 
 use crate::device::Device;
 use crate::dtype::DType;
+use crate::error::Error;
 use crate::tensor::random::Generator;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -50,6 +51,8 @@ impl PyDType {
     }
 }
 
+/// `torch.device`: a type and an optional index. `device("cuda")` has no index and means
+/// the current CUDA device wherever a tensor is placed; a tensor's `.device` always has one.
 #[pyclass(
     name = "device",
     module = "rtorch",
@@ -60,48 +63,135 @@ impl PyDType {
 )]
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct PyDevice {
-    pub dev: Device,
+    pub cuda: bool,
+    pub index: Option<usize>,
+}
+
+impl PyDevice {
+    /// The device of a tensor (CUDA devices always carry their index).
+    pub fn of(dev: Device) -> PyDevice {
+        match dev {
+            Device::Cpu => PyDevice {
+                cuda: false,
+                index: None,
+            },
+            Device::Cuda(i) => PyDevice {
+                cuda: true,
+                index: Some(i),
+            },
+        }
+    }
+
+    /// Where tensors go: a CUDA device without an index is the current device.
+    pub fn resolve(&self) -> Device {
+        match (self.cuda, self.index) {
+            (false, _) => Device::Cpu,
+            (true, Some(i)) => Device::Cuda(i),
+            (true, None) => Device::Cuda(super::cuda::current_device()),
+        }
+    }
+
+    /// "cpu", "cuda", "cuda:1", "cpu:0".
+    pub fn parse(spec: &str) -> PyResult<PyDevice> {
+        let spec = spec.trim();
+        let (kind, index) = match spec.split_once(':') {
+            Some((k, i)) => {
+                let i = i
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|_| !i.starts_with('+'))
+                    .ok_or_else(|| Error::Runtime(format!("Invalid device string: '{spec}'")))?;
+                (k, Some(i))
+            }
+            None => (spec, None),
+        };
+        let cuda = Device::parse(kind)? != Device::Cpu;
+        Ok(PyDevice { cuda, index })
+    }
+
+    fn type_name(&self) -> &'static str {
+        if self.cuda {
+            "cuda"
+        } else {
+            "cpu"
+        }
+    }
+}
+
+fn non_negative(i: i64) -> PyResult<usize> {
+    usize::try_from(i)
+        .map_err(|_| Error::Runtime("Device index must not be negative".into()).into())
 }
 
 #[pymethods]
 impl PyDevice {
     #[new]
     #[pyo3(signature = (spec, index=None))]
-    fn new(spec: &Bound<PyAny>, index: Option<usize>) -> PyResult<Self> {
+    fn new(spec: &Bound<PyAny>, index: Option<i64>) -> PyResult<Self> {
         if let Ok(d) = spec.cast::<PyDevice>() {
             return Ok(d.get().clone());
         }
-        if let Ok(i) = spec.extract::<usize>() {
+        if let Ok(i) = spec.extract::<i64>() {
             return Ok(PyDevice {
-                dev: Device::Cuda(i),
+                cuda: true,
+                index: Some(non_negative(i)?),
             });
         }
-        let s: String = spec.extract()?;
-        let mut dev = Device::parse(&s)?;
-        if let (Some(i), Device::Cuda(_)) = (index, dev) {
-            dev = Device::Cuda(i);
+        let s: String = spec.extract().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(format!(
+                "device() received an invalid combination of arguments - got ({})",
+                spec.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        let mut d = PyDevice::parse(&s)?;
+        if let Some(i) = index {
+            if d.index.is_some() {
+                return Err(Error::Runtime(format!(
+                    "type (string) must not include an index because index was passed explicitly: {s}"
+                ))
+                .into());
+            }
+            d.index = Some(non_negative(i)?);
         }
-        Ok(PyDevice { dev })
+        Ok(d)
     }
     #[getter]
     fn r#type(&self) -> &'static str {
-        self.dev.type_name()
+        self.type_name()
     }
     #[getter]
     fn index(&self) -> Option<usize> {
-        self.dev.index()
+        self.index
     }
     fn __repr__(&self) -> String {
-        match self.dev {
-            Device::Cpu => "device(type='cpu')".into(),
-            Device::Cuda(i) => format!("device(type='cuda', index={i})"),
+        match self.index {
+            None => format!("device(type='{}')", self.type_name()),
+            Some(i) => format!("device(type='{}', index={i})", self.type_name()),
         }
     }
     fn __str__(&self) -> String {
-        match self.dev {
-            Device::Cpu => "cpu".into(),
-            d => d.to_string(),
+        match self.index {
+            None => self.type_name().to_string(),
+            Some(i) => format!("{}:{i}", self.type_name()),
         }
+    }
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let d = slf.get();
+        let args = match d.index {
+            None => PyTuple::new(py, [d.type_name().into_pyobject(py)?.into_any()])?,
+            Some(i) => PyTuple::new(
+                py,
+                [
+                    d.type_name().into_pyobject(py)?.into_any(),
+                    i.into_pyobject(py)?.into_any(),
+                ],
+            )?,
+        };
+        PyTuple::new(py, [slf.get_type().into_any(), args.into_any()])
     }
 }
 
@@ -152,7 +242,7 @@ impl PyGenerator {
     }
     #[getter]
     fn device(&self) -> PyDevice {
-        PyDevice { dev: Device::Cpu }
+        PyDevice::of(Device::Cpu)
     }
 }
 

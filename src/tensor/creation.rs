@@ -4,6 +4,7 @@ use super::Tensor;
 use crate::autograd::{self, SavedTensor};
 use crate::dtype::{DType, Elem};
 use crate::error::{Error, Result};
+use crate::storage::Storage;
 use std::sync::Arc;
 
 /// A Python-style number: keeps integers exact.
@@ -212,6 +213,34 @@ impl Tensor {
             &[self],
             || Arc::new(move |g, _| Ok(vec![Some(g.to_dtype(src)?)])),
         ))
+    }
+
+    /// A copy on `device` (the same tensor when already there). Differentiable: the
+    /// gradient flows back to this tensor's device (`Tensor.to(device)`, `.cuda()`, `.cpu()`).
+    pub fn to_device(&self, device: crate::device::Device) -> Result<Tensor> {
+        if device == self.device() {
+            return Ok(self.clone());
+        }
+        device.check_available()?;
+        let out = self.to_device_raw(device)?;
+        let src = self.device();
+        Ok(autograd::maybe_record(
+            out,
+            "ToCopyBackward0",
+            &[self],
+            || Arc::new(move |g, _| Ok(vec![Some(g.to_device(src)?)])),
+        ))
+    }
+
+    /// A contiguous host copy of the elements placed in the storage `alloc` makes from it
+    /// (outside autograd): page-locked copies for `Tensor.pin_memory()`, whose allocator
+    /// the bindings pass in.
+    pub fn host_copy_with(
+        &self,
+        alloc: impl FnOnce(&Storage) -> Result<Storage>,
+    ) -> Result<Tensor> {
+        let host = self.backend()?.to_host(self.strided())?;
+        Tensor::from_kernel(alloc(&host)?, self.shape())
     }
 
     /// Transitional (callers outside this family): `to_dtype_raw` without the Result.

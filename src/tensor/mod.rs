@@ -314,6 +314,25 @@ impl Tensor {
             self.0.base.clone(),
         )
     }
+    /// A tensor over `data`'s storage and layout that carries this tensor's autograd state
+    /// (requires_grad, grad_fn, grad, leaf hooks): `param.data = other` when `other` lives on
+    /// another device, so the Python object keeps its identity across `Module.to(device)`.
+    pub fn with_data_of(&self, data: &Tensor) -> Tensor {
+        let out = Tensor::from_parts(
+            data.0.storage.clone(),
+            data.0.layout.clone(),
+            data.0.base.clone(),
+        );
+        {
+            let m = self.meta();
+            let mut o = out.meta();
+            o.requires_grad = m.requires_grad;
+            o.grad_fn = m.grad_fn.clone();
+            o.grad = m.grad.clone();
+            o.hooks = m.hooks.clone();
+        }
+        out
+    }
     /// `detach_()`: drops this tensor's history in place.
     pub fn detach_(&self) {
         let mut m = self.meta();

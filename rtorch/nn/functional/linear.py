@@ -169,7 +169,7 @@ def one_hot(tensor, num_classes=-1):
     if tensor.numel() == 0:
         if num_classes <= 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
-        return torch.zeros(list(tensor.shape) + [num_classes], dtype=torch.int64)
+        return torch.zeros(list(tensor.shape) + [num_classes], dtype=torch.int64, device=tensor.device)
     if int(tensor.min()) < 0:
         raise RuntimeError("Class values must be non-negative.")
     if num_classes == -1:

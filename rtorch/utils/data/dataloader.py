@@ -2,8 +2,11 @@
 
 import math
 import multiprocessing
+import warnings
 
-from . import _worker
+import rtorch as torch
+
+from . import _pin_memory, _worker
 from ._collate import default_collate, default_convert
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
@@ -276,6 +279,13 @@ class _BaseDataLoaderIter:
         self._sampler_iter = iter(self._index_sampler)
         self._persistent_workers = loader.persistent_workers
         self._num_yielded = 0
+        self._pin_memory = bool(loader.pin_memory) and torch.cuda.is_available()
+        if loader.pin_memory and not self._pin_memory:
+            warnings.warn(
+                "'pin_memory' argument is set as true but no accelerator is found, "
+                "then device pinned memory won't be used.",
+                stacklevel=3,
+            )
 
     def __iter__(self):
         return self
@@ -294,6 +304,8 @@ class _BaseDataLoaderIter:
         if self._sampler_iter is None:
             self._reset(None)
         data = self._next_data()
+        if self._pin_memory:
+            data = _pin_memory.pin_memory(data)
         self._num_yielded += 1
         return data
 
