@@ -1,8 +1,9 @@
 //! Fused neural-network kernels: softmax rows, normalisation statistics, im2col/col2im,
 //! pooling indices.
 
+use super::memory_overlaps;
 use super::Strided;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::storage::Storage;
 
 /// Geometry of a sliding 2-D window (kernel, stride, zero padding, dilation per axis).
@@ -36,6 +37,25 @@ impl Window {
         }
         Some(o)
     }
+}
+
+/// `running_stat_update`'s precondition: same dtype and length, no shared memory.
+pub fn check_running_stat(running: Strided, batch: Strided) -> Result<()> {
+    if running.dtype() != batch.dtype() || running.numel() != batch.numel() {
+        return Err(Error::Runtime(format!(
+            "internal error: running statistic {} {:?} vs batch statistic {} {:?}",
+            running.dtype().name(),
+            running.shape(),
+            batch.dtype().name(),
+            batch.shape()
+        )));
+    }
+    if memory_overlaps(running.storage, batch.storage) {
+        return Err(Error::Runtime(
+            "running_stat_update: the batch statistic overlaps the running one".into(),
+        ));
+    }
+    Ok(())
 }
 
 pub trait NnKernels {

@@ -3,7 +3,7 @@
 
 use super::fastmath::FastExp;
 use super::{contiguous_or_gathered, gather, try_zeroed, write_elems, CpuBackend};
-use crate::backend::{memory_overlaps, NnKernels, Strided, Window};
+use crate::backend::{NnKernels, Strided, Window};
 use crate::dtype::Elem;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
@@ -162,20 +162,7 @@ impl NnKernels for CpuBackend {
         momentum: f64,
         scale: f64,
     ) -> Result<()> {
-        if running.dtype() != batch.dtype() || running.numel() != batch.numel() {
-            return Err(Error::Runtime(format!(
-                "internal error: running statistic {} {:?} vs batch statistic {} {:?}",
-                running.dtype().name(),
-                running.shape(),
-                batch.dtype().name(),
-                batch.shape()
-            )));
-        }
-        if memory_overlaps(running.storage, batch.storage) {
-            return Err(Error::Runtime(
-                "running_stat_update: the batch statistic overlaps the running one".into(),
-            ));
-        }
+        crate::backend::check_running_stat(running, batch)?;
         crate::with_float_dtype!(
             running.dtype(),
             F,

@@ -5,7 +5,7 @@
 use super::context::{gpu, Gpu};
 use super::kernels::Family;
 use super::launch::{launch, lay, lays, new_storage, ptr, sfx};
-use crate::backend::{memory_overlaps, NnKernels, Strided, Window};
+use crate::backend::{NnKernels, Strided, Window};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::storage::Storage;
@@ -183,20 +183,7 @@ impl NnKernels for Gpu {
         momentum: f64,
         scale: f64,
     ) -> Result<()> {
-        if running.dtype() != batch.dtype() || running.numel() != batch.numel() {
-            return Err(Error::Runtime(format!(
-                "internal error: running statistic {} {:?} vs batch statistic {} {:?}",
-                running.dtype().name(),
-                running.shape(),
-                batch.dtype().name(),
-                batch.shape()
-            )));
-        }
-        if memory_overlaps(running.storage, batch.storage) {
-            return Err(Error::Runtime(
-                "running_stat_update: the batch statistic overlaps the running one".into(),
-            ));
-        }
+        crate::backend::check_running_stat(running, batch)?;
         let dt = running.dtype();
         if !dt.is_float() {
             return Err(not_float("running_stat_update", dt));
