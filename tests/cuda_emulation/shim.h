@@ -4,10 +4,11 @@
 // Model: every CUDA thread of a block is an OS thread (a pool reused across launches); the
 // blocks of a launch run one after another, so kernels must not depend on blocks running
 // concurrently (they never may on a GPU either). __syncthreads is a barrier over the block,
-// warp shuffles exchange values through a per-warp slot array between two warp barriers,
-// atomics are std::atomic_ref. A thread that returns drops out of every barrier, as exited
-// threads do on the GPU. A launch that does not finish within EMU_DEADLOCK_SECONDS (a thread
-// waiting at a barrier that the others never reach) ends the program with a FAIL line.
+// warp shuffles exchange values through per-warp slots and a warp barrier, atomics are
+// std::atomic_ref (each yields first, to widen race windows). A thread that returns drops
+// out of every barrier, as exited threads do on the GPU. A launch that does not finish within
+// EMU_DEADLOCK_SECONDS (a thread waiting at a barrier that the others never reach) ends the
+// program with a FAIL line.
 //
 // Math: the <cmath> functions in float and double overloads, plus CUDA's extras (erfinv,
 // rsqrt, __umulhi, bit casts, ...). The results have the host libm's accuracy, not the GPU's,
@@ -15,6 +16,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -138,7 +140,8 @@ inline std::set<std::string>& launched() {
 }
 
 // Runs `body` as a kernel on grid × block threads (x dimension only).
-inline void launch(const char* name, unsigned grid, unsigned block, const std::function<void()>& body) {
+inline void launch(const char* name, unsigned grid, unsigned block,
+                   const std::function<void()>& body) {
     if (grid == 0 || block == 0 || grid > 4 || grid * block > 1024) {
         std::printf("FAIL emulation: launch of %s with %u x %u threads (keep to at most 4 blocks"
                     " and 1024 threads)\n", name, grid, block);
@@ -236,26 +239,32 @@ inline unsigned __ballot_sync(unsigned, int pred) {
 inline int __any_sync(unsigned m, int pred) { return __ballot_sync(m, pred) != 0; }
 inline int __all_sync(unsigned m, int pred) { return __ballot_sync(m, !pred) == 0; }
 
-// ---- atomics (return the old value)
+// ---- atomics (return the old value). Each first yields the CPU, so that other threads get to
+// run between a kernel's plain reads and its atomics: widens the windows in which a missing
+// atomic or retry loop loses an update.
 template <class T> using Id = std::type_identity_t<T>;  // the pointer alone picks T
-template <class T> T atomicAdd(T* a, Id<T> v) { return std::atomic_ref<T>(*a).fetch_add(v); }
-template <class T> T atomicSub(T* a, Id<T> v) { return std::atomic_ref<T>(*a).fetch_sub(v); }
-template <class T> T atomicExch(T* a, Id<T> v) { return std::atomic_ref<T>(*a).exchange(v); }
-template <class T> T atomicOr(T* a, Id<T> v) { return std::atomic_ref<T>(*a).fetch_or(v); }
-template <class T> T atomicAnd(T* a, Id<T> v) { return std::atomic_ref<T>(*a).fetch_and(v); }
-template <class T> T atomicXor(T* a, Id<T> v) { return std::atomic_ref<T>(*a).fetch_xor(v); }
+template <class T> std::atomic_ref<T> emu_atomic(T* a) {
+    sched_yield();
+    return std::atomic_ref<T>(*a);
+}
+template <class T> T atomicAdd(T* a, Id<T> v) { return emu_atomic(a).fetch_add(v); }
+template <class T> T atomicSub(T* a, Id<T> v) { return emu_atomic(a).fetch_sub(v); }
+template <class T> T atomicExch(T* a, Id<T> v) { return emu_atomic(a).exchange(v); }
+template <class T> T atomicOr(T* a, Id<T> v) { return emu_atomic(a).fetch_or(v); }
+template <class T> T atomicAnd(T* a, Id<T> v) { return emu_atomic(a).fetch_and(v); }
+template <class T> T atomicXor(T* a, Id<T> v) { return emu_atomic(a).fetch_xor(v); }
 template <class T> T atomicCAS(T* a, Id<T> cmp, Id<T> val) {
-    std::atomic_ref<T>(*a).compare_exchange_strong(cmp, val);
+    emu_atomic(a).compare_exchange_strong(cmp, val);
     return cmp;
 }
 template <class T> T atomicMin(T* a, Id<T> v) {
-    std::atomic_ref<T> r(*a);
+    std::atomic_ref<T> r = emu_atomic(a);
     T cur = r.load();
     while (v < cur && !r.compare_exchange_weak(cur, v)) {}
     return cur;
 }
 template <class T> T atomicMax(T* a, Id<T> v) {
-    std::atomic_ref<T> r(*a);
+    std::atomic_ref<T> r = emu_atomic(a);
     T cur = r.load();
     while (v > cur && !r.compare_exchange_weak(cur, v)) {}
     return cur;
@@ -279,7 +288,9 @@ inline int __mulhi(int a, int b) { return (int)(((int64_t)a * b) >> 32); }
 inline unsigned long long __umul64hi(unsigned long long a, unsigned long long b) {
     return (unsigned long long)(((unsigned __int128)a * b) >> 64);
 }
-inline long long __mul64hi(long long a, long long b) { return (long long)(((__int128)a * b) >> 64); }
+inline long long __mul64hi(long long a, long long b) {
+    return (long long)(((__int128)a * b) >> 64);
+}
 inline int __popc(unsigned x) { return __builtin_popcount(x); }
 inline int __popcll(unsigned long long x) { return __builtin_popcountll(x); }
 inline int __clz(int x) { return x ? __builtin_clz((unsigned)x) : 32; }

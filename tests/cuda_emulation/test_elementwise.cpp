@@ -481,8 +481,8 @@ template <class T> static void test_bitnot(void (*kernel)(const T*, Lay, T*, i64
     CHECK(bad == 0, "bitnot_%s: %d wrong", sn, bad);
 }
 
-template <class T> static void test_nan_to_num(void (*kernel)(const T*, Lay, T*, i64, u64, u64, u64),
-                                               const char* sn) {
+template <class T>
+static void test_nan_to_num(void (*kernel)(const T*, Lay, T*, i64, u64, u64, u64), const char* sn) {
     Strided<T> x = strided(values<T>());
     T rn = ref_from_d<T>(0.5), rp = ref_from_d<T>(1000), rm = ref_from_d<T>(-7);
     Buf<T> out(x.n);
@@ -494,12 +494,14 @@ template <class T> static void test_nan_to_num(void (*kernel)(const T*, Lay, T*,
         T v = x.buf[loff(x.lay, i)];
         double d = ref_to_d(v);
         T want = d != d ? rn : d == HUGE_VAL ? rp : d == -HUGE_VAL ? rm : v;
-        bad += ulps(out[i], want) != 0 || (d == d && std::signbit(ref_to_d(out[i])) != std::signbit(ref_to_d(want)));
+        bool sign_ok = d != d || std::signbit(ref_to_d(out[i])) == std::signbit(ref_to_d(want));
+        bad += ulps(out[i], want) != 0 || !sign_ok;
     }
     CHECK(bad == 0, "nan_to_num_%s: %d wrong", sn, bad);
 }
 
-template <class T> static void test_has_zero(void (*kernel)(const T*, Lay, i64, u32*), const char* sn) {
+template <class T>
+static void test_has_zero(void (*kernel)(const T*, Lay, i64, u32*), const char* sn) {
     Buf<T> v;
     for (int i = -20; i < 20; ++i) v.push_back((T)(2 * i * 37 + 1));  // odd: never zero
     for (int with_zero = 0; with_zero < 2; ++with_zero) {
@@ -527,15 +529,17 @@ template <class W> static void test_where(void (*kernel)(const bool*, Lay, const
     // cond transposed, a strided, b broadcast along dim 0
     Lay lc = transposed(5, m), la = mk({5, m}, {m, 1}, 2), lb = mk({5, m}, {0, 1});
     Buf<W> out(n);
-    emu::launch(name, 2, 32, [&] { kernel(c.data(), lc, a.data(), la, b.data(), lb, out.data(), n); });
+    emu::launch(name, 2, 32,
+                [&] { kernel(c.data(), lc, a.data(), la, b.data(), lb, out.data(), n); });
     int bad = 0;
     for (i64 i = 0; i < n; ++i)
         bad += out[i] != (c[loff(lc, i)] ? a[loff(la, i)] : b[loff(lb, i)]);
     CHECK(bad == 0, "%s: %d wrong", name, bad);
 }
 
-#define KERN(sn, T) \
-    Kern<T>{#sn, unary_##sn, pred_##sn, clamp_##sn, any_##sn, binary_##sn, compare_##sn, binary_into_##sn}
+#define KERN(sn, T)                                                                         \
+    Kern<T>{#sn, unary_##sn, pred_##sn, clamp_##sn, any_##sn, binary_##sn, compare_##sn,    \
+            binary_into_##sn}
 #define TEST_DTYPE(sn, T) test_dtype<T>(KERN(sn, T));
 #define TEST_BITNOT(sn, T) test_bitnot<T>(bitnot_##sn, #sn);
 #define TEST_NAN_TO_NUM(sn, T) test_nan_to_num<T>(nan_to_num_##sn, #sn);

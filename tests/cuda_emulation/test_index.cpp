@@ -38,27 +38,37 @@ static void take_put_case(KT take, KP put, const char* tname, const char* pname)
     std::vector<i64> offbuf = {0, -1, 30, -1, 71, -1, 30, -1};  // offsets 0, 30, 71, 30
     Buf<W> out(24);
     u32 bad = 0;
-    emu::launch(tname, 1, 64, [&] { take(src.data(), 100, lr, offbuf.data(), lo, out.data(), 6, 24, &bad); });
+    auto run_take = [&] {
+        emu::launch(tname, 1, 64, [&] {
+            take(src.data(), 100, lr, offbuf.data(), lo, out.data(), 6, 24, &bad);
+        });
+    };
+    run_take();
     bool ok = bad == 0;
     for (i64 i = 0; i < 24; ++i) ok &= out[i] == src[offbuf[2 * (i / 6)] + loff(lr, i % 6)];
     CHECK(ok, "%s values", tname);
     offbuf[6] = 72;  // 72 + 5 + 23 = 100: past the end
-    emu::launch(tname, 1, 64, [&] { take(src.data(), 100, lr, offbuf.data(), lo, out.data(), 6, 24, &bad); });
+    run_take();
     CHECK(bad == 1, "%s did not flag an offset past the end", tname);
     offbuf[6] = -1;
     bad = 0;
-    emu::launch(tname, 1, 64, [&] { take(src.data(), 100, lr, offbuf.data(), lo, out.data(), 6, 24, &bad); });
+    run_take();
     CHECK(bad == 1, "%s did not flag a negative offset", tname);
     // put: a flagged put writes nothing; a clean one writes every value
     Buf<W> dst = src, vals(24);
     for (int i = 0; i < 24; ++i) vals[i] = (W)(7 + i);
     Lay lv = contig(24);
     bad = 1;
-    emu::launch(pname, 1, 64, [&] { put(dst.data(), 100, lr, offbuf.data(), lo, vals.data(), lv, 6, 24, &bad); });
+    auto run_put = [&](unsigned grid) {
+        emu::launch(pname, grid, 64 / grid, [&] {
+            put(dst.data(), 100, lr, offbuf.data(), lo, vals.data(), lv, 6, 24, &bad);
+        });
+    };
+    run_put(1);
     CHECK(dst == src, "%s wrote despite the flag", pname);
     offbuf = {0, -1, 30, -1, 71, -1, 41, -1};  // disjoint positions
     bad = 0;
-    emu::launch(pname, 2, 32, [&] { put(dst.data(), 100, lr, offbuf.data(), lo, vals.data(), lv, 6, 24, &bad); });
+    run_put(2);
     Buf<W> want = src;
     for (int i = 0; i < 24; ++i) want[offbuf[2 * (i / 6)] + loff(lr, i % 6)] = vals[i];
     CHECK(dst == want && bad == 0, "%s values", pname);
@@ -79,39 +89,38 @@ static void test_put_check() {
 }
 
 // put_acc: 2000 values at 1000 offsets in 0..30 (many duplicates, so the atomics collide)
-// with sub-view [2] stride 3 at base 2, into 37 elements.
-template <class T, class K>
-static void acc_case(K kernel, const char* name, T (*gen)(int), T (*add)(T, T)) {
+// with sub-view [2] stride 3 at base 2, into 37 elements. Float values are small integers, so
+// that the order of the additions does not matter.
+template <class T> static T acc_value(int i) {
+    if constexpr (std::is_same_v<T, bool>) return i % 5 == 0;
+    else if constexpr (is_float_t<T>::value) return ref_from_d<T>(i % 5);
+    else return (T)((u64)i * 0x7fffffffffffull + (u64)i * 37);  // wraps into T
+}
+template <class T> static T acc_add(T a, T b) {  // bool: or; integers wrap
+    if constexpr (std::is_same_v<T, bool>) return a || b;
+    else if constexpr (is_float_t<T>::value) return ref_from_d<T>(ref_to_d(a) + ref_to_d(b));
+    else return (T)((u64)(i64)a + (u64)(i64)b);
+}
+template <class T, class K> static void acc_case(K kernel, const char* name) {
     Buf<T> dst(40), ref(40);
-    for (int i = 0; i < 37; ++i) dst[i] = ref[i] = gen(i);
+    for (int i = 0; i < 37; ++i) dst[i] = ref[i] = acc_value<T>(i);
     const int m = 1000;
     std::vector<i64> offs(m);
     for (auto& o : offs) o = rng() % 31;
     Buf<T> vals(2 * m);
-    for (int i = 0; i < 2 * m; ++i) vals[i] = gen(i * 7 + 3);
+    for (int i = 0; i < 2 * m; ++i) vals[i] = acc_value<T>(i * 7 + 3);
     Lay lr = mk({2}, {3}, 2), lo = contig(m), lv = contig(2 * m);
     for (int i = 0; i < 2 * m; ++i) {
         i64 p = offs[i / 2] + 2 + 3 * (i % 2);
-        ref[p] = add(ref[p], vals[i]);
+        ref[p] = acc_add(ref[p], vals[i]);
     }
     u32 bad = 0;
-    emu::launch(name, 4, 256, [&] { kernel(dst.data(), 37, lr, offs.data(), lo, vals.data(), lv, 2, 2 * m, &bad); });
+    emu::launch(name, 4, 256, [&] {
+        kernel(dst.data(), 37, lr, offs.data(), lo, vals.data(), lv, 2, 2 * m, &bad);
+    });
     CHECK(bad == 0 && dst == ref, "%s sums", name);
 }
-
-static void test_put_acc() {
-    acc_case<u8>(put_acc_u8, "put_acc_u8", [](int i) { return (u8)(i * 37); }, [](u8 a, u8 b) { return (u8)(a + b); });
-    acc_case<i8>(put_acc_i8, "put_acc_i8", [](int i) { return (i8)(i * 37); }, [](i8 a, i8 b) { return (i8)(a + b); });
-    acc_case<i16>(put_acc_i16, "put_acc_i16", [](int i) { return (i16)(i * 3701); }, [](i16 a, i16 b) { return (i16)(a + b); });
-    acc_case<bool>(put_acc_bool, "put_acc_bool", [](int i) { return i % 5 == 0; }, [](bool a, bool b) { return a || b; });
-    acc_case<i32>(put_acc_i32, "put_acc_i32", [](int i) { return (i32)((u32)i * 1000003u); }, [](i32 a, i32 b) { return (i32)((u32)a + (u32)b); });
-    acc_case<i64>(put_acc_i64, "put_acc_i64", [](int i) { return (i64)i * 0x7fffffffffffll; }, [](i64 a, i64 b) { return (i64)((u64)a + (u64)b); });
-    // floats: small integers, so that the order of the additions does not matter
-    acc_case<float>(put_acc_f32, "put_acc_f32", [](int i) { return (float)(i % 17); }, [](float a, float b) { return a + b; });
-    acc_case<double>(put_acc_f64, "put_acc_f64", [](int i) { return (double)(i % 17); }, [](double a, double b) { return a + b; });
-    acc_case<f16>(put_acc_f16, "put_acc_f16", [](int i) { return f16{ref_f2h(i % 5)}; }, [](f16 a, f16 b) { return f16{ref_f2h(ref_h2f(a.x) + ref_h2f(b.x))}; });
-    acc_case<bf16>(put_acc_bf16, "put_acc_bf16", [](int i) { return bf16{ref_f2b(i % 3)}; }, [](bf16 a, bf16 b) { return bf16{ref_f2b(ref_b2f(a.x) + ref_b2f(b.x))}; });
-}
+#define ACC_TEST(sn, T) acc_case<T>(put_acc_##sn, "put_acc_" #sn);
 
 // nonzero of a [10, 20, 25] view permuted out of a [25, 10, 20] buffer (strides 20, 1, 200).
 template <class T, class KC, class KW>
@@ -119,7 +128,8 @@ static void nonzero_case(KC count, KW write, const char* sn, std::vector<i64> ti
                          std::vector<unsigned> scan_blocks) {
     const i64 n = 5000;
     Buf<T> buf(n);
-    for (i64 i = 0; i < n; ++i) buf[i] = ref_from_d<T>(rng() % 3 == 0 ? 0.0 : (double)(rng() % 5) - 2);
+    for (i64 i = 0; i < n; ++i)
+        buf[i] = ref_from_d<T>(rng() % 3 == 0 ? 0.0 : (double)(rng() % 5) - 2);
     if constexpr (is_float_t<T>::value) {
         buf[17] = ref_from_d<T>(NAN);   // counts as non-zero
         buf[18] = ref_from_d<T>(-0.0);  // does not
@@ -137,10 +147,11 @@ static void nonzero_case(KC count, KW write, const char* sn, std::vector<i64> ti
         for (unsigned sb : scan_blocks) {
             i64 tiles = (n + tile - 1) / tile;
             std::vector<i64> counts(tiles + 1, -7);
-            emu::launch(cn.c_str(), 3, 64, [&] { count(buf.data(), ls, n, tile, tiles, counts.data()); });
+            emu::launch(cn.c_str(), 3, 64,
+                        [&] { count(buf.data(), ls, n, tile, tiles, counts.data()); });
             LAUNCH(1, sb, nonzero_scan, counts.data(), tiles);
             i64 total = counts[tiles];
-            CHECK(total * 3 == (i64)ref.size(), "%s count %lld, want %zu (tile %lld, scan block %u)",
+            CHECK(total * 3 == (i64)ref.size(), "%s count %lld, want %zu (tile %lld, scan %u)",
                   cn.c_str(), (long long)total, ref.size() / 3, (long long)tile, sb);
             if (total * 3 != (i64)ref.size()) continue;
             std::vector<i64> out(total * 3, -1);
@@ -152,7 +163,8 @@ static void nonzero_case(KC count, KW write, const char* sn, std::vector<i64> ti
         }
 }
 
-#define NONZERO_TEST(sn, T) nonzero_case<T>(nonzero_count_##sn, nonzero_write_##sn, #sn, {192}, {64});
+#define NONZERO_TEST(sn, T) \
+    nonzero_case<T>(nonzero_count_##sn, nonzero_write_##sn, #sn, {192}, {64});
 
 int main() {
     test_index_offsets();
@@ -161,9 +173,10 @@ int main() {
     take_put_case<u32>(take_b4, put_b4, "take_b4", "put_b4");
     take_put_case<u64>(take_b8, put_b8, "take_b8", "put_b8");
     test_put_check();
-    test_put_acc();
+    ALL_TYPES(ACC_TEST)
     // f32 through every tile size and scan block size; the other dtypes once
-    nonzero_case<float>(nonzero_count_f32, nonzero_write_f32, "f32", {32, 192, 4096}, {32, 96, 1024});
+    nonzero_case<float>(nonzero_count_f32, nonzero_write_f32, "f32", {32, 192, 4096},
+                        {32, 96, 1024});
     ALL_TYPES(NONZERO_TEST)
     return finish("index");
 }

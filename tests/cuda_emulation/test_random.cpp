@@ -117,7 +117,8 @@ template <class T, class K> static void bernoulli_case(K kernel, const char* nam
     Lay lp = transposed(rows, cols);
     Buf<T> p(n + 3), out(n);
     std::uniform_real_distribution<double> u(0, 1);
-    for (i64 i = 0; i < n; ++i) p[loff(lp, i)] = ref_from_d<T>(i % 10 == 0 ? 0.0 : i % 10 == 1 ? 1.0 : u(rng));
+    for (i64 i = 0; i < n; ++i)  // some certain draws: p = 0 and p = 1
+        p[loff(lp, i)] = ref_from_d<T>(i % 10 == 0 ? 0.0 : i % 10 == 1 ? 1.0 : u(rng));
     emu::launch(name, 3, 64, [&] { kernel(p.data(), lp, out.data(), n, seed, offset); });
     int bad = 0;
     for (i64 j = 0; j < n; ++j) {
