@@ -21,7 +21,15 @@ struct __align__(2) bf16 {
     unsigned short x;
 };
 
-// ---- half conversions (PTX instructions; sm_80+ for bf16 rounding)
+// ---- half conversions (PTX instructions; sm_80+ for bf16 rounding). Host builds of the
+// kernels (tests/cuda_emulation defines RTORCH_HOST_EMULATION) use its shim's portable
+// versions instead: nearest, ties to even, NaN kept.
+__device__ __forceinline__ float b2f(bf16 b) { return __uint_as_float(((u32)b.x) << 16); }
+#ifdef RTORCH_HOST_EMULATION
+__device__ __forceinline__ float h2f(f16 h) { return emu_h2f(h.x); }
+__device__ __forceinline__ f16 f2h(float f) { return f16{emu_f2h(f)}; }
+__device__ __forceinline__ bf16 f2b(float f) { return bf16{emu_f2b(f)}; }
+#else
 __device__ __forceinline__ float h2f(f16 h) {
     float f;
     asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h.x));
@@ -32,12 +40,12 @@ __device__ __forceinline__ f16 f2h(float f) {
     asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h.x) : "f"(f));
     return h;
 }
-__device__ __forceinline__ float b2f(bf16 b) { return __uint_as_float(((u32)b.x) << 16); }
 __device__ __forceinline__ bf16 f2b(float f) {
     bf16 b;
     asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(b.x) : "f"(f));
     return b;
 }
+#endif
 
 // ---- type traits
 template <class T> struct is_float_t { static const bool value = false; };
@@ -72,6 +80,16 @@ template <class D> __device__ __forceinline__ D from_d(double v) {
     else if constexpr (same_t<D, bf16>::value) return f2b((float)v);
     else return (D)v;
 }
+// double → int64 toward zero. The GPU's conversion saturates and sends NaN to 0; host builds,
+// where the C++ cast is undefined out of range, spell that out.
+__device__ __forceinline__ i64 d2i(double v) {
+#ifdef RTORCH_HOST_EMULATION
+    if (v != v) return 0;
+    if (v >= 9223372036854775808.0) return 0x7fffffffffffffffLL;
+    if (v < -9223372036854775808.0) return -0x7fffffffffffffffLL - 1;
+#endif
+    return (i64)v;
+}
 template <class D> __device__ __forceinline__ D from_i(i64 v) {
     if constexpr (same_t<D, f16>::value) return f2h((float)v);
     else if constexpr (same_t<D, bf16>::value) return f2b((float)v);
@@ -84,7 +102,7 @@ template <class D, class S> __device__ __forceinline__ D cast_to(S s) {
         double v = to_d(s);
         if constexpr (is_float_t<D>::value) return from_d<D>(v);
         else if constexpr (is_bool_t<D>::value) return v != 0.0;
-        else return (D)(i64)v;
+        else return (D)d2i(v);
     } else {
         i64 v = to_i(s);
         if constexpr (is_float_t<D>::value) return from_i<D>(v);

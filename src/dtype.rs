@@ -307,7 +307,10 @@ macro_rules! impl_elem_half {
             }
             #[inline]
             fn from_f64(v: f64) -> Self {
-                <$t>::from_f64(v)
+                // Through f32, as PyTorch (and the CUDA kernels) convert a double: the `half`
+                // crate's own f64 -> bf16 drops the low 32 bits before rounding, which breaks
+                // ties the wrong way (0.20361334085464478 gave 0.203125, not 0.2041015625).
+                <$t>::from_f32(v as f32)
             }
             #[inline]
             fn to_i64(self) -> i64 {
@@ -315,7 +318,7 @@ macro_rules! impl_elem_half {
             }
             #[inline]
             fn from_i64(v: i64) -> Self {
-                <$t>::from_f64(v as f64)
+                <$t>::from_f32(v as f32)
             }
             #[inline]
             fn is_nonzero(self) -> bool {

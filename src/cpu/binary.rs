@@ -35,13 +35,15 @@ fn arith<T: Arith>(op: BinaryOp, x: T, y: T) -> T {
         Mul => T::mul(x, y),
         Div => T::div(x, y),
         FloorDiv => T::floordiv(x, y),
-        TruncDiv => {
-            if T::DTYPE.is_float() {
-                T::from_f64((x.to_f64() / y.to_f64()).trunc())
-            } else {
-                T::div(x, y)
+        TruncDiv => match T::DTYPE {
+            DType::F64 => T::from_f64((x.to_f64() / y.to_f64()).trunc()),
+            // The quotient rounded to float first, as PyTorch (and the CUDA kernels) compute
+            // it for float and the half types: it may round up to the next integer.
+            DType::F32 | DType::F16 | DType::BF16 => {
+                T::from_f64(((x.to_f64() as f32) / (y.to_f64() as f32)).trunc() as f64)
             }
-        }
+            _ => T::div(x, y),
+        },
         Rem => T::rem(x, y),
         Fmod => {
             if T::DTYPE.is_float() {
@@ -301,4 +303,17 @@ pub(super) fn any(src: Strided) -> Result<bool> {
             .iter()
             .any(|v| v.is_nonzero()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trunc_division_rounds_the_quotient_in_the_working_precision() {
+        // 16777213 / (1 - 2^-24) = 16777213.99999988..., which float rounds to 16777214
+        let (x, y) = (16_777_213.0f32, 1.0 - f32::EPSILON / 2.0);
+        assert_eq!(arith(BinaryOp::TruncDiv, x, y), 16_777_214.0);
+        assert_eq!(arith(BinaryOp::TruncDiv, x as f64, y as f64), 16_777_213.0);
+    }
 }

@@ -270,14 +270,15 @@ pub fn write_elems<T: Elem>(dst: Strided, src: &[T]) -> Result<()> {
     Ok(())
 }
 
-/// Converts between element types through f64 (bool and integers exactly).
+/// Converts between element types: floats through f64, bool and integers through i64 (so an
+/// int64 beyond 2^53 rounds once into a float type, as in PyTorch and the CUDA kernels).
 #[inline]
 pub fn convert<T: Elem, U: Elem>(v: T) -> U {
     use crate::dtype::DType;
     if U::DTYPE == DType::Bool {
         return U::from_bool(v.is_nonzero());
     }
-    if T::DTYPE.is_float() || U::DTYPE.is_float() {
+    if T::DTYPE.is_float() {
         U::from_f64(v.to_f64())
     } else {
         U::from_i64(v.to_i64())
