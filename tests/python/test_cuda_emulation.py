@@ -5,6 +5,7 @@ failure shows the program's FAIL lines. Does not import rtorch."""
 
 import importlib.util
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -75,3 +76,18 @@ def test_op_codes_follow_the_rust_launcher(fn_name, macro):
     """The emulation test numbers ops as the Rust launcher does, so a kernel whose op enum
     drifts from the launcher fails there."""
     assert _cpp_order(macro) == _rust_order(fn_name)
+
+
+def test_reduction_kernels_under_emulation():
+    """Row reductions and arg-reductions (every op, every dtype, strided rows, segmented long
+    rows) through scripts/cuda_emu; its scan and sort suites take minutes and run by hand
+    (`python scripts/cuda_emu/run.py reduce all`)."""
+    problem = driver.compiler_problem()
+    if problem:
+        pytest.skip(problem)
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "cuda_emu" / "run.py"), "reduce", "reduce"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "0 failures" in r.stdout, r.stdout[-3000:]
