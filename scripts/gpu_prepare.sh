@@ -7,10 +7,14 @@ cd "$(dirname "$0")/.."
 rm -rf dist && mkdir -p dist/kernel-cache
 maturin build --release -q --out dist
 export RTORCH_KERNEL_CACHE="$PWD/dist/kernel-cache"
-python3 - <<'PY'
+# Compile with the wheel just built, not the in-tree extension.
+SITE=$(mktemp -d)
+python3 -m pip install -q --no-deps --target "$SITE" dist/rtorch-*.whl
+(cd "$SITE" && PYTHONPATH="$SITE" python3 - <<'PY'
 import rtorch
 for family, log in rtorch._C._cuda_compile_check("sm_90"):
     print(family, "clean" if not log else log)
 print(rtorch._C._cuda_prebuild("sm_90"))
 PY
+)
 ls -la dist dist/kernel-cache
