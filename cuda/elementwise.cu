@@ -8,7 +8,7 @@ enum {
     U_NEG, U_ABS, U_SIGN, U_EXP, U_EXP2, U_EXPM1, U_LOG, U_LOG2, U_LOG10, U_LOG1P, U_SQRT,
     U_RSQRT, U_SIN, U_COS, U_TAN, U_ASIN, U_ACOS, U_ATAN, U_SINH, U_COSH, U_TANH, U_ASINH,
     U_ACOSH, U_ATANH, U_SIGMOID, U_RELU, U_FLOOR, U_CEIL, U_ROUND, U_TRUNC, U_FRAC, U_RECIP,
-    U_SQUARE, U_ERF, U_ERFC, U_ERFINV
+    U_SQUARE, U_ERF, U_ERFC, U_ERFINV, U_GELU, U_GELU_TANH, U_GELU_GRAD, U_GELU_TANH_GRAD
 };
 
 // Float math in C (float or double); the overloaded CUDA math functions pick the precision.
@@ -53,6 +53,20 @@ template <class C> __device__ __forceinline__ C unary_math(int op, C x) {
     case U_ERF: return erf(x);
     case U_ERFC: return erfc(x);
     case U_ERFINV: return erfinv(x);
+    // GELU: x·Φ(x) with Φ(x) = erfc(-x/√2)/2; the tanh form as x·σ(2u) (no cancellation).
+    case U_GELU: return (C)0.5 * x * erfc(-x * (C)0.70710678118654752);
+    case U_GELU_GRAD:
+        return (C)0.5 * erfc(-x * (C)0.70710678118654752)
+            + x * (C)0.39894228040143268 * exp((C)-0.5 * x * x);
+    case U_GELU_TANH: {
+        C u = (C)0.79788456080286536 * (x + (C)0.044715 * x * x * x);
+        return x / (one + exp((C)-2 * u));
+    }
+    case U_GELU_TANH_GRAD: {
+        C u = (C)0.79788456080286536 * (x + (C)0.044715 * x * x * x);
+        C s = one / (one + exp((C)-2 * u));
+        return s + x * s * (one - s) * (C)2 * (C)0.79788456080286536 * (one + (C)0.134145 * x * x);
+    }
     }
     return x;
 }

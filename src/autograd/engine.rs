@@ -314,11 +314,24 @@ fn checked_for(t: &Tensor, g: Tensor) -> Result<Tensor> {
 /// graph of the gradient is being built. Atomic per tensor across threads.
 pub fn accumulate_grad(t: &Tensor, g: Tensor, create_graph: bool) -> Result<()> {
     let g = checked_for(t, g)?;
+    // A gradient nobody else can reach (its own dense storage, no other handle) is stored as
+    // it is; otherwise it is copied so that `t.grad` never aliases another tensor.
+    let owned = !create_graph
+        && std::sync::Arc::strong_count(&g.0) == 1
+        && std::sync::Arc::strong_count(&g.0.storage) == 1
+        && g.0.base.is_none()
+        && g.is_contiguous()
+        && g.layout().offset == 0
+        && g.numel() == g.storage().len();
     let g = if create_graph { g } else { g.detach() };
     let guard = accumulation_lock(t);
     let replaced = match t.grad() {
         None => {
-            let new = if create_graph { g } else { g.deep_clone()? };
+            let new = if create_graph || owned {
+                g
+            } else {
+                g.deep_clone()?
+            };
             swap_grad(t, Some(new))
         }
         Some(old) => {

@@ -52,6 +52,14 @@ pub enum UnaryOp {
     Erf,
     Erfc,
     Erfinv,
+    /// x·Φ(x), Φ the standard normal CDF.
+    Gelu,
+    /// GELU's tanh approximation, x/2·(1 + tanh(√(2/π)(x + 0.044715x³))).
+    GeluTanh,
+    /// The derivative of `Gelu` (a backward helper).
+    GeluGrad,
+    /// The derivative of `GeluTanh` (a backward helper).
+    GeluTanhGrad,
 }
 
 impl UnaryOp {

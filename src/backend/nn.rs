@@ -58,10 +58,64 @@ pub fn check_running_stat(running: Strided, batch: Strided) -> Result<()> {
     Ok(())
 }
 
+/// What a fused layer-norm forward returns: the output, and per row the mean and `1/sqrt(var +
+/// eps)` (in the input's dtype).
+pub struct LayerNormOut {
+    pub y: Storage,
+    pub mean: Storage,
+    pub rstd: Storage,
+}
+
+/// Layer-norm gradients: for the input, and (when asked for) the weight and bias, each summed
+/// over the rows.
+pub struct LayerNormGrads {
+    pub input: Storage,
+    pub weight: Option<Storage>,
+    pub bias: Option<Storage>,
+}
+
 pub trait NnKernels {
+    /// Layer norm over `m` rows of `d` (the row-major order of `x`): `(x - mean)·rstd·w + b`,
+    /// with `w`, `b` views of `d` elements. `Ok(None)` when the backend has no fused kernel
+    /// for this dtype (the tensor layer then composes the op).
+    fn layer_norm(
+        &self,
+        _x: Strided,
+        _w: Option<Strided>,
+        _b: Option<Strided>,
+        _rows: (usize, usize),
+        _eps: f64,
+    ) -> Result<Option<LayerNormOut>> {
+        Ok(None)
+    }
+
+    /// The backward of `layer_norm` from the output gradient `g`, the input and the saved
+    /// per-row statistics; `weight_grad` / `bias_grad` select the parameter gradients.
+    /// `Ok(None)` as for `layer_norm`.
+    #[allow(clippy::too_many_arguments)]
+    fn layer_norm_backward(
+        &self,
+        _g: Strided,
+        _x: Strided,
+        _stats: (Strided, Strided),
+        _w: Option<Strided>,
+        _rows: (usize, usize),
+        _weight_grad: bool,
+        _bias_grad: bool,
+    ) -> Result<Option<LayerNormGrads>> {
+        Ok(None)
+    }
+
     /// Softmax (or log-softmax with `log`) of every lane along `dim` of a float view; a
     /// contiguous output of the same shape and dtype (half types computed in f32).
     fn softmax(&self, src: Strided, dim: usize, log: bool) -> Result<Storage>;
+
+    /// The backward of `softmax` along the last dim from its output `y` and the output
+    /// gradient `g` (same shape and dtype): a contiguous gradient of that shape. `Ok(None)`
+    /// when the backend has no fused kernel for this case (the tensor layer composes it).
+    fn softmax_backward(&self, _y: Strided, _g: Strided, _log: bool) -> Result<Option<Storage>> {
+        Ok(None)
+    }
 
     /// Mean and biased variance of a float view `[outer, c, inner]` over dims 0 and 2: two
     /// storages of `c` elements in the input's dtype (accumulated in f64).

@@ -2,7 +2,7 @@
 //! variant, `where`, and `any`.
 
 use super::arith::Arith;
-use super::{contiguous_or_gathered, elems, fill_strided, map_elems, try_zeroed, zip_elems};
+use super::{contiguous_or_gathered, elems, fill_strided, map_elems, zip_elems};
 use crate::backend::{BinaryOp, Rhs, Strided};
 use crate::dtype::{DType, Elem};
 use crate::error::{Error, Result};
@@ -238,6 +238,10 @@ pub(super) fn binary_into(op: BinaryOp, dst: Strided, b: Rhs) -> Result<()> {
         // SAFETY: no other slice of dst's storage is alive (rhs was copied when it shares
         // it); the layout was checked against the storage when the view was built.
         let out = unsafe { dst.storage.cpu_slice_mut::<T>()? };
+        if l.is_contiguous() {
+            into_contiguous(op, &mut out[l.offset..l.offset + n], rhs.as_deref(), y);
+            return Ok(());
+        }
         let mut i = 0;
         // Sequential, so that overlapping destination elements accumulate.
         for_each_offset(&l.shape, [&l.strides], [l.offset], 0, n, |[o]| {
@@ -247,6 +251,32 @@ pub(super) fn binary_into(op: BinaryOp, dst: Strided, b: Rhs) -> Result<()> {
         });
         Ok(())
     })
+}
+
+/// `out[i] = op(out[i], rhs[i] or y)` over a contiguous destination, split across threads
+/// when large; the common float ops get branch-free loops that vectorise.
+fn into_contiguous<T: Arith>(op: BinaryOp, out: &mut [T], rhs: Option<&[T]>, y: T) {
+    const CHUNK: usize = 1 << 15;
+    let work = out.len();
+    let hot = T::DTYPE == DType::F32 || T::DTYPE == DType::F64;
+    super::for_each_chunk(out, CHUNK, work, |c, o| {
+        let r = rhs.map(|r| &r[c * CHUNK..c * CHUNK + o.len()]);
+        macro_rules! each {
+            ($f:expr) => {
+                match r {
+                    Some(r) => o.iter_mut().zip(r).for_each(|(x, &v)| *x = $f(*x, v)),
+                    None => o.iter_mut().for_each(|x| *x = $f(*x, y)),
+                }
+            };
+        }
+        match op {
+            BinaryOp::Add if hot => each!(T::add),
+            BinaryOp::Sub if hot => each!(T::sub),
+            BinaryOp::Mul if hot => each!(T::mul),
+            BinaryOp::Div if hot => each!(T::div),
+            _ => each!(|a, b| arith(op, a, b)),
+        }
+    });
 }
 
 pub(super) fn where_(cond: Strided, a: Strided, b: Strided) -> Result<Storage> {
@@ -261,7 +291,7 @@ pub(super) fn where_(cond: Strided, a: Strided, b: Strided) -> Result<Storage> {
         ));
     }
     crate::with_dtype!(a.dtype(), T, {
-        let mut out = try_zeroed::<T>(n)?;
+        let mut out = super::try_output::<T>(n)?;
         if n == 0 {
             return Ok(Storage::from_vec(out));
         }

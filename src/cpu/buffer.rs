@@ -11,6 +11,22 @@ pub struct CpuBuffer {
     /// Length in elements.
     len: usize,
     owner: Box<dyn Any + Send + Sync>,
+    /// Hands an owned Vec's allocation to the cache on drop (`None` for foreign memory).
+    recycle: Option<fn(&mut (dyn Any + Send + Sync))>,
+}
+
+impl Drop for CpuBuffer {
+    fn drop(&mut self) {
+        if let Some(f) = self.recycle {
+            f(&mut *self.owner);
+        }
+    }
+}
+
+fn recycle_vec<T: Elem>(owner: &mut (dyn Any + Send + Sync)) {
+    if let Some(v) = owner.downcast_mut::<Vec<T>>() {
+        super::pool::give(std::mem::take(v));
+    }
 }
 
 // SAFETY: the pointer is owned by (or borrowed for the lifetime of) `owner`, which is Send +
@@ -25,11 +41,15 @@ pub fn out_of_memory(bytes: usize) -> Error {
     ))
 }
 
-/// `n` zeroed elements, or an error if the allocator refuses. Lazily zeroed pages make this
-/// as cheap as an uninitialised allocation for large buffers.
+/// `n` zeroed elements, or an error if the allocator refuses. A cached block is cleared;
+/// fresh memory comes zeroed from the system.
 pub fn try_zeroed<T: Elem>(n: usize) -> Result<Vec<T>> {
     if n == 0 || std::mem::size_of::<T>() == 0 {
         return Ok(Vec::new());
+    }
+    if let Some(mut v) = super::pool::take::<T>(n) {
+        v.resize(n, T::default());
+        return Ok(v);
     }
     let bytes = n.checked_mul(std::mem::size_of::<T>());
     let layout = match bytes.and_then(|_| std::alloc::Layout::array::<T>(n).ok()) {
@@ -48,8 +68,26 @@ pub fn try_zeroed<T: Elem>(n: usize) -> Result<Vec<T>> {
     }
 }
 
+/// `n` elements for an output that the caller overwrites entirely: a cached block keeps its
+/// stale (initialised) contents, saving the clearing pass; otherwise zeroed memory.
+pub fn try_output<T: Elem>(n: usize) -> Result<Vec<T>> {
+    // bool has invalid bit patterns: stale bytes of another dtype must not be read as bool.
+    if T::DTYPE != DType::Bool {
+        if let Some(mut v) = super::pool::take::<T>(n) {
+            // SAFETY: capacity is n; the block's bytes were initialised by its previous
+            // owner, and every bit pattern is a valid value of a non-bool element type.
+            unsafe { v.set_len(n) };
+            return Ok(v);
+        }
+    }
+    try_zeroed(n)
+}
+
 /// A Vec with room for `n` elements (length 0), or an error if the allocator refuses.
 pub fn try_with_capacity<T>(n: usize) -> Result<Vec<T>> {
+    if let Some(v) = super::pool::take::<T>(n) {
+        return Ok(v);
+    }
     let mut v = Vec::new();
     v.try_reserve_exact(n)
         .map_err(|_| out_of_memory(n.saturating_mul(std::mem::size_of::<T>())))?;
@@ -64,6 +102,7 @@ impl CpuBuffer {
             ptr,
             len,
             owner: Box::new(v),
+            recycle: Some(recycle_vec::<T>),
         }
     }
 
@@ -78,7 +117,12 @@ impl CpuBuffer {
         len: usize,
         owner: Box<dyn Any + Send + Sync>,
     ) -> CpuBuffer {
-        CpuBuffer { ptr, len, owner }
+        CpuBuffer {
+            ptr,
+            len,
+            owner,
+            recycle: None,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -94,12 +138,13 @@ impl CpuBuffer {
     }
 
     /// Takes the Rust vector back without copying when this buffer owns one of `T`.
-    pub fn into_vec<T: Elem>(self) -> std::result::Result<Vec<T>, CpuBuffer> {
-        let CpuBuffer { ptr, len, owner } = self;
-        match owner.downcast::<Vec<T>>() {
-            Ok(v) if v.as_ptr() as *mut u8 == ptr && v.len() == len => Ok(*v),
-            Ok(v) => Err(CpuBuffer { ptr, len, owner: v }),
-            Err(owner) => Err(CpuBuffer { ptr, len, owner }),
+    pub fn into_vec<T: Elem>(mut self) -> std::result::Result<Vec<T>, CpuBuffer> {
+        match self.owner.downcast_mut::<Vec<T>>() {
+            Some(v) if v.as_ptr() as *mut u8 == self.ptr && v.len() == self.len => {
+                self.recycle = None;
+                Ok(std::mem::take(v))
+            }
+            _ => Err(self),
         }
     }
 

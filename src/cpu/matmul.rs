@@ -185,11 +185,12 @@ fn bmm<T: Elem>(
     k: usize,
 ) -> Result<Vec<T>> {
     let len = crate::shape::checked_numel(&[batch, m, n])?;
-    let mut out = try_zeroed::<T>(len)?;
     // Nothing to read: an empty product is zeros (and an empty view may carry any offset).
     if len == 0 || k == 0 {
-        return Ok(out);
+        return try_zeroed::<T>(len);
     }
+    // Fully written by the GEMM (which ignores the destination's contents).
+    let mut out = super::try_output::<T>(len)?;
     let oa = Operand::new(elems::<T>(a)?, a.layout, [batch, m, k])?;
     let ob = Operand::new(elems::<T>(b)?, b.layout, [batch, k, n])?;
     bmm_into(&mut out, &oa, &ob, batch, m, n, k);

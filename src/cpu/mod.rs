@@ -8,14 +8,18 @@ pub mod conv;
 mod elementwise;
 pub mod fastmath;
 mod index;
+mod layer_norm;
 pub mod matmul;
 mod memory;
 mod nn;
 pub mod optim;
+pub mod pool;
 pub mod random;
 pub mod reduce;
+mod reduce_strided;
 pub mod scan_sort;
 mod unary;
+pub mod vmath;
 
 use crate::backend::{Backend, Strided};
 use crate::device::Device;
@@ -25,7 +29,7 @@ use crate::layout::for_each_offset;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-pub use buffer::{try_with_capacity, try_zeroed};
+pub use buffer::{try_output, try_with_capacity, try_zeroed};
 
 /// The CPU implementation of the backend contract (one impl block per family, next to its
 /// kernels).
@@ -76,7 +80,7 @@ pub fn gather<T: Elem>(s: Strided) -> Result<Vec<T>> {
     }
     let src = elems::<T>(s)?;
     let l = s.layout;
-    let mut out = try_zeroed::<T>(l.numel())?;
+    let mut out = try_output::<T>(l.numel())?;
     fill_strided(&mut out, &l.shape, [&l.strides], [l.offset], |[o]| src[o]);
     Ok(out)
 }
@@ -84,7 +88,7 @@ pub fn gather<T: Elem>(s: Strided) -> Result<Vec<T>> {
 /// `out[i] = f(s[i])`.
 pub fn map_elems<T: Elem, U: Elem>(s: Strided, f: impl Fn(T) -> U + Sync + Send) -> Result<Vec<U>> {
     let n = s.numel();
-    let mut out = try_zeroed::<U>(n)?;
+    let mut out = try_output::<U>(n)?;
     if let Some(c) = contiguous_elems::<T>(s)? {
         if parallel(n) {
             out.par_iter_mut()
@@ -149,6 +153,30 @@ pub fn for_each_chunk<T: Send>(
     }
 }
 
+/// `f(index, chunk)` over `size`-long chunks of `out` like `for_each_chunk`, collecting what
+/// each call returns (in chunk order).
+pub fn map_chunks<T: Send, R: Send>(
+    out: &mut [T],
+    size: usize,
+    work: usize,
+    f: impl Fn(usize, &mut [T]) -> R + Sync + Send,
+) -> Vec<R> {
+    if size == 0 {
+        return Vec::new();
+    }
+    if parallel(work) {
+        out.par_chunks_mut(size)
+            .enumerate()
+            .map(|(i, c)| f(i, c))
+            .collect()
+    } else {
+        out.chunks_mut(size)
+            .enumerate()
+            .map(|(i, c)| f(i, c))
+            .collect()
+    }
+}
+
 /// Fills `out[i] = f(i-th offsets)` for a logical `shape`, in parallel when large.
 pub fn fill_strided<U: Send, const N: usize>(
     out: &mut [U],
@@ -188,7 +216,7 @@ pub fn zip_elems<A: Elem, B: Elem, U: Elem>(
     let sa = elems::<A>(a)?;
     let sb = elems::<B>(b)?;
     let n = la.numel();
-    let mut out = try_zeroed::<U>(n)?;
+    let mut out = try_output::<U>(n)?;
     if n == 0 {
         return Ok(out);
     }

@@ -2,7 +2,7 @@
 //! Window kernels (im2col, col2im, pooling indices) are in `conv.rs`.
 
 use super::fastmath::FastExp;
-use super::{contiguous_or_gathered, gather, try_zeroed, write_elems, CpuBackend};
+use super::{contiguous_or_gathered, gather, write_elems, CpuBackend};
 use crate::backend::{NnKernels, Strided, Window};
 use crate::dtype::Elem;
 use crate::error::{Error, Result};
@@ -46,19 +46,73 @@ fn softmax_lane<F: Float + Elem + FastExp>(x: &[F], y: &mut [F], log: bool) {
     }
 }
 
+/// The slice as f32 when `F` is f32.
+fn as_f32<F: Elem>(x: &[F]) -> Option<&[f32]> {
+    // SAFETY: F is f32 (checked), so the slice is reinterpreted as itself.
+    (F::DTYPE == crate::dtype::DType::F32)
+        .then(|| unsafe { std::slice::from_raw_parts(x.as_ptr() as *const f32, x.len()) })
+}
+
+fn as_f32_mut<F: Elem>(x: &mut [F]) -> Option<&mut [f32]> {
+    // SAFETY: as in `as_f32`.
+    (F::DTYPE == crate::dtype::DType::F32)
+        .then(|| unsafe { std::slice::from_raw_parts_mut(x.as_mut_ptr() as *mut f32, x.len()) })
+}
+
+/// Softmax backward over rows of `n`: `y·(g - Σ g·y)`, or `g - e^y·Σ g` for log-softmax.
+fn softmax_grad<F: Float + Elem + FastExp>(
+    y: &[F],
+    g: &[F],
+    n: usize,
+    log: bool,
+) -> Result<Vec<F>> {
+    let mut gx = super::try_output::<F>(y.len())?;
+    if let (Some(y32), Some(g32), Some(o32)) = (as_f32(y), as_f32(g), as_f32_mut(&mut gx)) {
+        super::for_each_chunk(o32, n, y.len(), |i, row| {
+            let r = i * n..(i + 1) * n;
+            super::vmath::softmax_grad_row_f32(&y32[r.clone()], &g32[r], row, log)
+        });
+        return Ok(gx);
+    }
+    super::for_each_chunk(&mut gx, n, y.len(), |i, row| {
+        let (yr, gr) = (&y[i * n..(i + 1) * n], &g[i * n..(i + 1) * n]);
+        if log {
+            let s = lanes_fold(gr, F::zero(), |a, b| a + b);
+            for ((o, &yv), &gv) in row.iter_mut().zip(yr).zip(gr) {
+                *o = gv - yv.fast_exp() * s;
+            }
+        } else {
+            let s = yr
+                .iter()
+                .zip(gr)
+                .fold(F::zero(), |a, (&yv, &gv)| a + yv * gv);
+            for ((o, &yv), &gv) in row.iter_mut().zip(yr).zip(gr) {
+                *o = yv * (gv - s);
+            }
+        }
+    });
+    Ok(gx)
+}
+
 /// Softmax along `dim` into a contiguous buffer of the view's shape.
 fn softmax_dim<F: Float + Elem + FastExp>(src: Strided, dim: usize, log: bool) -> Result<Vec<F>> {
     let shape = src.shape();
     let nd = shape.len();
     let n = shape[dim];
     let total = src.numel();
-    let mut y = try_zeroed::<F>(total)?;
+    let mut y = super::try_output::<F>(total)?;
     if total == 0 {
         return Ok(y);
     }
     if dim + 1 == nd {
         // Lanes are rows of the row-major order: no transposed copies.
         let x = contiguous_or_gathered::<F>(src)?;
+        if let (Some(x32), Some(y32)) = (as_f32(&x), as_f32_mut(&mut y)) {
+            super::for_each_chunk(y32, n, total, |i, row| {
+                super::vmath::softmax_row_f32(&x32[i * n..(i + 1) * n], row, log)
+            });
+            return Ok(y);
+        }
         super::for_each_chunk(&mut y, n, total, |i, row| {
             softmax_lane(&x[i * n..(i + 1) * n], row, log)
         });
@@ -109,6 +163,30 @@ fn moments_of<F: Elem>(x: &[F], outer: usize, c: usize, inner: usize) -> Result<
 }
 
 impl NnKernels for CpuBackend {
+    fn layer_norm(
+        &self,
+        x: Strided,
+        w: Option<Strided>,
+        b: Option<Strided>,
+        rows: (usize, usize),
+        eps: f64,
+    ) -> Result<Option<crate::backend::LayerNormOut>> {
+        self.layer_norm_rows(x, w, b, rows, eps)
+    }
+
+    fn layer_norm_backward(
+        &self,
+        g: Strided,
+        x: Strided,
+        stats: (Strided, Strided),
+        w: Option<Strided>,
+        rows: (usize, usize),
+        weight_grad: bool,
+        bias_grad: bool,
+    ) -> Result<Option<crate::backend::LayerNormGrads>> {
+        self.layer_norm_grads(g, x, stats, w, rows, weight_grad, bias_grad)
+    }
+
     fn softmax(&self, src: Strided, dim: usize, log: bool) -> Result<Storage> {
         if dim >= src.shape().len() {
             return Err(Error::Runtime(format!(
@@ -125,6 +203,29 @@ impl NnKernels for CpuBackend {
                 src.dtype().name()
             )))
         )
+    }
+
+    fn softmax_backward(&self, y: Strided, g: Strided, log: bool) -> Result<Option<Storage>> {
+        let n = y.shape().last().copied().unwrap_or(1);
+        if y.dtype() != g.dtype() || y.shape() != g.shape() || n == 0 {
+            return Ok(None);
+        }
+        macro_rules! run {
+            ($F:ty) => {{
+                let (ys, gs) = (
+                    contiguous_or_gathered::<$F>(y)?,
+                    contiguous_or_gathered::<$F>(g)?,
+                );
+                Ok(Some(Storage::from_vec(softmax_grad::<$F>(
+                    &ys, &gs, n, log,
+                )?)))
+            }};
+        }
+        match y.dtype() {
+            crate::dtype::DType::F32 => run!(f32),
+            crate::dtype::DType::F64 => run!(f64),
+            _ => Ok(None),
+        }
     }
 
     fn moments(&self, src: Strided) -> Result<(Storage, Storage)> {

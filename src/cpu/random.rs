@@ -1,7 +1,7 @@
 //! Philox streams on the CPU: the reference the GPU kernels reproduce bit for bit (the
 //! default CPU generator stays the seeded xoshiro stream of `tensor/random.rs`).
 
-use super::{map_elems, try_zeroed, CpuBackend};
+use super::{map_elems, CpuBackend};
 use crate::backend::{philox, unit24, unit53, Distribution, RandomKernels, Strided};
 use crate::dtype::{DType, Elem};
 use crate::error::{Error, Result};
@@ -60,7 +60,7 @@ impl RandomKernels for CpuBackend {
         offset: u64,
     ) -> Result<Storage> {
         if let Distribution::Integers { low, span } = dist {
-            let mut v = try_zeroed::<i64>(len)?;
+            let mut v = super::try_output::<i64>(len)?;
             for (j, o) in v.iter_mut().enumerate() {
                 *o = philox_integer(low, span, seed, offset, j as u64);
             }
@@ -73,7 +73,7 @@ impl RandomKernels for CpuBackend {
             )));
         }
         crate::with_dtype!(dtype, T, {
-            let mut v = try_zeroed::<T>(len)?;
+            let mut v = super::try_output::<T>(len)?;
             for (j, o) in v.iter_mut().enumerate() {
                 *o = T::from_f64(philox_value(dist, dtype, seed, offset, j as u64));
             }
@@ -85,7 +85,7 @@ impl RandomKernels for CpuBackend {
         let dt = p.dtype();
         let probs = crate::with_dtype!(dt, T, map_elems::<T, f64>(p, |x| x.to_f64())?);
         crate::with_dtype!(dt, T, {
-            let mut v = try_zeroed::<T>(probs.len())?;
+            let mut v = super::try_output::<T>(probs.len())?;
             for (j, (o, &q)) in v.iter_mut().zip(&probs).enumerate() {
                 let d = Distribution::Bernoulli { p: q };
                 *o = T::from_f64(philox_value(d, dt, seed, offset, j as u64));

@@ -320,6 +320,17 @@ impl ReduceKernels for CpuBackend {
         out_dtype: DType,
     ) -> Result<Storage> {
         check_rows(src, m, k)?;
+        if matches!(op, ReduceOp::Sum | ReduceOp::Mean) && out_dtype.is_float() {
+            let sums = crate::with_dtype!(src.dtype(), T, {
+                super::reduce_strided::strided_sums::<T>(src, m, k)
+            });
+            if let Some(mut v) = sums {
+                if op == ReduceOp::Mean {
+                    v.iter_mut().for_each(|s| *s /= k as f64);
+                }
+                return finish(Acc::F64(v), out_dtype);
+            }
+        }
         let acc = crate::with_dtype!(src.dtype(), T, {
             let data = contiguous_or_gathered::<T>(src)?;
             reduce_typed::<T>(op, &data, m, k, out_dtype)?

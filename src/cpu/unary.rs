@@ -132,6 +132,10 @@ fn float_kernel<W: Widen>(op: UnaryOp, src: Strided) -> Result<Vec<W>> {
         Erf => m!(|x| c(libm::erf(Elem::to_f64(x)))),
         Erfc => m!(|x| c(libm::erfc(Elem::to_f64(x)))),
         Erfinv => m!(|x| c(erfinv(Elem::to_f64(x)))),
+        Gelu => m!(|x| c(gelu_f64(Elem::to_f64(x)))),
+        GeluGrad => m!(|x| c(gelu_grad_f64(Elem::to_f64(x)))),
+        GeluTanh => m!(|x| c(gelu_tanh_f64(Elem::to_f64(x)))),
+        GeluTanhGrad => m!(|x| c(gelu_tanh_grad_f64(Elem::to_f64(x)))),
     }
 }
 
@@ -152,14 +156,51 @@ fn int_kernel<T: Arith>(op: UnaryOp, src: Strided) -> Result<Vec<T>> {
     }
 }
 
+/// The float32 functions with vectorised kernels (`vmath`): contiguous input is mapped
+/// straight into the output, strided input is gathered first; chunks run in parallel.
+fn float32_simd(op: UnaryOp, src: Strided) -> Result<Option<Vec<f32>>> {
+    use super::vmath::*;
+    use UnaryOp::*;
+    if !matches!(
+        op,
+        Exp | Tanh | Sigmoid | Erf | Erfc | Gelu | GeluTanh | GeluGrad | GeluTanhGrad
+    ) {
+        return Ok(None);
+    }
+    const CHUNK: usize = 1 << 14;
+    let run = |x: &[f32], o: &mut [f32]| match op {
+        Exp => map_f32(x, o, super::fastmath::exp_f32),
+        Tanh => map_f32(x, o, tanh_f32),
+        Sigmoid => map_f32(x, o, sigmoid_f32),
+        Erf => map_f32(x, o, erf_f32),
+        Erfc => map_f32(x, o, erfc_f32),
+        Gelu => map_f32(x, o, gelu_f32),
+        GeluTanh => map_f32(x, o, gelu_tanh_f32),
+        GeluGrad => map_f32(x, o, gelu_grad_f32),
+        _ => map_f32(x, o, gelu_tanh_grad_f32),
+    };
+    let n = src.numel();
+    let gathered;
+    let x: &[f32] = match super::contiguous_elems::<f32>(src)? {
+        Some(c) => c,
+        None => {
+            gathered = gather::<f32>(src)?;
+            &gathered
+        }
+    };
+    let mut out = super::try_output::<f32>(n)?;
+    for_each_chunk(&mut out, CHUNK, n, |i, o| {
+        run(&x[i * CHUNK..i * CHUNK + o.len()], o)
+    });
+    Ok(Some(out))
+}
+
 pub(super) fn unary(op: UnaryOp, src: Strided) -> Result<Storage> {
     let dt = src.dtype();
-    if dt == DType::F32 && op == UnaryOp::Exp {
-        // SIMD exp over contiguous chunks, split across threads when large.
-        let mut v = gather::<f32>(src)?;
-        let n = v.len();
-        for_each_chunk(&mut v, 1 << 14, n, |_, c| super::fastmath::exp_inplace(c));
-        return Ok(Storage::from_vec(v));
+    if dt == DType::F32 {
+        if let Some(v) = float32_simd(op, src)? {
+            return Ok(Storage::from_vec(v));
+        }
     }
     Ok(match dt {
         DType::F64 => Storage::from_vec(float_kernel::<f64>(op, src)?),
@@ -239,6 +280,26 @@ pub(super) fn map(op: MapOp, src: Strided) -> Result<Storage> {
             }
         }
     })
+}
+
+/// GELU and its derivative in f64 (the f32 kernels are in `vmath`).
+fn gelu_f64(x: f64) -> f64 {
+    0.5 * x * libm::erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
+}
+fn gelu_grad_f64(x: f64) -> f64 {
+    let pdf = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    0.5 * libm::erfc(-x * std::f64::consts::FRAC_1_SQRT_2) + x * pdf
+}
+const GELU_K: f64 = 0.797_884_560_802_865_4; // sqrt(2/π)
+fn gelu_tanh_sigma(x: f64) -> f64 {
+    1.0 / (1.0 + (-2.0 * GELU_K * (x + 0.044715 * x * x * x)).exp())
+}
+fn gelu_tanh_f64(x: f64) -> f64 {
+    x * gelu_tanh_sigma(x)
+}
+fn gelu_tanh_grad_f64(x: f64) -> f64 {
+    let s = gelu_tanh_sigma(x);
+    s + x * s * (1.0 - s) * 2.0 * GELU_K * (1.0 + 3.0 * 0.044715 * x * x)
 }
 
 /// Inverse error function (Giles' approximation refined by Newton steps).

@@ -488,7 +488,22 @@ fn _nll_loss(
     )
 }
 
+/// GELU (exact, or its tanh approximation) as one fused kernel with a fused backward.
+#[pyfunction]
+fn _gelu(py: Python<'_>, input: PyRef<PyTensor>, tanh: bool) -> PyResult<Py<PyAny>> {
+    let x = input.t.clone();
+    wrap(
+        py,
+        nogil(
+            py,
+            x.numel(),
+            || if tanh { x.gelu_tanh() } else { x.gelu() },
+        )?,
+    )
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_gelu, m)?)?;
     m.add_function(wrap_pyfunction!(conv2d, m)?)?;
     m.add_function(wrap_pyfunction!(conv1d, m)?)?;
     m.add_function(wrap_pyfunction!(conv_transpose2d, m)?)?;

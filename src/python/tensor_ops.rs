@@ -76,7 +76,7 @@ fn dunder(
 fn inplace_dunder(slf: Bound<'_, PyTensor>, other: &Bound<PyAny>, op: BinaryOp) -> PyResult<()> {
     let o = need(other, "in-place operator")?;
     let t = slf.borrow().t.clone();
-    t.inplace(|x| crate::tensor::binary_ops::binary(op, Arg::T(x), o.arg()))?;
+    crate::tensor::binary_ops::binary_inplace(op, &t, o.arg())?;
     Ok(())
 }
 
@@ -142,7 +142,7 @@ macro_rules! binary_py {
                 fn $iname<'py>(slf: Bound<'py, Self>, other: &Bound<PyAny>) -> PyResult<Bound<'py, Self>> {
                     let o = need(other, stringify!($iname))?;
                     let t = slf.borrow().t.clone();
-                    t.inplace(|x| crate::tensor::binary_ops::binary(BinaryOp::$op, Arg::T(x), o.arg()))?;
+                    crate::tensor::binary_ops::binary_inplace(BinaryOp::$op, &t, o.arg())?;
                     Ok(slf)
                 }
             )*
@@ -220,7 +220,7 @@ impl PyTensor {
                 crate::tensor::binary_ops::pretty_dtype(t.dtype())
             )));
         }
-        t.inplace(|x| crate::tensor::binary_ops::binary(BinaryOp::Pow, Arg::T(x), o.arg()))?;
+        crate::tensor::binary_ops::binary_inplace(BinaryOp::Pow, &t, o.arg())?;
         Ok(slf)
     }
 }
@@ -357,7 +357,7 @@ impl PyTensor {
     ) -> PyResult<Bound<'py, Self>> {
         let o = scaled(&need(other, "add_")?, alpha)?;
         let t = slf.borrow().t.clone();
-        t.inplace(|x| crate::tensor::binary_ops::binary(BinaryOp::Add, Arg::T(x), o.arg()))?;
+        crate::tensor::binary_ops::binary_inplace(BinaryOp::Add, &t, o.arg())?;
         Ok(slf)
     }
     #[pyo3(signature = (other, *, alpha=None))]
@@ -387,7 +387,7 @@ impl PyTensor {
     ) -> PyResult<Bound<'py, Self>> {
         let o = scaled(&need(other, "sub_")?, alpha)?;
         let t = slf.borrow().t.clone();
-        t.inplace(|x| crate::tensor::binary_ops::binary(BinaryOp::Sub, Arg::T(x), o.arg()))?;
+        crate::tensor::binary_ops::binary_inplace(BinaryOp::Sub, &t, o.arg())?;
         Ok(slf)
     }
     #[pyo3(signature = (other, *, rounding_mode=None))]
@@ -424,7 +424,7 @@ impl PyTensor {
         let o = need(other, "div_")?;
         let op = div_op(rounding_mode)?;
         let t = slf.borrow().t.clone();
-        t.inplace(|x| crate::tensor::binary_ops::binary(op, Arg::T(x), o.arg()))?;
+        crate::tensor::binary_ops::binary_inplace(op, &t, o.arg())?;
         Ok(slf)
     }
     #[pyo3(signature = (other, alpha=None))]

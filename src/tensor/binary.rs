@@ -145,6 +145,40 @@ pub(crate) fn binary_raw(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
     Tensor::from_kernel(out, &shape)
 }
 
+/// `a op= b` written straight into `a`'s storage when autograd does not record it and the
+/// result already has `a`'s dtype and shape; otherwise computed out of place and written back
+/// (which also raises PyTorch's errors for casts and shapes that an in-place op refuses).
+pub fn binary_inplace(op: BinaryOp, a: &Tensor, b: Arg) -> Result<()> {
+    let recorded = autograd::is_grad_enabled()
+        && (a.requires_grad() || b.as_tensor().is_some_and(|t| t.requires_grad()));
+    let direct = !recorded
+        && !op.is_compare()
+        && !op.is_logical()
+        && matches!(dtypes(op, &Arg::T(a), &b), Ok((c, o)) if c == a.dtype() && o == a.dtype())
+        && broadcast_shapes(a.shape(), b.shape()).is_ok_and(|s| s == a.shape());
+    if !direct {
+        return a.inplace(|x| binary(op, Arg::T(x), b));
+    }
+    a.check_no_internal_overlap()?;
+    let tensors: Vec<&Tensor> = [Some(a), b.as_tensor()].into_iter().flatten().collect();
+    let device = super::check_same_device(op.name(), &tensors)?;
+    let be = crate::backend::backend(device)?;
+    match b {
+        Arg::S(s) => be.binary_into(op, a.strided(), Rhs::Scalar(s))?,
+        Arg::T(_) => {
+            let tb = b.tensor_as(a.dtype(), device)?;
+            let lb = tb.layout().broadcast_to(a.shape())?;
+            be.binary_into(
+                op,
+                a.strided(),
+                Rhs::Tensor(Strided::new(tb.storage(), &lb)),
+            )?
+        }
+    }
+    a.storage().bump_version();
+    Ok(())
+}
+
 /// Sums a broadcast gradient back to `shape`.
 pub fn sum_to(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
     if g.shape() == shape {

@@ -55,6 +55,13 @@ impl Tensor {
 
     /// `self += g` without autograd (gradient accumulation).
     pub(crate) fn add_assign_raw(&self, g: &Tensor) -> Result<()> {
+        if g.dtype() == self.dtype() && g.device() == self.device() && g.shape() == self.shape() {
+            self.check_no_internal_overlap()?;
+            self.backend()?
+                .binary_into(BinaryOp::Add, self.strided(), Rhs::Tensor(g.strided()))?;
+            self.storage().bump_version();
+            return Ok(());
+        }
         let sum = {
             let _ng = autograd::no_grad();
             self.add(g)?

@@ -15,7 +15,9 @@ mod matmul;
 mod movement;
 mod optim;
 pub mod binary_ops {
-    pub use super::binary::{binary, nan_ignoring, pretty_dtype, sum_to, Arg, BinaryOp};
+    pub use super::binary::{
+        binary, binary_inplace, nan_ignoring, pretty_dtype, sum_to, Arg, BinaryOp,
+    };
 }
 pub mod nn;
 pub mod random;

@@ -56,7 +56,16 @@ impl Tensor {
             let yv = if is_grad_enabled() {
                 x.get()?.softmax_impl(di, log, None)?
             } else {
-                y.get()?.clone()
+                let yv = y.get()?.clone();
+                if d + 1 == yv.ndim() {
+                    if let Some(gx) =
+                        yv.backend()?
+                            .softmax_backward(yv.strided(), g.strided(), log)?
+                    {
+                        return Ok(vec![Some(Tensor::from_kernel(gx, yv.shape())?)]);
+                    }
+                }
+                yv
             };
             let gi = if log {
                 g.sub(&yv.exp()?.mul(&g.sum_dims(&[di], true, None)?)?)?
@@ -122,6 +131,96 @@ fn layer_norm_composite(
     Ok(y)
 }
 
+/// Records layer norm's backward on `out` (when an input needs a gradient): the fused
+/// backend kernel when it has one and no graph of the gradient is wanted, otherwise the
+/// composition.
+fn layer_norm_record(
+    out: Tensor,
+    x: &Tensor,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    (mean, rstd): (Tensor, Tensor),
+    normalized_shape: &[usize],
+    eps: f64,
+) -> Result<Tensor> {
+    let mut ins: Vec<&Tensor> = vec![x];
+    ins.extend(weight);
+    ins.extend(bias);
+    if !autograd::needs_grad(&ins) {
+        return Ok(out);
+    }
+    let k = normalized_shape.len();
+    let d = crate::shape::checked_numel(normalized_shape)?;
+    let m = x.numel() / d.max(1);
+    let nshape = normalized_shape.to_vec();
+    let dims: Vec<i64> = ((x.ndim() - k) as i64..x.ndim() as i64).collect();
+    let batch_dims: Vec<i64> = (0..(x.ndim() - k) as i64).collect();
+    let saved_x = SavedTensor::new(x);
+    let (ws, bs) = (weight.cloned(), bias.cloned());
+    let (hw, hb) = (weight.is_some(), bias.is_some());
+    autograd::record(&out, "NativeLayerNormBackward0", &ins, move |g, _| {
+        let xv = saved_x.get()?.clone();
+        if is_grad_enabled() {
+            let mut inputs = vec![xv.clone()];
+            inputs.extend(ws.clone());
+            inputs.extend(bs.clone());
+            let dims2 = dims.clone();
+            return composite_grad(&inputs, g, |t| {
+                let w = if hw { Some(&t[1]) } else { None };
+                let b = if hb { Some(&t[1 + hw as usize]) } else { None };
+                layer_norm_composite(&t[0], &dims2, w, b, eps)
+            });
+        }
+        let same = g.dtype() == xv.dtype() && ws.as_ref().is_none_or(|w| w.dtype() == xv.dtype());
+        let fused = if same {
+            xv.backend()?.layer_norm_backward(
+                g.strided(),
+                xv.strided(),
+                (mean.strided(), rstd.strided()),
+                ws.as_ref().map(|w| w.strided()),
+                (m, d),
+                hw,
+                hb,
+            )?
+        } else {
+            None
+        };
+        if let Some(f) = fused {
+            let mut res = vec![Some(Tensor::from_kernel(f.input, xv.shape())?)];
+            for s in [f.weight, f.bias].into_iter().flatten() {
+                res.push(Some(Tensor::from_kernel(s, &nshape)?));
+            }
+            return Ok(res);
+        }
+        let xhat = xv.sub(&mean)?.mul(&rstd)?;
+        let gxhat = match &ws {
+            Some(w) => g.mul(w)?,
+            None => g.clone(),
+        };
+        let t1 = gxhat.mean_dims(&dims, true, None)?;
+        let t2 = gxhat.mul(&xhat)?.mean_dims(&dims, true, None)?;
+        let gx = gxhat.sub(&t1)?.sub(&xhat.mul(&t2)?)?.mul(&rstd)?;
+        // Parameter gradients sum over the batch dims; an unbatched input has none (an
+        // empty dim list would mean "all dims" to sum_dims).
+        let over_batch = |t: Tensor| {
+            if batch_dims.is_empty() {
+                Ok(t)
+            } else {
+                t.sum_dims(&batch_dims, false, None)
+            }
+        };
+        let mut res = vec![Some(gx)];
+        if hw {
+            res.push(Some(over_batch(g.mul(&xhat)?)?));
+        }
+        if hb {
+            res.push(Some(over_batch(g.clone())?));
+        }
+        Ok(res)
+    });
+    Ok(out)
+}
+
 impl Tensor {
     /// `layer_norm(input, normalized_shape, weight, bias, eps)`: fused forward, backward
     /// from the saved mean and inverse std.
@@ -164,11 +263,29 @@ impl Tensor {
         let d = crate::shape::checked_numel(normalized_shape)?;
         let m = self.numel() / d.max(1);
         let xc = self.detach();
+        let mut stat_shape: Vec<usize> = self.shape()[..self.ndim() - k].to_vec();
+        stat_shape.extend(std::iter::repeat_n(1, k));
+        let same_dtype = ins.iter().all(|t| t.dtype() == self.dtype());
+        let fused = if same_dtype {
+            self.backend()?.layer_norm(
+                xc.strided(),
+                weight.map(|w| w.strided()),
+                bias.map(|b| b.strided()),
+                (m, d),
+                eps,
+            )?
+        } else {
+            None
+        };
+        if let Some(f) = fused {
+            let out = Tensor::from_kernel(f.y, self.shape())?;
+            let mean = Tensor::from_kernel(f.mean, &stat_shape)?;
+            let rstd = Tensor::from_kernel(f.rstd, &stat_shape)?;
+            return layer_norm_record(out, self, weight, bias, (mean, rstd), normalized_shape, eps);
+        }
         let (mean, rstd) = {
             let x3 = super::conv::planes_view(&xc, 1, m, d)?;
             let (mu, var) = self.backend()?.moments(x3.strided())?;
-            let mut stat_shape: Vec<usize> = self.shape()[..self.ndim() - k].to_vec();
-            stat_shape.extend(std::iter::repeat_n(1, k));
             let var = Tensor::from_kernel(var, &stat_shape)?;
             (
                 Tensor::from_kernel(mu, &stat_shape)?,
@@ -186,54 +303,7 @@ impl Tensor {
             }
             y
         };
-        if !autograd::needs_grad(&ins) {
-            return Ok(out);
-        }
-        let dims: Vec<i64> = ((self.ndim() - k) as i64..self.ndim() as i64).collect();
-        let batch_dims: Vec<i64> = (0..(self.ndim() - k) as i64).collect();
-        let x = SavedTensor::new(self);
-        let (ws, bs) = (weight.cloned(), bias.cloned());
-        let (hw, hb) = (weight.is_some(), bias.is_some());
-        autograd::record(&out, "NativeLayerNormBackward0", &ins, move |g, _| {
-            let xv = x.get()?.clone();
-            if is_grad_enabled() {
-                let mut inputs = vec![xv.clone()];
-                inputs.extend(ws.clone());
-                inputs.extend(bs.clone());
-                let dims2 = dims.clone();
-                return composite_grad(&inputs, g, |t| {
-                    let w = if hw { Some(&t[1]) } else { None };
-                    let b = if hb { Some(&t[1 + hw as usize]) } else { None };
-                    layer_norm_composite(&t[0], &dims2, w, b, eps)
-                });
-            }
-            let xhat = xv.sub(&mean)?.mul(&rstd)?;
-            let gxhat = match &ws {
-                Some(w) => g.mul(w)?,
-                None => g.clone(),
-            };
-            let t1 = gxhat.mean_dims(&dims, true, None)?;
-            let t2 = gxhat.mul(&xhat)?.mean_dims(&dims, true, None)?;
-            let gx = gxhat.sub(&t1)?.sub(&xhat.mul(&t2)?)?.mul(&rstd)?;
-            // Parameter gradients sum over the batch dims; an unbatched input has none (an
-            // empty dim list would mean "all dims" to sum_dims).
-            let over_batch = |t: Tensor| {
-                if batch_dims.is_empty() {
-                    Ok(t)
-                } else {
-                    t.sum_dims(&batch_dims, false, None)
-                }
-            };
-            let mut res = vec![Some(gx)];
-            if hw {
-                res.push(Some(over_batch(g.mul(&xhat)?)?));
-            }
-            if hb {
-                res.push(Some(over_batch(g.clone())?));
-            }
-            Ok(res)
-        });
-        Ok(out)
+        layer_norm_record(out, self, weight, bias, (mean, rstd), normalized_shape, eps)
     }
 
     /// `cross_entropy` with class-index targets `[N]` (or `[N, d1, …]`), class weights,

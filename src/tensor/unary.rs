@@ -74,6 +74,8 @@ impl UnaryOp {
             Erf => "ErfBackward0",
             Erfc => "ErfcBackward0",
             Erfinv => "ErfinvBackward0",
+            Gelu | GeluTanh => "GeluBackward0",
+            GeluGrad | GeluTanhGrad => "GeluBackwardBackward0",
         }
     }
 }
@@ -144,7 +146,48 @@ fn derivative(op: UnaryOp, x: &Tensor, y: &Tensor) -> Result<Option<Tensor>> {
             .mul(y)?
             .exp()?
             .mul_scalar(std::f64::consts::PI.sqrt() / 2.0)?,
+        // With create_graph the derivative is composed of differentiable ops; otherwise
+        // one fused kernel.
+        Gelu if is_grad_enabled() => gelu_derivative(x, false)?,
+        GeluTanh if is_grad_enabled() => gelu_derivative(x, true)?,
+        Gelu => unary(GeluGrad, x)?,
+        GeluTanh => unary(GeluTanhGrad, x)?,
+        // The gradient kernels only run with grad mode off (see above), so they are never
+        // recorded and need no derivative of their own.
+        GeluGrad | GeluTanhGrad => {
+            return Err(Error::Runtime(
+                "internal error: a GELU gradient kernel was recorded by autograd".into(),
+            ))
+        }
     }))
+}
+
+/// GELU's derivative from differentiable ops: Φ(x) + x·φ(x), or for the tanh form
+/// σ + x·σ(1 - σ)·2u' with σ = σ(2u), u = k(x + a·x³).
+fn gelu_derivative(x: &Tensor, tanh: bool) -> Result<Tensor> {
+    use std::f64::consts::{FRAC_1_SQRT_2, PI};
+    if tanh {
+        let (k, a) = ((2.0 / PI).sqrt(), 0.044715);
+        let x2 = x.mul(x)?;
+        let s = x2
+            .mul_scalar(a)?
+            .add_scalar(1.0)?
+            .mul(x)?
+            .mul_scalar(2.0 * k)?
+            .sigmoid()?;
+        let du = x2
+            .mul_scalar(3.0 * a)?
+            .add_scalar(1.0)?
+            .mul_scalar(2.0 * k)?;
+        return s.add(&x.mul(&s)?.mul(&s.rsub_scalar(1.0)?)?.mul(&du)?);
+    }
+    let cdf = x.mul_scalar(-FRAC_1_SQRT_2)?.erfc()?.mul_scalar(0.5)?;
+    let pdf = x
+        .mul(x)?
+        .mul_scalar(-0.5)?
+        .exp()?
+        .mul_scalar(1.0 / (2.0 * PI).sqrt())?;
+    cdf.add(&x.mul(&pdf)?)
 }
 
 /// `op(t)` with autograd.
@@ -198,7 +241,7 @@ unary_methods! {
     sinh => Sinh; cosh => Cosh; tanh => Tanh; asinh => Asinh; acosh => Acosh; atanh => Atanh;
     sigmoid => Sigmoid; relu => Relu; floor => Floor; ceil => Ceil; round => Round;
     trunc => Trunc; frac => Frac; reciprocal => Reciprocal; square => Square; erf => Erf;
-    erfc => Erfc; erfinv => Erfinv;
+    erfc => Erfc; erfinv => Erfinv; gelu => Gelu; gelu_tanh => GeluTanh;
 }
 
 impl Tensor {

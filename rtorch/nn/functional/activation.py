@@ -6,7 +6,6 @@ overflows and its zero gradient stays finite. `where` is used rather than
 clamp because a clamp's gradient at its boundary is a convention of its own.
 """
 
-import math
 import warnings
 
 import rtorch as torch
@@ -138,11 +137,8 @@ def celu(input, alpha=1.0, inplace=False):
 
 
 def gelu(input, approximate="none"):
-    if approximate == "none":
-        return 0.5 * input * (1.0 + torch.erf(input * (1.0 / math.sqrt(2.0))))
-    if approximate == "tanh":
-        inner = math.sqrt(2.0 / math.pi) * (input + 0.044715 * input * input * input)
-        return 0.5 * input * (1.0 + torch.tanh(inner))
+    if approximate in ("none", "tanh"):
+        return torch._C._gelu(input, approximate == "tanh")
     raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate}")
 
 

@@ -1,0 +1,157 @@
+//! Sums over dims of a strided view without gathering it into rows first. Two layouts cover
+//! the common cases: the reduced dims end in a contiguous run (each output folds contiguous
+//! segments), or the kept dims do (outputs are columns: whole rows of them are accumulated
+//! at once, as for `x.sum(dim=0)` and bias gradients).
+
+use super::reduce::sum_row;
+use crate::backend::Strided;
+use crate::dtype::{DType, Elem};
+use crate::layout::for_each_offset;
+use rayon::prelude::*;
+
+/// Dims as (size, stride), size-1 dims dropped and mergeable neighbours merged.
+fn coalesce(dims: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for &(n, st) in dims.iter().filter(|d| d.0 != 1) {
+        match out.last_mut() {
+            Some(last) if last.1 == st * n => *last = (last.0 * n, st),
+            _ => out.push((n, st)),
+        }
+    }
+    out
+}
+
+/// Dims as (size, stride) pairs.
+type Dims = Vec<(usize, usize)>;
+
+/// The first `m`-sized prefix of the view's dims (kept) and the rest (reduced), coalesced.
+fn split(src: Strided, m: usize) -> Option<(Dims, Dims)> {
+    let l = src.layout;
+    let dims: Vec<(usize, usize)> = l
+        .shape
+        .iter()
+        .copied()
+        .zip(l.strides.iter().copied())
+        .collect();
+    let mut prod = 1;
+    let mut cut = 0;
+    while prod < m && cut < dims.len() {
+        prod *= dims[cut].0;
+        cut += 1;
+    }
+    // Skip leading size-1 reduced dims so that the split is exact.
+    (prod == m).then(|| (coalesce(&dims[..cut]), coalesce(&dims[cut..])))
+}
+
+/// The offsets of every index of `dims` from `base`, in row-major order.
+fn offsets(dims: &[(usize, usize)], base: usize) -> Vec<usize> {
+    let (shape, strides): (Vec<usize>, Vec<usize>) = dims.iter().copied().unzip();
+    let n: usize = shape.iter().product();
+    let mut out = Vec::with_capacity(n);
+    for_each_offset(&shape, [&strides], [base], 0, n, |[o]| out.push(o));
+    out
+}
+
+/// Sums of `m` rows of `k` (the view's row-major order) in f64, or `None` when the layout
+/// fits neither fast case (the caller then gathers).
+pub fn strided_sums<T: Elem>(src: Strided, m: usize, k: usize) -> Option<Vec<f64>> {
+    if m == 0 || k == 0 || src.is_contiguous() || !T::DTYPE.is_float() && T::DTYPE != DType::I64 {
+        return None;
+    }
+    let data = src.storage.cpu_slice::<T>().ok()?;
+    let (kept, red) = split(src, m)?;
+    let base = src.layout.offset;
+    let parallel = super::parallel(m * k);
+    if let Some(&(seg, 1)) = red.last() {
+        // Each output: the sum of contiguous segments of length `seg`.
+        let outer = offsets(&red[..red.len() - 1], 0);
+        let starts = offsets(&kept, base);
+        let fold = |&s: &usize| -> f64 {
+            outer
+                .iter()
+                .map(|&o| sum_row(&data[s + o..s + o + seg]))
+                .fold(0.0, |a, b| a + b)
+        };
+        return Some(if parallel {
+            starts.par_iter().with_min_len(16).map(fold).collect()
+        } else {
+            starts.iter().map(fold).collect()
+        });
+    }
+    if let Some(&(width, 1)) = kept.last() {
+        // Outputs are `width`-long contiguous columns: add whole rows of them.
+        let rows = offsets(&red, 0);
+        let groups = offsets(&kept[..kept.len() - 1], base);
+        const BLOCK: usize = 512;
+        let blocks = width.div_ceil(BLOCK);
+        let mut out = vec![0f64; m];
+        let task = |t: usize, acc: &mut [f64]| {
+            let (g, b) = (t / blocks, t % blocks);
+            let start = groups[g] + b * BLOCK;
+            for &r in &rows {
+                let row = &data[start + r..start + r + acc.len()];
+                acc.iter_mut().zip(row).for_each(|(a, v)| *a += v.to_f64());
+            }
+        };
+        // One task per (group, block): a block of a group's columns is one slice of `out`.
+        let chunks: Vec<&mut [f64]> = out
+            .chunks_mut(width)
+            .flat_map(|g| g.chunks_mut(BLOCK))
+            .collect();
+        if parallel {
+            chunks
+                .into_par_iter()
+                .enumerate()
+                .for_each(|(t, acc)| task(t, acc));
+        } else {
+            chunks
+                .into_iter()
+                .enumerate()
+                .for_each(|(t, acc)| task(t, acc));
+        }
+        return Some(out);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::Layout;
+    use crate::storage::Storage;
+
+    fn check(shape: &[usize], perm: &[usize], m: usize) {
+        let n: usize = shape.iter().product();
+        let v: Vec<f32> = (0..n)
+            .map(|i| (i % 7) as f32 - 3.0 + i as f32 * 1e-3)
+            .collect();
+        let s = Storage::from_vec(v.clone());
+        let l = Layout::contiguous(shape).permute(perm);
+        let view = Strided::new(&s, &l);
+        let k = n / m;
+        let got = strided_sums::<f32>(view, m, k).expect("fast path");
+        // Reference: walk the view's row-major order.
+        let mut flat = Vec::new();
+        for_each_offset(&l.shape, [&l.strides], [l.offset], 0, n, |[o]| {
+            flat.push(v[o] as f64)
+        });
+        for (i, g) in got.iter().enumerate() {
+            let want: f64 = flat[i * k..(i + 1) * k].iter().sum();
+            assert!(
+                (g - want).abs() < 1e-6 * want.abs().max(1.0),
+                "{i}: {g} vs {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn column_sums_match_the_row_major_definition() {
+        check(&[300, 700], &[1, 0], 700); // sum(dim=0)
+        check(&[5, 300, 1100], &[0, 2, 1], 5 * 1100); // sum(dim=1) of a 3-d tensor
+    }
+
+    #[test]
+    fn segment_sums_match_the_row_major_definition() {
+        check(&[4, 6, 50], &[1, 0, 2], 6); // sum over (0, 2) with dim 1 kept: batch-norm style
+    }
+}
