@@ -74,7 +74,36 @@ pub struct LayerNormGrads {
     pub bias: Option<Storage>,
 }
 
+/// One LSTM step's elementwise part: the new hidden and cell states, and the activated gates
+/// `[i, f, g, o]` (kept for the backward).
+pub struct LstmCellOut {
+    pub h: Storage,
+    pub c: Storage,
+    pub gates: Storage,
+}
+
 pub trait NnKernels {
+    /// The elementwise part of an LSTM step from the pre-activation gates `[n, 4h]` (input,
+    /// forget, cell, output blocks) and the previous cell state `[n, h]`:
+    /// `c' = σ(f)·c + σ(i)·tanh(g)`, `h' = σ(o)·tanh(c')`. `Ok(None)` when the backend has no
+    /// fused kernel for the dtype (the tensor layer composes the step).
+    fn lstm_cell(&self, _gates: Strided, _c: Strided) -> Result<Option<LstmCellOut>> {
+        Ok(None)
+    }
+
+    /// The backward of `lstm_cell`: from the activated gates, the previous and new cell
+    /// states and the gradients of `h'` and `c'`, the gradients of the pre-activation gates
+    /// `[n, 4h]` and of the previous cell state `[n, h]`.
+    fn lstm_cell_backward(
+        &self,
+        _gates: Strided,
+        _c_prev: Strided,
+        _c_new: Strided,
+        _grads: (Strided, Strided),
+    ) -> Result<Option<(Storage, Storage)>> {
+        Ok(None)
+    }
+
     /// Layer norm over `m` rows of `d` (the row-major order of `x`): `(x - mean)·rstd·w + b`,
     /// with `w`, `b` views of `d` elements. `Ok(None)` when the backend has no fused kernel
     /// for this dtype (the tensor layer then composes the op).
@@ -158,4 +187,50 @@ pub trait NnKernels {
         oh: usize,
         ow: usize,
     ) -> Result<Storage>;
+
+    /// Per-channel affine map of a float view `[outer, c, inner]`:
+    /// `a[ch]·x + b[ch] (+ e[ch]·z)`, with `a`, `b`, `e` views of `c` elements and `z` shaped
+    /// like `x`; a contiguous result of `x`'s shape. `Ok(None)` when the backend has no such
+    /// kernel (batch norm then composes broadcast ops).
+    fn channel_affine(
+        &self,
+        _x: Strided,
+        _a: Strided,
+        _b: Strided,
+        _extra: Option<(Strided, Strided)>,
+    ) -> Result<Option<Storage>> {
+        Ok(None)
+    }
+
+    /// Per-channel `Σ g` and `Σ g·x` over dims 0 and 2 of two float views `[outer, c, inner]`
+    /// (accumulated in f64), as two storages of `c` in `g`'s dtype. `Ok(None)` as for
+    /// `channel_affine`.
+    fn channel_sums(&self, _g: Strided, _x: Strided) -> Result<Option<(Storage, Storage)>> {
+        Ok(None)
+    }
+
+    /// Max pooling's values and indices (as `max_pool2d_indices`) in one pass: a values
+    /// storage in the input's dtype and the int64 indices, both `[planes, oh, ow]`.
+    /// `Ok(None)` when the backend has no such kernel (the values are then gathered).
+    fn max_pool2d(
+        &self,
+        _src: Strided,
+        _win: Window,
+        _oh: usize,
+        _ow: usize,
+    ) -> Result<Option<(Storage, Storage)>> {
+        Ok(None)
+    }
+
+    /// The backward of max pooling: `g` and `indices` are `[planes, l]` (the gradient of
+    /// each output and the flat index of its input); the result `[planes, hw]` sums the
+    /// gradients that reach each input. `Ok(None)` when the backend has no such kernel.
+    fn max_pool2d_backward(
+        &self,
+        _g: Strided,
+        _indices: Strided,
+        _hw: usize,
+    ) -> Result<Option<Storage>> {
+        Ok(None)
+    }
 }

@@ -124,46 +124,93 @@ pub fn col2im<F: Float + Elem + Send + Sync>(
     Ok(out)
 }
 
-/// Flat `y*W + x` index of each window's maximum (NaN wins; padding never selected).
-pub fn max_pool_indices<F: Float + Send + Sync>(
+/// Each window's maximum and its flat `y*W + x` index (NaN wins; padding never selected).
+pub fn max_pool<F: Float + Elem + Send + Sync>(
     x: &[F],
     planes: usize,
-    h: usize,
-    w: usize,
+    (h, w): (usize, usize),
     win: Window,
     oh: usize,
     ow: usize,
-) -> Result<Vec<i64>> {
-    let mut out = super::try_zeroed::<i64>(crate::shape::checked_numel(&[planes, oh, ow])?)?;
-    super::for_each_chunk(&mut out, oh * ow, planes * h * w, |p, dst| {
+) -> Result<(Vec<F>, Vec<i64>)> {
+    let total = crate::shape::checked_numel(&[planes, oh, ow])?;
+    let mut idx = super::try_output::<i64>(total)?;
+    let mut vals = super::try_output::<F>(total)?;
+    let l = oh * ow;
+    let plane = |p: usize, di: &mut [i64], dv: &mut [F]| {
         let src = &x[p * h * w..(p + 1) * h * w];
         for oy in 0..oh {
+            // The window's rows and columns clipped to the image (padding never wins).
+            let y0 = (oy * win.sh) as isize - win.ph as isize;
             for ox in 0..ow {
-                let mut best = -1i64;
+                let x0 = (ox * win.sw) as isize - win.pw as isize;
+                let mut best = usize::MAX;
                 let mut bv = F::neg_infinity();
                 for i in 0..win.kh {
-                    let y = (oy * win.sh + i * win.dh) as isize - win.ph as isize;
+                    let y = y0 + (i * win.dh) as isize;
                     if y < 0 || y >= h as isize {
                         continue;
                     }
+                    let row = y as usize * w;
                     for j in 0..win.kw {
-                        let xx = (ox * win.sw + j * win.dw) as isize - win.pw as isize;
+                        let xx = x0 + (j * win.dw) as isize;
                         if xx < 0 || xx >= w as isize {
                             continue;
                         }
-                        let idx = y as usize * w + xx as usize;
-                        let v = src[idx];
-                        if best < 0 || v > bv || v.is_nan() && !bv.is_nan() {
-                            best = idx as i64;
+                        let v = src[row + xx as usize];
+                        if best == usize::MAX || v > bv || v.is_nan() && !bv.is_nan() {
+                            best = row + xx as usize;
                             bv = v;
                         }
                     }
                 }
-                dst[oy * ow + ox] = best.max(0);
+                let o = oy * ow + ox;
+                (di[o], dv[o]) = if best == usize::MAX {
+                    (0, bv)
+                } else {
+                    (best as i64, bv)
+                };
             }
         }
+    };
+    if l > 0 {
+        let parts: Vec<(usize, &mut [i64])> = idx.chunks_mut(l).enumerate().collect();
+        let vparts: Vec<&mut [F]> = vals.chunks_mut(l).collect();
+        let jobs: Vec<_> = parts.into_iter().zip(vparts).collect();
+        if super::parallel(planes * h * w) {
+            use rayon::prelude::*;
+            jobs.into_par_iter()
+                .for_each(|((p, di), dv)| plane(p, di, dv));
+        } else {
+            jobs.into_iter().for_each(|((p, di), dv)| plane(p, di, dv));
+        }
+    }
+    Ok((vals, idx))
+}
+
+/// Max pooling's backward: per plane, `gi[idx[o]] += g[o]`.
+pub fn max_pool_grad<F: Float + Elem + Send + Sync>(
+    g: &[F],
+    idx: &[i64],
+    planes: usize,
+    hw: usize,
+) -> Result<Vec<F>> {
+    let l = if planes == 0 { 0 } else { g.len() / planes };
+    let mut gi = super::try_zeroed::<F>(crate::shape::checked_numel(&[planes, hw])?)?;
+    if hw == 0 || l == 0 {
+        return Ok(gi);
+    }
+    if let Some(bad) = idx.iter().find(|&&i| i < 0 || i as usize >= hw) {
+        return Err(Error::Runtime(format!(
+            "max_pool2d_backward: index {bad} is out of bounds for {hw} input elements"
+        )));
+    }
+    super::for_each_chunk(&mut gi, hw, planes * (hw + l), |p, dst| {
+        for (&i, &v) in idx[p * l..(p + 1) * l].iter().zip(&g[p * l..(p + 1) * l]) {
+            dst[i as usize] = dst[i as usize] + v;
+        }
     });
-    Ok(out)
+    Ok(gi)
 }
 
 /// The elements of a float view as f32 or f64 (`W`), borrowed when already so.
@@ -243,10 +290,56 @@ pub(super) fn max_pool_kernel(src: Strided, win: Window, oh: usize, ow: usize) -
     let (planes, h, w) = dims3(src, "max_pool2d")?;
     crate::with_working_float!(src.dtype(), F, {
         let x = working::<F>(src)?;
-        Ok(Storage::from_vec(max_pool_indices::<F>(
-            &x, planes, h, w, win, oh, ow,
-        )?))
+        Ok(Storage::from_vec(
+            max_pool::<F>(&x, planes, (h, w), win, oh, ow)?.1,
+        ))
     })
+}
+
+/// Values and indices for f32/f64 inputs (`None` for the half types, whose values the
+/// tensor layer gathers).
+pub(super) fn max_pool_values_kernel(
+    src: Strided,
+    win: Window,
+    oh: usize,
+    ow: usize,
+) -> Result<Option<(Storage, Storage)>> {
+    let (planes, h, w) = dims3(src, "max_pool2d")?;
+    macro_rules! run {
+        ($F:ty) => {{
+            let x = super::contiguous_or_gathered::<$F>(src)?;
+            let (v, i) = max_pool::<$F>(&x, planes, (h, w), win, oh, ow)?;
+            Ok(Some((Storage::from_vec(v), Storage::from_vec(i))))
+        }};
+    }
+    match src.dtype() {
+        DType::F32 => run!(f32),
+        DType::F64 => run!(f64),
+        _ => Ok(None),
+    }
+}
+
+pub(super) fn max_pool_grad_kernel(g: Strided, idx: Strided, hw: usize) -> Result<Option<Storage>> {
+    let (&[planes, l], &[p2, l2]) = (g.shape(), idx.shape()) else {
+        return Ok(None);
+    };
+    if (planes, l) != (p2, l2) || idx.dtype() != DType::I64 {
+        return Ok(None);
+    }
+    let ix = super::contiguous_or_gathered::<i64>(idx)?;
+    macro_rules! run {
+        ($F:ty) => {{
+            let gs = super::contiguous_or_gathered::<$F>(g)?;
+            Ok(Some(Storage::from_vec(max_pool_grad::<$F>(
+                &gs, &ix, planes, hw,
+            )?)))
+        }};
+    }
+    match g.dtype() {
+        DType::F32 => run!(f32),
+        DType::F64 => run!(f64),
+        _ => Ok(None),
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 pub mod arith;
 mod binary;
 pub mod buffer;
+mod channel;
 pub mod conv;
 mod elementwise;
 pub mod fastmath;
@@ -17,6 +18,7 @@ pub mod pool;
 pub mod random;
 pub mod reduce;
 mod reduce_strided;
+mod rnn;
 pub mod scan_sort;
 mod unary;
 pub mod vmath;

@@ -205,6 +205,20 @@ impl NnKernels for CpuBackend {
         )
     }
 
+    fn lstm_cell(&self, gates: Strided, c: Strided) -> Result<Option<crate::backend::LstmCellOut>> {
+        self.lstm_forward(gates, c)
+    }
+
+    fn lstm_cell_backward(
+        &self,
+        gates: Strided,
+        c_prev: Strided,
+        c_new: Strided,
+        grads: (Strided, Strided),
+    ) -> Result<Option<(Storage, Storage)>> {
+        self.lstm_backward(gates, c_prev, c_new, grads)
+    }
+
     fn softmax_backward(&self, y: Strided, g: Strided, log: bool) -> Result<Option<Storage>> {
         let n = y.shape().last().copied().unwrap_or(1);
         if y.dtype() != g.dtype() || y.shape() != g.shape() || n == 0 {
@@ -308,5 +322,38 @@ impl NnKernels for CpuBackend {
         ow: usize,
     ) -> Result<Storage> {
         super::conv::max_pool_kernel(src, win, oh, ow)
+    }
+
+    fn channel_affine(
+        &self,
+        x: Strided,
+        a: Strided,
+        b: Strided,
+        extra: Option<(Strided, Strided)>,
+    ) -> Result<Option<Storage>> {
+        self.channel_affine_kernel(x, a, b, extra)
+    }
+
+    fn channel_sums(&self, g: Strided, x: Strided) -> Result<Option<(Storage, Storage)>> {
+        self.channel_sums_kernel(g, x)
+    }
+
+    fn max_pool2d(
+        &self,
+        src: Strided,
+        win: Window,
+        oh: usize,
+        ow: usize,
+    ) -> Result<Option<(Storage, Storage)>> {
+        super::conv::max_pool_values_kernel(src, win, oh, ow)
+    }
+
+    fn max_pool2d_backward(
+        &self,
+        g: Strided,
+        indices: Strided,
+        hw: usize,
+    ) -> Result<Option<Storage>> {
+        super::conv::max_pool_grad_kernel(g, indices, hw)
     }
 }

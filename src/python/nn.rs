@@ -502,7 +502,36 @@ fn _gelu(py: Python<'_>, input: PyRef<PyTensor>, tanh: bool) -> PyResult<Py<PyAn
     )
 }
 
+/// One LSTM layer direction as one fused op: `[T + 1, N, H]` (hidden states, then the final
+/// cell state).
+#[pyfunction]
+#[pyo3(signature = (xw, h0, c0, w_hh, b_hh, reverse))]
+fn _lstm_layer(
+    py: Python<'_>,
+    xw: PyRef<PyTensor>,
+    h0: PyRef<PyTensor>,
+    c0: PyRef<PyTensor>,
+    w_hh: PyRef<PyTensor>,
+    b_hh: Option<PyRef<PyTensor>>,
+    reverse: bool,
+) -> PyResult<Py<PyAny>> {
+    let (x, h, c, w, b) = (
+        xw.t.clone(),
+        h0.t.clone(),
+        c0.t.clone(),
+        w_hh.t.clone(),
+        opt_t(&b_hh),
+    );
+    wrap(
+        py,
+        nogil(py, x.numel(), || {
+            Tensor::lstm_layer(&x, &h, &c, &w, b.as_ref(), reverse)
+        })?,
+    )
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_lstm_layer, m)?)?;
     m.add_function(wrap_pyfunction!(_gelu, m)?)?;
     m.add_function(wrap_pyfunction!(conv2d, m)?)?;
     m.add_function(wrap_pyfunction!(conv1d, m)?)?;

@@ -99,6 +99,41 @@ pub(super) fn planes_view(x: &Tensor, planes: usize, a: usize, b: usize) -> Resu
     }
 }
 
+/// Records max pooling's backward on `vals` (`[n, c, oh, ow]`, taken from `x` at `idx`): the
+/// backend's scatter kernel, or (for a graph of the gradient, or without the kernel) a
+/// differentiable `scatter_add`.
+fn record_max_pool(vals: Tensor, x: &Tensor, idx: &Tensor) -> Result<Tensor> {
+    if !crate::autograd::needs_grad(&[x]) {
+        return Ok(vals);
+    }
+    let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+    let l = idx.numel() / (n * c).max(1);
+    let shape = x.shape().to_vec();
+    let idx = idx.reshape(&[n as i64, c as i64, l as i64])?;
+    let dtype = x.dtype();
+    crate::autograd::record(&vals, "MaxPool2DWithIndicesBackward0", &[x], move |g, _| {
+        let g3 = g.reshape(&[n as i64, c as i64, l as i64])?;
+        if !crate::autograd::is_grad_enabled() {
+            let (g2, i2) = (
+                g3.reshape(&[(n * c) as i64, l as i64])?,
+                idx.reshape(&[(n * c) as i64, l as i64])?,
+            );
+            if let Some(s) = g
+                .backend()?
+                .max_pool2d_backward(g2.strided(), i2.strided(), h * w)?
+            {
+                return Ok(vec![Some(Tensor::from_kernel(s, &shape)?)]);
+            }
+        }
+        let zeros = Tensor::full_on(&[n, c, h * w], 0.0, dtype, g.device())?;
+        let gi = zeros.scatter_add(2, &idx, &g3)?;
+        Ok(vec![Some(gi.reshape(
+            &shape.iter().map(|&s| s as i64).collect::<Vec<_>>(),
+        )?)])
+    });
+    Ok(vals)
+}
+
 impl Tensor {
     /// `F.unfold`: `[N, C, H, W]` → `[N, C*kh*kw, L]`.
     pub fn im2col(&self, win: Window) -> Result<Tensor> {
@@ -378,6 +413,18 @@ impl Tensor {
         };
         let (oh, ow) = out_hw("max_pool2d", h, w, win, ceil_mode)?;
         let planes = planes_view(&x, n * c, h, w)?;
+        if let Some((v, i)) = x
+            .backend()?
+            .max_pool2d(planes.detach().strided(), win, oh, ow)?
+        {
+            let idx = Tensor::from_kernel(i, &[n, c, oh, ow])?;
+            let vals = Tensor::from_kernel(v, &[n, c, oh, ow])?;
+            let vals = record_max_pool(vals, &x, &idx)?;
+            if self.ndim() == 3 {
+                return Ok((vals.squeeze_dims(&[0])?, idx.squeeze_dims(&[0])?));
+            }
+            return Ok((vals, idx));
+        }
         let idx = x
             .backend()?
             .max_pool2d_indices(planes.strided(), win, oh, ow)?;

@@ -22,6 +22,7 @@ pub mod binary_ops {
 pub mod nn;
 pub mod random;
 mod reduce;
+mod rnn;
 mod scan_sort;
 mod unary;
 

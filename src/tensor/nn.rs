@@ -464,6 +464,61 @@ impl Tensor {
 }
 
 /// Composite batch norm (used for double backward): statistics over every dim but 1.
+/// Batch norm's gradients from two per-channel kernels (sums of `g` and `g·x`, then one
+/// affine pass): `[input, weight, bias]`, or `None` when the backend lacks the kernels.
+fn batch_norm_fused_grads(
+    g: &Tensor,
+    x: &Tensor,
+    (mean, rstd): (&Tensor, &Tensor),
+    w: Option<&Tensor>,
+    (n, c, l): (usize, usize, usize),
+    training: bool,
+) -> Result<Option<Vec<Option<Tensor>>>> {
+    let be = x.backend()?;
+    let ch = [c as i64];
+    let (g3, x3) = (
+        super::conv::planes_view(g, n, c, l)?,
+        super::conv::planes_view(x, n, c, l)?,
+    );
+    let Some((sg, sgx)) = be.channel_sums(g3.strided(), x3.strided())? else {
+        return Ok(None);
+    };
+    let (sg, sgx) = (
+        Tensor::from_kernel(sg, &[c])?,
+        Tensor::from_kernel(sgx, &[c])?,
+    );
+    let (m1, r1) = (mean.reshape(&ch)?, rstd.reshape(&ch)?);
+    // Σ g·x̂ = rstd·(Σ g·x - mean·Σ g)
+    let sgxhat = r1.mul(&sgx.sub(&m1.mul(&sg)?)?)?;
+    let k = match w {
+        Some(w) => r1.mul(&w.reshape(&ch)?)?,
+        None => r1.clone(),
+    };
+    let gx = if training {
+        // gx = k·(g - Σg/N - x̂·Σg·x̂/N) = k·g + e·x + b
+        let count = (n * l) as f64;
+        let e = k.mul(&r1)?.mul(&sgxhat)?.mul_scalar(-1.0 / count)?;
+        let b = k.mul(&sg)?.mul_scalar(-1.0 / count)?.sub(&e.mul(&m1)?)?;
+        be.channel_affine(
+            g3.strided(),
+            k.strided(),
+            b.strided(),
+            Some((x3.strided(), e.strided())),
+        )?
+    } else {
+        let zero = k.mul_scalar(0.0)?;
+        be.channel_affine(g3.strided(), k.strided(), zero.strided(), None)?
+    };
+    let Some(gx) = gx else {
+        return Ok(None);
+    };
+    Ok(Some(vec![
+        Some(Tensor::from_kernel(gx, x.shape())?),
+        Some(sg),
+        Some(sgxhat),
+    ]))
+}
+
 fn batch_norm_composite(
     x: &Tensor,
     w: Option<&Tensor>,
@@ -585,16 +640,36 @@ impl Tensor {
                 }
             }
         };
-        let out = {
+        let ch = [c as i64];
+        let fused = {
+            // y = a·x + b per channel, a = rstd·w, b = bias - mean·a.
             let _ng = autograd::no_grad();
-            let mut y = self.detach().sub(&mean)?.mul(&rstd)?;
-            if let Some(w) = weight {
-                y = y.mul(&w.detach().reshape(&ci)?)?;
+            let (m1, r1) = (mean.reshape(&ch)?, rstd.reshape(&ch)?);
+            let a = match weight {
+                Some(w) => r1.mul(&w.detach().reshape(&ch)?)?,
+                None => r1,
+            };
+            let b = match bias {
+                Some(b) => b.detach().reshape(&ch)?.sub(&m1.mul(&a)?)?,
+                None => m1.mul(&a)?.neg()?,
+            };
+            let x3 = super::conv::planes_view(&self.detach(), n, c, l)?;
+            self.backend()?
+                .channel_affine(x3.strided(), a.strided(), b.strided(), None)?
+        };
+        let out = match fused {
+            Some(y) => Tensor::from_kernel(y, self.shape())?,
+            None => {
+                let _ng = autograd::no_grad();
+                let mut y = self.detach().sub(&mean)?.mul(&rstd)?;
+                if let Some(w) = weight {
+                    y = y.mul(&w.detach().reshape(&ci)?)?;
+                }
+                if let Some(b) = bias {
+                    y = y.add(&b.detach().reshape(&ci)?)?;
+                }
+                y
             }
-            if let Some(b) = bias {
-                y = y.add(&b.detach().reshape(&ci)?)?;
-            }
-            y
         };
         let mut ins: Vec<&Tensor> = vec![self];
         ins.extend(weight);
@@ -626,6 +701,25 @@ impl Tensor {
                     };
                     batch_norm_composite(&t[0], w, b, stats, eps)
                 });
+            }
+            let shape = |t: &Option<Tensor>| -> Vec<i64> {
+                t.as_ref().map_or(vec![c as i64], |t| {
+                    t.shape().iter().map(|&s| s as i64).collect()
+                })
+            };
+            if let Some(mut res) =
+                batch_norm_fused_grads(g, &xv, (&mean, &rstd), ws.as_ref(), (n, c, l), training)?
+            {
+                // [input, Σg (bias), Σg·x̂ (weight)]; parameter gradients in their own shapes.
+                let (gw, gb) = (res.pop().flatten(), res.pop().flatten());
+                let mut out = vec![res.pop().flatten()];
+                if hw {
+                    out.push(gw.map(|t| t.reshape(&shape(&ws))).transpose()?);
+                }
+                if hb {
+                    out.push(gb.map(|t| t.reshape(&shape(&bs))).transpose()?);
+                }
+                return Ok(out);
             }
             let xhat = xv.sub(&mean)?.mul(&rstd)?;
             let gxhat = match &ws {

@@ -189,6 +189,11 @@ class RNNBase(Module):
         b_hh = getattr(self, f"bias_hh_l{layer}{suffix}") if self.bias else None
         w_hr = getattr(self, f"weight_hr_l{layer}{suffix}") if self.proj_size > 0 else None
         xw = F.linear(x, w_ih, b_ih)
+        if self.mode == "LSTM" and w_hr is None and x.size(0) > 0:
+            # The whole recurrence as one op with a fused cell and its own backward.
+            packed = torch._C._lstm_layer(xw, h, c, w_hh, b_hh, reverse)
+            last = 0 if reverse else x.size(0) - 1
+            return packed[: x.size(0)], packed[last], packed[x.size(0)]
         steps = range(x.size(0) - 1, -1, -1) if reverse else range(x.size(0))
         outs = [None] * x.size(0)
         for t in steps:
