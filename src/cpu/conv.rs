@@ -195,7 +195,7 @@ pub fn max_pool_grad<F: Float + Elem + Send + Sync>(
     planes: usize,
     hw: usize,
 ) -> Result<Vec<F>> {
-    let l = if planes == 0 { 0 } else { g.len() / planes };
+    let l = g.len().checked_div(planes).unwrap_or(0);
     let mut gi = super::try_zeroed::<F>(crate::shape::checked_numel(&[planes, hw])?)?;
     if hw == 0 || l == 0 {
         return Ok(gi);

@@ -9,8 +9,9 @@ use crate::layout::Layout;
 use crate::storage::Storage;
 use rayon::prelude::*;
 
-/// Work (m·n·k) above which gemm gets the rayon pool.
-const PAR_WORK: usize = 600_000;
+/// Work (m·n·k) above which gemm gets the rayon pool: below it (a recurrent step, a small
+/// layer) waking the pool costs more than the second core gives.
+const PAR_WORK: usize = 10_000_000;
 
 /// One operand: its elements and a 3-D layout `[batch, rows, cols]` inside them.
 struct Operand<'a, T> {

@@ -87,14 +87,31 @@ pub(crate) fn composite_grad(
 ) -> Result<Vec<Option<Tensor>>> {
     let _on = autograd::GradModeGuard::new(true);
     let out = f(inputs)?;
+    // Only inputs that require grad can be differentiated (an initial state of zeros, say,
+    // does not); the others get no gradient.
+    let wanted: Vec<Tensor> = inputs
+        .iter()
+        .filter(|t| t.requires_grad())
+        .cloned()
+        .collect();
     let opts = autograd::BackwardOptions {
         retain_graph: true,
         create_graph: true,
-        inputs: Some(inputs),
+        inputs: Some(&wanted),
         accumulate: false,
         allow_unused: true,
     };
-    autograd::run_backward(&[(out, g.clone())], &opts)
+    let mut grads = autograd::run_backward(&[(out, g.clone())], &opts)?.into_iter();
+    Ok(inputs
+        .iter()
+        .map(|t| {
+            if t.requires_grad() {
+                grads.next().flatten()
+            } else {
+                None
+            }
+        })
+        .collect())
 }
 
 /// `1 / sqrt(var + eps)` computed in at least f32 (f64 for f64 statistics), as `dtype`.
