@@ -210,6 +210,18 @@ fn rows_f64<T: Elem>(
 fn reduce_typed<T: Elem>(op: ReduceOp, data: &[T], m: usize, k: usize, out: DType) -> Result<Acc> {
     let float_acc = out.is_float() || T::DTYPE.is_float();
     Ok(match op {
+        // One long row (a full reduction): split it across threads instead.
+        ReduceOp::Sum | ReduceOp::Mean if float_acc && m == 1 && super::parallel(k) => {
+            let s = data
+                .par_chunks(1 << 16)
+                .map(sum_row::<T>)
+                .reduce(|| 0.0, |a, b| a + b);
+            Acc::F64(vec![if op == ReduceOp::Mean {
+                s / k as f64
+            } else {
+                s
+            }])
+        }
         ReduceOp::Sum if float_acc => rows_f64(data, m, k, sum_row::<T>)?,
         ReduceOp::NanSum if float_acc => rows_f64(data, m, k, |r| {
             r.iter()

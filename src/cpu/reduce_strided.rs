@@ -43,6 +43,13 @@ fn split(src: Strided, m: usize) -> Option<(Dims, Dims)> {
     (prod == m).then(|| (coalesce(&dims[..cut]), coalesce(&dims[cut..])))
 }
 
+/// The slice as f32 when `T` is f32.
+fn as_f32<T: Elem>(x: &[T]) -> Option<&[f32]> {
+    // SAFETY: T is f32 (checked), so this reinterprets the slice as itself.
+    (T::DTYPE == DType::F32)
+        .then(|| unsafe { std::slice::from_raw_parts(x.as_ptr() as *const f32, x.len()) })
+}
+
 /// The offsets of every index of `dims` from `base`, in row-major order.
 fn offsets(dims: &[(usize, usize)], base: usize) -> Vec<usize> {
     let (shape, strides): (Vec<usize>, Vec<usize>) = dims.iter().copied().unzip();
@@ -88,6 +95,19 @@ pub fn strided_sums<T: Elem>(src: Strided, m: usize, k: usize) -> Option<Vec<f64
         let task = |t: usize, acc: &mut [f64]| {
             let (g, b) = (t / blocks, t % blocks);
             let start = groups[g] + b * BLOCK;
+            if let Some(d32) = as_f32(data) {
+                // float32: groups of 16 rows are added in f32 (vectorises), then into f64.
+                let mut part = vec![0f32; acc.len()];
+                for group in rows.chunks(16) {
+                    part.iter_mut().for_each(|p| *p = 0.0);
+                    for &r in group {
+                        let row = &d32[start + r..start + r + acc.len()];
+                        part.iter_mut().zip(row).for_each(|(p, &v)| *p += v);
+                    }
+                    acc.iter_mut().zip(&part).for_each(|(a, &p)| *a += p as f64);
+                }
+                return;
+            }
             for &r in &rows {
                 let row = &data[start + r..start + r + acc.len()];
                 acc.iter_mut().zip(row).for_each(|(a, v)| *a += v.to_f64());
