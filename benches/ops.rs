@@ -1,29 +1,127 @@
-//! Criterion benchmarks of core kernels and autograd latency (`cargo bench`).
+//! Criterion benchmarks of the CPU kernel families at a small and a large size, and of
+//! autograd latency (`cargo bench`; `cargo bench -- layer_norm` for one family).
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use rtorch::tensor::binary_ops::{binary_inplace, Arg, BinaryOp};
 use rtorch::{DType, Device, Tensor};
 use std::hint::black_box;
 
-fn kernels(c: &mut Criterion) {
-    let a = Tensor::randn(&[1 << 20], DType::F32, None, Device::Cpu).unwrap();
-    let b = Tensor::randn(&[1 << 20], DType::F32, None, Device::Cpu).unwrap();
-    c.bench_function("add 1M f32", |bn| bn.iter(|| black_box(a.add(&b).unwrap())));
-    c.bench_function("sum 1M f32", |bn| bn.iter(|| black_box(a.sum().unwrap())));
-    c.bench_function("exp 1M f32", |bn| bn.iter(|| black_box(a.exp().unwrap())));
-    let m = Tensor::randn(&[256, 256], DType::F32, None, Device::Cpu).unwrap();
-    c.bench_function("matmul 256 f32", |bn| {
-        bn.iter(|| black_box(m.matmul(&m).unwrap()))
-    });
-    let x = Tensor::randn(&[32, 3, 32, 32], DType::F32, None, Device::Cpu).unwrap();
-    let w = Tensor::randn(&[16, 3, 3, 3], DType::F32, None, Device::Cpu).unwrap();
-    c.bench_function("conv2d 32x3x32x32 k3", |bn| {
-        bn.iter(|| black_box(x.conv2d(&w, None, (1, 1), (1, 1), (1, 1), 1).unwrap()))
-    });
+fn randn(shape: &[usize]) -> Tensor {
+    Tensor::randn(shape, DType::F32, None, Device::Cpu).unwrap()
+}
+
+fn leaf(shape: &[usize]) -> Tensor {
+    let t = randn(shape);
+    t.set_requires_grad(true).unwrap();
+    t
+}
+
+/// Sizes every family runs at: a small (per-op overhead) and a large (throughput) one.
+const SIZES: [(&str, usize); 2] = [("4K", 1 << 12), ("4M", 1 << 22)];
+
+fn elementwise(c: &mut Criterion) {
+    for (tag, n) in SIZES {
+        let (a, b) = (randn(&[n]), randn(&[n]));
+        c.bench_function(&format!("add {tag}"), |bn| {
+            bn.iter(|| black_box(a.add(&b).unwrap()))
+        });
+        let x = randn(&[n]);
+        c.bench_function(&format!("add_ in place {tag}"), |bn| {
+            bn.iter(|| binary_inplace(BinaryOp::Add, &x, Arg::T(&b)).unwrap())
+        });
+        c.bench_function(&format!("exp {tag}"), |bn| {
+            bn.iter(|| black_box(a.exp().unwrap()))
+        });
+        c.bench_function(&format!("tanh {tag}"), |bn| {
+            bn.iter(|| black_box(a.tanh().unwrap()))
+        });
+        c.bench_function(&format!("gelu {tag}"), |bn| {
+            bn.iter(|| black_box(a.gelu().unwrap()))
+        });
+    }
+}
+
+fn reductions(c: &mut Criterion) {
+    for (tag, n) in SIZES {
+        let a = randn(&[n / 1024, 1024]);
+        c.bench_function(&format!("sum {tag}"), |bn| {
+            bn.iter(|| black_box(a.sum().unwrap()))
+        });
+        c.bench_function(&format!("sum(dim=0) {tag}"), |bn| {
+            bn.iter(|| black_box(a.sum_dims(&[0], false, None).unwrap()))
+        });
+        c.bench_function(&format!("softmax {tag}"), |bn| {
+            bn.iter(|| black_box(a.softmax_impl(-1, false, None).unwrap()))
+        });
+    }
+}
+
+fn normalisation(c: &mut Criterion) {
+    for (tag, n) in SIZES {
+        let x = leaf(&[n / 1024, 1024]);
+        let (w, b) = (leaf(&[1024]), leaf(&[1024]));
+        c.bench_function(&format!("layer_norm fwd+bwd {tag}"), |bn| {
+            bn.iter(|| {
+                let y = x.layer_norm(&[1024], Some(&w), Some(&b), 1e-5).unwrap();
+                y.sum().unwrap().backward().unwrap();
+            })
+        });
+        let img = leaf(&[n / 4096, 16, 16, 16]);
+        let (g, h) = (leaf(&[16]), leaf(&[16]));
+        c.bench_function(&format!("batch_norm fwd+bwd {tag}"), |bn| {
+            bn.iter(|| {
+                let y = img
+                    .batch_norm(Some(&g), Some(&h), None, None, true, 0.1, 1e-5)
+                    .unwrap();
+                y.sum().unwrap().backward().unwrap();
+            })
+        });
+    }
+}
+
+fn windows(c: &mut Criterion) {
+    for (tag, n) in SIZES {
+        let x = leaf(&[n / 4096, 16, 16, 16]);
+        let w = leaf(&[16, 16, 3, 3]);
+        c.bench_function(&format!("conv2d 3x3 fwd+bwd {tag}"), |bn| {
+            bn.iter(|| {
+                let y = x.conv2d(&w, None, (1, 1), (1, 1), (1, 1), 1).unwrap();
+                y.sum().unwrap().backward().unwrap();
+            })
+        });
+        c.bench_function(&format!("max_pool2d fwd+bwd {tag}"), |bn| {
+            bn.iter(|| {
+                let (y, _) = x
+                    .max_pool2d_with_indices((2, 2), (2, 2), (0, 0), (1, 1), false)
+                    .unwrap();
+                y.sum().unwrap().backward().unwrap();
+            })
+        });
+    }
+}
+
+fn recurrent_and_matmul(c: &mut Criterion) {
+    for (tag, steps) in [("T=4", 4), ("T=50", 50)] {
+        let xw = leaf(&[steps, 32, 1024]);
+        let (h0, c0) = (randn(&[32, 256]), randn(&[32, 256]));
+        let (w, b) = (leaf(&[1024, 256]), leaf(&[1024]));
+        c.bench_function(&format!("lstm layer fwd+bwd {tag}"), |bn| {
+            bn.iter(|| {
+                let y = Tensor::lstm_layer(&xw, &h0, &c0, &w, Some(&b), false).unwrap();
+                y.sum().unwrap().backward().unwrap();
+            })
+        });
+    }
+    for n in [64, 512] {
+        let m = randn(&[n, n]);
+        c.bench_function(&format!("matmul {n}"), |bn| {
+            bn.iter(|| black_box(m.matmul(&m).unwrap()))
+        });
+    }
 }
 
 fn autograd(c: &mut Criterion) {
-    let x = Tensor::randn(&[8], DType::F32, None, Device::Cpu).unwrap();
-    x.set_requires_grad(true).unwrap();
+    let x = leaf(&[8]);
     c.bench_function("tiny fwd+bwd (3 ops)", |bn| {
         bn.iter(|| {
             let y = x.mul(&x).unwrap().add_scalar(1.0).unwrap().sum().unwrap();
@@ -41,5 +139,13 @@ fn autograd(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, kernels, autograd);
+criterion_group!(
+    benches,
+    elementwise,
+    reductions,
+    normalisation,
+    windows,
+    recurrent_and_matmul,
+    autograd
+);
 criterion_main!(benches);
