@@ -1,23 +1,14 @@
 //! Per-channel kernels over `[outer, c, inner]` views (batch norm's forward and backward):
 //! an affine map with per-channel coefficients and per-channel sums, each one pass.
 
+use super::conv::dims3;
 use super::{contiguous_or_gathered, try_output, CpuBackend};
 use crate::backend::Strided;
 use crate::dtype::{DType, Elem};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::storage::Storage;
 use num_traits::Float;
 use rayon::prelude::*;
-
-fn dims3(s: Strided, op: &str) -> Result<(usize, usize, usize)> {
-    match *s.shape() {
-        [a, b, c] => Ok((a, b, c)),
-        _ => Err(Error::Runtime(format!(
-            "internal error: {op} expects a 3-D view, got {:?}",
-            s.shape()
-        ))),
-    }
-}
 
 fn affine<F: Float + Elem>(
     x: &[F],

@@ -247,7 +247,7 @@ fn finish<W: Elem>(v: Vec<W>, dt: DType) -> Result<Storage> {
 }
 
 /// The 3-D shape of a kernel's input, checked.
-fn dims3(src: Strided, op: &str) -> Result<(usize, usize, usize)> {
+pub(super) fn dims3(src: Strided, op: &str) -> Result<(usize, usize, usize)> {
     match *src.shape() {
         [a, b, c] => Ok((a, b, c)),
         _ => Err(Error::Runtime(format!(

@@ -14,7 +14,8 @@
     X(Neg) X(Abs) X(Sign) X(Exp) X(Exp2) X(Expm1) X(Log) X(Log2) X(Log10) X(Log1p) X(Sqrt)    \
     X(Rsqrt) X(Sin) X(Cos) X(Tan) X(Asin) X(Acos) X(Atan) X(Sinh) X(Cosh) X(Tanh) X(Asinh)    \
     X(Acosh) X(Atanh) X(Sigmoid) X(Relu) X(Floor) X(Ceil) X(Round) X(Trunc) X(Frac)           \
-    X(Reciprocal) X(Square) X(Erf) X(Erfc) X(Erfinv)
+    X(Reciprocal) X(Square) X(Erf) X(Erfc) X(Erfinv) X(Gelu) X(GeluTanh) X(GeluGrad)          \
+    X(GeluTanhGrad)
 #define BINARY_OPS(X)                                                                         \
     X(Add) X(Sub) X(Mul) X(Div) X(FloorDiv) X(TruncDiv) X(Rem) X(Fmod) X(Pow) X(Maximum)      \
     X(Minimum) X(Atan2) X(Eq) X(Ne) X(Lt) X(Le) X(Gt) X(Ge) X(LogicalAnd) X(LogicalOr)        \
@@ -106,6 +107,10 @@ static double ref_erfinv(double y) {
     return std::copysign(lo, y);
 }
 
+template <class C> static C gelu_u(C x) {
+    return C(0.79788456080286536) * (x + C(0.044715) * x * x * x);
+}
+
 template <class C> static C ref_unary(int op, C x) {
     switch (op) {
     case Neg: return -x;
@@ -143,6 +148,18 @@ template <class C> static C ref_unary(int op, C x) {
     case Square: return x * x;
     case Erf: return std::erf(x);
     case Erfc: return std::erfc(x);
+    // GELU in the working precision, written from its definition: x·Φ(x), Φ through erfc;
+    // the tanh form as x·σ(2u), u = √(2/π)(x + 0.044715x³).
+    case Gelu: return C(0.5) * x * std::erfc(-x * C(0.70710678118654752));
+    case GeluGrad:
+        return C(0.5) * std::erfc(-x * C(0.70710678118654752)) +
+               x * C(0.39894228040143268) * std::exp(C(-0.5) * x * x);
+    case GeluTanh: return x / (C(1) + std::exp(C(-2) * gelu_u(x)));
+    case GeluTanhGrad: {
+        C s = C(1) / (C(1) + std::exp(C(-2) * gelu_u(x)));
+        return s + x * s * (C(1) - s) * C(2) * C(0.79788456080286536) *
+                       (C(1) + C(0.134145) * x * x);
+    }
     default: return (C)ref_erfinv((double)x);
     }
 }
