@@ -73,17 +73,16 @@ pub fn trim(keep: usize) {
             .unwrap_or_default();
         for addr in blocks {
             pool.held -= key.0;
-            // SAFETY: the block was allocated by the global allocator with this layout
-            // (recorded when it was given back) and nothing else refers to it.
-            unsafe { std::alloc::dealloc(addr as *mut u8, layout(key)) };
+            // The pair came from a Vec's valid layout; were it ever not one, leaking the
+            // block is safe where freeing it with a made-up layout would not be.
+            if let Ok(l) = Layout::from_size_align(key.0, key.1) {
+                // SAFETY: the block was allocated by the global allocator with this layout
+                // (recorded when it was given back) and nothing else refers to it.
+                unsafe { std::alloc::dealloc(addr as *mut u8, l) };
+            }
         }
     }
     pool.free.retain(|_, v| !v.is_empty());
-}
-
-fn layout((bytes, align): (usize, usize)) -> Layout {
-    // The pair came from a valid Layout of a Vec's allocation.
-    Layout::from_size_align(bytes, align).unwrap_or(Layout::new::<u8>())
 }
 
 /// An empty Vec with capacity for exactly `n` elements from the cache, if one is idle.
