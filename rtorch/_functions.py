@@ -18,7 +18,7 @@ reshape transpose swapaxes swapdims t permute squeeze unsqueeze flatten ravel un
 select movedim moveaxis diagonal flip fliplr flipud roll tril triu split chunk unbind
 matmul mm bmm mv dot inner outer ger gather scatter scatter_add index_select index_add
 masked_fill masked_select take nonzero argwhere repeat_interleave std_mean var_mean
-addcmul addcdiv addmm allclose isclose index_fill index_copy clone detach numel equal broadcast_to
+as_strided addcmul addcdiv addmm allclose isclose index_fill index_copy clone detach numel equal broadcast_to
 """
 
 

@@ -299,6 +299,10 @@ impl PyTensor {
     fn untyped_storage_ptr(&self) -> usize {
         self.t.storage().data_ptr()
     }
+    /// Elements in the whole storage behind this tensor (checkpoints store it entire).
+    fn _storage_numel(&self) -> usize {
+        self.t.storage().len()
+    }
     #[getter]
     fn _version(&self) -> u64 {
         self.t.version()

@@ -434,6 +434,16 @@ impl PyTensor {
     fn select(&self, py: Python<'_>, dim: i64, index: i64) -> PyResult<Py<PyAny>> {
         wrap(py, self.t.select(dim, index)?)
     }
+    #[pyo3(signature = (size, stride, storage_offset=None))]
+    fn as_strided(
+        &self,
+        py: Python<'_>,
+        size: Vec<i64>,
+        stride: Vec<i64>,
+        storage_offset: Option<i64>,
+    ) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.as_strided(&size, &stride, storage_offset)?)
+    }
     fn unfold(
         &self,
         py: Python<'_>,

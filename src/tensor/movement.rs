@@ -396,6 +396,80 @@ impl Tensor {
     }
 }
 
+impl Tensor {
+    /// `as_strided(size, stride, storage_offset)`: a view with any geometry over this tensor's
+    /// storage; the offset counts from the start of the storage (this tensor's own offset
+    /// when `None`).
+    pub fn as_strided(
+        &self,
+        size: &[i64],
+        stride: &[i64],
+        storage_offset: Option<i64>,
+    ) -> Result<Tensor> {
+        if size.len() != stride.len() {
+            return Err(Error::Runtime(format!(
+                "as_strided: mismatch in length of strides and shape: sizes {size:?}, strides {stride:?}"
+            )));
+        }
+        if let Some(&s) = size.iter().find(|&&s| s < 0) {
+            return Err(Error::Runtime(format!(
+                "as_strided: negative size {s} in sizes {size:?}"
+            )));
+        }
+        if stride.iter().any(|&s| s < 0) {
+            return Err(Error::Runtime(format!(
+                "as_strided: negative strides are not supported, got strides {stride:?}"
+            )));
+        }
+        let offset = storage_offset.unwrap_or(self.offset() as i64);
+        if offset < 0 {
+            return Err(Error::Runtime(format!(
+                "as_strided: invalid storage offset {offset}"
+            )));
+        }
+        let layout = Layout {
+            shape: size.iter().map(|&s| s as usize).collect(),
+            strides: stride.iter().map(|&s| s as usize).collect(),
+            offset: offset as usize,
+        };
+        let storage_len = self.storage().len();
+        if layout.numel() > 0 && layout.max_extent() > storage_len {
+            return Err(Error::Runtime(format!(
+                "as_strided: sizes {size:?}, strides {stride:?} and storage offset {offset} need a \
+                 storage of {} elements, but the storage holds {storage_len}",
+                layout.max_extent()
+            )));
+        }
+        if !autograd::needs_grad(&[self]) {
+            return self.view_with_layout(layout);
+        }
+        // The gradient lands in a fresh contiguous buffer shaped like the input, so the
+        // storage positions must be the input's own elements: a contiguous input, read at or
+        // after its first element.
+        let start = self.offset();
+        if !self.is_contiguous() || layout.offset < start {
+            return Err(Error::Runtime(
+                "as_strided: the gradient is only available for a contiguous input viewed at or \
+                 after its own storage offset; call .contiguous() first"
+                    .into(),
+            ));
+        }
+        let (shape, strides, rel) = (
+            layout.shape.clone(),
+            layout.strides.clone(),
+            layout.offset - start,
+        );
+        let redo: ViewFn = Arc::new(move |t: &Tensor| {
+            t.view_with_layout(Layout {
+                shape: shape.clone(),
+                strides: strides.clone(),
+                offset: t.offset() + rel,
+            })
+        });
+        self.region_view(layout, "AsStridedBackward0", redo)
+    }
+}
+
 /// Zeros of `in_shape` with `g` added into the region that `redo` views (overlapping
 /// windows accumulate). Differentiable: its backward re-applies the view.
 pub fn view_scatter(

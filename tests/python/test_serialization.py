@@ -1,4 +1,4 @@
-"""rtorch.save / rtorch.load: safetensors layout, nested structures, dtypes, bad files."""
+"""safetensors files (rtorch.utils.safetensors): layout, nested structures, dtypes, bad files."""
 
 import collections
 import io
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import rtorch as torch
-from rtorch.serialization import load, save
+from rtorch.utils.safetensors import load_object as load
+from rtorch.utils.safetensors import save_object as save
 
 NP_DTYPES = {
     "bool": np.bool_,
@@ -200,7 +201,7 @@ def test_paths_and_file_objects(tmp_path):
     with open(path, "wb") as f:
         save(obj, f)
     with open(path, "rb") as f:
-        assert load(f, map_location="cpu", weights_only=True)["n"] == 3
+        assert torch.load(f, map_location="cpu", weights_only=True)["n"] == 3
     with pytest.raises(TypeError):
         save(obj, 123)
 

@@ -1,4 +1,5 @@
-"""``rtorch.save`` / ``rtorch.load`` in the safetensors format (no pickle).
+"""Whole objects in the safetensors format (no pickle): ``rtorch.utils.safetensors.save/load``,
+and what ``rtorch.load`` uses when it is handed a safetensors file.
 
 File layout (safetensors): an 8-byte little-endian header length, a JSON header
 ``{name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {str: str}}``
@@ -21,7 +22,7 @@ import os
 
 import rtorch as torch
 
-__all__ = ["save", "load"]
+from ._locations import read_all, restore_location
 
 _STRUCTURE_KEY = "rtorch.structure"
 
@@ -181,7 +182,7 @@ class _Encoder:
         )
 
 
-def _build_file(obj):
+def _build_file(obj, metadata=None):
     encoder = _Encoder()
     structure = encoder.encode(obj, [])
     header = {}
@@ -197,6 +198,7 @@ def _build_file(obj):
         chunks.append(data)
         offset += len(data)
     header["__metadata__"] = {
+        **(metadata or {}),
         "format": "pt",
         _STRUCTURE_KEY: json.dumps(structure, separators=(",", ":"), allow_nan=False),
     }
@@ -205,14 +207,12 @@ def _build_file(obj):
     return [len(header_bytes).to_bytes(8, "little"), header_bytes, *chunks]
 
 
-def save(
-    obj,
-    f,
-    pickle_module=None,
-    pickle_protocol=None,
-    _use_new_zipfile_serialization=True,
-    _disable_byteorder_record=False,
-):
+def to_bytes(obj, metadata=None):
+    """The safetensors file for ``obj`` as bytes."""
+    return b"".join(_build_file(obj, metadata))
+
+
+def save(obj, f):
     """Save ``obj`` (tensors in nested dicts/lists/tuples) to a path or binary file."""
     parts = _build_file(obj)
     if isinstance(f, (str, os.PathLike)):
@@ -233,22 +233,6 @@ def save(
 
 def _fail(msg):
     raise RuntimeError(f"rtorch.load: invalid safetensors file: {msg}")
-
-
-def _read_all(f):
-    if isinstance(f, (str, os.PathLike)):
-        with open(os.fspath(f), "rb") as fh:
-            return fh.read()
-    if isinstance(f, (bytes, bytearray, memoryview)):
-        return bytes(f)
-    if hasattr(f, "read"):
-        data = f.read()
-        if isinstance(data, str):
-            raise TypeError("rtorch.load: file must be opened in binary mode ('rb')")
-        return data
-    raise TypeError(
-        f"rtorch.load: f must be a path or a binary file object, got {type(f).__name__}"
-    )
 
 
 def _parse_header(data):
@@ -307,29 +291,6 @@ def _read_tensors(header, buffer):
     return tensors
 
 
-def _map_tensor(t, saved_location, map_location):
-    if map_location is None:
-        target = saved_location
-    elif isinstance(map_location, dict):
-        target = map_location.get(saved_location, saved_location)
-    elif callable(map_location):
-        result = map_location(t, saved_location)
-        return t if result is None else result
-    else:
-        target = map_location
-    target = str(target)
-    if target.split(":")[0] == "cpu":
-        return t
-    if target.split(":")[0] == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
-            "Attempting to deserialize object on a CUDA device but "
-            "torch.cuda.is_available() is False. If you are running on a CPU-only machine, "
-            "please use torch.load with map_location=torch.device('cpu') to map your "
-            "storages to the CPU."
-        )
-    return t.to(target)
-
-
 class _Decoder:
     def __init__(self, tensors, map_location):
         self.tensors = tensors
@@ -346,7 +307,7 @@ class _Decoder:
         name = node["__tensor__"]
         if name not in self.tensors:
             _fail(f"structure refers to a missing tensor {name!r}")
-        t = _map_tensor(self.tensors[name], node.get("device", "cpu"), self.map_location)
+        t = restore_location(self.tensors[name], node.get("device", "cpu"), self.map_location)
         if node.get("parameter") and hasattr(getattr(torch, "nn", None), "Parameter"):
             return torch.nn.Parameter(t, requires_grad=bool(node.get("requires_grad", False)))
         if node.get("requires_grad"):
@@ -386,13 +347,18 @@ class _Decoder:
         _fail(f"corrupt structure metadata (unknown tag {tag!r})")
 
 
-def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **kwargs):
+def looks_like_safetensors(head):
+    """True when ``head`` (the file's first bytes) starts a safetensors header."""
+    return len(head) >= 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") > 0
+
+
+def load(f, map_location=None):
     """Load an object saved by :func:`save`, or any safetensors file (as a dict of tensors).
 
     ``map_location`` may be None (saved devices), a device or string, a dict mapping saved
     locations to new ones, or a callable ``(tensor, location) -> tensor``.
     """
-    data = _read_all(f)
+    data = read_all(f)
     header, metadata, buffer = _parse_header(data)
     tensors = _read_tensors(header, buffer)
     structure = metadata.get(_STRUCTURE_KEY)
