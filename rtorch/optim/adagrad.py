@@ -1,20 +1,27 @@
-"""Adagrad, as ``torch.optim.Adagrad``."""
+"""Adagrad (``torch.optim.Adagrad``)."""
 
 import rtorch as torch
 
-from .optimizer import (
-    Optimizer,
-    _check_unsupported,
-    _get_scalar_dtype,
-    _increment_steps,
-    _run_closure,
-    _to_float,
-)
+from .optimizer import _column, _FusedOptimizer, _require_non_negative, _scalar, _Slot, _tick
 
 __all__ = ["Adagrad"]
 
 
-class Adagrad(Optimizer):
+class Adagrad(_FusedOptimizer):
+    _hyper = (
+        "lr",
+        "lr_decay",
+        "eps",
+        "weight_decay",
+        "initial_accumulator_value",
+        "foreach",
+        "maximize",
+        "differentiable",
+        "fused",
+    )
+    _slots = (_Slot("sum", start="initial_accumulator_value"),)
+    _backfill = {"foreach": None, "maximize": False, "differentiable": False, "fused": None}
+
     def __init__(
         self,
         params,
@@ -29,81 +36,34 @@ class Adagrad(Optimizer):
         differentiable=False,
         fused=None,
     ):
-        if torch.is_tensor(lr) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError(
-                f"Invalid initial_accumulator_value value: {initial_accumulator_value}"
-            )
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        _check_unsupported(differentiable=differentiable)
-
-        defaults = dict(
+        _require_non_negative(
             lr=lr,
             lr_decay=lr_decay,
-            eps=eps,
             weight_decay=weight_decay,
             initial_accumulator_value=initial_accumulator_value,
-            foreach=foreach,
-            maximize=maximize,
-            differentiable=differentiable,
-            fused=fused,
+            eps=eps,
         )
-        super().__init__(params, defaults)
-
-        # Adagrad creates its state eagerly, so it exists before the first step.
+        super().__init__(params, locals())
+        # Adagrad's accumulators exist from construction on, not from the first step.
         for group in self.param_groups:
-            for p in group["params"]:
-                self._init_state(group, p)
-
-    def _init_state(self, group, p):
-        state = self.state[p]
-        if len(state) == 0:
-            state["step"] = torch.tensor(0.0, dtype=_get_scalar_dtype())
-            state["sum"] = torch.zeros_like(p).add_(group["initial_accumulator_value"])
-        return state
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", None)
-            self._upgrade_step(group)
+            self._states(group, group["params"])
 
     def share_memory(self):
-        for group in self.param_groups:
-            for p in group["params"]:
-                share = getattr(self.state[p]["sum"], "share_memory_", None)
-                if share is not None:
-                    share()
+        for state in self.state.values():
+            share = getattr(state.get("sum"), "share_memory_", None)
+            if share is not None:
+                share()
 
-    def step(self, closure=None):
-        """Perform a single optimization step; returns the closure's loss if given."""
-        loss = _run_closure(closure)
-        with torch.no_grad():
-            for group in self.param_groups:
-                params, grads = self._params_with_grad(group)
-                if not params:
-                    continue
-                states = [self._init_state(group, p) for p in params]
-                torch._C._adagrad_step(
-                    params,
-                    grads,
-                    [s["sum"] for s in states],
-                    _increment_steps([s["step"] for s in states]),
-                    _to_float(group["lr"]),
-                    float(group["lr_decay"]),
-                    float(group["weight_decay"]),
-                    float(group["eps"]),
-                    bool(group["maximize"]),
-                )
-        return loss
+    def _update(self, group, params, grads):
+        states = self._states(group, params)
+        torch._C._adagrad_step(
+            params,
+            grads,
+            _column(states, "sum"),
+            _tick(states),
+            _scalar(group["lr"]),
+            float(group["lr_decay"]),
+            float(group["weight_decay"]),
+            float(group["eps"]),
+            bool(group["maximize"]),
+        )

@@ -1,13 +1,34 @@
-"""Stochastic gradient descent (optionally with momentum), as ``torch.optim.SGD``."""
+"""Stochastic gradient descent, optionally with (Nesterov) momentum (``torch.optim.SGD``)."""
 
 import rtorch as torch
 
-from .optimizer import Optimizer, _check_unsupported, _run_closure, _to_float
+from .optimizer import _FusedOptimizer, _require_non_negative, _scalar
 
 __all__ = ["SGD"]
 
 
-class SGD(Optimizer):
+class SGD(_FusedOptimizer):
+    _hyper = (
+        "lr",
+        "momentum",
+        "dampening",
+        "weight_decay",
+        "nesterov",
+        "maximize",
+        "foreach",
+        "differentiable",
+        "fused",
+    )
+    # The only state is the momentum buffer, which the kernel creates on the first step.
+    _counts_steps = False
+    _backfill = {
+        "nesterov": False,
+        "maximize": False,
+        "foreach": None,
+        "differentiable": False,
+        "fused": False,
+    }
+
     def __init__(
         self,
         params,
@@ -22,66 +43,29 @@ class SGD(Optimizer):
         differentiable=False,
         fused=None,
     ):
-        if torch.is_tensor(lr) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        _check_unsupported(differentiable=differentiable)
-
-        defaults = dict(
-            lr=lr,
-            momentum=momentum,
-            dampening=dampening,
-            weight_decay=weight_decay,
-            nesterov=nesterov,
-            maximize=maximize,
-            foreach=foreach,
-            differentiable=differentiable,
-            fused=fused,
-        )
-        if nesterov and (momentum <= 0 or dampening != 0):
+        _require_non_negative(lr=lr, momentum=momentum, weight_decay=weight_decay)
+        if nesterov and not (momentum > 0 and dampening == 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        super().__init__(params, defaults)
+        super().__init__(params, locals())
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("nesterov", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", False)
-
-    def step(self, closure=None):
-        """Perform a single optimization step; returns the closure's loss if given."""
-        loss = _run_closure(closure)
-        with torch.no_grad():
-            for group in self.param_groups:
-                params, grads = self._params_with_grad(group)
-                if not params:
-                    continue
-                momentum = group["momentum"]
-                if momentum != 0:
-                    buffers = [self.state[p].get("momentum_buffer") for p in params]
-                else:
-                    buffers = [None] * len(params)
-                buffers = torch._C._sgd_step(
-                    params,
-                    grads,
-                    buffers,
-                    _to_float(group["lr"]),
-                    float(momentum),
-                    float(group["dampening"]),
-                    float(group["weight_decay"]),
-                    bool(group["nesterov"]),
-                    bool(group["maximize"]),
-                )
-                # Plain SGD keeps no state, so `state` stays empty as in PyTorch.
-                if momentum != 0:
-                    for p, buf in zip(params, buffers):
-                        self.state[p]["momentum_buffer"] = buf
-        return loss
+    def _update(self, group, params, grads):
+        momentum = group["momentum"]
+        if momentum:
+            buffers = [self.state.get(p, {}).get("momentum_buffer") for p in params]
+        else:
+            buffers = [None] * len(params)
+        buffers = torch._C._sgd_step(
+            params,
+            grads,
+            buffers,
+            _scalar(group["lr"]),
+            float(momentum),
+            float(group["dampening"]),
+            float(group["weight_decay"]),
+            bool(group["nesterov"]),
+            bool(group["maximize"]),
+        )
+        # Without momentum SGD keeps no per-parameter state at all.
+        if momentum:
+            for param, buffer in zip(params, buffers):
+                self.state[param]["momentum_buffer"] = buffer
