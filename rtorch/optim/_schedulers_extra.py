@@ -1,20 +1,21 @@
 """Composite, metric-driven and cyclic schedulers; re-exported by ``lr_scheduler``."""
 
 import math
-import warnings
 from bisect import bisect_right
 
 from .lr_scheduler import (
-    EPOCH_DEPRECATION_WARNING,
     LRScheduler,
     _assign_lr,
     _note_verbose,
     _pack_callables,
     _per_group,
+    _positive_int,
     _require_optimizer,
     _set_momentum,
     _snapshot,
     _unpack_callables,
+    _validate,
+    _warn_epoch_argument,
 )
 
 __all__ = ["SequentialLR", "ChainedScheduler", "ReduceLROnPlateau", "OneCycleLR", "CyclicLR"]
@@ -61,16 +62,17 @@ class SequentialLR(_Composite):
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch=-1, verbose="deprecated"):
         name = type(self).__name__
-        if len(schedulers) < 1:
-            raise ValueError(f"{name} expects at least one scheduler, but got no scheduler.")
+        _validate((schedulers, f"{name} expects at least one scheduler, but got no scheduler."))
         _check_children(name, optimizer, schedulers)
-        if len(milestones) != len(schedulers) - 1:
-            raise ValueError(
+        _validate(
+            (
+                len(schedulers) == len(milestones) + 1,
                 "Sequential Schedulers expects number of schedulers provided to be one more "
                 f"than the number of milestone points, but got number of schedulers "
                 f"{len(schedulers)} and the number of milestones to be equal to "
-                f"{len(milestones)}"
+                f"{len(milestones)}",
             )
+        )
         _note_verbose(verbose)
         self._schedulers = schedulers
         self._milestones = milestones
@@ -112,7 +114,8 @@ class ChainedScheduler(_Composite):
             raise ValueError(
                 f"{name} expects at least one scheduler to be chained, but got no scheduler."
             )
-        optimizer = optimizer or schedulers[0].optimizer
+        if optimizer is None:
+            optimizer = schedulers[0].optimizer
         _check_children(name, optimizer, schedulers)
         self._schedulers = schedulers
         self.optimizer = optimizer
@@ -140,8 +143,7 @@ class ReduceLROnPlateau(LRScheduler):
         eps=1e-8,
         verbose="deprecated",
     ):
-        if factor >= 1.0:
-            raise ValueError("Factor should be < 1.0.")
+        _validate((factor < 1.0, "Factor should be < 1.0."))
         _require_optimizer(optimizer)
         self.factor = factor
         self.optimizer = optimizer
@@ -162,10 +164,10 @@ class ReduceLROnPlateau(LRScheduler):
         self._reset()
 
     def _set_mode(self, mode, threshold, threshold_mode):
-        if mode not in ("min", "max"):
-            raise ValueError("mode " + mode + " is unknown!")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError("threshold mode " + threshold_mode + " is unknown!")
+        _validate(
+            (mode in ("min", "max"), f"mode {mode} is unknown!"),
+            (threshold_mode in ("rel", "abs"), f"threshold mode {threshold_mode} is unknown!"),
+        )
         self.mode_worse = math.inf if mode == "min" else -math.inf
         self.mode = mode
         self.threshold = threshold
@@ -195,7 +197,7 @@ class ReduceLROnPlateau(LRScheduler):
         if epoch is None:
             epoch = self.last_epoch + 1
         else:
-            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+            _warn_epoch_argument()
         self.last_epoch = epoch
 
         if self._is_better(current, self.best):
@@ -251,12 +253,6 @@ def _require_momentum(optimizer):
     return "betas" in optimizer.defaults
 
 
-def _positive_int(name, value):
-    if not isinstance(value, int) or value <= 0:
-        raise ValueError(f"Expected positive integer {name}, but got {value}")
-    return value
-
-
 class OneCycleLR(LRScheduler):
     """The 1cycle policy: warm up to ``max_lr``, then anneal far below the initial lr."""
 
@@ -280,13 +276,16 @@ class OneCycleLR(LRScheduler):
     ):
         _require_optimizer(optimizer)
         self.optimizer = optimizer
-        if total_steps is not None:
-            self.total_steps = _positive_int("total_steps", total_steps)
-        elif epochs is not None and steps_per_epoch is not None:
-            _positive_int("epochs", epochs)
-            self.total_steps = epochs * _positive_int("steps_per_epoch", steps_per_epoch)
-        else:
-            raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
+        if total_steps is None:
+            _validate(
+                (
+                    None not in (epochs, steps_per_epoch),
+                    "You must define either total_steps OR (epochs AND steps_per_epoch)",
+                )
+            )
+            total_steps = _positive_int("epochs", epochs)
+            total_steps *= _positive_int("steps_per_epoch", steps_per_epoch)
+        self.total_steps = _positive_int("total_steps", total_steps)
         if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:
             raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
@@ -300,9 +299,8 @@ class OneCycleLR(LRScheduler):
         peaks = _per_group("max_lr", optimizer, max_lr)
         if fresh:
             for group, peak in zip(optimizer.param_groups, peaks):
-                group["initial_lr"] = peak / div_factor
-                group["max_lr"] = peak
-                group["min_lr"] = group["initial_lr"] / final_div_factor
+                start = peak / div_factor
+                group.update(initial_lr=start, max_lr=peak, min_lr=start / final_div_factor)
 
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
@@ -353,15 +351,16 @@ class OneCycleLR(LRScheduler):
                 f"Tried to step {t} times. The specified number of total steps is "
                 f"{self.total_steps}"
             )
-        anneal = _cos_anneal if self._anneal_func_type == "cos" else _linear_anneal
         phase, pct = self._where(t)
-        lrs = []
-        for group in self.optimizer.param_groups:
-            lrs.append(anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
-            if self.cycle_momentum:
-                m = anneal(group[phase["start_momentum"]], group[phase["end_momentum"]], pct)
-                _set_momentum(group, m, self.use_beta1)
-        return lrs
+        return [self._anneal_group(group, phase, pct) for group in self.optimizer.param_groups]
+
+    def _anneal_group(self, group, phase, pct):
+        """The group's lr for this step; its momentum (if cycled) is set on the way."""
+        anneal = _cos_anneal if self._anneal_func_type == "cos" else _linear_anneal
+        if self.cycle_momentum:
+            m = anneal(group[phase["start_momentum"]], group[phase["end_momentum"]], pct)
+            _set_momentum(group, m, self.use_beta1)
+        return anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct)
 
 
 _CYCLIC_MODES = {
@@ -403,8 +402,8 @@ class CyclicLR(LRScheduler):
         down = up if step_size_down is None else float(step_size_down)
         self.total_size = up + down
         self.step_ratio = up / self.total_size
-        if mode not in _CYCLIC_MODES and scale_fn is None:
-            raise ValueError("mode is invalid and scale_fn is None")
+        known = mode in _CYCLIC_MODES or scale_fn is not None
+        _validate((known, "mode is invalid and scale_fn is None"))
         self.mode = mode
         self.gamma = gamma
         self.scale_mode = scale_mode if scale_fn is not None else _CYCLIC_MODES[mode][1]

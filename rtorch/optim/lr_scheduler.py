@@ -72,9 +72,26 @@ def _warn(key, level=3):
     warnings.warn(_MESSAGES[key], UserWarning, stacklevel=level)
 
 
+def _validate(*checks, error=ValueError):
+    """Raise ``error`` with the message of the first failed ``(ok, message)`` check."""
+    for ok, message in checks:
+        if not ok:
+            raise error(message)
+
+
 def _require_optimizer(optimizer):
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+    kind = type(optimizer).__name__
+    _validate((isinstance(optimizer, Optimizer), f"{kind} is not an Optimizer"), error=TypeError)
+
+
+def _positive_int(name, value):
+    ok = isinstance(value, int) and value > 0
+    _validate((ok, f"Expected positive integer {name}, but got {value}"))
+    return value
+
+
+def _warn_epoch_argument():
+    warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=3)
 
 
 def _note_verbose(verbose):
@@ -203,17 +220,17 @@ class LRScheduler:
         self._apply(self._lrs_now(closed_form=True))
 
     def _check_call_order(self):
-        if not getattr(self.optimizer.step, _STEP_MARK, False):
-            _warn("overridden", level=4)
-        elif not getattr(self.optimizer, "_opt_called", False):
-            _warn("order", level=4)
+        # Only the first real step checks: did optimizer.step run (through our wrapper)?
+        wrapped = getattr(self.optimizer.step, _STEP_MARK, False)
+        if not (wrapped and vars(self.optimizer).get("_opt_called")):
+            _warn("order" if wrapped else "overridden", level=4)
 
     def step(self, epoch=None):
         if self._step_count == 1:
             self._check_call_order()
         self._step_count += 1
         if epoch is not None:
-            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+            _warn_epoch_argument()
             self._jump_to(epoch)
             return
         self.last_epoch += 1
@@ -435,14 +452,17 @@ class CosineAnnealingLR(LRScheduler):
 
 class CosineAnnealingWarmRestarts(LRScheduler):
     def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1, verbose="deprecated"):
-        if not isinstance(T_0, int) or T_0 <= 0:
-            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
-        if not isinstance(T_mult, int) or T_mult < 1:
-            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
-        if not isinstance(eta_min, (float, int)):
-            raise ValueError(
-                f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}"
-            )
+        _positive_int("T_0", T_0)
+        _validate(
+            (
+                isinstance(T_mult, int) and T_mult >= 1,
+                f"Expected integer T_mult >= 1, but got {T_mult}",
+            ),
+            (
+                isinstance(eta_min, (int, float)),
+                f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}",
+            ),
+        )
         self.T_0 = T_0
         self.T_i = T_0
         self.T_mult = T_mult
@@ -476,8 +496,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i *= self.T_mult
         else:
             epoch = 0 if epoch is None else epoch
-            if epoch < 0:
-                raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+            _validate((epoch >= 0, f"Expected non-negative epoch, but got {epoch}"))
             self.T_cur, self.T_i = self._locate(epoch)
         self.last_epoch = math.floor(epoch)
         self._apply(self._lrs_now(closed_form=False))
