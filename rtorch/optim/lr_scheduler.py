@@ -64,7 +64,7 @@ _MESSAGES = {
     "from a checkpoint but haven't properly loaded the optimizer state\n2. You're using "
     "last_epoch >= 0 for a fresh training run (not recommended)",
 }
-# Marks the per-instance optimizer.step wrapper (same marker name as PyTorch).
+# Marks the per-instance optimizer.step wrapper; the usual name, which other code may check.
 _STEP_MARK = "_wrapped_by_lr_sched"
 
 
