@@ -1,22 +1,29 @@
-"""Module.state_dict / load_state_dict and their hooks (attached to Module)."""
+"""Module.state_dict / load_state_dict and their hooks (attached to Module).
 
-import itertools
+Both directions walk the module tree with an explicit stack. Each module gets an
+"enter" step (pre hooks, its own tensors, then its children) and a "leave" step
+(post hooks) that runs once its whole subtree is done, which is the order PyTorch's
+recursive implementation produces.
+"""
+
+import warnings
+import weakref
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
 import rtorch as torch
 
 from ..parameter import Parameter
-from ._hooks import RemovableHandle
+from ._hooks import add_hook
 
 _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
     def __repr__(self):
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return super().__repr__()
+        if self.missing_keys or self.unexpected_keys:
+            return super().__repr__()
+        return "<All keys matched successfully>"
 
     __str__ = __repr__
 
@@ -33,178 +40,252 @@ def _default_set_extra_state(self, state):
     )
 
 
+def _has_own(module, method, default):
+    return getattr(type(module), method) is not default
+
+
+def _saved_members(module):
+    """(name, tensor) pairs that belong in a state dict: parameters, then persistent buffers."""
+    hidden = module._non_persistent_buffers_set
+    for name, value in module._parameters.items():
+        if value is not None:
+            yield name, value
+    for name, value in module._buffers.items():
+        if value is not None and name not in hidden:
+            yield name, value
+
+
+def _run_hooks(table, *args):
+    """Call every hook of `table` in registration order; returns their results."""
+    return [hook(*args) for hook in list(table.values())]
+
+
+def _child_entries(module, prefix):
+    return [(f"{prefix}{name}.", child) for name, child in module._modules.items() if child]
+
+
+# ---------------------------------------------------------------------------- saving
 def _save_to_state_dict(self, destination, prefix, keep_vars):
-    for name, param in self._parameters.items():
-        if param is not None:
-            destination[prefix + name] = param if keep_vars else param.detach()
-    for name, buf in self._buffers.items():
-        if buf is not None and name not in self._non_persistent_buffers_set:
-            destination[prefix + name] = buf if keep_vars else buf.detach()
-    if type(self).get_extra_state is not _default_get_extra_state:
+    for name, value in _saved_members(self):
+        destination[prefix + name] = value if keep_vars else value.detach()
+    if _has_own(self, "get_extra_state", _default_get_extra_state):
         destination[prefix + _EXTRA_STATE_KEY_SUFFIX] = self.get_extra_state()
+
+
+_LEGACY_ARGS = ("destination", "prefix", "keep_vars")
 
 
 def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
     if args:
-        # Legacy positional form: (destination, prefix, keep_vars).
-        destination = args[0] if len(args) > 0 else destination
-        prefix = args[1] if len(args) > 1 else prefix
-        keep_vars = args[2] if len(args) > 2 else keep_vars
+        warnings.warn(
+            "Positional args are being deprecated, use kwargs instead. Refer to "
+            "https://pytorch.org/docs/main/generated/torch.nn.Module.html"
+            "#torch.nn.Module.state_dict for details.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        given = dict(zip(_LEGACY_ARGS, args))
+        destination = given.get("destination", destination)
+        prefix = given.get("prefix", prefix)
+        keep_vars = given.get("keep_vars", keep_vars)
     if destination is None:
         destination = OrderedDict()
         destination._metadata = OrderedDict()
-    if hasattr(destination, "_metadata"):
-        destination._metadata[prefix[:-1]] = {"version": self._version}
-    for hook in self._state_dict_pre_hooks.values():
-        hook(self, prefix, keep_vars)
-    self._save_to_state_dict(destination, prefix, keep_vars)
-    for name, module in self._modules.items():
-        if module is not None:
-            module.state_dict(
-                destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars
-            )
-    for hook in self._state_dict_hooks.values():
-        result = hook(self, destination, prefix, {"version": self._version})
-        if result is not None:
-            destination = result
-    return destination
+
+    root = None
+    todo = [("enter", self, prefix, destination)]
+    while todo:
+        step, module, at, data = todo.pop()
+        if step == "leave":
+            frame = data  # [destination, local metadata]
+            for hook in module._state_dict_hooks.values():
+                replaced = hook(module, frame[0], at, frame[1])
+                if replaced is not None:
+                    frame[0] = replaced
+            continue
+        if root is not None and type(module).state_dict is not state_dict:
+            # A subclass with its own state_dict is called, as the recursive form would.
+            module.state_dict(destination=data, prefix=at, keep_vars=keep_vars)
+            continue
+        meta = {"version": module._version}
+        if hasattr(data, "_metadata"):
+            data._metadata[at[:-1]] = meta
+        _run_hooks(module._state_dict_pre_hooks, module, at, keep_vars)
+        module._save_to_state_dict(data, at, keep_vars)
+        frame = [data, meta]
+        root = frame if root is None else root
+        todo.append(("leave", module, at, frame))
+        todo.extend(("enter", c, p, data) for p, c in reversed(_child_entries(module, at)))
+    return root[0]
+
+
+def register_state_dict_pre_hook(self, hook):
+    return add_hook(self._state_dict_pre_hooks, hook)
+
+
+def _register_state_dict_hook(self, hook):
+    return add_hook(self._state_dict_hooks, hook)
+
+
+def register_state_dict_post_hook(self, hook):
+    def must_return_none(module, destination, prefix, local_metadata):
+        if hook(module, destination, prefix, local_metadata) is not None:
+            raise RuntimeError("state_dict post-hook must return None")
+
+    return add_hook(self._state_dict_hooks, must_return_none)
+
+
+# ---------------------------------------------------------------------------- loading
+def _copy_error(key, current, incoming, exc):
+    return (
+        f'While copying the parameter named "{key}", whose dimensions in the model are '
+        f"{current.size()} and whose dimensions in the checkpoint are {incoming.size()}, "
+        f"an exception occurred : {exc.args}."
+    )
+
+
+def _load_one(module, name, current, incoming, key, assign, error_msgs):
+    """Put one checkpoint tensor into `module.<name>`; problems go to error_msgs."""
+    if not isinstance(incoming, torch.Tensor):
+        error_msgs.append(
+            f'While copying the parameter named "{key}", expected torch.Tensor or '
+            f"Tensor-like object from checkpoint but received {type(incoming)}"
+        )
+        return
+    # Scalars were once saved as 1-element vectors.
+    if current.dim() == 0 and incoming.dim() == 1:
+        incoming = incoming[0]
+    if tuple(incoming.shape) != tuple(current.shape):
+        error_msgs.append(
+            f"size mismatch for {key}: copying a param with shape {incoming.shape} "
+            f"from checkpoint, the shape in current model is {current.shape}."
+        )
+        return
+    try:
+        with torch.no_grad():
+            if not assign:
+                current.copy_(incoming)
+                return
+            if isinstance(current, Parameter):
+                wanted = current.requires_grad
+                if isinstance(incoming, Parameter):
+                    incoming.requires_grad_(wanted)
+                else:
+                    incoming = Parameter(incoming, requires_grad=wanted)
+            setattr(module, name, incoming)
+    except Exception as exc:
+        error_msgs.append(_copy_error(key, current, incoming, exc))
 
 
 def _load_from_state_dict(
     self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
 ):
-    for hook in self._load_state_dict_pre_hooks.values():
-        hook(
-            state_dict,
-            prefix,
-            local_metadata,
-            strict,
-            missing_keys,
-            unexpected_keys,
-            error_msgs,
-        )
-    persistent = {
-        k: v for k, v in self._buffers.items() if k not in self._non_persistent_buffers_set
-    }
-    local_state = {
-        k: v
-        for k, v in itertools.chain(self._parameters.items(), persistent.items())
-        if v is not None
-    }
+    _run_hooks(
+        self._load_state_dict_pre_hooks,
+        *(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs),
+    )
+    own = dict(_saved_members(self))
     assign = local_metadata.get("assign_to_params_buffers", False)
-    for name, param in local_state.items():
+    for name, current in own.items():
         key = prefix + name
-        if key not in state_dict:
-            if strict:
-                missing_keys.append(key)
-            continue
-        input_param = state_dict[key]
-        if not isinstance(input_param, torch.Tensor):
-            error_msgs.append(
-                f'While copying the parameter named "{key}", expected torch.Tensor or '
-                f"Tensor-like object from checkpoint but received {type(input_param)}"
-            )
-            continue
-        if len(param.shape) == 0 and len(input_param.shape) == 1:
-            input_param = input_param[0]
-        if tuple(input_param.shape) != tuple(param.shape):
-            error_msgs.append(
-                f"size mismatch for {key}: copying a param with shape {input_param.shape} "
-                f"from checkpoint, the shape in current model is {param.shape}."
-            )
-            continue
-        try:
-            with torch.no_grad():
-                if assign:
-                    if isinstance(param, Parameter) and not isinstance(input_param, Parameter):
-                        input_param = Parameter(input_param, requires_grad=param.requires_grad)
-                    elif isinstance(param, Parameter):
-                        input_param.requires_grad_(param.requires_grad)
-                    setattr(self, name, input_param)
-                else:
-                    param.copy_(input_param)
-        except Exception as ex:
-            error_msgs.append(
-                f'While copying the parameter named "{key}", whose dimensions in the model '
-                f"are {param.size()} and whose dimensions in the checkpoint are "
-                f"{input_param.size()}, an exception occurred : {ex.args}."
-            )
+        if key in state_dict:
+            _load_one(self, name, current, state_dict[key], key, assign, error_msgs)
+        elif strict:
+            missing_keys.append(key)
+
     extra_key = prefix + _EXTRA_STATE_KEY_SUFFIX
-    if type(self).set_extra_state is not _default_set_extra_state:
+    if _has_own(self, "set_extra_state", _default_set_extra_state):
         if extra_key in state_dict:
             self.set_extra_state(state_dict[extra_key])
         elif strict:
             missing_keys.append(extra_key)
     elif strict and extra_key in state_dict:
         unexpected_keys.append(extra_key)
-    if strict:
-        for key in state_dict:
-            if key.startswith(prefix) and key != extra_key:
-                parts = key[len(prefix) :].split(".", 1)
-                if len(parts) > 1:
-                    if parts[0] not in self._modules:
-                        unexpected_keys.append(key)
-                elif parts[0] not in local_state:
-                    unexpected_keys.append(key)
+
+    if not strict:
+        return
+    for key in state_dict:
+        if not key.startswith(prefix) or key == extra_key:
+            continue
+        head, dot, _rest = key[len(prefix) :].partition(".")
+        known = self._modules if dot else own
+        if head not in known:
+            unexpected_keys.append(key)
 
 
 def load_state_dict(self, state_dict, strict=True, assign=False):
     if not isinstance(state_dict, Mapping):
         raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-    missing_keys, unexpected_keys, error_msgs = [], [], []
     metadata = getattr(state_dict, "_metadata", None)
+    # A private copy: _load_from_state_dict overrides may add or drop keys.
     state_dict = OrderedDict(state_dict)
     if metadata is not None:
         state_dict._metadata = metadata
+    report = _IncompatibleKeys([], [])
+    error_msgs = []
 
-    def load(module, local_sd, prefix=""):
-        local_metadata = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
+    todo = [(False, self, "", state_dict)]
+    while todo:
+        leaving, module, prefix, local = todo.pop()
+        if leaving:
+            returned = _run_hooks(module._load_state_dict_post_hooks, module, report)
+            if any(r is not None for r in returned):
+                raise AssertionError(
+                    "Hooks registered with ``register_load_state_dict_post_hook`` are not "
+                    "expected to return new values, if incompatible_keys need to be "
+                    "modified, it should be done inplace."
+                )
+            continue
+        meta = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
         if assign:
-            local_metadata["assign_to_params_buffers"] = assign
+            meta["assign_to_params_buffers"] = assign
         module._load_from_state_dict(
-            local_sd, prefix, local_metadata, True, missing_keys, unexpected_keys, error_msgs
+            local, prefix, meta, True, report.missing_keys, report.unexpected_keys, error_msgs
         )
-        for name, child in module._modules.items():
-            if child is not None:
-                child_prefix = prefix + name + "."
-                child_sd = {k: v for k, v in local_sd.items() if k.startswith(child_prefix)}
-                load(child, child_sd, child_prefix)
-        keys = _IncompatibleKeys(missing_keys, unexpected_keys)
-        for hook in module._load_state_dict_post_hooks.values():
-            hook(module, keys)
+        todo.append((True, module, prefix, None))
+        for child_prefix, child in reversed(_child_entries(module, prefix)):
+            subset = {k: v for k, v in local.items() if k.startswith(child_prefix)}
+            todo.append((False, child, child_prefix, subset))
 
-    load(self, state_dict)
     if strict:
-        if unexpected_keys:
-            error_msgs.insert(
-                0,
-                "Unexpected key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in unexpected_keys)
-                ),
-            )
-        if missing_keys:
-            error_msgs.insert(
-                0,
-                "Missing key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in missing_keys)
-                ),
-            )
+        listed = (("Missing", report.missing_keys), ("Unexpected", report.unexpected_keys))
+        error_msgs[:0] = [
+            f"{label} key(s) in state_dict: " + ", ".join(f'"{k}"' for k in keys) + ". "
+            for label, keys in listed
+            if keys
+        ]
     if error_msgs:
-        raise RuntimeError(
-            "Error(s) in loading state_dict for {}:\n\t{}".format(
-                self.__class__.__name__, "\n\t".join(error_msgs)
-            )
-        )
-    return _IncompatibleKeys(missing_keys, unexpected_keys)
+        details = "\n\t".join(error_msgs)
+        owner = type(self).__name__
+        raise RuntimeError(f"Error(s) in loading state_dict for {owner}:\n\t{details}")
+    return report
 
 
-def register_state_dict_pre_hook(self, hook):
-    handle = RemovableHandle(self._state_dict_pre_hooks)
-    self._state_dict_pre_hooks[handle.id] = hook
-    return handle
+class _ModuleBoundHook:
+    """Calls hook(module, *args). Holds the module weakly; copies and pickles carry it."""
+
+    def __init__(self, hook, module):
+        self.hook = hook
+        self.module = weakref.ref(module)
+
+    def __call__(self, *args):
+        return self.hook(self.module(), *args)
+
+    def __getstate__(self):
+        return {"hook": self.hook, "module": self.module()}
+
+    def __setstate__(self, state):
+        self.__init__(state["hook"], state["module"])
+
+
+def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+    entry = _ModuleBoundHook(hook, self) if with_module else hook
+    return add_hook(self._load_state_dict_pre_hooks, entry)
+
+
+def register_load_state_dict_pre_hook(self, hook):
+    return _register_load_state_dict_pre_hook(self, hook, with_module=True)
 
 
 def register_load_state_dict_post_hook(self, hook):
-    handle = RemovableHandle(self._load_state_dict_post_hooks)
-    self._load_state_dict_post_hooks[handle.id] = hook
-    return handle
+    return add_hook(self._load_state_dict_post_hooks, hook)

@@ -3,7 +3,7 @@
 import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from itertools import chain, islice
+from itertools import groupby
 
 import rtorch as torch
 
@@ -14,124 +14,175 @@ from .utils import _addindent, typename
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
-def _item_by_idx(iterator, size, idx):
-    idx = operator.index(idx)
-    if not -size <= idx < size:
+def _position(idx, size):
+    """A checked, non-negative position for integer-like `idx`."""
+    pos = operator.index(idx)
+    if pos < -size or pos >= size:
         raise IndexError(f"index {idx} is out of range")
-    idx %= size
-    return next(islice(iterator, idx, None))
+    return pos % size
 
 
-def _abs_string_index(size, idx):
-    idx = operator.index(idx)
-    if not -size <= idx < size:
-        raise IndexError(f"index {idx} is out of range")
-    if idx < 0:
-        idx += size
-    return str(idx)
+def _uncallable(kind):
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError(f"{kind} should not be called.")
+
+    return __call__
 
 
-class Sequential(Module):
-    """Chains modules; forward feeds each module's output to the next."""
+def _as_parameter(value):
+    """Plain tensors stored in parameter containers become Parameters."""
+    if isinstance(value, Parameter) or not isinstance(value, torch.Tensor):
+        return value
+    return Parameter(value)
 
-    def __init__(self, *args):
-        super().__init__()
-        if len(args) == 1 and isinstance(args[0], OrderedDict):
-            for key, module in args[0].items():
-                self.add_module(key, module)
-        else:
-            for idx, module in enumerate(args):
-                self.add_module(str(idx), module)
 
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return self.__class__(OrderedDict(list(self._modules.items())[idx]))
-        return _item_by_idx(iter(self._modules.values()), len(self), idx)
+def _key_value_pairs(items, owner, top_name, sort_plain_mappings=False):
+    """Pairs for a dict-like update(); messages follow PyTorch's wording."""
+    if not isinstance(items, Iterable):
+        raise TypeError(
+            f"{top_name}.update should be called with an iterable of key/value pairs, "
+            f"but got {type(items).__name__}"
+        )
+    if isinstance(items, (OrderedDict, Mapping, owner)):
+        pairs = list(items.items())
+        if sort_plain_mappings and not isinstance(items, (OrderedDict, owner)):
+            pairs.sort()
+        return pairs
+    pairs = []
+    for n, entry in enumerate(items):
+        if not isinstance(entry, Iterable):
+            raise TypeError(
+                f"{owner.__name__} update sequence element #{n} should be Iterable; "
+                f"is{type(entry).__name__}"
+            )
+        if len(entry) != 2:
+            raise ValueError(
+                f"{owner.__name__} update sequence element #{n} has length {len(entry)}; "
+                "2 is required"
+            )
+        pairs.append((entry[0], entry[1]))
+    return pairs
 
-    def __setitem__(self, idx, module):
-        key = _item_by_idx(iter(self._modules.keys()), len(self), idx)
-        setattr(self, key, module)
 
-    def __delitem__(self, idx):
-        if isinstance(idx, slice):
-            for key in list(self._modules.keys())[idx]:
-                delattr(self, key)
-        else:
-            delattr(self, _item_by_idx(iter(self._modules.keys()), len(self), idx))
-        # Renumber so keys stay 0..n-1.
+class _NumberedChildren:
+    """List behaviour shared by Sequential and ModuleList, over `_modules` in order."""
+
+    def _key_at(self, idx):
+        keys = list(self._modules)
+        return keys[_position(idx, len(keys))]
+
+    def _renumber(self):
         self._modules = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
+
+    def _shift_in(self, index, module):
+        # Move later entries up one number, then drop `module` into the gap.
+        store = self._modules
+        for n in reversed(range(index, len(store))):
+            store[str(n + 1)] = store[str(n)]
+        store[str(index)] = module
 
     def __len__(self):
         return len(self._modules)
 
-    def __add__(self, other):
-        if not isinstance(other, Sequential):
-            raise ValueError(
-                "add operator supports only objects of Sequential class, but "
-                f"{type(other)} is given."
-            )
-        ret = Sequential()
-        for layer in chain(self, other):
-            ret.append(layer)
-        return ret
-
-    def __iadd__(self, other):
-        if not isinstance(other, Sequential):
-            raise ValueError(
-                "add operator supports only objects of Sequential class, but "
-                f"{type(other)} is given."
-            )
-        for layer in other:
-            self.append(layer)
-        return self
-
-    def __mul__(self, other):
-        if not isinstance(other, int):
-            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(other)}")
-        if other <= 0:
-            raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
-        combined = Sequential()
-        offset = 0
-        for _ in range(other):
-            for module in self:
-                combined.add_module(str(offset), module)
-                offset += 1
-        return combined
-
-    __rmul__ = __mul__
-
-    def __dir__(self):
-        return [k for k in super().__dir__() if not k.isdigit()]
-
     def __iter__(self):
         return iter(self._modules.values())
+
+    def __setitem__(self, idx, module):
+        setattr(self, self._key_at(idx), module)
+
+    def __delitem__(self, idx):
+        if isinstance(idx, slice):
+            doomed = list(self._modules)[idx]
+        else:
+            doomed = [self._key_at(idx)]
+        for key in doomed:
+            delattr(self, key)
+        self._renumber()  # numbers stay 0..n-1
+
+    def __dir__(self):
+        return [name for name in super().__dir__() if not name.isdigit()]
 
     def append(self, module):
         self.add_module(str(len(self)), module)
         return self
 
+    def pop(self, key):
+        value = self[key]
+        del self[key]
+        return value
+
+
+def _repeat_factor(seq, other):
+    if not isinstance(other, int):
+        raise TypeError(f"unsupported operand type(s) for *: {type(seq)} and {type(other)}")
+    if other <= 0:
+        raise ValueError(f"Non-positive multiplication factor {other} for {type(seq)}")
+    return other
+
+
+def _require_sequential(other):
+    if not isinstance(other, Sequential):
+        raise ValueError(
+            "add operator supports only objects of Sequential class, but "
+            f"{type(other)} is given."
+        )
+    return other
+
+
+class Sequential(_NumberedChildren, Module):
+    """Chains modules; forward feeds each module's output to the next."""
+
+    def __init__(self, *args):
+        super().__init__()
+        # A single OrderedDict names the children; otherwise they are numbered.
+        named = args[0] if len(args) == 1 else None
+        if isinstance(named, OrderedDict):
+            entries = named.items()
+        else:
+            entries = ((str(n), m) for n, m in enumerate(args))
+        for key, module in entries:
+            self.add_module(key, module)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)(OrderedDict(list(self._modules.items())[idx]))
+        return self._modules[self._key_at(idx)]
+
+    def __add__(self, other):
+        joined = Sequential()
+        joined.extend(self)
+        return joined.extend(_require_sequential(other))
+
+    def __iadd__(self, other):
+        return self.extend(_require_sequential(other))
+
+    def __mul__(self, other):
+        repeated = Sequential()
+        for _ in range(_repeat_factor(self, other)):
+            repeated.extend(self)
+        return repeated
+
+    __rmul__ = __mul__
+
+    def __imul__(self, other):
+        once = list(self)
+        for _ in range(_repeat_factor(self, other) - 1):
+            self.extend(once)
+        return self
+
     def insert(self, index, module):
         if not isinstance(module, Module):
             raise AssertionError(f"module should be of type: {Module}")
-        n = len(self._modules)
-        if not -n <= index <= n:
+        size = len(self)
+        if not -size <= index <= size:
             raise IndexError(f"Index out of range: {index}")
-        if index < 0:
-            index += n
-        for i in range(n, index, -1):
-            self._modules[str(i)] = self._modules[str(i - 1)]
-        self._modules[str(index)] = module
+        self._shift_in(index + size if index < 0 else index, module)
         return self
 
     def extend(self, sequential):
-        for layer in sequential:
-            self.append(layer)
+        for module in list(sequential):
+            self.append(module)
         return self
-
-    def pop(self, key):
-        v = self[key]
-        del self[key]
-        return v
 
     def forward(self, input):
         for module in self:
@@ -139,81 +190,44 @@ class Sequential(Module):
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_NumberedChildren, Module):
     """Holds submodules in a list; registered so parameters are visible."""
 
     def __init__(self, modules=None):
         super().__init__()
         if modules is not None:
-            self += modules
+            self.extend(modules)
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
-            return self.__class__(list(self._modules.values())[idx])
-        return self._modules[_abs_string_index(len(self), idx)]
-
-    def __setitem__(self, idx, module):
-        setattr(self, _abs_string_index(len(self), idx), module)
-
-    def __delitem__(self, idx):
-        if isinstance(idx, slice):
-            for k in range(len(self._modules))[idx]:
-                delattr(self, str(k))
-        else:
-            delattr(self, _abs_string_index(len(self), idx))
-        self._modules = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+            return type(self)(list(self._modules.values())[idx])
+        return self._modules[self._key_at(idx)]
 
     def __iadd__(self, modules):
         return self.extend(modules)
 
     def __add__(self, other):
-        combined = ModuleList()
-        for i, module in enumerate(chain(self, other)):
-            combined.add_module(str(i), module)
-        return combined
+        joined = ModuleList()
+        joined.extend(self)
+        return joined.extend(other)
 
     def __repr__(self):
-        # Runs of identical children print once as "(a-b): n x repr".
-        reprs = [repr(item) for item in self]
-        if not reprs:
-            return self._get_name() + "()"
-        blocks = []
-        for i, r in enumerate(reprs):
-            if blocks and blocks[-1][2] == r:
-                blocks[-1][1] = i
-            else:
-                blocks.append([i, i, r])
+        # Runs of identical children print once, as "(first-last): count x repr".
         lines = []
-        for start, end, r in blocks:
-            if start == end:
-                local = f"({start}): {r}"
+        pairs = enumerate(repr(m) for m in self)
+        for text, run in groupby(pairs, key=operator.itemgetter(1)):
+            where = [n for n, _ in run]
+            if len(where) == 1:
+                lines.append(_addindent(f"({where[0]}): {text}", 2))
             else:
-                local = f"({start}-{end}): {end - start + 1} x {r}"
-            lines.append(_addindent(local, 2))
-        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
-
-    def __dir__(self):
-        return [k for k in super().__dir__() if not k.isdigit()]
+                label = f"({where[0]}-{where[-1]}): {len(where)} x {text}"
+                lines.append(_addindent(label, 2))
+        if not lines:
+            return f"{self._get_name()}()"
+        return self._get_name() + "(" + "".join(f"\n  {line}" for line in lines) + "\n)"
 
     def insert(self, index, module):
-        for i in range(len(self._modules), index, -1):
-            self._modules[str(i)] = self._modules[str(i - 1)]
-        self._modules[str(index)] = module
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def pop(self, key):
-        v = self[key]
-        del self[key]
-        return v
+        self._shift_in(index, module)
 
     def extend(self, modules):
         if not isinstance(modules, Iterable):
@@ -221,9 +235,8 @@ class ModuleList(Module):
                 "ModuleList.extend should be called with an iterable, but got "
                 + type(modules).__name__
             )
-        offset = len(self)
-        for i, module in enumerate(modules):
-            self.add_module(str(offset + i), module)
+        for module in list(modules):
+            self.append(module)
         return self
 
 
@@ -257,9 +270,9 @@ class ModuleDict(Module):
         self._modules.clear()
 
     def pop(self, key):
-        v = self[key]
+        module = self[key]
         del self[key]
-        return v
+        return module
 
     def keys(self):
         return self._modules.keys()
@@ -271,31 +284,18 @@ class ModuleDict(Module):
         return self._modules.values()
 
     def update(self, modules):
-        if isinstance(modules, (OrderedDict, ModuleDict, Mapping)):
-            for key, module in modules.items():
-                self[key] = module
-            return
-        for j, m in enumerate(modules):
-            if not hasattr(m, "__len__") or isinstance(m, (str, bytes)):
-                raise TypeError(
-                    f"ModuleDict update sequence element #{j} should be Iterable; is "
-                    + type(m).__name__
-                )
-            if len(m) != 2:
-                raise ValueError(
-                    f"ModuleDict update sequence element #{j} has length {len(m)}; 2 is required"
-                )
-            self[m[0]] = m[1]
+        for key, module in _key_value_pairs(modules, ModuleDict, "ModuleDict"):
+            self[key] = module
 
 
-def _param_line(key, p, dtype_text):
-    if isinstance(p, torch.Tensor):
-        size_str = "x".join(str(s) for s in p.size())
-        dev = p.device
-        device_str = f" ({dev})" if getattr(dev, "type", "cpu") == "cuda" else ""
-        kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-        return f"  ({key}): {kind} containing: [{dtype_text(p)} of size {size_str}{device_str}]"
-    return f"  ({key}): Object of type: {type(p).__name__}"
+def _entry_line(key, value, describe_dtype):
+    """One line of a parameter container's repr."""
+    if not isinstance(value, torch.Tensor):
+        return f"  ({key}): Object of type: {type(value).__name__}"
+    kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
+    size = "x".join(str(n) for n in value.size())
+    where = "" if value.device.type == "cpu" else f" ({value.device})"
+    return f"  ({key}): {kind} containing: [{describe_dtype(value)} of size {size}{where}]"
 
 
 class ParameterList(Module):
@@ -305,42 +305,35 @@ class ParameterList(Module):
         super().__init__()
         self._size = 0
         if values is not None:
-            self += values
+            self.extend(values)
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
-            out = self.__class__()
-            for i in range(*idx.indices(len(self))):
-                out.append(self[i])
-            return out
-        return getattr(self, _abs_string_index(len(self), idx))
+            return type(self)([self[n] for n in range(len(self))[idx]])
+        return getattr(self, str(_position(idx, len(self))))
 
     def __setitem__(self, idx, param):
-        idx = _abs_string_index(len(self), idx)
-        if isinstance(param, torch.Tensor) and not isinstance(param, Parameter):
-            param = Parameter(param)
-        setattr(self, idx, param)
+        setattr(self, str(_position(idx, len(self))), _as_parameter(param))
 
     def __len__(self):
         return self._size
 
     def __iter__(self):
-        return iter(self[i] for i in range(len(self)))
+        return (self[n] for n in range(len(self)))
 
     def __iadd__(self, parameters):
         return self.extend(parameters)
 
     def __dir__(self):
-        return [k for k in super().__dir__() if not k.isdigit()]
+        return [name for name in super().__dir__() if not name.isdigit()]
 
     def append(self, value):
-        new_idx = len(self)
         self._size += 1
-        self[new_idx] = value
+        self[self._size - 1] = value
         return self
 
     def extend(self, values):
-        if not hasattr(values, "__iter__") or isinstance(values, torch.Tensor):
+        if isinstance(values, torch.Tensor) or not isinstance(values, Iterable):
             raise TypeError(
                 "ParameterList.extend should be called with an iterable, but got "
                 + type(values).__name__
@@ -350,10 +343,9 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        return "\n".join(_param_line(k, p, lambda t: t.dtype) for k, p in enumerate(self))
+        return "\n".join(_entry_line(n, p, lambda t: t.dtype) for n, p in enumerate(self))
 
-    def __call__(self, *args, **kwargs):
-        raise RuntimeError("ParameterList should not be called.")
+    __call__ = _uncallable("ParameterList")
 
 
 class ParameterDict(Module):
@@ -361,29 +353,27 @@ class ParameterDict(Module):
 
     def __init__(self, parameters=None):
         super().__init__()
-        self._keys = {}
+        self._keys = {}  # insertion order of the entries
         if parameters is not None:
             self.update(parameters)
 
     @staticmethod
     def _key_to_attr(key):
-        if not isinstance(key, str):
-            raise TypeError(
-                "Index given to ParameterDict cannot be used as a key as it is not a string "
-                f"(type is '{type(key).__name__}'). Open an issue on github if you need "
-                "non-string keys."
-            )
-        return key
+        if isinstance(key, str):
+            return key
+        raise TypeError(
+            "Index given to ParameterDict cannot be used as a key as it is not a string "
+            f"(type is '{type(key).__name__}'). Open an issue on github if you need "
+            "non-string keys."
+        )
 
     def __getitem__(self, key):
         return getattr(self, self._key_to_attr(key))
 
     def __setitem__(self, key, value):
-        self._keys[key] = None
         attr = self._key_to_attr(key)
-        if isinstance(value, torch.Tensor) and not isinstance(value, Parameter):
-            value = Parameter(value)
-        setattr(self, attr, value)
+        self._keys[key] = None
+        setattr(self, attr, _as_parameter(value))
 
     def __delitem__(self, key):
         del self._keys[key]
@@ -401,8 +391,26 @@ class ParameterDict(Module):
     def __contains__(self, key):
         return key in self._keys
 
+    def __or__(self, other):
+        merged = self.copy()
+        merged.update(other)
+        return merged
+
+    def __ror__(self, other):
+        merged = other.copy()
+        merged.update(self)
+        return merged
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
     def copy(self):
-        return ParameterDict(OrderedDict((k, self[k]) for k in self._keys))
+        return ParameterDict(OrderedDict(self.items()))
+
+    @classmethod
+    def fromkeys(cls, keys, default=None):
+        return ParameterDict([(k, default) for k in keys])
 
     def setdefault(self, key, default=None):
         if key not in self:
@@ -410,20 +418,19 @@ class ParameterDict(Module):
         return self[key]
 
     def clear(self):
-        for k in list(self._keys):
-            del self[k]
+        for key in list(self._keys):
+            del self[key]
 
     def pop(self, key):
-        v = self[key]
+        value = self[key]
         del self[key]
-        return v
+        return value
 
     def popitem(self):
-        k, _ = self._keys.popitem()
-        self._keys[k] = None
-        val = self[k]
-        del self[k]
-        return k, val
+        if not self._keys:
+            raise KeyError("popitem(): dictionary is empty")
+        key = next(reversed(self._keys))
+        return key, self.pop(key)
 
     def get(self, key, default=None):
         return self[key] if key in self else default
@@ -432,29 +439,19 @@ class ParameterDict(Module):
         return self._keys.keys()
 
     def items(self):
-        return ((k, self[k]) for k in self._keys)
+        return zip(self.keys(), self.values())
 
     def values(self):
         return (self[k] for k in self._keys)
 
     def update(self, parameters):
-        if isinstance(parameters, (OrderedDict, ParameterDict)):
-            for key, p in parameters.items():
-                self[key] = p
-        elif isinstance(parameters, Mapping):
-            for key, p in sorted(parameters.items()):
-                self[key] = p
-        else:
-            for j, p in enumerate(parameters):
-                if len(p) != 2:
-                    raise ValueError(
-                        f"ParameterDict update sequence element #{j} has length {len(p)}; "
-                        "2 is required"
-                    )
-                self[p[0]] = p[1]
+        pairs = _key_value_pairs(
+            parameters, ParameterDict, "ParametersDict", sort_plain_mappings=True
+        )
+        for key, value in pairs:
+            self[key] = value
 
     def extra_repr(self):
-        return "\n".join(_param_line(k, p, typename) for k, p in self.items())
+        return "\n".join(_entry_line(k, p, typename) for k, p in self.items())
 
-    def __call__(self, input):
-        raise RuntimeError("ParameterDict should not be called.")
+    __call__ = _uncallable("ParameterDict")

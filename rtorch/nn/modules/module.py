@@ -6,17 +6,71 @@ import rtorch as torch
 
 from ..parameter import Buffer, Parameter
 from . import _state_dict as _sd
-from ._hooks import RemovableHandle
+from ._hooks import RemovableHandle, add_hook  # noqa: F401
 from ._state_dict import _IncompatibleKeys  # noqa: F401
 from .utils import _addindent, _is_float_or_complex, _parse_to, _replace_data, typename
 
 __all__ = ["Module"]
+
+# Member stores in lookup order; the same order decides __setattr__ routing.
+_STORES = ("_parameters", "_modules", "_buffers")
+
+# Every hook table a module owns (all ordered, so prepend can move ids to the front).
+_HOOK_TABLES = (
+    "_backward_pre_hooks",
+    "_backward_hooks",
+    "_forward_hooks",
+    "_forward_hooks_with_kwargs",
+    "_forward_hooks_always_called",
+    "_forward_pre_hooks",
+    "_forward_pre_hooks_with_kwargs",
+    "_state_dict_hooks",
+    "_state_dict_pre_hooks",
+    "_load_state_dict_pre_hooks",
+    "_load_state_dict_post_hooks",
+)
 
 
 def _forward_unimplemented(self, *input):
     raise NotImplementedError(
         f'Module [{type(self).__name__}] is missing the required "forward" function'
     )
+
+
+def _join(prefix, name):
+    return f"{prefix}.{name}" if prefix else name
+
+
+class _Slot:
+    """How one member store accepts values: what claims a name, what may replace it."""
+
+    def __init__(self, store, label, claims, accepts, expected):
+        self.store = store  # attribute holding the dict
+        self.label = label  # noun used in error messages
+        self.claims = claims  # value type that moves a name into this store
+        self.accepts = accepts  # value type allowed once the name lives here
+        self.expected = expected  # type named in the error message
+
+    def check(self, name, value):
+        if value is not None and not isinstance(value, self.accepts):
+            raise TypeError(
+                f"cannot assign '{typename(value)}' as {self.label} '{name}' "
+                f"({self.expected} or None expected)"
+            )
+
+
+def _check_name(owner, kind, name, store):
+    """Validate a new member name; messages follow PyTorch's wording."""
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name should be a string. Got {typename(name)}")
+    dotted = f", got: {name}" if kind == "module" else ""
+    for bad, message in (
+        ("." in name, f'{kind} name can\'t contain "."{dotted}'),
+        (name == "", f'{kind} name can\'t be empty string ""'),
+        (hasattr(owner, name) and name not in store, f"attribute '{name}' already exists"),
+    ):
+        if bad:
+            raise KeyError(message)
 
 
 class Module:
@@ -29,299 +83,222 @@ class Module:
     forward = _forward_unimplemented
 
     def __init__(self, *args, **kwargs):
-        if self.call_super_init is False and kwargs:
-            raise TypeError(
-                f"{type(self).__name__}.__init__() got an unexpected keyword argument "
-                f"'{next(iter(kwargs))}'"
-            )
-        if self.call_super_init is False and args:
-            raise TypeError(
-                f"{type(self).__name__}.__init__() takes 1 positional argument but "
-                f"{len(args) + 1} were given"
-            )
-        # object.__setattr__ skips our own __setattr__, which reads these dicts.
-        set_ = super().__setattr__
-        set_("training", True)
-        set_("_parameters", {})
-        set_("_buffers", {})
-        set_("_non_persistent_buffers_set", set())
-        set_("_backward_pre_hooks", OrderedDict())
-        set_("_backward_hooks", OrderedDict())
-        set_("_is_full_backward_hook", None)
-        set_("_forward_hooks", OrderedDict())
-        set_("_forward_hooks_with_kwargs", OrderedDict())
-        set_("_forward_hooks_always_called", OrderedDict())
-        set_("_forward_pre_hooks", OrderedDict())
-        set_("_forward_pre_hooks_with_kwargs", OrderedDict())
-        set_("_state_dict_hooks", OrderedDict())
-        set_("_state_dict_pre_hooks", OrderedDict())
-        set_("_load_state_dict_pre_hooks", OrderedDict())
-        set_("_load_state_dict_post_hooks", OrderedDict())
-        set_("_modules", {})
+        if not self.call_super_init:
+            if kwargs:
+                raise TypeError(
+                    f"{type(self).__name__}.__init__() got an unexpected keyword argument "
+                    f"'{next(iter(kwargs))}'"
+                )
+            if args:
+                raise TypeError(
+                    f"{type(self).__name__}.__init__() takes 1 positional argument but "
+                    f"{len(args) + 1} were given"
+                )
+        # Written straight into __dict__: our __setattr__ reads these stores.
+        state = self.__dict__
+        state["training"] = True
+        state["_parameters"] = {}
+        state["_buffers"] = {}
+        state["_non_persistent_buffers_set"] = set()
+        state["_is_full_backward_hook"] = None
+        state.update((table, OrderedDict()) for table in _HOOK_TABLES)
+        state["_modules"] = {}
         if self.call_super_init:
             super().__init__(*args, **kwargs)
 
     # ---------------------------------------------------------------- registration
+    def _store_or_raise(self, store, what):
+        table = self.__dict__.get(store)
+        if table is None:
+            raise AttributeError(f"cannot assign {what} before Module.__init__() call")
+        return table
+
     def register_buffer(self, name, tensor, persistent=True):
-        if "_buffers" not in self.__dict__:
-            raise AttributeError("cannot assign buffer before Module.__init__() call")
-        if not isinstance(name, str):
-            raise TypeError(f"buffer name should be a string. Got {typename(name)}")
-        if "." in name:
-            raise KeyError('buffer name can\'t contain "."')
-        if name == "":
-            raise KeyError('buffer name can\'t be empty string ""')
-        if hasattr(self, name) and name not in self._buffers:
-            raise KeyError(f"attribute '{name}' already exists")
+        buffers = self._store_or_raise("_buffers", "buffer")
+        _check_name(self, "buffer", name, buffers)
         if tensor is not None and not isinstance(tensor, torch.Tensor):
             raise TypeError(
                 f"cannot assign '{typename(tensor)}' object to buffer '{name}' "
                 "(torch Tensor or None required)"
             )
-        self._buffers[name] = tensor
-        if persistent:
-            self._non_persistent_buffers_set.discard(name)
-        else:
-            self._non_persistent_buffers_set.add(name)
+        buffers[name] = tensor
+        hidden = self._non_persistent_buffers_set
+        (hidden.discard if persistent else hidden.add)(name)
 
     def register_parameter(self, name, param):
-        if "_parameters" not in self.__dict__:
-            raise AttributeError("cannot assign parameter before Module.__init__() call")
-        if not isinstance(name, str):
-            raise TypeError(f"parameter name should be a string. Got {typename(name)}")
-        if "." in name:
-            raise KeyError('parameter name can\'t contain "."')
-        if name == "":
-            raise KeyError('parameter name can\'t be empty string ""')
-        if hasattr(self, name) and name not in self._parameters:
-            raise KeyError(f"attribute '{name}' already exists")
-        if param is None:
-            self._parameters[name] = None
-        elif not isinstance(param, Parameter):
-            raise TypeError(
-                f"cannot assign '{typename(param)}' object to parameter '{name}' "
-                "(torch.nn.Parameter or None required)"
-            )
-        elif param.grad_fn is not None:
-            raise ValueError(
-                f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters "
-                f"must be created explicitly. To express '{name}' as a function of "
-                "another Tensor, compute the value in the forward() method."
-            )
-        else:
-            self._parameters[name] = param
+        params = self._store_or_raise("_parameters", "parameter")
+        _check_name(self, "parameter", name, params)
+        if param is not None:
+            if not isinstance(param, Parameter):
+                raise TypeError(
+                    f"cannot assign '{typename(param)}' object to parameter '{name}' "
+                    "(torch.nn.Parameter or None required)"
+                )
+            if param.grad_fn is not None:
+                raise ValueError(
+                    f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters "
+                    f"must be created explicitly. To express '{name}' as a function of "
+                    "another Tensor, compute the value in the forward() method."
+                )
+        params[name] = param
 
     def add_module(self, name, module):
-        if not isinstance(module, Module) and module is not None:
+        if module is not None and not isinstance(module, Module):
             raise TypeError(f"{typename(module)} is not a Module subclass")
-        if not isinstance(name, str):
-            raise TypeError(f"module name should be a string. Got {typename(name)}")
-        if hasattr(self, name) and name not in self._modules:
-            raise KeyError(f"attribute '{name}' already exists")
-        if "." in name:
-            raise KeyError(f'module name can\'t contain ".", got: {name}')
-        if name == "":
-            raise KeyError('module name can\'t be empty string ""')
+        _check_name(self, "module", name, self._modules)
         self._modules[name] = module
 
     def register_module(self, name, module):
         self.add_module(name, module)
 
     def get_submodule(self, target):
-        if target == "":
-            return self
-        mod = self
-        for item in target.split("."):
-            if not hasattr(mod, item):
-                raise AttributeError(mod._get_name() + " has no attribute `" + item + "`")
-            mod = getattr(mod, item)
-            if not isinstance(mod, Module):
-                raise AttributeError("`" + item + "` is not an nn.Module")
-        return mod
+        node = self
+        for part in target.split(".") if target else ():
+            if not hasattr(node, part):
+                raise AttributeError(f"{node._get_name()} has no attribute `{part}`")
+            node = getattr(node, part)
+            if not isinstance(node, Module):
+                raise AttributeError(f"`{part}` is not an nn.Module")
+        return node
+
+    def _get_member(self, target, accept, what):
+        owner_path, _, leaf = target.rpartition(".")
+        owner = self.get_submodule(owner_path)
+        if not hasattr(owner, leaf):
+            raise AttributeError(f"{owner._get_name()} has no attribute `{leaf}`")
+        value = getattr(owner, leaf)
+        if not accept(owner, leaf, value):
+            raise AttributeError(f"`{leaf}` is not {what}")
+        return value
 
     def get_parameter(self, target):
-        module_path, _, param_name = target.rpartition(".")
-        mod = self.get_submodule(module_path)
-        if not hasattr(mod, param_name):
-            raise AttributeError(mod._get_name() + " has no attribute `" + param_name + "`")
-        param = getattr(mod, param_name)
-        if not isinstance(param, Parameter):
-            raise AttributeError("`" + param_name + "` is not an nn.Parameter")
-        return param
+        return self._get_member(
+            target, lambda _o, _n, v: isinstance(v, Parameter), "an nn.Parameter"
+        )
 
     def get_buffer(self, target):
-        module_path, _, buffer_name = target.rpartition(".")
-        mod = self.get_submodule(module_path)
-        if not hasattr(mod, buffer_name):
-            raise AttributeError(mod._get_name() + " has no attribute `" + buffer_name + "`")
-        buffer = getattr(mod, buffer_name)
-        if buffer_name not in mod._buffers:
-            raise AttributeError("`" + buffer_name + "` is not a buffer")
-        return buffer
+        return self._get_member(target, lambda o, n, _v: n in o._buffers, "a buffer")
 
     get_extra_state = _sd._default_get_extra_state
     set_extra_state = _sd._default_set_extra_state
 
     # ---------------------------------------------------------------- attribute protocol
     def __getattr__(self, name):
-        d = self.__dict__
-        for store in ("_parameters", "_buffers", "_modules"):
-            if store in d and name in d[store]:
-                return d[store][name]
+        state = self.__dict__
+        for store in _STORES:
+            members = state.get(store)
+            if members is not None and name in members:
+                return members[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
+    def _forget(self, name, keep):
+        """Drop `name` from every member store except `keep` (and from the instance dict)."""
+        state = self.__dict__
+        if keep is not None:
+            state.pop(name, None)
+        for store in _STORES:
+            if store != keep and store in state:
+                state[store].pop(name, None)
+        if keep != "_buffers" and "_non_persistent_buffers_set" in state:
+            state["_non_persistent_buffers_set"].discard(name)
+
     def __setattr__(self, name, value):
-        d = self.__dict__
-
-        def remove_from(*stores):
-            for s in stores:
-                if name in s:
-                    if isinstance(s, dict):
-                        del s[name]
-                    else:
-                        s.discard(name)
-
-        params = d.get("_parameters")
-        if isinstance(value, Parameter):
-            if params is None:
-                raise AttributeError("cannot assign parameters before Module.__init__() call")
-            remove_from(d, self._buffers, self._modules, self._non_persistent_buffers_set)
-            self.register_parameter(name, value)
-            return
-        if params is not None and name in params:
-            if value is not None:
-                raise TypeError(
-                    f"cannot assign '{typename(value)}' as parameter '{name}' "
-                    "(torch.nn.Parameter or None expected)"
-                )
-            self.register_parameter(name, value)
-            return
-        modules = d.get("_modules")
-        if isinstance(value, Module):
-            if modules is None:
-                raise AttributeError("cannot assign module before Module.__init__() call")
-            remove_from(d, self._parameters, self._buffers, self._non_persistent_buffers_set)
-            modules[name] = value
-            return
-        if modules is not None and name in modules:
-            if value is not None:
-                raise TypeError(
-                    f"cannot assign '{typename(value)}' as child module '{name}' "
-                    "(torch.nn.Module or None expected)"
-                )
-            modules[name] = value
-            return
-        buffers = d.get("_buffers")
-        if isinstance(value, Buffer) or (buffers is not None and name in buffers):
-            if value is not None and not isinstance(value, torch.Tensor):
-                raise TypeError(
-                    f"cannot assign '{typename(value)}' as buffer '{name}' "
-                    "(torch.Tensor or None expected)"
-                )
-            if isinstance(value, Buffer):
-                persistent = value.persistent
-                remove_from(d, self._parameters, self._modules)
-            else:
-                persistent = name not in self._non_persistent_buffers_set
-            self.register_buffer(name, value, persistent)
+        state = self.__dict__
+        for slot in _SLOTS:
+            members = state.get(slot.store)
+            if isinstance(value, slot.claims):
+                self._store_or_raise(slot.store, slot.what_before_init)
+            elif members is None or name not in members:
+                continue
+            slot.check(name, value)
+            slot.assign(self, name, value)
             return
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
-        if name in self._parameters:
-            del self._parameters[name]
-        elif name in self._buffers:
-            del self._buffers[name]
-            self._non_persistent_buffers_set.discard(name)
-        elif name in self._modules:
-            del self._modules[name]
+        state = self.__dict__
+        if any(name in state.get(store, ()) for store in _STORES):
+            self._forget(name, keep=None)
         else:
             super().__delattr__(name)
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        # Pickles from older layouts may lack newer hook tables.
+        for table in _HOOK_TABLES:
+            self.__dict__.setdefault(table, OrderedDict())
+        self.__dict__.setdefault("_non_persistent_buffers_set", set())
 
     def __dir__(self):
-        keys = (
-            dir(self.__class__)
-            + list(self.__dict__)
-            + list(self._parameters)
-            + list(self._modules)
-            + list(self._buffers)
-        )
-        return sorted(k for k in keys if not k[0].isdigit())
+        names = set(dir(type(self))) | set(self.__dict__)
+        for store in _STORES:
+            names.update(getattr(self, store))
+        return sorted(n for n in names if not n[0].isdigit())
 
     # ---------------------------------------------------------------- iteration
     def _named_members(self, get_members_fn, prefix="", recurse=True, remove_duplicate=True):
-        # Identity memo, so shared (tied) tensors are yielded once.
-        memo = set()
-        modules = (
-            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+        owners = (
+            self.named_modules(None, prefix, remove_duplicate)
             if recurse
-            else [(prefix, self)]
+            else ((prefix, self),)
         )
-        for module_prefix, module in modules:
-            for k, v in get_members_fn(module):
-                if v is None or id(v) in memo:
+        seen = set()  # ids, so tied tensors appear once
+        for owner_prefix, owner in owners:
+            for name, value in get_members_fn(owner):
+                if value is None or id(value) in seen:
                     continue
                 if remove_duplicate:
-                    memo.add(id(v))
-                yield module_prefix + ("." if module_prefix else "") + k, v
-
-    def parameters(self, recurse=True):
-        for _, param in self.named_parameters(recurse=recurse):
-            yield param
+                    seen.add(id(value))
+                yield _join(owner_prefix, name), value
 
     def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
-        yield from self._named_members(
+        return self._named_members(
             lambda m: m._parameters.items(), prefix, recurse, remove_duplicate
         )
 
-    def buffers(self, recurse=True):
-        for _, buf in self.named_buffers(recurse=recurse):
-            yield buf
-
     def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
-        yield from self._named_members(
-            lambda m: m._buffers.items(), prefix, recurse, remove_duplicate
-        )
+        return self._named_members(lambda m: m._buffers.items(), prefix, recurse, remove_duplicate)
 
-    def children(self):
-        for _, module in self.named_children():
-            yield module
+    def parameters(self, recurse=True):
+        return (p for _, p in self.named_parameters(recurse=recurse))
+
+    def buffers(self, recurse=True):
+        return (b for _, b in self.named_buffers(recurse=recurse))
 
     def named_children(self):
-        memo = set()
-        for name, module in self._modules.items():
-            if module is not None and id(module) not in memo:
-                memo.add(id(module))
-                yield name, module
+        seen = set()
+        for name, child in self._modules.items():
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                yield name, child
 
-    def modules(self):
-        for _, module in self.named_modules():
-            yield module
+    def children(self):
+        return (child for _, child in self.named_children())
 
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
-        if memo is None:
-            memo = set()
-        if self in memo:
-            return
-        if remove_duplicate:
-            memo.add(self)
-        yield prefix, self
-        for name, module in self._modules.items():
-            if module is None:
+        # Depth-first, parents before children, with an explicit stack.
+        seen = set() if memo is None else memo
+        pending = [(prefix, self)]
+        while pending:
+            path, node = pending.pop()
+            if node in seen:
                 continue
-            sub_prefix = prefix + ("." if prefix else "") + name
-            yield from module.named_modules(memo, sub_prefix, remove_duplicate)
+            if remove_duplicate:
+                seen.add(node)
+            yield path, node
+            subs = [(_join(path, k), m) for k, m in node._modules.items() if m is not None]
+            pending.extend(reversed(subs))
+
+    def modules(self):
+        return (m for _, m in self.named_modules())
 
     # ---------------------------------------------------------------- modes and grads
     def train(self, mode=True):
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
         self.training = mode
-        for module in self.children():
-            module.train(mode)
+        for child in self.children():
+            child.train(mode)
         return self
 
     def eval(self):
@@ -334,75 +311,76 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         for p in self.parameters():
-            if p.grad is None:
+            grad = p.grad
+            if grad is None:
                 continue
             if set_to_none:
                 p.grad = None
+                continue
+            if grad.grad_fn is None:
+                grad.requires_grad_(False)
             else:
-                g = p.grad
-                if g.grad_fn is not None:
-                    g = g.detach()
-                    p.grad = g
-                else:
-                    g.requires_grad_(False)
-                g.zero_()
+                grad = p.grad = grad.detach()
+            grad.zero_()
 
     def apply(self, fn):
-        for module in self.children():
-            module.apply(fn)
+        for child in self.children():
+            child.apply(fn)
         fn(self)
         return self
 
     # ---------------------------------------------------------------- conversion
     def _apply(self, fn, recurse=True):
         if recurse:
-            for module in self.children():
-                module._apply(fn)
-        for key, param in self._parameters.items():
-            if param is None:
+            for child in self.children():
+                child._apply(fn)
+        params = self._parameters
+        for key in list(params):
+            old = params[key]
+            if old is None:
                 continue
             with torch.no_grad():
-                applied = fn(param)
-            if applied is param:
-                out = param
-            else:
-                out = _replace_data(param, applied)
-                if out is None:
-                    out = Parameter(applied, param.requires_grad)
-                    self._parameters[key] = out
-            grad = param.grad
+                new_data = fn(old)
+            kept = old
+            if new_data is not old:
+                # Keep the Parameter object when the core allows swapping its data,
+                # so optimizers holding it stay valid.
+                kept = _replace_data(old, new_data)
+                if kept is None:
+                    kept = params[key] = Parameter(new_data, old.requires_grad)
+            grad = old.grad
             if grad is not None:
                 with torch.no_grad():
-                    grad_applied = fn(grad)
-                if grad_applied is not grad or out is not param:
-                    out.grad = grad_applied.requires_grad_(grad.requires_grad)
-        for key, buf in self._buffers.items():
-            if buf is not None:
-                self._buffers[key] = fn(buf)
+                    new_grad = fn(grad)
+                if new_grad is not grad or kept is not old:
+                    kept.grad = new_grad.requires_grad_(grad.requires_grad)
+        bufs = self._buffers
+        for key in list(bufs):
+            if bufs[key] is not None:
+                bufs[key] = fn(bufs[key])
         return self
 
     def to(self, *args, **kwargs):
-        device, dtype, non_blocking = _parse_to(*args, **kwargs)
-        if dtype is not None and not (
-            dtype.is_floating_point or getattr(dtype, "is_complex", False)
-        ):
+        device, dtype, _non_blocking = _parse_to(*args, **kwargs)
+        if dtype is not None and not (dtype.is_floating_point or getattr(dtype, "is_complex", 0)):
             raise TypeError(
                 "nn.Module.to only accepts floating point or complex dtypes, but got "
                 f"desired dtype={dtype}"
             )
+        target = {}
+        if device is not None:
+            target["device"] = device
 
         def convert(t):
-            kw = {}
-            if device is not None:
-                kw["device"] = device
             if dtype is not None and _is_float_or_complex(t):
-                kw["dtype"] = dtype
-            return t.to(**kw) if kw else t
+                return t.to(dtype=dtype, **target)
+            return t.to(**target) if target else t
 
         return self._apply(convert)
 
     def cuda(self, device=None):
-        return self._apply(lambda t: t.cuda(device) if device is not None else t.cuda())
+        args = () if device is None else (device,)
+        return self._apply(lambda t: t.cuda(*args))
 
     def cpu(self):
         return self._apply(lambda t: t.cpu())
@@ -410,49 +388,35 @@ class Module:
     def type(self, dst_type):
         return self._apply(lambda t: t.to(dtype=dst_type))
 
-    def _cast_float(self, dtype):
+    def _cast_floats(self, dtype):
         return self._apply(lambda t: t.to(dtype=dtype) if _is_float_or_complex(t) else t)
 
     def float(self):
-        return self._cast_float(torch.float32)
+        return self._cast_floats(torch.float32)
 
     def double(self):
-        return self._cast_float(torch.float64)
+        return self._cast_floats(torch.float64)
 
     def half(self):
-        return self._cast_float(torch.float16)
+        return self._cast_floats(torch.float16)
 
     def bfloat16(self):
-        return self._cast_float(torch.bfloat16)
+        return self._cast_floats(torch.bfloat16)
 
     def share_memory(self):
         return self
 
     # ---------------------------------------------------------------- calling and hooks
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
-        handle = RemovableHandle(
-            self._forward_pre_hooks, extra_dict=self._forward_pre_hooks_with_kwargs
-        )
-        self._forward_pre_hooks[handle.id] = hook
-        if with_kwargs:
-            self._forward_pre_hooks_with_kwargs[handle.id] = True
-        if prepend:
-            self._forward_pre_hooks.move_to_end(handle.id, last=False)
-        return handle
+        flags = [(self._forward_pre_hooks_with_kwargs, with_kwargs)]
+        return add_hook(self._forward_pre_hooks, hook, prepend=prepend, flags=flags)
 
     def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
-        handle = RemovableHandle(
-            self._forward_hooks,
-            extra_dict=[self._forward_hooks_with_kwargs, self._forward_hooks_always_called],
-        )
-        self._forward_hooks[handle.id] = hook
-        if with_kwargs:
-            self._forward_hooks_with_kwargs[handle.id] = True
-        if always_call:
-            self._forward_hooks_always_called[handle.id] = True
-        if prepend:
-            self._forward_hooks.move_to_end(handle.id, last=False)
-        return handle
+        flags = [
+            (self._forward_hooks_with_kwargs, with_kwargs),
+            (self._forward_hooks_always_called, always_call),
+        ]
+        return add_hook(self._forward_hooks, hook, prepend=prepend, flags=flags)
 
     def register_full_backward_hook(self, hook, prepend=False):
         raise NotImplementedError("rtorch: module backward hooks are not supported")
@@ -460,48 +424,54 @@ class Module:
     register_backward_hook = register_full_backward_hook
     register_full_backward_pre_hook = register_full_backward_hook
 
+    def _pre_forward(self, args, kwargs):
+        wants_kwargs = self._forward_pre_hooks_with_kwargs
+        for key, hook in list(self._forward_pre_hooks.items()):
+            if key not in wants_kwargs:
+                out = hook(self, args)
+                if out is not None:
+                    args = out if isinstance(out, tuple) else (out,)
+                continue
+            out = hook(self, args, kwargs)
+            if out is None:
+                continue
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise RuntimeError(
+                    "forward pre-hook must return None or a tuple of "
+                    f"(new_args, new_kwargs), but got {out}."
+                )
+            args, kwargs = out
+        return args, kwargs
+
+    def _post_forward(self, hooks, args, kwargs, result, done):
+        wants_kwargs = self._forward_hooks_with_kwargs
+        for key, hook in hooks:
+            done.add(key)
+            extra = (kwargs,) if key in wants_kwargs else ()
+            out = hook(self, args, *extra, result)
+            if out is not None:
+                result = out
+        return result
+
     def _call_impl(self, *args, **kwargs):
         if not (self._forward_hooks or self._forward_pre_hooks):
             return self.forward(*args, **kwargs)
-        for hook_id, hook in list(self._forward_pre_hooks.items()):
-            if hook_id in self._forward_pre_hooks_with_kwargs:
-                res = hook(self, args, kwargs)
-                if res is not None:
-                    if isinstance(res, tuple) and len(res) == 2:
-                        args, kwargs = res
-                    else:
-                        raise RuntimeError(
-                            "forward pre-hook must return None or a tuple of "
-                            f"(new_args, new_kwargs), but got {res}."
-                        )
-            else:
-                res = hook(self, args)
-                if res is not None:
-                    args = res if isinstance(res, tuple) else (res,)
+        done = set()
         result = None
-        called = set()
         try:
+            args, kwargs = self._pre_forward(args, kwargs)
             result = self.forward(*args, **kwargs)
-            for hook_id, hook in list(self._forward_hooks.items()):
-                called.add(hook_id)
-                if hook_id in self._forward_hooks_with_kwargs:
-                    res = hook(self, args, kwargs, result)
-                else:
-                    res = hook(self, args, result)
-                if res is not None:
-                    result = res
+            return self._post_forward(
+                list(self._forward_hooks.items()), args, kwargs, result, done
+            )
         except Exception:
-            for hook_id, hook in list(self._forward_hooks.items()):
-                if hook_id in self._forward_hooks_always_called and hook_id not in called:
-                    try:
-                        if hook_id in self._forward_hooks_with_kwargs:
-                            hook(self, args, kwargs, result)
-                        else:
-                            hook(self, args, result)
-                    except Exception:
-                        pass
+            always = self._forward_hooks_always_called
+            late = [(k, h) for k, h in self._forward_hooks.items() if k in always and k not in done]
+            try:
+                self._post_forward(late, args, kwargs, result, done)
+            except Exception:
+                pass  # the original error is the one to report
             raise
-        return result
 
     __call__ = _call_impl
 
@@ -511,26 +481,65 @@ class Module:
     _load_from_state_dict = _sd._load_from_state_dict
     load_state_dict = _sd.load_state_dict
     register_state_dict_pre_hook = _sd.register_state_dict_pre_hook
+    register_state_dict_post_hook = _sd.register_state_dict_post_hook
+    _register_state_dict_hook = _sd._register_state_dict_hook
+    register_load_state_dict_pre_hook = _sd.register_load_state_dict_pre_hook
+    _register_load_state_dict_pre_hook = _sd._register_load_state_dict_pre_hook
     register_load_state_dict_post_hook = _sd.register_load_state_dict_post_hook
 
     # ---------------------------------------------------------------- repr
     def _get_name(self):
-        return self.__class__.__name__
+        return type(self).__name__
 
     def extra_repr(self):
         return ""
 
     def __repr__(self):
         extra = self.extra_repr()
-        extra_lines = extra.split("\n") if extra else []
-        child_lines = [
-            "(" + key + "): " + _addindent(repr(module), 2) for key, module in self._modules.items()
-        ]
-        lines = extra_lines + child_lines
-        main_str = self._get_name() + "("
-        if lines:
-            if len(extra_lines) == 1 and not child_lines:
-                main_str += extra_lines[0]
-            else:
-                main_str += "\n  " + "\n  ".join(lines) + "\n"
-        return main_str + ")"
+        body = extra.split("\n") if extra else []
+        has_children = bool(self._modules)
+        body += [f"({k}): {_addindent(repr(m), 2)}" for k, m in self._modules.items()]
+        if not body:
+            inner = ""
+        elif len(body) == 1 and not has_children:
+            inner = body[0]
+        else:
+            inner = "".join(f"\n  {line}" for line in body) + "\n"
+        return f"{self._get_name()}({inner})"
+
+
+class _ParamSlot(_Slot):
+    what_before_init = "parameters"
+
+    def assign(self, module, name, value):
+        if value is not None:
+            module._forget(name, keep=self.store)
+        module.register_parameter(name, value)
+
+
+class _ModuleSlot(_Slot):
+    what_before_init = "module"
+
+    def assign(self, module, name, value):
+        if value is not None:
+            module._forget(name, keep=self.store)
+        module._modules[name] = value
+
+
+class _BufferSlot(_Slot):
+    what_before_init = "buffer"
+
+    def assign(self, module, name, value):
+        if isinstance(value, Buffer):
+            module._forget(name, keep=self.store)
+            persistent = value.persistent
+        else:
+            persistent = name not in module._non_persistent_buffers_set
+        module.register_buffer(name, value, persistent)
+
+
+_SLOTS = (
+    _ParamSlot("_parameters", "parameter", Parameter, Parameter, "torch.nn.Parameter"),
+    _ModuleSlot("_modules", "child module", Module, Module, "torch.nn.Module"),
+    _BufferSlot("_buffers", "buffer", Buffer, torch.Tensor, "torch.Tensor"),
+)

@@ -1,7 +1,7 @@
 """Small helpers shared by the module and functional code."""
 
 import collections.abc
-from itertools import repeat
+from itertools import chain, repeat
 
 import rtorch as torch
 
@@ -26,7 +26,7 @@ _quadruple = _ntuple(4, "_quadruple")
 
 def _reverse_repeat_tuple(t, n):
     """Reverse `t` and repeat each element `n` times (F.pad order)."""
-    return tuple(x for x in reversed(t) for _ in range(n))
+    return tuple(chain.from_iterable(repeat(x, n) for x in reversed(t)))
 
 
 _LEGACY_NAMES = {
@@ -55,14 +55,10 @@ def typename(obj):
     """`torch.typename`: 'torch.FloatTensor' for tensors, qualified names otherwise."""
     if isinstance(obj, torch.Tensor):
         return _tensor_type_name(obj)
-    module = getattr(obj, "__module__", "") or ""
-    if hasattr(obj, "__qualname__"):
-        qualname = obj.__qualname__
-    elif hasattr(obj, "__name__"):
-        qualname = obj.__name__
-    else:
-        module = obj.__class__.__module__ or ""
-        qualname = obj.__class__.__qualname__
+    # Classes and functions name themselves; any other object is named by its class.
+    named = obj if hasattr(obj, "__qualname__") or hasattr(obj, "__name__") else type(obj)
+    module = getattr(named, "__module__", None) or ""
+    qualname = getattr(named, "__qualname__", None) or named.__name__
     if module in ("", "builtins"):
         return qualname
     return f"{module}.{qualname}"

@@ -35,11 +35,11 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
 
 
 def _clip_grads_with_norm_(grads, max_norm, total_norm):
-    clip_coef = max_norm / (total_norm + 1e-6)
-    clip_coef_clamped = clip_coef.clamp(max=1.0)
+    # Never scale up; the epsilon keeps an all-zero gradient finite.
+    scale = (max_norm / (total_norm + 1e-6)).clamp(max=1.0)
     with torch.no_grad():
         for g in grads:
-            g.mul_(clip_coef_clamped.to(g.dtype))
+            g.mul_(scale.to(g.dtype))
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
@@ -53,14 +53,22 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return total
 
 
-def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
-    warnings.warn(
-        "`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
-        "`torch.nn.utils.clip_grad_norm_`.",
-        FutureWarning,
-        stacklevel=2,
-    )
-    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+def _deprecated_alias(target, old_name):
+    def alias(*args, **kwargs):
+        warnings.warn(
+            f"`torch.nn.utils.{old_name}` is now deprecated in favor of "
+            f"`torch.nn.utils.{target.__name__}`.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return target(*args, **kwargs)
+
+    alias.__name__ = alias.__qualname__ = old_name
+    alias.__doc__ = target.__doc__
+    return alias
+
+
+clip_grad_norm = _deprecated_alias(clip_grad_norm_, "clip_grad_norm")
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
