@@ -190,8 +190,7 @@ def dirac_(tensor, groups=1):
 
 
 def _xavier_std(tensor, gain):
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return gain * math.sqrt(2.0 / (fan_in + fan_out))
+    return gain * math.sqrt(2.0 / sum(_calculate_fan_in_and_fan_out(tensor)))
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):

@@ -94,7 +94,6 @@ class Configured(Module):
             cls._options = tuple(o for o in options if o != KEYWORD_ONLY)
             names = [name for name, _ in cls._options]
             cls.__init__ = _constructor(cls, _signature(options))
-            cls.__constants__ = names
             cls._shown = tuple(names if shown is None else shown)
             cls._passed = tuple(names if passed is None else passed)
         elif shown is not None or passed is not None:
