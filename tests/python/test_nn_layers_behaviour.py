@@ -287,3 +287,9 @@ def test_loss_subclassing_contract():
     assert m.reduction == "sum" and float(m(torch.ones(2), torch.zeros(2))) == 4.0
     w = nn.modules.loss._WeightedLoss(torch.ones(3))
     assert list(w.state_dict()) == ["weight"]
+
+
+def test_inputs_by_keyword():
+    x, y = torch.tensor([1.0, 2.0]), torch.tensor([1.0, 4.0])
+    assert float(nn.MSELoss()(input=x, target=y)) == 2.0
+    assert nn.ReLU()(input=-x).tolist() == [0.0, 0.0]

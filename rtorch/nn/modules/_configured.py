@@ -119,7 +119,7 @@ class Configured(Module):
         kwargs.update(self._fixed)
         return kwargs
 
-    def forward(self, *inputs):
+    def forward(self, *inputs, **named_inputs):
         fn = self._fn
         if fn is None:
             raise NotImplementedError(
@@ -127,7 +127,8 @@ class Configured(Module):
             )
         if isinstance(fn, str):
             fn = getattr(F, fn)
-        return fn(*inputs, **self._call_options())
+        # Inputs passed by keyword keep the functional's names (input, target, ...).
+        return fn(*inputs, **named_inputs, **self._call_options())
 
     def extra_repr(self):
         parts = []
