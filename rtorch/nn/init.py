@@ -24,51 +24,113 @@ __all__ = [
 ]
 
 
+# ---------------------------------------------------------------- gains and fans
+def _leaky_relu_gain(slope):
+    if slope is None:
+        slope = 0.01
+    elif isinstance(slope, bool) or not isinstance(slope, (int, float)):
+        raise ValueError(f"negative_slope {slope} not a valid number")
+    return math.sqrt(2.0 / (1 + slope * slope))
+
+
+_UNIT_GAIN = (
+    "linear",
+    "sigmoid",
+    *(f"conv{n}d" for n in (1, 2, 3)),
+    *(f"conv_transpose{n}d" for n in (1, 2, 3)),
+)
+# nonlinearity -> gain as a function of the optional parameter
+_GAINS = {
+    **{name: (lambda _: 1) for name in _UNIT_GAIN},
+    "tanh": lambda _: 5.0 / 3,
+    "relu": lambda _: math.sqrt(2.0),
+    "leaky_relu": _leaky_relu_gain,
+    "selu": lambda _: 3.0 / 4,
+}
+
+
 def calculate_gain(nonlinearity, param=None):
-    linear_fns = [
-        "linear",
-        "conv1d",
-        "conv2d",
-        "conv3d",
-        "conv_transpose1d",
-        "conv_transpose2d",
-        "conv_transpose3d",
-    ]
-    if nonlinearity in linear_fns or nonlinearity == "sigmoid":
-        return 1
-    if nonlinearity == "tanh":
-        return 5.0 / 3
-    if nonlinearity == "relu":
-        return math.sqrt(2.0)
-    if nonlinearity == "leaky_relu":
-        if param is None:
-            negative_slope = 0.01
-        elif not isinstance(param, bool) and isinstance(param, (int, float)):
-            negative_slope = param
-        else:
-            raise ValueError(f"negative_slope {param} not a valid number")
-        return math.sqrt(2.0 / (1 + negative_slope**2))
-    if nonlinearity == "selu":
-        return 3.0 / 4
-    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+    """Recommended std scale for weights feeding `nonlinearity`."""
+    rule = _GAINS.get(nonlinearity) if isinstance(nonlinearity, str) else None
+    if rule is None:
+        raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+    return rule(param)
 
 
-def _gen_kw(generator):
-    return {} if generator is None else {"generator": generator}
+def _calculate_fan_in_and_fan_out(tensor):
+    """(fan_in, fan_out) of a weight laid out as (out, in, *kernel)."""
+    if tensor.dim() < 2:
+        raise ValueError(
+            "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions"
+        )
+    shape = tuple(tensor.shape)
+    per_kernel = math.prod(shape[2:])
+    return shape[1] * per_kernel, shape[0] * per_kernel
 
 
-def uniform_(tensor, a=0.0, b=1.0, generator=None):
+_FAN_MODES = ("fan_in", "fan_out")
+
+
+def _calculate_correct_fan(tensor, mode):
+    mode = mode.lower()
+    if mode not in _FAN_MODES:
+        raise ValueError(f"Mode {mode} not supported, please use one of {list(_FAN_MODES)}")
+    return _calculate_fan_in_and_fan_out(tensor)[_FAN_MODES.index(mode)]
+
+
+# ---------------------------------------------------------------- drawing helpers
+def _draw(tensor, method, *args, generator=None):
+    """tensor.<method>_(*args) without autograd, passing the generator only when given."""
+    extra = {} if generator is None else {"generator": generator}
     with torch.no_grad():
-        return tensor.uniform_(a, b, **_gen_kw(generator))
+        return getattr(tensor, method)(*args, **extra)
+
+
+def _require_dims(tensor, allowed, wording):
+    if tensor.dim() not in allowed:
+        raise ValueError(f"Only tensors with {wording} dimensions are supported")
+
+
+def _is_empty(tensor):
+    """Warns (as PyTorch does) that a zero-element tensor is left alone."""
+    if 0 in tuple(tensor.shape):
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return True
+    return False
+
+
+def _uniform_fan_in_(weight, bias=None, fan_in=None, generator=None):
+    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for a layer's weight and bias.
+
+    The default init of Linear/Conv/Bilinear and friends; fan_in defaults to the
+    weight's. A bias of a fan_in-0 layer becomes zero.
+    """
+    if fan_in is None:
+        fan_in = _calculate_fan_in_and_fan_out(weight)[0]
+    bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+    if not _is_empty(weight):
+        _draw(weight, "uniform_", -bound, bound, generator=generator)
+    if bias is not None:
+        _draw(bias, "uniform_", -bound, bound, generator=generator)
+    return weight
+
+
+# ---------------------------------------------------------------- public initialisers
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    return _draw(tensor, "uniform_", a, b, generator=generator)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    with torch.no_grad():
-        return tensor.normal_(mean, std, **_gen_kw(generator))
+    return _draw(tensor, "normal_", mean, std, generator=generator)
+
+
+def _normal_cdf(z):
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    if mean < a - 2 * std or mean > b + 2 * std:
+    """N(mean, std^2) restricted to [a, b]."""
+    if not a - 2 * std <= mean <= b + 2 * std:
         warnings.warn(
             "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
             "The distribution of values may be incorrect.",
@@ -76,32 +138,24 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         )
     with torch.no_grad():
         if hasattr(tensor, "erfinv_"):
-            # Inverse-CDF sampling, as PyTorch does (same random stream).
-            def cdf(x):
-                return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
-
-            lo, hi = cdf((a - mean) / std), cdf((b - mean) / std)
-            tensor.uniform_(2 * lo - 1, 2 * hi - 1, **_gen_kw(generator))
-            tensor.erfinv_()
-            tensor.mul_(std * math.sqrt(2.0))
-            tensor.add_(mean)
-            tensor.clamp_(min=a, max=b)
-            return tensor
-        # Rejection sampling: redraw the out-of-range entries until none remain.
-        tensor.normal_(mean, std, **_gen_kw(generator))
-        for _ in range(1000):
-            bad = (tensor < a) | (tensor > b)
-            if not bool(bad.any()):
-                break
-            fresh = torch.empty_like(tensor).normal_(mean, std, **_gen_kw(generator))
-            tensor.copy_(torch.where(bad, fresh, tensor))
-        tensor.clamp_(min=a, max=b)
-        return tensor
+            # Inverse CDF: a uniform draw between the CDF values of the bounds, mapped back.
+            low, high = (2 * _normal_cdf((x - mean) / std) - 1 for x in (a, b))
+            _draw(tensor, "uniform_", low, high, generator=generator)
+            tensor.erfinv_().mul_(std * math.sqrt(2.0)).add_(mean)
+        else:
+            # Rejection: redraw the out-of-range entries until none remain.
+            _draw(tensor, "normal_", mean, std, generator=generator)
+            for _ in range(1000):
+                outside = (tensor < a) | (tensor > b)
+                if not bool(outside.any()):
+                    break
+                fresh = _draw(torch.empty_like(tensor), "normal_", mean, std, generator=generator)
+                tensor.copy_(torch.where(outside, fresh, tensor))
+        return tensor.clamp_(min=a, max=b)
 
 
 def constant_(tensor, val):
-    with torch.no_grad():
-        return tensor.fill_(val)
+    return _draw(tensor, "fill_", val)
 
 
 def ones_(tensor):
@@ -109,91 +163,60 @@ def ones_(tensor):
 
 
 def zeros_(tensor):
-    with torch.no_grad():
-        return tensor.zero_()
+    return _draw(tensor, "zero_")
 
 
 def eye_(tensor):
-    if tensor.dim() != 2:
-        raise ValueError("Only tensors with 2 dimensions are supported")
-    with torch.no_grad():
-        n, m = tensor.shape
-        return tensor.copy_(torch.eye(n, m, dtype=tensor.dtype, device=tensor.device))
+    """Identity matrix (2-D tensors only)."""
+    _require_dims(tensor, (2,), "2")
+    rows, cols = tensor.shape
+    return _draw(tensor, "copy_", torch.eye(rows, cols, dtype=tensor.dtype, device=tensor.device))
 
 
 def dirac_(tensor, groups=1):
-    dims = tensor.dim()
-    if dims not in (3, 4, 5):
-        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
-    sizes = tensor.size()
-    if sizes[0] % groups != 0:
+    """Identity-preserving conv kernels: a 1 at each kernel centre, per group."""
+    _require_dims(tensor, (3, 4, 5), "3, 4, or 5")
+    out_channels, in_channels, *kernel = tensor.shape
+    if out_channels % groups:
         raise ValueError("dim 0 must be divisible by groups")
-    out_per_group = sizes[0] // groups
-    min_dim = min(out_per_group, sizes[1])
+    per_group = out_channels // groups
+    centre = tuple(k // 2 for k in kernel)
     with torch.no_grad():
         tensor.zero_()
-        centre = tuple(s // 2 for s in sizes[2:])
         for g in range(groups):
-            for d in range(min_dim):
-                tensor[(g * out_per_group + d, d) + centre] = 1
+            for c in range(min(per_group, in_channels)):
+                tensor[(g * per_group + c, c, *centre)] = 1
     return tensor
 
 
-def _calculate_fan_in_and_fan_out(tensor):
-    if tensor.dim() < 2:
-        raise ValueError(
-            "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions"
-        )
-    receptive = 1
-    for s in tensor.shape[2:]:
-        receptive *= s
-    return tensor.size(1) * receptive, tensor.size(0) * receptive
-
-
-def _calculate_correct_fan(tensor, mode):
-    mode = mode.lower()
-    valid = ["fan_in", "fan_out"]
-    if mode not in valid:
-        raise ValueError(f"Mode {mode} not supported, please use one of {valid}")
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return fan_in if mode == "fan_in" else fan_out
+def _xavier_std(tensor, gain):
+    return gain * math.sqrt(2.0 / sum(_calculate_fan_in_and_fan_out(tensor)))
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    a = math.sqrt(3.0) * std
-    return uniform_(tensor, -a, a, generator)
+    bound = math.sqrt(3.0) * _xavier_std(tensor, gain)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return normal_(tensor, 0.0, std, generator)
+    return normal_(tensor, 0.0, _xavier_std(tensor, gain), generator)
 
 
-def _zero_size(tensor):
-    if 0 in tuple(tensor.shape):
-        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
-        return True
-    return False
+def _kaiming_std(tensor, a, mode, nonlinearity):
+    return calculate_gain(nonlinearity, a) / math.sqrt(_calculate_correct_fan(tensor, mode))
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
-    if _zero_size(tensor):
+    if _is_empty(tensor):
         return tensor
-    fan = _calculate_correct_fan(tensor, mode)
-    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    bound = math.sqrt(3.0) * std
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
-    if _zero_size(tensor):
+    if _is_empty(tensor):
         return tensor
-    fan = _calculate_correct_fan(tensor, mode)
-    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    return normal_(tensor, 0.0, std, generator)
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
 
 def _qr_q(a):
@@ -201,8 +224,7 @@ def _qr_q(a):
     linalg = getattr(torch, "linalg", None)
     if linalg is not None and hasattr(linalg, "qr"):
         q, r = linalg.qr(a)
-        d = torch.diagonal(r, 0)
-        return q * torch.sign(d)
+        return q * torch.sign(torch.diagonal(r, 0))
     # Modified Gram-Schmidt yields exactly that Q (positive diagonal of R).
     cols = []
     for j in range(a.shape[1]):
@@ -214,6 +236,7 @@ def _qr_q(a):
 
 
 def orthogonal_(tensor, gain=1, generator=None):
+    """(Semi-)orthogonal matrix over dim 0 vs the rest, scaled by gain."""
     if tensor.dim() < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
@@ -221,45 +244,47 @@ def orthogonal_(tensor, gain=1, generator=None):
     rows = tensor.size(0)
     cols = tensor.numel() // rows
     with torch.no_grad():
-        flat = torch.empty(rows, cols, dtype=tensor.dtype, device=tensor.device)
-        flat.normal_(0, 1, **_gen_kw(generator))
-        if rows < cols:
-            flat = flat.t()
-        q = _qr_q(flat)
-        if rows < cols:
-            q = q.t()
-        tensor.copy_(q.reshape(tensor.shape))
+        flat = _draw(
+            torch.empty(rows, cols, dtype=tensor.dtype, device=tensor.device),
+            "normal_",
+            0,
+            1,
+            generator=generator,
+        )
+        wide = rows < cols
+        q = _qr_q(flat.t() if wide else flat)
+        tensor.copy_((q.t() if wide else q).reshape(tensor.shape))
         tensor.mul_(gain)
     return tensor
 
 
 def sparse_(tensor, sparsity, std=0.01, generator=None):
-    if tensor.dim() != 2:
-        raise ValueError("Only tensors with 2 dimensions are supported")
+    """N(0, std^2) with a `sparsity` fraction of each column zeroed."""
+    _require_dims(tensor, (2,), "2")
     rows, cols = tensor.shape
-    num_zeros = int(math.ceil(sparsity * rows))
-    with torch.no_grad():
-        tensor.normal_(0, std, **_gen_kw(generator))
-        for c in range(cols):
-            perm = torch.rand(rows).argsort()[:num_zeros] if num_zeros else None
-            if perm is not None:
-                tensor[perm, c] = 0
+    zeros_per_column = int(math.ceil(sparsity * rows))
+    _draw(tensor, "normal_", 0, std, generator=generator)
+    if zeros_per_column:
+        with torch.no_grad():
+            for c in range(cols):
+                tensor[torch.rand(rows).argsort()[:zeros_per_column], c] = 0
     return tensor
 
 
-# Deprecated aliases kept for old code.
 def _deprecated(new):
-    def fn(*args, **kwargs):
+    """The old un-suffixed spelling of an initialiser, warning on use."""
+    old = new.__name__[:-1]
+
+    def alias(*args, **kwargs):
         warnings.warn(
-            f"`nn.init.{new.__name__[:-1]}` is now deprecated in favor of "
-            f"`nn.init.{new.__name__}`.",
+            f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new.__name__}`.",
             FutureWarning,
             stacklevel=2,
         )
         return new(*args, **kwargs)
 
-    fn.__name__ = new.__name__[:-1]
-    return fn
+    alias.__name__ = alias.__qualname__ = old
+    return alias
 
 
 uniform = _deprecated(uniform_)

@@ -1,11 +1,13 @@
-"""Activation layers."""
+"""Activation layers, declared as option tables over nn.functional."""
+
+import warnings
 
 import rtorch as torch
 
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from .module import Module
+from ._configured import INPLACE, REQUIRED, Configured
 
 __all__ = [
     "ReLU",
@@ -38,301 +40,190 @@ __all__ = [
     "RReLU",
 ]
 
+# Softmax-family modules sit two frames deeper than a direct functional call, so the
+# implicit-dim warning names the user's line.
+_SOFTMAX_STACK = {"_stacklevel": 5}
 
-def _inplace_suffix(inplace):
-    return ", inplace=True" if inplace else ""
 
+class ReLU(Configured, fn="relu", options=[INPLACE]):
+    """max(0, x)."""
 
-class _InplaceOnly(Module):
-    """Activations whose only option is `inplace` (repr shows it only when set)."""
 
-    __constants__ = ["inplace"]
+class SELU(Configured, fn="selu", options=[INPLACE]):
+    """Scaled ELU with the self-normalising constants."""
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
 
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
+class SiLU(Configured, fn="silu", options=[INPLACE]):
+    """x * sigmoid(x)."""
 
 
-class ReLU(_InplaceOnly):
-    def forward(self, input):
-        return F.relu(input, inplace=self.inplace)
+class Mish(Configured, fn="mish", options=[INPLACE]):
+    """x * tanh(softplus(x))."""
 
 
-class SELU(_InplaceOnly):
-    def forward(self, input):
-        return F.selu(input, self.inplace)
+# These two accept `inplace` but never print it.
+class Hardswish(Configured, fn="hardswish", options=[INPLACE], shown=()):
+    """x * relu6(x + 3) / 6."""
 
 
-class SiLU(_InplaceOnly):
-    def forward(self, input):
-        return F.silu(input, inplace=self.inplace)
+class Hardsigmoid(Configured, fn="hardsigmoid", options=[INPLACE], shown=()):
+    """relu6(x + 3) / 6."""
 
 
-class Mish(_InplaceOnly):
-    def forward(self, input):
-        return F.mish(input, inplace=self.inplace)
+class Hardtanh(
+    Configured,
+    fn="hardtanh",
+    options=[
+        ("min_val", -1.0),
+        ("max_val", 1.0),
+        INPLACE,
+        ("min_value", None),
+        ("max_value", None),
+    ],
+    shown=["min_val", "max_val", "inplace"],
+    passed=["min_val", "max_val", "inplace"],
+):
+    """x clamped to [min_val, max_val]; min_value/max_value are deprecated spellings."""
 
+    def _prepare(self, values):
+        for old, new in (("min_value", "min_val"), ("max_value", "max_val")):
+            renamed = values.pop(old)
+            if renamed is not None:
+                warnings.warn(
+                    f"keyword argument `{old}` is deprecated and renamed to `{new}`",
+                    FutureWarning,
+                    stacklevel=3,
+                )
+                values[new] = renamed
+        low, high = values["min_val"], values["max_val"]
+        if high <= low:
+            raise AssertionError(f"max_val ({high}) must be greater than min_val ({low})")
+        return values
 
-class Hardswish(Module):
-    __constants__ = ["inplace"]
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
+class ReLU6(
+    Hardtanh, options=[INPLACE], shown=["inplace"], passed=["min_val", "max_val", "inplace"]
+):
+    """min(max(0, x), 6)."""
 
-    def forward(self, input):
-        return F.hardswish(input, self.inplace)
+    def _prepare(self, values):
+        return {"min_val": 0.0, "max_val": 6.0, **values}
 
 
-class Hardsigmoid(Hardswish):
-    def forward(self, input):
-        return F.hardsigmoid(input, self.inplace)
+class LeakyReLU(Configured, fn="leaky_relu", options=[("negative_slope", 1e-2), INPLACE]):
+    """x for x >= 0, negative_slope * x otherwise."""
 
 
-class Hardtanh(Module):
-    __constants__ = ["min_val", "max_val", "inplace"]
+class ELU(Configured, fn="elu", options=[("alpha", 1.0), INPLACE]):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
 
-    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None, max_value=None):
-        super().__init__()
-        if min_value is not None:
-            min_val = min_value
-        if max_value is not None:
-            max_val = max_value
-        self.min_val = min_val
-        self.max_val = max_val
-        self.inplace = inplace
-        if self.max_val <= self.min_val:
-            raise AssertionError(
-                f"max_val ({self.max_val}) must be greater than min_val ({self.min_val})"
-            )
 
-    def forward(self, input):
-        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
+class CELU(Configured, fn="celu", options=[("alpha", 1.0), INPLACE]):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
 
-    def extra_repr(self):
-        return f"min_val={self.min_val}, max_val={self.max_val}{_inplace_suffix(self.inplace)}"
 
+class GELU(Configured, fn="gelu", options=[("approximate", "none")]):
+    """x * Phi(x), exactly or with the tanh approximation."""
 
-class ReLU6(Hardtanh):
-    def __init__(self, inplace=False):
-        super().__init__(0.0, 6.0, inplace)
 
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
+class Sigmoid(Configured, fn=torch.sigmoid, options=[]):
+    """1 / (1 + exp(-x))."""
 
 
-class LeakyReLU(Module):
-    __constants__ = ["inplace", "negative_slope"]
+class Tanh(Configured, fn=torch.tanh, options=[]):
+    """Hyperbolic tangent."""
 
-    def __init__(self, negative_slope=1e-2, inplace=False):
-        super().__init__()
-        self.negative_slope = negative_slope
-        self.inplace = inplace
 
-    def forward(self, input):
-        return F.leaky_relu(input, self.negative_slope, self.inplace)
+class LogSigmoid(Configured, fn="logsigmoid", options=[]):
+    """log(sigmoid(x))."""
 
-    def extra_repr(self):
-        return f"negative_slope={self.negative_slope}{_inplace_suffix(self.inplace)}"
 
+class Softsign(Configured, fn="softsign", options=[]):
+    """x / (1 + |x|)."""
 
-class ELU(Module):
-    __constants__ = ["alpha", "inplace"]
 
-    def __init__(self, alpha=1.0, inplace=False):
-        super().__init__()
-        self.alpha = alpha
-        self.inplace = inplace
+class Tanhshrink(Configured, fn="tanhshrink", options=[]):
+    """x - tanh(x)."""
 
-    def forward(self, input):
-        return F.elu(input, self.alpha, self.inplace)
 
-    def extra_repr(self):
-        return f"alpha={self.alpha}{_inplace_suffix(self.inplace)}"
+class Softmax(Configured, fn="softmax", options=[("dim", None)], fixed=_SOFTMAX_STACK):
+    """Softmax along `dim`."""
 
 
-class CELU(ELU):
-    def forward(self, input):
-        return F.celu(input, self.alpha, self.inplace)
+class Softmin(Configured, fn="softmin", options=[("dim", None)], fixed=_SOFTMAX_STACK):
+    """Softmax of -x along `dim`."""
 
 
-class GELU(Module):
-    __constants__ = ["approximate"]
+class LogSoftmax(Configured, fn="log_softmax", options=[("dim", None)], fixed=_SOFTMAX_STACK):
+    """log(softmax(x)) along `dim`."""
 
-    def __init__(self, approximate="none"):
-        super().__init__()
-        self.approximate = approximate
 
-    def forward(self, input):
-        return F.gelu(input, approximate=self.approximate)
+class Softmax2d(Configured, fn="softmax", options=[], fixed={"dim": -3, **_SOFTMAX_STACK}):
+    """Softmax over the channel dimension of (C, H, W) or (N, C, H, W) input."""
 
-    def extra_repr(self):
-        return f"approximate={repr(self.approximate)}"
-
-
-class Sigmoid(Module):
-    def forward(self, input):
-        return torch.sigmoid(input)
-
-
-class Tanh(Module):
-    def forward(self, input):
-        return torch.tanh(input)
-
-
-class LogSigmoid(Module):
-    def forward(self, input):
-        return F.logsigmoid(input)
-
-
-class Softsign(Module):
-    def forward(self, input):
-        return F.softsign(input)
-
-
-class Tanhshrink(Module):
-    def forward(self, input):
-        return F.tanhshrink(input)
-
-
-class _DimActivation(Module):
-    __constants__ = ["dim"]
-
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = dim
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if not hasattr(self, "dim"):
-            self.dim = None
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
-
-
-class Softmax(_DimActivation):
-    def forward(self, input):
-        return F.softmax(input, self.dim, _stacklevel=5)
-
-
-class Softmin(_DimActivation):
-    def forward(self, input):
-        return F.softmin(input, self.dim, _stacklevel=5)
-
-
-class LogSoftmax(_DimActivation):
-    def forward(self, input):
-        return F.log_softmax(input, self.dim, _stacklevel=5)
-
-
-class Softmax2d(Module):
     def forward(self, input):
         if input.dim() not in (3, 4):
             raise ValueError(
                 f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead"
             )
-        return F.softmax(input, -3, _stacklevel=5)
+        return super().forward(input)
 
 
-class GLU(Module):
-    __constants__ = ["dim"]
+class GLU(Configured, fn="glu", options=[("dim", -1)]):
+    """First half of `dim` times sigmoid of the second half."""
 
-    def __init__(self, dim=-1):
-        super().__init__()
-        self.dim = dim
 
-    def forward(self, input):
-        return F.glu(input, self.dim)
+class Softplus(Configured, fn="softplus", options=[("beta", 1.0), ("threshold", 20.0)]):
+    """log(1 + exp(beta * x)) / beta, linear above `threshold`."""
 
+
+class Threshold(
+    Configured,
+    fn="threshold",
+    options=[("threshold", REQUIRED), ("value", REQUIRED), INPLACE],
+):
+    """x where x > threshold, `value` elsewhere."""
+
+
+class _Shrink(Configured, options=[("lambd", 0.5)]):
     def extra_repr(self):
-        return f"dim={self.dim}"
+        return str(self.lambd)
 
 
-class Softplus(Module):
-    __constants__ = ["beta", "threshold"]
-
-    def __init__(self, beta=1.0, threshold=20.0):
-        super().__init__()
-        self.beta = beta
-        self.threshold = threshold
-
-    def forward(self, input):
-        return F.softplus(input, self.beta, self.threshold)
-
-    def extra_repr(self):
-        return f"beta={self.beta}, threshold={self.threshold}"
+class Hardshrink(_Shrink, fn="hardshrink"):
+    """x where |x| > lambd, 0 elsewhere."""
 
 
-class Threshold(Module):
-    __constants__ = ["threshold", "value", "inplace"]
-
-    def __init__(self, threshold, value, inplace=False):
-        super().__init__()
-        self.threshold = threshold
-        self.value = value
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.threshold(input, self.threshold, self.value, self.inplace)
-
-    def extra_repr(self):
-        return f"threshold={self.threshold}, value={self.value}{_inplace_suffix(self.inplace)}"
+class Softshrink(_Shrink, fn="softshrink"):
+    """x moved lambd towards 0, 0 inside [-lambd, lambd]."""
 
 
-class Hardshrink(Module):
-    __constants__ = ["lambd"]
-
-    def __init__(self, lambd=0.5):
-        super().__init__()
-        self.lambd = lambd
-
-    def forward(self, input):
-        return F.hardshrink(input, self.lambd)
-
-    def extra_repr(self):
-        return f"{self.lambd}"
+class RReLU(
+    Configured,
+    fn="rrelu",
+    options=[("lower", 1.0 / 8), ("upper", 1.0 / 3), INPLACE],
+    training=True,
+):
+    """Leaky ReLU with a random slope in [lower, upper] while training, their mean in eval."""
 
 
-class Softshrink(Hardshrink):
-    def forward(self, input):
-        return F.softshrink(input, self.lambd)
+class PReLU(
+    Configured,
+    options=[("num_parameters", 1), ("init", 0.25), ("device", None), ("dtype", None)],
+    shown=["num_parameters"],
+):
+    """Leaky ReLU whose negative slope (one, or one per channel) is learned."""
 
-
-class RReLU(Module):
-    __constants__ = ["lower", "upper", "inplace"]
-
-    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
-        super().__init__()
-        self.lower = lower
-        self.upper = upper
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
-
-    def extra_repr(self):
-        return f"lower={self.lower}, upper={self.upper}{_inplace_suffix(self.inplace)}"
-
-
-class PReLU(Module):
-    __constants__ = ["num_parameters"]
-
-    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
-        self.num_parameters = num_parameters
-        super().__init__()
-        self.init = init
-        self.weight = Parameter(torch.empty(num_parameters, device=device, dtype=dtype))
+    def _prepare(self, values):
+        device, dtype = values.pop("device"), values.pop("dtype")
+        self.init = values.pop("init")
+        size = values["num_parameters"]
+        self.weight = Parameter(torch.empty(size, device=device, dtype=dtype))
         self.reset_parameters()
+        return values
 
     def reset_parameters(self):
         init.constant_(self.weight, self.init)
 
     def forward(self, input):
         return F.prelu(input, self.weight)
-
-    def extra_repr(self):
-        return f"num_parameters={self.num_parameters}"

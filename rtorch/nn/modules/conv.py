@@ -1,6 +1,8 @@
-"""Convolution layers."""
+"""Convolution layers.
 
-import math
+One base keeps the hyper-parameters, builds and initialises the kernel; the concrete
+classes only fix the number of spatial dims and whether the kernel is transposed.
+"""
 
 import rtorch as torch
 
@@ -8,25 +10,49 @@ from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
-from .utils import _pair, _reverse_repeat_tuple, _single
+from .utils import _ntuple, _reverse_repeat_tuple
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
-_VALID_PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
+_PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
+_PADDING_WORDS = {"same", "valid"}
+
+
+def _check_groups(in_channels, out_channels, groups):
+    if groups <= 0:
+        raise ValueError("groups must be a positive integer")
+    for name, count in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if count % groups:
+            raise ValueError(f"{name} must be divisible by groups")
+
+
+def _check_padding(padding, stride, padding_mode):
+    if isinstance(padding, str):
+        if padding not in _PADDING_WORDS:
+            raise ValueError(
+                f"Invalid padding string {padding!r}, should be one of {_PADDING_WORDS}"
+            )
+        if padding == "same" and set(stride) != {1}:
+            raise ValueError("padding='same' is not supported for strided convolutions")
+    if padding_mode not in _PADDING_MODES:
+        raise ValueError(
+            f"padding_mode must be one of {_PADDING_MODES}, but got padding_mode='{padding_mode}'"
+        )
+
+
+def _pad_amounts(padding, kernel_size, dilation):
+    """F.pad amounts (last dim first, before/after) equivalent to `padding`."""
+    if not isinstance(padding, str):
+        return _reverse_repeat_tuple(padding, 2)
+    amounts = []
+    for k, d in zip(reversed(kernel_size), reversed(dilation)):
+        total = d * (k - 1) if padding == "same" else 0
+        amounts += [total // 2, total - total // 2]
+    return amounts
 
 
 class _ConvNd(Module):
-    __constants__ = [
-        "stride",
-        "padding",
-        "dilation",
-        "groups",
-        "padding_mode",
-        "output_padding",
-        "in_channels",
-        "out_channels",
-        "kernel_size",
-    ]
+    """Hyper-parameters, kernel and bias shared by all convolutions (sizes as tuples)."""
 
     def __init__(
         self,
@@ -44,27 +70,9 @@ class _ConvNd(Module):
         device=None,
         dtype=None,
     ):
-        factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
-        if groups <= 0:
-            raise ValueError("groups must be a positive integer")
-        if in_channels % groups != 0:
-            raise ValueError("in_channels must be divisible by groups")
-        if out_channels % groups != 0:
-            raise ValueError("out_channels must be divisible by groups")
-        valid_padding_strings = {"same", "valid"}
-        if isinstance(padding, str):
-            if padding not in valid_padding_strings:
-                raise ValueError(
-                    f"Invalid padding string {padding!r}, should be one of {valid_padding_strings}"
-                )
-            if padding == "same" and any(s != 1 for s in stride):
-                raise ValueError("padding='same' is not supported for strided convolutions")
-        if padding_mode not in _VALID_PADDING_MODES:
-            raise ValueError(
-                f"padding_mode must be one of {_VALID_PADDING_MODES}, but got "
-                f"padding_mode='{padding_mode}'"
-            )
+        _check_groups(in_channels, out_channels, groups)
+        _check_padding(padding, stride, padding_mode)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = kernel_size
@@ -75,54 +83,44 @@ class _ConvNd(Module):
         self.output_padding = output_padding
         self.groups = groups
         self.padding_mode = padding_mode
-        # F.pad order (last dim first) for the non-zero padding modes.
-        if isinstance(padding, str):
-            rev = [0, 0] * len(kernel_size)
-            if padding == "same":
-                for d, k, i in zip(dilation, kernel_size, range(len(kernel_size) - 1, -1, -1)):
-                    total = d * (k - 1)
-                    rev[2 * i] = total // 2
-                    rev[2 * i + 1] = total - total // 2
-            self._reversed_padding_repeated_twice = rev
-        else:
-            self._reversed_padding_repeated_twice = list(_reverse_repeat_tuple(padding, 2))
-        if transposed:
-            shape = (in_channels, out_channels // groups, *kernel_size)
-        else:
-            shape = (out_channels, in_channels // groups, *kernel_size)
-        self.weight = Parameter(torch.empty(shape, **factory_kwargs))
+        # Explicit padding for the non-"zeros" modes, applied with F.pad before the conv.
+        self._reversed_padding_repeated_twice = _pad_amounts(padding, kernel_size, dilation)
+        # Kernel layout: (out, in/groups, *k), or (in, out/groups, *k) when transposed.
+        lead, per_group = (in_channels, out_channels) if transposed else (out_channels, in_channels)
+        make = {"device": device, "dtype": dtype}
+        self.weight = Parameter(torch.empty((lead, per_group // groups, *kernel_size), **make))
         if bias:
-            self.bias = Parameter(torch.empty(out_channels, **factory_kwargs))
+            self.bias = Parameter(torch.empty(out_channels, **make))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        init._uniform_fan_in_(self.weight, self.bias)
 
     def extra_repr(self):
-        s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
-        if self.padding != (0,) * len(self.padding):
-            s += ", padding={padding}"
-        if self.dilation != (1,) * len(self.dilation):
-            s += ", dilation={dilation}"
-        if self.output_padding != (0,) * len(self.output_padding):
-            s += ", output_padding={output_padding}"
+        parts = [
+            str(self.in_channels),
+            str(self.out_channels),
+            f"kernel_size={self.kernel_size}",
+            f"stride={self.stride}",
+        ]
+        for name, neutral in (("padding", 0), ("dilation", 1), ("output_padding", 0)):
+            value = getattr(self, name)
+            if value != (neutral,) * len(value):
+                parts.append(f"{name}={value}")
         if self.groups != 1:
-            s += ", groups={groups}"
+            parts.append(f"groups={self.groups}")
         if self.bias is None:
-            s += ", bias=False"
+            parts.append("bias=False")
         if self.padding_mode != "zeros":
-            s += ", padding_mode={padding_mode}"
-        return s.format(**self.__dict__)
+            parts.append(f"padding_mode={self.padding_mode}")
+        return ", ".join(parts)
 
 
-class Conv1d(_ConvNd):
+class _Conv(_ConvNd):
+    _dims = 0  # spatial dims, set by the concrete class
+
     def __init__(
         self,
         in_channels,
@@ -137,15 +135,18 @@ class Conv1d(_ConvNd):
         device=None,
         dtype=None,
     ):
+        as_tuple = _ntuple(self._dims)
+        if not isinstance(padding, str):
+            padding = as_tuple(padding)
         super().__init__(
             in_channels,
             out_channels,
-            _single(kernel_size),
-            _single(stride),
-            padding if isinstance(padding, str) else _single(padding),
-            _single(dilation),
+            as_tuple(kernel_size),
+            as_tuple(stride),
+            padding,
+            as_tuple(dilation),
             False,
-            _single(0),
+            as_tuple(0),
             groups,
             bias,
             padding_mode,
@@ -154,91 +155,33 @@ class Conv1d(_ConvNd):
         )
 
     def _conv_forward(self, input, weight, bias):
+        padding = self.padding
         if self.padding_mode != "zeros":
-            input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return F.conv1d(
-                input, weight, bias, self.stride, _single(0), self.dilation, self.groups
-            )
-        return F.conv1d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+            amounts = self._reversed_padding_repeated_twice
+            input = F.pad(input, amounts, mode=self.padding_mode)
+            padding = 0
+        conv = getattr(F, f"conv{self._dims}d")
+        return conv(input, weight, bias, self.stride, padding, self.dilation, self.groups)
 
     def forward(self, input):
         return self._conv_forward(input, self.weight, self.bias)
 
 
-class Conv2d(_ConvNd):
-    def __init__(
-        self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups=1,
-        bias=True,
-        padding_mode="zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            _pair(kernel_size),
-            _pair(stride),
-            padding if isinstance(padding, str) else _pair(padding),
-            _pair(dilation),
-            False,
-            _pair(0),
-            groups,
-            bias,
-            padding_mode,
-            device,
-            dtype,
-        )
+class Conv1d(_Conv):
+    """1-D convolution over (N, C, L) or (C, L) input."""
 
-    def _conv_forward(self, input, weight, bias):
-        if self.padding_mode != "zeros":
-            input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return F.conv2d(input, weight, bias, self.stride, _pair(0), self.dilation, self.groups)
-        return F.conv2d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+    _dims = 1
 
-    def forward(self, input):
-        return self._conv_forward(input, self.weight, self.bias)
+
+class Conv2d(_Conv):
+    """2-D convolution over (N, C, H, W) or (C, H, W) input."""
+
+    _dims = 2
 
 
 class _ConvTransposeNd(_ConvNd):
-    def _output_padding(self, input, output_size, stride, padding, kernel_size, nd, dilation):
-        if output_size is None:
-            return tuple(self.output_padding)
-        output_size = list(output_size)
-        non_spatial = 2 if input.dim() == nd + 2 else 1
-        if len(output_size) == non_spatial + nd:
-            output_size = output_size[non_spatial:]
-        if len(output_size) != nd:
-            raise ValueError(
-                f"ConvTranspose{nd}D: for {input.dim()}D input, output_size must have {nd} or "
-                f"{non_spatial + nd} elements (got {len(output_size)})"
-            )
-        min_sizes, max_sizes = [], []
-        for d in range(nd):
-            size = (
-                (input.size(d + non_spatial) - 1) * stride[d]
-                - 2 * padding[d]
-                + dilation[d] * (kernel_size[d] - 1)
-                + 1
-            )
-            min_sizes.append(size)
-            max_sizes.append(size + stride[d] - 1)
-        for size, lo, hi in zip(output_size, min_sizes, max_sizes):
-            if size < lo or size > hi:
-                raise ValueError(
-                    f"requested an output size of {output_size}, but valid sizes range from "
-                    f"{min_sizes} to {max_sizes} (for an input of {input.size()[2:]})"
-                )
-        return tuple(s - lo for s, lo in zip(output_size, min_sizes))
+    _dims = 0
 
-
-class ConvTranspose2d(_ConvTransposeNd):
     def __init__(
         self,
         in_channels,
@@ -255,18 +198,17 @@ class ConvTranspose2d(_ConvTransposeNd):
         dtype=None,
     ):
         if padding_mode != "zeros":
-            raise ValueError(
-                f'Only "zeros" padding mode is supported for {self.__class__.__name__}'
-            )
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        as_tuple = _ntuple(self._dims)
         super().__init__(
             in_channels,
             out_channels,
-            _pair(kernel_size),
-            _pair(stride),
-            _pair(padding),
-            _pair(dilation),
+            as_tuple(kernel_size),
+            as_tuple(stride),
+            as_tuple(padding),
+            as_tuple(dilation),
             True,
-            _pair(output_padding),
+            as_tuple(output_padding),
             groups,
             bias,
             padding_mode,
@@ -274,69 +216,67 @@ class ConvTranspose2d(_ConvTransposeNd):
             dtype,
         )
 
+    def _output_padding(
+        self, input, output_size, stride, padding, kernel_size, num_spatial_dims, dilation=None
+    ):
+        """The output_padding that makes the result `output_size` (default: the stored one)."""
+        if output_size is None:
+            return tuple(self.output_padding)
+        nd = num_spatial_dims
+        if dilation is None:
+            dilation = (1,) * nd
+        lead = input.dim() - nd  # batch and channel dims in front of the spatial ones
+        wanted = output_size[lead:] if len(output_size) == lead + nd else output_size
+        if len(wanted) != nd:
+            raise ValueError(
+                f"ConvTranspose{nd}D: for {input.dim()}D input, output_size must have {nd} or "
+                f"{lead + nd} elements (got {len(output_size)})"
+            )
+        smallest = [
+            (input.size(lead + i) - 1) * stride[i]
+            - 2 * padding[i]
+            + dilation[i] * (kernel_size[i] - 1)
+            + 1
+            for i in range(nd)
+        ]
+        largest = [low + step - 1 for low, step in zip(smallest, stride)]
+        if any(not low <= n <= high for n, low, high in zip(wanted, smallest, largest)):
+            raise ValueError(
+                f"requested an output size of {wanted}, but valid sizes range from "
+                f"{smallest} to {largest} (for an input of {input.size()[2:]})"
+            )
+        return tuple(n - low for n, low in zip(wanted, smallest))
+
     def forward(self, input, output_size=None):
-        output_padding = self._output_padding(
-            input, output_size, self.stride, self.padding, self.kernel_size, 2, self.dilation
+        extra = self._output_padding(
+            input,
+            output_size,
+            self.stride,
+            self.padding,
+            self.kernel_size,
+            self._dims,
+            self.dilation,
         )
-        return F.conv_transpose2d(
+        conv = getattr(F, f"conv_transpose{self._dims}d")
+        return conv(
             input,
             self.weight,
             self.bias,
             self.stride,
             self.padding,
-            output_padding,
+            extra,
             self.groups,
             self.dilation,
         )
 
 
 class ConvTranspose1d(_ConvTransposeNd):
-    def __init__(
-        self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
-        groups=1,
-        bias=True,
-        dilation=1,
-        padding_mode="zeros",
-        device=None,
-        dtype=None,
-    ):
-        if padding_mode != "zeros":
-            raise ValueError(
-                f'Only "zeros" padding mode is supported for {self.__class__.__name__}'
-            )
-        super().__init__(
-            in_channels,
-            out_channels,
-            _single(kernel_size),
-            _single(stride),
-            _single(padding),
-            _single(dilation),
-            True,
-            _single(output_padding),
-            groups,
-            bias,
-            padding_mode,
-            device,
-            dtype,
-        )
+    """Transposed 1-D convolution (the gradient of Conv1d w.r.t. its input)."""
 
-    def forward(self, input, output_size=None):
-        output_padding = self._output_padding(
-            input, output_size, self.stride, self.padding, self.kernel_size, 1, self.dilation
-        )
-        return F.conv_transpose1d(
-            input,
-            self.weight,
-            self.bias,
-            self.stride,
-            self.padding,
-            output_padding,
-            self.groups,
-            self.dilation,
-        )
+    _dims = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution (the gradient of Conv2d w.r.t. its input)."""
+
+    _dims = 2

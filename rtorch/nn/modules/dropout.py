@@ -1,45 +1,36 @@
 """Dropout layers (identity in eval mode)."""
 
-from .. import functional as F
-from .module import Module
+from ._configured import INPLACE, Configured
 
 __all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"]
 
 
-class _DropoutNd(Module):
-    __constants__ = ["p", "inplace"]
+class _DropoutNd(Configured, options=[("p", 0.5), INPLACE], flags=(), training=True):
+    """Shared by every dropout layer: the probability check and the repr."""
 
-    def __init__(self, p=0.5, inplace=False):
-        super().__init__()
-        if p < 0 or p > 1:
+    def _prepare(self, values):
+        p = values["p"]
+        if not 0 <= p <= 1:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
-        self.inplace = inplace
-
-    def extra_repr(self):
-        return f"p={self.p}, inplace={self.inplace}"
+        return values
 
 
-class Dropout(_DropoutNd):
-    def forward(self, input):
-        return F.dropout(input, self.p, self.training, self.inplace)
+class Dropout(_DropoutNd, fn="dropout"):
+    """Zeroes each element with probability p and scales the rest by 1 / (1 - p)."""
 
 
-class Dropout1d(_DropoutNd):
-    def forward(self, input):
-        return F.dropout1d(input, self.p, self.training, self.inplace)
+class Dropout1d(_DropoutNd, fn="dropout1d"):
+    """Zeroes whole channels of (N, C, L) or (C, L) input."""
 
 
-class Dropout2d(_DropoutNd):
-    def forward(self, input):
-        return F.dropout2d(input, self.p, self.training, self.inplace)
+class Dropout2d(_DropoutNd, fn="dropout2d"):
+    """Zeroes whole channels of (N, C, H, W) or (C, H, W) input."""
 
 
-class Dropout3d(_DropoutNd):
-    def forward(self, input):
-        return F.dropout3d(input, self.p, self.training, self.inplace)
+class Dropout3d(_DropoutNd, fn="dropout3d"):
+    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) input."""
 
 
-class AlphaDropout(_DropoutNd):
-    def forward(self, input):
-        return F.alpha_dropout(input, self.p, self.training)
+# Accepts `inplace` for a uniform signature but always works out of place.
+class AlphaDropout(_DropoutNd, fn="alpha_dropout", passed=["p"]):
+    """Dropout that keeps zero mean and unit variance of SELU activations."""

@@ -1,7 +1,5 @@
 """Identity, Linear and Bilinear."""
 
-import math
-
 import rtorch as torch
 
 from .. import functional as F
@@ -22,78 +20,65 @@ class Identity(Module):
         return input
 
 
-class Linear(Module):
-    """y = x @ weight.T + bias."""
+class _Affine(Module):
+    """A learned map `_op(*inputs, weight, bias)` whose sizes are named attributes.
 
-    __constants__ = ["in_features", "out_features"]
+    Subclasses name the functional (`_op`) and their size attributes (`_sizes`, in
+    constructor order, out_features last); the weight is (out_features, *inputs' sizes).
+    """
 
-    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
-        factory_kwargs = {"device": device, "dtype": dtype}
-        super().__init__()
-        self.in_features = in_features
-        self.out_features = out_features
-        self.weight = Parameter(torch.empty((out_features, in_features), **factory_kwargs))
+    _op = None
+    _sizes = ()
+
+    def _build(self, sizes, bias, device, dtype):
+        for name, size in zip(self._sizes, sizes):
+            setattr(self, name, size)
+        *inner, out_features = sizes
+        make = {"device": device, "dtype": dtype}
+        self.weight = Parameter(torch.empty((out_features, *inner), **make))
         if bias:
-            self.bias = Parameter(torch.empty(out_features, **factory_kwargs))
+            self.bias = Parameter(torch.empty(out_features, **make))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
 
     def reset_parameters(self):
-        # kaiming_uniform_(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        # U(+-1/sqrt(fan_in)), fan_in being the first input's size, for weight and bias.
+        init._uniform_fan_in_(self.weight, self.bias, fan_in=self.weight.size(1))
 
-    def forward(self, input):
-        return F.linear(input, self.weight, self.bias)
+    def forward(self, *inputs):
+        return getattr(F, self._op)(*inputs, self.weight, self.bias)
 
     def extra_repr(self):
-        return (
-            f"in_features={self.in_features}, out_features={self.out_features}, "
-            f"bias={self.bias is not None}"
-        )
+        shown = [f"{name}={getattr(self, name)}" for name in self._sizes]
+        return ", ".join([*shown, f"bias={self.bias is not None}"])
+
+
+class Linear(_Affine):
+    """y = x @ weight.T + bias."""
+
+    _op = "linear"
+    _sizes = ("in_features", "out_features")
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self._build((in_features, out_features), bias, device, dtype)
 
 
 class NonDynamicallyQuantizableLinear(Linear):
     """The Linear used for MultiheadAttention.out_proj (a distinct name in reprs)."""
 
 
-class Bilinear(Module):
-    """y = x1^T A x2 + b."""
+class Bilinear(_Affine):
+    """y[k] = x1 @ weight[k] @ x2 + bias[k]."""
 
-    __constants__ = ["in1_features", "in2_features", "out_features"]
+    _op = "bilinear"
+    _sizes = ("in1_features", "in2_features", "out_features")
 
     def __init__(
         self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None
     ):
-        factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
-        self.in1_features = in1_features
-        self.in2_features = in2_features
-        self.out_features = out_features
-        self.weight = Parameter(
-            torch.empty((out_features, in1_features, in2_features), **factory_kwargs)
-        )
-        if bias:
-            self.bias = Parameter(torch.empty(out_features, **factory_kwargs))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        bound = 1 / math.sqrt(self.weight.size(1))
-        init.uniform_(self.weight, -bound, bound)
-        if self.bias is not None:
-            init.uniform_(self.bias, -bound, bound)
-
-    def forward(self, input1, input2):
-        return F.bilinear(input1, input2, self.weight, self.bias)
-
-    def extra_repr(self):
-        return (
-            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
-            f"out_features={self.out_features}, bias={self.bias is not None}"
-        )
+        if in1_features <= 0:
+            raise ValueError(f"in1_features must be > 0, but got (in1_features={in1_features})")
+        self._build((in1_features, in2_features, out_features), bias, device, dtype)

@@ -1,8 +1,12 @@
-"""Loss modules: thin wrappers that store options and call nn.functional."""
+"""Loss modules, declared as option tables over nn.functional.
 
-from .. import functional as F
+Every loss keeps `reduction`; the deprecated size_average/reduce flags are folded into it
+(with a warning) and not stored. Tensor options (weight, pos_weight) become buffers, so
+they follow .to() and appear in state_dict only when given.
+"""
+
 from ..functional._core import legacy_get_string
-from .module import Module
+from ._configured import KEYWORD_ONLY, Configured
 
 __all__ = [
     "L1Loss",
@@ -23,217 +27,143 @@ __all__ = [
     "GaussianNLLLoss",
 ]
 
-
-class _Loss(Module):
-    def __init__(self, size_average=None, reduce=None, reduction="mean"):
-        super().__init__()
-        if size_average is not None or reduce is not None:
-            self.reduction = legacy_get_string(size_average, reduce)
-        else:
-            self.reduction = reduction
+# The usual tail of a loss constructor.
+_REDUCTION = [("size_average", None), ("reduce", None), ("reduction", "mean")]
+_LEGACY = ("size_average", "reduce")
+_WEIGHT = ("weight", None)
 
 
-class _WeightedLoss(_Loss):
-    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
+def _stored(options):
+    """Option names a loss keeps (and passes on): all but the legacy flags."""
+    return [name for name, _ in options if name not in _LEGACY]
 
 
-class L1Loss(_Loss):
-    def forward(self, input, target):
-        return F.l1_loss(input, target, reduction=self.reduction)
+class _Loss(Configured, options=_REDUCTION, shown=(), tensors=("weight", "pos_weight")):
+    """Base of the losses; subclass with `options=` (and `fn=`) to declare one."""
+
+    def __init_subclass__(cls, options=None, **kwargs):
+        if options is not None:
+            named = [o for o in options if o != KEYWORD_ONLY]
+            kwargs.setdefault("shown", ())
+            kwargs.setdefault("passed", _stored(named))
+        super().__init_subclass__(options=options, **kwargs)
+
+    def _prepare(self, values):
+        legacy = [values.pop(name, None) for name in _LEGACY]
+        if any(flag is not None for flag in legacy):
+            values["reduction"] = legacy_get_string(*legacy)
+        return values
 
 
-class MSELoss(_Loss):
-    def forward(self, input, target):
-        return F.mse_loss(input, target, reduction=self.reduction)
+class _WeightedLoss(_Loss, options=[_WEIGHT, *_REDUCTION]):
+    """A loss with an optional per-class `weight` buffer."""
 
 
-class SmoothL1Loss(_Loss):
-    def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
-        super().__init__(size_average, reduce, reduction)
-        self.beta = beta
-
-    def forward(self, input, target):
-        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+class L1Loss(_Loss, fn="l1_loss", options=_REDUCTION):
+    """Mean absolute error."""
 
 
-class HuberLoss(_Loss):
-    def __init__(self, reduction="mean", delta=1.0):
-        super().__init__(reduction=reduction)
-        self.delta = delta
-
-    def forward(self, input, target):
-        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+class MSELoss(_Loss, fn="mse_loss", options=_REDUCTION):
+    """Mean squared error."""
 
 
-class NLLLoss(_WeightedLoss):
-    def __init__(
-        self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"
-    ):
-        super().__init__(weight, size_average, reduce, reduction)
-        self.ignore_index = ignore_index
-
-    def forward(self, input, target):
-        return F.nll_loss(
-            input,
-            target,
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-        )
+class SoftMarginLoss(_Loss, fn="soft_margin_loss", options=_REDUCTION):
+    """log(1 + exp(-y * x)) for targets y in {1, -1}."""
 
 
-class CrossEntropyLoss(_WeightedLoss):
-    def __init__(
-        self,
-        weight=None,
-        size_average=None,
-        ignore_index=-100,
-        reduce=None,
-        reduction="mean",
-        label_smoothing=0.0,
-    ):
-        super().__init__(weight, size_average, reduce, reduction)
-        self.ignore_index = ignore_index
-        self.label_smoothing = label_smoothing
-
-    def forward(self, input, target):
-        return F.cross_entropy(
-            input,
-            target,
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            label_smoothing=self.label_smoothing,
-        )
+class SmoothL1Loss(_Loss, fn="smooth_l1_loss", options=[*_REDUCTION, ("beta", 1.0)]):
+    """Squared error below `beta`, absolute error (shifted) above it."""
 
 
-class BCELoss(_WeightedLoss):
-    def forward(self, input, target):
-        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+class HuberLoss(_Loss, fn="huber_loss", options=[("reduction", "mean"), ("delta", 1.0)]):
+    """Squared error below `delta`, delta-scaled absolute error above it."""
 
 
-class BCEWithLogitsLoss(_Loss):
-    def __init__(
-        self, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None
-    ):
-        super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
-        self.register_buffer("pos_weight", pos_weight)
-
-    def forward(self, input, target):
-        return F.binary_cross_entropy_with_logits(
-            input, target, self.weight, pos_weight=self.pos_weight, reduction=self.reduction
-        )
+class KLDivLoss(_Loss, fn="kl_div", options=[*_REDUCTION, ("log_target", False)]):
+    """Kullback-Leibler divergence of the target from log-probability input."""
 
 
-class KLDivLoss(_Loss):
-    def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
-        super().__init__(size_average, reduce, reduction)
-        self.log_target = log_target
-
-    def forward(self, input, target):
-        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
-
-
-class CosineEmbeddingLoss(_Loss):
-    def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
-
-    def forward(self, input1, input2, target):
-        return F.cosine_embedding_loss(
-            input1, input2, target, margin=self.margin, reduction=self.reduction
-        )
+class NLLLoss(
+    _WeightedLoss,
+    fn="nll_loss",
+    options=[_WEIGHT, ("size_average", None), ("ignore_index", -100), *_REDUCTION[1:]],
+):
+    """Negative log-likelihood of log-probability input at the target classes."""
 
 
-class MarginRankingLoss(_Loss):
-    def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
-
-    def forward(self, input1, input2, target):
-        return F.margin_ranking_loss(
-            input1, input2, target, margin=self.margin, reduction=self.reduction
-        )
-
-
-class HingeEmbeddingLoss(_Loss):
-    def __init__(self, margin=1.0, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
-
-    def forward(self, input, target):
-        return F.hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
+class CrossEntropyLoss(
+    _WeightedLoss,
+    fn="cross_entropy",
+    options=[
+        _WEIGHT,
+        ("size_average", None),
+        ("ignore_index", -100),
+        *_REDUCTION[1:],
+        ("label_smoothing", 0.0),
+    ],
+):
+    """log_softmax followed by NLL; targets may be class indices or probabilities."""
 
 
-class SoftMarginLoss(_Loss):
-    def forward(self, input, target):
-        return F.soft_margin_loss(input, target, reduction=self.reduction)
+class BCELoss(_WeightedLoss, fn="binary_cross_entropy", options=[_WEIGHT, *_REDUCTION]):
+    """Binary cross entropy of probabilities."""
 
 
-class TripletMarginLoss(_Loss):
-    def __init__(
-        self,
-        margin=1.0,
-        p=2.0,
-        eps=1e-6,
-        swap=False,
-        size_average=None,
-        reduce=None,
-        reduction="mean",
-    ):
-        super().__init__(size_average, reduce, reduction)
+class BCEWithLogitsLoss(
+    _Loss,
+    fn="binary_cross_entropy_with_logits",
+    options=[_WEIGHT, *_REDUCTION, ("pos_weight", None)],
+):
+    """Binary cross entropy of logits (sigmoid folded in for stability)."""
+
+
+class CosineEmbeddingLoss(
+    _Loss, fn="cosine_embedding_loss", options=[("margin", 0.0), *_REDUCTION]
+):
+    """1 - cos(x1, x2) for y = 1, max(0, cos(x1, x2) - margin) for y = -1."""
+
+
+class MarginRankingLoss(_Loss, fn="margin_ranking_loss", options=[("margin", 0.0), *_REDUCTION]):
+    """max(0, -y * (x1 - x2) + margin)."""
+
+
+class HingeEmbeddingLoss(_Loss, fn="hinge_embedding_loss", options=[("margin", 1.0), *_REDUCTION]):
+    """x for y = 1, max(0, margin - x) for y = -1."""
+
+
+class TripletMarginLoss(
+    _Loss,
+    fn="triplet_margin_loss",
+    options=[("margin", 1.0), ("p", 2.0), ("eps", 1e-6), ("swap", False), *_REDUCTION],
+):
+    """max(d(a, p) - d(a, n) + margin, 0) with p-norm distances."""
+
+    def _prepare(self, values):
+        margin = values["margin"]
         if margin <= 0:
             raise ValueError(
                 f"TripletMarginLoss: expected margin to be greater than 0, got {margin} instead"
             )
-        self.margin = margin
-        self.p = p
-        self.eps = eps
-        self.swap = swap
-
-    def forward(self, anchor, positive, negative):
-        return F.triplet_margin_loss(
-            anchor,
-            positive,
-            negative,
-            margin=self.margin,
-            p=self.p,
-            eps=self.eps,
-            swap=self.swap,
-            reduction=self.reduction,
-        )
+        return super()._prepare(values)
 
 
-class PoissonNLLLoss(_Loss):
-    def __init__(
-        self, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None, reduction="mean"
-    ):
-        super().__init__(size_average, reduce, reduction)
-        self.log_input = log_input
-        self.full = full
-        self.eps = eps
-
-    def forward(self, log_input, target):
-        return F.poisson_nll_loss(
-            log_input,
-            target,
-            log_input=self.log_input,
-            full=self.full,
-            eps=self.eps,
-            reduction=self.reduction,
-        )
+class PoissonNLLLoss(
+    _Loss,
+    fn="poisson_nll_loss",
+    options=[
+        ("log_input", True),
+        ("full", False),
+        ("size_average", None),
+        ("eps", 1e-8),
+        *_REDUCTION[1:],
+    ],
+):
+    """Poisson negative log-likelihood (input is the log-rate when log_input)."""
 
 
-class GaussianNLLLoss(_Loss):
-    def __init__(self, *, full=False, eps=1e-6, reduction="mean"):
-        super().__init__(None, None, reduction)
-        self.full = full
-        self.eps = eps
-
-    def forward(self, input, target, var):
-        return F.gaussian_nll_loss(
-            input, target, var, full=self.full, eps=self.eps, reduction=self.reduction
-        )
+class GaussianNLLLoss(
+    _Loss,
+    fn="gaussian_nll_loss",
+    options=[KEYWORD_ONLY, ("full", False), ("eps", 1e-6), ("reduction", "mean")],
+):
+    """Gaussian negative log-likelihood with predicted variance `var`."""

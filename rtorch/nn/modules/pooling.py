@@ -1,7 +1,6 @@
 """Pooling layers."""
 
-from .. import functional as F
-from .module import Module
+from ._configured import REQUIRED, Configured
 from .utils import _single
 
 __all__ = [
@@ -16,173 +15,93 @@ __all__ = [
 ]
 
 
-class _MaxPoolNd(Module):
-    __constants__ = [
-        "kernel_size",
-        "stride",
-        "padding",
-        "dilation",
-        "return_indices",
-        "ceil_mode",
-    ]
-
-    def __init__(
-        self,
-        kernel_size,
-        stride=None,
-        padding=0,
-        dilation=1,
-        return_indices=False,
-        ceil_mode=False,
-    ):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if (stride is not None) else kernel_size
-        self.padding = padding
-        self.dilation = dilation
-        self.return_indices = return_indices
-        self.ceil_mode = ceil_mode
-
-    def extra_repr(self):
-        return (
-            "kernel_size={kernel_size}, stride={stride}, padding={padding}, "
-            "dilation={dilation}, ceil_mode={ceil_mode}".format(**self.__dict__)
-        )
+def _stride_defaults_to_kernel(values):
+    if values["stride"] is None:
+        values["stride"] = values["kernel_size"]
+    return values
 
 
-class MaxPool1d(_MaxPoolNd):
-    def forward(self, input):
-        return F.max_pool1d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            ceil_mode=self.ceil_mode,
-            return_indices=self.return_indices,
-        )
+class _MaxPoolNd(
+    Configured,
+    options=[
+        ("kernel_size", REQUIRED),
+        ("stride", None),
+        ("padding", 0),
+        ("dilation", 1),
+        ("return_indices", False),
+        ("ceil_mode", False),
+    ],
+    shown=["kernel_size", "stride", "padding", "dilation", "ceil_mode"],
+):
+    def _prepare(self, values):
+        return _stride_defaults_to_kernel(values)
 
 
-class MaxPool2d(_MaxPoolNd):
-    def forward(self, input):
-        return F.max_pool2d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            ceil_mode=self.ceil_mode,
-            return_indices=self.return_indices,
-        )
+class MaxPool1d(_MaxPoolNd, fn="max_pool1d"):
+    """Max over sliding windows of (N, C, L) input."""
 
 
-class AvgPool1d(Module):
-    __constants__ = ["kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"]
-
-    def __init__(
-        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
-    ):
-        super().__init__()
-        self.kernel_size = _single(kernel_size)
-        self.stride = _single(stride if stride is not None else kernel_size)
-        self.padding = _single(padding)
-        self.ceil_mode = ceil_mode
-        self.count_include_pad = count_include_pad
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-    def forward(self, input):
-        return F.avg_pool1d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.ceil_mode,
-            self.count_include_pad,
-        )
+class MaxPool2d(_MaxPoolNd, fn="max_pool2d"):
+    """Max over sliding windows of (N, C, H, W) input."""
 
 
-class AvgPool2d(Module):
-    __constants__ = [
-        "kernel_size",
-        "stride",
-        "padding",
-        "ceil_mode",
-        "count_include_pad",
-        "divisor_override",
-    ]
-
-    def __init__(
-        self,
-        kernel_size,
-        stride=None,
-        padding=0,
-        ceil_mode=False,
-        count_include_pad=True,
-        divisor_override=None,
-    ):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if (stride is not None) else kernel_size
-        self.padding = padding
-        self.ceil_mode = ceil_mode
-        self.count_include_pad = count_include_pad
-        self.divisor_override = divisor_override
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-    def forward(self, input):
-        return F.avg_pool2d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.ceil_mode,
-            self.count_include_pad,
-            self.divisor_override,
-        )
+_AVG_OPTIONS = [
+    ("kernel_size", REQUIRED),
+    ("stride", None),
+    ("padding", 0),
+    ("ceil_mode", False),
+    ("count_include_pad", True),
+]
+_AVG_SHOWN = ["kernel_size", "stride", "padding"]
 
 
-class _AdaptiveAvgPoolNd(Module):
-    __constants__ = ["output_size"]
-
-    def __init__(self, output_size):
-        super().__init__()
-        self.output_size = output_size
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
+class _AvgPoolNd(Configured, options=_AVG_OPTIONS, shown=_AVG_SHOWN):
+    def _prepare(self, values):
+        return _stride_defaults_to_kernel(values)
 
 
-class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
-    def forward(self, input):
-        return F.adaptive_avg_pool1d(input, self.output_size)
+class AvgPool1d(_AvgPoolNd, fn="avg_pool1d"):
+    """Mean over sliding windows of (N, C, L) input; sizes are kept as 1-tuples."""
+
+    def _prepare(self, values):
+        values = _stride_defaults_to_kernel(values)
+        for name in ("kernel_size", "stride", "padding"):
+            values[name] = _single(values[name])
+        return values
 
 
-class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
-    def forward(self, input):
-        return F.adaptive_avg_pool2d(input, self.output_size)
+class AvgPool2d(
+    _AvgPoolNd,
+    fn="avg_pool2d",
+    options=[*_AVG_OPTIONS, ("divisor_override", None)],
+    shown=_AVG_SHOWN,
+):
+    """Mean over sliding windows of (N, C, H, W) input."""
 
 
-class _AdaptiveMaxPoolNd(Module):
-    __constants__ = ["output_size", "return_indices"]
-
-    def __init__(self, output_size, return_indices=False):
-        super().__init__()
-        self.output_size = output_size
-        self.return_indices = return_indices
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
+class _AdaptiveAvgPoolNd(Configured, options=[("output_size", REQUIRED)]):
+    pass
 
 
-class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
-    def forward(self, input):
-        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd, fn="adaptive_avg_pool1d"):
+    """Mean pooling to a fixed output length."""
 
 
-class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
-    def forward(self, input):
-        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd, fn="adaptive_avg_pool2d"):
+    """Mean pooling to a fixed output size (None keeps that input size)."""
+
+
+class _AdaptiveMaxPoolNd(
+    Configured,
+    options=[("output_size", REQUIRED), ("return_indices", False)],
+    shown=["output_size"],
+):
+    pass
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd, fn="adaptive_max_pool1d"):
+    """Max pooling to a fixed output length."""
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd, fn="adaptive_max_pool2d"):
+    """Max pooling to a fixed output size (None keeps that input size)."""

@@ -9,19 +9,27 @@ from .module import Module
 
 __all__ = ["Embedding"]
 
+# Lookup options besides the table itself, with their defaults, in F.embedding order.
+_LOOKUP_DEFAULTS = {
+    "padding_idx": None,
+    "max_norm": None,
+    "norm_type": 2.0,
+    "scale_grad_by_freq": False,
+    "sparse": False,
+}
+
+
+def _resolve_padding_idx(padding_idx, rows):
+    """A negative index counts from the end; anything outside the table is an error."""
+    if padding_idx is None:
+        return None
+    if not -rows <= padding_idx < rows:
+        raise AssertionError("Padding_idx must be within num_embeddings")
+    return padding_idx % rows
+
 
 class Embedding(Module):
     """A lookup table; row `padding_idx` starts at zero and receives no gradient."""
-
-    __constants__ = [
-        "num_embeddings",
-        "embedding_dim",
-        "padding_idx",
-        "max_norm",
-        "norm_type",
-        "scale_grad_by_freq",
-        "sparse",
-    ]
 
     def __init__(
         self,
@@ -37,35 +45,20 @@ class Embedding(Module):
         device=None,
         dtype=None,
     ):
-        factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
-        if padding_idx is not None:
-            if padding_idx > 0:
-                if padding_idx >= num_embeddings:
-                    raise AssertionError("Padding_idx must be within num_embeddings")
-            elif padding_idx < 0:
-                if padding_idx < -num_embeddings:
-                    raise AssertionError("Padding_idx must be within num_embeddings")
-                padding_idx = num_embeddings + padding_idx
-        self.padding_idx = padding_idx
-        self.max_norm = max_norm
-        self.norm_type = norm_type
-        self.scale_grad_by_freq = scale_grad_by_freq
+        padding_idx = _resolve_padding_idx(padding_idx, num_embeddings)
+        lookup = (padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
+        for name, value in zip(_LOOKUP_DEFAULTS, lookup):
+            setattr(self, name, value)
+        shape = (num_embeddings, embedding_dim)
+        if _weight is not None and tuple(_weight.shape) != shape:
+            raise AssertionError("Shape of weight does not match num_embeddings and embedding_dim")
+        table = torch.empty(shape, device=device, dtype=dtype) if _weight is None else _weight
+        self.weight = Parameter(table, requires_grad=not _freeze)
         if _weight is None:
-            self.weight = Parameter(
-                torch.empty((num_embeddings, embedding_dim), **factory_kwargs),
-                requires_grad=not _freeze,
-            )
             self.reset_parameters()
-        else:
-            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise AssertionError(
-                    "Shape of weight does not match num_embeddings and embedding_dim"
-                )
-            self.weight = Parameter(_weight, requires_grad=not _freeze)
-        self.sparse = sparse
 
     def reset_parameters(self):
         init.normal_(self.weight)
@@ -77,29 +70,16 @@ class Embedding(Module):
                 self.weight[self.padding_idx].fill_(0)
 
     def forward(self, input):
-        return F.embedding(
-            input,
-            self.weight,
-            self.padding_idx,
-            self.max_norm,
-            self.norm_type,
-            self.scale_grad_by_freq,
-            self.sparse,
-        )
+        options = [getattr(self, name) for name in _LOOKUP_DEFAULTS]
+        return F.embedding(input, self.weight, *options)
 
     def extra_repr(self):
-        s = "{num_embeddings}, {embedding_dim}"
-        if self.padding_idx is not None:
-            s += ", padding_idx={padding_idx}"
-        if self.max_norm is not None:
-            s += ", max_norm={max_norm}"
-        if self.norm_type != 2:
-            s += ", norm_type={norm_type}"
-        if self.scale_grad_by_freq is not False:
-            s += ", scale_grad_by_freq={scale_grad_by_freq}"
-        if self.sparse is not False:
-            s += ", sparse=True"
-        return s.format(**self.__dict__)
+        parts = [str(self.num_embeddings), str(self.embedding_dim)]
+        for name, default in _LOOKUP_DEFAULTS.items():
+            value = getattr(self, name)
+            if value != default:
+                parts.append(f"{name}={value}")
+        return ", ".join(parts)
 
     @classmethod
     def from_pretrained(
@@ -112,17 +92,9 @@ class Embedding(Module):
         scale_grad_by_freq=False,
         sparse=False,
     ):
+        """An Embedding around `embeddings` (one row per entry)."""
         if embeddings.dim() != 2:
             raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
+        options = (padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
         rows, cols = embeddings.shape
-        return cls(
-            num_embeddings=rows,
-            embedding_dim=cols,
-            _weight=embeddings,
-            _freeze=freeze,
-            padding_idx=padding_idx,
-            max_norm=max_norm,
-            norm_type=norm_type,
-            scale_grad_by_freq=scale_grad_by_freq,
-            sparse=sparse,
-        )
+        return cls(rows, cols, *options, _weight=embeddings, _freeze=freeze)
