@@ -198,25 +198,30 @@ def broadcast_tensors(*tensors):
     return tuple(t.expand(shape) for t in tensors)
 
 
+def _tensor_args(args):
+    """f(a, b, ...) or f([a, b, ...]): the tensors, and whether they came as one sequence."""
+    packed = len(args) == 1 and isinstance(args[0], (list, tuple))
+    return (tuple(args[0]) if packed else args), packed
+
+
 def meshgrid(*tensors, indexing="ij"):
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        tensors = tuple(tensors[0])
+    tensors, _ = _tensor_args(tensors)
     if indexing not in ("ij", "xy"):
         raise ValueError(f"torch.meshgrid: indexing must be one of 'xy' or 'ij', but received: {indexing}")
-    ts = list(tensors)
-    swap = indexing == "xy" and len(ts) >= 2
-    if swap:
-        ts[0], ts[1] = ts[1], ts[0]
-    shape = [t.numel() for t in ts]
-    outs = []
-    for i, t in enumerate(ts):
-        view = [1] * len(ts)
-        view[i] = -1
-        outs.append(t.reshape(view).expand(shape))
-    if swap:
-        outs = [o.transpose(0, 1) for o in outs]
-        outs[0], outs[1] = outs[1], outs[0]
-    return tuple(outs)
+    n = len(tensors)
+    # Output axis that each input varies along: 'xy' swaps the first two.
+    axes = list(range(n))
+    if indexing == "xy" and n >= 2:
+        axes[0], axes[1] = 1, 0
+    shape = [0] * n
+    for t, axis in zip(tensors, axes):
+        shape[axis] = t.numel()
+    grids = []
+    for t, axis in zip(tensors, axes):
+        view = [1] * n
+        view[axis] = -1
+        grids.append(t.reshape(view).expand(shape))
+    return tuple(grids)
 
 
 def diag(input, diagonal=0):
@@ -259,14 +264,22 @@ def tensordot(a, b, dims=2):
     return einsum(f"{''.join(la)},{''.join(lb)}->{''.join(out)}", a, b)
 
 
+def _at_least(args, ndim):
+    tensors, packed = _tensor_args(args)
+    # Missing leading dims are added as size 1 (a vector becomes a row for 2-D).
+    out = tuple(
+        t.reshape([1] * (ndim - t.dim()) + list(t.shape)) if t.dim() < ndim else t
+        for t in tensors
+    )
+    return out if packed or len(out) != 1 else out[0]
+
+
 def atleast_1d(*tensors):
-    r = tuple(t.reshape(1) if t.dim() == 0 else t for t in tensors)
-    return r[0] if len(r) == 1 else r
+    return _at_least(tensors, 1)
 
 
 def atleast_2d(*tensors):
-    r = tuple(t.reshape(1, -1) if t.dim() < 2 else t for t in tensors)
-    return r[0] if len(r) == 1 else r
+    return _at_least(tensors, 2)
 
 
 def cdist(x1, x2, p=2.0):

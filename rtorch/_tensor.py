@@ -67,35 +67,28 @@ class _no_grad:
         _C._set_grad_enabled(self.prev)
 
 
+def _like_self(self, dtype, device, requires_grad):
+    """Factory keywords for a new tensor defaulting to self's dtype and device."""
+    return {
+        "dtype": dtype or self.dtype,
+        "device": self.device if device is None else device,
+        "requires_grad": requires_grad,
+    }
+
+
 def _new_factory(fn):
     def method(self, *size, dtype=None, device=None, requires_grad=False, **kw):
-        return fn(
-            *size,
-            dtype=dtype or self.dtype,
-            device=self.device if device is None else device,
-            requires_grad=requires_grad,
-        )
+        return fn(*size, **_like_self(self, dtype, device, requires_grad))
 
     return method
 
 
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    return _C.full(
-        size,
-        fill_value,
-        dtype=dtype or self.dtype,
-        device=self.device if device is None else device,
-        requires_grad=requires_grad,
-    )
+    return _C.full(size, fill_value, **_like_self(self, dtype, device, requires_grad))
 
 
 def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
-    return _C.tensor(
-        data,
-        dtype=dtype or self.dtype,
-        device=self.device if device is None else device,
-        requires_grad=requires_grad,
-    )
+    return _C.tensor(data, **_like_self(self, dtype, device, requires_grad))
 
 
 def get_device(self):

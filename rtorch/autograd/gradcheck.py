@@ -10,7 +10,10 @@ class GradcheckError(RuntimeError):
 
 
 def _as_tuple(x):
-    return x if isinstance(x, tuple) else (x,)
+    """Inputs and outputs as a tuple: a lone tensor is wrapped, a list converted."""
+    if isinstance(x, (tuple, list)):
+        return tuple(x)
+    return (x,)
 
 
 def _flat_outputs(func, inputs):

@@ -12,9 +12,11 @@ ordering between streams of one device holds by construction.
 """
 
 import contextlib
+import functools
 import threading
 
 from rtorch import _C
+from rtorch._checks import require
 from rtorch.cuda import _libs
 
 OutOfMemoryError = _C.OutOfMemoryError
@@ -65,21 +67,35 @@ def init():
 def _get_device_index(device, optional=False):
     """The CUDA device index named by an int, a string or a ``torch.device``; with
     ``optional``, a device without an index (or None) means the current device."""
-    if isinstance(device, str):
+    if isinstance(device, (str, _C.device)):
         device = _C.device(device)
-    if isinstance(device, _C.device):
-        if device.type != "cuda":
-            raise ValueError(f"Expected a cuda device, but got: {device}")
+        require(
+            device.type == "cuda",
+            ValueError,
+            lambda: f"Expected a cuda device, but got: {device}",
+        )
         device = device.index
     if device is None:
-        if optional:
-            return current_device()
-        raise ValueError(
-            "Expected a torch.device with a specified index or an integer, but got:None"
+        require(
+            optional,
+            ValueError,
+            "Expected a torch.device with a specified index or an integer, but got:None",
         )
-    if isinstance(device, bool) or not isinstance(device, int):
-        raise ValueError(f"Expected a torch.device or an integer, but got: {device!r}")
+        return current_device()
+    require(
+        isinstance(device, int) and not isinstance(device, bool),
+        ValueError,
+        lambda: f"Expected a torch.device or an integer, but got: {device!r}",
+    )
     return device
+
+
+def _existing_index(device):
+    """Index of an existing device named by ``device`` (None: the current one)."""
+    _lazy_init()
+    idx = current_device() if device is None else _get_device_index(device, optional=True)
+    require(0 <= idx < device_count(), AssertionError, "Invalid device id")
+    return idx
 
 
 def current_device():
@@ -142,23 +158,25 @@ class _CudaDeviceProperties:
         )
 
 
-def get_device_properties(device=None):
-    _lazy_init()
-    idx = _get_device_index(device, optional=True)
-    if idx < 0 or idx >= device_count():
-        raise AssertionError("Invalid device id")
+@functools.lru_cache(maxsize=None)
+def _properties_of(idx):
+    # A device's properties do not change during the process: queried once per index.
     return _CudaDeviceProperties(*_C._cuda_get_device_properties(idx))
+
+
+def get_device_properties(device=None):
+    return _properties_of(_existing_index(device))
 
 
 def get_device_name(device=None):
     """The device's name, e.g. 'NVIDIA H200'."""
-    return get_device_properties(device).name
+    return _properties_of(_existing_index(device)).name
 
 
 def get_device_capability(device=None):
     """The device's compute capability as ``(major, minor)``."""
-    p = get_device_properties(device)
-    return p.major, p.minor
+    props = _properties_of(_existing_index(device))
+    return props.major, props.minor
 
 
 def synchronize(device=None):

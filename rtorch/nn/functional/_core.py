@@ -1,8 +1,9 @@
-"""Shared helpers: which fused core kernels exist, and reduction handling."""
+"""Shared helpers: which fused core kernels exist, argument checks, reductions."""
 
 import warnings
 
 import rtorch as torch
+from rtorch._checks import require
 
 _C = getattr(torch, "_C", None)
 
@@ -38,38 +39,67 @@ HAS = _Probe(_has)
 HAS_C = _Probe(_has_c)
 
 
+def maybe(fn, value):
+    """fn(value), passing None through (for optional masks and weights)."""
+    return None if value is None else fn(value)
+
+
+def unbatched_ok(input, batched_ndim, fn):
+    """Run ``fn`` on a batched input; an input one dim short runs as a batch of one.
+
+    ``fn`` may return a tensor or a tuple of tensors; each loses the batch dim again.
+    """
+    if input.dim() == batched_ndim:
+        return fn(input)
+    result = fn(input.unsqueeze(0))
+    if isinstance(result, tuple):
+        return tuple(r.squeeze(0) for r in result)
+    return result.squeeze(0)
+
+
+# ---------------------------------------------------------------------- reductions
+# The deprecated (size_average, reduce) flags, None meaning True, as a reduction name.
+_LEGACY_REDUCTION = {(True, True): "mean", (False, True): "sum"}
+
+
 def legacy_get_string(size_average, reduce, emit_warning=True):
     """Map the deprecated size_average/reduce flags to a reduction string."""
-    warning = "size_average and reduce args will be deprecated, please use reduction='{}' instead."
-    if size_average is None:
-        size_average = True
-    if reduce is None:
-        reduce = True
-    if size_average and reduce:
-        ret = "mean"
-    elif reduce:
-        ret = "sum"
-    else:
-        ret = "none"
+    flags = (size_average is None or bool(size_average), reduce is None or bool(reduce))
+    name = _LEGACY_REDUCTION.get(flags, "none")
     if emit_warning:
-        warnings.warn(warning.format(ret), stacklevel=3)
-    return ret
+        warnings.warn(
+            "size_average and reduce args will be deprecated, please use "
+            f"reduction='{name}' instead.",
+            stacklevel=3,
+        )
+    return name
 
 
 def resolve_reduction(size_average, reduce, reduction):
-    if size_average is not None or reduce is not None:
-        return legacy_get_string(size_average, reduce)
-    return reduction
+    """The reduction to apply; the legacy flags win (with a warning) when either is set."""
+    if size_average is None and reduce is None:
+        return reduction
+    return legacy_get_string(size_average, reduce)
+
+
+_REDUCERS = {
+    "none": lambda t: t,
+    "mean": lambda t: t.mean(),
+    "sum": lambda t: t.sum(),
+}
+
+
+def check_reduction(reduction):
+    require(
+        reduction in _REDUCERS,
+        ValueError,
+        lambda: f"{reduction} is not a valid value for reduction",
+    )
 
 
 def apply_reduction(loss, reduction):
-    if reduction == "none":
-        return loss
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    raise ValueError(f"{reduction} is not a valid value for reduction")
+    check_reduction(reduction)
+    return _REDUCERS[reduction](loss)
 
 
 def finfo_eps(dtype):

@@ -9,6 +9,7 @@ clamp because a clamp's gradient at its boundary is a convention of its own.
 import warnings
 
 import rtorch as torch
+from rtorch._checks import require
 
 from ._core import HAS
 
@@ -84,8 +85,7 @@ def _excl_clamp(input, min_val, max_val):
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    if min_val > max_val:
-        raise ValueError("min_val cannot be greater than max_val")
+    require(not min_val > max_val, ValueError, "min_val cannot be greater than max_val")
     return _apply(input, inplace, lambda x: _excl_clamp(x, min_val, max_val))
 
 
@@ -229,15 +229,6 @@ def prelu(input, weight):
     return torch.where(input > 0, input, weight * input)
 
 
-def _get_softmax_dim(name, ndim, stacklevel):
-    warnings.warn(
-        f"Implicit dimension choice for {name} has been deprecated. "
-        "Change the call to include dim=X as an argument.",
-        stacklevel=stacklevel,
-    )
-    return 0 if ndim in (0, 1, 3) else 1
-
-
 def _softmax_impl(input, dim):
     if HAS["softmax"]:
         return torch.softmax(input, dim)
@@ -253,25 +244,36 @@ def _log_softmax_impl(input, dim):
     return input - torch.logsumexp(input, dim, keepdim=True)
 
 
-def softmax(input, dim=None, _stacklevel=3, dtype=None):
+# name -> (kernel, whether the input is negated first)
+_SOFTMAX_FAMILY = {
+    "softmax": (_softmax_impl, False),
+    "softmin": (_softmax_impl, True),
+    "log_softmax": (_log_softmax_impl, False),
+}
+
+
+def _softmax_family(name, input, dim, stacklevel, dtype):
     if dim is None:
-        dim = _get_softmax_dim("softmax", input.dim(), _stacklevel)
+        # Legacy implicit choice: dim 0 for 0-, 1- and 3-D input, else dim 1.
+        warnings.warn(
+            f"Implicit dimension choice for {name} has been deprecated. "
+            "Change the call to include dim=X as an argument.",
+            stacklevel=stacklevel,
+        )
+        dim = 0 if input.dim() in (0, 1, 3) else 1
     if dtype is not None:
         input = input.to(dtype)
-    return _softmax_impl(input, dim)
+    kernel, negate = _SOFTMAX_FAMILY[name]
+    return kernel(-input if negate else input, dim)
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    return _softmax_family("softmax", input, dim, _stacklevel, dtype)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
-    if dim is None:
-        dim = _get_softmax_dim("softmin", input.dim(), _stacklevel)
-    if dtype is not None:
-        input = input.to(dtype)
-    return _softmax_impl(-input, dim)
+    return _softmax_family("softmin", input, dim, _stacklevel, dtype)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    if dim is None:
-        dim = _get_softmax_dim("log_softmax", input.dim(), _stacklevel)
-    if dtype is not None:
-        input = input.to(dtype)
-    return _log_softmax_impl(input, dim)
+    return _softmax_family("log_softmax", input, dim, _stacklevel, dtype)

@@ -8,7 +8,7 @@ convolution of the stride-dilated input with the flipped, transposed weight.
 import rtorch as torch
 
 from ..modules.utils import _pair, _single
-from ._core import HAS, HAS_C
+from ._core import HAS, HAS_C, unbatched_ok
 
 __all__ = [
     "pad",
@@ -111,14 +111,16 @@ def _patches(xp, kernel, dilation, stride, out_hw):
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
-    batched = input.dim() == 4
-    if not batched:
-        if input.dim() != 3:
-            raise RuntimeError(
-                f"Input Error: Only 3D or 4D input Tensors are supported (got {input.dim()}D)"
-            )
-        input = input.unsqueeze(0)
-    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = map(_pair, (kernel_size, dilation, padding, stride))
+    if input.dim() not in (3, 4):
+        raise RuntimeError(
+            f"Input Error: Only 3D or 4D input Tensors are supported (got {input.dim()}D)"
+        )
+    geometry = tuple(map(_pair, (kernel_size, dilation, padding, stride)))
+    return unbatched_ok(input, 4, lambda x: _unfold4d(x, *geometry))
+
+
+def _unfold4d(input, kernel, dilation, padding, stride):
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = kernel, dilation, padding, stride
     n, c, h, w = input.shape
     oh, ow = _out_size(h, kh, sh, ph, dh), _out_size(w, kw, sw, pw, dw)
     if oh <= 0 or ow <= 0:
@@ -128,19 +130,18 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
             f"sliding blocks as ({oh}, {ow}), but its components must be at least one."
         )
     if HAS_C["_unfold"]:
-        out = torch._C._unfold(input, (kh, kw), (dh, dw), (ph, pw), (sh, sw))
-        return out if batched else out.squeeze(0)
+        return torch._C._unfold(input, kernel, dilation, padding, stride)
     xp = pad(input, (pw, pw, ph, ph)) if (ph or pw) else input
-    out = _patches(xp, (kh, kw), (dh, dw), (sh, sw), (oh, ow)).reshape(n, c * kh * kw, oh * ow)
-    return out if batched else out.squeeze(0)
+    return _patches(xp, kernel, dilation, stride, (oh, ow)).reshape(n, c * kh * kw, oh * ow)
 
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
-    batched = input.dim() == 3
-    if not batched:
-        input = input.unsqueeze(0)
-    (h, w), (kh, kw) = _pair(output_size), _pair(kernel_size)
-    (dh, dw), (ph, pw), (sh, sw) = map(_pair, (dilation, padding, stride))
+    geometry = tuple(map(_pair, (output_size, kernel_size, dilation, padding, stride)))
+    return unbatched_ok(input, 3, lambda x: _fold3d(x, *geometry))
+
+
+def _fold3d(input, output_size, kernel, dilation, padding, stride):
+    (h, w), (kh, kw), (dh, dw), (ph, pw), (sh, sw) = output_size, kernel, dilation, padding, stride
     n, ck, length = input.shape
     k = kh * kw
     if ck % k != 0:
@@ -157,15 +158,13 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
             f"got input.size(2)={length}."
         )
     if HAS_C["_fold"]:
-        out = torch._C._fold(input, (h, w), (kh, kw), (dh, dw), (ph, pw), (sh, sw))
-        return out if batched else out.squeeze(0)
+        return torch._C._fold(input, output_size, kernel, dilation, padding, stride)
     c = ck // k
     hp, wp = h + 2 * ph, w + 2 * pw
     idx = _window_index(kh, kw, dh, dw, sh, sw, oh, ow, wp, input.device)
     canvas = torch.zeros(n, c, hp * wp, dtype=input.dtype, device=input.device)
     out = canvas.index_add(2, idx, input.reshape(n, c, k * length)).reshape(n, c, hp, wp)
-    out = pad(out, (-pw, -pw, -ph, -ph)) if (ph or pw) else out
-    return out if batched else out.squeeze(0)
+    return pad(out, (-pw, -pw, -ph, -ph)) if (ph or pw) else out
 
 
 # ---------------------------------------------------------------------- convolution
@@ -238,12 +237,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     _check_conv_input(input, weight, groups, 2, "conv2d")
     stride, dilation = _pair(stride), _pair(dilation)
     input, padding = _resolve_padding(input, weight, padding, stride, dilation, 2, "conv2d")
+    args = (weight, bias, stride, tuple(padding), dilation, groups)
     if HAS["conv2d"]:
-        return torch.conv2d(input, weight, bias, stride, tuple(padding), dilation, groups)
-    batched = input.dim() == 4
-    x = input if batched else input.unsqueeze(0)
-    out = _conv2d_composed(x, weight, bias, stride, tuple(padding), dilation, groups)
-    return out if batched else out.squeeze(0)
+        return torch.conv2d(input, *args)
+    return unbatched_ok(input, 4, lambda x: _conv2d_composed(x, *args))
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -316,10 +313,9 @@ def conv_transpose2d(
     dilation = _pair(dilation)
     if HAS["conv_transpose2d"]:
         return torch.conv_transpose2d(input, weight, bias, *args, groups, dilation)
-    batched = input.dim() == 4
-    x = input if batched else input.unsqueeze(0)
-    out = _conv_transpose2d_composed(x, weight, bias, *args, groups, dilation)
-    return out if batched else out.squeeze(0)
+    return unbatched_ok(
+        input, 4, lambda x: _conv_transpose2d_composed(x, weight, bias, *args, groups, dilation)
+    )
 
 
 def conv_transpose1d(

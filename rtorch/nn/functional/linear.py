@@ -1,8 +1,9 @@
 """linear, bilinear, dropout, embedding and vector utilities."""
 
 import rtorch as torch
+from rtorch._checks import require
 
-from ._core import HAS
+from ._core import HAS, maybe
 
 __all__ = [
     "linear",
@@ -40,8 +41,11 @@ def bilinear(input1, input2, weight, bias=None):
 
 
 def _check_p(p):
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    require(
+        not (p < 0.0 or p > 1.0),
+        ValueError,
+        lambda: f"dropout probability has to be between 0 and 1, but got {p}",
+    )
 
 
 def _src(input, inplace):
@@ -124,6 +128,14 @@ def _renorm_rows(weight, indices, max_norm, norm_type):
         weight[idx] = rows * scale
 
 
+def _row_index(i, rows):
+    """A possibly negative padding row as its index in [0, rows)."""
+    require(
+        i == 0 or -rows <= i < rows, AssertionError, "Padding_idx must be within num_embeddings"
+    )
+    return i + rows if i < 0 else i
+
+
 def embedding(
     input,
     weight,
@@ -133,14 +145,7 @@ def embedding(
     scale_grad_by_freq=False,
     sparse=False,
 ):
-    if padding_idx is not None:
-        if padding_idx > 0:
-            if padding_idx >= weight.size(0):
-                raise AssertionError("Padding_idx must be within num_embeddings")
-        elif padding_idx < 0:
-            if padding_idx < -weight.size(0):
-                raise AssertionError("Padding_idx must be within num_embeddings")
-            padding_idx = weight.size(0) + padding_idx
+    padding_idx = maybe(lambda i: _row_index(i, weight.size(0)), padding_idx)
     if sparse:
         raise NotImplementedError("rtorch: sparse embedding gradients are not supported")
     if max_norm is not None:

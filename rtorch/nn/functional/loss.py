@@ -1,10 +1,12 @@
 """Loss functions, each with PyTorch's `reduction` handling."""
 
+import math
 import warnings
 
 import rtorch as torch
+from rtorch._checks import require
 
-from ._core import HAS_C, apply_reduction, resolve_reduction
+from ._core import HAS_C, apply_reduction, check_reduction, legacy_get_string, resolve_reduction
 from .activation import _log_softmax_impl, logsigmoid
 
 __all__ = [
@@ -25,6 +27,9 @@ __all__ = [
     "poisson_nll_loss",
     "gaussian_nll_loss",
 ]
+
+
+_LOG_2PI = math.log(2 * math.pi)
 
 
 def _warn_size(input, target, name):
@@ -128,13 +133,10 @@ def nll_loss(
     if weight is not None:
         w = w * weight.index_select(0, safe.reshape(-1)).reshape(safe.shape)
     loss = picked * w
-    if reduction == "none":
-        return loss.reshape(out_shape)
-    if reduction == "sum":
-        return loss.sum()
     if reduction == "mean":
+        # Weighted mean: normalised by the total weight of the counted targets.
         return loss.sum() / w.sum()
-    raise ValueError(f"{reduction} is not a valid value for reduction")
+    return apply_reduction(loss.reshape(out_shape), reduction)
 
 
 def cross_entropy(
@@ -148,8 +150,7 @@ def cross_entropy(
     label_smoothing=0.0,
 ):
     reduction = resolve_reduction(size_average, reduce, reduction)
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")
+    check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.dim() == 1 else 1
@@ -249,26 +250,25 @@ def binary_cross_entropy_with_logits(
         raise ValueError(
             f"Target size ({target.shape}) must be the same as input size ({input.shape})"
         )
-    ls = logsigmoid(input)
-    if pos_weight is not None:
-        log_weight = (pos_weight - 1) * target + 1
-        loss = (1 - target) * input - log_weight * ls
-    else:
-        loss = (1 - target) * input - ls
+    # -[p * y * log s(x) + (1 - y) * log(1 - s(x))] with log(1 - s(x)) = log s(x) - x,
+    # so log s(x) carries the factor p * y + (1 - y) = 1 + (p - 1) * y.
+    factor = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
+    loss = (1 - target) * input - factor * logsigmoid(input)
     return apply_reduction(_weighted(loss, weight), reduction)
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
-    if size_average is not None or reduce is not None:
-        reduction = resolve_reduction(size_average, reduce, reduction)
-    elif reduction == "mean":
-        warnings.warn(
-            "reduction: 'mean' divides the total loss by both the batch size and the support "
-            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
-            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
-            "major release.",
-            stacklevel=2,
-        )
+    if size_average is None and reduce is None:
+        if reduction == "mean":
+            warnings.warn(
+                "reduction: 'mean' divides the total loss by both the batch size and the "
+                "support size.'batchmean' divides only by the batch size, and aligns with the "
+                "KL div math definition.'mean' will be changed to behave the same as "
+                "'batchmean' in the next major release.",
+                stacklevel=2,
+            )
+    else:
+        reduction = legacy_get_string(size_average, reduce)
     if log_target:
         loss = torch.exp(target) * (target - input)
     else:
@@ -308,7 +308,7 @@ def margin_ranking_loss(
     input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"
 ):
     reduction = resolve_reduction(size_average, reduce, reduction)
-    if input1.dim() != input2.dim() or input1.dim() != target.dim():
+    if len({input1.dim(), input2.dim(), target.dim()}) > 1:
         raise RuntimeError(
             f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
             f"input1: {input1.size()}, input2: {input2.size()}, target: {target.size()} "
@@ -367,13 +367,15 @@ def poisson_nll_loss(
     reduction="mean",
 ):
     reduction = resolve_reduction(size_average, reduce, reduction)
+    # Poisson rate and its log, from whichever of the two the input holds.
     if log_input:
-        loss = torch.exp(input) - target * input
+        rate, log_rate = torch.exp(input), input
     else:
-        loss = input - target * torch.log(input + eps)
+        rate, log_rate = input, torch.log(input + eps)
+    loss = rate - target * log_rate
     if full:
         safe = torch.where(target > 1, target, torch.ones_like(target))
-        stirling = safe * torch.log(safe) - safe + 0.5 * torch.log(2 * 3.141592653589793 * safe)
+        stirling = safe * torch.log(safe) - safe + 0.5 * torch.log(2 * math.pi * safe)
         loss = loss + torch.where(target > 1, stirling, torch.zeros_like(stirling))
     return apply_reduction(loss, reduction)
 
@@ -381,10 +383,11 @@ def poisson_nll_loss(
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
     if var.dim() == input.dim() - 1 and tuple(var.shape) == tuple(input.shape[:-1]):
         var = var.unsqueeze(-1)
-    if bool((var < 0).any()):
-        raise ValueError("var has negative entry/entries")
+    require(not bool((var < 0).any()), ValueError, "var has negative entry/entries")
+    # Clamped from below for the value only; the gradient still flows to var.
     var = var + (var.clamp(min=eps) - var).detach()
-    loss = 0.5 * (torch.log(var) + (input - target) ** 2 / var)
+    sq_err = (input - target) ** 2
+    loss = 0.5 * (torch.log(var) + sq_err / var)
     if full:
-        loss = loss + 0.5 * 1.8378770664093453
+        loss = loss + 0.5 * _LOG_2PI
     return apply_reduction(loss, reduction)

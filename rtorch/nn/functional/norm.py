@@ -1,6 +1,9 @@
 """Normalisation functions."""
 
+import math
+
 import rtorch as torch
+from rtorch._checks import require
 
 from ._core import HAS, finfo_eps
 
@@ -23,6 +26,25 @@ def _channel_shape(input):
     return shape
 
 
+def _affine(out, weight, bias, shape=None):
+    """out * weight + bias, each optional; per-channel ones reshaped to `shape`."""
+    if weight is not None:
+        out = out * (weight if shape is None else weight.reshape(shape))
+    if bias is not None:
+        out = out + (bias if shape is None else bias.reshape(shape))
+    return out
+
+
+def _momentum_update(running_mean, running_var, mean, var, count, momentum):
+    """Blend batch statistics into the running buffers (var made unbiased over `count`)."""
+    with torch.no_grad():
+        if running_mean is not None:
+            running_mean.mul_(1 - momentum).add_(mean.detach() * momentum)
+        if running_var is not None:
+            unbiased = var.detach() * (count / max(count - 1, 1))
+            running_var.mul_(1 - momentum).add_(unbiased * momentum)
+
+
 def batch_norm(
     input,
     running_mean,
@@ -37,7 +59,15 @@ def batch_norm(
         _verify_batch_size(input.size())
     if HAS["batch_norm"]:
         return torch.batch_norm(
-            input, weight, bias, running_mean, running_var, training, momentum, eps, False
+            input,
+            weight,
+            bias,
+            running_mean,
+            running_var,
+            training=training,
+            momentum=momentum,
+            eps=eps,
+            cudnn_enabled=False,
         )
     if input.dim() < 2:
         raise ValueError(f"batch_norm: expected at least 2D input (got {input.dim()}D input)")
@@ -46,25 +76,19 @@ def batch_norm(
     if training:
         mean = input.mean(dims, keepdim=True)
         var = ((input - mean) ** 2).mean(dims, keepdim=True)
-        if running_mean is not None or running_var is not None:
-            n = input.numel() // input.shape[1]
-            with torch.no_grad():
-                if running_mean is not None:
-                    running_mean.mul_(1 - momentum).add_(mean.reshape(-1).detach() * momentum)
-                if running_var is not None:
-                    unbiased = var.reshape(-1).detach() * (n / max(n - 1, 1))
-                    running_var.mul_(1 - momentum).add_(unbiased * momentum)
+        count = input.numel() // input.shape[1]
+        _momentum_update(
+            running_mean, running_var, mean.reshape(-1), var.reshape(-1), count, momentum
+        )
     else:
-        if running_mean is None or running_var is None:
-            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+        require(
+            running_mean is not None and running_var is not None,
+            RuntimeError,
+            "running_mean and running_var must be defined in evaluation mode",
+        )
         mean = running_mean.reshape(shape)
         var = running_var.reshape(shape)
-    out = (input - mean) * torch.rsqrt(var + eps)
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+    return _affine((input - mean) * torch.rsqrt(var + eps), weight, bias, shape)
 
 
 def instance_norm(
@@ -82,23 +106,13 @@ def instance_norm(
     dims = list(range(2, input.dim()))
     mean = input.mean(dims, keepdim=True)
     var = ((input - mean) ** 2).mean(dims, keepdim=True)
+    # The buffers track the per-channel statistics averaged over the batch.
+    count = math.prod(input.shape[2:])
     if running_mean is not None or running_var is not None:
-        n = 1
-        for s in input.shape[2:]:
-            n *= s
-        with torch.no_grad():
-            if running_mean is not None:
-                running_mean.mul_(1 - momentum).add_(mean.mean(0).reshape(-1) * momentum)
-            if running_var is not None:
-                unb = var.mean(0).reshape(-1) * (n / max(n - 1, 1))
-                running_var.mul_(1 - momentum).add_(unb * momentum)
+        batch_mean, batch_var = mean.mean(0).reshape(-1), var.mean(0).reshape(-1)
+        _momentum_update(running_mean, running_var, batch_mean, batch_var, count, momentum)
     out = (input - mean) * torch.rsqrt(var + eps)
-    shape = _channel_shape(input)
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+    return _affine(out, weight, bias, _channel_shape(input))
 
 
 def _check_normalized_shape(input, normalized_shape, op):
@@ -120,12 +134,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     dims = list(range(input.dim() - len(shape), input.dim()))
     mean = input.mean(dims, keepdim=True)
     var = ((input - mean) ** 2).mean(dims, keepdim=True)
-    out = (input - mean) * torch.rsqrt(var + eps)
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    return _affine((input - mean) * torch.rsqrt(var + eps), weight, bias)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -145,12 +154,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     mean = x.mean(2, keepdim=True)
     var = ((x - mean) ** 2).mean(2, keepdim=True)
     out = ((x - mean) * torch.rsqrt(var + eps)).reshape(input.shape)
-    shape = _channel_shape(input)
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+    return _affine(out, weight, bias, _channel_shape(input))
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
@@ -163,6 +167,4 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         eps = finfo_eps(input.dtype)
     dims = list(range(input.dim() - len(shape), input.dim()))
     out = input * torch.rsqrt((input * input).mean(dims, keepdim=True) + eps)
-    if weight is not None:
-        out = out * weight
-    return out
+    return _affine(out, weight, None)

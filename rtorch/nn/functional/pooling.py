@@ -2,11 +2,13 @@
 
 import math
 import struct
+import warnings
 
 import rtorch as torch
+from rtorch._checks import require
 
 from ..modules.utils import _pair, _single
-from ._core import HAS, HAS_C
+from ._core import HAS, HAS_C, unbatched_ok
 from .conv import _patches, pad
 
 __all__ = [
@@ -80,19 +82,19 @@ def max_pool2d_with_indices(
         return torch._C._max_pool2d_with_indices(
             input, kernel, stride, padding, dilation, ceil_mode
         )
-    batched = input.dim() == 4
-    x = input if batched else input.unsqueeze(0)
-    w = x.shape[-1]
+    geometry = (kernel, stride, padding, dilation, ceil_mode)
+    return unbatched_ok(input, 4, lambda x: _max_pool2d_composed(x, *geometry))
+
+
+def _max_pool2d_composed(x, kernel, stride, padding, dilation, ceil_mode):
     wins, oh, ow = _padded_windows(x, kernel, stride, padding, dilation, ceil_mode, -math.inf)
     values, k = wins.max(dim=2)
+    # Flat input position of each window's arg-max, from the window origin and offset.
     base_h = (torch.arange(oh, device=x.device) * stride[0] - padding[0]).reshape(oh, 1)
     base_w = (torch.arange(ow, device=x.device) * stride[1] - padding[1]).reshape(1, ow)
     row = base_h + (k // kernel[1]) * dilation[0]
     col = base_w + (k % kernel[1]) * dilation[1]
-    indices = row * w + col
-    if not batched:
-        values, indices = values.squeeze(0), indices.squeeze(0)
-    return values, indices
+    return values, row * x.shape[-1] + col
 
 
 def max_pool2d(
@@ -176,22 +178,22 @@ def avg_pool2d(
 ):
     kernel, stride, padding, _ = _pool_args(kernel_size, stride, padding, 1)
     _check_pool(input, kernel, stride, padding, (1, 1), "avg_pool2d")
-    if divisor_override is not None and divisor_override == 0:
-        raise RuntimeError("divisor must be not zero")
+    require(divisor_override != 0, RuntimeError, "divisor must be not zero")
+    geometry = (kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
     fused = _fused_avg_pool2d()
     if fused is not None:
-        return fused(input, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
-    batched = input.dim() == 4
-    x = input if batched else input.unsqueeze(0)
+        return fused(input, *geometry)
+    return unbatched_ok(input, 4, lambda x: _avg_pool2d_composed(x, *geometry))
+
+
+def _avg_pool2d_composed(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor):
     h, w = x.shape[-2:]
     wins, oh, ow = _padded_windows(x, kernel, stride, padding, (1, 1), ceil_mode, 0.0)
     total = wins.sum(2)
-    if divisor_override is not None:
-        out = total / divisor_override
-    else:
-        div = _avg_divisors(h, w, oh, ow, kernel, stride, padding, count_include_pad)
-        out = total / torch.tensor(div, dtype=x.dtype, device=x.device)
-    return out if batched else out.squeeze(0)
+    if divisor is not None:
+        return total / divisor
+    div = _avg_divisors(h, w, oh, ow, kernel, stride, padding, count_include_pad)
+    return total / torch.tensor(div, dtype=x.dtype, device=x.device)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -348,10 +350,9 @@ def interpolate(
         raise ValueError(
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D)"
         )
-    if size is not None and scale_factor is not None:
-        raise ValueError("only one of size or scale_factor should be defined")
-    if size is None and scale_factor is None:
-        raise ValueError("either size or scale_factor should be defined")
+    if (size is None) == (scale_factor is None):
+        given = "only one of" if size is not None else "either"
+        raise ValueError(f"{given} size or scale_factor should be defined")
     spatial = list(input.shape[2:])
     if size is not None:
         sizes = list(size) if isinstance(size, (list, tuple)) else [size] * nd
@@ -395,4 +396,8 @@ def interpolate(
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
-    return interpolate(input, size, scale_factor, mode, align_corners)
+    warnings.warn(
+        "`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=2,
+    )
+    return interpolate(input, size, scale_factor, mode=mode, align_corners=align_corners)
