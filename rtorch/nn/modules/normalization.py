@@ -126,9 +126,7 @@ class _NormBase(_AffineNorm):
         self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
     ):
         counter = prefix + "num_batches_tracked"
-        saved_before_counter = local_metadata.get("version") is None or (
-            local_metadata["version"] < 2
-        )
+        saved_before_counter = (local_metadata.get("version") or 0) < 2
         if saved_before_counter and self.track_running_stats and counter not in state_dict:
             present = self.num_batches_tracked
             state_dict[counter] = present if present is not None else torch.tensor(0).long()
