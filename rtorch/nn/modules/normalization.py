@@ -1,4 +1,8 @@
-"""BatchNorm, InstanceNorm, LayerNorm, GroupNorm and RMSNorm."""
+"""BatchNorm, InstanceNorm, LayerNorm, GroupNorm and RMSNorm.
+
+Every norm shares one affine bookkeeping (`weight` of ones, `bias` of zeros, either
+one optional); BatchNorm and InstanceNorm add running statistics on top of it.
+"""
 
 import numbers
 import warnings
@@ -22,9 +26,46 @@ __all__ = [
 ]
 
 
-class _NormBase(Module):
+def _as_shape(shape):
+    return (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+
+
+def _describe(*leading, **named):
+    """extra_repr text: positional values first, then `key=value` pairs in order."""
+    return ", ".join([*map(str, leading), *(f"{k}={v}" for k, v in named.items())])
+
+
+def _dims_text(dims):
+    return " or ".join(f"{d}D" for d in dims)
+
+
+class _AffineNorm(Module):
+    """A norm with an optional per-element scale (`weight`) and shift (`bias`)."""
+
+    def _add_affine(self, shape, scale, shift, device, dtype):
+        def fresh():
+            return Parameter(torch.empty(shape, device=device, dtype=dtype))
+
+        self.register_parameter("weight", fresh() if scale else None)
+        self.register_parameter("bias", fresh() if scale and shift else None)
+
+    def _reset_affine(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def reset_parameters(self):
+        self._reset_affine()
+
+
+class _NormBase(_AffineNorm):
+    """Per-channel affine plus optional running mean/variance and a batch counter."""
+
+    # Version 2 added `num_batches_tracked`; older checkpoints lack it.
     _version = 2
-    __constants__ = ["track_running_stats", "momentum", "eps", "num_features", "affine"]
+    # Accepted input ranks, named in the error message.
+    _input_dims = ()
 
     def __init__(
         self,
@@ -38,71 +79,57 @@ class _NormBase(Module):
         *,
         bias=True,
     ):
-        factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(torch.empty(num_features, **factory_kwargs))
-            if bias:
-                self.bias = Parameter(torch.empty(num_features, **factory_kwargs))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self._add_affine(num_features, affine, bias, device, dtype)
+        stats = {"running_mean": None, "running_var": None, "num_batches_tracked": None}
         if track_running_stats:
-            self.register_buffer("running_mean", torch.zeros(num_features, **factory_kwargs))
-            self.register_buffer("running_var", torch.ones(num_features, **factory_kwargs))
-            self.register_buffer(
-                "num_batches_tracked", torch.tensor(0, dtype=torch.long, device=device)
-            )
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+            stats["running_mean"] = torch.zeros(num_features, device=device, dtype=dtype)
+            stats["running_var"] = torch.ones(num_features, device=device, dtype=dtype)
+            stats["num_batches_tracked"] = torch.tensor(0, dtype=torch.long, device=device)
+        for name, value in stats.items():
+            self.register_buffer(name, value)
         self.reset_parameters()
 
     def reset_running_stats(self):
-        if self.track_running_stats:
-            self.running_mean.zero_()
-            self.running_var.fill_(1)
-            self.num_batches_tracked.zero_()
+        if not self.track_running_stats:
+            return
+        self.running_mean.zero_()
+        self.running_var.fill_(1)
+        self.num_batches_tracked.zero_()
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        self._reset_affine()
 
     def _check_input_dim(self, input):
-        raise NotImplementedError
+        if input.dim() not in self._input_dims:
+            raise ValueError(
+                f"expected {_dims_text(self._input_dims)} input (got {input.dim()}D input)"
+            )
 
     def extra_repr(self):
-        return (
-            "{num_features}, eps={eps}, momentum={momentum}, affine={affine}, "
-            "bias={use_bias}, track_running_stats={track_running_stats}".format(
-                **self.__dict__, use_bias=self.bias is not None
-            )
+        return _describe(
+            self.num_features,
+            eps=self.eps,
+            momentum=self.momentum,
+            affine=self.affine,
+            bias=self.bias is not None,
+            track_running_stats=self.track_running_stats,
         )
 
     def _load_from_state_dict(
         self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
     ):
-        # State dicts saved before num_batches_tracked existed lack the key.
-        version = local_metadata.get("version", None)
-        if (version is None or version < 2) and self.track_running_stats:
-            key = prefix + "num_batches_tracked"
-            if key not in state_dict:
-                state_dict[key] = (
-                    self.num_batches_tracked
-                    if self.num_batches_tracked is not None
-                    else torch.tensor(0, dtype=torch.long)
-                )
+        counter = prefix + "num_batches_tracked"
+        saved_before_counter = (local_metadata.get("version") or 0) < 2
+        if saved_before_counter and self.track_running_stats and counter not in state_dict:
+            present = self.num_batches_tracked
+            state_dict[counter] = present if present is not None else torch.tensor(0).long()
         super()._load_from_state_dict(
             state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
         )
@@ -111,48 +138,45 @@ class _NormBase(Module):
 class _BatchNorm(_NormBase):
     def forward(self, input):
         self._check_input_dim(input)
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+        updating = self.training and self.track_running_stats
+        momentum = self.momentum
+        if updating and self.num_batches_tracked is not None:
             self.num_batches_tracked.add_(1)
-            if self.momentum is None:
-                # Cumulative moving average.
-                factor = 1.0 / float(self.num_batches_tracked)
-        if self.training:
-            bn_training = True
+            if momentum is None:
+                # No momentum: a cumulative average over all batches seen.
+                momentum = 1.0 / float(self.num_batches_tracked)
+        # Training reads and writes the buffers only while tracking; eval reads them if present.
+        if updating or not self.training:
+            mean, var = self.running_mean, self.running_var
         else:
-            bn_training = self.running_mean is None and self.running_var is None
-        use_buffers = not self.training or self.track_running_stats
+            mean = var = None
+        batch_stats = self.training or (mean is None and var is None)
         return F.batch_norm(
             input,
-            self.running_mean if use_buffers else None,
-            self.running_var if use_buffers else None,
+            mean,
+            var,
             self.weight,
             self.bias,
-            bn_training,
-            factor,
+            batch_stats,
+            0.0 if momentum is None else momentum,
             self.eps,
         )
 
 
 class BatchNorm1d(_BatchNorm):
-    def _check_input_dim(self, input):
-        if input.dim() != 2 and input.dim() != 3:
-            raise ValueError(f"expected 2D or 3D input (got {input.dim()}D input)")
+    _input_dims = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
-    def _check_input_dim(self, input):
-        if input.dim() != 4:
-            raise ValueError(f"expected 4D input (got {input.dim()}D input)")
+    _input_dims = (4,)
 
 
 class BatchNorm3d(_BatchNorm):
-    def _check_input_dim(self, input):
-        if input.dim() != 5:
-            raise ValueError(f"expected 5D input (got {input.dim()}D input)")
+    _input_dims = (5,)
 
 
 class _InstanceNorm(_NormBase):
+    # Rank of one unbatched sample, (C, L...); a batch adds one leading dim.
     _no_batch_dim = 2
 
     def __init__(
@@ -171,39 +195,43 @@ class _InstanceNorm(_NormBase):
             num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
         )
 
-    def _check_input_dim(self, input):
-        nd = self._no_batch_dim
-        if input.dim() not in (nd, nd + 1):
-            raise ValueError(f"expected {nd}D or {nd + 1}D input (got {input.dim()}D input)")
+    @property
+    def _input_dims(self):
+        return (self._no_batch_dim, self._no_batch_dim + 1)
+
+    def _check_channels(self, input):
+        channel_dim = input.dim() - self._no_batch_dim
+        got = input.size(channel_dim)
+        if got == self.num_features:
+            return
+        if self.affine:
+            raise ValueError(
+                f"expected input's size at dim={channel_dim} to match num_features "
+                f"({self.num_features}), but got: {got}."
+            )
+        warnings.warn(
+            f"input's size at dim={channel_dim} does not match num_features. You can "
+            "silence this warning by not passing in num_features, which is not used "
+            "because affine=False",
+            stacklevel=3,
+        )
 
     def forward(self, input):
         self._check_input_dim(input)
-        feature_dim = input.dim() - self._no_batch_dim
-        if input.size(feature_dim) != self.num_features:
-            if self.affine:
-                raise ValueError(
-                    f"expected input's size at dim={feature_dim} to match num_features "
-                    f"({self.num_features}), but got: {input.size(feature_dim)}."
-                )
-            warnings.warn(
-                f"input's size at dim={feature_dim} does not match num_features. You can "
-                "silence this warning by not passing in num_features, which is not used "
-                "because affine=False",
-                stacklevel=2,
-            )
-        batched = input.dim() != self._no_batch_dim
-        x = input if batched else input.unsqueeze(0)
-        out = F.instance_norm(
+        self._check_channels(input)
+        unbatched = input.dim() == self._no_batch_dim
+        x = input.unsqueeze(0) if unbatched else input
+        y = F.instance_norm(
             x,
             self.running_mean,
             self.running_var,
             self.weight,
             self.bias,
-            self.training or not self.track_running_stats,
-            self.momentum if self.momentum is not None else 0.0,
+            not self.track_running_stats or self.training,
+            0.0 if self.momentum is None else self.momentum,
             self.eps,
         )
-        return out if batched else out.squeeze(0)
+        return y.squeeze(0) if unbatched else y
 
 
 class InstanceNorm1d(_InstanceNorm):
@@ -214,9 +242,18 @@ class InstanceNorm2d(_InstanceNorm):
     _no_batch_dim = 3
 
 
-class LayerNorm(Module):
-    __constants__ = ["normalized_shape", "eps", "elementwise_affine"]
+class _ShapeNorm(_AffineNorm):
+    """Norms over the trailing `normalized_shape` dims (LayerNorm, RMSNorm)."""
 
+    def _setup(self, normalized_shape, eps, elementwise_affine, bias, device, dtype):
+        self.normalized_shape = _as_shape(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        self._add_affine(self.normalized_shape, elementwise_affine, bias, device, dtype)
+        self.reset_parameters()
+
+
+class LayerNorm(_ShapeNorm):
     def __init__(
         self,
         normalized_shape,
@@ -226,43 +263,38 @@ class LayerNorm(Module):
         device=None,
         dtype=None,
     ):
-        factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(normalized_shape)
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(torch.empty(self.normalized_shape, **factory_kwargs))
-            if bias:
-                self.bias = Parameter(torch.empty(self.normalized_shape, **factory_kwargs))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        self._setup(normalized_shape, eps, elementwise_affine, bias, device, dtype)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return (
-            "{normalized_shape}, eps={eps}, elementwise_affine={elementwise_affine}, "
-            "bias={use_bias}".format(**self.__dict__, use_bias=self.bias is not None)
+        return _describe(
+            self.normalized_shape,
+            eps=self.eps,
+            elementwise_affine=self.elementwise_affine,
+            bias=self.bias is not None,
         )
 
 
-class GroupNorm(Module):
-    __constants__ = ["num_groups", "num_channels", "eps", "affine"]
+class RMSNorm(_ShapeNorm):
+    def __init__(
+        self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None
+    ):
+        super().__init__()
+        self._setup(normalized_shape, eps, elementwise_affine, False, device, dtype)
 
+    def forward(self, x):
+        return F.rms_norm(x, self.normalized_shape, self.weight, eps=self.eps)
+
+    def extra_repr(self):
+        return _describe(
+            self.normalized_shape, eps=self.eps, elementwise_affine=self.elementwise_affine
+        )
+
+
+class GroupNorm(_AffineNorm):
     def __init__(
         self,
         num_groups,
@@ -274,9 +306,8 @@ class GroupNorm(Module):
         *,
         bias=True,
     ):
-        factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
-        if num_channels % num_groups != 0:
+        if num_channels % num_groups:
             raise ValueError(
                 f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})"
             )
@@ -284,59 +315,17 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(torch.empty(num_channels, **factory_kwargs))
-            if bias:
-                self.bias = Parameter(torch.empty(num_channels, **factory_kwargs))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self._add_affine(num_channels, affine, bias, device, dtype)
         self.reset_parameters()
-
-    def reset_parameters(self):
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
 
     def forward(self, input):
-        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, eps=self.eps)
 
     def extra_repr(self):
-        return "{num_groups}, {num_channels}, eps={eps}, affine={affine}, bias={use_bias}".format(
-            **self.__dict__, use_bias=self.bias is not None
-        )
-
-
-class RMSNorm(Module):
-    __constants__ = ["normalized_shape", "eps", "elementwise_affine"]
-
-    def __init__(
-        self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None
-    ):
-        factory_kwargs = {"device": device, "dtype": dtype}
-        super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(normalized_shape)
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(torch.empty(self.normalized_shape, **factory_kwargs))
-        else:
-            self.register_parameter("weight", None)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-
-    def forward(self, x):
-        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
-
-    def extra_repr(self):
-        return "{normalized_shape}, eps={eps}, elementwise_affine={elementwise_affine}".format(
-            **self.__dict__
+        return _describe(
+            self.num_groups,
+            self.num_channels,
+            eps=self.eps,
+            affine=self.affine,
+            bias=self.bias is not None,
         )

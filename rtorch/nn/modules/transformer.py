@@ -1,4 +1,8 @@
-"""MultiheadAttention, TransformerEncoderLayer and TransformerEncoder."""
+"""MultiheadAttention, TransformerEncoderLayer and TransformerEncoder.
+
+An encoder layer is two residual sublayers (self-attention, then feed-forward), each
+wrapped the same way: pre-norm `x + f(norm(x))` or post-norm `norm(x + f(x))`.
+"""
 
 import copy
 import warnings
@@ -17,10 +21,27 @@ from .normalization import LayerNorm
 
 __all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"]
 
+_PROJECTIONS = ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight")
+
+
+def _masks(padding, padding_name, mask, mask_name, dtype):
+    """Both masks in float additive form (or None), warning when their kinds differ."""
+    padding = F._canonical_mask(padding, padding_name, F._none_or_dtype(mask), mask_name, dtype)
+    mask = F._canonical_mask(mask, mask_name, None, "", dtype, False)
+    return padding, mask
+
+
+def _swap_batch_and_time(*tensors):
+    """Transposes dims 0 and 1 of each distinct tensor once, so aliased arguments stay
+    aliased (attention projects q/k/v in one matmul when all three are the same tensor)."""
+    swapped = {}
+    for t in tensors:
+        if id(t) not in swapped:
+            swapped[id(t)] = t.transpose(0, 1)
+    return [swapped[id(t)] for t in tensors]
+
 
 class MultiheadAttention(Module):
-    __constants__ = ["batch_first"]
-
     def __init__(
         self,
         embed_dim,
@@ -40,59 +61,57 @@ class MultiheadAttention(Module):
                 f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} "
                 f"and num_heads={num_heads} instead"
             )
-        factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
+        where = {"device": device, "dtype": dtype}
+
+        def fresh(*shape):
+            return Parameter(torch.empty(shape, **where))
+
         self.embed_dim = embed_dim
-        self.kdim = kdim if kdim is not None else embed_dim
-        self.vdim = vdim if vdim is not None else embed_dim
-        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        self.kdim = embed_dim if kdim is None else kdim
+        self.vdim = embed_dim if vdim is None else vdim
+        # One packed (3E, E) projection when keys and values share the query's width.
+        self._qkv_same_embed_dim = self.kdim == self.vdim == embed_dim
         self.num_heads = num_heads
         self.dropout = dropout
         self.batch_first = batch_first
         self.head_dim = embed_dim // num_heads
         if self.head_dim * num_heads != embed_dim:
             raise AssertionError("embed_dim must be divisible by num_heads")
-        if not self._qkv_same_embed_dim:
-            self.q_proj_weight = Parameter(torch.empty((embed_dim, embed_dim), **factory_kwargs))
-            self.k_proj_weight = Parameter(torch.empty((embed_dim, self.kdim), **factory_kwargs))
-            self.v_proj_weight = Parameter(torch.empty((embed_dim, self.vdim), **factory_kwargs))
-            self.register_parameter("in_proj_weight", None)
+
+        if self._qkv_same_embed_dim:
+            projections = {"in_proj_weight": fresh(3 * embed_dim, embed_dim)}
         else:
-            self.in_proj_weight = Parameter(
-                torch.empty((3 * embed_dim, embed_dim), **factory_kwargs)
-            )
-            self.register_parameter("q_proj_weight", None)
-            self.register_parameter("k_proj_weight", None)
-            self.register_parameter("v_proj_weight", None)
-        if bias:
-            self.in_proj_bias = Parameter(torch.empty(3 * embed_dim, **factory_kwargs))
-        else:
-            self.register_parameter("in_proj_bias", None)
-        self.out_proj = NonDynamicallyQuantizableLinear(
-            embed_dim, embed_dim, bias=bias, **factory_kwargs
-        )
+            projections = {
+                "q_proj_weight": fresh(embed_dim, embed_dim),
+                "k_proj_weight": fresh(embed_dim, self.kdim),
+                "v_proj_weight": fresh(embed_dim, self.vdim),
+            }
+        # The created projections first, then the unused ones as None (PyTorch's order).
+        for name in sorted(_PROJECTIONS, key=lambda n: n not in projections):
+            self.register_parameter(name, projections.get(name))
+        self.register_parameter("in_proj_bias", fresh(3 * embed_dim) if bias else None)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **where)
         if add_bias_kv:
-            self.bias_k = Parameter(torch.empty((1, 1, embed_dim), **factory_kwargs))
-            self.bias_v = Parameter(torch.empty((1, 1, embed_dim), **factory_kwargs))
+            self.bias_k = fresh(1, 1, embed_dim)
+            self.bias_v = fresh(1, 1, embed_dim)
         else:
-            self.bias_k = self.bias_v = None
+            self.bias_k = None
+            self.bias_v = None
         self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
     def _reset_parameters(self):
-        if self._qkv_same_embed_dim:
-            xavier_uniform_(self.in_proj_weight)
-        else:
-            xavier_uniform_(self.q_proj_weight)
-            xavier_uniform_(self.k_proj_weight)
-            xavier_uniform_(self.v_proj_weight)
+        for name in _PROJECTIONS:
+            weight = getattr(self, name)
+            if weight is not None:
+                xavier_uniform_(weight)
         if self.in_proj_bias is not None:
             constant_(self.in_proj_bias, 0.0)
             constant_(self.out_proj.bias, 0.0)
-        if self.bias_k is not None:
-            xavier_normal_(self.bias_k)
-        if self.bias_v is not None:
-            xavier_normal_(self.bias_v)
+        for extra in (self.bias_k, self.bias_v):
+            if extra is not None:
+                xavier_normal_(extra)
 
     def forward(
         self,
@@ -105,33 +124,17 @@ class MultiheadAttention(Module):
         average_attn_weights=True,
         is_causal=False,
     ):
-        is_batched = query.dim() == 3
-        key_padding_mask = F._canonical_mask(
-            key_padding_mask,
-            "key_padding_mask",
-            F._none_or_dtype(attn_mask),
-            "attn_mask",
-            query.dtype,
+        key_padding_mask, attn_mask = _masks(
+            key_padding_mask, "key_padding_mask", attn_mask, "attn_mask", query.dtype
         )
-        attn_mask = F._canonical_mask(attn_mask, "attn_mask", None, "", query.dtype, False)
-        if self.batch_first and is_batched:
-            # Keep identity between query/key/value so self-attention stays packed.
-            if key is value:
-                if query is key:
-                    query = key = value = query.transpose(1, 0)
-                else:
-                    query, key = (x.transpose(1, 0) for x in (query, key))
-                    value = key
-            else:
-                query, key, value = (x.transpose(1, 0) for x in (query, key, value))
+        # The functional form is time-major.
+        swap = self.batch_first and query.dim() == 3
+        if swap:
+            query, key, value = _swap_batch_and_time(query, key, value)
         separate = {}
         if not self._qkv_same_embed_dim:
-            separate = dict(
-                use_separate_proj_weight=True,
-                q_proj_weight=self.q_proj_weight,
-                k_proj_weight=self.k_proj_weight,
-                v_proj_weight=self.v_proj_weight,
-            )
+            separate = {name: getattr(self, name) for name in _PROJECTIONS[1:]}
+            separate["use_separate_proj_weight"] = True
         out, weights = F.multi_head_attention_forward(
             query,
             key,
@@ -154,38 +157,46 @@ class MultiheadAttention(Module):
             is_causal=is_causal,
             **separate,
         )
-        if self.batch_first and is_batched:
-            out = out.transpose(1, 0)
-        return out, weights
+        return (out.transpose(0, 1) if swap else out), weights
 
 
-def _get_activation_fn(activation):
-    if activation == "relu":
-        return F.relu
-    if activation == "gelu":
-        return F.gelu
-    raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+# Activation names accepted by the encoder layer, and the code recorded for the fused paths
+# (1 = relu, 2 = gelu, 0 = anything else).
+_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
 
-def _generate_square_subsequent_mask(sz, device=None, dtype=None):
-    return torch.triu(torch.full((sz, sz), float("-inf"), dtype=dtype, device=device), diagonal=1)
+def _resolve_activation(activation):
+    if not isinstance(activation, str):
+        return activation
+    if activation not in _ACTIVATIONS:
+        raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+    return _ACTIVATIONS[activation]
 
 
-def _detect_is_causal_mask(mask, is_causal=None, size=None):
-    make_causal = is_causal is True
-    if is_causal is None and mask is not None:
-        sz = size if size is not None else mask.size(-2)
-        causal = _generate_square_subsequent_mask(sz, device=mask.device, dtype=mask.dtype)
-        if tuple(mask.shape) == tuple(causal.shape):
-            make_causal = bool((mask == causal).all())
-        else:
-            make_causal = False
-    return make_causal
+def _activation_code(fn):
+    if fn is F.relu or isinstance(fn, ReLU):
+        return 1
+    if fn is F.gelu or isinstance(fn, GELU):
+        return 2
+    return 0
+
+
+def _causal_mask(size, device=None, dtype=None):
+    """Float (size, size) mask: -inf strictly above the diagonal, 0 elsewhere."""
+    blocked = torch.full((size, size), float("-inf"), dtype=dtype, device=device)
+    return torch.triu(blocked, diagonal=1)
+
+
+def _infer_causal(mask, is_causal, seq_len):
+    """`is_causal=None` means: causal exactly when `mask` equals the causal mask."""
+    if is_causal is not None or mask is None:
+        return is_causal is True
+    size = mask.size(-2) if seq_len is None else seq_len
+    reference = _causal_mask(size, device=mask.device, dtype=mask.dtype)
+    return tuple(mask.shape) == tuple(reference.shape) and bool((mask == reference).all())
 
 
 class TransformerEncoderLayer(Module):
-    __constants__ = ["norm_first"]
-
     def __init__(
         self,
         d_model,
@@ -200,139 +211,124 @@ class TransformerEncoderLayer(Module):
         device=None,
         dtype=None,
     ):
-        factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
+        where = {"device": device, "dtype": dtype}
+
+        def norm():
+            return LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **where)
+
+        # Registration order fixes the repr and state_dict order.
         self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **factory_kwargs
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **where
         )
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **factory_kwargs)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **where)
         self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **factory_kwargs)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **where)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory_kwargs)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory_kwargs)
+        self.norm1 = norm()
+        self.norm2 = norm()
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
-        if isinstance(activation, str):
-            activation = _get_activation_fn(activation)
-        if activation is F.relu or isinstance(activation, ReLU):
-            self.activation_relu_or_gelu = 1
-        elif activation is F.gelu or isinstance(activation, GELU):
-            self.activation_relu_or_gelu = 2
-        else:
-            self.activation_relu_or_gelu = 0
-        self.activation = activation
+        self.activation = _resolve_activation(activation)
+        self.activation_relu_or_gelu = _activation_code(self.activation)
 
     def __setstate__(self, state):
         super().__setstate__(state)
         if not hasattr(self, "activation"):
+            # Pickles from before `activation` was configurable.
             self.activation = F.relu
 
-    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
-        src_key_padding_mask = F._canonical_mask(
-            src_key_padding_mask,
-            "src_key_padding_mask",
-            F._none_or_dtype(src_mask),
-            "src_mask",
-            src.dtype,
-        )
-        src_mask = F._canonical_mask(src_mask, "src_mask", None, "", src.dtype, False)
-        x = src
+    def _residual(self, x, norm, branch):
         if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            x = x + self._ff_block(self.norm2(x))
-        else:
-            x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
-            x = self.norm2(x + self._ff_block(x))
-        return x
+            return x + branch(norm(x))
+        return norm(x + branch(x))
 
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False):
-        x = self.self_attn(
+    def _attention_branch(self, x, mask, padding, is_causal):
+        attended, _ = self.self_attn(
             x,
             x,
             x,
-            attn_mask=attn_mask,
-            key_padding_mask=key_padding_mask,
+            attn_mask=mask,
+            key_padding_mask=padding,
             need_weights=False,
             is_causal=is_causal,
-        )[0]
-        return self.dropout1(x)
+        )
+        return self.dropout1(attended)
 
-    def _ff_block(self, x):
-        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
-        return self.dropout2(x)
+    def _feed_forward_branch(self, x):
+        hidden = self.dropout(self.activation(self.linear1(x)))
+        return self.dropout2(self.linear2(hidden))
+
+    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+        padding, mask = _masks(
+            src_key_padding_mask, "src_key_padding_mask", src_mask, "src_mask", src.dtype
+        )
+        x = self._residual(
+            src, self.norm1, lambda y: self._attention_branch(y, mask, padding, is_causal)
+        )
+        return self._residual(x, self.norm2, self._feed_forward_branch)
 
 
 class TransformerEncoder(Module):
-    __constants__ = ["norm"]
-
     def __init__(
         self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True
     ):
         super().__init__()
-        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
+        self.layers = ModuleList(copy.deepcopy(encoder_layer) for _ in range(num_layers))
         self.num_layers = num_layers
         self.norm = norm
         self.enable_nested_tensor = enable_nested_tensor
         # Nested tensors are not implemented: the sparsity fast path is always off.
         self.use_nested_tensor = False
         self.mask_check = mask_check
-        why = _nested_blocker(encoder_layer)
-        if enable_nested_tensor and why:
+        reason = _nested_tensor_blocker(encoder_layer)
+        if enable_nested_tensor and reason:
             warnings.warn(
-                f"enable_nested_tensor is True, but self.use_nested_tensor is False because {why}",
+                f"enable_nested_tensor is True, but self.use_nested_tensor is False because "
+                f"{reason}",
                 stacklevel=2,
             )
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
-        src_key_padding_mask = F._canonical_mask(
-            src_key_padding_mask,
-            "src_key_padding_mask",
-            F._none_or_dtype(mask),
-            "mask",
-            src.dtype,
-        )
-        mask = F._canonical_mask(mask, "mask", None, "", src.dtype, False)
-        first = self.layers[0]
-        batch_first = first.self_attn.batch_first
+        padding, mask = _masks(src_key_padding_mask, "src_key_padding_mask", mask, "mask", src.dtype)
         seq_len = None
-        if src.dim() == 3:
-            seq_len = src.size(1) if batch_first else src.size(0)
-        elif src.dim() == 2:
+        if src.dim() == 2:
             seq_len = src.size(0)
-        is_causal = _detect_is_causal_mask(mask, is_causal, seq_len)
-        output = src
-        for mod in self.layers:
-            output = mod(
-                output,
-                src_mask=mask,
-                is_causal=is_causal,
-                src_key_padding_mask=src_key_padding_mask,
-            )
-        if self.norm is not None:
-            output = self.norm(output)
-        return output
+        elif src.dim() == 3:
+            seq_len = src.size(1 if self.layers[0].self_attn.batch_first else 0)
+        is_causal = _infer_causal(mask, is_causal, seq_len)
+        out = src
+        for layer in self.layers:
+            out = layer(out, src_mask=mask, src_key_padding_mask=padding, is_causal=is_causal)
+        return out if self.norm is None else self.norm(out)
 
 
-def _nested_blocker(layer):
-    name = "encoder_layer"
+# Conditions under which PyTorch's nested-tensor fast path would be refused, with the
+# reason it reports; the first that holds is named in the warning.
+_NESTED_BLOCKERS = [
+    (lambda layer: layer.norm_first, "norm_first was True"),
+    (
+        lambda layer: not layer.self_attn.batch_first,
+        "self_attn.batch_first was not True(use batch_first for better inference performance)",
+    ),
+    (
+        lambda layer: not layer.self_attn._qkv_same_embed_dim,
+        "self_attn._qkv_same_embed_dim was not True",
+    ),
+    (lambda layer: layer.self_attn.in_proj_bias is None, "self_attn was passed bias=False"),
+    (lambda layer: not layer.activation_relu_or_gelu, "activation_relu_or_gelu was not True"),
+    (
+        lambda layer: layer.norm1.eps != layer.norm2.eps,
+        "norm1.eps was not equal to encoder_layer.norm2.eps",
+    ),
+    (lambda layer: layer.self_attn.num_heads % 2 == 1, "self_attn.num_heads is odd"),
+]
+
+
+def _nested_tensor_blocker(layer):
     if not isinstance(layer, TransformerEncoderLayer):
-        return f"{name} was not TransformerEncoderLayer"
-    if layer.norm_first:
-        return f"{name}.norm_first was True"
-    if not layer.self_attn.batch_first:
-        return (
-            f"{name}.self_attn.batch_first was not True"
-            "(use batch_first for better inference performance)"
-        )
-    if not layer.self_attn._qkv_same_embed_dim:
-        return f"{name}.self_attn._qkv_same_embed_dim was not True"
-    if layer.self_attn.in_proj_bias is None:
-        return f"{name}.self_attn was passed bias=False"
-    if not layer.activation_relu_or_gelu:
-        return f"{name}.activation_relu_or_gelu was not True"
-    if layer.norm1.eps != layer.norm2.eps:
-        return f"{name}.norm1.eps was not equal to {name}.norm2.eps"
-    if layer.self_attn.num_heads % 2 == 1:
-        return f"{name}.self_attn.num_heads is odd"
+        return "encoder_layer was not TransformerEncoderLayer"
+    for blocked, reason in _NESTED_BLOCKERS:
+        if blocked(layer):
+            return f"encoder_layer.{reason}"
     return ""
