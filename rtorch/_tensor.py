@@ -284,7 +284,7 @@ def _install():
     ).items():
         setattr(Tensor, name, fn)
     Tensor.__array_priority__ = 1000
-    Tensor.__module__ = "torch"
+    Tensor.__module__ = "rtorch"  # pickle finds classes by the module they report
 
 
 _install()

@@ -390,3 +390,18 @@ def test_as_strided_errors():
     g = torch.arange(6.0, requires_grad=True).reshape(2, 3).t()
     with pytest.raises(RuntimeError, match="contiguous"):
         g.as_strided((2,), (1,))
+
+
+# ---- plain pickle ------------------------------------------------------------------------
+
+
+def test_plain_pickle_of_tensors_modules_and_optimizers():
+    t = torch.arange(6.0).reshape(2, 3).t()
+    back = pickle.loads(pickle.dumps(t))
+    assert back.tolist() == t.tolist() and type(back) is torch.Tensor
+    assert torch.Tensor.__module__ == "rtorch"
+    model = nn.Linear(3, 2)
+    copy = pickle.loads(pickle.dumps(model))
+    assert isinstance(copy.weight, nn.Parameter) and copy.weight.tolist() == model.weight.tolist()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    assert pickle.loads(pickle.dumps(opt)).param_groups[0]["lr"] == 0.1
