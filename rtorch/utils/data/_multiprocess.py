@@ -6,7 +6,6 @@ arrive with ``in_order=False``). At most ``prefetch_factor`` tasks per worker ar
 time: a new one is sent whenever a batch is yielded. See ``_worker`` for the messages.
 """
 
-import functools
 import os
 import queue
 import weakref
@@ -25,14 +24,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         ctx = loader._get_context()
         _worker._register_tensor_pickling()
         spec = _worker.WorkerSpec(
-            make_fetcher=functools.partial(
-                _DatasetKind.create_fetcher,
-                self._dataset_kind,
-                self._dataset,
-                self._auto_collation,
-                self._collate_fn,
-                self._drop_last,
-            ),
+            make_fetcher=self._fetcher_factory(),
             dataset=self._dataset,
             iterable=self._dataset_kind == _DatasetKind.Iterable,
             base_seed=self._base_seed,

@@ -1,5 +1,6 @@
 """``DataLoader`` (``torch.utils.data.dataloader``): batching, shuffling, worker processes."""
 
+import functools
 import itertools
 import multiprocessing
 import warnings
@@ -110,11 +111,11 @@ def _argument_problems(o):
                     f"DataLoader with IterableDataset: expected unspecified {name} "
                     f"option, but got {name}={value}"
                 )
-    no_sampler = o["sampler"] is None
-    if o["shuffle"] and not no_sampler:
+    has_sampler = o["sampler"] is not None
+    if o["shuffle"] and has_sampler:
         yield "sampler option is mutually exclusive with shuffle"
     if o["batch_sampler"] is not None:
-        if any((o["batch_size"] != 1, o["shuffle"], not no_sampler, o["drop_last"])):
+        if any((o["batch_size"] != 1, o["shuffle"], has_sampler, o["drop_last"])):
             yield (
                 "batch_sampler option is mutually exclusive "
                 "with batch_size, shuffle, sampler, and "
@@ -134,7 +135,7 @@ class DataLoader:
     ``num_workers > 0`` samples are loaded in worker processes (``fork`` where available).
     """
 
-    _ready = False
+    _initialized = False
 
     def __init__(
         self,
@@ -199,10 +200,10 @@ class DataLoader:
         for name, value in settings.items():
             setattr(self, name, value)
         self._iterator = None
-        self._ready = True
+        self._initialized = True
 
     def __setattr__(self, attr, val):
-        if self._ready and attr in _FROZEN:
+        if self._initialized and attr in _FROZEN:
             raise ValueError(
                 f"{attr} attribute should not be set after {type(self).__name__} is initialized"
             )
@@ -314,8 +315,10 @@ class _BaseDataLoaderIter:
     def __len__(self):
         return len(self._index_sampler)
 
-    def _make_fetcher(self):
-        return _DatasetKind.create_fetcher(
+    def _fetcher_factory(self):
+        """A picklable callable making a fresh fetcher (workers make theirs from it)."""
+        return functools.partial(
+            _DatasetKind.create_fetcher,
             self._dataset_kind,
             self._dataset,
             self._auto_collation,
@@ -327,7 +330,7 @@ class _BaseDataLoaderIter:
 class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
     def __init__(self, loader):
         super().__init__(loader)
-        self._dataset_fetcher = self._make_fetcher()
+        self._dataset_fetcher = self._fetcher_factory()()
 
     def _next_data(self):
         return self._dataset_fetcher.fetch(self._next_index())
