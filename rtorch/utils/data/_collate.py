@@ -1,8 +1,11 @@
-"""``default_collate`` / ``default_convert`` (``torch.utils.data._utils.collate``)."""
+"""``default_collate`` / ``default_convert`` (``torch.utils.data._utils.collate``).
 
-import collections.abc
+Both walk nested containers; :func:`rebuild_like` puts converted members back into a
+container of the original kind, and is shared with the pin-memory helper.
+"""
+
+import collections.abc as abc
 import copy
-import re
 
 import numpy as np
 
@@ -10,11 +13,51 @@ import rtorch as torch
 
 __all__ = ["collate", "default_collate", "default_convert"]
 
-np_str_obj_array_pattern = re.compile(r"[SaUO]")
-
 default_collate_err_msg_format = (
     "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
 )
+
+# numpy dtype kinds with no tensor counterpart: bytes, unicode, Python objects.
+_TEXT_OR_OBJECT_KINDS = frozenset("SUO")
+
+NOT_A_CONTAINER = object()
+
+
+def rebuild_like(template, members):
+    """``members`` (a dict for mappings, a list otherwise) in the container kind of
+    ``template``: namedtuples keep their type and plain tuples become lists; mutable
+    containers are shallow-copied and refilled so subclasses keep extra state; others are
+    rebuilt from ``members``, or ``members`` itself when their type cannot be."""
+    if isinstance(template, tuple):
+        if hasattr(template, "_fields"):
+            return type(template)(*members)
+        return list(members)
+    try:
+        if isinstance(template, abc.MutableMapping):
+            out = copy.copy(template)
+            out.update(members)
+            return out
+        if isinstance(template, abc.MutableSequence):
+            out = copy.copy(template)
+            for slot, value in enumerate(members):
+                out[slot] = value
+            return out
+        return type(template)(members)
+    except TypeError:
+        return members
+
+
+def map_container(data, fn):
+    """Apply ``fn`` to each member of a mapping or (non-text) sequence and rebuild it;
+    ``NOT_A_CONTAINER`` for anything else."""
+    if isinstance(data, abc.Mapping):
+        return rebuild_like(data, {key: fn(value) for key, value in data.items()})
+    if isinstance(data, abc.Sequence) and not isinstance(data, (str, bytes)):
+        return rebuild_like(data, [fn(value) for value in data])
+    return NOT_A_CONTAINER
+
+
+# ---- per-type collate functions (the default dispatch table) --------------------------
 
 
 def collate_tensor_fn(batch, *, collate_fn_map=None):
@@ -22,15 +65,15 @@ def collate_tensor_fn(batch, *, collate_fn_map=None):
 
 
 def collate_numpy_array_fn(batch, *, collate_fn_map=None):
-    elem = batch[0]
-    # Arrays of strings or objects cannot become tensors.
-    if np_str_obj_array_pattern.search(elem.dtype.str) is not None:
-        raise TypeError(default_collate_err_msg_format.format(elem.dtype))
-    return collate([torch.as_tensor(b) for b in batch], collate_fn_map=collate_fn_map)
+    dtype = batch[0].dtype
+    if dtype.kind in _TEXT_OR_OBJECT_KINDS:
+        raise TypeError(default_collate_err_msg_format.format(dtype))
+    tensors = [torch.as_tensor(array) for array in batch]
+    return collate(tensors, collate_fn_map=collate_fn_map)
 
 
 def collate_numpy_scalar_fn(batch, *, collate_fn_map=None):
-    # Through an array so numpy's dtype (e.g. float32 for np.float32 scalars) is kept.
+    # Through one array so numpy's dtype (e.g. float32 for np.float32 scalars) is kept.
     return torch.as_tensor(np.asarray(batch))
 
 
@@ -46,92 +89,48 @@ def collate_str_fn(batch, *, collate_fn_map=None):
     return batch
 
 
-_default_collate_fn_map = None
+# The dispatch table of default_collate; a custom table may extend a copy of it.
+default_collate_fn_map = {
+    torch.Tensor: collate_tensor_fn,
+    np.ndarray: collate_numpy_array_fn,
+    (np.bool_, np.number, np.object_): collate_numpy_scalar_fn,
+    float: collate_float_fn,
+    int: collate_int_fn,
+    str: collate_str_fn,
+    bytes: collate_str_fn,
+}
 
 
-def _get_default_collate_fn_map():
-    # Built on first use: rtorch.Tensor may not exist yet while rtorch itself is importing.
-    global _default_collate_fn_map
-    if _default_collate_fn_map is None:
-        _default_collate_fn_map = {
-            torch.Tensor: collate_tensor_fn,
-            np.ndarray: collate_numpy_array_fn,
-            (np.bool_, np.number, np.object_): collate_numpy_scalar_fn,
-            float: collate_float_fn,
-            int: collate_int_fn,
-            str: collate_str_fn,
-            bytes: collate_str_fn,
-        }
-    return _default_collate_fn_map
-
-
-def __getattr__(name):
-    if name == "default_collate_fn_map":
-        return _get_default_collate_fn_map()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def _lookup(table, sample):
+    """The handler for ``sample``: its exact type first, then the first key it is an
+    instance of (keys may be tuples of types), in table order."""
+    handler = table.get(type(sample))
+    if handler is not None:
+        return handler
+    for key, candidate in table.items():
+        if isinstance(sample, key):
+            return candidate
+    return None
 
 
 def collate(batch, *, collate_fn_map=None):
     """Collate a list of samples by the type of the first sample (see ``default_collate``)."""
-    elem = batch[0]
-    elem_type = type(elem)
-
+    first = batch[0]
     if collate_fn_map is not None:
-        if elem_type in collate_fn_map:
-            return collate_fn_map[elem_type](batch, collate_fn_map=collate_fn_map)
-        for collate_type in collate_fn_map:
-            if isinstance(elem, collate_type):
-                return collate_fn_map[collate_type](batch, collate_fn_map=collate_fn_map)
+        handler = _lookup(collate_fn_map, first)
+        if handler is not None:
+            return handler(batch, collate_fn_map=collate_fn_map)
 
-    if isinstance(elem, collections.abc.Mapping):
-        try:
-            if isinstance(elem, collections.abc.MutableMapping):
-                # Keep the mapping's type and extra attributes.
-                clone = copy.copy(elem)
-                clone.update(
-                    {
-                        key: collate([d[key] for d in batch], collate_fn_map=collate_fn_map)
-                        for key in elem
-                    }
-                )
-                return clone
-            return elem_type(
-                {
-                    key: collate([d[key] for d in batch], collate_fn_map=collate_fn_map)
-                    for key in elem
-                }
-            )
-        except TypeError:
-            return {
-                key: collate([d[key] for d in batch], collate_fn_map=collate_fn_map) for key in elem
-            }
-    if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return elem_type(
-            *(collate(samples, collate_fn_map=collate_fn_map) for samples in zip(*batch))
-        )
-    if isinstance(elem, collections.abc.Sequence):
-        it = iter(batch)
-        elem_size = len(next(it))
-        if not all(len(e) == elem_size for e in it):
+    def again(column):
+        return collate(column, collate_fn_map=collate_fn_map)
+
+    if isinstance(first, abc.Mapping):
+        return rebuild_like(first, {key: again([sample[key] for sample in batch]) for key in first})
+    if isinstance(first, abc.Sequence):
+        if len({len(sample) for sample in batch}) != 1:
             raise RuntimeError("each element in list of batch should be of equal size")
-        transposed = list(zip(*batch))
-
-        if isinstance(elem, tuple):
-            # PyTorch returns a list for tuples too.
-            return [collate(samples, collate_fn_map=collate_fn_map) for samples in transposed]
-        try:
-            if isinstance(elem, collections.abc.MutableSequence):
-                clone = copy.copy(elem)
-                for i, samples in enumerate(transposed):
-                    clone[i] = collate(samples, collate_fn_map=collate_fn_map)
-                return clone
-            return elem_type(
-                [collate(samples, collate_fn_map=collate_fn_map) for samples in transposed]
-            )
-        except TypeError:
-            return [collate(samples, collate_fn_map=collate_fn_map) for samples in transposed]
-
-    raise TypeError(default_collate_err_msg_format.format(elem_type))
+        return rebuild_like(first, [again(column) for column in zip(*batch)])
+    raise TypeError(default_collate_err_msg_format.format(type(first)))
 
 
 def default_collate(batch):
@@ -140,39 +139,17 @@ def default_collate(batch):
     Python floats become float64 tensors and ints int64; strings stay as lists; tuples
     become lists; mappings and namedtuples keep their type.
     """
-    return collate(batch, collate_fn_map=_get_default_collate_fn_map())
+    return collate(batch, collate_fn_map=default_collate_fn_map)
 
 
 def default_convert(data):
-    """Convert numpy arrays in ``data`` to tensors (used when automatic batching is off)."""
-    elem_type = type(data)
+    """Convert numpy arrays and scalars in ``data`` to tensors (used when automatic batching
+    is off); containers are walked, everything else is returned as is."""
     if isinstance(data, torch.Tensor):
         return data
-    if elem_type.__module__ == "numpy" and elem_type.__name__ not in ("str_", "string_"):
-        if elem_type.__name__ == "ndarray" and np_str_obj_array_pattern.search(data.dtype.str):
-            return data
-        return torch.as_tensor(data)
-    if isinstance(data, collections.abc.Mapping):
-        try:
-            if isinstance(data, collections.abc.MutableMapping):
-                clone = copy.copy(data)
-                clone.update({key: default_convert(data[key]) for key in data})
-                return clone
-            return elem_type({key: default_convert(data[key]) for key in data})
-        except TypeError:
-            return {key: default_convert(data[key]) for key in data}
-    if isinstance(data, tuple) and hasattr(data, "_fields"):  # namedtuple
-        return elem_type(*(default_convert(d) for d in data))
-    if isinstance(data, tuple):
-        return [default_convert(d) for d in data]
-    if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
-        try:
-            if isinstance(data, collections.abc.MutableSequence):
-                clone = copy.copy(data)
-                for i, d in enumerate(data):
-                    clone[i] = default_convert(d)
-                return clone
-            return elem_type([default_convert(d) for d in data])
-        except TypeError:
-            return [default_convert(d) for d in data]
-    return data
+    if isinstance(data, np.ndarray):
+        return data if data.dtype.kind in _TEXT_OR_OBJECT_KINDS else torch.as_tensor(data)
+    if isinstance(data, np.generic):
+        return data if isinstance(data, (np.str_, np.bytes_)) else torch.as_tensor(data)
+    converted = map_container(data, default_convert)
+    return data if converted is NOT_A_CONTAINER else converted

@@ -1,228 +1,200 @@
 """The DataLoader iterator that loads batches in worker processes.
 
-Each worker has its own index queue; all share one result queue. Batches are returned
-in sampler order (unless ``in_order=False``), with at most ``prefetch_factor`` tasks
-outstanding per worker.
+Tasks are numbered in sampler order and handed to the workers in turn, each on its own
+queue; answers come back on one shared queue and are yielded in task order (or as they
+arrive with ``in_order=False``). At most ``prefetch_factor`` tasks per worker are out at a
+time: a new one is sent whenever a batch is yielded. See ``_worker`` for the messages.
 """
 
-import itertools
 import os
 import queue
 import weakref
 
 from . import _worker
+from ._worker import DRAINED, FAILED, MP_STATUS_CHECK_INTERVAL, RESTART, RESTARTED, TASK
 from .dataloader import _BaseDataLoaderIter, _DatasetKind
-from .sampler import _random_seed
 
 
 class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     def __init__(self, loader):
         super().__init__(loader)
         self._in_order = loader.in_order
-        self._worker_init_fn = loader.worker_init_fn
         self._shutdown = False
-        self._workers = []
-        self._workers_status = []
-
-        _worker._register_tensor_pickling()
+        count = self._num_workers
         ctx = loader._get_context()
-        self._worker_result_queue = ctx.Queue()
-        self._workers_done_event = ctx.Event()
-        self._index_queues = []
-        self._base_seed = _random_seed(loader.generator)
-
-        for i in range(self._num_workers):
-            index_queue = ctx.Queue()
-            # Exiting the main process must not block on indices never delivered.
-            index_queue.cancel_join_thread()
-            w = ctx.Process(
-                target=_worker._worker_loop,
-                args=(
-                    self._dataset_kind,
-                    self._dataset,
-                    index_queue,
-                    self._worker_result_queue,
-                    self._workers_done_event,
-                    self._auto_collation,
-                    self._collate_fn,
-                    self._drop_last,
-                    self._base_seed,
-                    self._worker_init_fn,
-                    i,
-                    self._num_workers,
-                ),
+        _worker._register_tensor_pickling()
+        spec = _worker.WorkerSpec(
+            make_fetcher=self._fetcher_factory(),
+            dataset=self._dataset,
+            iterable=self._dataset_kind == _DatasetKind.Iterable,
+            base_seed=self._base_seed,
+            init_fn=loader.worker_init_fn,
+            num_workers=count,
+        )
+        self._results = ctx.Queue()
+        self._stop_event = ctx.Event()
+        self._task_queues = [ctx.Queue() for _ in range(count)]
+        self._workers = []
+        for worker_id, tasks in enumerate(self._task_queues):
+            # Exiting the main process must not block on tasks never delivered.
+            tasks.cancel_join_thread()
+            proc = ctx.Process(
+                target=_worker.run_worker,
+                args=(spec, worker_id, tasks, self._results, self._stop_event),
+                daemon=True,
             )
-            w.daemon = True
-            w.start()
-            self._index_queues.append(index_queue)
-            self._workers.append(w)
-
-        self._data_queue = self._worker_result_queue
-        # The finalizer holds the queues and processes itself: were they only reachable
-        # through this iterator, a garbage cycle containing it would close the queues
-        # (their own finalizers run first) before the shutdown sentinels could be sent.
+            proc.start()
+            self._workers.append(proc)
+        # The finalizer gets the queues and processes themselves: were they reachable only
+        # through this iterator, collecting a cycle holding it could close the queues
+        # before the stop messages went out.
         self._finalizer = weakref.finalize(
             self,
             _stop_workers,
             os.getpid(),
             self._workers,
-            self._workers_status,
-            self._index_queues,
-            self._worker_result_queue,
-            self._workers_done_event,
-            self._persistent_workers,
+            self._task_queues,
+            self._results,
+            self._stop_event,
         )
         self._reset(loader, first_iter=True)
 
+    # ---- epoch state ----------------------------------------------------------------------
+
     def _reset(self, loader, first_iter=False):
         super()._reset(loader, first_iter)
-        self._send_idx = 0  # next task index to send to a worker
-        self._rcvd_idx = 0  # next task index to return
-        # task index -> (worker_id,) while outstanding, (worker_id, data) once received
-        self._task_info = {}
-        self._tasks_outstanding = 0
-        self._workers_status[:] = [True] * self._num_workers  # shared with the finalizer
-        self._worker_queue_idx_cycle = itertools.cycle(range(self._num_workers))
         if not first_iter:
-            # Persistent workers: restart each worker's fetcher and drop stale results.
-            for idx in range(self._num_workers):
-                self._index_queues[idx].put(_worker._ResumeIteration())
-            resume_iteration_cnt = self._num_workers
-            while resume_iteration_cnt > 0:
-                return_idx, return_data = self._get_data()
-                if isinstance(return_idx, _worker._ResumeIteration):
-                    assert return_data is None
-                    resume_iteration_cnt -= 1
-        for _ in range(self._prefetch_factor * self._num_workers):
-            self._try_put_index()
+            self._restart_workers()
+        count = self._num_workers
+        self._live = [True] * count  # worker still answers tasks this epoch
+        self._owner = {}  # task number -> worker, until yielded or given up
+        self._arrived = {}  # task number -> (status, payload), answered but not yielded
+        self._sent = 0  # tasks sent so far
+        self._want = 0  # the task to yield next (in order)
+        self._turn = 0  # the worker to try first for the next task
+        for _ in range(self._prefetch_factor * count):
+            self._dispatch()
 
-    def _try_get_data(self, timeout=_worker.MP_STATUS_CHECK_INTERVAL):
+    def _restart_workers(self):
+        # Persistent workers: start a new epoch and drop answers left from the last one.
+        # Each worker answers in order, so its acknowledgement comes after its stale answers.
+        for tasks in self._task_queues:
+            tasks.put((RESTART, None, None))
+        waiting = self._num_workers
+        while waiting:
+            if self._receive()[2] == RESTARTED:
+                waiting -= 1
+
+    def _dispatch(self):
+        """Send the next key of the sampler to the next worker still taking tasks."""
         try:
-            data = self._data_queue.get(timeout=timeout)
-            return True, data
-        except Exception as e:
-            failed_workers = []
-            for worker_id, w in enumerate(self._workers):
-                if self._workers_status[worker_id] and not w.is_alive():
-                    failed_workers.append(w)
-                    self._mark_worker_as_unavailable(worker_id)
-            if failed_workers:
-                pids_str = ", ".join(str(w.pid) for w in failed_workers)
-                raise RuntimeError(
-                    f"DataLoader worker (pid(s) {pids_str}) exited unexpectedly"
-                ) from e
-            if isinstance(e, queue.Empty):
-                return False, None
-            raise
+            key = self._next_index()
+        except StopIteration:
+            return
+        count = self._num_workers
+        for step in range(count):
+            worker_id = (self._turn + step) % count
+            if self._live[worker_id]:
+                break
+        else:
+            return  # every worker's dataset ran dry
+        self._turn = (worker_id + 1) % count
+        self._task_queues[worker_id].put((TASK, self._sent, key))
+        self._owner[self._sent] = worker_id
+        self._sent += 1
 
-    def _get_data(self):
-        if self._timeout > 0:
-            success, data = self._try_get_data(self._timeout)
-            if success:
-                return data
-            raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
+    def _retire(self, worker_id):
+        """The worker's dataset ran dry: it gets no more tasks this epoch."""
+        self._live[worker_id] = False
+        if not self._persistent_workers:
+            self._task_queues[worker_id].put(None)
+
+    # ---- receiving ------------------------------------------------------------------------
+
+    def _receive(self):
+        """The next message from any worker; fails if a worker died or on timeout."""
+        patience = self._timeout if self._timeout > 0 else MP_STATUS_CHECK_INTERVAL
         while True:
-            success, data = self._try_get_data()
-            if success:
-                return data
+            try:
+                return self._results.get(timeout=patience)
+            except Exception as exc:
+                self._fail_if_a_worker_died(exc)
+                if not isinstance(exc, queue.Empty):
+                    raise
+            if self._timeout > 0:
+                raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
+
+    def _fail_if_a_worker_died(self, cause):
+        dead = [
+            proc
+            for worker_id, proc in enumerate(self._workers)
+            if self._live[worker_id] and not proc.is_alive()
+        ]
+        if not dead:
+            return
+        for proc in dead:
+            self._retire(self._workers.index(proc))
+        pids = ", ".join(str(proc.pid) for proc in dead)
+        raise RuntimeError(f"DataLoader worker (pid(s) {pids}) exited unexpectedly") from cause
+
+    def _skip_unanswerable(self):
+        # Tasks behind the one wanted next that will never be answered: their worker ran
+        # dry, or (in_order=False) they were already yielded.
+        while self._want < self._sent and self._want not in self._arrived:
+            worker_id = self._owner.get(self._want)
+            if worker_id is not None and self._live[worker_id]:
+                return
+            self._owner.pop(self._want, None)
+            self._want += 1
 
     def _next_data(self):
         while True:
-            # Skip tasks of workers that finished (IterableDataset) without a result.
-            while self._rcvd_idx < self._send_idx:
-                info = self._task_info.get(self._rcvd_idx)
-                if info:
-                    worker_id = info[0]
-                    if len(info) == 2 or self._workers_status[worker_id]:
-                        break
-                    del self._task_info[self._rcvd_idx]
-                self._rcvd_idx += 1
-            else:
+            self._skip_unanswerable()
+            if self._want == self._sent:  # nothing left to wait for: the epoch is over
                 if not self._persistent_workers:
                     self._shutdown_workers()
                 raise StopIteration
-
-            if len(self._task_info[self._rcvd_idx]) == 2:
-                _, data = self._task_info.pop(self._rcvd_idx)
-                self._rcvd_idx += 1
-                return self._process_data(data)
-
-            assert not self._shutdown and self._tasks_outstanding > 0
-            idx, data = self._get_data()
-            self._tasks_outstanding -= 1
-            if self._dataset_kind == _DatasetKind.Iterable and isinstance(
-                data, _worker._IterableDatasetStopIteration
-            ):
-                if self._persistent_workers:
-                    self._workers_status[data.worker_id] = False
-                else:
-                    self._mark_worker_as_unavailable(data.worker_id)
-                self._try_put_index()
-                continue
-
-            if idx != self._rcvd_idx:
+            if self._want in self._arrived:
+                return self._deliver(self._want)
+            worker_id, seq, status, payload = self._receive()
+            if status == DRAINED:
+                self._owner.pop(seq, None)
+                self._retire(worker_id)
+                self._dispatch()
+            elif status != RESTARTED:
+                self._arrived[seq] = (status, payload)
                 if not self._in_order:
-                    del self._task_info[idx]
-                    return self._process_data(data)
-                self._task_info[idx] += (data,)
-            else:
-                del self._task_info[idx]
-                self._rcvd_idx += 1
-                return self._process_data(data)
+                    return self._deliver(seq)
 
-    def _try_put_index(self):
-        assert self._tasks_outstanding < self._prefetch_factor * self._num_workers
-        try:
-            index = self._next_index()
-        except StopIteration:
-            return
-        for _ in range(self._num_workers):
-            worker_queue_idx = next(self._worker_queue_idx_cycle)
-            if self._workers_status[worker_queue_idx]:
-                break
-        else:
-            return  # all workers are done
-        self._index_queues[worker_queue_idx].put((self._send_idx, index))
-        self._task_info[self._send_idx] = (worker_queue_idx,)
-        self._tasks_outstanding += 1
-        self._send_idx += 1
-
-    def _process_data(self, data):
-        self._try_put_index()
-        if isinstance(data, _worker.ExceptionWrapper):
-            data.reraise()
-        return data
-
-    def _mark_worker_as_unavailable(self, worker_id, shutdown=False):
-        # The None sentinel tells the worker to exit its loop.
-        self._index_queues[worker_id].put(None)
-        self._workers_status[worker_id] = False
+    def _deliver(self, seq):
+        status, payload = self._arrived.pop(seq)
+        self._owner.pop(seq, None)
+        if seq == self._want:
+            self._want += 1
+        self._dispatch()
+        if status == FAILED:
+            payload.reraise()
+        return payload
 
     def _shutdown_workers(self):
         self._shutdown = True
         self._finalizer()
 
 
-def _stop_workers(
-    owner_pid, workers, workers_status, index_queues, result_queue, done_event, persistent
-):
+def _stop_workers(owner_pid, workers, task_queues, results, stop_event):
     # A forked child holding a copy of the iterator must not touch the parent's workers.
     if os.getpid() != owner_pid:
         return
     try:
-        done_event.set()
-        for worker_id in range(len(workers)):
-            if persistent or workers_status[worker_id]:
-                index_queues[worker_id].put(None)  # the worker leaves its loop
-                workers_status[worker_id] = False
-        for w in workers:
-            w.join(timeout=_worker.MP_STATUS_CHECK_INTERVAL)
-        for q in index_queues:
+        stop_event.set()
+        for tasks in task_queues:
+            tasks.put(None)  # the worker leaves its loop
+        for proc in workers:
+            proc.join(timeout=MP_STATUS_CHECK_INTERVAL)
+        for q in (*task_queues, results):
             q.cancel_join_thread()
             q.close()
-        result_queue.cancel_join_thread()
-        result_queue.close()
     finally:
-        for w in workers:
-            if w.is_alive():
-                w.terminate()
+        for proc in workers:
+            if proc.is_alive():
+                proc.terminate()

@@ -1,4 +1,15 @@
-"""DataLoader worker processes (``torch.utils.data._utils.worker``)."""
+"""DataLoader worker processes: per-process setup, the worker loop, and its messages.
+
+The loader sends each worker, on that worker's own queue, one of
+
+* ``(TASK, seq, key)``: load and collate ``key`` (an index, or a list of them);
+* ``(RESTART, seq, None)``: a new epoch for persistent workers (fresh dataset iterator);
+* ``None``: leave the loop.
+
+Workers answer on one shared queue with ``(worker_id, seq, status, payload)``; ``status``
+is ``OK`` (payload: the batch), ``FAILED`` (an :class:`ExceptionWrapper`), ``DRAINED``
+(the iterable dataset ran out: no more answers this epoch) or ``RESTARTED``.
+"""
 
 import os
 import queue
@@ -14,32 +25,32 @@ __all__ = ["WorkerInfo", "get_worker_info"]
 # How often (seconds) blocked queue reads wake up to check the other side is alive.
 MP_STATUS_CHECK_INTERVAL = 5.0
 
+TASK, RESTART = "task", "restart"
+OK, FAILED, DRAINED, RESTARTED = "ok", "failed", "drained", "restarted"
+
 _worker_info = None
 
 
 class WorkerInfo:
-    """``id``, ``num_workers``, ``seed`` and ``dataset`` of the current worker process."""
+    """``id``, ``num_workers``, ``seed`` and ``dataset`` of the current worker process;
+    read-only once built."""
 
     id: int
     num_workers: int
     seed: int
     dataset: object
-    __initialized = False
 
-    def __init__(self, **kwargs):
-        for k, v in kwargs.items():
-            setattr(self, k, v)
-        self.__keys = tuple(kwargs.keys())
-        self.__initialized = True
+    def __init__(self, **fields):
+        object.__setattr__(self, "_field_names", tuple(fields))
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
 
     def __setattr__(self, key, val):
-        if self.__initialized:
-            raise RuntimeError(f"Cannot assign attributes to {self.__class__.__name__} objects")
-        return super().__setattr__(key, val)
+        raise RuntimeError(f"Cannot assign attributes to {type(self).__name__} objects")
 
     def __repr__(self):
-        items = [f"{k}={getattr(self, k)}" for k in self.__keys]
-        return f"{self.__class__.__name__}({', '.join(items)})"
+        shown = ", ".join(f"{name}={getattr(self, name)}" for name in self._field_names)
+        return f"{type(self).__name__}({shown})"
 
 
 def get_worker_info():
@@ -47,220 +58,184 @@ def get_worker_info():
     return _worker_info
 
 
+class KeyErrorMessage(str):
+    """A KeyError message that prints as is (KeyError would repr() it, escaping newlines)."""
+
+    def __repr__(self):
+        return str(self)
+
+
 class ExceptionWrapper:
-    """Carries an exception and its formatted traceback across the process boundary."""
+    """An exception and its formatted traceback, carried across the process boundary and
+    raised again (same type, message extended with where it happened) in the loader."""
 
     def __init__(self, exc_info=None, where="in background"):
-        if exc_info is None:
-            exc_info = sys.exc_info()
-        self.exc_type = exc_info[0]
-        self.exc_msg = "".join(traceback.format_exception(*exc_info))
+        kind, value, tb = exc_info or sys.exc_info()
+        self.exc_type = kind
+        self.exc_msg = "".join(traceback.format_exception(kind, value, tb))
         self.where = where
 
     def reraise(self):
-        msg = f"Caught {self.exc_type.__name__} {self.where}.\nOriginal {self.exc_msg}"
-        if self.exc_type is KeyError:
-            # KeyError repr()s its message; wrap it so the newlines stay readable.
-            msg = KeyErrorMessage(msg)
-        elif getattr(self.exc_type, "message", None):
-            raise self.exc_type(message=msg)
-        try:
-            exception = self.exc_type(msg)
-        except Exception:
-            raise RuntimeError(msg) from None
-        raise exception
+        text = f"Caught {self.exc_type.__name__} {self.where}.\nOriginal {self.exc_msg}"
+        raise _rebuilt(self.exc_type, text)
 
 
-class KeyErrorMessage(str):
-    def __repr__(self):
-        return self
+def _rebuilt(kind, text):
+    """An exception of type ``kind`` carrying ``text``; a RuntimeError when ``kind`` cannot
+    be built from one string."""
+    if kind is KeyError:
+        return KeyError(KeyErrorMessage(text))
+    if getattr(kind, "message", None):
+        return kind(message=text)  # types that take their text as a keyword
+    try:
+        return kind(text)
+    except Exception:
+        return RuntimeError(text)
 
 
-class _IterableDatasetStopIteration:
-    """Sent by a worker whose IterableDataset iterator is exhausted."""
-
-    def __init__(self, worker_id):
-        self.worker_id = worker_id
+# ---- tensors through multiprocessing queues -------------------------------------------
 
 
-class _ResumeIteration:
-    """Sent to persistent workers to start a new epoch."""
-
-    def __init__(self, seed=None):
-        self.seed = seed
-
-
-class _ParentWatchdog:
-    def __init__(self):
-        self.manager_pid = os.getppid()
-        self.manager_dead = False
-
-    def is_alive(self):
-        if not self.manager_dead:
-            self.manager_dead = os.getppid() != self.manager_pid
-        return not self.manager_dead
-
-
-def _rebuild_tensor(data, dtype_name, shape, requires_grad):
+def _tensor_from_payload(raw, dtype_name, shape, requires_grad):
     from rtorch.serialization import _dtype_from_name, _tensor_from_bytes
 
-    t = _tensor_from_bytes(data, _dtype_from_name(dtype_name), shape)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
+    out = _tensor_from_bytes(raw, _dtype_from_name(dtype_name), shape)
+    return out.requires_grad_(True) if requires_grad else out
 
 
-def _reduce_tensor(t):
+def _tensor_to_payload(t):
     from rtorch.serialization import _dtype_name, _tensor_to_bytes
 
-    return (
-        _rebuild_tensor,
-        (_tensor_to_bytes(t), _dtype_name(t.dtype), tuple(t.shape), bool(t.requires_grad)),
-    )
+    fields = (_tensor_to_bytes(t), _dtype_name(t.dtype), tuple(t.shape), bool(t.requires_grad))
+    return _tensor_from_payload, fields
 
 
 def _register_tensor_pickling():
     """Let multiprocessing queues carry tensors as raw bytes (no storage sharing)."""
-    ForkingPickler.register(torch.Tensor, _reduce_tensor)
+    ForkingPickler.register(torch.Tensor, _tensor_to_payload)
 
 
-def _generate_state(base_seed, worker_id):
-    """A numpy seed from (base_seed, worker_id), as PyTorch's SeedSequence-like mixer."""
-    INIT_A = 0x43B0D7E5
-    MULT_A = 0x931E8875
-    INIT_B = 0x8B51F9DD
-    MULT_B = 0x58F38DED
-    MIX_MULT_L = 0xCA01F9DD
-    MIX_MULT_R = 0x4973F715
-    XSHIFT = 4 * 8 // 2
-    MASK32 = 0xFFFFFFFF
-
-    entropy = [worker_id, base_seed & MASK32, base_seed >> 32, 0]
-    pool = [0] * 4
-    hash_const_A = INIT_A
-
-    def hash(value):
-        nonlocal hash_const_A
-        value = (value ^ hash_const_A) & MASK32
-        hash_const_A = (hash_const_A * MULT_A) & MASK32
-        value = (value * hash_const_A) & MASK32
-        value = (value ^ (value >> XSHIFT)) & MASK32
-        return value
-
-    def mix(x, y):
-        result_x = (MIX_MULT_L * x) & MASK32
-        result_y = (MIX_MULT_R * y) & MASK32
-        result = (result_x - result_y) & MASK32
-        result = (result ^ (result >> XSHIFT)) & MASK32
-        return result
-
-    for i in range(len(pool)):
-        pool[i] = hash(entropy[i])
-    for i_src in range(len(pool)):
-        for i_dst in range(len(pool)):
-            if i_src != i_dst:
-                pool[i_dst] = mix(pool[i_dst], hash(pool[i_src]))
-
-    hash_const_B = INIT_B
-    state = []
-    for i_dst in range(4):
-        data_val = pool[i_dst]
-        data_val = (data_val ^ hash_const_B) & MASK32
-        hash_const_B = (hash_const_B * MULT_B) & MASK32
-        data_val = (data_val * hash_const_B) & MASK32
-        data_val = (data_val ^ (data_val >> XSHIFT)) & MASK32
-        state.append(data_val)
-    return state
+# ---- per-worker seeds ---------------------------------------------------------------------
 
 
-def _worker_loop(
-    dataset_kind,
-    dataset,
-    index_queue,
-    data_queue,
-    done_event,
-    auto_collation,
-    collate_fn,
-    drop_last,
-    base_seed,
-    init_fn,
-    worker_id,
-    num_workers,
-):
-    from .dataloader import _DatasetKind
+def _numpy_seed(base_seed, worker_id):
+    """Four 32-bit words seeding numpy in worker ``worker_id``.
 
+    They are the state numpy's ``SeedSequence`` derives from the entropy words
+    ``(worker_id, low 32 bits of base_seed, high bits of base_seed, 0)``; workers thus get
+    unrelated numpy streams even though their torch/random seeds differ only by one.
+    """
+    import numpy as np
+
+    low, high = base_seed & 0xFFFFFFFF, base_seed >> 32
+    return np.random.SeedSequence([worker_id, low, high, 0]).generate_state(4)
+
+
+def _seed_worker(base_seed, worker_id):
+    """Seed ``random``, the default torch generator and (if installed) numpy; returns the
+    worker's seed, ``base_seed + worker_id``."""
+    seed = base_seed + worker_id
+    random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        import numpy as np
+    except ImportError:
+        return seed
+    np.random.seed(_numpy_seed(base_seed, worker_id))
+    return seed
+
+
+def _prepare_process():
     # The core's thread pool does not survive fork; let it rebuild itself in the child.
     after_fork = getattr(torch._C, "_after_fork", None)
     if after_fork is not None:
         after_fork()
     _register_tensor_pickling()
-    set_num_threads = getattr(torch, "set_num_threads", None)
-    if set_num_threads is not None:
-        set_num_threads(1)
+    # Workers run side by side; one compute thread each avoids oversubscription.
+    if hasattr(torch, "set_num_threads"):
+        torch.set_num_threads(1)
 
+
+# ---- the worker loop ----------------------------------------------------------------------
+
+
+class WorkerSpec:
+    """Everything a worker needs, bundled so it crosses to a spawned process in one piece."""
+
+    def __init__(self, make_fetcher, dataset, iterable, base_seed, init_fn, num_workers):
+        self.make_fetcher = make_fetcher
+        self.dataset = dataset
+        self.iterable = iterable
+        self.base_seed = base_seed
+        self.init_fn = init_fn
+        self.num_workers = num_workers
+
+
+def run_worker(spec, worker_id, tasks, results, stop_event):
+    """Entry point of a worker process."""
     try:
-        seed = base_seed + worker_id
-        random.seed(seed)
-        torch.manual_seed(seed)
-        try:
-            import numpy as np
-
-            np.random.seed(_generate_state(base_seed, worker_id))
-        except ImportError:
-            pass
-
-        global _worker_info
-        _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed, dataset=dataset)
-
-        init_exception = None
-        try:
-            if init_fn is not None:
-                init_fn(worker_id)
-            fetcher = _DatasetKind.create_fetcher(
-                dataset_kind, dataset, auto_collation, collate_fn, drop_last
-            )
-        except Exception:
-            init_exception = ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")
-
-        iteration_end = False
-        watchdog = _ParentWatchdog()
-        while watchdog.is_alive():
-            try:
-                r = index_queue.get(timeout=MP_STATUS_CHECK_INTERVAL)
-            except queue.Empty:
-                if done_event.is_set():
-                    break
-                continue
-            if isinstance(r, _ResumeIteration):
-                data_queue.put((r, None))
-                iteration_end = False
-                fetcher = _DatasetKind.create_fetcher(
-                    dataset_kind, dataset, auto_collation, collate_fn, drop_last
-                )
-                continue
-            if r is None:
-                # Shutdown requested by the main process.
-                break
-            if done_event.is_set() or iteration_end:
-                # Keep draining the queue until the None sentinel arrives.
-                continue
-            idx, index = r
-            if init_exception is not None:
-                data = init_exception
-                init_exception = None
-            else:
-                try:
-                    data = fetcher.fetch(index)
-                except Exception as e:
-                    if isinstance(e, StopIteration) and dataset_kind == _DatasetKind.Iterable:
-                        data = _IterableDatasetStopIteration(worker_id)
-                        iteration_end = True
-                    else:
-                        data = ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")
-            data_queue.put((idx, data))
-            del data, idx, index, r
+        _serve(spec, worker_id, tasks, results, stop_event)
     except KeyboardInterrupt:
-        pass
-    if done_event.is_set():
-        data_queue.cancel_join_thread()
-        data_queue.close()
+        pass  # the main process decides what Ctrl-C means
+    if stop_event.is_set():
+        # Nobody will read what is still buffered; don't block the exit on it.
+        results.cancel_join_thread()
+        results.close()
+
+
+def _serve(spec, worker_id, tasks, results, stop_event):
+    global _worker_info
+    _prepare_process()
+    seed = _seed_worker(spec.base_seed, worker_id)
+    _worker_info = WorkerInfo(
+        id=worker_id, num_workers=spec.num_workers, seed=seed, dataset=spec.dataset
+    )
+    where = f"in DataLoader worker process {worker_id}"
+
+    def start_epoch(first):
+        # A failure here is reported as the answer to the next task.
+        try:
+            if first and spec.init_fn is not None:
+                spec.init_fn(worker_id)
+            return spec.make_fetcher(), None
+        except Exception:
+            return None, ExceptionWrapper(where=where)
+
+    fetcher, failure = start_epoch(True)
+    drained = False
+    parent = os.getppid()
+    while os.getppid() == parent:  # a changed parent means the loader's process died
+        try:
+            message = tasks.get(timeout=MP_STATUS_CHECK_INTERVAL)
+        except queue.Empty:
+            if stop_event.is_set():
+                return
+            continue
+        if message is None:
+            return
+        kind, seq, key = message
+        if kind == RESTART:
+            fetcher, failure = start_epoch(False)
+            drained = False
+            results.put((worker_id, seq, RESTARTED, None))
+            continue
+        if drained or stop_event.is_set():
+            continue  # idle until the next epoch or the stop sentinel
+        if failure is not None:
+            answer, failure = (FAILED, failure), None
+        else:
+            answer = _fetch(fetcher, key, spec.iterable, where)
+        drained = answer[0] == DRAINED
+        results.put((worker_id, seq, *answer))
+
+
+def _fetch(fetcher, key, iterable, where):
+    """``(status, payload)`` for one task."""
+    try:
+        return OK, fetcher.fetch(key)
+    except StopIteration:
+        if iterable:
+            return DRAINED, None
+        return FAILED, ExceptionWrapper(where=where)
+    except Exception:
+        return FAILED, ExceptionWrapper(where=where)

@@ -1,6 +1,7 @@
 """``DataLoader`` (``torch.utils.data.dataloader``): batching, shuffling, worker processes."""
 
-import math
+import functools
+import itertools
 import multiprocessing
 import warnings
 
@@ -9,11 +10,53 @@ import rtorch as torch
 from . import _pin_memory, _worker
 from ._collate import default_collate, default_convert
 from .dataset import IterableDataset
-from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, _draw_seed
 
 __all__ = ["DataLoader", "get_worker_info", "default_collate", "default_convert"]
 
 get_worker_info = _worker.get_worker_info
+
+
+class _MapFetch:
+    """Reads a sample (or a batch of samples, through ``__getitems__`` when the dataset
+    has it) of a map-style dataset and collates it."""
+
+    def __init__(self, dataset, batched, collate_fn, drop_last):
+        self.dataset = dataset
+        self.batched = batched
+        self.collate_fn = collate_fn
+
+    def fetch(self, key):
+        if not self.batched:
+            return self.collate_fn(self.dataset[key])
+        read_many = getattr(self.dataset, "__getitems__", None)
+        if read_many:
+            return self.collate_fn(read_many(key))
+        return self.collate_fn([self.dataset[k] for k in key])
+
+
+class _StreamFetch:
+    """Pulls samples from an iterable dataset; ``StopIteration`` once it runs dry (or, with
+    ``drop_last``, once only a short batch is left)."""
+
+    def __init__(self, dataset, batched, collate_fn, drop_last):
+        self.stream = iter(dataset)
+        self.batched = batched
+        self.collate_fn = collate_fn
+        self.drop_last = drop_last
+        self.exhausted = False
+
+    def fetch(self, key):
+        if self.exhausted:
+            raise StopIteration
+        if not self.batched:
+            return self.collate_fn(next(self.stream))
+        want = len(key)
+        samples = list(itertools.islice(self.stream, want))
+        self.exhausted = len(samples) < want
+        if not samples or (self.exhausted and self.drop_last):
+            raise StopIteration
+        return self.collate_fn(samples)
 
 
 class _DatasetKind:
@@ -22,62 +65,67 @@ class _DatasetKind:
 
     @staticmethod
     def create_fetcher(kind, dataset, auto_collation, collate_fn, drop_last):
-        if kind == _DatasetKind.Map:
-            return _MapDatasetFetcher(dataset, auto_collation, collate_fn, drop_last)
-        return _IterableDatasetFetcher(dataset, auto_collation, collate_fn, drop_last)
-
-
-class _MapDatasetFetcher:
-    def __init__(self, dataset, auto_collation, collate_fn, drop_last):
-        self.dataset = dataset
-        self.auto_collation = auto_collation
-        self.collate_fn = collate_fn
-        self.drop_last = drop_last
-
-    def fetch(self, possibly_batched_index):
-        if self.auto_collation:
-            getitems = getattr(self.dataset, "__getitems__", None)
-            if getitems:
-                data = getitems(possibly_batched_index)
-            else:
-                data = [self.dataset[idx] for idx in possibly_batched_index]
-        else:
-            data = self.dataset[possibly_batched_index]
-        return self.collate_fn(data)
-
-
-class _IterableDatasetFetcher:
-    def __init__(self, dataset, auto_collation, collate_fn, drop_last):
-        self.dataset_iter = iter(dataset)
-        self.auto_collation = auto_collation
-        self.collate_fn = collate_fn
-        self.drop_last = drop_last
-        self.ended = False
-
-    def fetch(self, possibly_batched_index):
-        if self.ended:
-            raise StopIteration
-        if self.auto_collation:
-            data = []
-            for _ in possibly_batched_index:
-                try:
-                    data.append(next(self.dataset_iter))
-                except StopIteration:
-                    self.ended = True
-                    break
-            if len(data) == 0 or (self.drop_last and len(data) < len(possibly_batched_index)):
-                raise StopIteration
-        else:
-            data = next(self.dataset_iter)
-        return self.collate_fn(data)
+        cls = _StreamFetch if kind == _DatasetKind.Iterable else _MapFetch
+        return cls(dataset, auto_collation, collate_fn, drop_last)
 
 
 class _InfiniteConstantSampler(Sampler):
     """Yields None forever: an IterableDataset decides itself when to stop."""
 
     def __iter__(self):
-        while True:
-            yield None
+        return itertools.repeat(None)
+
+
+# Attributes fixed once the loader is built (changing them would desync the samplers).
+_FROZEN = frozenset(
+    ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")
+)
+
+
+def _argument_problems(o):
+    """What is wrong with the DataLoader arguments ``o`` (a dict), in checking order."""
+    workers, prefetch = o["num_workers"], o["prefetch_factor"]
+    if workers < 0:
+        yield (
+            "num_workers option should be non-negative; "
+            "use num_workers=0 to disable multiprocessing."
+        )
+    if o["timeout"] < 0:
+        yield "timeout option should be non-negative"
+    if workers == 0 and prefetch is not None:
+        yield (
+            "prefetch_factor option could only be specified in multiprocessing."
+            "let num_workers > 0 to enable multiprocessing, otherwise set "
+            "prefetch_factor to None."
+        )
+    if prefetch is not None and prefetch < 0:
+        yield "prefetch_factor option should be non-negative"
+    if o["persistent_workers"] and workers == 0:
+        yield "persistent_workers option needs num_workers > 0"
+    if isinstance(o["dataset"], IterableDataset):
+        # The dataset orders its samples itself; shuffle=False counts as unspecified.
+        for name in ("shuffle", "sampler", "batch_sampler"):
+            value = o[name]
+            if value is not None and not (name == "shuffle" and not value):
+                yield (
+                    f"DataLoader with IterableDataset: expected unspecified {name} "
+                    f"option, but got {name}={value}"
+                )
+    has_sampler = o["sampler"] is not None
+    if o["shuffle"] and has_sampler:
+        yield "sampler option is mutually exclusive with shuffle"
+    if o["batch_sampler"] is not None:
+        if any((o["batch_size"] != 1, o["shuffle"], has_sampler, o["drop_last"])):
+            yield (
+                "batch_sampler option is mutually exclusive "
+                "with batch_size, shuffle, sampler, and "
+                "drop_last"
+            )
+    elif o["batch_size"] is None and o["drop_last"]:
+        yield (
+            "batch_size=None option disables auto-batching "
+            "and is mutually exclusive with drop_last"
+        )
 
 
 class DataLoader:
@@ -87,7 +135,7 @@ class DataLoader:
     ``num_workers > 0`` samples are loaded in worker processes (``fork`` where available).
     """
 
-    __initialized = False
+    _initialized = False
 
     def __init__(
         self,
@@ -110,111 +158,54 @@ class DataLoader:
         pin_memory_device="",
         in_order=True,
     ):
-        if num_workers < 0:
-            raise ValueError(
-                "num_workers option should be non-negative; "
-                "use num_workers=0 to disable multiprocessing."
-            )
-        if timeout < 0:
-            raise ValueError("timeout option should be non-negative")
-        if num_workers == 0 and prefetch_factor is not None:
-            raise ValueError(
-                "prefetch_factor option could only be specified in multiprocessing."
-                "let num_workers > 0 to enable multiprocessing, otherwise set "
-                "prefetch_factor to None."
-            )
+        for problem in _argument_problems(locals()):
+            raise ValueError(problem)
         if num_workers > 0 and prefetch_factor is None:
             prefetch_factor = 2
-        elif prefetch_factor is not None and prefetch_factor < 0:
-            raise ValueError("prefetch_factor option should be non-negative")
-        if persistent_workers and num_workers == 0:
-            raise ValueError("persistent_workers option needs num_workers > 0")
-
-        self.dataset = dataset
-        self.num_workers = num_workers
-        self.prefetch_factor = prefetch_factor
-        self.pin_memory = pin_memory
-        self.pin_memory_device = pin_memory_device
-        self.timeout = timeout
-        self.worker_init_fn = worker_init_fn
-        self.multiprocessing_context = multiprocessing_context
-        self.in_order = in_order
-
-        if isinstance(dataset, IterableDataset):
-            self._dataset_kind = _DatasetKind.Iterable
-            if shuffle not in {False, None}:
-                raise ValueError(
-                    "DataLoader with IterableDataset: expected unspecified shuffle option, "
-                    f"but got shuffle={shuffle}"
-                )
-            if sampler is not None:
-                raise ValueError(
-                    "DataLoader with IterableDataset: expected unspecified sampler option, "
-                    f"but got sampler={sampler}"
-                )
-            if batch_sampler is not None:
-                raise ValueError(
-                    "DataLoader with IterableDataset: expected unspecified batch_sampler "
-                    f"option, but got batch_sampler={batch_sampler}"
-                )
-        else:
-            shuffle = bool(shuffle)
-            self._dataset_kind = _DatasetKind.Map
-
-        if sampler is not None and shuffle:
-            raise ValueError("sampler option is mutually exclusive with shuffle")
-
+        iterable = isinstance(dataset, IterableDataset)
         if batch_sampler is not None:
-            if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError(
-                    "batch_sampler option is mutually exclusive "
-                    "with batch_size, shuffle, sampler, and "
-                    "drop_last"
-                )
-            batch_size = None
-            drop_last = False
-        elif batch_size is None and drop_last:
-            raise ValueError(
-                "batch_size=None option disables auto-batching "
-                "and is mutually exclusive with drop_last"
-            )
-
+            # It fixes the batches: no batch size of ours, nothing to drop.
+            batch_size, drop_last = None, False
         if sampler is None:
-            if self._dataset_kind == _DatasetKind.Iterable:
+            if iterable:
                 sampler = _InfiniteConstantSampler()
             elif shuffle:
                 sampler = RandomSampler(dataset, generator=generator)
             else:
                 sampler = SequentialSampler(dataset)
-
-        if batch_size is not None and batch_sampler is None:
-            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
-
-        self.batch_size = batch_size
-        self.drop_last = drop_last
-        self.sampler = sampler
-        self.batch_sampler = batch_sampler
-        self.generator = generator
-
+        if batch_sampler is None and batch_size is not None:
+            batch_sampler = BatchSampler(sampler, batch_size=batch_size, drop_last=drop_last)
         if collate_fn is None:
-            collate_fn = default_collate if self._auto_collation else default_convert
-        self.collate_fn = collate_fn
-        self.persistent_workers = persistent_workers
+            collate_fn = default_convert if batch_sampler is None else default_collate
 
-        self.__initialized = True
+        self._dataset_kind = _DatasetKind.Iterable if iterable else _DatasetKind.Map
+        settings = dict(
+            dataset=dataset,
+            batch_size=batch_size,
+            drop_last=drop_last,
+            sampler=sampler,
+            batch_sampler=batch_sampler,
+            num_workers=num_workers,
+            prefetch_factor=prefetch_factor,
+            pin_memory=pin_memory,
+            pin_memory_device=pin_memory_device,
+            timeout=timeout,
+            worker_init_fn=worker_init_fn,
+            multiprocessing_context=multiprocessing_context,
+            generator=generator,
+            collate_fn=collate_fn,
+            persistent_workers=persistent_workers,
+            in_order=in_order,
+        )
+        for name, value in settings.items():
+            setattr(self, name, value)
         self._iterator = None
+        self._initialized = True
 
     def __setattr__(self, attr, val):
-        if self.__initialized and attr in (
-            "batch_size",
-            "batch_sampler",
-            "sampler",
-            "drop_last",
-            "dataset",
-            "persistent_workers",
-        ):
+        if self._initialized and attr in _FROZEN:
             raise ValueError(
-                f"{attr} attribute should not be set after {self.__class__.__name__} is initialized"
+                f"{attr} attribute should not be set after {type(self).__name__} is initialized"
             )
         super().__setattr__(attr, val)
 
@@ -224,63 +215,77 @@ class DataLoader:
 
     @property
     def _index_sampler(self):
-        return self.batch_sampler if self._auto_collation else self.sampler
+        # What the iterator draws keys from: whole batches, or single indices.
+        return self.sampler if self.batch_sampler is None else self.batch_sampler
 
     def _get_iterator(self):
-        if self.num_workers == 0:
-            return _SingleProcessDataLoaderIter(self)
-        from ._multiprocess import _MultiProcessingDataLoaderIter
-
-        return _MultiProcessingDataLoaderIter(self)
+        if self.num_workers:
+            from ._multiprocess import _MultiProcessingDataLoaderIter as kind
+        else:
+            kind = _SingleProcessDataLoaderIter
+        return kind(self)
 
     def __iter__(self):
-        if self.persistent_workers and self.num_workers > 0:
-            if self._iterator is None:
-                self._iterator = self._get_iterator()
-            else:
-                self._iterator._reset(self)
-            return self._iterator
-        return self._get_iterator()
+        if not (self.persistent_workers and self.num_workers):
+            return self._get_iterator()
+        # Persistent workers: one iterator (and its processes) serves every epoch.
+        if self._iterator is None:
+            self._iterator = self._get_iterator()
+        else:
+            self._iterator._reset(self)
+        return self._iterator
 
     def __len__(self):
-        if self._dataset_kind == _DatasetKind.Iterable:
-            length = len(self.dataset)
-            if self.batch_size is not None:
-                if self.drop_last:
-                    length = length // self.batch_size
-                else:
-                    length = math.ceil(length / self.batch_size)
-            return length
-        return len(self._index_sampler)
+        if self._dataset_kind == _DatasetKind.Map:
+            return len(self._index_sampler)
+        samples, size = len(self.dataset), self.batch_size
+        if size is None:
+            return samples
+        full, rest = divmod(samples, size)
+        return full + (1 if rest and not self.drop_last else 0)
 
     def _get_context(self):
         ctx = self.multiprocessing_context
-        if ctx is None:
-            # fork avoids re-importing the user's script in each worker.
-            if "fork" in multiprocessing.get_all_start_methods():
-                return multiprocessing.get_context("fork")
-            return multiprocessing.get_context()
         if isinstance(ctx, str):
             return multiprocessing.get_context(ctx)
-        return ctx
+        if ctx is not None:
+            return ctx
+        # fork avoids re-importing the user's script in each worker.
+        if "fork" in multiprocessing.get_all_start_methods():
+            return multiprocessing.get_context("fork")
+        return multiprocessing.get_context()
+
+
+# Loader settings an iterator copies when it starts (as ``_<name>``).
+_ITER_SETTINGS = (
+    "dataset",
+    "_dataset_kind",
+    "_auto_collation",
+    "_index_sampler",
+    "drop_last",
+    "num_workers",
+    "prefetch_factor",
+    "timeout",
+    "collate_fn",
+    "persistent_workers",
+)
 
 
 class _BaseDataLoaderIter:
+    """What both iterators share: the loader's settings, the index stream and the base seed
+    (drawn from the loader's generator on every iterator, workers or not, so the generator
+    advances the same way in both cases)."""
+
     def __init__(self, loader):
-        self._dataset = loader.dataset
-        self._dataset_kind = loader._dataset_kind
-        self._auto_collation = loader._auto_collation
-        self._drop_last = loader.drop_last
-        self._index_sampler = loader._index_sampler
-        self._num_workers = loader.num_workers
-        self._prefetch_factor = loader.prefetch_factor
-        self._timeout = loader.timeout
-        self._collate_fn = loader.collate_fn
-        self._sampler_iter = iter(self._index_sampler)
-        self._persistent_workers = loader.persistent_workers
+        self._loader = loader
+        for name in _ITER_SETTINGS:
+            setattr(self, "_" + name.lstrip("_"), getattr(loader, name))
+        self._keys = iter(self._index_sampler)
+        self._base_seed = _draw_seed(loader.generator)
         self._num_yielded = 0
-        self._pin_memory = bool(loader.pin_memory) and torch.cuda.is_available()
-        if loader.pin_memory and not self._pin_memory:
+        wants_pin = bool(loader.pin_memory)
+        self._pin_memory = wants_pin and torch.cuda.is_available()
+        if wants_pin and not self._pin_memory:
             warnings.warn(
                 "'pin_memory' argument is set as true but no accelerator is found, "
                 "then device pinned memory won't be used.",
@@ -291,32 +296,29 @@ class _BaseDataLoaderIter:
         return self
 
     def _reset(self, loader, first_iter=False):
-        self._sampler_iter = iter(self._index_sampler)
+        self._keys = iter(self._index_sampler)
         self._num_yielded = 0
 
     def _next_index(self):
-        return next(self._sampler_iter)
+        return next(self._keys)
 
     def _next_data(self):
         raise NotImplementedError
 
     def __next__(self):
-        if self._sampler_iter is None:
-            self._reset(None)
-        data = self._next_data()
+        batch = self._next_data()
         if self._pin_memory:
-            data = _pin_memory.pin_memory(data)
+            batch = _pin_memory.pin_memory(batch)
         self._num_yielded += 1
-        return data
+        return batch
 
     def __len__(self):
         return len(self._index_sampler)
 
-
-class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
-    def __init__(self, loader):
-        super().__init__(loader)
-        self._dataset_fetcher = _DatasetKind.create_fetcher(
+    def _fetcher_factory(self):
+        """A picklable callable making a fresh fetcher (workers make theirs from it)."""
+        return functools.partial(
+            _DatasetKind.create_fetcher,
             self._dataset_kind,
             self._dataset,
             self._auto_collation,
@@ -324,6 +326,11 @@ class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
             self._drop_last,
         )
 
+
+class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
+    def __init__(self, loader):
+        super().__init__(loader)
+        self._dataset_fetcher = self._fetcher_factory()()
+
     def _next_data(self):
-        index = self._next_index()
-        return self._dataset_fetcher.fetch(index)
+        return self._dataset_fetcher.fetch(self._next_index())

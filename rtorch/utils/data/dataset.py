@@ -19,17 +19,21 @@ __all__ = [
 ]
 
 
+def _unimplemented(owner, method):
+    return NotImplementedError(f"Subclasses of {owner} should implement {method}.")
+
+
 class Dataset:
     """A map-style dataset: subclasses implement ``__getitem__`` (and usually ``__len__``)."""
 
     def __getitem__(self, index):
-        raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")
+        raise _unimplemented("Dataset", "__getitem__")
 
     def __add__(self, other):
         return ConcatDataset([self, other])
 
     def __class_getitem__(cls, item):
-        # Allows annotations such as Dataset[Tensor], as in PyTorch (Generic).
+        # Allows annotations such as Dataset[Tensor].
         return cls
 
 
@@ -37,115 +41,119 @@ class IterableDataset(Dataset):
     """A dataset that is an iterable of samples; subclasses implement ``__iter__``."""
 
     def __iter__(self):
-        raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
+        raise _unimplemented("IterableDataset", "__iter__")
 
     def __add__(self, other):
         return ChainDataset([self, other])
 
 
 class TensorDataset(Dataset):
-    """Samples are the tuples ``(t[i] for t in tensors)``."""
+    """Sample ``i`` is the tuple of row ``i`` of every tensor."""
 
     def __init__(self, *tensors):
-        assert all(tensors[0].shape[0] == tensor.shape[0] for tensor in tensors), (
-            "Size mismatch between tensors"
-        )
+        rows = {t.shape[0] for t in tensors}
+        assert len(rows) <= 1, "Size mismatch between tensors"
         self.tensors = tensors
 
     def __getitem__(self, index):
-        return tuple(tensor[index] for tensor in self.tensors)
+        return tuple(t[index] for t in self.tensors)
 
     def __len__(self):
         return self.tensors[0].shape[0]
 
 
+def _common_length(parts):
+    sizes = {len(p) for p in parts}
+    if len(sizes) != 1:
+        raise ValueError("Size mismatch between datasets")
+    return sizes.pop()
+
+
 class StackDataset(Dataset):
-    """Samples combine the i-th samples of several datasets, as a tuple or a dict."""
+    """Sample ``i`` joins the ``i``-th samples of several datasets: a tuple for positional
+    datasets, a dict for keyword ones."""
 
     def __init__(self, *args, **kwargs):
-        if args:
-            if kwargs:
-                raise ValueError(
-                    "Supported either ``tuple``- (via ``args``) or"
-                    "``dict``- (via ``kwargs``) like input/output, but both types are given."
-                )
-            self._length = len(args[0])
-            if any(self._length != len(dataset) for dataset in args):
-                raise ValueError("Size mismatch between datasets")
-            self.datasets = args
-        elif kwargs:
-            tmp = list(kwargs.values())
-            self._length = len(tmp[0])
-            if any(self._length != len(dataset) for dataset in tmp):
-                raise ValueError("Size mismatch between datasets")
-            self.datasets = kwargs
-        else:
+        if args and kwargs:
+            raise ValueError(
+                "Supported either ``tuple``- (via ``args``) or"
+                "``dict``- (via ``kwargs``) like input/output, but both types are given."
+            )
+        if not (args or kwargs):
             raise ValueError("At least one dataset should be passed")
+        self.datasets = args or kwargs
+        self._length = _common_length(args or list(kwargs.values()))
 
     def __getitem__(self, index):
-        if isinstance(self.datasets, dict):
-            return {k: dataset[index] for k, dataset in self.datasets.items()}
-        return tuple(dataset[index] for dataset in self.datasets)
+        parts = self.datasets
+        if isinstance(parts, dict):
+            return {name: part[index] for name, part in parts.items()}
+        return tuple(part[index] for part in parts)
 
     def __len__(self):
         return self._length
 
 
 class ConcatDataset(Dataset):
-    """Concatenation of map-style datasets."""
+    """Map-style datasets one after another."""
 
     @staticmethod
     def cumsum(sequence):
-        r, s = [], 0
-        for e in sequence:
-            length = len(e)
-            r.append(length + s)
-            s += length
-        return r
+        return list(itertools.accumulate(len(part) for part in sequence))
 
     def __init__(self, datasets):
-        self.datasets = list(datasets)
-        assert len(self.datasets) > 0, "datasets should not be an empty iterable"
-        for d in self.datasets:
-            assert not isinstance(d, IterableDataset), (
+        parts = list(datasets)
+        assert parts, "datasets should not be an empty iterable"
+        for part in parts:
+            assert not isinstance(part, IterableDataset), (
                 "ConcatDataset does not support IterableDataset"
             )
-        self.cumulative_sizes = self.cumsum(self.datasets)
+        self.datasets = parts
+        self.cumulative_sizes = self.cumsum(parts)
+
+    @property
+    def cummulative_sizes(self):
+        warnings.warn(
+            "cummulative_sizes attribute is renamed to cumulative_sizes",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.cumulative_sizes
 
     def __len__(self):
         return self.cumulative_sizes[-1]
 
     def __getitem__(self, idx):
+        total = len(self)
         if idx < 0:
-            if -idx > len(self):
+            if idx < -total:
                 raise ValueError("absolute value of index should not exceed dataset length")
-            idx = len(self) + idx
-        dataset_idx = bisect.bisect_right(self.cumulative_sizes, idx)
-        if dataset_idx == 0:
-            sample_idx = idx
-        else:
-            sample_idx = idx - self.cumulative_sizes[dataset_idx - 1]
-        return self.datasets[dataset_idx][sample_idx]
+            idx += total
+        # Which part holds idx, and where that part starts.
+        part = bisect.bisect_right(self.cumulative_sizes, idx)
+        start = self.cumulative_sizes[part - 1] if part else 0
+        return self.datasets[part][idx - start]
+
+
+def _chain_parts(datasets):
+    for part in datasets:
+        assert isinstance(part, IterableDataset), "ChainDataset only supports IterableDataset"
+        yield part
 
 
 class ChainDataset(IterableDataset):
-    """Chains iterable datasets one after another."""
+    """Iterable datasets one after another."""
 
     def __init__(self, datasets):
         super().__init__()
         self.datasets = datasets
 
     def __iter__(self):
-        for d in self.datasets:
-            assert isinstance(d, IterableDataset), "ChainDataset only supports IterableDataset"
-            yield from d
+        for part in _chain_parts(self.datasets):
+            yield from part
 
     def __len__(self):
-        total = 0
-        for d in self.datasets:
-            assert isinstance(d, IterableDataset), "ChainDataset only supports IterableDataset"
-            total += len(d)
-        return total
+        return sum(len(part) for part in _chain_parts(self.datasets))
 
 
 class Subset(Dataset):
@@ -155,18 +163,41 @@ class Subset(Dataset):
         self.dataset = dataset
         self.indices = indices
 
+    def _outer(self, positions):
+        return [self.indices[p] for p in positions]
+
     def __getitem__(self, idx):
         if isinstance(idx, list):
-            return self.dataset[[self.indices[i] for i in idx]]
+            return self.dataset[self._outer(idx)]
         return self.dataset[self.indices[idx]]
 
     def __getitems__(self, indices):
-        if callable(getattr(self.dataset, "__getitems__", None)):
-            return self.dataset.__getitems__([self.indices[idx] for idx in indices])
-        return [self.dataset[self.indices[idx]] for idx in indices]
+        outer = self._outer(indices)
+        many = getattr(self.dataset, "__getitems__", None)
+        if callable(many):
+            return many(outer)
+        return [self.dataset[i] for i in outer]
 
     def __len__(self):
         return len(self.indices)
+
+
+def _sizes_from_fractions(fractions, total):
+    """Floor of each share, then the leftover items one each to the splits in turn."""
+    for position, share in enumerate(fractions):
+        if not 0 <= share <= 1:
+            raise ValueError(f"Fraction at index {position} is not between 0 and 1")
+    sizes = [math.floor(total * share) for share in fractions]
+    for extra in range(total - sum(sizes)):
+        sizes[extra % len(sizes)] += 1
+    for position, size in enumerate(sizes):
+        if size == 0:
+            warnings.warn(
+                f"Length of split at index {position} is 0. "
+                "This might result in an empty dataset.",
+                stacklevel=3,
+            )
+    return sizes
 
 
 def random_split(dataset, lengths, generator=None):
@@ -176,28 +207,11 @@ def random_split(dataset, lengths, generator=None):
     (floors first, the remainder handed out round-robin). ``generator=None`` uses the
     default generator, which ``manual_seed`` seeds.
     """
-    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
-        subset_lengths = []
-        for i, frac in enumerate(lengths):
-            if frac < 0 or frac > 1:
-                raise ValueError(f"Fraction at index {i} is not between 0 and 1")
-            subset_lengths.append(int(math.floor(len(dataset) * frac)))
-        remainder = len(dataset) - sum(subset_lengths)
-        for i in range(remainder):
-            subset_lengths[i % len(subset_lengths)] += 1
-        lengths = subset_lengths
-        for i, length in enumerate(lengths):
-            if length == 0:
-                warnings.warn(
-                    f"Length of split at index {i} is 0. This might result in an empty dataset.",
-                    stacklevel=2,
-                )
-
+    requested = sum(lengths)
+    if requested <= 1 and math.isclose(requested, 1):
+        lengths = _sizes_from_fractions(lengths, len(dataset))
     if sum(lengths) != len(dataset):
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-
-    indices = torch.randperm(sum(lengths), generator=generator).tolist()
-    return [
-        Subset(dataset, indices[offset - length : offset])
-        for offset, length in zip(itertools.accumulate(lengths), lengths)
-    ]
+    order = torch.randperm(sum(lengths), generator=generator).tolist()
+    ends = itertools.accumulate(lengths)
+    return [Subset(dataset, order[end - size : end]) for end, size in zip(ends, lengths)]

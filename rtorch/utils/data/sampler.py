@@ -1,7 +1,5 @@
 """Samplers (``torch.utils.data.sampler``): iterables over dataset indices."""
 
-import itertools
-
 import rtorch as torch
 
 __all__ = [
@@ -13,19 +11,31 @@ __all__ = [
     "BatchSampler",
 ]
 
+# Draws with replacement are made in blocks of this many indices.
+_REPLACEMENT_BLOCK = 32
 
-def _random_seed(generator=None):
-    """Draw a 64-bit seed from ``generator`` (the default generator when None).
 
-    PyTorch draws it with ``empty((), dtype=int64).random_()``; ``randint`` over the
-    same range is the equivalent draw where ``random_`` is not provided.
-    """
-    t = torch.empty((), dtype=torch.int64)
-    if hasattr(t, "random_"):
-        if generator is None:
-            return int(t.random_().item())
-        return int(t.random_(generator=generator).item())
-    return int(torch.randint(0, 2**63 - 1, (), dtype=torch.int64, generator=generator).item())
+def _draw_seed(generator=None):
+    """One 64-bit seed drawn from ``generator`` (the default generator when None), as a
+    full-range ``random_()`` on a 0-d int64 tensor."""
+    scalar = torch.empty((), dtype=torch.int64)
+    return int(scalar.random_(generator=generator).item())
+
+
+# Kept under its former name for callers that import it.
+_random_seed = _draw_seed
+
+
+def _is_count(value, allow_bool=False):
+    """True for a positive int (bools only when ``allow_bool``)."""
+    if isinstance(value, bool) and not allow_bool:
+        return False
+    return isinstance(value, int) and value > 0
+
+
+def _require(ok, error, name, value, kind):
+    if not ok:
+        raise error(f"{name} should be a {kind} value, but got {name}={value}")
 
 
 class Sampler:
@@ -48,59 +58,53 @@ class SequentialSampler(Sampler):
         self.data_source = data_source
 
     def __iter__(self):
-        return iter(range(len(self.data_source)))
+        yield from range(len(self))
 
     def __len__(self):
         return len(self.data_source)
 
 
 class RandomSampler(Sampler):
-    """Random indices: a permutation, or ``num_samples`` draws with replacement."""
+    """Random indices: whole permutations (the last one cut short), or ``num_samples``
+    independent draws when ``replacement``."""
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         self.data_source = data_source
         self.replacement = replacement
         self._num_samples = num_samples
         self.generator = generator
-
-        if not isinstance(self.replacement, bool):
-            raise TypeError(
-                f"replacement should be a boolean value, but got replacement={self.replacement}"
-            )
-        if not isinstance(self.num_samples, int) or self.num_samples <= 0:
-            raise ValueError(
-                "num_samples should be a positive integer value, but got "
-                f"num_samples={self.num_samples}"
-            )
+        _require(isinstance(replacement, bool), TypeError, "replacement", replacement, "boolean")
+        count = self.num_samples
+        _require(_is_count(count, True), ValueError, "num_samples", count, "positive integer")
 
     @property
     def num_samples(self):
-        # Dataset size may change at runtime.
-        if self._num_samples is None:
-            return len(self.data_source)
-        return self._num_samples
+        # Follows the data source when not fixed: its size may change between epochs.
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def _stream(self):
+        if self.generator is not None:
+            return self.generator
+        # A private generator seeded from the default one: reproducible under manual_seed.
+        private = torch.Generator()
+        private.manual_seed(_draw_seed())
+        return private
 
     def __iter__(self):
-        n = len(self.data_source)
-        if self.generator is None:
-            # A fresh generator seeded from the default one: reproducible under manual_seed.
-            generator = torch.Generator()
-            generator.manual_seed(_random_seed())
-        else:
-            generator = self.generator
-
+        n, wanted = len(self.data_source), self.num_samples
+        gen = self._stream()
         if self.replacement:
-            for _ in range(self.num_samples // 32):
-                yield from torch.randint(
-                    0, n, (32,), dtype=torch.int64, generator=generator
-                ).tolist()
-            yield from torch.randint(
-                0, n, (self.num_samples % 32,), dtype=torch.int64, generator=generator
-            ).tolist()
-        else:
-            for _ in range(self.num_samples // n):
-                yield from torch.randperm(n, generator=generator).tolist()
-            yield from torch.randperm(n, generator=generator).tolist()[: self.num_samples % n]
+            whole, rest = divmod(wanted, _REPLACEMENT_BLOCK)
+            for size in [_REPLACEMENT_BLOCK] * whole + [rest]:
+                drawn = torch.randint(0, n, (size,), dtype=torch.int64, generator=gen)
+                yield from drawn.tolist()
+            return
+        # One permutation more than the full ones is always drawn (it may be cut to nothing),
+        # so the generator advances the same way whatever the remainder.
+        whole, rest = divmod(wanted, n)
+        for round_no in range(whole + 1):
+            order = torch.randperm(n, generator=gen).tolist()
+            yield from (order if round_no < whole else order[:rest])
 
     def __len__(self):
         return self.num_samples
@@ -114,8 +118,8 @@ class SubsetRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self):
-        for i in torch.randperm(len(self.indices), generator=self.generator).tolist():
-            yield self.indices[i]
+        order = torch.randperm(len(self), generator=self.generator)
+        return (self.indices[k] for k in order.tolist())
 
     def __len__(self):
         return len(self.indices)
@@ -125,63 +129,48 @@ class WeightedRandomSampler(Sampler):
     """Indices ``0 .. len(weights) - 1`` drawn with the given (unnormalised) weights."""
 
     def __init__(self, weights, num_samples, replacement=True, generator=None):
-        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
-            raise ValueError(
-                f"num_samples should be a positive integer value, but got num_samples={num_samples}"
-            )
-        if not isinstance(replacement, bool):
-            raise ValueError(
-                f"replacement should be a boolean value, but got replacement={replacement}"
-            )
-
-        weights_tensor = torch.as_tensor(weights, dtype=torch.float64)
-        if len(weights_tensor.shape) != 1:
+        _require(_is_count(num_samples), ValueError, "num_samples", num_samples, "positive integer")
+        _require(isinstance(replacement, bool), ValueError, "replacement", replacement, "boolean")
+        table = torch.as_tensor(weights, dtype=torch.float64)
+        if table.dim() != 1:
             raise ValueError(
                 "weights should be a 1d sequence but given weights have shape "
-                f"{tuple(weights_tensor.shape)}"
+                f"{tuple(table.shape)}"
             )
-        self.weights = weights_tensor
+        self.weights = table
         self.num_samples = num_samples
         self.replacement = replacement
         self.generator = generator
 
     def __iter__(self):
-        rand_tensor = torch.multinomial(
-            self.weights, self.num_samples, self.replacement, generator=self.generator
-        )
-        yield from iter(rand_tensor.tolist())
+        count, gen = len(self), self.generator
+        yield from torch.multinomial(self.weights, count, self.replacement, generator=gen).tolist()
 
     def __len__(self):
         return self.num_samples
 
 
 class BatchSampler(Sampler):
-    """Groups the indices of ``sampler`` into lists of ``batch_size``."""
+    """Groups the indices of ``sampler`` into lists of ``batch_size``; a short final group
+    is kept unless ``drop_last``."""
 
     def __init__(self, sampler, batch_size, drop_last):
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
-            raise ValueError(
-                f"batch_size should be a positive integer value, but got batch_size={batch_size}"
-            )
-        if not isinstance(drop_last, bool):
-            raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last}")
+        _require(_is_count(batch_size), ValueError, "batch_size", batch_size, "positive integer")
+        _require(isinstance(drop_last, bool), ValueError, "drop_last", drop_last, "boolean")
         self.sampler = sampler
         self.batch_size = batch_size
         self.drop_last = drop_last
 
     def __iter__(self):
-        sampler_iter = iter(self.sampler)
-        if self.drop_last:
-            args = [sampler_iter] * self.batch_size
-            for batch_droplast in zip(*args):
-                yield [*batch_droplast]
-        else:
-            batch = [*itertools.islice(sampler_iter, self.batch_size)]
-            while batch:
-                yield batch
-                batch = [*itertools.islice(sampler_iter, self.batch_size)]
+        group = []
+        for index in self.sampler:
+            group.append(index)
+            if len(group) == self.batch_size:
+                yield group
+                group = []
+        if group and not self.drop_last:
+            yield group
 
     def __len__(self):
-        if self.drop_last:
-            return len(self.sampler) // self.batch_size
-        return (len(self.sampler) + self.batch_size - 1) // self.batch_size
+        full, partial = divmod(len(self.sampler), self.batch_size)
+        return full + (1 if partial and not self.drop_last else 0)
