@@ -758,10 +758,50 @@ pub fn tensor_from_data(data: &Bound<PyAny>, dtype: Option<DType>) -> PyResult<T
 pub fn index_items(py: Python<'_>, idx: &Bound<PyAny>) -> PyResult<Vec<TensorIndex>> {
     let items: Vec<Bound<PyAny>> = if let Ok(t) = idx.cast::<PyTuple>() {
         t.iter().collect()
+    } else if let Some(items) = legacy_tuple_index(py, idx)? {
+        items
     } else {
         vec![idx.clone()]
     };
     items.iter().map(|i| index_item(py, i)).collect()
+}
+
+/// NumPy's old rule, which PyTorch still follows with a warning: a short list holding a
+/// slice, `...`, `None`, a sequence or a tensor indexes like the tuple of its items.
+fn legacy_tuple_index<'py>(
+    py: Python<'py>,
+    idx: &Bound<'py, PyAny>,
+) -> PyResult<Option<Vec<Bound<'py, PyAny>>>> {
+    let Ok(list) = idx.cast::<PyList>() else {
+        return Ok(None);
+    };
+    if list.len() >= 32 {
+        return Ok(None);
+    }
+    let mut multi = false;
+    for item in list.iter() {
+        multi |= item.is_none()
+            || item.is(py.Ellipsis())
+            || item.cast::<PySlice>().is_ok()
+            || item.cast::<PyTensor>().is_ok()
+            || item.cast::<PyList>().is_ok()
+            || item.cast::<PyTuple>().is_ok()
+            || item.is_instance_of::<pyo3::types::PyRange>()
+            || item.hasattr("__array_interface__")?;
+    }
+    if !multi {
+        return Ok(None);
+    }
+    let warnings = py.import("warnings")?;
+    warnings.call_method1(
+        "warn",
+        (
+            "Using a non-tuple sequence for multidimensional indexing is deprecated; use \
+             x[tuple(seq)] instead of x[seq]",
+            py.get_type::<pyo3::exceptions::PyUserWarning>(),
+        ),
+    )?;
+    Ok(Some(list.iter().collect()))
 }
 
 fn index_item(py: Python<'_>, i: &Bound<PyAny>) -> PyResult<TensorIndex> {
@@ -800,8 +840,19 @@ fn index_item(py: Python<'_>, i: &Bound<PyAny>) -> PyResult<TensorIndex> {
     if let Ok(v) = i.call_method0("__index__") {
         return Ok(TensorIndex::Int(v.extract()?));
     }
-    if i.is_instance_of::<PyList>() || i.hasattr("__array_interface__")? {
-        let t = tensor_from_data(i, None)?;
+    let sequence = i.is_instance_of::<PyList>()
+        || i.is_instance_of::<PyTuple>()
+        || i.is_instance_of::<pyo3::types::PyRange>();
+    if sequence || i.hasattr("__array_interface__")? {
+        let data = if i.is_instance_of::<pyo3::types::PyRange>() {
+            pyo3::types::PyList::new(py, i.try_iter()?.collect::<PyResult<Vec<_>>>()?)?.into_any()
+        } else {
+            i.clone()
+        };
+        let mut t = tensor_from_data(&data, None)?;
+        if t.numel() == 0 && t.dtype().is_float() {
+            t = t.to_dtype(DType::I64)?; // `x[[]]` selects nothing, as an empty integer index
+        }
         if t.dtype().is_float() {
             return Err(pyo3::exceptions::PyIndexError::new_err(
                 "tensors used as indices must be long, int, byte or bool tensors",
