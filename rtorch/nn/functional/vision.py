@@ -84,8 +84,7 @@ def channel_shuffle(input, groups):
     n, c, *rest = input.shape
     if c % groups != 0:
         raise RuntimeError(
-            f"Number of channels must be divisible by groups. Got {c} channels and {groups} "
-            "groups."
+            f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups."
         )
     grouped = input.reshape(n, groups, c // groups, *rest)
     return grouped.transpose(1, 2).reshape(input.shape)
@@ -96,8 +95,7 @@ native_channel_shuffle = channel_shuffle
 
 def upsample_nearest(input, size=None, scale_factor=None):
     warnings.warn(
-        "`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` "
-        "instead.",
+        "`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.",
         stacklevel=2,
     )
     return interpolate(input, size, scale_factor, mode="nearest")
@@ -105,8 +103,7 @@ def upsample_nearest(input, size=None, scale_factor=None):
 
 def upsample_bilinear(input, size=None, scale_factor=None):
     warnings.warn(
-        "`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` "
-        "instead.",
+        "`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
         stacklevel=2,
     )
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
