@@ -98,7 +98,7 @@ def upsample_nearest(input, size=None, scale_factor=None):
         "`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.",
         stacklevel=2,
     )
-    return interpolate(input, size, scale_factor, mode="nearest")
+    return interpolate(input, size, scale_factor, "nearest")
 
 
 def upsample_bilinear(input, size=None, scale_factor=None):
@@ -106,4 +106,4 @@ def upsample_bilinear(input, size=None, scale_factor=None):
         "`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
         stacklevel=2,
     )
-    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+    return interpolate(input, size, scale_factor, "bilinear", True)

@@ -1,20 +1,15 @@
 """ChannelShuffle (ShuffleNet's channel interleaving between groups)."""
 
-from .. import functional as F
-from .module import Module
+from .pixelshuffle import _Rearrange
 
 __all__ = ["ChannelShuffle"]
 
 
-class ChannelShuffle(Module):
+class ChannelShuffle(_Rearrange):
     """Splits the C channels of (N, C, *) into `groups` and interleaves them."""
+
+    _factor, _op = "groups", "channel_shuffle"
 
     def __init__(self, groups):
         super().__init__()
-        self.groups = groups
-
-    def forward(self, input):
-        return F.channel_shuffle(input, self.groups)
-
-    def extra_repr(self):
-        return f"groups={self.groups}"
+        self._keep(groups)

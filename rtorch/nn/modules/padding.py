@@ -89,10 +89,10 @@ class _ConstantPadNd(_PadNd):
         self.value = value
 
     def forward(self, input):
-        return F.pad(input, self.padding, "constant", self.value)
+        return F.pad(input, self.padding, value=self.value)
 
     def extra_repr(self):
-        return f"padding={self.padding}, value={self.value}"
+        return f"padding={self.padding}, value={self.value!s}"
 
 
 class ConstantPad1d(_ConstantPadNd):

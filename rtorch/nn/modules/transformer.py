@@ -466,18 +466,10 @@ class TransformerDecoder(Module):
     ):
         batch_first = self.layers[0].self_attn.batch_first if len(self.layers) else False
         tgt_is_causal = _infer_causal(tgt_mask, tgt_is_causal, _time_steps(tgt, batch_first))
+        masks = (tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask)
         out = tgt
         for layer in self.layers:
-            out = layer(
-                out,
-                memory,
-                tgt_mask=tgt_mask,
-                memory_mask=memory_mask,
-                tgt_key_padding_mask=tgt_key_padding_mask,
-                memory_key_padding_mask=memory_key_padding_mask,
-                tgt_is_causal=tgt_is_causal,
-                memory_is_causal=memory_is_causal,
-            )
+            out = layer(out, memory, *masks, tgt_is_causal, memory_is_causal)
         return out if self.norm is None else self.norm(out)
 
 
@@ -562,18 +554,10 @@ class Transformer(Module):
             batch_dim = 0 if self.batch_first else 1
             if src.size(batch_dim) != tgt.size(batch_dim):
                 raise RuntimeError("the batch number of src and tgt must be equal")
-        if src.size(-1) != self.d_model or tgt.size(-1) != self.d_model:
+        if {src.size(-1), tgt.size(-1)} != {self.d_model}:
             raise RuntimeError("the feature number of src and tgt must be equal to d_model")
         memory = self.encoder(
             src, mask=src_mask, src_key_padding_mask=src_key_padding_mask, is_causal=src_is_causal
         )
-        return self.decoder(
-            tgt,
-            memory,
-            tgt_mask=tgt_mask,
-            memory_mask=memory_mask,
-            tgt_key_padding_mask=tgt_key_padding_mask,
-            memory_key_padding_mask=memory_key_padding_mask,
-            tgt_is_causal=tgt_is_causal,
-            memory_is_causal=memory_is_causal,
-        )
+        masks = (tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask)
+        return self.decoder(tgt, memory, *masks, tgt_is_causal, memory_is_causal)

@@ -3,7 +3,7 @@
 from .. import functional as F
 from .module import Module
 
-__all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
+__all__ = ["Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d"]
 
 
 def _as_scale(scale_factor):
@@ -23,22 +23,15 @@ class Upsample(Module):
         recompute_scale_factor=None,
     ):
         super().__init__()
+        recompute = recompute_scale_factor
         self.name = type(self).__name__
-        self.size = size
-        self.scale_factor = _as_scale(scale_factor)
-        self.mode = mode
-        self.align_corners = align_corners
-        self.recompute_scale_factor = recompute_scale_factor
+        self.size, self.scale_factor = size, _as_scale(scale_factor)
+        self.mode, self.align_corners = mode, align_corners
+        self.recompute_scale_factor = recompute
 
     def forward(self, input):
-        return F.interpolate(
-            input,
-            self.size,
-            self.scale_factor,
-            self.mode,
-            self.align_corners,
-            recompute_scale_factor=self.recompute_scale_factor,
-        )
+        geometry = (self.size, self.scale_factor, self.mode, self.align_corners)
+        return F.interpolate(input, *geometry, self.recompute_scale_factor)
 
     def __setstate__(self, state):
         state.setdefault("recompute_scale_factor", True)
@@ -57,11 +50,11 @@ class UpsamplingNearest2d(Upsample):
     """Upsample with mode='nearest' for (N, C, H, W) input."""
 
     def __init__(self, size=None, scale_factor=None):
-        super().__init__(size, scale_factor, mode="nearest")
+        super().__init__(size, scale_factor, "nearest")
 
 
 class UpsamplingBilinear2d(Upsample):
     """Upsample with mode='bilinear' and align_corners=True for (N, C, H, W) input."""
 
     def __init__(self, size=None, scale_factor=None):
-        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+        super().__init__(size, scale_factor, "bilinear", True)

@@ -47,7 +47,8 @@ class PackedSequence(_PackedFields):
 
     def __new__(cls, data, batch_sizes=None, sorted_indices=None, unsorted_indices=None):
         if unsorted_indices is None:
-            unsorted_indices = invert_permutation(sorted_indices)
+            # Derived from the sort order, so unpacking restores the caller's batch order.
+            unsorted_indices = invert_permutation(permutation=sorted_indices)
         if batch_sizes is None:
             # The older two-field form: PackedSequence((data, batch_sizes)).
             data, batch_sizes = data
@@ -153,7 +154,7 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
         order = sorted(range(batch), key=lambda i: -lengths[i])
         lengths = [lengths[i] for i in order]
         sorted_indices = torch.tensor(order, dtype=torch.int64, device=input.device)
-        input = input.index_select(batch_dim, sorted_indices)
+        input = input.index_select(batch_dim, index=sorted_indices)
     if batch and lengths[-1] <= 0:
         raise RuntimeError(
             "Length of all samples has to be greater than 0, but found an element in "
