@@ -15,5 +15,9 @@ from .norm import *  # noqa: F403
 from .norm import __all__ as _norm_all
 from .pooling import *  # noqa: F403
 from .pooling import __all__ as _pool_all
+from .vision import *  # noqa: F403
+from .vision import __all__ as _vision_all
 
-__all__ = _act_all + _attn_all + _conv_all + _lin_all + _loss_all + _norm_all + _pool_all
+__all__ = (
+    _act_all + _attn_all + _conv_all + _lin_all + _loss_all + _norm_all + _pool_all + _vision_all
+)

@@ -25,6 +25,16 @@ from .sparse import *  # noqa: F403
 from .sparse import __all__ as _sparse_all
 from .transformer import *  # noqa: F403
 from .transformer import __all__ as _transformer_all
+from .channelshuffle import *  # noqa: F403
+from .channelshuffle import __all__ as _channelshuffle_all
+from .fold import *  # noqa: F403
+from .fold import __all__ as _fold_all
+from .padding import *  # noqa: F403
+from .padding import __all__ as _padding_all
+from .pixelshuffle import *  # noqa: F403
+from .pixelshuffle import __all__ as _pixelshuffle_all
+from .upsampling import *  # noqa: F403
+from .upsampling import __all__ as _upsampling_all
 
 __all__ = (
     ["Module"]
@@ -40,4 +50,9 @@ __all__ = (
     + _rnn_all
     + _sparse_all
     + _transformer_all
+    + _channelshuffle_all
+    + _fold_all
+    + _padding_all
+    + _pixelshuffle_all
+    + _upsampling_all
 )

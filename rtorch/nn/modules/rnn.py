@@ -16,6 +16,7 @@ import rtorch as torch
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -205,8 +206,13 @@ class RNNBase(Module):
     # ------------------------------------------------------------------ forward
     def forward(self, input, hx=None):
         kind = _KINDS[self.mode]
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         if not isinstance(input, torch.Tensor):
-            raise NotImplementedError("rtorch: PackedSequence inputs are not supported")
+            raise TypeError(
+                f"{kind.label}: expected input to be a Tensor or a PackedSequence, got "
+                f"{type(input).__name__}"
+            )
         if input.dim() not in (2, 3):
             # PyTorch's RNN alone words this message with "tensor".
             got = f"{input.dim()}D tensor" if kind.label == "RNN" else f"{input.dim()}D"
@@ -309,6 +315,92 @@ class RNNBase(Module):
                 h = F.linear(h, w_hr)
             outs[t] = h
         return torch.stack(outs, 0), h, c
+
+    # ------------------------------------------------------------------ packed input
+    def _forward_packed(self, packed, hx):
+        """Runs a PackedSequence: at step t only the first batch_sizes[t] (longest) sequences
+        advance; the rest keep their state, so each sequence's final state is its own."""
+        kind = _KINDS[self.mode]
+        data, sizes_per_step = packed.data, packed.batch_sizes.tolist()
+        if data.dim() != 2:
+            raise ValueError(
+                f"{kind.label}: Expected packed input data to be 2D, got {data.dim()}D instead"
+            )
+        if data.size(-1) != self.input_size:
+            raise RuntimeError(
+                "input.size(-1) must be equal to input_size. Expected "
+                f"{self.input_size}, got {data.size(-1)}"
+            )
+        batch = sizes_per_step[0]
+        sizes = [self._output_size()] + ([self.hidden_size] if kind.has_cell else [])
+        if hx is None:
+            layers = self.num_layers * self._directions()
+            states = [data.new_zeros((layers, batch, n)) for n in sizes]
+        else:
+            states = list(hx) if kind.has_cell else [hx]
+            self._check_state_ranks(states, True)
+            if packed.sorted_indices is not None:
+                # hx is in the caller's batch order; the packed rows are sorted by length.
+                states = [s.index_select(1, packed.sorted_indices) for s in states]
+        for slot, (state, n) in enumerate(zip(states, sizes)):
+            label = f"hidden[{slot}]" if kind.has_cell else "hidden"
+            self._check_state_shape(state, batch, n, label)
+
+        h0 = states[0]
+        c0 = states[1] if kind.has_cell else None
+        last_h, last_c = [], []
+        slot = 0
+        seq = data
+        for layer in range(self.num_layers):
+            outs = []
+            for reverse in range(self._directions()):
+                params = {
+                    name.rsplit("_l", 1)[0]: getattr(self, name)
+                    for name in self._all_weights[slot]
+                }
+                c = None if c0 is None else c0[slot]
+                out, h, c = self._sweep_packed(seq, sizes_per_step, h0[slot], c, params, reverse)
+                outs.append(out)
+                last_h.append(h)
+                last_c.append(c)
+                slot += 1
+            seq = torch.cat(outs, -1) if len(outs) > 1 else outs[0]
+            if self.training and self.dropout > 0 and layer + 1 < self.num_layers:
+                seq = F.dropout(seq, self.dropout, True)
+        finals = [torch.stack(last_h, 0)]
+        if kind.has_cell:
+            finals.append(torch.stack(last_c, 0))
+        if packed.unsorted_indices is not None:
+            finals = [f.index_select(1, packed.unsorted_indices) for f in finals]
+        out = PackedSequence(
+            seq, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
+        )
+        return out, (tuple(finals) if kind.has_cell else finals[0])
+
+    def _sweep_packed(self, data, sizes_per_step, h, c, params, reverse):
+        """One direction of one layer over packed rows; returns packed outputs, h, c."""
+        gi = F.linear(data, params["weight_ih"], params.get("bias_ih"))
+        w_hh, b_hh = params["weight_hh"], params.get("bias_hh")
+        w_hr = params.get("weight_hr")
+        step = _KINDS[self.mode].step
+        starts = [0]
+        for n in sizes_per_step[:-1]:
+            starts.append(starts[-1] + n)
+        steps = len(sizes_per_step)
+        outs = [None] * steps
+        for t in reversed(range(steps)) if reverse else range(steps):
+            n = sizes_per_step[t]
+            h_new, c_new = step(
+                gi.narrow(0, starts[t], n), h[:n], None if c is None else c[:n], w_hh, b_hh
+            )
+            if w_hr is not None:
+                h_new = F.linear(h_new, w_hr)
+            outs[t] = h_new
+            # Sequences shorter than t + 1 are finished (or, reversed, not yet started).
+            h = torch.cat([h_new, h[n:]], 0) if n < h.size(0) else h_new
+            if c is not None:
+                c = torch.cat([c_new, c[n:]], 0) if n < c.size(0) else c_new
+        return torch.cat(outs, 0), h, c
 
 
 def _no_projection(kwargs):

@@ -1,7 +1,8 @@
-"""MultiheadAttention, TransformerEncoderLayer and TransformerEncoder.
+"""MultiheadAttention and the Transformer encoder/decoder stacks.
 
 An encoder layer is two residual sublayers (self-attention, then feed-forward), each
-wrapped the same way: pre-norm `x + f(norm(x))` or post-norm `norm(x + f(x))`.
+wrapped the same way: pre-norm `x + f(norm(x))` or post-norm `norm(x + f(x))`. A decoder
+layer inserts a third, cross-attention over the encoder's output, between the two.
 """
 
 import copy
@@ -19,7 +20,14 @@ from .linear import Linear, NonDynamicallyQuantizableLinear
 from .module import Module
 from .normalization import LayerNorm
 
-__all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"]
+__all__ = [
+    "MultiheadAttention",
+    "TransformerEncoderLayer",
+    "TransformerEncoder",
+    "TransformerDecoderLayer",
+    "TransformerDecoder",
+    "Transformer",
+]
 
 _PROJECTIONS = ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight")
 
@@ -332,3 +340,224 @@ def _nested_tensor_blocker(layer):
         if blocked(layer):
             return f"encoder_layer.{reason}"
     return ""
+
+
+def _time_steps(x, batch_first):
+    """Sequence length of an (L, E), (L, N, E) or (N, L, E) input; None for other ranks."""
+    if x.dim() == 2:
+        return x.size(0)
+    if x.dim() == 3:
+        return x.size(1 if batch_first else 0)
+    return None
+
+
+class TransformerDecoderLayer(Module):
+    def __init__(
+        self,
+        d_model,
+        nhead,
+        dim_feedforward=2048,
+        dropout=0.1,
+        activation=F.relu,
+        layer_norm_eps=1e-5,
+        batch_first=False,
+        norm_first=False,
+        bias=True,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        where = {"device": device, "dtype": dtype}
+
+        def attention():
+            return MultiheadAttention(
+                d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **where
+            )
+
+        def norm():
+            return LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **where)
+
+        # Registration order fixes the repr and state_dict order.
+        self.self_attn = attention()
+        self.multihead_attn = attention()
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **where)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **where)
+        self.norm_first = norm_first
+        self.norm1 = norm()
+        self.norm2 = norm()
+        self.norm3 = norm()
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.dropout3 = Dropout(dropout)
+        self.activation = _resolve_activation(activation)
+
+    def __setstate__(self, state):
+        if "activation" not in state:
+            state["activation"] = F.relu
+        super().__setstate__(state)
+
+    def _residual(self, x, norm, branch):
+        if self.norm_first:
+            return x + branch(norm(x))
+        return norm(x + branch(x))
+
+    def forward(
+        self,
+        tgt,
+        memory,
+        tgt_mask=None,
+        memory_mask=None,
+        tgt_key_padding_mask=None,
+        memory_key_padding_mask=None,
+        tgt_is_causal=False,
+        memory_is_causal=False,
+    ):
+        def self_attention(y):
+            out, _ = self.self_attn(
+                y,
+                y,
+                y,
+                attn_mask=tgt_mask,
+                key_padding_mask=tgt_key_padding_mask,
+                need_weights=False,
+                is_causal=tgt_is_causal,
+            )
+            return self.dropout1(out)
+
+        def cross_attention(y):
+            out, _ = self.multihead_attn(
+                y,
+                memory,
+                memory,
+                attn_mask=memory_mask,
+                key_padding_mask=memory_key_padding_mask,
+                need_weights=False,
+                is_causal=memory_is_causal,
+            )
+            return self.dropout2(out)
+
+        def feed_forward(y):
+            hidden = self.dropout(self.activation(self.linear1(y)))
+            return self.dropout3(self.linear2(hidden))
+
+        x = self._residual(tgt, self.norm1, self_attention)
+        x = self._residual(x, self.norm2, cross_attention)
+        return self._residual(x, self.norm3, feed_forward)
+
+
+class TransformerDecoder(Module):
+    def __init__(self, decoder_layer, num_layers, norm=None):
+        super().__init__()
+        self.layers = ModuleList(copy.deepcopy(decoder_layer) for _ in range(num_layers))
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(
+        self,
+        tgt,
+        memory,
+        tgt_mask=None,
+        memory_mask=None,
+        tgt_key_padding_mask=None,
+        memory_key_padding_mask=None,
+        tgt_is_causal=None,
+        memory_is_causal=False,
+    ):
+        batch_first = self.layers[0].self_attn.batch_first if len(self.layers) else False
+        tgt_is_causal = _infer_causal(tgt_mask, tgt_is_causal, _time_steps(tgt, batch_first))
+        masks = (tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask)
+        out = tgt
+        for layer in self.layers:
+            out = layer(out, memory, *masks, tgt_is_causal, memory_is_causal)
+        return out if self.norm is None else self.norm(out)
+
+
+class Transformer(Module):
+    def __init__(
+        self,
+        d_model=512,
+        nhead=8,
+        num_encoder_layers=6,
+        num_decoder_layers=6,
+        dim_feedforward=2048,
+        dropout=0.1,
+        activation=F.relu,
+        custom_encoder=None,
+        custom_decoder=None,
+        layer_norm_eps=1e-5,
+        batch_first=False,
+        norm_first=False,
+        bias=True,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        where = {"device": device, "dtype": dtype}
+        shared = dict(
+            dim_feedforward=dim_feedforward,
+            dropout=dropout,
+            activation=activation,
+            layer_norm_eps=layer_norm_eps,
+            batch_first=batch_first,
+            norm_first=norm_first,
+            bias=bias,
+            **where,
+        )
+
+        def final_norm():
+            return LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **where)
+
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            layer = TransformerEncoderLayer(d_model, nhead, **shared)
+            self.encoder = TransformerEncoder(layer, num_encoder_layers, final_norm())
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            layer = TransformerDecoderLayer(d_model, nhead, **shared)
+            self.decoder = TransformerDecoder(layer, num_decoder_layers, final_norm())
+        self._reset_parameters()
+        self.d_model = d_model
+        self.nhead = nhead
+        self.batch_first = batch_first
+
+    def _reset_parameters(self):
+        # Every matrix (custom encoder/decoder included) gets Glorot-uniform weights.
+        for p in self.parameters():
+            if p.dim() > 1:
+                xavier_uniform_(p)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz, device=None, dtype=None):
+        """Float (sz, sz) causal mask: -inf above the diagonal, 0.0 on and below it."""
+        if dtype is None:
+            dtype = torch.float32
+        return _causal_mask(sz, device=device, dtype=dtype)
+
+    def forward(
+        self,
+        src,
+        tgt,
+        src_mask=None,
+        tgt_mask=None,
+        memory_mask=None,
+        src_key_padding_mask=None,
+        tgt_key_padding_mask=None,
+        memory_key_padding_mask=None,
+        src_is_causal=None,
+        tgt_is_causal=None,
+        memory_is_causal=False,
+    ):
+        if src.dim() == 3:
+            batch_dim = 0 if self.batch_first else 1
+            if src.size(batch_dim) != tgt.size(batch_dim):
+                raise RuntimeError("the batch number of src and tgt must be equal")
+        if {src.size(-1), tgt.size(-1)} != {self.d_model}:
+            raise RuntimeError("the feature number of src and tgt must be equal to d_model")
+        memory = self.encoder(
+            src, mask=src_mask, src_key_padding_mask=src_key_padding_mask, is_causal=src_is_causal
+        )
+        masks = (tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask)
+        return self.decoder(tgt, memory, *masks, tgt_is_causal, memory_is_causal)
