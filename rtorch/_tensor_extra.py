@@ -17,8 +17,7 @@ _histogram_base = namedtuple("histogram", ["hist", "bin_edges"])
 _frexp_base = namedtuple("frexp", ["mantissa", "exponent"])
 _slogdet_base = namedtuple("slogdet", ["sign", "logabsdet"])
 _tsolve_base = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
-_qr_base = namedtuple("qr", ["Q", "R"])
-for _cls in (_aminmax_base, _histogram_base, _frexp_base, _slogdet_base, _tsolve_base, _qr_base):
+for _cls in (_aminmax_base, _histogram_base, _frexp_base, _slogdet_base, _tsolve_base):
     _cls.__module__ = "torch.return_types"
 
 
@@ -38,10 +37,6 @@ def _as_tensor(value, like):
     if isinstance(value, Tensor):
         return value
     return _C.tensor(value, device=like.device)
-
-
-def _float_dtype(t):
-    return t.dtype if t.is_floating_point() else _C.float32
 
 
 def _to_float(t):
@@ -113,6 +108,12 @@ def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
     return _blend_to(self, batch1.bmm(batch2), beta, alpha)
 
 
+def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+    _check_2d(mat1, "addmm", "mat1", 2)
+    _check_2d(mat2, "addmm", "mat2", 2)
+    return _blend_to(self, mat1.mm(mat2), beta, alpha)
+
+
 def addmv(self, mat, vec, *, beta=1, alpha=1):
     _check_2d(mat, "addmv", "mat", 2)
     _check_2d(vec, "addmv", "vec", 1)
@@ -137,6 +138,13 @@ def _bshape(out, self):
     # The result has the broadcast shape of self and the product even when beta == 0.
     shape = _broadcast(self.shape, out.shape)
     return out if tuple(out.shape) == shape else out.expand(shape).clone()
+
+
+def _bcast(*tensors):
+    shape = ()
+    for t in tensors:
+        shape = _broadcast(shape, t.shape)
+    return [t.expand(shape) for t in tensors]
 
 
 def _broadcast(a, b):
@@ -398,40 +406,6 @@ def lu(self, pivot=True, get_infos=False):
     return lu_, piv
 
 
-def qr(self, some=True):
-    """Householder QR with LAPACK's sign convention (R's diagonal = -sign(a_kk) * norm)."""
-    if self.dim() < 2:
-        raise RuntimeError(
-            "linalg.qr: The input tensor A must have at least 2 dimensions."
-        )
-    m, n = self.shape[-2], self.shape[-1]
-    k = _pymin(m, n)
-    r = self
-    eye = _C.eye(m, dtype=self.dtype, device=self.device)
-    q = eye.expand(tuple(self.shape[:-2]) + (m, m))
-    for j in range(k):
-        x = r[..., j:, j]
-        alpha = x[..., :1]
-        norm = x.norm(dim=-1, keepdim=True)
-        tail = x[..., 1:].norm(dim=-1, keepdim=True) if m - j > 1 else _C.zeros_like(norm)
-        beta = -_C.where(alpha >= 0, norm, -norm)
-        active = tail != 0
-        v = _C.cat([alpha - beta, x[..., 1:]], -1)
-        vv = (v * v).sum(-1, keepdim=True)
-        tau = _C.where(active, 2.0 / _C.where(active, vv, _C.ones_like(vv)), _C.zeros_like(vv))
-        v = v.unsqueeze(-1)
-        sub = r[..., j:, :]
-        sub = sub - tau.unsqueeze(-1) * v.matmul(v.mT.matmul(sub))
-        r = _C.cat([r[..., :j, :], sub], -2)
-        qs = q[..., :, j:]
-        qs = qs - (qs.matmul(v)).matmul(v.mT) * tau.unsqueeze(-1)
-        q = _C.cat([q[..., :, :j], qs], -1)
-    r = r.triu()
-    if some:
-        return _qr_base(q[..., :, :k], r[..., :k, :])
-    return _qr_base(q, r)
-
-
 # ---------------------------------------------------------------- reductions and scans
 
 
@@ -512,7 +486,7 @@ def cummin(self, dim):
 
 
 def _logaddexp(a, b):
-    m = _C.maximum(a, b)
+    m = a.maximum(b)
     both_inf = a.isinf() & b.isinf() & (a == b)
     diff = _C.where(both_inf, _C.zeros_like(a), a - b)
     return m + (-diff.abs()).exp().log1p()
@@ -785,6 +759,8 @@ def histogram(self, bins=100, *, range=None, weight=None, density=False):
 
 
 def bincount(self, weights=None, minlength=0):
+    if self.is_floating_point():
+        raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{_dtype_name(self.dtype)}'")
     if self.dim() != 1 or self.is_floating_point() or self.dtype == _C.bool:
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if minlength < 0:
@@ -873,8 +849,7 @@ def renorm(self, p, dim, maxnorm):
         raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
     others = [i for i in builtins.range(self.dim()) if i != d]
     norms = self.norm(p, dim=others, keepdim=True) if others else self.abs()
-    with _no_grad_ctx():
-        scale = _C.where(norms > maxnorm, maxnorm / (norms + 1e-7), _C.ones_like(norms))
+    scale = _C.where(norms > maxnorm, maxnorm / (norms + 1e-7), _C.ones_like(norms))
     return self * scale
 
 
@@ -939,13 +914,6 @@ def logit(self, eps=None):
 
 def _operand(self, other):
     return other if isinstance(other, Tensor) else _C.tensor(other, device=self.device)
-
-
-def _promote_float(*ts):
-    dt = _C.result_type(*ts) if len(ts) > 1 else ts[0].dtype
-    if not dt.is_floating_point:
-        dt = _C.float32
-    return [t.to(dt) for t in ts]
 
 
 def _tpromote(self, other):
@@ -1034,7 +1002,7 @@ def nextafter(self, other):
         raise NotImplementedError(f'"nextafter_cpu" not implemented for \'{_dtype_name(self.dtype)}\'')
     mant, tiny_exp = (53, -1074) if self.dtype == _C.float64 else (24, -149)
     with _no_grad_ctx():
-        x, y = (t.to(_C.float64) for t in _C.broadcast_tensors(self, other))
+        x, y = (t.to(_C.float64) for t in _bcast(self, other))
         m, e = frexp(x)
         e = e.to(_C.float64)
         toward_zero = (y - x).sign() != x.sign()
@@ -1060,7 +1028,7 @@ def gcd(self, other):
         dt = self.dtype if self.is_floating_point() else other.dtype
         raise NotImplementedError(f"\"gcd_cpu\" not implemented for '{_dtype_name(dt)}'")
     dt = _C.promote_types(self.dtype, other.dtype)
-    a, b = (t.to(_C.int64).abs() for t in _C.broadcast_tensors(self, other))
+    a, b = (t.to(_C.int64).abs() for t in _bcast(self, other))
     while bool((b != 0).any()):
         nz = b != 0
         safe = _C.where(nz, b, _C.ones_like(b))
@@ -1289,7 +1257,7 @@ def _igamma_args(self, other, op):
     if not (self.is_floating_point() and o.is_floating_point()):
         bad = self.dtype if not self.is_floating_point() else o.dtype
         raise NotImplementedError(f"\"{op}\" not implemented for '{_dtype_name(bad)}'")
-    a, x = _C.broadcast_tensors(self, o)
+    a, x = _bcast(self, o)
     dt = _C.promote_types(a.dtype, x.dtype)
     return a.to(_C.float64), x.to(_C.float64), dt
 
@@ -1601,9 +1569,9 @@ def _reduce_into(self, dim, index, src, reduce, include_self, op):
         elif reduce == "prod":
             comb = base * red
         elif reduce == "amax":
-            comb = _C.maximum(base, red)
+            comb = base.maximum(red)
         else:
-            comb = _C.minimum(base, red)
+            comb = base.minimum(red)
         if reduce == "mean":
             comb = comb / (count + 1)
     else:
@@ -1949,7 +1917,7 @@ _OUT_OF_PLACE = dict(
     addbmm=addbmm, baddbmm=baddbmm, addmv=addmv, addr=addr, vdot=vdot, kron=kron, cross=cross,
     det=det, slogdet=slogdet, logdet=logdet, inverse=inverse, matrix_power=matrix_power,
     matrix_exp=matrix_exp, cholesky_solve=cholesky_solve, cholesky_inverse=cholesky_inverse,
-    triangular_solve=triangular_solve, lu_solve=lu_solve, lu=lu, qr=qr,
+    triangular_solve=triangular_solve, lu_solve=lu_solve, lu=lu,
     aminmax=aminmax, nanmean=nanmean, cummax=cummax, cummin=cummin, logcumsumexp=logcumsumexp,
     kthvalue=kthvalue, median=median, nanmedian=nanmedian, mode=mode, msort=msort,
     quantile=quantile, nanquantile=nanquantile, histc=histc, histogram=histogram,
@@ -1984,9 +1952,12 @@ _OUT_OF_PLACE = dict(
     symeig=_removed("symeig", "torch.linalg.eigh"),
     eig=_removed("eig", "torch.linalg.eig"),
     cholesky=_removed("cholesky", "torch.linalg.cholesky"),
+    qr=_removed("qr", "torch.linalg.qr"),
 )
 
 _IN_PLACE = dict(
+    # Replaces the earlier addmm, which let NaN in self through when beta == 0.
+    addmm=addmm,
     masked_scatter_=masked_scatter_, put_=put_, scatter_reduce_=scatter_reduce_,
     index_reduce_=index_reduce_, fill_diagonal_=fill_diagonal_, cumsum_=cumsum_,
     cumprod_=cumprod_, polygamma_=polygamma_,
@@ -2005,6 +1976,12 @@ is_mps is_xpu is_ipu is_mtia is_maia is_vulkan is_xla is_mkldnn is_sparse_csr is
 """.split()
 
 
+def _out(result, out):
+    if out is None:
+        return result
+    return out.copy_(result)
+
+
 def _install():
     for name, fn in _OUT_OF_PLACE.items():
         if not hasattr(Tensor, name):
@@ -2019,6 +1996,10 @@ def _install():
             setattr(Tensor, name, property(_false))
     if not hasattr(Tensor, "volatile"):
         Tensor.volatile = property(_volatile)
+    # torch.polygamma takes (n, input), the reverse of the method.
+    import sys
+
+    sys.modules["rtorch"].polygamma = lambda n, input, *, out=None: _out(polygamma(input, n), out)
     if not hasattr(Tensor, "real"):
         Tensor.real = property(_identity)
     if not hasattr(Tensor, "imag"):
