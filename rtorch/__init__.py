@@ -66,6 +66,7 @@ from rtorch.autograd.grad_mode import (
     set_grad_enabled,
 )
 from rtorch import _tensor  # noqa: F401  (attaches Python-level Tensor methods)
+from rtorch import _tensor_extra  # noqa: F401,E402  (more Python-level Tensor methods)
 from rtorch import _functions as _fn
 from rtorch import return_types  # noqa: F401
 

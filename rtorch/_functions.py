@@ -19,6 +19,16 @@ select movedim moveaxis diagonal flip fliplr flipud roll tril triu split chunk u
 matmul mm bmm mv dot inner outer ger gather scatter scatter_add index_select index_add
 masked_fill masked_select take nonzero argwhere repeat_interleave std_mean var_mean
 as_strided addcmul addcdiv addmm allclose isclose index_fill index_copy clone detach numel equal broadcast_to
+addbmm addmv addr adjoint aminmax angle as_strided_scatter baddbmm bincount cholesky_inverse
+cholesky_solve conj conj_physical copysign corrcoef cov cross cummax cummin deg2rad det diag_embed
+diagflat diagonal_scatter diff digamma dist dsplit frexp gcd heaviside histc histogram hsplit
+hypot i0 igamma igammac index_put index_reduce inverse is_conj is_neg is_same_size isneginf
+isposinf isreal kron kthvalue lcm ldexp lgamma logaddexp logaddexp2 logcumsumexp logdet logit lu
+lu_solve masked_scatter matrix_exp matrix_power median mode msort mvlgamma nanmean nanmedian
+nanquantile narrow_copy nextafter nonzero_static positive put qr quantile rad2deg renorm
+resolve_conj resolve_neg rot90 scatter_reduce select_scatter sinc slice_scatter slogdet
+split_with_sizes take_along_dim tensor_split tile triangular_solve unique_consecutive unsafe_chunk
+unsafe_split unsafe_split_with_sizes vdot vsplit xlogy
 """
 
 
