@@ -18,7 +18,14 @@ __all__ = [
     "set_rng_state",
 ]
 
-default_generator = _C._default_generator()
+def _shared_generator():
+    # One Python object for the default generator, shared with ``rtorch.default_generator``.
+    import rtorch
+
+    return getattr(rtorch, "default_generator", None) or _C._default_generator()
+
+
+default_generator = _shared_generator()
 
 
 def manual_seed(seed):
