@@ -447,7 +447,7 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
     """Returns ``model`` itself: rtorch has no graph compiler, so "compiling" keeps the
     eager semantics exactly. The keyword arguments are validated as PyTorch does and
     otherwise ignored; ``compile(**kwargs)`` without a model returns a decorator."""
-    if mode is not None and options is not None:
+    if None not in (mode, options):
         raise RuntimeError("Either mode or options can be specified, but both can't be specified at the same time.")
     if mode is not None and mode not in _COMPILE_MODES:
         raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_COMPILE_MODES)}")
