@@ -316,3 +316,148 @@ from rtorch.nn.parameter import Parameter  # noqa: E402,F401
 from rtorch import _nn_ops  # noqa: E402
 
 _nn_ops.install(globals())
+
+from rtorch import accelerator, random  # noqa: E402
+from rtorch._legacy_tensors import (  # noqa: E402
+    BFloat16Tensor,
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)
+from rtorch.autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
+
+# ---- default device -----------------------------------------------------------------------
+# Factory functions that place their result on the default device when given no device.
+_DEVICE_FACTORIES = (
+    "tensor", "as_tensor", "zeros", "ones", "empty", "full", "rand", "randn", "randint",
+    "randperm", "arange", "linspace", "logspace", "eye",
+)
+_native_factories = {name: globals()[name] for name in _DEVICE_FACTORIES}
+_default_device = device("cpu")
+
+
+def _on_default_device(name, native, target):
+    """``native`` with ``device=None`` meaning ``target`` (an explicit device or ``out=`` wins;
+    ``as_tensor`` of a tensor keeps the tensor's device, as in PyTorch)."""
+
+    def factory(*args, device=None, **kwargs):
+        if device is None and kwargs.get("out") is None:
+            if not (name == "as_tensor" and args and isinstance(args[0], Tensor)):
+                device = target
+        return native(*args, device=device, **kwargs)
+
+    factory.__name__ = factory.__qualname__ = name
+    factory.__doc__ = native.__doc__
+    return factory
+
+
+def _install_device_factories(target):
+    """Routes the factory functions to ``target``; None restores the native (CPU) ones."""
+    g = globals()
+    for name, native in _native_factories.items():
+        g[name] = native if target is None else _on_default_device(name, native, target)
+
+
+def set_default_device(device):
+    """Sets the device tensors are created on by factory functions (``zeros``, ``tensor``,
+    ``randn``, …, and so ``nn`` layers' parameters) when no ``device`` is given.
+
+    None or "cpu" restores the default. A CUDA device must be usable now: unlike PyTorch,
+    which fails at the first factory call, rtorch checks when the default is set and raises
+    the same ``RuntimeError``. ``Tensor(*sizes)`` and the legacy typed constructors always
+    create CPU tensors.
+    """
+    global _default_device
+    dev = _C.device("cpu") if device is None else _C.device(device)
+    if dev.type == "cpu":
+        _default_device = _C.device("cpu")
+        _install_device_factories(None)
+        return
+    if dev.type != "cuda":
+        raise RuntimeError(f"rtorch: set_default_device({dev.type!r}) is not supported; rtorch has cpu and cuda devices")
+    cuda._lazy_init()  # raises PyTorch's message when CUDA cannot be used
+    if dev.index is not None and not 0 <= dev.index < cuda.device_count():
+        raise RuntimeError(f"CUDA error: invalid device ordinal (device {dev})")
+    _default_device = dev
+    _install_device_factories(dev)
+
+
+def get_default_device():
+    """The device factory functions use when none is given (``device('cpu')`` unless
+    :func:`set_default_device` chose another); an unindexed CUDA default reports the
+    current CUDA device."""
+    if _default_device.type == "cuda" and _default_device.index is None:
+        return _C.device("cuda", cuda.current_device())
+    return _default_device
+
+
+# ---- determinism --------------------------------------------------------------------------
+_deterministic = {"enabled": False, "warn_only": False}
+
+
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    """Records whether programs ask for deterministic algorithms.
+
+    rtorch has a single implementation of each operation, so the setting selects nothing and
+    never raises for an operation PyTorch would flag as nondeterministic; it is kept so that
+    programs setting and reading it run unchanged.
+    """
+    if not isinstance(mode, _builtins.bool):
+        raise TypeError(f"use_deterministic_algorithms(): argument 'mode' must be bool, not {type(mode).__name__}")
+    _deterministic["enabled"] = mode
+    _deterministic["warn_only"] = _builtins.bool(warn_only)
+
+
+def are_deterministic_algorithms_enabled():
+    return _deterministic["enabled"]
+
+
+def is_deterministic_algorithms_warn_only_enabled():
+    return _deterministic["warn_only"]
+
+
+def set_deterministic_debug_mode(debug_mode):
+    """0/"default" off, 1/"warn" on with warn_only, 2/"error" on."""
+    modes = {"default": 0, "warn": 1, "error": 2}
+    if isinstance(debug_mode, str):
+        if debug_mode not in modes:
+            raise RuntimeError(f"invalid value of debug_mode, expected one of `default`, `warn`, `error`, but got {debug_mode}")
+        debug_mode = modes[debug_mode]
+    if debug_mode not in (0, 1, 2):
+        raise RuntimeError(f"invalid value of debug_mode, expected 0, 1, or 2, but got {debug_mode}")
+    use_deterministic_algorithms(debug_mode != 0, warn_only=debug_mode == 1)
+
+
+def get_deterministic_debug_mode():
+    if not _deterministic["enabled"]:
+        return 0
+    return 1 if _deterministic["warn_only"] else 2
+
+
+# ---- torch.compile ------------------------------------------------------------------------
+_COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None, options=None, disable=False, **kwargs):
+    """Returns ``model`` itself: rtorch has no graph compiler, so "compiling" keeps the
+    eager semantics exactly. The keyword arguments are validated as PyTorch does and
+    otherwise ignored; ``compile(**kwargs)`` without a model returns a decorator."""
+    if None not in (mode, options):
+        raise RuntimeError("Either mode or options can be specified, but both can't be specified at the same time.")
+    if mode is not None and mode not in _COMPILE_MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_COMPILE_MODES)}")
+    if model is None:
+
+        def decorate(fn):
+            return compile(fn, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode, options=options, disable=disable, **kwargs)
+
+        return decorate
+    if not callable(model):
+        raise AssertionError(f"A callable function is expected, but {type(model)} is provided.")
+    return model

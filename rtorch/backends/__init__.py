@@ -1,7 +1,4 @@
-"""``rtorch.backends``: the switches PyTorch scripts set and query."""
+"""``rtorch.backends``: the switches PyTorch scripts set and query. Each submodule reports
+honestly whether rtorch has that backend (only ``cuda`` can be True)."""
 
-from types import SimpleNamespace
-
-from rtorch.backends import cuda, cudnn
-
-mps = SimpleNamespace(is_available=lambda: False, is_built=lambda: False)
+from rtorch.backends import cuda, cudnn, mkl, mkldnn, mps, openmp
