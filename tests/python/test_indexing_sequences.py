@@ -39,7 +39,7 @@ def test_sequence_indices_get(index, expected):
 @pytest.mark.parametrize(
     "index, expected",
     [
-        ([[0, 1], [1, 2]], BASE[0, 1], ),
+        ([[0, 1], [1, 2]], BASE[[0, 1], [1, 2]]),
         ([(0, 1), (1, 2)], BASE[(0, 1), (1, 2)]),
         ([0, slice(1, 3)], BASE[0, 1:3]),
         ([0, None], BASE[0, None]),
