@@ -461,3 +461,5 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
     if not callable(model):
         raise AssertionError(f"A callable function is expected, but {type(model)} is provided.")
     return model
+
+from rtorch._type_info import finfo, iinfo  # noqa: E402

@@ -18,7 +18,13 @@ reshape transpose swapaxes swapdims t permute squeeze unsqueeze flatten ravel un
 select movedim moveaxis diagonal flip fliplr flipud roll tril triu split chunk unbind
 matmul mm bmm mv dot inner outer ger gather scatter scatter_add index_select index_add
 masked_fill masked_select take nonzero argwhere repeat_interleave std_mean var_mean
-as_strided addcmul addcdiv addmm allclose isclose index_fill index_copy clone detach numel equal broadcast_to
+as_strided addcmul addcdiv addmm allclose
+abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ asin_ asinh_ atan_ atanh_
+ceil_ clamp_ clamp_max_ clamp_min_ clip_ cos_ cosh_ deg2rad_ detach_ erf_ erfc_ exp2_ exp_
+expm1_ fill_ fix_ floor_ frac_ log10_ log1p_ log2_ log_ logit_ nan_to_num_ neg_ negative_
+rad2deg_ reciprocal_ relu_ round_ rsqrt_ sigmoid_ sin_ sinc_ sinh_ sqrt_ square_ tan_ tanh_
+trunc_ xlogy_ zero_ addmv_ gcd_ lcm_ ldexp_ i0_ conj_physical_ index_put_ hardshrink prelu
+is_signed get_device is_inference isclose index_fill index_copy clone detach numel equal broadcast_to
 addbmm addmv addr adjoint aminmax angle as_strided_scatter baddbmm bincount cholesky_inverse
 cholesky_solve conj conj_physical copysign corrcoef cov cross cummax cummin deg2rad det diag_embed
 diagflat diagonal_scatter diff digamma dist dsplit frexp gcd heaviside histc histogram hsplit

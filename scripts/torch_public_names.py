@@ -19,6 +19,17 @@ NAMESPACES = {
 }
 
 
+def _defined_by_torch(value):
+    import types
+
+    if isinstance(value, types.ModuleType):
+        return value.__name__.startswith("torch")
+    module = getattr(value, "__module__", None)
+    if not isinstance(module, str):
+        module = type(value).__module__
+    return module.startswith("torch")
+
+
 def public_names(path):
     module_name, _, attr = path.partition(".Tensor")
     obj = importlib.import_module(module_name)
@@ -29,10 +40,8 @@ def public_names(path):
         if name.startswith("_"):
             continue
         value = getattr(obj, name, None)
-        # typing helpers and re-exported standard modules are not part of the API
-        module = getattr(value, "__module__", "") or ""
-        if module.startswith(("typing", "builtins")) and not callable(value):
-            continue
+        if not path.endswith(".Tensor") and not _defined_by_torch(value):
+            continue  # typing helpers, functools.partial, math.inf … imported for internal use
         names.add(name)
     return sorted(names)
 
