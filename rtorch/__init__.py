@@ -67,6 +67,15 @@ from rtorch.autograd.grad_mode import (
 )
 from rtorch import _tensor  # noqa: F401  (attaches Python-level Tensor methods)
 from rtorch import _tensor_extra  # noqa: F401,E402  (more Python-level Tensor methods)
+from rtorch._tensor_layout import (  # noqa: E402,F401  (also installs in-place layout changes)
+    layout,
+    sparse_bsc,
+    sparse_bsr,
+    sparse_coo,
+    sparse_csc,
+    sparse_csr,
+    strided,
+)
 from rtorch import _functions as _fn
 from rtorch import return_types  # noqa: F401
 

@@ -430,11 +430,32 @@ impl PyTensor {
     fn set_data(slf: &Bound<'_, Self>, other: &Bound<'_, PyTensor>) -> PyResult<()> {
         let new = other.borrow().t.clone();
         let cur = slf.borrow().t.clone();
-        if new.device() != cur.device() {
-            slf.borrow_mut().t = cur.with_data_of(&new);
+        let same_geometry = new.shape() == cur.shape() && new.dtype() == cur.dtype();
+        if new.device() != cur.device() || !same_geometry {
+            // Another device, shape or dtype: this tensor takes the other's storage, as
+            // PyTorch's `.data =` does, keeping its own grad, flags and hooks.
+            slf.borrow_mut().t = cur.with_data_of(&new.detach());
             return Ok(());
         }
         slf.borrow().assign_data(&new)
+    }
+    /// In-place layout changes (`t_`, `squeeze_`, `resize_`, …): this Python object takes
+    /// `view`'s storage and layout. A view that autograd recorded brings its history along;
+    /// otherwise the tensor keeps its own grad, flags and hooks.
+    fn _become(slf: &Bound<'_, Self>, view: &Bound<'_, PyTensor>) -> PyResult<()> {
+        let new = view.borrow().t.clone();
+        let cur = slf.borrow().t.clone();
+        if new.device() != cur.device() {
+            return Err(PyRuntimeError::new_err(
+                "in-place layout change: the new layout must stay on the tensor's device",
+            ));
+        }
+        slf.borrow_mut().t = if new.grad_fn().is_some() {
+            new
+        } else {
+            cur.with_data_of(&new)
+        };
+        Ok(())
     }
     fn register_hook(&self, hook: &Bound<PyAny>) -> PyResult<super::autograd::PyHookHandle> {
         super::autograd::register_hook(&self.t, hook)

@@ -11,8 +11,8 @@ SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "api_cov
 
 # Names offered when this was last raised (never lower these).
 MINIMUM = {
-    "torch": 485,
-    "torch.Tensor": 535,
+    "torch": 492,
+    "torch.Tensor": 545,
     "torch.nn": 125,
     "torch.nn.functional": 92,
     "torch.optim": 17,
