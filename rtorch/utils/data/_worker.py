@@ -97,14 +97,14 @@ def _rebuilt(kind, text):
 
 
 def _tensor_from_payload(raw, dtype_name, shape, requires_grad):
-    from rtorch.serialization import _dtype_from_name, _tensor_from_bytes
+    from rtorch.serialization._safetensors import _dtype_from_name, _tensor_from_bytes
 
     out = _tensor_from_bytes(raw, _dtype_from_name(dtype_name), shape)
     return out.requires_grad_(True) if requires_grad else out
 
 
 def _tensor_to_payload(t):
-    from rtorch.serialization import _dtype_name, _tensor_to_bytes
+    from rtorch.serialization._safetensors import _dtype_name, _tensor_to_bytes
 
     fields = (_tensor_to_bytes(t), _dtype_name(t.dtype), tuple(t.shape), bool(t.requires_grad))
     return _tensor_from_payload, fields
