@@ -147,12 +147,15 @@ def is_nonzero(input):
 
 
 def get_default_dtype():
-    return float32
+    """The dtype Python floats and float creation functions get (float32 unless changed)."""
+    return _C._get_default_dtype()
 
 
 def set_default_dtype(d):
-    if d != float32:
-        raise NotImplementedError("rtorch: only float32 is supported as the default dtype")
+    """Sets the default float dtype process-wide (float16, bfloat16, float32 or float64)."""
+    if not isinstance(d, dtype):
+        raise TypeError(f"set_default_dtype(): argument 'd' must be torch.dtype, not {type(d).__name__}")
+    _C._set_default_dtype(d)
 
 
 def is_grad_enabled_():

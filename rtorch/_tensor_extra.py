@@ -40,7 +40,7 @@ def _as_tensor(value, like):
 
 
 def _to_float(t):
-    return t if t.is_floating_point() else t.to(_C.float32)
+    return t if t.is_floating_point() else t.to(_C._get_default_dtype())
 
 
 def _require_float(t, op):
@@ -804,7 +804,7 @@ def cov(self, *, correction=1, fweights=None, aweights=None):
     if self.dim() > 2:
         raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with {self.dim()} dimensions")
     x = self.reshape(1, -1) if self.dim() < 2 else self
-    x = x if x.is_floating_point() else x.to(_C.float32)
+    x = x if x.is_floating_point() else x.to(_C._get_default_dtype())
     w = None
     if fweights is not None:
         w = fweights
@@ -926,7 +926,7 @@ def _tpromote(self, other):
         o = _C.tensor(other, dtype=_C.float64 if isinstance(other, float) else None)
     dt = _result_type(self, o)
     if not dt.is_floating_point:
-        dt = _C.float32
+        dt = _C._get_default_dtype()
     return self.to(dt), o.to(dt)
 
 

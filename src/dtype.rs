@@ -1,6 +1,7 @@
 //! Element types, PyTorch's type-promotion rules, and the trait tying a Rust type to a DType.
 
 use half::{bf16, f16};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DType {
@@ -14,6 +15,27 @@ pub enum DType {
     BF16,
     F32,
     F64,
+}
+
+/// Index into `DEFAULT_CHOICES` of the float dtype `torch.set_default_dtype` chose.
+static DEFAULT_FLOAT: AtomicUsize = AtomicUsize::new(2);
+const DEFAULT_CHOICES: [DType; 4] = [DType::F16, DType::BF16, DType::F32, DType::F64];
+
+/// The default float dtype: what Python floats become, what float creation functions make,
+/// and what integer inputs of float-valued ops are computed in (float32 unless changed).
+pub fn default_float() -> DType {
+    DEFAULT_CHOICES[DEFAULT_FLOAT.load(Ordering::Relaxed)]
+}
+
+/// `torch.set_default_dtype`: process-wide, floating dtypes only.
+pub fn set_default_float(dtype: DType) -> crate::error::Result<()> {
+    let index = DEFAULT_CHOICES.iter().position(|&d| d == dtype).ok_or_else(|| {
+        crate::error::Error::Type(
+            "only floating-point types are supported as the default type".into(),
+        )
+    })?;
+    DEFAULT_FLOAT.store(index, Ordering::Relaxed);
+    Ok(())
 }
 
 /// The three promotion categories PyTorch compares before sizes.
@@ -108,7 +130,7 @@ impl DType {
         if self.is_float() {
             self
         } else {
-            DType::F32
+            default_float()
         }
     }
 }
@@ -198,7 +220,7 @@ pub fn result_type(ops: &[Operand]) -> DType {
             Operand::Scalar(d) => upd(&mut wrapped, d),
         }
     }
-    combine_categories(dim, combine_categories(zero, wrapped)).unwrap_or(DType::F32)
+    combine_categories(dim, combine_categories(zero, wrapped)).unwrap_or(default_float())
 }
 
 mod sealed {

@@ -722,7 +722,7 @@ pub fn tensor_from_data(data: &Bound<PyAny>, dtype: Option<DType>) -> PyResult<T
         {
             let n = v.len();
             let t = Tensor::from_vec(v, &[n])?;
-            return Ok(t.to_dtype(dtype.unwrap_or(DType::F32))?);
+            return Ok(t.to_dtype(dtype.unwrap_or(crate::dtype::default_float()))?);
         }
     }
     let mut nested = Nested {
@@ -738,12 +738,12 @@ pub fn tensor_from_data(data: &Bound<PyAny>, dtype: Option<DType>) -> PyResult<T
         ));
     }
     let inferred = if nested.vals.is_empty() {
-        DType::F32
+        crate::dtype::default_float()
     } else {
         match nested.kind {
             0 => DType::Bool,
             1 => DType::I64,
-            _ => DType::F32,
+            _ => crate::dtype::default_float(),
         }
     };
     let dt = dtype.unwrap_or(inferred);
@@ -766,8 +766,9 @@ pub fn index_items(py: Python<'_>, idx: &Bound<PyAny>) -> PyResult<Vec<TensorInd
     items.iter().map(|i| index_item(py, i)).collect()
 }
 
-/// NumPy's old rule, which PyTorch still follows with a warning: a short list holding a
-/// slice, `...`, `None`, a sequence or a tensor indexes like the tuple of its items.
+/// NumPy's old rule, which PyTorch still follows with a deprecation warning: a short list
+/// holding a slice, `...`, `None` or a tensor indexes like the tuple of its items. Nested
+/// lists of integers are one integer index, as NumPy and PyTorch's announced behaviour have it.
 fn legacy_tuple_index<'py>(
     py: Python<'py>,
     idx: &Bound<'py, PyAny>,
@@ -784,9 +785,6 @@ fn legacy_tuple_index<'py>(
             || item.is(py.Ellipsis())
             || item.cast::<PySlice>().is_ok()
             || item.cast::<PyTensor>().is_ok()
-            || item.cast::<PyList>().is_ok()
-            || item.cast::<PyTuple>().is_ok()
-            || item.is_instance_of::<pyo3::types::PyRange>()
             || item.hasattr("__array_interface__")?;
     }
     if !multi {

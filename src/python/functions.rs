@@ -99,7 +99,7 @@ macro_rules! filled {
             let _ = (out, layout, memory_format);
             let dev = opt_device(device)?;
             let s = usizes(&sizes_of(size)?, stringify!($name))?;
-            let t = Tensor::full_on(&s, $val, opt_dtype(dtype)?.unwrap_or(DType::F32), dev)?;
+            let t = Tensor::full_on(&s, $val, opt_dtype(dtype)?.unwrap_or(crate::dtype::default_float()), dev)?;
             let t = if pin_memory && dev == Device::Cpu { t.host_copy_with(crate::cuda_backend::pin)? } else { t };
             finish(py, t, dev, requires_grad)
         }
@@ -126,7 +126,7 @@ pub fn full(
     let dt = opt_dtype(dtype)?.unwrap_or(match v {
         Scalar::Bool(_) => DType::Bool,
         Scalar::Int(_) => DType::I64,
-        Scalar::Float(_) => DType::F32,
+        Scalar::Float(_) => crate::dtype::default_float(),
     });
     finish(py, Tensor::full_on(&s, v, dt, dev)?, dev, requires_grad)
 }
@@ -193,7 +193,7 @@ pub fn arange(
         _ => Scalar::Int(1),
     };
     let any_float = [s, e, st].iter().any(|x| matches!(x, Scalar::Float(_)));
-    let dt = opt_dtype(dtype)?.unwrap_or(if any_float { DType::F32 } else { DType::I64 });
+    let dt = opt_dtype(dtype)?.unwrap_or(if any_float { crate::dtype::default_float() } else { DType::I64 });
     finish(py, Tensor::arange(s, e, st, dt)?, dev, requires_grad)
 }
 
@@ -209,7 +209,7 @@ pub fn linspace(
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
     let dev = opt_device(device)?;
-    let dt = opt_dtype(dtype)?.unwrap_or(DType::F32);
+    let dt = opt_dtype(dtype)?.unwrap_or(crate::dtype::default_float());
     finish(
         py,
         Tensor::linspace(start, end, steps, dt)?,
@@ -232,7 +232,7 @@ pub fn logspace(
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
     let dev = opt_device(device)?;
-    let dt = opt_dtype(dtype)?.unwrap_or(DType::F32);
+    let dt = opt_dtype(dtype)?.unwrap_or(crate::dtype::default_float());
     let l = Tensor::linspace(start, end, steps, DType::F64)?;
     let t = l
         .rbinary_scalar(
@@ -254,7 +254,7 @@ pub fn eye(
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
     let dev = opt_device(device)?;
-    let dt = opt_dtype(dtype)?.unwrap_or(DType::F32);
+    let dt = opt_dtype(dtype)?.unwrap_or(crate::dtype::default_float());
     finish(py, Tensor::eye(n, m.unwrap_or(n), dt)?, dev, requires_grad)
 }
 
@@ -268,7 +268,7 @@ macro_rules! sampler {
             let dev = opt_device(device)?;
             let s = usizes(&sizes_of(size)?, stringify!($name))?;
             let g = gen_of(generator);
-            let t = Tensor::$f(&s, opt_dtype(dtype)?.unwrap_or(DType::F32), g.as_ref(), dev)?;
+            let t = Tensor::$f(&s, opt_dtype(dtype)?.unwrap_or(crate::dtype::default_float()), g.as_ref(), dev)?;
             finish(py, t, dev, requires_grad)
         }
     };
@@ -415,7 +415,7 @@ pub fn normal(
             &s,
             mean.extract()?,
             std.extract()?,
-            opt_dtype(dtype)?.unwrap_or(DType::F32),
+            opt_dtype(dtype)?.unwrap_or(crate::dtype::default_float()),
             g.as_ref(),
             opt_device(device)?,
         )?;
@@ -432,7 +432,7 @@ pub fn normal(
         .as_ref()
         .or(st.as_ref())
         .map(|t| t.dtype())
-        .unwrap_or(DType::F32);
+        .unwrap_or(crate::dtype::default_float());
     let dev = mt
         .as_ref()
         .or(st.as_ref())
@@ -701,6 +701,19 @@ pub fn install_fork_handler() {
 #[pyfunction]
 pub fn set_num_threads(n: usize) {
     crate::cpu::set_parallel(n > 1);
+}
+
+/// `torch.set_default_dtype`: the dtype of Python floats and float creation functions.
+#[pyfunction]
+pub fn _set_default_dtype(dtype: &Bound<PyAny>) -> PyResult<()> {
+    Ok(crate::dtype::set_default_float(dtype_of(dtype)?)?)
+}
+
+#[pyfunction]
+pub fn _get_default_dtype() -> PyDType {
+    PyDType {
+        dt: crate::dtype::default_float(),
+    }
 }
 
 #[pyfunction]

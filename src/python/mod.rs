@@ -74,6 +74,8 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         functions::_after_fork,
         functions::set_num_threads,
         functions::get_num_threads,
+        functions::_set_default_dtype,
+        functions::_get_default_dtype,
         autograd::_backward,
         autograd::_grad,
         autograd::is_grad_enabled,

@@ -162,7 +162,7 @@ impl PyTensor {
     #[pyo3(signature = (*args))]
     fn py_new(args: &Bound<PyTuple>) -> PyResult<Self> {
         if args.is_empty() {
-            return Ok(PyTensor::new(Tensor::zeros(&[0], DType::F32)?));
+            return Ok(PyTensor::new(Tensor::zeros(&[0], crate::dtype::default_float())?));
         }
         let a0 = args.get_item(0)?;
         if let Ok(t) = a0.cast::<PyTensor>() {
@@ -171,9 +171,9 @@ impl PyTensor {
         if a0.extract::<i64>().is_ok() || a0.get_type().name().map(|n| n == "Size").unwrap_or(false)
         {
             let s = usizes(&sizes_of(args)?, "Tensor")?;
-            return Ok(PyTensor::new(Tensor::zeros(&s, DType::F32)?));
+            return Ok(PyTensor::new(Tensor::zeros(&s, crate::dtype::default_float())?));
         }
-        Ok(PyTensor::new(tensor_from_data(&a0, Some(DType::F32))?))
+        Ok(PyTensor::new(tensor_from_data(&a0, Some(crate::dtype::default_float()))?))
     }
 
     #[staticmethod]
@@ -788,7 +788,7 @@ pub fn tensor_or_scalar(obj: &Bound<PyAny>, like: DType) -> PyResult<Tensor> {
     }
     if let Some(s) = scalar_of(obj) {
         let dt = match s {
-            Scalar::Float(_) if !like.is_float() => DType::F32,
+            Scalar::Float(_) if !like.is_float() => crate::dtype::default_float(),
             _ => like,
         };
         return Ok(Tensor::scalar_of(s, dt));

@@ -418,7 +418,7 @@ impl Tensor {
         let src = if self.dtype().is_float() {
             self.clone()
         } else {
-            self.to_dtype(DType::F32)?
+            self.to_dtype(crate::dtype::default_float())?
         };
         let d = src.reduce_dims(dims)?;
         let out = to_rows(&src, &d)?.reduce(ReduceOp::LogSumExp, keepdim, src.dtype())?;

@@ -91,7 +91,7 @@ fn unary_raw(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
     let src = if dt.is_float() || op.keeps_int() {
         t.clone()
     } else {
-        t.to_dtype_raw(DType::F32)?
+        t.to_dtype_raw(crate::dtype::default_float())?
     };
     let out = t.backend()?.unary(op, src.strided())?;
     Tensor::from_kernel(out, t.shape())

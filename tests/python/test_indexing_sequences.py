@@ -1,5 +1,7 @@
 """Indexing with Python sequences as PyTorch does: ranges, tuples and lists inside the
-index, numpy arrays, empty lists, and the legacy list-as-tuple rule (with its warning)."""
+index, numpy arrays, empty lists, nested integer lists as one index (NumPy's rule, which
+PyTorch has announced), and the legacy list-as-tuple rule for lists holding slices, None,
+Ellipsis or tensors (with PyTorch's deprecation warning)."""
 
 import warnings
 
@@ -39,8 +41,6 @@ def test_sequence_indices_get(index, expected):
 @pytest.mark.parametrize(
     "index, expected",
     [
-        ([[0, 1], [1, 2]], BASE[[0, 1], [1, 2]]),
-        ([(0, 1), (1, 2)], BASE[(0, 1), (1, 2)]),
         ([0, slice(1, 3)], BASE[0, 1:3]),
         ([0, None], BASE[0, None]),
         ([torch.tensor(0), torch.tensor(2)], BASE[0, 2]),
@@ -53,10 +53,14 @@ def test_list_with_sequences_indexes_like_a_tuple(index, expected):
     np.testing.assert_array_equal(np.array(got.tolist()), expected)
 
 
-def test_plain_list_is_a_tensor_index_without_warning():
+def test_plain_and_nested_integer_lists_are_one_index_without_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert make()[[2, 0]].tolist() == BASE[[2, 0]].tolist()
+        nested = make()[[[0, 1], [1, 2]]]
+        assert nested.shape == (2, 2, 4)
+        assert nested.tolist() == BASE[np.array([[0, 1], [1, 2]])].tolist()
+        assert make()[[(0, 1), (1, 2)]].shape == (2, 2, 4)
 
 
 def test_sequence_indices_set():
@@ -67,9 +71,9 @@ def test_sequence_indices_set():
     assert x.tolist() == expected.tolist()
     y = make()
     with pytest.warns(UserWarning):
-        y[[(0, 1), (1, 2)]] = 7.0
+        y[[0, slice(1, 3)]] = 7.0
     expected = BASE.copy()
-    expected[(0, 1), (1, 2)] = 7.0
+    expected[0, 1:3] = 7.0
     assert y.tolist() == expected.tolist()
     z = make()
     z[np.array([True, False, True])] = 0.0

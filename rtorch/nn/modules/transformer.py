@@ -533,7 +533,7 @@ class Transformer(Module):
     def generate_square_subsequent_mask(sz, device=None, dtype=None):
         """Float (sz, sz) causal mask: -inf above the diagonal, 0.0 on and below it."""
         if dtype is None:
-            dtype = torch.float32
+            dtype = torch.get_default_dtype()
         return _causal_mask(sz, device=device, dtype=dtype)
 
     def forward(
