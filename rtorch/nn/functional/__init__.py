@@ -7,6 +7,8 @@ from .attention import __all__ as _attn_all
 from .attention import _canonical_mask, _mha_shape_check, _none_or_dtype  # noqa: F401
 from .conv import *  # noqa: F403
 from .conv import __all__ as _conv_all
+from .conv3d import *  # noqa: F403
+from .conv3d import __all__ as _conv3d_all
 from .linear import *  # noqa: F403
 from .linear import __all__ as _lin_all
 from .loss import *  # noqa: F403
@@ -19,5 +21,5 @@ from .vision import *  # noqa: F403
 from .vision import __all__ as _vision_all
 
 __all__ = (
-    _act_all + _attn_all + _conv_all + _lin_all + _loss_all + _norm_all + _pool_all + _vision_all
+    _act_all + _attn_all + _conv_all + _conv3d_all + _lin_all + _loss_all + _norm_all + _pool_all + _vision_all
 )
