@@ -10,8 +10,8 @@ a window of output contributions, and index_add sums the overlapping windows.
 import rtorch as torch
 from rtorch.autograd.function import Function
 
-from .conv import _same_padding, pad
 from ._core import unbatched_ok
+from .conv import _same_padding, pad
 
 __all__ = ["conv3d", "conv_transpose3d"]
 
