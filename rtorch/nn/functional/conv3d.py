@@ -120,7 +120,9 @@ def _scatter_windows(cols, kernel, dilation, stride, size, canvas):
     """Sum (N, C, taps * origins) window values into a (N, C, *canvas) tensor."""
     n, c = cols.shape[:2]
     idx = _window_positions(kernel, dilation, stride, size, canvas, cols.device)
-    flat = torch.zeros(n, c, canvas[0] * canvas[1] * canvas[2], dtype=cols.dtype, device=cols.device)
+    flat = torch.zeros(
+        n, c, canvas[0] * canvas[1] * canvas[2], dtype=cols.dtype, device=cols.device
+    )
     return flat.index_add(2, idx, cols.reshape(n, c, -1)).reshape(n, c, *canvas)
 
 
