@@ -36,12 +36,12 @@ def _three(value, message, optional=False):
 
 def _check_window(input, kernel, stride, padding, dilation, op):
     kt, kh, kw = kernel
+    if 0 in stride:
+        raise RuntimeError("stride should not be zero")
     if min(kernel) <= 0:
         raise RuntimeError(
             f"kernel size should be greater than zero, but got kT: {kt} kH: {kh} kW: {kw}"
         )
-    if 0 in stride:
-        raise RuntimeError("stride should not be zero")
     if min(stride) < 0:
         dt, dh, dw = stride
         raise RuntimeError(
@@ -225,7 +225,7 @@ def avg_pool3d(
     stride = kernel if stride is None else stride
     padding = _three(padding, "avg_pool3d: padding must be a single int, or a tuple of three ints")
     _check_window(input, kernel, stride, padding, (1, 1, 1), "avg_pool3d()")
-    if divisor_override is not None and divisor_override == 0:
+    if divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     geometry = (kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
     return unbatched_ok(input, 5, lambda x: _avg_pool3d_batched(x, *geometry))
