@@ -12,7 +12,7 @@ from ..parameter import Parameter
 from .module import Module
 from .utils import _ntuple, _reverse_repeat_tuple
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 _PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
 _PADDING_WORDS = {"same", "valid"}
@@ -179,6 +179,12 @@ class Conv2d(_Conv):
     _dims = 2
 
 
+class Conv3d(_Conv):
+    """3-D convolution over (N, C, D, H, W) or (C, D, H, W) input."""
+
+    _dims = 3
+
+
 class _ConvTransposeNd(_ConvNd):
     _dims = 0
 
@@ -280,3 +286,9 @@ class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-D convolution (the gradient of Conv2d w.r.t. its input)."""
 
     _dims = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-D convolution (the gradient of Conv3d w.r.t. its input)."""
+
+    _dims = 3

@@ -6,12 +6,17 @@ from .utils import _single
 __all__ = [
     "MaxPool1d",
     "MaxPool2d",
+    "MaxPool3d",
     "AvgPool1d",
     "AvgPool2d",
+    "AvgPool3d",
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d",
+    "LPPool3d",
 ]
 
 
@@ -43,6 +48,10 @@ class MaxPool1d(_MaxPoolNd, fn="max_pool1d"):
 
 class MaxPool2d(_MaxPoolNd, fn="max_pool2d"):
     """Max over sliding windows of (N, C, H, W) input."""
+
+
+class MaxPool3d(_MaxPoolNd, fn="max_pool3d"):
+    """Max over sliding windows of (N, C, D, H, W) input."""
 
 
 _AVG_OPTIONS = [
@@ -79,6 +88,15 @@ class AvgPool2d(
     """Mean over sliding windows of (N, C, H, W) input."""
 
 
+class AvgPool3d(
+    _AvgPoolNd,
+    fn="avg_pool3d",
+    options=[*_AVG_OPTIONS, ("divisor_override", None)],
+    shown=_AVG_SHOWN,
+):
+    """Mean over sliding windows of (N, C, D, H, W) input."""
+
+
 class _AdaptiveAvgPoolNd(Configured, options=[("output_size", REQUIRED)]):
     pass
 
@@ -89,6 +107,10 @@ class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd, fn="adaptive_avg_pool1d"):
 
 class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd, fn="adaptive_avg_pool2d"):
     """Mean pooling to a fixed output size (None keeps that input size)."""
+
+
+class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd, fn="adaptive_avg_pool3d"):
+    """Mean pooling to a fixed (D, H, W) output size (None keeps that input size)."""
 
 
 class _AdaptiveMaxPoolNd(
@@ -105,3 +127,20 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd, fn="adaptive_max_pool1d"):
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd, fn="adaptive_max_pool2d"):
     """Max pooling to a fixed output size (None keeps that input size)."""
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd, fn="adaptive_max_pool3d"):
+    """Max pooling to a fixed (D, H, W) output size (None keeps that input size)."""
+
+
+class LPPool3d(
+    Configured,
+    fn="lp_pool3d",
+    options=[
+        ("norm_type", REQUIRED),
+        ("kernel_size", REQUIRED),
+        ("stride", None),
+        ("ceil_mode", False),
+    ],
+):
+    """Power-average pooling: (sum of x**p over each window) ** (1/p)."""
