@@ -148,9 +148,10 @@ def test_matches_pytorch_errors(real_torch):
 
 
 def test_utils_import_paths():
-    from rtorch.utils.data import _utils, default_collate
     from rtorch.utils.data._utils.collate import collate, default_collate_fn_map
     from rtorch.utils.data._utils.worker import get_worker_info
+
+    from rtorch.utils.data import _utils, default_collate
 
     assert _utils.collate.default_collate is default_collate
     assert get_worker_info() is None
