@@ -257,7 +257,7 @@ def _lower_or_upper_indices(name, row, col, offset, dtype, device, lower):
         raise RuntimeError(f"row must be non-negative, got{row}")
     if col < 0:
         raise RuntimeError(f"col must be non-negative, got{col}")
-    if dtype not in (torch.int32, torch.int64):
+    if dtype != torch.int64 and dtype != torch.int32:
         raise NotImplementedError(f"\"{name}\" not implemented for '{_scalar_type_name(dtype)}'")
     rows = torch.arange(row).unsqueeze(1)
     cols = torch.arange(col).unsqueeze(0)
@@ -292,7 +292,8 @@ def _window(name, window_length, periodic, dtype, device, requires_grad, values)
         raise RuntimeError(
             f"{name} requires non-negative window_length, got window_length={window_length}"
         )
-    dtype = dtype or torch.get_default_dtype()
+    if dtype is None:
+        dtype = torch.get_default_dtype()
     if not dtype.is_floating_point:
         raise RuntimeError(f"{name} expects floating point dtypes, got: {dtype}")
     if window_length <= 1:

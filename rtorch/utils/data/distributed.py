@@ -10,6 +10,7 @@ from .sampler import Sampler
 
 __all__ = ["DistributedSampler"]
 
+_UNAVAILABLE = "Requires distributed package to be available"
 _NO_GROUP = (
     "Default process group has not been initialized, please make sure to call init_process_group."
 )
@@ -22,7 +23,7 @@ def _group_size_and_rank(num_replicas, rank):
     except ImportError:
         dist = None
     if dist is not None and hasattr(dist, "is_available") and not dist.is_available():
-        raise RuntimeError("Requires distributed package to be available")
+        raise RuntimeError(_UNAVAILABLE)
     initialised = getattr(dist, "is_initialized", None)
     if dist is None or initialised is None or not initialised():
         raise ValueError(_NO_GROUP)
