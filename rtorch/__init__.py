@@ -475,3 +475,4 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
     return model
 
 from rtorch._type_info import finfo, iinfo  # noqa: E402
+from rtorch import _extra_functions  # noqa: E402,F401  (adds window, search, integration functions)
