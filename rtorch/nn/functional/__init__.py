@@ -11,6 +11,8 @@ from .linear import *  # noqa: F403
 from .linear import __all__ as _lin_all
 from .loss import *  # noqa: F403
 from .loss import __all__ as _loss_all
+from .loss_more import *  # noqa: F403
+from .loss_more import __all__ as _loss_more_all
 from .norm import *  # noqa: F403
 from .norm import __all__ as _norm_all
 from .pooling import *  # noqa: F403
@@ -20,4 +22,5 @@ from .vision import __all__ as _vision_all
 
 __all__ = (
     _act_all + _attn_all + _conv_all + _lin_all + _loss_all + _norm_all + _pool_all + _vision_all
+    + _loss_more_all
 )
