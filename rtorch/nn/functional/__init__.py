@@ -7,6 +7,8 @@ from .attention import __all__ as _attn_all
 from .attention import _canonical_mask, _mha_shape_check, _none_or_dtype  # noqa: F401
 from .conv import *  # noqa: F403
 from .conv import __all__ as _conv_all
+from .extra import *  # noqa: F403
+from .extra import __all__ as _extra_all
 from .linear import *  # noqa: F403
 from .linear import __all__ as _lin_all
 from .loss import *  # noqa: F403
@@ -21,6 +23,14 @@ from .vision import *  # noqa: F403
 from .vision import __all__ as _vision_all
 
 __all__ = (
-    _act_all + _attn_all + _conv_all + _lin_all + _loss_all + _norm_all + _pool_all + _vision_all
+    _act_all
+    + _attn_all
+    + _conv_all
+    + _lin_all
+    + _loss_all
+    + _norm_all
+    + _pool_all
+    + _vision_all
     + _loss_more_all
+    + _extra_all
 )

@@ -53,8 +53,10 @@ def multi_margin_loss(
     require(
         y.shape[0] == n,
         RuntimeError,
-        lambda: f"multi_margin_loss: inconsistent target size: {tuple(target.shape)} "
-        f"for input of size: {tuple(input.shape)}",
+        lambda: (
+            f"multi_margin_loss: inconsistent target size: {tuple(target.shape)} "
+            f"for input of size: {tuple(input.shape)}"
+        ),
     )
     require(
         bool(((y >= 0) & (y < c)).all()),
@@ -80,8 +82,10 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     require(
         tuple(y.shape) == tuple(x.shape),
         RuntimeError,
-        lambda: f"multilabel_margin_loss: inconsistent target size: {tuple(target.shape)} "
-        f"for input of size: {tuple(input.shape)}",
+        lambda: (
+            f"multilabel_margin_loss: inconsistent target size: {tuple(target.shape)} "
+            f"for input of size: {tuple(input.shape)}"
+        ),
     )
     n, c = x.shape
     y = y.long()
@@ -134,16 +138,20 @@ def triplet_margin_with_distance_loss(
     require(
         margin > 0,
         ValueError,
-        lambda: f"triplet_margin_with_distance_loss: expected margin to be greater than 0, "
-        f"got {margin} instead",
+        lambda: (
+            f"triplet_margin_with_distance_loss: expected margin to be greater than 0, "
+            f"got {margin} instead"
+        ),
     )
     dims = (anchor.dim(), positive.dim(), negative.dim())
     require(
         len(set(dims)) == 1,
         RuntimeError,
-        lambda: "The anchor, positive, and negative tensors are expected to have the same "
-        f"number of dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and "
-        f"negative {dims[2]}D inputs",
+        lambda: (
+            "The anchor, positive, and negative tensors are expected to have the same "
+            f"number of dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and "
+            f"negative {dims[2]}D inputs"
+        ),
     )
     if distance_function is None:
         from .linear import pairwise_distance as distance_function
@@ -225,8 +233,10 @@ def ctc_loss(
         require(
             in_lens[b] <= t_max,
             RuntimeError,
-            lambda b=b: f"Expected input_lengths to have value at most {t_max}, "
-            f"but got value {in_lens[b]} (while checking arguments for ctc_loss_cpu)",
+            lambda b=b: (
+                f"Expected input_lengths to have value at most {t_max}, "
+                f"but got value {in_lens[b]} (while checking arguments for ctc_loss_cpu)"
+            ),
         )
     labels = _padded_targets(targets, tgt_lens, n)
     s_max = labels.shape[1] if labels.dim() == 2 else 0

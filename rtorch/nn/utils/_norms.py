@@ -44,3 +44,11 @@ def default_dim(module):
     from ..modules.conv import _ConvTransposeNd
 
     return 1 if isinstance(module, _ConvTransposeNd) else 0
+
+
+def hook_key(module, kind, name):
+    """Key of the `kind` pre-hook that normalises `name`, or None."""
+    for key, hook in module._forward_pre_hooks.items():
+        if type(hook) is kind and hook.name == name:
+            return key
+    return None

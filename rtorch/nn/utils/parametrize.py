@@ -105,8 +105,7 @@ class ParametrizationList(ModuleList):
                 value = self()
             if not isinstance(value, torch.Tensor):
                 raise ValueError(
-                    "A parametrization must return a tensor. Got "
-                    f"{type(value).__name__}."
+                    f"A parametrization must return a tensor. Got {type(value).__name__}."
                 )
             _check_result("Registering a parametrization", original, value)
 
@@ -127,8 +126,7 @@ class ParametrizationList(ModuleList):
             for module in reversed(list(self)):
                 if not hasattr(module, "right_inverse"):
                     raise RuntimeError(
-                        f"parametrization {type(module).__name__} does not implement "
-                        "right_inverse."
+                        f"parametrization {type(module).__name__} does not implement right_inverse."
                     )
                 value = module.right_inverse(value)
             if self.is_tensor:

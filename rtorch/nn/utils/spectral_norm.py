@@ -8,7 +8,7 @@ singular-vector estimates); before each forward the hook sets
 import rtorch as torch
 
 from ..parameter import Parameter
-from ._norms import as_matrix, default_dim, power_iterate, random_unit
+from ._norms import as_matrix, default_dim, hook_key, power_iterate, random_unit
 
 __all__ = ["SpectralNorm", "spectral_norm", "remove_spectral_norm"]
 
@@ -42,11 +42,10 @@ class SpectralNorm:
 
     @staticmethod
     def apply(module, name, n_power_iterations, dim, eps):
-        for hook in module._forward_pre_hooks.values():
-            if isinstance(hook, SpectralNorm) and hook.name == name:
-                raise RuntimeError(
-                    f"Cannot register two spectral_norm hooks on the same parameter {name}"
-                )
+        if hook_key(module, SpectralNorm, name) is not None:
+            raise RuntimeError(
+                f"Cannot register two spectral_norm hooks on the same parameter {name}"
+            )
         hook = SpectralNorm(name, n_power_iterations, dim, eps)
         weight = module._parameters.get(name)
         if weight is None:
@@ -86,10 +85,8 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
 
 def remove_spectral_norm(module, name="weight"):
     """Drop the hook and keep the current normalised value as parameter `name`."""
-    hooks = module._forward_pre_hooks
-    for key, hook in list(hooks.items()):
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            hook.remove(module)
-            del hooks[key]
-            return module
+    key = hook_key(module, SpectralNorm, name)
+    if key is not None:
+        module._forward_pre_hooks.pop(key).remove(module)
+        return module
     raise ValueError(f"spectral_norm of '{name}' not found in {module}")

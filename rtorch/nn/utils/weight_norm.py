@@ -5,7 +5,7 @@ before each forward the hook recomputes ``module.<name> = name_v * name_g / ||na
 """
 
 from ..parameter import Parameter
-from ._norms import norm_except_dim, weight_from_gv
+from ._norms import hook_key, norm_except_dim, weight_from_gv
 
 __all__ = ["WeightNorm", "weight_norm", "remove_weight_norm"]
 
@@ -24,11 +24,10 @@ class WeightNorm:
 
     @staticmethod
     def apply(module, name, dim):
-        for hook in module._forward_pre_hooks.values():
-            if isinstance(hook, WeightNorm) and hook.name == name:
-                raise RuntimeError(
-                    f"Cannot register two weight_norm hooks on the same parameter {name}"
-                )
+        if hook_key(module, WeightNorm, name) is not None:
+            raise RuntimeError(
+                f"Cannot register two weight_norm hooks on the same parameter {name}"
+            )
         weight = getattr(module, name, None)
         if not isinstance(weight, Parameter):
             raise ValueError(f"weight_norm expects '{name}' of {module} to be a Parameter")
@@ -59,10 +58,8 @@ def weight_norm(module, name="weight", dim=0):
 
 def remove_weight_norm(module, name="weight"):
     """Fold `name_g` and `name_v` back into one parameter `name`."""
-    hooks = module._forward_pre_hooks
-    for key, hook in list(hooks.items()):
-        if isinstance(hook, WeightNorm) and hook.name == name:
-            hook.remove(module)
-            del hooks[key]
-            return module
+    key = hook_key(module, WeightNorm, name)
+    if key is not None:
+        module._forward_pre_hooks.pop(key).remove(module)
+        return module
     raise ValueError(f"weight_norm of '{name}' not found in {module}")
