@@ -332,10 +332,6 @@ def embedding_bag(
     out = weight.new_zeros(bags, dim).index_add(0, owner, vectors)
     if mode == "mean":
         counts = torch.zeros(bags, dtype=weight.dtype).index_add(0, owner, keep.to(weight.dtype))
-        if include_last_offset and offsets is not None and bags:
-            # PyTorch divides the last bag by everything after its start offset.
-            tail = flat.shape[0] if input.dim() == 1 else 0
-            counts[-1] = counts[-1] + max(input.shape[0] - tail, 0)
         out = out / counts.clamp(min=1).unsqueeze(1)
     return out
 
