@@ -24,11 +24,11 @@ class SpectralNorm:
             )
         self.name = name
         self.dim = dim
-        self.n_power_iterations = n_power_iterations
+        self.n_power_iterations = int(n_power_iterations)
         self.eps = eps
 
     def compute_weight(self, module, do_power_iteration):
-        weight = getattr(module, self.name + "_orig")
+        weight = module._parameters[f"{self.name}_orig"]
         u = getattr(module, self.name + "_u")
         v = getattr(module, self.name + "_v")
         matrix = as_matrix(weight, self.dim)
@@ -64,7 +64,7 @@ class SpectralNorm:
 
     def remove(self, module):
         with torch.no_grad():
-            weight = self.compute_weight(module, do_power_iteration=False)
+            weight = self.compute_weight(module, False)
         delattr(module, self.name)
         delattr(module, self.name + "_u")
         delattr(module, self.name + "_v")
@@ -79,7 +79,7 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     """Divide parameter `name` by its spectral norm before every forward."""
     if dim is None:
         dim = default_dim(module)
-    SpectralNorm.apply(module, name, n_power_iterations, dim, eps)
+    SpectralNorm.apply(module, name, n_power_iterations=n_power_iterations, dim=dim, eps=eps)
     return module
 
 

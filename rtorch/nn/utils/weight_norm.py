@@ -47,7 +47,7 @@ class WeightNorm:
         setattr(module, self.name, Parameter(weight.detach()))
 
     def __call__(self, module, inputs):
-        setattr(module, self.name, self.compute_weight(module))
+        module.__setattr__(self.name, self.compute_weight(module))
 
 
 def weight_norm(module, name="weight", dim=0):
