@@ -9,10 +9,14 @@ from .conv import *  # noqa: F403
 from .conv import __all__ as _conv_all
 from .conv3d import *  # noqa: F403
 from .conv3d import __all__ as _conv3d_all
+from .extra import *  # noqa: F403
+from .extra import __all__ as _extra_all
 from .linear import *  # noqa: F403
 from .linear import __all__ as _lin_all
 from .loss import *  # noqa: F403
 from .loss import __all__ as _loss_all
+from .loss_more import *  # noqa: F403
+from .loss_more import __all__ as _loss_more_all
 from .norm import *  # noqa: F403
 from .norm import __all__ as _norm_all
 from .pooling import *  # noqa: F403
@@ -33,4 +37,6 @@ __all__ = (
     + _pool_all
     + _pool3d_all
     + _vision_all
+    + _loss_more_all
+    + _extra_all
 )

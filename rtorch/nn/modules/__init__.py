@@ -6,8 +6,12 @@ from .container import *  # noqa: F403
 from .container import __all__ as _container_all
 from .conv import *  # noqa: F403
 from .conv import __all__ as _conv_all
+from .distance import *  # noqa: F403
+from .distance import __all__ as _distance_all
 from .dropout import *  # noqa: F403
 from .dropout import __all__ as _dropout_all
+from .extra_layers import *  # noqa: F403
+from .extra_layers import __all__ as _extra_layers_all
 from .flatten import *  # noqa: F403
 from .flatten import __all__ as _flatten_all
 from .linear import *  # noqa: F403
@@ -41,7 +45,9 @@ __all__ = (
     + _activation_all
     + _container_all
     + _conv_all
+    + _distance_all
     + _dropout_all
+    + _extra_layers_all
     + _flatten_all
     + _linear_all
     + _loss_all

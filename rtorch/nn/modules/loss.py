@@ -25,6 +25,11 @@ __all__ = [
     "TripletMarginLoss",
     "PoissonNLLLoss",
     "GaussianNLLLoss",
+    "MultiMarginLoss",
+    "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "TripletMarginWithDistanceLoss",
+    "CTCLoss",
 ]
 
 # The usual tail of a loss constructor.
@@ -167,3 +172,59 @@ class GaussianNLLLoss(
     options=[KEYWORD_ONLY, ("full", False), ("eps", 1e-6), ("reduction", "mean")],
 ):
     """Gaussian negative log-likelihood with predicted variance `var`."""
+
+
+class MultiMarginLoss(
+    _Loss,
+    fn="multi_margin_loss",
+    options=[("p", 1), ("margin", 1.0), _WEIGHT, *_REDUCTION],
+):
+    """Multi-class hinge loss of class scores against one target class per sample."""
+
+    def _prepare(self, values):
+        if values["p"] not in (1, 2):
+            raise ValueError("only p == 1 and p == 2 supported")
+        return super()._prepare(values)
+
+
+class MultiLabelMarginLoss(_Loss, fn="multilabel_margin_loss", options=_REDUCTION):
+    """Hinge loss between each listed target class and every non-target class."""
+
+
+class MultiLabelSoftMarginLoss(
+    _WeightedLoss, fn="multilabel_soft_margin_loss", options=[_WEIGHT, *_REDUCTION]
+):
+    """Per-class logistic loss for multi-label targets, averaged over classes."""
+
+
+class TripletMarginWithDistanceLoss(
+    _Loss,
+    fn="triplet_margin_with_distance_loss",
+    options=[
+        KEYWORD_ONLY,
+        ("distance_function", None),
+        ("margin", 1.0),
+        ("swap", False),
+        ("reduction", "mean"),
+    ],
+):
+    """Triplet loss with a caller-chosen distance (PairwiseDistance by default)."""
+
+    def _prepare(self, values):
+        margin = values["margin"]
+        if margin <= 0:
+            raise ValueError(
+                "TripletMarginWithDistanceLoss: expected margin to be greater than 0, "
+                f"got {margin} instead"
+            )
+        if values["distance_function"] is None:
+            from .distance import PairwiseDistance
+
+            values["distance_function"] = PairwiseDistance()
+        return super()._prepare(values)
+
+
+class CTCLoss(
+    _Loss, fn="ctc_loss", options=[("blank", 0), ("reduction", "mean"), ("zero_infinity", False)]
+):
+    """Connectionist temporal classification loss over (T, N, C) log-probabilities."""
