@@ -29,11 +29,14 @@ pub fn default_float() -> DType {
 
 /// `torch.set_default_dtype`: process-wide, floating dtypes only.
 pub fn set_default_float(dtype: DType) -> crate::error::Result<()> {
-    let index = DEFAULT_CHOICES.iter().position(|&d| d == dtype).ok_or_else(|| {
-        crate::error::Error::Type(
-            "only floating-point types are supported as the default type".into(),
-        )
-    })?;
+    let index = DEFAULT_CHOICES
+        .iter()
+        .position(|&d| d == dtype)
+        .ok_or_else(|| {
+            crate::error::Error::Type(
+                "only floating-point types are supported as the default type".into(),
+            )
+        })?;
     DEFAULT_FLOAT.store(index, Ordering::Relaxed);
     Ok(())
 }

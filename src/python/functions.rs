@@ -193,7 +193,11 @@ pub fn arange(
         _ => Scalar::Int(1),
     };
     let any_float = [s, e, st].iter().any(|x| matches!(x, Scalar::Float(_)));
-    let dt = opt_dtype(dtype)?.unwrap_or(if any_float { crate::dtype::default_float() } else { DType::I64 });
+    let dt = opt_dtype(dtype)?.unwrap_or(if any_float {
+        crate::dtype::default_float()
+    } else {
+        DType::I64
+    });
     finish(py, Tensor::arange(s, e, st, dt)?, dev, requires_grad)
 }
 

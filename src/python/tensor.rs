@@ -162,7 +162,10 @@ impl PyTensor {
     #[pyo3(signature = (*args))]
     fn py_new(args: &Bound<PyTuple>) -> PyResult<Self> {
         if args.is_empty() {
-            return Ok(PyTensor::new(Tensor::zeros(&[0], crate::dtype::default_float())?));
+            return Ok(PyTensor::new(Tensor::zeros(
+                &[0],
+                crate::dtype::default_float(),
+            )?));
         }
         let a0 = args.get_item(0)?;
         if let Ok(t) = a0.cast::<PyTensor>() {
@@ -171,9 +174,15 @@ impl PyTensor {
         if a0.extract::<i64>().is_ok() || a0.get_type().name().map(|n| n == "Size").unwrap_or(false)
         {
             let s = usizes(&sizes_of(args)?, "Tensor")?;
-            return Ok(PyTensor::new(Tensor::zeros(&s, crate::dtype::default_float())?));
+            return Ok(PyTensor::new(Tensor::zeros(
+                &s,
+                crate::dtype::default_float(),
+            )?));
         }
-        Ok(PyTensor::new(tensor_from_data(&a0, Some(crate::dtype::default_float()))?))
+        Ok(PyTensor::new(tensor_from_data(
+            &a0,
+            Some(crate::dtype::default_float()),
+        )?))
     }
 
     #[staticmethod]
