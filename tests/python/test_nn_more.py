@@ -651,3 +651,32 @@ def test_more_layers_vs_torch(real_torch):
     )
     for mod in ("LocalResponseNorm(2)", "LPPool1d(2, 3)", "MaxUnpool2d(2)", "EmbeddingBag(5, 3)"):
         assert repr(eval("nn." + mod)) == repr(eval("ref.nn." + mod))
+
+
+def test_spectral_norm_power_iteration_order():
+    # From deliberately poor estimates one step differs by order: the parametrization
+    # updates u then v, the hook version v then u (as PyTorch does).
+    def unit(a):
+        return a / np.linalg.norm(a)
+
+    w = np.arange(12.0).reshape(3, 4) / 7.0 - 0.6
+    u0, v0 = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0, 0.0])
+    u_a = unit(w @ v0)
+    v_a = unit(w.T @ u_a)
+    v_b = unit(w.T @ u0)
+    u_b = unit(w @ v_b)
+    for make, (u1, v1), keys in [
+        (lambda m: PZ.spectral_norm(m), (u_a, v_a), ("parametrizations.weight.0._u",
+                                                     "parametrizations.weight.0._v")),
+        (lambda m: U.spectral_norm(m), (u_b, v_b), ("weight_u", "weight_v")),
+    ]:
+        m = make(nn.Linear(4, 3).double())
+        state = m.state_dict()
+        weight_key = [k for k in state if k.endswith(("original", "weight_orig"))][0]
+        state[weight_key] = torch.tensor(w)
+        state[keys[0]], state[keys[1]] = torch.tensor(u0), torch.tensor(v0)
+        m.load_state_dict(state)
+        m.train()
+        m(torch.zeros(1, 4, dtype=torch.float64))  # one power-iteration step
+        m.eval()  # reading a parametrized weight in training mode would step again
+        np.testing.assert_allclose(arr(m.weight), w / (u1 @ w @ v1), atol=1e-12)

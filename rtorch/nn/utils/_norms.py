@@ -27,12 +27,21 @@ def as_matrix(weight, dim):
     return weight.reshape(weight.shape[0], -1)
 
 
-def power_iterate(matrix, u, v, steps, eps):
-    """Refine the singular-vector estimates `u`, `v` of `matrix` in place."""
+def power_iterate(matrix, u, v, steps, eps, u_first=False):
+    """Refine the singular-vector estimates `u`, `v` of `matrix` in place. The hook version
+    updates `v` then `u` each step, the parametrization `u` then `v` (as PyTorch's do)."""
+
+    def update_u():
+        u.copy_(F.normalize(matrix.mv(v), dim=0, eps=eps))
+
+    def update_v():
+        v.copy_(F.normalize(matrix.t().mv(u), dim=0, eps=eps))
+
+    order = (update_u, update_v) if u_first else (update_v, update_u)
     with torch.no_grad():
         for _ in range(steps):
-            v.copy_(F.normalize(matrix.t().mv(u), dim=0, eps=eps))
-            u.copy_(F.normalize(matrix.mv(v), dim=0, eps=eps))
+            for update in order:
+                update()
 
 
 def random_unit(n, like):

@@ -65,14 +65,16 @@ class _SpectralNorm(Module):
                 self.register_buffer("_u", u)
                 self.register_buffer("_v", v)
                 # Start from good estimates so the first forward is already accurate.
-                power_iterate(matrix, self._u, self._v, 15, eps)
+                power_iterate(matrix, self._u, self._v, 15, eps, u_first=True)
 
     def forward(self, weight):
         if weight.dim() == 1:
             return F.normalize(weight, dim=0, eps=self.eps)
         matrix = as_matrix(weight, self.dim)
         if self.training:
-            power_iterate(matrix.detach(), self._u, self._v, self.n_power_iterations, self.eps)
+            power_iterate(
+                matrix.detach(), self._u, self._v, self.n_power_iterations, self.eps, u_first=True
+            )
         u = self._u.clone()
         v = self._v.clone()
         sigma = (u * matrix.mv(v)).sum()
