@@ -182,17 +182,27 @@ class _CheckpointUnpickler(pickle.Unpickler):
 _PY2_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg"}
 
 
+def _lookup(module, name):
+    obj = importlib.import_module(module)
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 def _resolve_torch_name(module, name):
-    """A PyTorch global of a trusted checkpoint, as rtorch's object of the same path."""
-    try:
-        obj = importlib.import_module("r" + module)
-        for part in name.split("."):
-            obj = getattr(obj, part)
-        return obj
-    except (ImportError, AttributeError):
-        raise pickle.UnpicklingError(
-            f"rtorch.load: the checkpoint needs {module}.{name}, which rtorch does not provide"
-        ) from None
+    """A PyTorch global of a trusted checkpoint, as rtorch's object of the same path; layers
+    that rtorch keeps in another file of ``nn.modules`` are found through ``rtorch.nn``."""
+    candidates = [("r" + module, name)]
+    if module.startswith("torch.nn.modules."):
+        candidates.append(("rtorch.nn", name))
+    for path, attr in candidates:
+        try:
+            return _lookup(path, attr)
+        except (ImportError, AttributeError):
+            continue
+    raise pickle.UnpicklingError(
+        f"rtorch.load: the checkpoint needs {module}.{name}, which rtorch does not provide"
+    )
 
 
 def _storage_reference(pid):

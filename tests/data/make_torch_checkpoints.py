@@ -69,6 +69,12 @@ def main():
     torch.save(legacy, path("torch_legacy_format.pt"), _use_new_zipfile_serialization=False)
     torch.save({"array": np.arange(4, dtype=np.int16)}, path("torch_numpy.pt"))
     torch.save({"u": torch.tensor([1, 2, 65535], dtype=torch.uint16)}, path("torch_uint16.pt"))
+    whole = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.BatchNorm1d(4))
+    with torch.no_grad():
+        whole[0].weight.copy_(torch.arange(12.0).reshape(4, 3) / 10)
+        whole[0].bias.fill_(-0.5)
+        whole[2].running_mean.fill_(0.25)
+    torch.save(whole.eval(), path("torch_whole_module.pt"))
     print("written to", HERE)
 
 

@@ -405,3 +405,17 @@ def test_plain_pickle_of_tensors_modules_and_optimizers():
     assert isinstance(copy.weight, nn.Parameter) and copy.weight.tolist() == model.weight.tolist()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     assert pickle.loads(pickle.dumps(opt)).param_groups[0]["lr"] == 0.1
+
+
+def test_whole_pytorch_module_loads_when_trusted():
+    path = os.path.join(DATA, "torch_whole_module.pt")
+    with pytest.raises(pickle.UnpicklingError, match="Sequential"):
+        torch.load(path)
+    model = torch.load(path, weights_only=False)
+    assert isinstance(model, nn.Sequential) and isinstance(model[2], nn.BatchNorm1d)
+    assert not model.training
+    x = np.arange(6.0).reshape(2, 3) / 4
+    hidden = np.maximum(x @ (np.arange(12.0).reshape(4, 3) / 10).T - 0.5, 0.0)
+    expected = (hidden - 0.25) / np.sqrt(1.0 + 1e-5)
+    out = model(torch.tensor(x, dtype=torch.float32))
+    np.testing.assert_allclose(np.array(out.tolist()), expected, rtol=1e-5, atol=1e-6)
