@@ -951,6 +951,43 @@ def unfold(g):
 
 
 @op("movement")
+def as_strided(g):
+    x = g.tensor()
+    k = g.int(0, 4)
+    size = tuple(g.pick([0, 1, 2, 3, -1, 2**62]) for _ in range(k))
+    stride = tuple(g.pick([0, 1, 2, 5, -1, 2**62]) for _ in range(k if g.chance(0.9) else k + 1))
+    offset = g.pick([None, 0, 1, 4, -1, 2**62])
+    method = g.pick(["as_strided", "as_strided_"])
+    return f"{x}.{method}({size}, {stride}, {offset})"
+
+
+@op("movement")
+def layout_in_place(g):
+    x = g.tensor()
+    fn = g.pick(["t_", "transpose_", "squeeze_", "unsqueeze_", "resize_"])
+    if fn == "t_":
+        return f"{x}.t_()"
+    if fn == "transpose_":
+        return f"{x}.transpose_({g.dim(x.ndim)}, {g.dim(x.ndim)})"
+    if fn == "squeeze_":
+        return f"{x}.squeeze_({g.dim(x.ndim)})" if g.bool() else f"{x}.squeeze_()"
+    if fn == "unsqueeze_":
+        return f"{x}.unsqueeze_({g.dim(x.ndim + 1)})"
+    sizes = tuple(g.pick([0, 1, 3, 7, -1]) for _ in range(g.int(0, 3)))
+    return f"{x}.resize_({sizes})"
+
+
+@op("movement")
+def sequence_index(g):
+    x = g.tensor()
+    n = x.shape[0] if x.ndim else 1
+    index = g.pick([f"range({n})", f"range({n + 2})", "range(0)", "[]",
+                    f"[0, slice(None, {n})]", "[[0, 1], [1, 0]]", "[(0,), (0,)]",
+                    f"(range({n}), 0)", "[None, 0]", "[..., 0]"])
+    return f"{x}[{index}]"
+
+
+@op("movement")
 def movedim(g):
     x = g.tensor()
     if g.bool():
