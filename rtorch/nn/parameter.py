@@ -166,9 +166,11 @@ class UninitializedTensorMixin:
         `cls_to_become`, so every reference to it now holds a plain Parameter/Tensor."""
         if isinstance(shape, int):
             shape = (shape,)
-        device = self.device if device is None else device
-        dtype = self.dtype if dtype is None else dtype
-        torch.Tensor._become(self, torch.empty(tuple(shape), device=device, dtype=dtype))
+        where = {
+            "device": self.device if device is None else device,
+            "dtype": self.dtype if dtype is None else dtype,
+        }
+        torch.Tensor._become(self, torch.empty(tuple(shape), **where))
         self.__class__ = self.cls_to_become
 
     @property

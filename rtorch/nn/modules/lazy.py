@@ -15,8 +15,8 @@ from . import _state_dict as _sd
 __all__ = ["LazyModuleMixin"]
 
 
-def _first_call(module, args, kwargs):
-    module.initialize_parameters(*args, **kwargs)
+def _first_call(module, inputs, kwargs):
+    module.initialize_parameters(*inputs, **kwargs)
     if module.has_uninitialized_params():
         raise RuntimeError(f"module {module._get_name()} has not been fully initialized")
     module._initialize_hook.remove()
