@@ -14,6 +14,8 @@ from .extra_layers import *  # noqa: F403
 from .extra_layers import __all__ as _extra_layers_all
 from .flatten import *  # noqa: F403
 from .flatten import __all__ as _flatten_all
+from .lazy_layers import *  # noqa: F403
+from .lazy_layers import __all__ as _lazy_all
 from .linear import *  # noqa: F403
 from .linear import __all__ as _linear_all
 from .loss import *  # noqa: F403
@@ -61,4 +63,5 @@ __all__ = (
     + _padding_all
     + _pixelshuffle_all
     + _upsampling_all
+    + _lazy_all
 )
