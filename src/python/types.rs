@@ -46,8 +46,9 @@ impl PyDType {
     fn to_real(&self) -> Self {
         self.clone()
     }
-    fn __reduce__(&self) -> (String,) {
-        (self.dt.name().to_string(),)
+    /// Pickled as the module-level name (`rtorch.float32`), like any other singleton.
+    fn __reduce__(&self) -> String {
+        self.dt.name().to_string()
     }
 }
 

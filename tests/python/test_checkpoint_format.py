@@ -405,6 +405,9 @@ def test_plain_pickle_of_tensors_modules_and_optimizers():
     assert isinstance(copy.weight, nn.Parameter) and copy.weight.tolist() == model.weight.tolist()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     assert pickle.loads(pickle.dumps(opt)).param_groups[0]["lr"] == 0.1
+    for dtype in (torch.float16, torch.bfloat16, torch.int64, torch.bool):
+        assert pickle.loads(pickle.dumps(dtype)) is dtype
+    assert pickle.loads(pickle.dumps(torch.device("cpu"))) == torch.device("cpu")
 
 
 def test_whole_pytorch_module_loads_when_trusted():
