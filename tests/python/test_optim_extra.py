@@ -435,10 +435,7 @@ def test_group_keys_match_torch(real_torch):
 
 def test_scalar_state_dtype_follows_default_dtype():
     old = rtorch.get_default_dtype()
-    try:
-        rtorch.set_default_dtype(rtorch.float64)
-    except NotImplementedError:
-        pytest.skip("rtorch supports only float32 as the default dtype")
+    rtorch.set_default_dtype(rtorch.float64)
     try:
         p = rtorch.ones(2, dtype=rtorch.float32, requires_grad=True)
         p.grad = rtorch.ones(2, dtype=rtorch.float32)
