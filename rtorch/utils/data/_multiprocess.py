@@ -8,7 +8,10 @@ time: a new one is sent whenever a batch is yielded. See ``_worker`` for the mes
 
 import os
 import queue
+import signal
+import time
 import weakref
+from multiprocessing import connection as mp_connection
 
 from . import _worker
 from ._worker import DRAINED, FAILED, MP_STATUS_CHECK_INTERVAL, RESTART, RESTARTED, TASK
@@ -78,6 +81,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     def _restart_workers(self):
         # Persistent workers: start a new epoch and drop answers left from the last one.
         # Each worker answers in order, so its acknowledgement comes after its stale answers.
+        # Every worker owes that acknowledgement, including those that ran dry last epoch.
+        self._live = [True] * self._num_workers
         for tasks in self._task_queues:
             tasks.put((RESTART, None, None))
         waiting = self._num_workers
@@ -113,18 +118,34 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
 
     def _receive(self):
         """The next message from any worker; fails if a worker died or on timeout."""
-        patience = self._timeout if self._timeout > 0 else MP_STATUS_CHECK_INTERVAL
+        give_up_at = time.monotonic() + self._timeout if self._timeout > 0 else None
         while True:
-            try:
-                return self._results.get(timeout=patience)
-            except Exception as exc:
-                self._fail_if_a_worker_died(exc)
-                if not isinstance(exc, queue.Empty):
+            patience = MP_STATUS_CHECK_INTERVAL
+            if give_up_at is not None:
+                patience = max(0.0, min(patience, give_up_at - time.monotonic()))
+            if self._wait_for_results(patience):
+                try:
+                    return self._results.get(timeout=patience)
+                except queue.Empty:
+                    pass
+                except Exception as exc:  # a broken pipe, say: a dead worker explains it
+                    self._fail_if_a_worker_died(exc)
                     raise
-            if self._timeout > 0:
+            self._fail_if_a_worker_died()
+            if give_up_at is not None and time.monotonic() >= give_up_at:
                 raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
 
-    def _fail_if_a_worker_died(self, cause):
+    def _wait_for_results(self, seconds):
+        """Block until an answer is readable (True), a worker still owing answers exits, or
+        ``seconds`` pass; waking on the exit reports a killed worker without delay."""
+        reader = getattr(self._results, "_reader", None)
+        if reader is None:
+            return True  # a queue type we cannot watch: get() does the waiting
+        watched = [reader]
+        watched += [proc.sentinel for i, proc in enumerate(self._workers) if self._live[i]]
+        return reader in mp_connection.wait(watched, seconds)
+
+    def _fail_if_a_worker_died(self, cause=None):
         dead = [
             proc
             for worker_id, proc in enumerate(self._workers)
@@ -133,8 +154,11 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         if not dead:
             return
         for proc in dead:
+            # Its tasks are skipped; the other workers carry on if the caller goes on.
             self._retire(self._workers.index(proc))
         pids = ", ".join(str(proc.pid) for proc in dead)
+        if cause is None:
+            cause = RuntimeError(" ".join(_how_it_ended(proc) for proc in dead))
         raise RuntimeError(f"DataLoader worker (pid(s) {pids}) exited unexpectedly") from cause
 
     def _skip_unanswerable(self):
@@ -162,16 +186,17 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 self._retire(worker_id)
                 self._dispatch()
             elif status != RESTARTED:
-                self._arrived[seq] = (status, payload)
+                self._arrived[seq] = (worker_id, status, payload)
                 if not self._in_order:
                     return self._deliver(seq)
 
     def _deliver(self, seq):
-        status, payload = self._arrived.pop(seq)
+        worker_id, status, payload = self._arrived.pop(seq)
         self._owner.pop(seq, None)
         if seq == self._want:
             self._want += 1
         self._dispatch()
+        payload = _worker.unpack(worker_id, payload)
         if status == FAILED:
             payload.reraise()
         return payload
@@ -179,6 +204,18 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     def _shutdown_workers(self):
         self._shutdown = True
         self._finalizer()
+
+
+def _how_it_ended(proc):
+    code = proc.exitcode
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+            name = signal.strsignal(-code) or name
+        except ValueError:
+            name = str(-code)
+        return f"DataLoader worker (pid {proc.pid}) is killed by signal: {name}."
+    return f"DataLoader worker (pid {proc.pid}) exited with code {code}."
 
 
 def _stop_workers(owner_pid, workers, task_queues, results, stop_event):

@@ -7,11 +7,16 @@ The loader sends each worker, on that worker's own queue, one of
 * ``None``: leave the loop.
 
 Workers answer on one shared queue with ``(worker_id, seq, status, payload)``; ``status``
-is ``OK`` (payload: the batch), ``FAILED`` (an :class:`ExceptionWrapper`), ``DRAINED``
-(the iterable dataset ran out: no more answers this epoch) or ``RESTARTED``.
+is ``OK`` (payload: the batch), ``FAILED`` (an :class:`ExceptionWrapper`, or a
+:class:`SendFailure` when the answer could not be pickled), ``DRAINED`` (the iterable dataset
+ran out: no more answers this epoch) or ``RESTARTED``. ``OK`` and ``FAILED`` payloads travel
+already pickled (see :func:`pack`), so a batch that cannot be pickled becomes an error the
+loader raises instead of an answer lost in the queue's feeder thread.
 """
 
+import io
 import os
+import pickle
 import queue
 import random
 import sys
@@ -91,6 +96,51 @@ def _rebuilt(kind, text):
         return kind(text)
     except Exception:
         return RuntimeError(text)
+
+
+class SendFailure:
+    """A worker's answer that could not be pickled; raised in the loader as RuntimeError."""
+
+    def __init__(self, worker_id, what, error, details):
+        self.text = (
+            f"DataLoader worker process {worker_id} could not send {what} to the main "
+            f"process: pickling it failed with {type(error).__name__}: {error}\n{details}"
+        )
+
+    def reraise(self):
+        raise RuntimeError(self.text)
+
+
+def _dumps(obj):
+    # bytes, not the memoryview ForkingPickler.dumps gives: it goes into a queue message.
+    out = io.BytesIO()
+    ForkingPickler(out, pickle.HIGHEST_PROTOCOL).dump(obj)
+    return out.getvalue()
+
+
+def pack(worker_id, status, payload):
+    """``(status, pickled payload)``; pickling errors turn into a ``FAILED`` answer."""
+    try:
+        return status, _dumps(payload)
+    except Exception as exc:
+        error, details = exc, traceback.format_exc()
+    what = "a batch"
+    if status == FAILED:
+        # An exception of a type pickle cannot find by name, say: keep its text.
+        what = f"the {payload.exc_type.__name__} it caught"
+        details = f"{details}\nThe error it caught:\n{payload.exc_msg}"
+    return FAILED, _dumps(SendFailure(worker_id, what, error, details))
+
+
+def unpack(worker_id, blob):
+    """The payload :func:`pack` pickled, unpickled in the loader's process."""
+    try:
+        return ForkingPickler.loads(blob)
+    except Exception as exc:
+        raise RuntimeError(
+            f"DataLoader could not unpickle the answer of worker process {worker_id}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
 
 
 # ---- tensors through multiprocessing queues -------------------------------------------
@@ -226,6 +276,8 @@ def _serve(spec, worker_id, tasks, results, stop_event):
         else:
             answer = _fetch(fetcher, key, spec.iterable, where)
         drained = answer[0] == DRAINED
+        if not drained:
+            answer = pack(worker_id, *answer)
         results.put((worker_id, seq, *answer))
 
 
