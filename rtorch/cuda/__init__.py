@@ -185,11 +185,16 @@ def synchronize(device=None):
     _C._cuda_synchronize(_get_device_index(device, optional=True))
 
 
+_compile_logs = {}
+
+
 def _compile_check(arch="sm_90"):
     """Compiles every CUDA kernel with NVRTC for ``arch`` (no GPU needed):
-    ``[(family, log)]``."""
-    _libs.preload()
-    return _C._cuda_compile_check(arch)
+    ``[(family, log)]``. The result of a build never changes, so each arch compiles once."""
+    if arch not in _compile_logs:
+        _libs.preload()
+        _compile_logs[arch] = _C._cuda_compile_check(arch)
+    return list(_compile_logs[arch])
 
 
 from rtorch.cuda.memory import (  # noqa: E402
