@@ -40,6 +40,39 @@ pub fn exp_f32(x: f32) -> f32 {
     }
 }
 
+/// `e^(hi + lo)` for an argument carried in two parts (|lo| up to a few units): the range
+/// reduction subtracts n·ln2 from `hi` exactly before `lo` joins, so the result keeps the
+/// precision of the unrounded sum (one polynomial instead of `exp(hi) · exp(lo)`).
+#[inline(always)]
+pub fn exp_f32_split(hi: f32, lo: f32) -> f32 {
+    const HI: f32 = 88.722_83;
+    const LO: f32 = -87.336_55;
+    const MAGIC: f32 = 12_582_912.0;
+    let x = hi + lo;
+    let xc = x.clamp(LO, HI);
+    let t = xc * LOG2E + MAGIC;
+    let n = t - MAGIC;
+    let ni = (t.to_bits() as i32) - (MAGIC.to_bits() as i32);
+    let r = (hi - n * LN2_HI) - n * LN2_LO + lo;
+    let r2 = r * r;
+    let p = 1.987_569_1e-4_f32;
+    let p = p * r + 1.398_2e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 1.666_666_5e-1;
+    let p = p * r + 5e-1;
+    let y = p * r2 + r + 1.0;
+    let (h1, h2) = (ni >> 1, ni - (ni >> 1));
+    let v =
+        y * f32::from_bits(((h1 + 127) as u32) << 23) * f32::from_bits(((h2 + 127) as u32) << 23);
+    let v = if x > HI { f32::INFINITY } else { v };
+    if x < LO {
+        0.0
+    } else {
+        v
+    }
+}
+
 /// `exp` through the fastest accurate routine for each float type.
 pub trait FastExp: Copy {
     fn fast_exp(self) -> Self;

@@ -20,6 +20,7 @@ pub mod reduce;
 mod reduce_strided;
 mod rnn;
 pub mod scan_sort;
+mod transpose;
 mod unary;
 pub mod vmath;
 
@@ -83,7 +84,9 @@ pub fn gather<T: Elem>(s: Strided) -> Result<Vec<T>> {
     let src = elems::<T>(s)?;
     let l = s.layout;
     let mut out = try_output::<T>(l.numel())?;
-    fill_strided(&mut out, &l.shape, [&l.strides], [l.offset], |[o]| src[o]);
+    if !transpose::gather_tiled(src, l, &mut out) && !transpose::gather_rows(src, l, &mut out) {
+        fill_strided(&mut out, &l.shape, [&l.strides], [l.offset], |[o]| src[o]);
+    }
     Ok(out)
 }
 

@@ -530,7 +530,24 @@ fn _lstm_layer(
     )
 }
 
+/// `F.linear`: one fused node (`AddmmBackward0`) for a 2-D weight.
+#[pyfunction]
+#[pyo3(signature = (input, weight, bias=None))]
+fn _linear(
+    py: Python<'_>,
+    input: PyRef<PyTensor>,
+    weight: PyRef<PyTensor>,
+    bias: Option<PyRef<PyTensor>>,
+) -> PyResult<Py<PyAny>> {
+    let (x, w, b) = (input.t.clone(), weight.t.clone(), opt_t(&bias));
+    let work = x
+        .numel()
+        .saturating_mul(w.shape().first().copied().unwrap_or(1));
+    wrap(py, nogil(py, work, || x.linear(&w, b.as_ref()))?)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_linear, m)?)?;
     m.add_function(wrap_pyfunction!(_lstm_layer, m)?)?;
     m.add_function(wrap_pyfunction!(_gelu, m)?)?;
     m.add_function(wrap_pyfunction!(conv2d, m)?)?;

@@ -107,7 +107,19 @@ impl Tensor {
         } else {
             other.clone()
         };
-        let r = a.matmul_nd(&b).map_err(|e| match e {
+        // A stack of matrices times one matrix is one GEMM over the stacked rows (and its
+        // weight gradient one GEMM instead of a batch of products summed afterwards).
+        let folded = na >= 3 && nb == 2 && a.shape()[na - 1] == b.shape()[0];
+        let r = if folded {
+            let k = a.shape()[na - 1] as i64;
+            let mut shape: Vec<i64> = a.shape()[..na - 1].iter().map(|&d| d as i64).collect();
+            shape.push(b.shape()[1] as i64);
+            let rows: usize = a.shape()[..na - 1].iter().product();
+            a.reshape(&[rows as i64, k])?.matmul_nd(&b)?.reshape(&shape)
+        } else {
+            a.matmul_nd(&b)
+        };
+        let r = r.map_err(|e| match e {
             Error::Runtime(m) if m.starts_with("mat1") && (na == 1 || nb == 1) => {
                 Error::Runtime(format!(
                     "size mismatch, got input ({:?}), mat ({:?}) and vec",

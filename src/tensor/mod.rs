@@ -11,6 +11,7 @@ mod index_ops;
 mod indexing;
 mod inplace;
 mod join;
+mod linear;
 mod matmul;
 mod movement;
 mod optim;

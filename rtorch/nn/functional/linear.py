@@ -22,6 +22,8 @@ __all__ = [
 
 
 def linear(input, weight, bias=None):
+    if weight.dim() == 2 and (bias is None or bias.dim() == 1):
+        return torch._C._linear(input, weight, bias)
     out = torch.matmul(input, weight.t()) if weight.dim() == 2 else torch.matmul(input, weight)
     if bias is not None:
         out = out + bias
