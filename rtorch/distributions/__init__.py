@@ -7,6 +7,20 @@ generator: ``rtorch.manual_seed`` reproduces it.
 
 from rtorch.distributions import constraints, transforms
 from rtorch.distributions.bernoulli import Bernoulli
+from rtorch.distributions.cauchy import Cauchy
+from rtorch.distributions.continuous_bernoulli import ContinuousBernoulli
+from rtorch.distributions.fishersnedecor import FisherSnedecor
+from rtorch.distributions.gumbel import Gumbel
+from rtorch.distributions.half_normal import HalfCauchy, HalfNormal
+from rtorch.distributions.inverse_gamma import InverseGamma
+from rtorch.distributions.kumaraswamy import Kumaraswamy
+from rtorch.distributions.logistic_normal import LogisticNormal
+from rtorch.distributions.lowrank_multivariate_normal import LowRankMultivariateNormal
+from rtorch.distributions.negative_binomial import NegativeBinomial
+from rtorch.distributions.pareto import Pareto
+from rtorch.distributions.studentT import StudentT
+from rtorch.distributions.von_mises import VonMises
+from rtorch.distributions.weibull import Weibull
 from rtorch.distributions.beta import Beta
 from rtorch.distributions.binomial import Binomial
 from rtorch.distributions.categorical import Categorical
@@ -66,6 +80,8 @@ __all__ = [
     "PowerTransform", "RelaxedBernoulli", "RelaxedOneHotCategorical", "ReshapeTransform",
     "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform", "StackTransform",
     "StickBreakingTransform", "TanhTransform", "Transform", "TransformedDistribution",
-    "Uniform", "biject_to", "constraints", "identity_transform", "kl_divergence",
+    "Uniform", "biject_to", "Cauchy", "ContinuousBernoulli", "FisherSnedecor", "Gumbel",
+    "HalfCauchy", "HalfNormal", "InverseGamma", "Kumaraswamy", "LogisticNormal",
+    "LowRankMultivariateNormal", "NegativeBinomial", "Pareto", "StudentT", "VonMises", "Weibull", "constraints", "identity_transform", "kl_divergence",
     "register_kl", "transform_to", "transforms",
 ]

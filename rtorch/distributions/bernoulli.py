@@ -5,7 +5,12 @@ from numbers import Number
 import rtorch
 from rtorch.distributions import constraints
 from rtorch.distributions.exp_family import ExponentialFamily
-from rtorch.distributions.utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from rtorch.distributions.utils import (
+    broadcast_all,
+    lazy_property,
+    logits_to_probs,
+    probs_to_logits,
+)
 
 __all__ = ["Bernoulli"]
 

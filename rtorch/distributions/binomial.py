@@ -3,7 +3,12 @@
 import rtorch
 from rtorch.distributions import _sampling, constraints
 from rtorch.distributions.distribution import Distribution
-from rtorch.distributions.utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from rtorch.distributions.utils import (
+    broadcast_all,
+    lazy_property,
+    logits_to_probs,
+    probs_to_logits,
+)
 
 __all__ = ["Binomial"]
 

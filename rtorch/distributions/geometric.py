@@ -6,7 +6,12 @@ import rtorch
 from rtorch.distributions import constraints
 from rtorch.distributions.bernoulli import bce_with_logits
 from rtorch.distributions.distribution import Distribution
-from rtorch.distributions.utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from rtorch.distributions.utils import (
+    broadcast_all,
+    lazy_property,
+    logits_to_probs,
+    probs_to_logits,
+)
 
 __all__ = ["Geometric"]
 

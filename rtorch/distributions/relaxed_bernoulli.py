@@ -8,8 +8,13 @@ from rtorch.distributions import constraints
 from rtorch.distributions.distribution import Distribution
 from rtorch.distributions.transformed_distribution import TransformedDistribution
 from rtorch.distributions.transforms import SigmoidTransform
-from rtorch.distributions.utils import (broadcast_all, clamp_probs, lazy_property, logits_to_probs,
-                                        probs_to_logits)
+from rtorch.distributions.utils import (
+    broadcast_all,
+    clamp_probs,
+    lazy_property,
+    logits_to_probs,
+    probs_to_logits,
+)
 
 __all__ = ["LogitRelaxedBernoulli", "RelaxedBernoulli"]
 
