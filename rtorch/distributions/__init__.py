@@ -5,7 +5,7 @@ samples (``rsample``) are differentiable with rtorch's autograd. Sampling draws 
 generator: ``rtorch.manual_seed`` reproduces it.
 """
 
-from rtorch.distributions import constraints, transforms
+from rtorch.distributions import constraints, half_cauchy, transforms  # noqa: F401
 from rtorch.distributions.bernoulli import Bernoulli
 from rtorch.distributions.cauchy import Cauchy
 from rtorch.distributions.continuous_bernoulli import ContinuousBernoulli

@@ -12,10 +12,10 @@ def _softplus(x):
     return x.clamp_min(0) + (-x.abs()).exp().log1p()
 
 
-from rtorch.distributions.transforms import Transform, sum_rightmost  # noqa: E402
+from rtorch.distributions.transforms import Transform, _real_event, _Stateless, sum_rightmost  # noqa: E402
 
 
-class StickBreakingTransform(Transform):
+class StickBreakingTransform(_Stateless, Transform):
     """R^(K-1) -> K-simplex: each coordinate takes a sigmoid share of what is left.
 
     Offsets log(K-1-i) make x = 0 map to the uniform vector."""
@@ -23,11 +23,6 @@ class StickBreakingTransform(Transform):
     domain = constraints.real_vector
     codomain = constraints.simplex
     bijective = True
-
-    def __eq__(self, other):
-        return isinstance(other, StickBreakingTransform)
-
-    __hash__ = object.__hash__
 
     @staticmethod
     def _offsets(n, like):
@@ -51,25 +46,24 @@ class StickBreakingTransform(Transform):
 
     def forward_shape(self, shape):
         if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
+            raise ValueError(
+                "Too few dimensions on input"
+            )
         return tuple(shape[:-1]) + (shape[-1] + 1,)
 
     def inverse_shape(self, shape):
         if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
+            raise ValueError(
+                "Too few dimensions on input"
+            )
         return tuple(shape[:-1]) + (shape[-1] - 1,)
 
 
-class LowerCholeskyTransform(Transform):
+class LowerCholeskyTransform(_Stateless, Transform):
     """Square matrices -> lower-triangular with positive diagonal (exp of the diagonal)."""
 
-    domain = constraints.independent(constraints.real, 2)
+    domain = _real_event(2)
     codomain = constraints.lower_cholesky
-
-    def __eq__(self, other):
-        return isinstance(other, LowerCholeskyTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return x.tril(-1) + x.diagonal(0, -2, -1).exp().diag_embed()
@@ -78,16 +72,11 @@ class LowerCholeskyTransform(Transform):
         return y.tril(-1) + y.diagonal(0, -2, -1).log().diag_embed()
 
 
-class PositiveDefiniteTransform(Transform):
+class PositiveDefiniteTransform(_Stateless, Transform):
     """Square matrices -> positive-definite matrices L L^T through LowerCholeskyTransform."""
 
-    domain = constraints.independent(constraints.real, 2)
+    domain = _real_event(2)
     codomain = constraints.positive_definite
-
-    def __eq__(self, other):
-        return isinstance(other, PositiveDefiniteTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         lower = LowerCholeskyTransform()(x)
@@ -99,7 +88,7 @@ class PositiveDefiniteTransform(Transform):
         return LowerCholeskyTransform().inv(cholesky(y))
 
 
-class CorrCholeskyTransform(Transform):
+class CorrCholeskyTransform(_Stateless, Transform):
     """R^(D(D-1)/2) -> Cholesky factors of D x D correlation matrices.
 
     tanh maps each coordinate to a partial correlation z in (-1, 1); row i of L is then
@@ -109,11 +98,6 @@ class CorrCholeskyTransform(Transform):
     domain = constraints.real_vector
     codomain = constraints.corr_cholesky
     bijective = True
-
-    def __eq__(self, other):
-        return isinstance(other, CorrCholeskyTransform)
-
-    __hash__ = object.__hash__
 
     @staticmethod
     def _exclusive_cumprod(w):
@@ -148,16 +132,22 @@ class CorrCholeskyTransform(Transform):
 
     def forward_shape(self, shape):
         if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
+            raise ValueError(
+                "Too few dimensions on input"
+            )
         n = shape[-1]
         d = round((0.25 + 2 * n) ** 0.5 + 0.5)
         if d * (d - 1) // 2 != n:
-            raise ValueError("Input is not a flattened lower-diagonal number")
+            raise ValueError(
+                "Input is not a flattened lower-diagonal number"
+            )
         return tuple(shape[:-1]) + (d, d)
 
     def inverse_shape(self, shape):
         if len(shape) < 2:
-            raise ValueError("Too few dimensions on input")
+            raise ValueError(
+                "Too few dimensions on input"
+            )
         if shape[-2] != shape[-1]:
             raise ValueError("Input is not square")
         d = shape[-1]
@@ -168,27 +158,23 @@ class CatTransform(Transform):
     """Applies transforms to consecutive slices of sizes ``lengths`` along ``dim``."""
 
     def __init__(self, tseq, dim=0, lengths=None, cache_size=0):
-        if cache_size:
-            tseq = [t.with_cache(cache_size) for t in tseq]
         super().__init__(cache_size=cache_size)
-        self.transforms = list(tseq)
+        self.transforms = [tr.with_cache(cache_size) if cache_size else tr for tr in tseq]
         self.lengths = [1] * len(self.transforms) if lengths is None else list(lengths)
-        if len(self.lengths) != len(self.transforms):
+        if len(self.transforms) != len(self.lengths):
             raise ValueError("CatTransform: lengths and transforms differ in number")
         self.dim = dim
 
     @property
     def event_dim(self):
-        return max(t.event_dim for t in self.transforms)
+        return max(tr.event_dim for tr in self.transforms)
 
     @property
     def length(self):
         return sum(self.lengths)
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
-        return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
+    def _ctor_args(self):
+        return (self.transforms, self.dim, self.lengths)
 
     def _map(self, x, fn):
         parts, start = [], 0
@@ -220,7 +206,7 @@ class CatTransform(Transform):
 
     @property
     def bijective(self):
-        return all(t.bijective for t in self.transforms)
+        return all(tr.bijective for tr in self.transforms)
 
     @constraints.dependent_property
     def domain(self):
@@ -235,16 +221,12 @@ class StackTransform(Transform):
     """Applies transforms to the slices ``x.select(dim, i)`` and stacks the results."""
 
     def __init__(self, tseq, dim=0, cache_size=0):
-        if cache_size:
-            tseq = [t.with_cache(cache_size) for t in tseq]
         super().__init__(cache_size=cache_size)
-        self.transforms = list(tseq)
+        self.transforms = [tr.with_cache(cache_size) if cache_size else tr for tr in tseq]
         self.dim = dim
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
-        return StackTransform(self.transforms, self.dim, cache_size)
+    def _ctor_args(self):
+        return (self.transforms, self.dim)
 
     def _slices(self, z):
         return [z.select(self.dim, i) for i in range(z.shape[self.dim])]
@@ -262,15 +244,15 @@ class StackTransform(Transform):
 
     @property
     def bijective(self):
-        return all(t.bijective for t in self.transforms)
+        return all(tr.bijective for tr in self.transforms)
 
     @constraints.dependent_property
     def domain(self):
-        return constraints.stack([t.domain for t in self.transforms], self.dim)
+        return constraints.stack([tr.domain for tr in self.transforms], self.dim)
 
     @constraints.dependent_property
     def codomain(self):
-        return constraints.stack([t.codomain for t in self.transforms], self.dim)
+        return constraints.stack([tr.codomain for tr in self.transforms], self.dim)
 
 
 class CumulativeDistributionTransform(Transform):
@@ -297,7 +279,5 @@ class CumulativeDistributionTransform(Transform):
     def log_abs_det_jacobian(self, x, y):
         return self.distribution.log_prob(x)
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
-        return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)
+    def _ctor_args(self):
+        return (self.distribution,)

@@ -26,7 +26,7 @@ def bce_with_logits(logits, value):
 
 
 class Bernoulli(ExponentialFamily):
-    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    arg_constraints = dict(probs=constraints.unit_interval, logits=constraints.real)
     support = constraints.boolean
     has_enumerate_support = True
     _mean_carrier_measure = 0
@@ -49,9 +49,6 @@ class Bernoulli(ExponentialFamily):
     def _param(self):
         return self.__dict__[self._param_name]
 
-    def _new(self, *args, **kwargs):
-        return self._param.new(*args, **kwargs)
-
     @property
     def mean(self):
         return self.probs
@@ -67,25 +64,25 @@ class Bernoulli(ExponentialFamily):
 
     @lazy_property
     def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
+        return probs_to_logits(self.probs, True)
 
     @lazy_property
     def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
+        return logits_to_probs(self.logits, True)
 
     @property
     def param_shape(self):
         return self._param.size()
 
     def sample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         with rtorch.no_grad():
             return rtorch.bernoulli(self.probs.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        logits, value = broadcast_all(self.logits, value)
+        value, logits = broadcast_all(value, self.logits)
         return -bce_with_logits(logits, value)
 
     def entropy(self):

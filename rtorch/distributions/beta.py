@@ -39,7 +39,7 @@ class Beta(ExponentialFamily):
         return a * b / (total.pow(2) * (total + 1))
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         x = _sampling.standard_gamma(self.concentration1.expand(shape))
         y = _sampling.standard_gamma(self.concentration0.expand(shape))
         tiny = rtorch.finfo(x.dtype).tiny

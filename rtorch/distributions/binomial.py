@@ -27,11 +27,11 @@ class Binomial(Distribution):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
             self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.type_as(self.probs)
+            self.total_count = self.total_count.to(self.probs.dtype)
             self._param_name = "probs"
         else:
             self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.type_as(self.logits)
+            self.total_count = self.total_count.to(self.logits.dtype)
             self._param_name = "logits"
         super().__init__(self._param.size(), validate_args=validate_args)
 
@@ -41,9 +41,6 @@ class Binomial(Distribution):
 
     def expand(self, batch_shape, _instance=None):
         return self._expand_to(Binomial, batch_shape, _instance)
-
-    def _new(self, *args, **kwargs):
-        return self._param.new(*args, **kwargs)
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):
@@ -59,22 +56,23 @@ class Binomial(Distribution):
 
     @property
     def variance(self):
-        return self.total_count * self.probs * (1 - self.probs)
+        p = self.probs
+        return self.total_count * p * (1 - p)
 
     @lazy_property
     def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
+        return probs_to_logits(self.probs, True)
 
     @lazy_property
     def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
+        return logits_to_probs(self.logits, True)
 
     @property
     def param_shape(self):
         return self._param.size()
 
     def sample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         return _sampling.binomial(self.total_count.expand(shape), self.probs.expand(shape))
 
     def log_prob(self, value):

@@ -18,15 +18,19 @@ class Categorical(Distribution):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
             if probs.dim() < 1:
-                raise ValueError("`probs` parameter must be at least one-dimensional.")
+                raise ValueError(
+                    "`probs` parameter must be at least one-dimensional."
+                )
             self.probs = probs / probs.sum(-1, keepdim=True)
             self._param_name = "probs"
         else:
             if logits.dim() < 1:
-                raise ValueError("`logits` parameter must be at least one-dimensional.")
+                raise ValueError(
+                    "`logits` parameter must be at least one-dimensional."
+                )
             self.logits = logits - logits.logsumexp(-1, keepdim=True)
             self._param_name = "logits"
-        self._num_events = self._param.size()[-1]
+        self._num_events = self._param.shape[-1]
         batch = self._param.size()[:-1] if self._param.dim() > 1 else ()
         super().__init__(batch, validate_args=validate_args)
 
@@ -36,9 +40,6 @@ class Categorical(Distribution):
 
     def expand(self, batch_shape, _instance=None):
         return self._expand_to(Categorical, batch_shape, _instance)
-
-    def _new(self, *args, **kwargs):
-        return self._param.new(*args, **kwargs)
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):

@@ -12,12 +12,12 @@ __all__ = ["Cauchy"]
 
 
 class Cauchy(Distribution):
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    arg_constraints = dict(loc=constraints.real, scale=constraints.positive)
     support = constraints.real
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
+        (self.loc, self.scale) = broadcast_all(loc, scale)
         scalar = isinstance(loc, Number) and isinstance(scale, Number)
         super().__init__(() if scalar else self.loc.size(), validate_args=validate_args)
 
@@ -37,7 +37,7 @@ class Cauchy(Distribution):
         return rtorch.full(self._extended_shape(), math.inf, dtype=self.loc.dtype, device=self.loc.device)
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         u = rtorch.rand(shape, dtype=self.loc.dtype, device=self.loc.device)
         return self.loc + self.scale * (math.pi * (u - 0.5)).tan()
 

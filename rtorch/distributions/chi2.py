@@ -8,7 +8,7 @@ __all__ = ["Chi2"]
 
 
 class Chi2(Gamma):
-    arg_constraints = {"df": constraints.positive}
+    arg_constraints = dict(df=constraints.positive)
 
     def __init__(self, df, validate_args=None):
         df = df if isinstance(df, rtorch.Tensor) else rtorch.tensor(float(df))

@@ -30,6 +30,23 @@ class Constraint:
         return type(self).__name__.lstrip("_") + "()"
 
 
+def _require_constraint(obj):
+    if not isinstance(obj, Constraint):
+        raise TypeError(f"expected a Constraint, got {type(obj).__name__}")
+
+
+def _whole(value):
+    return value == value.floor()
+
+
+def _any_discrete(cseq):
+    return any(part.is_discrete for part in cseq)
+
+
+def _widest_event(cseq):
+    return max(part.event_dim for part in cseq)
+
+
 def _all_last(ok, n):
     """Reduces the rightmost n dims of a boolean tensor with all()."""
     for _ in range(n):
@@ -47,13 +64,17 @@ class _Dependent(Constraint):
     @property
     def is_discrete(self):
         if self._is_discrete is NotImplemented:
-            raise NotImplementedError(".is_discrete cannot be determined statically")
+            raise NotImplementedError(
+                ".is_discrete cannot be determined statically"
+            )
         return self._is_discrete
 
     @property
     def event_dim(self):
         if self._event_dim is NotImplemented:
-            raise NotImplementedError(".event_dim cannot be determined statically")
+            raise NotImplementedError(
+                ".event_dim cannot be determined statically"
+            )
         return self._event_dim
 
     def __call__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented):
@@ -61,15 +82,19 @@ class _Dependent(Constraint):
             is_discrete = self._is_discrete
         if event_dim is NotImplemented:
             event_dim = self._event_dim
-        return _Dependent(is_discrete=is_discrete, event_dim=event_dim)
+        made = _Dependent()
+        made._is_discrete, made._event_dim = is_discrete, event_dim
+        return made
 
     def check(self, x):
-        raise ValueError("Cannot determine validity of dependent constraint")
+        raise ValueError(
+            "Cannot determine validity of dependent constraint"
+        )
 
 
 def is_dependent(constraint):
     """True for ``dependent`` and for constraints made with ``dependent(...)``."""
-    return isinstance(constraint, _Dependent)
+    return isinstance(constraint, (_Dependent,))
 
 
 class _DependentProperty(property, _Dependent):
@@ -87,13 +112,12 @@ class _IndependentConstraint(Constraint):
     """Reinterprets ``reinterpreted_batch_ndims`` batch dims of a constraint as event dims."""
 
     def __init__(self, base_constraint, reinterpreted_batch_ndims):
-        if not isinstance(base_constraint, Constraint):
-            raise TypeError(f"expected a Constraint, got {type(base_constraint).__name__}")
+        _require_constraint(base_constraint)
         if not isinstance(reinterpreted_batch_ndims, int) or reinterpreted_batch_ndims < 0:
             raise ValueError("reinterpreted_batch_ndims must be a non-negative int, got "
                              f"{reinterpreted_batch_ndims!r}")
         self.base_constraint = base_constraint
-        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
+        self.reinterpreted_batch_ndims = int(reinterpreted_batch_ndims)
 
     @property
     def is_discrete(self):
@@ -101,7 +125,7 @@ class _IndependentConstraint(Constraint):
 
     @property
     def event_dim(self):
-        return self.base_constraint.event_dim + self.reinterpreted_batch_ndims
+        return self.reinterpreted_batch_ndims + self.base_constraint.event_dim
 
     def check(self, value):
         ok = self.base_constraint.check(value)
@@ -118,8 +142,7 @@ class MixtureSameFamilyConstraint(Constraint):
     """The support of a mixture: the component support, checked over the component dim."""
 
     def __init__(self, base_constraint):
-        if not isinstance(base_constraint, Constraint):
-            raise TypeError(f"expected a Constraint, got {type(base_constraint).__name__}")
+        _require_constraint(base_constraint)
         self.base_constraint = base_constraint
 
     @property
@@ -164,7 +187,7 @@ class _IntegerInterval(Constraint):
         self.upper_bound = upper_bound
 
     def check(self, value):
-        return (value % 1 == 0) & (self.lower_bound <= value) & (value <= self.upper_bound)
+        return _whole(value) & (value >= self.lower_bound) & (value <= self.upper_bound)
 
     def __repr__(self):
         return f"{type(self).__name__[1:]}(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
@@ -177,7 +200,7 @@ class _IntegerLessThan(Constraint):
         self.upper_bound = upper_bound
 
     def check(self, value):
-        return (value % 1 == 0) & (value <= self.upper_bound)
+        return _whole(value) & (value <= self.upper_bound)
 
     def __repr__(self):
         return f"{type(self).__name__[1:]}(upper_bound={self.upper_bound})"
@@ -190,7 +213,7 @@ class _IntegerGreaterThan(Constraint):
         self.lower_bound = lower_bound
 
     def check(self, value):
-        return (value % 1 == 0) & (value >= self.lower_bound)
+        return _whole(value) & (value >= self.lower_bound)
 
     def __repr__(self):
         return f"{type(self).__name__[1:]}(lower_bound={self.lower_bound})"
@@ -234,7 +257,7 @@ class _Interval(Constraint):
         self.upper_bound = upper_bound
 
     def check(self, value):
-        return (self.lower_bound <= value) & (value <= self.upper_bound)
+        return (value >= self.lower_bound) & (value <= self.upper_bound)
 
     def __repr__(self):
         return f"{type(self).__name__[1:]}(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
@@ -242,7 +265,7 @@ class _Interval(Constraint):
 
 class _HalfOpenInterval(_Interval):
     def check(self, value):
-        return (self.lower_bound <= value) & (value < self.upper_bound)
+        return (value >= self.lower_bound) & (value < self.upper_bound)
 
 
 class _Simplex(Constraint):
@@ -339,16 +362,16 @@ class _Cat(Constraint):
 
     @property
     def is_discrete(self):
-        return any(c.is_discrete for c in self.cseq)
+        return _any_discrete(self.cseq)
 
     @property
     def event_dim(self):
-        return max(c.event_dim for c in self.cseq)
+        return _widest_event(self.cseq)
 
     def check(self, value):
         parts, start = [], 0
-        for constr, length in zip(self.cseq, self.lengths):
-            parts.append(constr.check(value.narrow(self.dim, start, length)))
+        for part, length in zip(self.cseq, self.lengths):
+            parts.append(part.check(value.narrow(self.dim, start, length)))
             start += length
         return rtorch.cat(parts, self.dim)
 
@@ -362,11 +385,11 @@ class _Stack(Constraint):
 
     @property
     def is_discrete(self):
-        return any(c.is_discrete for c in self.cseq)
+        return _any_discrete(self.cseq)
 
     @property
     def event_dim(self):
-        dim = max(c.event_dim for c in self.cseq)
+        dim = _widest_event(self.cseq)
         return dim + 1 if self.dim + dim < 0 else dim
 
     def check(self, value):

@@ -39,7 +39,7 @@ def _log_z(eta):
 
 
 class ContinuousBernoulli(ExponentialFamily):
-    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    arg_constraints = dict(probs=constraints.unit_interval, logits=constraints.real)
     support = constraints.unit_interval
     _mean_carrier_measure = 0
     has_rsample = True
@@ -63,11 +63,11 @@ class ContinuousBernoulli(ExponentialFamily):
 
     @lazy_property
     def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
+        return probs_to_logits(self.probs, True)
 
     @lazy_property
     def probs(self):
-        return clamp_probs(logits_to_probs(self.logits, is_binary=True))
+        return clamp_probs(logits_to_probs(self.logits, True))
 
     @property
     def param_shape(self):
@@ -93,7 +93,7 @@ class ContinuousBernoulli(ExponentialFamily):
         return self.variance.sqrt()
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         u = rtorch.rand(shape, dtype=self.logits.dtype, device=self.logits.device)
         return self.icdf(u)
 

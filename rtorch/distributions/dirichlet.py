@@ -28,7 +28,7 @@ class Dirichlet(ExponentialFamily):
         return self._expand_to(Dirichlet, batch_shape, _instance)
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         g = _sampling.standard_gamma(self.concentration.expand(shape))
         g = g.clamp(min=rtorch.finfo(g.dtype).tiny)
         return g / g.sum(-1, keepdim=True)

@@ -138,7 +138,9 @@ class Distribution:
         """Checks a value passed to log_prob/cdf: a Tensor, event shape and batch shape
         compatible, and inside the support."""
         if not isinstance(value, _C.Tensor):
-            raise ValueError("The value argument to log_prob must be a Tensor")
+            raise ValueError(
+                "The value argument to log_prob must be a Tensor"
+            )
         event_dim_start = len(value.shape) - len(self._event_shape)
         if tuple(value.shape[event_dim_start:]) != tuple(self._event_shape):
             raise ValueError(
@@ -174,7 +176,7 @@ class Distribution:
         """Shared ``expand``: every tensor attribute whose leading dims are the batch shape is
         expanded to the new batch shape (its trailing, event-like dims kept); other attributes
         are shared with the new instance."""
-        new = self._get_checked_instance(cls, _instance)
+        new = self._fresh_instance(cls, _instance)
         batch_shape = _size(batch_shape)
         old = tuple(self._batch_shape)
         nb = len(old)
@@ -188,13 +190,20 @@ class Distribution:
         new._validate_args = self._validate_args
         return new
 
-    def _get_checked_instance(self, cls, _instance=None):
+    def _fresh_instance(self, cls, _instance=None):
+        """The instance ``expand`` fills in: ``_instance`` when a subclass passes one, else a
+        bare object of this type (refused for subclasses whose __init__ differs)."""
         if _instance is None and type(self).__init__ != cls.__init__:
             raise NotImplementedError(
                 f"Subclass {self.__class__.__name__} of {cls.__name__} that defines a custom "
                 "__init__ method must also define a custom .expand() method."
             )
-        return self.__new__(type(self)) if _instance is None else _instance
+        if _instance is not None:
+            return _instance
+        return type(self).__new__(type(self))
+
+    # PyTorch's name for the same helper, used by user subclasses.
+    _get_checked_instance = _fresh_instance
 
     def __repr__(self):
         names = [k for k in self.arg_constraints if k in self.__dict__]

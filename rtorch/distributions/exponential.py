@@ -11,7 +11,7 @@ __all__ = ["Exponential"]
 
 
 class Exponential(ExponentialFamily):
-    arg_constraints = {"rate": constraints.positive}
+    arg_constraints = dict(rate=constraints.positive)
     support = constraints.nonnegative
     has_rsample = True
     _mean_carrier_measure = 0
@@ -40,7 +40,7 @@ class Exponential(ExponentialFamily):
         return self.rate.pow(-2)
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         u = rtorch.rand(shape, dtype=self.rate.dtype, device=self.rate.device)
         # -log(1 - u) with u in [0, 1) is a standard exponential draw.
         return -(-u).log1p() / self.rate

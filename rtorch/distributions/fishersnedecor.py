@@ -11,12 +11,12 @@ __all__ = ["FisherSnedecor"]
 
 
 class FisherSnedecor(Distribution):
-    arg_constraints = {"df1": constraints.positive, "df2": constraints.positive}
+    arg_constraints = dict(df1=constraints.positive, df2=constraints.positive)
     support = constraints.positive
     has_rsample = True
 
     def __init__(self, df1, df2, validate_args=None):
-        self.df1, self.df2 = broadcast_all(df1, df2)
+        (self.df1, self.df2) = broadcast_all(df1, df2)
         scalar = isinstance(df1, Number) and isinstance(df2, Number)
         super().__init__(() if scalar else self.df1.size(), validate_args=validate_args)
 
@@ -43,7 +43,7 @@ class FisherSnedecor(Distribution):
         return self._nan_unless(d2 > 4, v)
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         g1 = _sampling.standard_gamma((0.5 * self.df1).expand(shape)) / self.df1
         g2 = _sampling.standard_gamma((0.5 * self.df2).expand(shape)) / self.df2
         tiny = rtorch.finfo(g1.dtype).tiny

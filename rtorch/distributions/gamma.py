@@ -17,7 +17,7 @@ class Gamma(ExponentialFamily):
     _mean_carrier_measure = 0
 
     def __init__(self, concentration, rate, validate_args=None):
-        self.concentration, self.rate = broadcast_all(concentration, rate)
+        (self.concentration, self.rate) = broadcast_all(concentration, rate)
         scalar = isinstance(concentration, Number) and isinstance(rate, Number)
         super().__init__(() if scalar else self.concentration.size(), validate_args=validate_args)
 
@@ -37,7 +37,7 @@ class Gamma(ExponentialFamily):
         return self.concentration / self.rate.pow(2)
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         value = _sampling.standard_gamma(self.concentration.expand(shape)) / self.rate.expand(shape)
         return value.clamp(min=rtorch.finfo(value.dtype).tiny)
 

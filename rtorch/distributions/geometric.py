@@ -17,7 +17,7 @@ __all__ = ["Geometric"]
 
 
 class Geometric(Distribution):
-    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    arg_constraints = dict(probs=constraints.unit_interval, logits=constraints.real)
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
@@ -47,11 +47,11 @@ class Geometric(Distribution):
 
     @lazy_property
     def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
+        return probs_to_logits(self.probs, True)
 
     @lazy_property
     def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
+        return logits_to_probs(self.logits, True)
 
     @property
     def mean(self):
@@ -66,7 +66,7 @@ class Geometric(Distribution):
         return (1.0 / self.probs - 1.0) / self.probs
 
     def sample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         tiny = rtorch.finfo(self.probs.dtype).tiny
         with rtorch.no_grad():
             u = rtorch.rand(shape, dtype=self.probs.dtype, device=self.probs.device).clamp(min=tiny)

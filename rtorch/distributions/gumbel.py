@@ -14,11 +14,11 @@ __all__ = ["Gumbel"]
 
 
 class Gumbel(TransformedDistribution):
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    arg_constraints = dict(loc=constraints.real, scale=constraints.positive)
     support = constraints.real
 
     def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
+        (self.loc, self.scale) = broadcast_all(loc, scale)
         info = rtorch.finfo(self.loc.dtype)
         if isinstance(loc, Number) and isinstance(scale, Number):
             base = Uniform(info.tiny, 1 - info.eps, validate_args=validate_args)
@@ -31,10 +31,10 @@ class Gumbel(TransformedDistribution):
         super().__init__(base, chain, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Gumbel, _instance)
+        new = self._fresh_instance(Gumbel, _instance)
         new.loc = self.loc.expand(batch_shape)
         new.scale = self.scale.expand(batch_shape)
-        return super().expand(batch_shape, _instance=new)
+        return TransformedDistribution.expand(self, batch_shape, new)
 
     def log_prob(self, value):
         if self._validate_args:

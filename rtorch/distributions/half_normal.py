@@ -41,14 +41,14 @@ class _Folded(TransformedDistribution):
 
 
 class HalfNormal(_Folded):
-    arg_constraints = {"scale": constraints.positive}
+    arg_constraints = dict(scale=constraints.positive)
 
     def __init__(self, scale, validate_args=None):
         super().__init__(Normal(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(HalfNormal, _instance)
-        return super().expand(batch_shape, _instance=new)
+        new = self._fresh_instance(HalfNormal, _instance)
+        return TransformedDistribution.expand(self, batch_shape, new)
 
     @property
     def mean(self):
@@ -64,14 +64,14 @@ class HalfNormal(_Folded):
 
 
 class HalfCauchy(_Folded):
-    arg_constraints = {"scale": constraints.positive}
+    arg_constraints = dict(scale=constraints.positive)
 
     def __init__(self, scale, validate_args=None):
         super().__init__(Cauchy(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(HalfCauchy, _instance)
-        return super().expand(batch_shape, _instance=new)
+        new = self._fresh_instance(HalfCauchy, _instance)
+        return TransformedDistribution.expand(self, batch_shape, new)
 
     @property
     def mean(self):

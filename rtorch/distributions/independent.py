@@ -22,15 +22,15 @@ class Independent(Distribution):
         event_dim = reinterpreted_batch_ndims + len(base_distribution.event_shape)
         cut = len(shape) - event_dim
         self.base_dist = base_distribution
-        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
+        self.reinterpreted_batch_ndims = int(reinterpreted_batch_ndims)
         super().__init__(shape[:cut], shape[cut:], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Independent, _instance)
+        new = self._fresh_instance(Independent, _instance)
         batch_shape = rtorch.Size(batch_shape)
         moved = tuple(self.event_shape[: self.reinterpreted_batch_ndims])
         new.base_dist = self.base_dist.expand(tuple(batch_shape) + moved)
-        new.reinterpreted_batch_ndims = self.reinterpreted_batch_ndims
+        new.reinterpreted_batch_ndims = int(self.reinterpreted_batch_ndims)
         Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
@@ -41,15 +41,13 @@ class Independent(Distribution):
 
     @property
     def has_enumerate_support(self):
-        if self.reinterpreted_batch_ndims > 0:
-            return False
-        return self.base_dist.has_enumerate_support
+        return self.reinterpreted_batch_ndims == 0 and self.base_dist.has_enumerate_support
 
     @constraints.dependent_property
     def support(self):
         result = self.base_dist.support
         if self.reinterpreted_batch_ndims:
-            result = constraints.independent(result, self.reinterpreted_batch_ndims)
+            result = constraints.independent(result, int(self.reinterpreted_batch_ndims))
         return result
 
     @property
@@ -65,10 +63,10 @@ class Independent(Distribution):
         return self.base_dist.variance
 
     def sample(self, sample_shape=()):
-        return self.base_dist.sample(sample_shape)
+        return self.base_dist.sample(sample_shape=sample_shape)
 
     def rsample(self, sample_shape=()):
-        return self.base_dist.rsample(sample_shape)
+        return self.base_dist.rsample(sample_shape=sample_shape)
 
     def log_prob(self, value):
         return sum_rightmost(self.base_dist.log_prob(value), self.reinterpreted_batch_ndims)
@@ -79,7 +77,7 @@ class Independent(Distribution):
     def enumerate_support(self, expand=True):
         if self.reinterpreted_batch_ndims > 0:
             raise NotImplementedError("Enumeration over cartesian product is not implemented")
-        return self.base_dist.enumerate_support(expand=expand)
+        return self.base_dist.enumerate_support(expand)
 
     def __repr__(self):
         return f"{type(self).__name__}({self.base_dist}, {self.reinterpreted_batch_ndims})"

@@ -22,7 +22,7 @@ class InverseGamma(TransformedDistribution):
         super().__init__(base, PowerTransform(neg_one), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(InverseGamma, _instance)
+        new = self._fresh_instance(InverseGamma, _instance)
         new = super().expand(batch_shape, _instance=new)
         new.transforms = [PowerTransform(-rtorch.ones_like(new.base_dist.rate))]
         return new

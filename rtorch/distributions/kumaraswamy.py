@@ -30,7 +30,7 @@ class Kumaraswamy(Distribution):
         return self._expand_to(Kumaraswamy, batch_shape, _instance)
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         info = rtorch.finfo(self.concentration1.dtype)
         u = rtorch.rand(shape, dtype=self.concentration1.dtype, device=self.concentration1.device)
         u = u.clamp(min=info.tiny, max=1 - info.eps)

@@ -12,12 +12,12 @@ __all__ = ["Laplace"]
 
 
 class Laplace(Distribution):
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    arg_constraints = dict(loc=constraints.real, scale=constraints.positive)
     support = constraints.real
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
+        (self.loc, self.scale) = broadcast_all(loc, scale)
         scalar = isinstance(loc, Number) and isinstance(scale, Number)
         super().__init__(() if scalar else self.loc.size(), validate_args=validate_args)
 
@@ -41,7 +41,7 @@ class Laplace(Distribution):
         return math.sqrt(2) * self.scale
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         eps = rtorch.finfo(self.loc.dtype).eps
         # u uniform on (-1, 1): loc - scale sign(u) log(1 - |u|) is Laplace distributed.
         u = rtorch.rand(shape, dtype=self.loc.dtype, device=self.loc.device) * 2 - 1

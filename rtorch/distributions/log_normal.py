@@ -9,7 +9,7 @@ __all__ = ["LogNormal"]
 
 
 class LogNormal(TransformedDistribution):
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    arg_constraints = dict(loc=constraints.real, scale=constraints.positive)
     support = constraints.positive
     has_rsample = True
 
@@ -18,8 +18,8 @@ class LogNormal(TransformedDistribution):
                          validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(LogNormal, _instance)
-        return super().expand(batch_shape, _instance=new)
+        new = self._fresh_instance(LogNormal, _instance)
+        return TransformedDistribution.expand(self, batch_shape, new)
 
     @property
     def loc(self):

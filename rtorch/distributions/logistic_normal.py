@@ -9,7 +9,7 @@ __all__ = ["LogisticNormal"]
 
 
 class LogisticNormal(TransformedDistribution):
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    arg_constraints = dict(loc=constraints.real, scale=constraints.positive)
     support = constraints.simplex
     has_rsample = True
 
@@ -20,8 +20,8 @@ class LogisticNormal(TransformedDistribution):
         super().__init__(base, StickBreakingTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(LogisticNormal, _instance)
-        return super().expand(batch_shape, _instance=new)
+        new = self._fresh_instance(LogisticNormal, _instance)
+        return TransformedDistribution.expand(self, batch_shape, new)
 
     @property
     def loc(self):

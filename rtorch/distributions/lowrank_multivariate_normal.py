@@ -24,7 +24,9 @@ class LowRankMultivariateNormal(Distribution):
 
     def __init__(self, loc, cov_factor, cov_diag, validate_args=None):
         if loc.dim() < 1:
-            raise ValueError("loc must be at least one-dimensional.")
+            raise ValueError(
+                "loc must be at least one-dimensional."
+            )
         n = loc.shape[-1]
         if cov_factor.dim() < 2:
             raise ValueError("cov_factor must be at least two-dimensional, with optional leading batch dimensions")
@@ -80,7 +82,7 @@ class LowRankMultivariateNormal(Distribution):
         return rtorch.cholesky_inverse(self.scale_tril)
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         w, d = self._unbroadcasted_cov_factor, self._unbroadcasted_cov_diag
         eps_w = rtorch.randn(tuple(shape[:-1]) + (w.shape[-1],), dtype=self.loc.dtype, device=self.loc.device)
         eps_d = rtorch.randn(shape, dtype=self.loc.dtype, device=self.loc.device)

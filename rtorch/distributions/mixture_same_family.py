@@ -13,37 +13,36 @@ class MixtureSameFamily(Distribution):
     has_rsample = False
 
     def __init__(self, mixture_distribution, component_distribution, validate_args=None):
-        self._mixture_distribution = mixture_distribution
-        self._component_distribution = component_distribution
         if not isinstance(mixture_distribution, Categorical):
             raise ValueError(" The Mixture distribution needs to be an  instance of torch.distributions.Categorical")
         if not isinstance(component_distribution, Distribution):
             raise ValueError("The Component distribution need to be an instance of torch.distributions.Distribution")
         mdbs = tuple(mixture_distribution.batch_shape)
         cdbs = tuple(component_distribution.batch_shape)[:-1]
-        for size1, size2 in zip(reversed(mdbs), reversed(cdbs)):
-            if size1 != 1 and size2 != 1 and size1 != size2:
-                raise ValueError(
-                    f"`mixture_distribution.batch_shape` ({rtorch.Size(mdbs)}) is not compatible with "
-                    f"`component_distribution.batch_shape`({rtorch.Size(cdbs)})"
-                )
+        clash = [a != b for a, b in zip(mdbs[::-1], cdbs[::-1]) if 1 not in (a, b)]
+        if any(clash):
+            raise ValueError(
+                f"`mixture_distribution.batch_shape` ({rtorch.Size(mdbs)}) is not compatible with "
+                f"`component_distribution.batch_shape`({rtorch.Size(cdbs)})"
+            )
         km = mixture_distribution.logits.shape[-1]
         kc = component_distribution.batch_shape[-1]
-        if km is not None and kc is not None and km != kc:
+        if km != kc:
             raise ValueError(
                 f"`mixture_distribution component` ({km}) does not equal "
                 f"`component_distribution.batch_shape[-1]` ({kc})"
             )
+        self._mixture_distribution, self._component_distribution = mixture_distribution, component_distribution
         self._num_component = km
         self._event_ndims = len(component_distribution.event_shape)
         super().__init__(cdbs, component_distribution.event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         batch_shape = rtorch.Size(batch_shape)
-        new = self._get_checked_instance(MixtureSameFamily, _instance)
-        new._component_distribution = self._component_distribution.expand(
-            tuple(batch_shape) + (self._num_component,))
-        new._mixture_distribution = self._mixture_distribution.expand(batch_shape)
+        new = self._fresh_instance(MixtureSameFamily, _instance)
+        comp_shape = tuple(batch_shape) + (self._num_component,)
+        new._component_distribution = self._component_distribution.expand(comp_shape)
+        new._mixture_distribution = self._mixture_distribution.expand(tuple(batch_shape))
         new._num_component = self._num_component
         new._event_ndims = self._event_ndims
         Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
@@ -107,7 +106,7 @@ class MixtureSameFamily(Distribution):
             return picked.squeeze(n_sample + n_batch)
 
     def _pad(self, x):
-        return x.unsqueeze(-1 - self._event_ndims)
+        return x.unsqueeze(x.dim() - self._event_ndims)
 
     def __repr__(self):
         return (f"MixtureSameFamily(\n  {self._mixture_distribution},\n"

@@ -17,26 +17,25 @@ class Multinomial(Distribution):
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
         if not isinstance(total_count, int):
-            raise NotImplementedError("inhomogeneous total_count is not supported")
+            raise NotImplementedError(
+                "inhomogeneous total_count is not supported"
+            )
         self.total_count = total_count
-        self._categorical = Categorical(probs=probs, logits=logits)
-        self._binomial = Binomial(total_count=total_count, probs=self.probs)
+        self._categorical = Categorical(probs, logits, None)
+        self._binomial = Binomial(total_count, self.probs)
         batch = self._categorical.batch_shape
         event = self._categorical.param_shape[-1:]
         super().__init__(batch, event, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Multinomial, _instance)
+        new = self._fresh_instance(Multinomial, _instance)
         batch_shape = rtorch.Size(batch_shape)
         new.total_count = self.total_count
-        new._categorical = self._categorical.expand(batch_shape)
+        new._categorical = self._categorical.expand(rtorch.Size(batch_shape))
         new._binomial = Binomial(total_count=self.total_count, probs=new._categorical.probs)
         Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
-
-    def _new(self, *args, **kwargs):
-        return self._categorical._new(*args, **kwargs)
 
     @constraints.dependent_property(is_discrete=True, event_dim=1)
     def support(self):
@@ -48,7 +47,8 @@ class Multinomial(Distribution):
 
     @property
     def variance(self):
-        return self.total_count * self.probs * (1 - self.probs)
+        p = self.probs
+        return self.total_count * p * (1 - p)
 
     @property
     def logits(self):

@@ -29,11 +29,11 @@ class NegativeBinomial(Distribution):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
             self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.type_as(self.probs)
+            self.total_count = self.total_count.to(self.probs.dtype)
             self._param_name = "probs"
         else:
             self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.type_as(self.logits)
+            self.total_count = self.total_count.to(self.logits.dtype)
             self._param_name = "logits"
         super().__init__(self.__dict__[self._param_name].size(), validate_args=validate_args)
 
@@ -46,11 +46,11 @@ class NegativeBinomial(Distribution):
 
     @lazy_property
     def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
+        return probs_to_logits(self.probs, True)
 
     @lazy_property
     def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
+        return logits_to_probs(self.logits, True)
 
     @property
     def param_shape(self):
@@ -69,7 +69,7 @@ class NegativeBinomial(Distribution):
         return self.mean / (-self.logits).sigmoid()
 
     def sample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         with rtorch.no_grad():
             rate = _sampling.standard_gamma(self.total_count.expand(shape)) * self.logits.exp().expand(shape)
             return _sampling.poisson(rate)

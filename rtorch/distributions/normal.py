@@ -16,13 +16,13 @@ _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 class Normal(ExponentialFamily):
     """Normal(loc, scale): mean ``loc``, standard deviation ``scale``."""
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    arg_constraints = dict(loc=constraints.real, scale=constraints.positive)
     support = constraints.real
     has_rsample = True
     _mean_carrier_measure = 0
 
     def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
+        (self.loc, self.scale) = broadcast_all(loc, scale)
         scalar = isinstance(loc, Real) and isinstance(scale, Real)
         super().__init__(() if scalar else self.loc.size(), validate_args=validate_args)
 
@@ -46,7 +46,7 @@ class Normal(ExponentialFamily):
         return self.scale.pow(2)
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         eps = rtorch.randn(shape, dtype=self.loc.dtype, device=self.loc.device)
         return self.loc + eps * self.scale
 

@@ -5,7 +5,10 @@ from rtorch.distributions import constraints
 from rtorch.distributions.categorical import Categorical
 from rtorch.distributions.distribution import Distribution
 
-__all__ = ["OneHotCategorical", "OneHotCategoricalStraightThrough"]
+__all__ = [
+    "OneHotCategorical",
+    "OneHotCategoricalStraightThrough",
+]
 
 
 class OneHotCategorical(Distribution):
@@ -14,21 +17,18 @@ class OneHotCategorical(Distribution):
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        self._categorical = Categorical(probs, logits)
+        self._categorical = Categorical(probs, logits, None)
         batch = self._categorical.batch_shape
         event = self._categorical.param_shape[-1:]
         super().__init__(batch, event, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(OneHotCategorical, _instance)
+        new = self._fresh_instance(OneHotCategorical, _instance)
         batch_shape = rtorch.Size(batch_shape)
-        new._categorical = self._categorical.expand(batch_shape)
+        new._categorical = self._categorical.expand(rtorch.Size(batch_shape))
         Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
-
-    def _new(self, *args, **kwargs):
-        return self._categorical._new(*args, **kwargs)
 
     @property
     def _param(self):

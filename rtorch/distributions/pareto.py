@@ -13,16 +13,16 @@ __all__ = ["Pareto"]
 
 
 class Pareto(TransformedDistribution):
-    arg_constraints = {"alpha": constraints.positive, "scale": constraints.positive}
+    arg_constraints = dict(alpha=constraints.positive, scale=constraints.positive)
 
     def __init__(self, scale, alpha, validate_args=None):
-        self.scale, self.alpha = broadcast_all(scale, alpha)
+        (self.scale, self.alpha) = broadcast_all(scale, alpha)
         base = Exponential(self.alpha, validate_args=validate_args)
         super().__init__(base, [ExpTransform(), AffineTransform(loc=0, scale=self.scale)],
                          validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Pareto, _instance)
+        new = self._fresh_instance(Pareto, _instance)
         new.scale = self.scale.expand(batch_shape)
         new.alpha = self.alpha.expand(batch_shape)
         base = self.base_dist.expand(batch_shape)

@@ -10,7 +10,7 @@ __all__ = ["Poisson"]
 
 
 class Poisson(ExponentialFamily):
-    arg_constraints = {"rate": constraints.nonnegative}
+    arg_constraints = dict(rate=constraints.nonnegative)
     support = constraints.nonnegative_integer
 
     def __init__(self, rate, validate_args=None):
@@ -33,7 +33,7 @@ class Poisson(ExponentialFamily):
         return self.rate
 
     def sample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         return _sampling.poisson(self.rate.expand(shape))
 
     def log_prob(self, value):

@@ -16,7 +16,10 @@ from rtorch.distributions.utils import (
     probs_to_logits,
 )
 
-__all__ = ["LogitRelaxedBernoulli", "RelaxedBernoulli"]
+__all__ = [
+    "LogitRelaxedBernoulli",
+    "RelaxedBernoulli",
+]
 
 
 def _softplus(x):
@@ -26,7 +29,7 @@ def _softplus(x):
 class LogitRelaxedBernoulli(Distribution):
     """The logit of a RelaxedBernoulli sample: (logits + Logistic noise) / temperature."""
 
-    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    arg_constraints = dict(probs=constraints.unit_interval, logits=constraints.real)
     support = constraints.real
     has_rsample = True
 
@@ -53,19 +56,19 @@ class LogitRelaxedBernoulli(Distribution):
 
     @lazy_property
     def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
+        return probs_to_logits(self.probs, True)
 
     @lazy_property
     def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
+        return logits_to_probs(self.logits, True)
 
     @property
     def param_shape(self):
         return self._param.size()
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
-        probs = clamp_probs(self.probs.expand(shape))
+        shape = tuple(self._extended_shape(sample_shape))
+        probs = clamp_probs(self.probs).expand(shape)
         u = clamp_probs(rtorch.rand(shape, dtype=probs.dtype, device=probs.device))
         noise = u.log() - (-u).log1p()  # a standard logistic draw
         return (probs.log() - (-probs).log1p() + noise) / self.temperature
@@ -73,7 +76,7 @@ class LogitRelaxedBernoulli(Distribution):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        logits, value = broadcast_all(self.logits, value)
+        value, logits = broadcast_all(value, self.logits)
         diff = logits - value * self.temperature
         t = self.temperature
         log_t = t.log() if isinstance(t, rtorch.Tensor) else rtorch.tensor(float(t), dtype=diff.dtype).log()
@@ -83,7 +86,7 @@ class LogitRelaxedBernoulli(Distribution):
 class RelaxedBernoulli(TransformedDistribution):
     """sigmoid of a LogitRelaxedBernoulli sample."""
 
-    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    arg_constraints = dict(probs=constraints.unit_interval, logits=constraints.real)
     support = constraints.unit_interval
     has_rsample = True
 
@@ -92,8 +95,8 @@ class RelaxedBernoulli(TransformedDistribution):
         super().__init__(base, SigmoidTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(RelaxedBernoulli, _instance)
-        return super().expand(batch_shape, _instance=new)
+        new = self._fresh_instance(RelaxedBernoulli, _instance)
+        return TransformedDistribution.expand(self, batch_shape, new)
 
     @property
     def temperature(self):

@@ -11,28 +11,31 @@ from rtorch.distributions.transformed_distribution import TransformedDistributio
 from rtorch.distributions.transforms import ExpTransform
 from rtorch.distributions.utils import clamp_probs
 
-__all__ = ["ExpRelaxedCategorical", "RelaxedOneHotCategorical"]
+__all__ = [
+    "ExpRelaxedCategorical",
+    "RelaxedOneHotCategorical",
+]
 
 
 class ExpRelaxedCategorical(Distribution):
     """The log of a RelaxedOneHotCategorical sample (values on the log-simplex)."""
 
-    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    arg_constraints = dict(probs=constraints.simplex, logits=constraints.real_vector)
     support = constraints.real_vector
     has_rsample = True
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        self._categorical = Categorical(probs, logits)
+        self._categorical = Categorical(probs, logits, None)
         self.temperature = temperature
         batch = self._categorical.batch_shape
         event = self._categorical.param_shape[-1:]
         super().__init__(batch, event, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(ExpRelaxedCategorical, _instance)
+        new = self._fresh_instance(ExpRelaxedCategorical, _instance)
         batch_shape = rtorch.Size(batch_shape)
         new.temperature = self.temperature
-        new._categorical = self._categorical.expand(batch_shape)
+        new._categorical = self._categorical.expand(rtorch.Size(batch_shape))
         Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
@@ -50,7 +53,7 @@ class ExpRelaxedCategorical(Distribution):
         return self._categorical.probs
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         logits = self.logits
         u = clamp_probs(rtorch.rand(shape, dtype=logits.dtype, device=logits.device))
         gumbels = -(-u.log()).log()
@@ -73,7 +76,7 @@ class ExpRelaxedCategorical(Distribution):
 class RelaxedOneHotCategorical(TransformedDistribution):
     """exp of an ExpRelaxedCategorical sample."""
 
-    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    arg_constraints = dict(probs=constraints.simplex, logits=constraints.real_vector)
     support = constraints.simplex
     has_rsample = True
 
@@ -82,8 +85,8 @@ class RelaxedOneHotCategorical(TransformedDistribution):
         super().__init__(base, ExpTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(RelaxedOneHotCategorical, _instance)
-        return super().expand(batch_shape, _instance=new)
+        new = self._fresh_instance(RelaxedOneHotCategorical, _instance)
+        return TransformedDistribution.expand(self, batch_shape, new)
 
     @property
     def temperature(self):

@@ -17,7 +17,7 @@ class StudentT(Distribution):
     has_rsample = True
 
     def __init__(self, df, loc=0.0, scale=1.0, validate_args=None):
-        self.df, self.loc, self.scale = broadcast_all(df, loc, scale)
+        (self.df, self.loc, self.scale) = broadcast_all(df, loc, scale)
         scalar = all(isinstance(v, Number) for v in (df, loc, scale))
         super().__init__(() if scalar else self.df.size(), validate_args=validate_args)
 
@@ -44,7 +44,7 @@ class StudentT(Distribution):
 
     def rsample(self, sample_shape=()):
         # t = Z / sqrt(V / df) with V ~ Chi2(df) = 2 Gamma(df / 2)
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         z = rtorch.randn(shape, dtype=self.df.dtype, device=self.df.device)
         v = 2 * _sampling.standard_gamma((0.5 * self.df).expand(shape))
         return self.loc + self.scale * z * (self.df / v).sqrt()

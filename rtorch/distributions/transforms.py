@@ -19,6 +19,20 @@ __all__ = [
 ]
 
 
+def _real_event(n):
+    """Real values whose rightmost n dims form one event."""
+    return constraints.real if n == 0 else constraints.independent(constraints.real, n)
+
+
+class _Stateless:
+    """Mixin for transforms without parameters: all instances of the class are equal."""
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    __hash__ = object.__hash__
+
+
 def sum_rightmost(value, dim):
     """Sums the rightmost ``dim`` dims (0: unchanged)."""
     if dim == 0:
@@ -37,7 +51,9 @@ class Transform:
 
     def __init__(self, cache_size=0):
         if cache_size not in (0, 1):
-            raise ValueError("cache_size must be 0 or 1")
+            raise ValueError(
+                "cache_size must be 0 or 1"
+            )
         self._cache_size = cache_size
         self._inv = None
         self._cached_x_y = (None, None)
@@ -49,9 +65,12 @@ class Transform:
 
     @property
     def event_dim(self):
-        if self.domain.event_dim == self.codomain.event_dim:
-            return self.domain.event_dim
-        raise ValueError("Please use either .domain.event_dim or .codomain.event_dim")
+        d_in, d_out = self.domain.event_dim, self.codomain.event_dim
+        if d_in == d_out:
+            return d_in
+        raise ValueError(
+            "Please use either .domain.event_dim or .codomain.event_dim"
+        )
 
     @property
     def inv(self):
@@ -65,12 +84,21 @@ class Transform:
     def sign(self):
         raise NotImplementedError(f"{type(self).__name__}.sign is not defined")
 
+    def _ctor_args(self):
+        """Positional arguments that rebuild this transform (for ``with_cache``); None when
+        the class cannot be rebuilt generically."""
+        return () if type(self).__init__ is Transform.__init__ else None
+
     def with_cache(self, cache_size=1):
+        """This transform with the given cache size (itself when it already has it)."""
         if self._cache_size == cache_size:
             return self
-        if type(self).__init__ is Transform.__init__:
-            return type(self)(cache_size=cache_size)
-        raise NotImplementedError(f"{type(self)}.with_cache is not implemented")
+        args = self._ctor_args()
+        if args is None:
+            raise NotImplementedError(
+                f"{type(self)}.with_cache is not implemented"
+            )
+        return type(self)(*args, cache_size=cache_size)
 
     def __eq__(self, other):
         return self is other
@@ -123,7 +151,7 @@ class _InverseTransform(Transform):
     """The inverse of a transform, sharing its cache."""
 
     def __init__(self, transform):
-        super().__init__(cache_size=transform._cache_size)
+        Transform.__init__(self, transform._cache_size)
         self._inv = transform
 
     @constraints.dependent_property(is_discrete=False)
@@ -147,7 +175,7 @@ class _InverseTransform(Transform):
         return self._inv
 
     def with_cache(self, cache_size=1):
-        return self.inv.with_cache(cache_size).inv
+        return self._inv.with_cache(cache_size).inv
 
     def __eq__(self, other):
         return isinstance(other, _InverseTransform) and self._inv == other._inv
@@ -161,7 +189,7 @@ class _InverseTransform(Transform):
         return self._inv._inv_call(x)
 
     def log_abs_det_jacobian(self, x, y):
-        return -self._inv.log_abs_det_jacobian(y, x)
+        return self._inv.log_abs_det_jacobian(y, x).neg()
 
     def forward_shape(self, shape):
         return self._inv.inverse_shape(shape)
@@ -174,46 +202,43 @@ class ComposeTransform(Transform):
     """parts[-1](... parts[0](x)); an empty list is the identity."""
 
     def __init__(self, parts, cache_size=0):
-        if cache_size:
-            parts = [part.with_cache(cache_size) for part in parts]
         super().__init__(cache_size=cache_size)
-        self.parts = list(parts)
+        self.parts = [t.with_cache(cache_size) if cache_size else t for t in parts]
 
     def __eq__(self, other):
         return isinstance(other, ComposeTransform) and self.parts == other.parts
 
     __hash__ = object.__hash__
 
+    @staticmethod
+    def _event_dims_needed(chain, entry, exit_):
+        """Event dims the first transform of ``chain`` must treat as one event, reading each
+        transform's input set as ``entry`` and its output set as ``exit_``."""
+        need = getattr(chain[-1], exit_).event_dim
+        for link in chain[::-1]:
+            d_in, d_out = getattr(link, entry).event_dim, getattr(link, exit_).event_dim
+            need = max(need + d_in - d_out, d_in)
+        return need
+
     @constraints.dependent_property(is_discrete=False)
     def domain(self):
         if not self.parts:
             return constraints.real
-        domain = self.parts[0].domain
-        # Walk backwards to find how many event dims the first input must carry.
-        event_dim = self.parts[-1].codomain.event_dim
-        for part in reversed(self.parts):
-            event_dim += part.domain.event_dim - part.codomain.event_dim
-            event_dim = max(event_dim, part.domain.event_dim)
-        if event_dim > domain.event_dim:
-            domain = constraints.independent(domain, event_dim - domain.event_dim)
-        return domain
+        first = self.parts[0].domain
+        extra = self._event_dims_needed(self.parts, "domain", "codomain") - first.event_dim
+        return constraints.independent(first, extra) if extra > 0 else first
 
     @constraints.dependent_property(is_discrete=False)
     def codomain(self):
         if not self.parts:
             return constraints.real
-        codomain = self.parts[-1].codomain
-        event_dim = self.parts[0].domain.event_dim
-        for part in self.parts:
-            event_dim += part.codomain.event_dim - part.domain.event_dim
-            event_dim = max(event_dim, part.codomain.event_dim)
-        if event_dim > codomain.event_dim:
-            codomain = constraints.independent(codomain, event_dim - codomain.event_dim)
-        return codomain
+        last = self.parts[-1].codomain
+        extra = self._event_dims_needed(self.parts[::-1], "codomain", "domain") - last.event_dim
+        return constraints.independent(last, extra) if extra > 0 else last
 
     @property
     def bijective(self):
-        return all(p.bijective for p in self.parts)
+        return all(t.bijective for t in self.parts)
 
     @property
     def sign(self):
@@ -226,15 +251,13 @@ class ComposeTransform(Transform):
     def inv(self):
         inv = self._inv() if self._inv is not None else None
         if inv is None:
-            inv = ComposeTransform([p.inv for p in reversed(self.parts)])
+            inv = ComposeTransform([t.inv for t in self.parts[::-1]])
             self._inv = weakref.ref(inv)
             inv._inv = weakref.ref(self)
         return inv
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
-        return ComposeTransform(self.parts, cache_size=cache_size)
+    def _ctor_args(self):
+        return (self.parts,)
 
     def __call__(self, x):
         for part in self.parts:
@@ -249,11 +272,11 @@ class ComposeTransform(Transform):
             xs.append(part(xs[-1]))
         xs.append(y)
         total = 0
-        event_dim = self.domain.event_dim
+        nd = self.domain.event_dim  # event dims of the current intermediate value
         for part, a, b in zip(self.parts, xs[:-1], xs[1:]):
-            term = part.log_abs_det_jacobian(a, b)
-            total = total + sum_rightmost(term, event_dim - part.domain.event_dim)
-            event_dim += part.codomain.event_dim - part.domain.event_dim
+            d_in, d_out = part.domain.event_dim, part.codomain.event_dim
+            total = total + sum_rightmost(part.log_abs_det_jacobian(a, b), nd - d_in)
+            nd = nd - d_in + d_out
         return total
 
     def forward_shape(self, shape):
@@ -279,13 +302,11 @@ class IndependentTransform(Transform):
 
     def __init__(self, base_transform, reinterpreted_batch_ndims, cache_size=0):
         super().__init__(cache_size=cache_size)
-        self.base_transform = base_transform.with_cache(cache_size)
-        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
+        self.base_transform = base_transform.with_cache(cache_size=cache_size)
+        self.reinterpreted_batch_ndims = int(reinterpreted_batch_ndims)
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
-        return IndependentTransform(self.base_transform, self.reinterpreted_batch_ndims, cache_size)
+    def _ctor_args(self):
+        return (self.base_transform, self.reinterpreted_batch_ndims)
 
     @constraints.dependent_property(is_discrete=False)
     def domain(self):
@@ -305,12 +326,16 @@ class IndependentTransform(Transform):
 
     def _call(self, x):
         if x.dim() < self.domain.event_dim:
-            raise ValueError("Too few dimensions on input")
+            raise ValueError(
+                "Too few dimensions on input"
+            )
         return self.base_transform(x)
 
     def _inverse(self, y):
         if y.dim() < self.codomain.event_dim:
-            raise ValueError("Too few dimensions on input")
+            raise ValueError(
+                "Too few dimensions on input"
+            )
         return self.base_transform.inv(y)
 
     def log_abs_det_jacobian(self, x, y):
@@ -334,22 +359,22 @@ class ReshapeTransform(Transform):
     def __init__(self, in_shape, out_shape, cache_size=0):
         self.in_shape = rtorch.Size(in_shape)
         self.out_shape = rtorch.Size(out_shape)
-        if self.in_shape.numel() != self.out_shape.numel():
-            raise ValueError("in_shape, out_shape have different numbers of elements")
+        if math.prod(self.in_shape) != math.prod(self.out_shape):
+            raise ValueError(
+                "in_shape, out_shape have different numbers of elements"
+            )
         super().__init__(cache_size=cache_size)
 
     @constraints.dependent_property
     def domain(self):
-        return constraints.independent(constraints.real, len(self.in_shape))
+        return _real_event(len(self.in_shape))
 
     @constraints.dependent_property
     def codomain(self):
-        return constraints.independent(constraints.real, len(self.out_shape))
+        return _real_event(len(self.out_shape))
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
-        return ReshapeTransform(self.in_shape, self.out_shape, cache_size=cache_size)
+    def _ctor_args(self):
+        return (self.in_shape, self.out_shape)
 
     def _call(self, x):
         batch = tuple(x.shape[: x.dim() - len(self.in_shape)])
@@ -372,25 +397,22 @@ class ReshapeTransform(Transform):
     @staticmethod
     def _reshaped(shape, src, dst):
         if len(shape) < len(src):
-            raise ValueError("Too few dimensions on input")
+            raise ValueError(
+                "Too few dimensions on input"
+            )
         cut = len(shape) - len(src)
         if tuple(shape[cut:]) != tuple(src):
             raise ValueError(f"Shape mismatch: expected {tuple(shape[cut:])} but got {tuple(src)}")
         return tuple(shape[:cut]) + tuple(dst)
 
 
-class ExpTransform(Transform):
+class ExpTransform(_Stateless, Transform):
     """y = exp(x)."""
 
     domain = constraints.real
     codomain = constraints.positive
     bijective = True
     sign = +1
-
-    def __eq__(self, other):
-        return isinstance(other, ExpTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return x.exp()
@@ -411,12 +433,10 @@ class PowerTransform(Transform):
 
     def __init__(self, exponent, cache_size=0):
         super().__init__(cache_size=cache_size)
-        (self.exponent,) = broadcast_all(exponent)
+        self.exponent = broadcast_all(exponent)[0]
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
-        return PowerTransform(self.exponent, cache_size=cache_size)
+    def _ctor_args(self):
+        return (self.exponent,)
 
     @property
     def sign(self):
@@ -434,7 +454,8 @@ class PowerTransform(Transform):
         return y.pow(1 / self.exponent)
 
     def log_abs_det_jacobian(self, x, y):
-        return (self.exponent * y / x).abs().log()
+        # d/dx x^k = k x^(k-1) = k y / x
+        return (y / x * self.exponent).abs().log()
 
     def forward_shape(self, shape):
         return rtorch.broadcast_shapes(shape, getattr(self.exponent, "shape", ()))
@@ -448,18 +469,13 @@ def _clipped_sigmoid(x):
     return x.sigmoid().clamp(min=info.tiny, max=1.0 - info.eps)
 
 
-class SigmoidTransform(Transform):
+class SigmoidTransform(_Stateless, Transform):
     """y = 1 / (1 + exp(-x))."""
 
     domain = constraints.real
     codomain = constraints.unit_interval
     bijective = True
     sign = +1
-
-    def __eq__(self, other):
-        return isinstance(other, SigmoidTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return _clipped_sigmoid(x)
@@ -478,18 +494,13 @@ def _softplus(x):
     return x.clamp_min(0) + (-x.abs()).exp().log1p()
 
 
-class SoftplusTransform(Transform):
+class SoftplusTransform(_Stateless, Transform):
     """y = log(1 + exp(x))."""
 
     domain = constraints.real
     codomain = constraints.positive
     bijective = True
     sign = +1
-
-    def __eq__(self, other):
-        return isinstance(other, SoftplusTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return _softplus(x)
@@ -502,18 +513,13 @@ class SoftplusTransform(Transform):
         return -_softplus(-x)
 
 
-class TanhTransform(Transform):
+class TanhTransform(_Stateless, Transform):
     """y = tanh(x)."""
 
     domain = constraints.real
-    codomain = constraints.interval(-1.0, 1.0)
+    codomain = constraints.interval(-1.0, +1.0)
     bijective = True
     sign = +1
-
-    def __eq__(self, other):
-        return isinstance(other, TanhTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return x.tanh()
@@ -526,16 +532,11 @@ class TanhTransform(Transform):
         return 2.0 * (math.log(2.0) - x - _softplus(-2.0 * x))
 
 
-class AbsTransform(Transform):
+class AbsTransform(_Stateless, Transform):
     """y = |x| (not injective: the inverse picks the non-negative root)."""
 
     domain = constraints.real
     codomain = constraints.positive
-
-    def __eq__(self, other):
-        return isinstance(other, AbsTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return x.abs()
@@ -561,32 +562,25 @@ class AffineTransform(Transform):
 
     @constraints.dependent_property(is_discrete=False)
     def domain(self):
-        if self.event_dim == 0:
-            return constraints.real
-        return constraints.independent(constraints.real, self.event_dim)
+        return _real_event(self.event_dim)
 
     @constraints.dependent_property(is_discrete=False)
     def codomain(self):
-        if self.event_dim == 0:
-            return constraints.real
-        return constraints.independent(constraints.real, self.event_dim)
+        return _real_event(self.event_dim)
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
-        return AffineTransform(self.loc, self.scale, self.event_dim, cache_size=cache_size)
+    def _ctor_args(self):
+        return (self.loc, self.scale, self.event_dim)
 
     def __eq__(self, other):
-        if not isinstance(other, AffineTransform):
-            return False
-        return _same(self.loc, other.loc) and _same(self.scale, other.scale)
+        same_kind = isinstance(other, AffineTransform)
+        return same_kind and _same(self.loc, other.loc) and _same(self.scale, other.scale)
 
     __hash__ = object.__hash__
 
     @property
     def sign(self):
         if isinstance(self.scale, (int, float)):
-            return 1 if float(self.scale) > 0 else -1 if float(self.scale) < 0 else 0
+            return (self.scale > 0) - (self.scale < 0)
         return self.scale.sign()
 
     def _call(self, x):
@@ -620,16 +614,11 @@ def _same(a, b):
     return False
 
 
-class SoftmaxTransform(Transform):
+class SoftmaxTransform(_Stateless, Transform):
     """Unconstrained vectors to the simplex by exp-and-normalise (not bijective)."""
 
     domain = constraints.real_vector
     codomain = constraints.simplex
-
-    def __eq__(self, other):
-        return isinstance(other, SoftmaxTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return x.softmax(-1)
@@ -639,12 +628,16 @@ class SoftmaxTransform(Transform):
 
     def forward_shape(self, shape):
         if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
+            raise ValueError(
+                "Too few dimensions on input"
+            )
         return shape
 
     def inverse_shape(self, shape):
         if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
+            raise ValueError(
+                "Too few dimensions on input"
+            )
         return shape
 
 

@@ -16,7 +16,7 @@ class Uniform(Distribution):
     has_rsample = True
 
     def __init__(self, low, high, validate_args=None):
-        self.low, self.high = broadcast_all(low, high)
+        (self.low, self.high) = broadcast_all(low, high)
         scalar = isinstance(low, Number) and isinstance(high, Number)
         super().__init__(() if scalar else self.low.size(), validate_args=validate_args)
         if self._validate_args and not bool((self.low < self.high).all()):
@@ -46,7 +46,7 @@ class Uniform(Distribution):
         return (self.high - self.low).pow(2) / 12
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
+        shape = tuple(self._extended_shape(sample_shape))
         u = rtorch.rand(shape, dtype=self.low.dtype, device=self.low.device)
         return self.low + u * (self.high - self.low)
 

@@ -14,12 +14,12 @@ __all__ = ["VonMises"]
 
 
 class VonMises(Distribution):
-    arg_constraints = {"loc": constraints.real, "concentration": constraints.positive}
+    arg_constraints = dict(loc=constraints.real, concentration=constraints.positive)
     support = constraints.real
     has_rsample = False
 
     def __init__(self, loc, concentration, validate_args=None):
-        self.loc, self.concentration = broadcast_all(loc, concentration)
+        (self.loc, self.concentration) = broadcast_all(loc, concentration)
         scalar = isinstance(loc, Number) and isinstance(concentration, Number)
         super().__init__(() if scalar else self.loc.size(), validate_args=validate_args)
 
