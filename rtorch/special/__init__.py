@@ -35,7 +35,8 @@ __all__ = [
     "gammaincc", "gammaln", "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e",
     "i1", "i1e", "laguerre_polynomial_l", "legendre_polynomial_p", "log1p", "log_ndtr",
     "log_softmax", "logit", "logsumexp", "modified_bessel_i0", "modified_bessel_i1",
-    "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc",
+    "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0",
+    "scaled_modified_bessel_k1", "airy_ai", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc",
     "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
     "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w", "softmax",
     "spherical_bessel_j0", "xlog1py", "xlogy", "zeta",
@@ -162,4 +163,14 @@ bessel_y1 = unary(_bessel.y1_value, lambda x: bessel_y0(x) - bessel_y1(x) / x)
 bessel_y1.__doc__ = "Bessel function of the second kind, order 1."
 spherical_bessel_j0 = unary(_bessel.spherical_j0_value)
 spherical_bessel_j0.__doc__ = "Spherical Bessel function of the first kind, order 0: sin(x)/x."
-
+modified_bessel_k0 = unary(_bessel.k0_value, lambda x: -modified_bessel_k1(x))
+modified_bessel_k0.__doc__ = "Modified Bessel function of the second kind, order 0."
+modified_bessel_k1 = unary(_bessel.k1_value, lambda x: -modified_bessel_k0(x) - modified_bessel_k1(x) / x)
+modified_bessel_k1.__doc__ = "Modified Bessel function of the second kind, order 1."
+# PyTorch defines no gradient for the scaled forms or for airy_ai.
+scaled_modified_bessel_k0 = unary(_bessel.k0e_value)
+scaled_modified_bessel_k0.__doc__ = "exp(x) K0(x)."
+scaled_modified_bessel_k1 = unary(_bessel.k1e_value)
+scaled_modified_bessel_k1.__doc__ = "exp(x) K1(x)."
+airy_ai = unary(_bessel.airy_ai_value)
+airy_ai.__doc__ = "The Airy function Ai(x)."

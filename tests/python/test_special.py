@@ -43,6 +43,11 @@ UNARY = [
     ("bessel_y0", ss.y0, POS, 1e-9, 1e-9),
     ("bessel_y1", ss.y1, POS, 1e-9, 1e-9),
     ("spherical_bessel_j0", lambda v: ss.spherical_jn(0, v), WIDE, 1e-12, 1e-15),
+    ("modified_bessel_k0", ss.k0, POS, 1e-12, 0),
+    ("modified_bessel_k1", ss.k1, POS, 1e-12, 0),
+    ("scaled_modified_bessel_k0", ss.k0e, np.concatenate([POS, [300.0, 700.0]]), 1e-12, 0),
+    ("scaled_modified_bessel_k1", ss.k1e, np.concatenate([POS, [300.0, 700.0]]), 1e-12, 0),
+    ("airy_ai", lambda v: ss.airy(v)[0], np.linspace(-30, 10, 161), 0, 1e-11),
     ("expm1", np.expm1, WIDE, 1e-12, 0),
     ("log1p", np.log1p, POS, 1e-12, 0),
     ("exp2", np.exp2, WIDE, 1e-12, 0),
@@ -89,6 +94,9 @@ EDGE_EXPECTED = {
     "sinc": [1.0, 1.0, NAN, NAN, NAN],
     "spherical_bessel_j0": [1.0, 1.0, 0.0, 0.0, NAN],
     "ndtri": [-INF, -INF, NAN, NAN, NAN],
+    "modified_bessel_k0": [INF, INF, 0.0, NAN, NAN],
+    "scaled_modified_bessel_k1": [INF, INF, 0.0, NAN, NAN],
+    "airy_ai": [0.355028053887817239, 0.355028053887817239, NAN, NAN, NAN],
 }
 
 
@@ -195,7 +203,8 @@ def test_gradcheck(name):
     assert gradcheck(getattr(S, name), (x,))
 
 
-@pytest.mark.parametrize("name", ["bessel_y0", "bessel_y1", "entr", "log1p"])
+@pytest.mark.parametrize("name", ["bessel_y0", "bessel_y1", "entr", "log1p", "modified_bessel_k0",
+                                  "modified_bessel_k1"])
 def test_gradcheck_positive(name):
     x = rtorch.tensor(GRAD_POS, dtype=rtorch.float64, requires_grad=True)
     assert gradcheck(getattr(S, name), (x,))
@@ -245,7 +254,8 @@ def test_integer_inputs_and_out():
 def test_side_by_side_with_torch():
     torch = pytest.importorskip("torch")
     x = np.linspace(-8, 8, 41)
-    for name in ["i0e", "i1", "ndtr", "log_ndtr", "erfcx", "bessel_j0", "bessel_j1", "entr", "sinc"]:
+    for name in ["i0e", "i1", "ndtr", "log_ndtr", "erfcx", "bessel_j0", "bessel_j1", "entr", "sinc",
+                 "modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai"]:
         ours = getattr(S, name)(rtorch.tensor(x, dtype=rtorch.float64)).numpy()
         theirs = getattr(torch.special, name)(torch.tensor(x, dtype=torch.float64)).numpy()
         # PyTorch's Bessel J kernels agree with scipy only to ~3e-7 (ours to ~1e-10).
