@@ -258,8 +258,8 @@ def test_side_by_side_with_torch():
                  "modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai"]:
         ours = getattr(S, name)(rtorch.tensor(x, dtype=rtorch.float64)).numpy()
         theirs = getattr(torch.special, name)(torch.tensor(x, dtype=torch.float64)).numpy()
-        # PyTorch's Bessel J kernels agree with scipy only to ~3e-7 (ours to ~1e-10).
-        tol = 1e-6 if name.startswith("bessel") else 1e-9
+        # PyTorch's Bessel J and Airy kernels agree with scipy only to ~5e-7 (ours to ~1e-10).
+        tol = 1e-6 if name.startswith(("bessel", "airy")) else 1e-9
         np.testing.assert_allclose(ours, theirs, rtol=tol, atol=tol, err_msg=name)
     for name in S.__all__:
         assert hasattr(torch.special, name), name
