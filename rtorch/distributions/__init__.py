@@ -10,6 +10,7 @@ from rtorch.distributions.bernoulli import Bernoulli
 from rtorch.distributions.cauchy import Cauchy
 from rtorch.distributions.continuous_bernoulli import ContinuousBernoulli
 from rtorch.distributions.fishersnedecor import FisherSnedecor
+from rtorch.distributions.generalized_pareto import GeneralizedPareto
 from rtorch.distributions.gumbel import Gumbel
 from rtorch.distributions.half_normal import HalfCauchy, HalfNormal
 from rtorch.distributions.inverse_gamma import InverseGamma
@@ -80,7 +81,7 @@ __all__ = [
     "PowerTransform", "RelaxedBernoulli", "RelaxedOneHotCategorical", "ReshapeTransform",
     "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform", "StackTransform",
     "StickBreakingTransform", "TanhTransform", "Transform", "TransformedDistribution",
-    "Uniform", "biject_to", "Cauchy", "ContinuousBernoulli", "FisherSnedecor", "Gumbel",
+    "Uniform", "biject_to", "Cauchy", "ContinuousBernoulli", "FisherSnedecor", "GeneralizedPareto", "Gumbel",
     "HalfCauchy", "HalfNormal", "InverseGamma", "Kumaraswamy", "LogisticNormal",
     "LowRankMultivariateNormal", "NegativeBinomial", "Pareto", "StudentT", "VonMises", "Weibull", "constraints", "identity_transform", "kl_divergence",
     "register_kl", "transform_to", "transforms",

@@ -173,3 +173,29 @@ def test_more_rsample_gradcheck():
                  lambda x, y: D.ContinuousBernoulli(logits=x - 1).rsample((2,)),
                  lambda x, y: D.LowRankMultivariateNormal(x, y.reshape(2, 1), x + y).rsample((2,))):
         assert gradcheck(seeded(make), (a, b))
+
+
+@pytest.mark.parametrize("xi", [0.3, 0.0, -0.25])
+def test_generalized_pareto(xi):
+    d = D.GeneralizedPareto(t(1.0), t(2.0), t(xi))
+    ref = st.genpareto(xi, loc=1.0, scale=2.0)
+    x = np.array([1.2, 2.0, 5.0])
+    np.testing.assert_allclose(d.log_prob(t(x)).numpy(), ref.logpdf(x), rtol=1e-10)
+    np.testing.assert_allclose(d.cdf(t(x)).numpy(), ref.cdf(x), rtol=1e-10)
+    q = np.array([0.1, 0.5, 0.9])
+    np.testing.assert_allclose(d.icdf(t(q)).numpy(), ref.ppf(q), rtol=1e-10)
+    np.testing.assert_allclose(float(d.mean), ref.mean(), rtol=1e-10)
+    np.testing.assert_allclose(float(d.variance), ref.var(), rtol=1e-10)
+    np.testing.assert_allclose(float(d.entropy()), ref.entropy(), rtol=1e-10)
+    rtorch.manual_seed(6)
+    assert st.kstest(d.sample((3000,)).numpy(), ref.cdf).pvalue > 1e-3
+    outside = D.GeneralizedPareto(t(1.0), t(2.0), t(xi), validate_args=False).log_prob(t([0.5]))
+    assert float(outside) == -np.inf
+    scale = t([2.0]).requires_grad_()
+    conc = t([xi + 0.01]).requires_grad_()
+
+    def draw(s, c):
+        rtorch.manual_seed(0)
+        return D.GeneralizedPareto(t(1.0), s, c).rsample((3,))
+
+    assert gradcheck(draw, (scale, conc))
