@@ -22,6 +22,7 @@ from rtorch.distributions.pareto import Pareto
 from rtorch.distributions.studentT import StudentT
 from rtorch.distributions.von_mises import VonMises
 from rtorch.distributions.weibull import Weibull
+from rtorch.distributions.wishart import Wishart
 from rtorch.distributions.beta import Beta
 from rtorch.distributions.binomial import Binomial
 from rtorch.distributions.categorical import Categorical
@@ -83,6 +84,6 @@ __all__ = [
     "StickBreakingTransform", "TanhTransform", "Transform", "TransformedDistribution",
     "Uniform", "biject_to", "Cauchy", "ContinuousBernoulli", "FisherSnedecor", "GeneralizedPareto", "Gumbel",
     "HalfCauchy", "HalfNormal", "InverseGamma", "Kumaraswamy", "LogisticNormal",
-    "LowRankMultivariateNormal", "NegativeBinomial", "Pareto", "StudentT", "VonMises", "Weibull", "constraints", "identity_transform", "kl_divergence",
+    "LowRankMultivariateNormal", "NegativeBinomial", "Pareto", "StudentT", "VonMises", "Weibull", "Wishart", "constraints", "identity_transform", "kl_divergence",
     "register_kl", "transform_to", "transforms",
 ]
