@@ -15,6 +15,7 @@ from rtorch.distributions.gumbel import Gumbel
 from rtorch.distributions.half_normal import HalfCauchy, HalfNormal
 from rtorch.distributions.inverse_gamma import InverseGamma
 from rtorch.distributions.kumaraswamy import Kumaraswamy
+from rtorch.distributions.lkj_cholesky import LKJCholesky
 from rtorch.distributions.logistic_normal import LogisticNormal
 from rtorch.distributions.lowrank_multivariate_normal import LowRankMultivariateNormal
 from rtorch.distributions.negative_binomial import NegativeBinomial
@@ -83,7 +84,7 @@ __all__ = [
     "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform", "StackTransform",
     "StickBreakingTransform", "TanhTransform", "Transform", "TransformedDistribution",
     "Uniform", "biject_to", "Cauchy", "ContinuousBernoulli", "FisherSnedecor", "GeneralizedPareto", "Gumbel",
-    "HalfCauchy", "HalfNormal", "InverseGamma", "Kumaraswamy", "LogisticNormal",
+    "HalfCauchy", "HalfNormal", "InverseGamma", "Kumaraswamy", "LKJCholesky", "LogisticNormal",
     "LowRankMultivariateNormal", "NegativeBinomial", "Pareto", "StudentT", "VonMises", "Weibull", "Wishart", "constraints", "identity_transform", "kl_divergence",
     "register_kl", "transform_to", "transforms",
 ]
