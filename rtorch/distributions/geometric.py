@@ -34,12 +34,11 @@ class Geometric(Distribution):
         super().__init__(() if isinstance(given, Number) else param.size(), validate_args=validate_args)
         if self._validate_args and probs is not None:
             # probs must be in (0, 1]: a success must be possible.
-            ok = (self.probs > 0).all()
-            if not bool(ok):
+            ok = self.probs > 0
+            if not bool(ok.all()):
                 raise ValueError(
                     f"Expected parameter probs ({type(self.probs).__name__} of shape {tuple(self.probs.shape)}) "
-                    f"of distribution {self!r} to satisfy the constraint Interval(lower_bound=0.0, "
-                    f"upper_bound=1.0), but found invalid values:\n{self.probs}"
+                    f"of distribution {self!r} to be positive but found invalid values:\n{self.probs[~ok]}"
                 )
 
     def expand(self, batch_shape, _instance=None):
