@@ -476,3 +476,4 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
 
 from rtorch._type_info import finfo, iinfo  # noqa: E402
 from rtorch import _extra_functions  # noqa: E402,F401  (adds window, search, integration functions)
+from rtorch import special, distributions  # noqa: E402,F401

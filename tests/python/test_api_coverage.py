@@ -18,6 +18,8 @@ MINIMUM = {
     "torch.optim": 17,
     "torch.optim.lr_scheduler": 17,
     "torch.utils.data": 23,
+    "torch.distributions": 114,
+    "torch.special": 56,
 }
 
 
