@@ -34,9 +34,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     MPI = mpi()
     reduce_op = c.mpi_op(op, tensor.dtype, "all_reduce")
     buf = Staged(tensor, reduce=True)
-    reqs = []
-    check = c.consistency_check(pg, tensor, "all_reduce", reqs)
-    reqs.append(pg.comm.Iallreduce(MPI.IN_PLACE, buf.array, op=reduce_op))
+    check = c.consistency_check(pg, tensor, "all_reduce")
     avg = _is_avg(op)
 
     def finish():
@@ -44,7 +42,10 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
             c.average(buf.array, pg.size())
         buf.write_back()
 
-    return c.run(pg, "all_reduce", reqs, finish, [tensor], check, async_op)
+    args = (MPI.IN_PLACE, buf.array)
+    return c.collective(
+        pg, "all_reduce", "Allreduce", args, dict(op=reduce_op), finish, [tensor], check, async_op
+    )
 
 
 def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
@@ -55,11 +56,11 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     check_cpu(tensor, "broadcast")
     r = c.root(pg, src, group_src, "src", "broadcast")
     buf = Staged(tensor, fill=pg.rank() == r)
-    reqs = []
-    check = c.consistency_check(pg, tensor, "broadcast", reqs)
-    reqs.append(pg.comm.Ibcast(buf.array, root=r))
+    check = c.consistency_check(pg, tensor, "broadcast")
     finish = buf.write_back if pg.rank() != r else None
-    return c.run(pg, "broadcast", reqs, finish, [tensor], check, async_op)
+    return c.collective(
+        pg, "broadcast", "Bcast", (buf.array,), dict(root=r), finish, [tensor], check, async_op
+    )
 
 
 def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_dst=None):
@@ -73,12 +74,8 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
     r = c.root(pg, dst, group_dst, "dst", "reduce")
     reduce_op = c.mpi_op(op, tensor.dtype, "reduce")
     buf = Staged(tensor, reduce=True)
-    reqs = []
-    check = c.consistency_check(pg, tensor, "reduce", reqs)
-    if pg.rank() == r:
-        reqs.append(pg.comm.Ireduce(MPI.IN_PLACE, buf.array, op=reduce_op, root=r))
-    else:
-        reqs.append(pg.comm.Ireduce(buf.array, None, op=reduce_op, root=r))
+    check = c.consistency_check(pg, tensor, "reduce")
+    args = (MPI.IN_PLACE, buf.array) if pg.rank() == r else (buf.array, None)
     avg = _is_avg(op)
 
     def finish():
@@ -87,7 +84,8 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
                 c.average(buf.array, pg.size())
             buf.write_back()
 
-    return c.run(pg, "reduce", reqs, finish, [tensor], check, async_op)
+    kwargs = dict(op=reduce_op, root=r)
+    return c.collective(pg, "reduce", "Reduce", args, kwargs, finish, [tensor], check, async_op)
 
 
 def all_gather(tensor_list, tensor, group=None, async_op=False):
@@ -110,10 +108,8 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     seen = np.empty(2 * size, dtype=np.int64)
     src = c.contiguous(tensor)
     out = c.flat_empty(sum(counts), tensor.dtype)
-    reqs = [pg.comm.Iallgather(mine, seen)]
-    reqs.append(pg.comm.Iallgatherv(raw(src), [raw(out), counts]))
 
-    def check():
+    def check_sizes():
         for i, t in enumerate(tensor_list):
             if seen[2 * i] != t.numel() or seen[2 * i + 1] != mine[1]:
                 raise c.DistBackendError(
@@ -124,7 +120,11 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     def finish():
         _split_into(out, tensor_list)
 
-    return c.run(pg, "all_gather", reqs, finish, tensor_list, check, async_op)
+    check = (pg.comm.Iallgather(mine, seen), check_sizes)
+    args = (raw(src), [raw(out), counts])
+    return c.collective(
+        pg, "all_gather", "Allgatherv", args, None, finish, tensor_list, check, async_op
+    )
 
 
 def _split_into(flat, tensors):
@@ -164,10 +164,18 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
         )
     src = c.contiguous(input_tensor)
     out = Staged(output_tensor, fill=False)
-    reqs = []
-    check = c.consistency_check(pg, input_tensor, op, reqs)
-    reqs.append(pg.comm.Iallgather(raw(src), out.array))
-    return c.run(pg, op, reqs, out.write_back, [output_tensor], check, async_op)
+    check = c.consistency_check(pg, input_tensor, op)
+    return c.collective(
+        pg,
+        op,
+        "Allgather",
+        (raw(src), out.array),
+        None,
+        out.write_back,
+        [output_tensor],
+        check,
+        async_op,
+    )
 
 
 def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
@@ -189,10 +197,18 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
     reduce_op = c.mpi_op(op, input.dtype, name)
     src = Staged(input, reduce=True)
     out = Staged(output, reduce=True, fill=False)
-    reqs = []
-    check = c.consistency_check(pg, input, name, reqs)
-    reqs.append(pg.comm.Ireduce_scatter_block(src.array, out.array, op=reduce_op))
-    return c.run(pg, name, reqs, _finish_reduced(pg, out, op), [output], check, async_op)
+    check = c.consistency_check(pg, input, name)
+    return c.collective(
+        pg,
+        name,
+        "Reduce_scatter_block",
+        (src.array, out.array),
+        dict(op=reduce_op),
+        _finish_reduced(pg, out, op),
+        [output],
+        check,
+        async_op,
+    )
 
 
 def _finish_reduced(pg, out, op):
@@ -225,16 +241,26 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     flat = _flat_cat(input_list, output.dtype)
     src = Staged(flat, reduce=True)
     out = Staged(output, reduce=True, fill=False)
-    reqs = []
-    check = c.consistency_check(pg, flat, name, reqs)
-    reqs.append(pg.comm.Ireduce_scatter(src.array, out.array, counts, op=reduce_op))
-    return c.run(pg, name, reqs, _finish_reduced(pg, out, op), [output], check, async_op)
+    check = c.consistency_check(pg, flat, name)
+    return c.collective(
+        pg,
+        name,
+        "Reduce_scatter",
+        (src.array, out.array, counts),
+        dict(op=reduce_op),
+        _finish_reduced(pg, out, op),
+        [output],
+        check,
+        async_op,
+    )
 
 
 def _list_arg(lst, is_root, name, op):
     if is_root:
         if not lst:
-            raise ValueError(f"{op}: Argument ``{name}`` must be specified on {'destination' if 'gather' in op else 'source'} rank.")
+            raise ValueError(
+                f"{op}: Argument ``{name}`` must be specified on {'destination' if 'gather' in op else 'source'} rank."
+            )
     elif lst:
         raise ValueError(
             f"{op}: Argument ``{name}`` must NOT be specified on non-"
@@ -261,11 +287,19 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
                 )
     src = c.contiguous(tensor)
     out = c.flat_empty(pg.size() * tensor.numel() if is_root else 0, tensor.dtype)
-    reqs = []
-    check = c.consistency_check(pg, tensor, "gather", reqs)
-    reqs.append(pg.comm.Igather(raw(src), raw(out) if is_root else None, root=r))
+    check = c.consistency_check(pg, tensor, "gather")
     finish = (lambda: _split_into(out, gather_list)) if is_root else None
-    return c.run(pg, "gather", reqs, finish, gather_list or [], check, async_op)
+    return c.collective(
+        pg,
+        "gather",
+        "Gather",
+        (raw(src), raw(out) if is_root else None),
+        dict(root=r),
+        finish,
+        gather_list or [],
+        check,
+        async_op,
+    )
 
 
 def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, group_src=None):
@@ -287,10 +321,18 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
                 )
     flat = _flat_cat(scatter_list, tensor.dtype) if is_root else None
     out = Staged(tensor, fill=False)
-    reqs = []
-    check = c.consistency_check(pg, tensor, "scatter", reqs)
-    reqs.append(pg.comm.Iscatter(raw(flat) if is_root else None, out.array, root=r))
-    return c.run(pg, "scatter", reqs, out.write_back, [tensor], check, async_op)
+    check = c.consistency_check(pg, tensor, "scatter")
+    return c.collective(
+        pg,
+        "scatter",
+        "Scatter",
+        (raw(flat) if is_root else None, out.array),
+        dict(root=r),
+        out.write_back,
+        [tensor],
+        check,
+        async_op,
+    )
 
 
 def barrier(group=None, async_op=False, device_ids=None):

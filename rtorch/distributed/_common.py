@@ -40,44 +40,45 @@ def root(pg, rank, group_rank, name, op, default=None):
     return r
 
 
+_TABLES = {}
+
+
+def _tables():
+    if not _TABLES:
+        MPI = mpi()
+        R = _RedOpType
+        _TABLES["bool"] = {
+            R.SUM: MPI.LOR, R.MAX: MPI.LOR, R.BOR: MPI.LOR,
+            R.PRODUCT: MPI.LAND, R.MIN: MPI.LAND, R.BAND: MPI.LAND, R.BXOR: MPI.LXOR,
+        }  # fmt: skip
+        _TABLES["bitwise"] = {R.BAND: MPI.BAND, R.BOR: MPI.BOR, R.BXOR: MPI.BXOR}
+        _TABLES["arith"] = {
+            R.SUM: MPI.SUM, R.AVG: MPI.SUM, R.PRODUCT: MPI.PROD, R.MIN: MPI.MIN, R.MAX: MPI.MAX,
+        }  # fmt: skip
+    return _TABLES
+
+
 def mpi_op(op, dtype, name):
     """The MPI operation for reduction ``op`` on ``dtype`` (SUM for AVG, which divides
     afterwards); bool tensors reduce logically as in PyTorch."""
-    MPI = mpi()
     try:
         op = _op_type(op)
     except (TypeError, ValueError):
         raise TypeError(f"{name}: unsupported reduction operator {op!r}") from None
+    tables = _tables()
     if dtype == torch.bool:
-        table = {
-            _RedOpType.SUM: MPI.LOR,
-            _RedOpType.MAX: MPI.LOR,
-            _RedOpType.BOR: MPI.LOR,
-            _RedOpType.PRODUCT: MPI.LAND,
-            _RedOpType.MIN: MPI.LAND,
-            _RedOpType.BAND: MPI.LAND,
-            _RedOpType.BXOR: MPI.LXOR,
-        }
-        if op not in table:
+        if op not in tables["bool"]:
             raise RuntimeError(f"{name}: Cannot use ReduceOp.{op.name} with boolean inputs")
-        return table[op]
-    bitwise = {_RedOpType.BAND: MPI.BAND, _RedOpType.BOR: MPI.BOR, _RedOpType.BXOR: MPI.BXOR}
-    if op in bitwise:
+        return tables["bool"][op]
+    if op in tables["bitwise"]:
         if dtype not in _INTEGRAL:
             raise RuntimeError(
                 f"{name}: Cannot use ReduceOp.{op.name} with non-integral dtype {dtype}"
             )
-        return bitwise[op]
-    table = {
-        _RedOpType.SUM: MPI.SUM,
-        _RedOpType.AVG: MPI.SUM,
-        _RedOpType.PRODUCT: MPI.PROD,
-        _RedOpType.MIN: MPI.MIN,
-        _RedOpType.MAX: MPI.MAX,
-    }
-    if op not in table:
+        return tables["bitwise"][op]
+    if op not in tables["arith"]:
         raise ValueError(f"{name}: ReduceOp.{op.name} is not supported by the MPI backend")
-    return table[op]
+    return tables["arith"][op]
 
 
 def average(array, n):
@@ -96,25 +97,24 @@ def _shape_key(shape):
     return h
 
 
-def consistency_check(pg, t, op, reqs):
+def consistency_check(pg, t, op):
     """Starts a small all-reduce that tells every rank whether ``t`` has the same shape and
-    dtype everywhere (issued just before the data, so it costs one small message's latency);
-    returns the check to run once it completes."""
+    dtype everywhere; returns its request and the check to run once it completes."""
     MPI = mpi()
-    key = _shape_key(tuple(t.shape))
-    mine = np.array([t.numel(), dtype_code(t.dtype), key], dtype=np.int64)
-    both = np.concatenate([mine, -mine])
-    reqs.append(pg.comm.Iallreduce(MPI.IN_PLACE, both, op=MPI.MAX))
+    mine = [t.numel(), dtype_code(t.dtype), _shape_key(tuple(t.shape))]
+    # max(x) and max(-x) in one reduction: equal everywhere iff max == -max(-x) == mine.
+    both = np.array(mine + [-v for v in mine], dtype=np.int64)
+    req = pg.comm.Iallreduce(MPI.IN_PLACE, both, op=MPI.MAX)
 
     def check():
-        hi, lo = both[:3], -both[3:]
-        if not (np.array_equal(hi, mine) and np.array_equal(lo, mine)):
+        got = both.tolist()
+        if got[:3] != mine or [-v for v in got[3:]] != mine:
             raise DistBackendError(
                 f"{op}: tensors differ across ranks: this rank has shape {list(t.shape)} and "
                 f"dtype {t.dtype}, another rank has a different shape or dtype"
             )
 
-    return check
+    return req, check
 
 
 def check_list(tensors, ref, size, op, what):
@@ -148,6 +148,32 @@ def run(pg, what, reqs, finish=None, outputs=(), check=None, async_op=False):
     if async_op:
         return work
     work.wait()
+    return None
+
+
+def collective(pg, what, name, args, kwargs=None, finish=None, outputs=(), check=None, async_op=False):
+    """Runs MPI collective ``name`` (``"Allreduce"``, ...) on ``args``.
+
+    Asynchronous calls (and calls without a ``check``) use the non-blocking form, polled
+    against the timeout. Synchronous calls first wait, with the deadline, for the check's
+    small all-reduce, which proves every rank arrived with matching tensors; then MPI's
+    blocking form moves the data (for large messages it is markedly faster than the
+    non-blocking one, which only advances while polled)."""
+    kwargs = kwargs or {}
+    if async_op or check is None:
+        reqs = [check[0]] if check else []
+        reqs.append(getattr(pg.comm, "I" + name.lower())(*args, **kwargs))
+        return run(pg, what, reqs, finish, outputs, check[1] if check else None, async_op)
+    Work(pg, what, [check[0]], check=check[1]).wait()
+    MPI = mpi()
+    try:
+        getattr(pg.comm, name)(*args, **kwargs)
+    except MPI.Exception as e:
+        err = DistBackendError(f"{what}: MPI error: {e.Get_error_string()}")
+        pg.mark_broken(err)
+        raise err from e
+    if finish is not None:
+        finish()
     return None
 
 

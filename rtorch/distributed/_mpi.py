@@ -69,15 +69,15 @@ def check_cpu(t, op):
 
 def raw(t):
     """A flat numpy array sharing the memory of contiguous CPU tensor ``t`` (16-bit floats as
-    uint16 words); the array keeps that memory alive."""
+    uint16 words); the array keeps that memory alive. (Built from the data pointer: about
+    twice as fast as ``Tensor.numpy()``, which matters for small messages.)"""
+    dt = np.dtype(np.uint16) if t.dtype in HALF else np.dtype(_NUMPY[t.dtype])
     n = t.numel()
-    if t.dtype in HALF:
-        if n == 0:
-            return np.empty(0, np.uint16)
-        words = (ctypes.c_uint16 * n).from_address(t.data_ptr())
-        words.owner = t  # the array's base chain now keeps the tensor's memory alive
-        return np.ctypeslib.as_array(words)
-    return t.detach().numpy().reshape(-1)
+    if n == 0:
+        return np.empty(0, dt)
+    words = (ctypes.c_uint8 * (n * dt.itemsize)).from_address(t.data_ptr())
+    words.owner = t  # the array's base chain now keeps the tensor's memory alive
+    return np.frombuffer(words, dtype=dt)
 
 
 class Staged:
@@ -108,12 +108,15 @@ class Staged:
                 self.t.copy_(self.stage)
 
 
+SPIN_S = 0.05
+YIELD_S = 1.0
+
+
 def wait_requests(reqs, deadline, timeout, what, check=None, statuses=None):
     """Polls ``reqs`` until all complete; ``check()`` runs once the first request is done (a
     consistency check issued ahead of the data). Raises ``DistBackendError`` past ``deadline``."""
     MPI = mpi()
     checked = check is None
-    spins = 0
     started = time.monotonic()
     try:
         while True:
@@ -130,13 +133,12 @@ def wait_requests(reqs, deadline, timeout, what, check=None, statuses=None):
                     f"{what}: timed out after {timeout:.1f} s waiting for the other ranks "
                     "(a rank died, hung, or did not call the same collective)"
                 )
-            spins += 1
-            # Spin while the operation is young (MPI progresses only inside its calls), then
-            # yield the CPU, then back off to a millisecond for a late or lost peer.
-            if now - started > 0.2:
-                time.sleep(1e-3)
-            elif spins > 64:
-                time.sleep(0)
+            # Spin while the operation is young (MPI progresses only inside its calls, and
+            # so does its own blocking wait), then yield the CPU, then back off to a
+            # millisecond for a late or lost peer.
+            waited = now - started
+            if waited > SPIN_S:
+                time.sleep(1e-3 if waited > YIELD_S else 0)
     except MPI.Exception as e:
         if not checked:
             # A failed transfer is usually the consequence of a mismatch that the check
