@@ -16,6 +16,7 @@ NAMESPACES = {
     "torch.optim": "torch.optim",
     "torch.optim.lr_scheduler": "torch.optim.lr_scheduler",
     "torch.utils.data": "torch.utils.data",
+    "torch.distributed": "torch.distributed",
 }
 
 

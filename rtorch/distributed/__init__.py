@@ -61,6 +61,17 @@ from ._objects import (
     gather_object,
     scatter_object_list,
 )
+from ._extras import (
+    get_default_backend_for_device,
+    get_node_local_rank,
+    get_pg_count,
+    is_xccl_available,
+    monitored_barrier,
+    new_subgroups,
+    recv_object_list,
+    send_object_list,
+    supports_complex,
+)
 
 
 def is_available():

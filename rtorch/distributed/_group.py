@@ -63,7 +63,9 @@ class ProcessGroup:
         try:
             return self._ranks.index(global_rank)
         except ValueError:
-            raise ValueError(f"Global rank {global_rank} is not part of group {self._name!r}") from None
+            raise ValueError(
+                f"Global rank {global_rank} is not part of group {self._name!r}"
+            ) from None
 
     def mark_broken(self, error):
         if self._broken is None:

@@ -38,7 +38,9 @@ def implementation(path):
         _KIND[path] = (
             "openmpi"
             if "open mpi" in low or "open-mpi" in low or "prte" in low
-            else "mpich" if "hydra" in low or "mpich" in low else "unknown"
+            else "mpich"
+            if "hydra" in low or "mpich" in low
+            else "unknown"
         )
     return _KIND[path]
 

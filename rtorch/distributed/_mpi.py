@@ -93,9 +93,7 @@ class Staged:
         else:
             dtype = torch.float32 if reduce and t.dtype in HALF else t.dtype
             self.stage = (
-                t.detach().to(dtype).contiguous()
-                if fill
-                else torch.empty(t.shape, dtype=dtype)
+                t.detach().to(dtype).contiguous() if fill else torch.empty(t.shape, dtype=dtype)
             )
             if self.stage.data_ptr() == t.data_ptr() and self.stage.dtype == t.dtype:
                 self.stage = self.stage.clone()

@@ -27,7 +27,13 @@ class _Pickler(pickle.Pickler):
     def persistent_id(self, obj):
         if isinstance(obj, torch.Tensor) and type(obj) is torch.Tensor and obj.device.type == "cpu":
             self.tensors.append(obj.detach().contiguous())
-            return ("tensor", len(self.tensors) - 1, str(obj.dtype), tuple(obj.shape), obj.requires_grad)
+            return (
+                "tensor",
+                len(self.tensors) - 1,
+                str(obj.dtype),
+                tuple(obj.shape),
+                obj.requires_grad,
+            )
         return None
 
 
@@ -179,7 +185,9 @@ def scatter_object_list(
     if pg is None:
         return
     if not isinstance(scatter_object_output_list, list) or len(scatter_object_output_list) < 1:
-        raise ValueError("Expected argument scatter_object_output_list to be a list of size at least 1.")
+        raise ValueError(
+            "Expected argument scatter_object_output_list to be a list of size at least 1."
+        )
     MPI = mpi()
     r = c.root(pg, src, group_src, "src", name, default=0)
     is_root = pg.rank() == r
@@ -198,4 +206,3 @@ def scatter_object_list(
     send = [flat, sizes.tolist(), MPI.BYTE] if is_root else None
     _wait(pg, [pg.comm.Iscatterv(send, [out, MPI.BYTE], root=r)], name)
     scatter_object_output_list[0] = deserialize(out)
-

@@ -66,7 +66,9 @@ def irecv(tensor, src=None, group=None, tag=0, group_src=None):
     peer = _peer(pg, src, group_src, "src", "irecv")
     buf = Staged(tensor, fill=False)
     status = MPI.Status()
-    req = pg.comm.Irecv(buf.array, source=MPI.ANY_SOURCE if peer is None else peer, tag=_check_tag(tag))
+    req = pg.comm.Irecv(
+        buf.array, source=MPI.ANY_SOURCE if peer is None else peer, tag=_check_tag(tag)
+    )
     expected = buf.array.size
     from mpi4py.util.dtlib import from_numpy_dtype
 

@@ -31,7 +31,9 @@ def export_rank_variables():
 
 def main(argv):
     if len(argv) < 2 or argv[0] not in ("--script", "--module", "--exec"):
-        raise SystemExit("usage: python -m rtorch.distributed._worker --script|--module|--exec TARGET [ARGS]")
+        raise SystemExit(
+            "usage: python -m rtorch.distributed._worker --script|--module|--exec TARGET [ARGS]"
+        )
     export_rank_variables()
     kind, target, args = argv[0], argv[1], argv[2:]
     if kind == "--exec":

@@ -11,6 +11,7 @@ mpiexec stops the others and reports which one failed.
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -47,7 +48,9 @@ def _nnodes(value):
     except ValueError:
         raise argparse.ArgumentTypeError(f"--nnodes must be N or MIN:MAX, got {value!r}") from None
     if lo != hi:
-        raise argparse.ArgumentTypeError("elastic --nnodes MIN:MAX is not supported; give a fixed N")
+        raise argparse.ArgumentTypeError(
+            "elastic --nnodes MIN:MAX is not supported; give a fixed N"
+        )
     return lo
 
 
@@ -57,18 +60,32 @@ def parser():
         description="Start a data-parallel job on this node: one process per rank, through mpiexec.",
     )
     for flag, kw in (
-        ("--nproc-per-node", dict(type=_nproc, default=1, help="ranks on this node (N, cpu, gpu, auto)")),
-        ("--nnodes", dict(type=_nnodes, default=1, help="number of nodes (only 1 with this launcher)")),
+        (
+            "--nproc-per-node",
+            dict(type=_nproc, default=1, help="ranks on this node (N, cpu, gpu, auto)"),
+        ),
+        (
+            "--nnodes",
+            dict(type=_nnodes, default=1, help="number of nodes (only 1 with this launcher)"),
+        ),
         ("--node-rank", dict(type=int, default=0, help="rank of this node (0)")),
         ("--master-addr", dict(default="127.0.0.1", help="exported as MASTER_ADDR")),
         ("--master-port", dict(type=int, default=29500, help="exported as MASTER_PORT")),
         ("--max-restarts", dict(type=int, default=0, help="only 0 (no restarts)")),
         ("--rdzv-id", dict(default=None, help="job id, exported as TORCHELASTIC_RUN_ID")),
     ):
-        p.add_argument(flag, flag.replace("-", "_").replace("__", "--"), dest=flag[2:].replace("-", "_"), **kw)
+        p.add_argument(
+            flag, flag.replace("-", "_").replace("__", "--"), dest=flag[2:].replace("-", "_"), **kw
+        )
     p.add_argument("--standalone", action="store_true", help="single-node job (the default here)")
     p.add_argument("-m", "--module", action="store_true", help="run TRAINING_SCRIPT as a module")
-    p.add_argument("--no-python", "--no_python", dest="no_python", action="store_true", help="run TRAINING_SCRIPT as an executable")
+    p.add_argument(
+        "--no-python",
+        "--no_python",
+        dest="no_python",
+        action="store_true",
+        help="run TRAINING_SCRIPT as an executable",
+    )
     p.add_argument("training_script")
     p.add_argument("training_script_args", nargs=argparse.REMAINDER)
     return p
@@ -105,10 +122,19 @@ def command(args):
 def main(argv=None):
     args = parser().parse_args(argv)
     cmd, env = command(args)
-    try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return 130
+    proc = subprocess.Popen(cmd, env=env)
+
+    def forward(signum, _frame):
+        # Stopping the launcher stops the job (mpiexec passes the signal to the ranks).
+        proc.send_signal(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, forward)
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            continue
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 settings, every job bounded by a timeout so that a hang fails fast."""
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -25,13 +26,24 @@ def env():
 
 
 def run(cmd, timeout=60):
+    """Runs ``cmd`` in its own process group; past ``timeout`` the whole group (launcher,
+    mpiexec and every rank) is killed and the test fails with the output so far."""
+    proc = subprocess.Popen(
+        cmd,
+        env=env(),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        return subprocess.run(
-            cmd, env=env(), cwd=ROOT, capture_output=True, text=True, timeout=timeout
-        )
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else e.stdout
-        pytest.fail(f"{' '.join(cmd)} did not finish within {timeout} s; output:\n{out}")
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"{' '.join(cmd)} did not finish within {timeout} s; output:\n{out}\n{err}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def mpiexec(nproc, worker, *args, extra=(), timeout=60):

@@ -11,13 +11,14 @@ SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "api_cov
 
 # Names offered when this was last raised (never lower these).
 MINIMUM = {
-    "torch": 518,
+    "torch": 519,
     "torch.Tensor": 545,
     "torch.nn": 147,
     "torch.nn.functional": 117,
     "torch.optim": 17,
     "torch.optim.lr_scheduler": 17,
     "torch.utils.data": 23,
+    "torch.distributed": 58,
 }
 
 

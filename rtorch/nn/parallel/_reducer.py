@@ -14,7 +14,8 @@ import time
 import numpy as np
 
 import rtorch as torch
-from rtorch.distributed._mpi import HALF, mpi, raw, wait_requests
+from rtorch.distributed._comm_thread import CommThread
+from rtorch.distributed._mpi import HALF, mpi, raw
 
 _FIRST_BUCKET_BYTES = 1024 * 1024
 
@@ -86,6 +87,7 @@ class Reducer:
                 )
             self.index_of[key] = i
         self.active = False
+        self.thread = CommThread("rtorch-ddp-allreduce")
         self.handles = [p.register_hook(self._hook_for(i)) for i, p in enumerate(params)]
 
     def _hook_for(self, i):
@@ -113,14 +115,13 @@ class Reducer:
         self.remaining = [
             sum(1 for i in b.indices if self.expected[i] > 0) for b in self.buckets
         ]
-        self.requests = []
+        self.jobs = []
         self.next_launch = 0
         self.current = None
-        self.used_request = None
         self.active = True
         MPI = mpi()
         if self.find_unused:
-            self.used_request = self.comm.Iallreduce(MPI.IN_PLACE, self.used, op=MPI.MAX)
+            self.jobs.append(self.thread.submit(self._allreduce(self.used, MPI.MAX)))
         self._launch_ready()
 
     def on_grad(self, i, grad):
@@ -141,20 +142,22 @@ class Reducer:
         try:
             if self.remaining[b] == 0:
                 self._launch_ready()
-            elif self.requests:
-                self.requests[0].Test()  # MPI advances transfers only inside its calls
             if self.next_launch == len(self.buckets):
                 return self._finalize()
         finally:
             self.current = None
         return None
 
+    def _allreduce(self, array, op):
+        comm, MPI = self.comm, mpi()
+        return lambda: comm.Allreduce(MPI.IN_PLACE, array, op=op)
+
     def _launch_ready(self):
         MPI = mpi()
         while self.next_launch < len(self.buckets) and self.remaining[self.next_launch] == 0:
             bucket = self.buckets[self.next_launch]
             self._pack(bucket)
-            self.requests.append(self.comm.Iallreduce(MPI.IN_PLACE, bucket.array, op=MPI.SUM))
+            self.jobs.append(self.thread.submit(self._allreduce(bucket.array, MPI.SUM)))
             self.next_launch += 1
 
     def _pack(self, bucket):
@@ -174,12 +177,9 @@ class Reducer:
 
     def _finalize(self):
         self.active = False
-        reqs = list(self.requests)
-        if self.used_request is not None:
-            reqs.append(self.used_request)
         try:
-            wait_requests(
-                reqs,
+            self.thread.wait(
+                self.jobs,
                 time.monotonic() + self.timeout_s,
                 self.timeout_s,
                 "DistributedDataParallel gradient all_reduce",
@@ -209,6 +209,7 @@ class Reducer:
         for h in self.handles:
             h.remove()
         self.handles = []
+        self.thread.close()
 
 
 def count_uses(outputs, index_of):

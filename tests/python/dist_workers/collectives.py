@@ -233,7 +233,33 @@ def check_groups_and_errors():
     print("PASS groups errors", flush=True)
 
 
+def check_extras():
+    if R == 0:
+        dist.send_object_list([{"to": 1}, torch.arange(3)], dst=1)
+    elif R == 1:
+        got = [None, None]
+        assert dist.recv_object_list(got) == 0
+        assert got[0] == {"to": 1} and got[1].tolist() == [0, 1, 2]
+    dist.monitored_barrier(timeout=timedelta(seconds=20))
+    # Only rank 0 enters: it names every rank that did not arrive.
+    if R == 0:
+        try:
+            dist.monitored_barrier(timeout=timedelta(seconds=0.3), wait_all_ranks=True)
+            raise AssertionError("missing ranks not reported")
+        except RuntimeError as e:
+            names = ", ".join(str(r) for r in range(1, W))
+            assert f"Ranks {names} failed to pass monitoredBarrier in 300 ms" in str(e), e
+    dist.barrier()
+    mine, groups = dist.new_subgroups(group_size=1)
+    assert len(groups) == 1 and dist.get_world_size(mine) == 1
+    assert dist.get_pg_count() >= 3
+    assert dist.supports_complex(ReduceOp.SUM) and not dist.supports_complex(ReduceOp.MAX)
+    assert dist.get_node_local_rank() == R
+    print("PASS extras", flush=True)
+
+
 check_all_reduce()
+check_extras()
 check_broadcast_reduce()
 check_gathers()
 check_p2p()
