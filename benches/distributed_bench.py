@@ -154,22 +154,27 @@ def main():
         print(f"{world} ranks, {threads} compute thread(s) per rank, {os.cpu_count()} CPUs, "
               f"{stat} of the repetitions\n")
         sep = " | " if args.markdown else "  "
+
+        def print_row(cells):
+            line = sep.join(cells)
+            print(f"| {line} |" if args.markdown else line)
+
         head = ["size", "rtorch all_reduce (µs)", "mpi4py Allreduce, numpy array (µs)",
                 "mpi4py Allreduce, the tensor's memory (µs)", "mpi4py GB/s", "overhead"]
-        print(sep.join(head))
+        print_row(head)
         if args.markdown:
-            print("|".join(["---"] * len(head)))
+            print_row(["---"] + ["---:"] * (len(head) - 1))
         for size, ours, theirs, same, bw, over in reduce_rows:
-            print(sep.join([size, f"{ours:.1f}", f"{theirs:.1f}", f"{same:.1f}", f"{bw:.2f}",
-                            f"{over * 100:+.0f}%"]))
+            print_row([size, f"{ours:.1f}", f"{theirs:.1f}", f"{same:.1f}", f"{bw:.2f}",
+                       f"{over * 100:+.0f}%"])
         print()
         head = ["model", "parameters", f"1 process, batch {args.batch} (ms)",
                 f"DDP {world} ranks, batch {args.batch} each (ms)", "DDP overhead"]
-        print(sep.join(head))
+        print_row(head)
         if args.markdown:
-            print("|".join(["---"] * len(head)))
+            print_row(["---"] + ["---:"] * (len(head) - 1))
         for name, params, t_local, t_ddp, over in ddp_rows:
-            print(sep.join([name, str(params), f"{t_local:.2f}", f"{t_ddp:.2f}", f"{over * 100:+.0f}%"]))
+            print_row([name, str(params), f"{t_local:.2f}", f"{t_ddp:.2f}", f"{over * 100:+.0f}%"])
     dist.destroy_process_group()
 
 
