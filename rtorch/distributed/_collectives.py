@@ -120,7 +120,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     def finish():
         _split_into(out, tensor_list)
 
-    check = (pg.comm.Iallgather(mine, seen), check_sizes)
+    check = ("Allgather", (mine, seen), {}, check_sizes)
     args = (raw(src), [raw(out), counts])
     return c.collective(
         pg, "all_gather", "Allgatherv", args, None, finish, tensor_list, check, async_op
@@ -340,4 +340,4 @@ def barrier(group=None, async_op=False, device_ids=None):
     pg = c.group_for(group, "barrier")
     if pg is None:
         return None
-    return c.run(pg, "barrier", [pg.comm.Ibarrier()], async_op=async_op)
+    return c.collective(pg, "barrier", "Barrier", (), async_op=async_op)

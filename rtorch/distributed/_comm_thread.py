@@ -20,6 +20,37 @@ class Job:
         self.error = None
 
 
+def wait_done(jobs, deadline, timeout, what):
+    """Waits until ``jobs`` have run (whatever their outcome); WaitTimeout past ``deadline``."""
+    for job in jobs:
+        if not job.done.wait(max(0.0, deadline - time.monotonic())):
+            raise WaitTimeout(
+                f"{what}: timed out after {timeout:.1f} s waiting for the other ranks "
+                "(a rank died, hung, or did not call the same collective)"
+            )
+
+
+def backend_error(e, what):
+    """``e`` (raised on the thread) as the caller should see it."""
+    MPI = mpi()
+    if isinstance(e, MPI.Exception):
+        from ._types import DistBackendError
+
+        err = DistBackendError(f"{what}: MPI error: {e.Get_error_string()}")
+        err.__cause__ = e
+        return err
+    return e
+
+
+def wait_jobs(jobs, deadline, timeout, what):
+    """Waits for ``jobs``; WaitTimeout past ``deadline`` (a peer died or hung), and the
+    first job's error if one failed."""
+    wait_done(jobs, deadline, timeout, what)
+    for job in jobs:
+        if job.error is not None:
+            raise backend_error(job.error, what)
+
+
 class CommThread:
     def __init__(self, name):
         MPI = mpi()
@@ -49,21 +80,7 @@ class CommThread:
         return job
 
     def wait(self, jobs, deadline, timeout, what):
-        """Waits for ``jobs``; WaitTimeout past ``deadline`` (a peer died or hung)."""
-        MPI = mpi()
-        for job in jobs:
-            if not job.done.wait(max(0.0, deadline - time.monotonic())):
-                raise WaitTimeout(
-                    f"{what}: timed out after {timeout:.1f} s waiting for the other ranks "
-                    "(a rank died, hung, or did not call the same collective)"
-                )
-            if job.error is not None:
-                e = job.error
-                if isinstance(e, MPI.Exception):
-                    from ._types import DistBackendError
-
-                    raise DistBackendError(f"{what}: MPI error: {e.Get_error_string()}") from e
-                raise e
+        wait_jobs(jobs, deadline, timeout, what)
 
     def close(self):
         self._queue.put(None)

@@ -37,6 +37,8 @@ class ProcessGroup:
         self._backend = Backend(backend)
         self._name = name
         self._broken = None
+        self._thread = None
+        self._jobs = []
 
     def rank(self):
         return self.comm.Get_rank()
@@ -66,6 +68,33 @@ class ProcessGroup:
             raise ValueError(
                 f"Global rank {global_rank} is not part of group {self._name!r}"
             ) from None
+
+    def comm_thread(self):
+        """The thread that runs this group's asynchronous collectives, in issue order."""
+        from ._comm_thread import CommThread
+
+        if self._thread is None:
+            self._thread = CommThread(f"rtorch-pg-{self._name}")
+        return self._thread
+
+    def submit(self, fn):
+        self._jobs = [j for j in self._jobs if not j.done.is_set()]
+        job = self.comm_thread().submit(fn)
+        self._jobs.append(job)
+        return job
+
+    def drain(self, op):
+        """Waits until the asynchronous collectives already started on this group have been
+        issued and finished, so that a collective issued now from the calling thread comes
+        after them on every rank. Their errors are reported by their own ``Work``."""
+        pending = [j for j in self._jobs if not j.done.is_set()]
+        self._jobs = []
+        if pending:
+            import time
+
+            from ._comm_thread import wait_done
+
+            wait_done(pending, time.monotonic() + self.timeout_s(), self.timeout_s(), op)
 
     def mark_broken(self, error):
         if self._broken is None:
@@ -270,6 +299,9 @@ def destroy_process_group(group=None):
         if g not in _state.groups:
             raise ValueError("Invalid process group specified")
         if g._broken is None:
+            g.drain("destroy_process_group")
+            if g._thread is not None:
+                g._thread.close()
             g.comm.Free()
         _state.groups.remove(g)
     if group is None or group is pg:
@@ -358,6 +390,7 @@ def new_group(
     MPI = mpi()
     label = f"{_state.counter}"
     _state.counter += 1
+    world.drain("new_group")
     if use_local_synchronization:
         comm = world.comm.Create_group(world.comm.Get_group().Incl(ranks), tag=_state.counter)
     else:

@@ -250,3 +250,44 @@ class CompletedWork(Work):
     def __init__(self, group, what, outputs=()):
         super().__init__(group, what, [], outputs=outputs)
         self._done = True
+
+
+class ThreadWork(Work):
+    """``Work`` of a collective run by the group's communication thread."""
+
+    def __init__(self, group, what, job, finish=None, outputs=()):
+        super().__init__(group, what, [], finish, outputs)
+        self._job = job
+
+    def is_completed(self):
+        if self._done or self._error is not None:
+            return True
+        if self._job.done.is_set():
+            if self._job.error is not None:
+                from ._comm_thread import backend_error
+
+                self._error = backend_error(self._job.error, self._what)
+                self._group.mark_broken(self._error)
+            else:
+                try:
+                    self._complete()
+                except Exception as e:
+                    self._error = e
+        return True if self._error is not None else self._done
+
+    def wait(self, timeout=None):
+        if self._error is not None:
+            raise self._error
+        if self._done:
+            return True
+        from ._comm_thread import wait_jobs
+
+        limit = self._group.timeout_s() if timeout is None else timeout.total_seconds()
+        try:
+            wait_jobs([self._job], self._started + limit, limit, self._what)
+            self._complete()
+        except Exception as e:
+            self._error = e
+            self._group.mark_broken(e)
+            raise
+        return True

@@ -88,7 +88,10 @@ def deserialize(buf):
 
 
 def _group(group, op):
-    return c.group_for(group, op)
+    pg = c.group_for(group, op)
+    if pg is not None:
+        pg.drain(op)  # after the asynchronous collectives already started, on every rank
+    return pg
 
 
 def _wait(pg, reqs, what):

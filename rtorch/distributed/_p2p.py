@@ -161,8 +161,8 @@ def all_to_all_single(
     rcounts, rdispl = _splits(output_split_sizes, output, size, name, "output")
     src = raw(c.contiguous(input))
     out = Staged(output, fill=False)
-    req = pg.comm.Ialltoallv([src, (scounts, sdispl)], [out.array, (rcounts, rdispl)])
-    return c.run(pg, name, [req], out.write_back, [output], async_op=async_op)
+    args = ([src, (scounts, sdispl)], [out.array, (rcounts, rdispl)])
+    return c.collective(pg, name, "Alltoallv", args, None, out.write_back, [output], None, async_op)
 
 
 def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False):
@@ -184,12 +184,8 @@ def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False
     rcounts = [t.numel() for t in output_tensor_list]
     src = _flat_cat(input_tensor_list, ref.dtype)
     out = c.flat_empty(sum(rcounts), ref.dtype)
-    req = pg.comm.Ialltoallv([raw(src), scounts], [raw(out), rcounts])
-    return c.run(
-        pg,
-        name,
-        [req],
-        lambda: _split_into(out, output_tensor_list),
-        output_tensor_list,
-        async_op=async_op,
+    args = ([raw(src), scounts], [raw(out), rcounts])
+    finish = lambda: _split_into(out, output_tensor_list)  # noqa: E731
+    return c.collective(
+        pg, name, "Alltoallv", args, None, finish, output_tensor_list, None, async_op
     )

@@ -95,6 +95,24 @@ def check_all_reduce():
         want = np.stack([values(r, dtype, 12) for r in range(W)])
         want = want.any(0) if dtype == torch.bool else want.sum(0)
         same(base.reshape(-1), want, f"all_reduce non-contiguous {dtype}")
+    # Several asynchronous collectives in flight, then synchronous ones: same order everywhere.
+    ts = [make(R, torch.float64) * (k + 1) for k in range(3)]
+    works = [dist.all_reduce(t, op=ReduceOp.SUM, async_op=True) for t in ts]
+    b = make(R, torch.int32)
+    works.append(dist.broadcast(b, src=0, async_op=True))
+    out = torch.empty(W * N, dtype=torch.bfloat16)
+    works.append(dist.all_gather_into_tensor(out, make(R, torch.bfloat16), async_op=True))
+    works.append(dist.barrier(async_op=True))
+    s = make(R, torch.float32)
+    dist.all_reduce(s)  # waits for the ones above before it is issued
+    for w in works:
+        w.wait()
+        assert w.is_completed() and w.is_success()
+    for k, t in enumerate(ts):
+        same(t, reference(ReduceOp.SUM, torch.float64) * (k + 1), "async all_reduce")
+    same(b, values(0, torch.int32), "async broadcast")
+    same(out, np.concatenate([values(r, torch.bfloat16) for r in range(W)]), "async all_gather")
+    same(s, reference(ReduceOp.SUM, torch.float32), "sync after async")
     try:
         dist.all_reduce(torch.ones(2), op=ReduceOp.BAND)
         raise AssertionError("BAND on float accepted")
@@ -213,6 +231,18 @@ def check_groups_and_errors():
     try:
         dist.all_reduce(torch.ones(3 + R), group=bad)
         raise AssertionError("mismatched shapes accepted")
+    except dist.DistBackendError as e:
+        assert "differ across ranks" in str(e), e
+    try:
+        dist.all_reduce(torch.ones(2), group=bad)
+        raise AssertionError("broken group accepted work")
+    except RuntimeError as e:
+        assert "unusable" in str(e)
+    bad = dist.new_group()
+    work = dist.all_reduce(torch.ones(4 + R), group=bad, async_op=True)
+    try:
+        work.wait()
+        raise AssertionError("mismatched shapes accepted (async)")
     except dist.DistBackendError as e:
         assert "differ across ranks" in str(e), e
     try:
