@@ -18,6 +18,7 @@ NAMESPACES = {
     "torch.utils.data": "torch.utils.data",
     "torch.distributions": "torch.distributions",
     "torch.special": "torch.special",
+    "torch.distributed": "torch.distributed",
 }
 
 

@@ -11,7 +11,7 @@ SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "api_cov
 
 # Names offered when this was last raised (never lower these).
 MINIMUM = {
-    "torch": 518,
+    "torch": 519,
     "torch.Tensor": 545,
     "torch.nn": 147,
     "torch.nn.functional": 117,
@@ -20,6 +20,7 @@ MINIMUM = {
     "torch.utils.data": 23,
     "torch.distributions": 114,
     "torch.special": 56,
+    "torch.distributed": 58,
 }
 
 

@@ -1,0 +1,194 @@
+"""Helpers shared by the collectives: group and root resolution, the reduction operator
+for a dtype, the cross-rank consistency check, and running an operation (sync or async)."""
+
+import warnings
+
+import numpy as np
+
+import rtorch as torch
+
+from . import _group
+from ._mpi import HALF, CompletedWork, ThreadWork, Work, check_cpu, dtype_code, mpi
+from ._types import DistBackendError, _op_type, _RedOpType
+
+_INTEGRAL = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+
+
+def group_for(group, op):
+    """The group to run ``op`` on, or None (with PyTorch's warning) on a non-member rank."""
+    pg = _group.resolve(group, op)
+    if pg is None:
+        warnings.warn(
+            f"Running {op} on global rank {_group.get_rank()} which does not belong to the "
+            "given group.",
+            stacklevel=3,
+        )
+    return pg
+
+
+def root(pg, rank, group_rank, name, op, default=None):
+    """Group rank of the root given as a default-group ``rank`` or a ``group_rank``."""
+    if rank is not None and group_rank is not None:
+        raise ValueError(f"{op}: Can not specify both {name} and group_{name}")
+    if rank is None and group_rank is None:
+        if default is None:
+            raise ValueError(f"{op}: Either {name} or group_{name} must be set")
+        group_rank = default
+    r = pg.group_rank(int(rank)) if rank is not None else int(group_rank)
+    if not 0 <= r < pg.size():
+        raise ValueError(f"{op}: invalid {name} {r} for a group of {pg.size()} ranks")
+    return r
+
+
+_TABLES = {}
+
+
+def _tables():
+    if not _TABLES:
+        MPI = mpi()
+        R = _RedOpType
+        _TABLES["bool"] = {
+            R.SUM: MPI.LOR, R.MAX: MPI.LOR, R.BOR: MPI.LOR,
+            R.PRODUCT: MPI.LAND, R.MIN: MPI.LAND, R.BAND: MPI.LAND, R.BXOR: MPI.LXOR,
+        }  # fmt: skip
+        _TABLES["bitwise"] = {R.BAND: MPI.BAND, R.BOR: MPI.BOR, R.BXOR: MPI.BXOR}
+        _TABLES["arith"] = {
+            R.SUM: MPI.SUM, R.AVG: MPI.SUM, R.PRODUCT: MPI.PROD, R.MIN: MPI.MIN, R.MAX: MPI.MAX,
+        }  # fmt: skip
+    return _TABLES
+
+
+def mpi_op(op, dtype, name):
+    """The MPI operation for reduction ``op`` on ``dtype`` (SUM for AVG, which divides
+    afterwards); bool tensors reduce logically as in PyTorch."""
+    try:
+        op = _op_type(op)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: unsupported reduction operator {op!r}") from None
+    tables = _tables()
+    if dtype == torch.bool:
+        if op not in tables["bool"]:
+            raise RuntimeError(f"{name}: Cannot use ReduceOp.{op.name} with boolean inputs")
+        return tables["bool"][op]
+    if op in tables["bitwise"]:
+        if dtype not in _INTEGRAL:
+            raise RuntimeError(
+                f"{name}: Cannot use ReduceOp.{op.name} with non-integral dtype {dtype}"
+            )
+        return tables["bitwise"][op]
+    if op not in tables["arith"]:
+        raise ValueError(f"{name}: ReduceOp.{op.name} is not supported by the MPI backend")
+    return tables["arith"][op]
+
+
+def average(array, n):
+    """In place ``array / n`` after a SUM (integers truncate toward zero, as NCCL's AVG)."""
+    if array.dtype.kind == "f":
+        array /= n
+    else:
+        q = np.abs(array) // n
+        array[...] = np.where(array < 0, -q, q)
+
+
+def _shape_key(shape):
+    h = 1469598103934665603
+    for s in (len(shape), *shape):
+        h = ((h ^ (s + 1)) * 1099511628211) % (1 << 40)
+    return h
+
+
+def consistency_check(pg, t, op):
+    """A small all-reduce that tells every rank whether ``t`` has the same shape and dtype
+    everywhere: ``(MPI call, args, kwargs, check to run once it completed)``."""
+    MPI = mpi()
+    mine = [t.numel(), dtype_code(t.dtype), _shape_key(tuple(t.shape))]
+    # max(x) and max(-x) in one reduction: equal everywhere iff max == -max(-x) == mine.
+    both = np.array(mine + [-v for v in mine], dtype=np.int64)
+
+    def check():
+        got = both.tolist()
+        if got[:3] != mine or [-v for v in got[3:]] != mine:
+            raise DistBackendError(
+                f"{op}: tensors differ across ranks: this rank has shape {list(t.shape)} and "
+                f"dtype {t.dtype}, another rank has a different shape or dtype"
+            )
+
+    return "Allreduce", (MPI.IN_PLACE, both), {"op": MPI.MAX}, check
+
+
+def check_list(tensors, ref, size, op, what):
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: {what} must be a list of tensors, got {type(tensors).__name__}")
+    if len(tensors) != size:
+        raise ValueError(f"{op}: {what} has {len(tensors)} tensors, expected one per rank ({size})")
+    for t in tensors:
+        check_cpu(t, op)
+        if t.dtype != ref.dtype:
+            raise TypeError(f"{op}: {what} holds a {t.dtype} tensor, expected {ref.dtype}")
+
+
+def flat_empty(n, dtype):
+    return torch.empty(n, dtype=dtype)
+
+
+def contiguous(t):
+    """A contiguous tensor with ``t``'s values (``t`` itself when it already is)."""
+    return t if t.is_contiguous() else t.detach().contiguous()
+
+
+def run(pg, what, reqs, finish=None, outputs=(), check=None, async_op=False):
+    """Waits for (or, with ``async_op``, returns a ``Work`` for) the started requests."""
+    if not reqs and finish is None:
+        work = CompletedWork(pg, what, outputs)
+    else:
+        work = Work(pg, what, reqs, finish, outputs, check)
+    if async_op:
+        return work
+    work.wait()
+    return None
+
+
+def collective(
+    pg, what, name, args, kwargs=None, finish=None, outputs=(), check=None, async_op=False
+):
+    """Runs MPI collective ``name`` (``"Allreduce"``, ...) on ``args`` after the optional
+    ``check`` (see ``consistency_check``).
+
+    Synchronous calls wait, against the group's deadline, for the check's small collective,
+    which also proves every rank has arrived; then MPI's blocking form moves the data (its
+    tuned algorithms are two to three times faster at megabyte sizes than the non-blocking
+    ones, which also advance only while polled). Asynchronous calls run the same blocking
+    calls on the group's communication thread (mpi4py releases the GIL inside MPI), in
+    issue order; a synchronous collective first waits for them, so that every rank issues
+    collectives in the same order."""
+    kwargs = kwargs or {}
+    comm = pg.comm
+    if async_op:
+
+        def job():
+            if check is not None:
+                cname, cargs, ckwargs, verify = check
+                getattr(comm, cname)(*cargs, **ckwargs)
+                verify()
+            getattr(comm, name)(*args, **kwargs)
+
+        return ThreadWork(pg, what, pg.submit(job), finish, outputs)
+    pg.drain(what)
+    if check is None:
+        req = getattr(comm, "I" + name.lower())(*args, **kwargs)
+        return run(pg, what, [req], finish, outputs)
+    cname, cargs, ckwargs, verify = check
+    Work(pg, what, [getattr(comm, "I" + cname.lower())(*cargs, **ckwargs)], check=verify).wait()
+    MPI = mpi()
+    try:
+        getattr(comm, name)(*args, **kwargs)
+    except MPI.Exception as e:
+        err = DistBackendError(f"{what}: MPI error: {e.Get_error_string()}")
+        pg.mark_broken(err)
+        raise err from e
+    if finish is not None:
+        finish()
+    return None
+
+
+__all__ = ["HALF"]
