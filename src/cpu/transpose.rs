@@ -140,7 +140,7 @@ pub fn gather_rows<T: Elem>(src: &[T], l: &Layout, out: &mut [T]) -> bool {
 /// columns `j < cols`, in tiles.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn transpose_block<T: Elem>(
+pub(super) fn transpose_block<T: Elem>(
     src: &[T],
     s: usize,
     col_stride: usize,
