@@ -56,20 +56,26 @@ pub fn im2col<F: Float + Elem + Send + Sync>(
     ow: usize,
 ) -> Result<Vec<F>> {
     let (k, l) = window_sizes(win, oh, ow)?;
-    let mut out = super::try_zeroed::<F>(crate::shape::checked_numel(&[planes, k, l])?)?;
+    // Every element is written below (padding as explicit zeros): no zero-filled allocation,
+    // which for a batch's columns is a full extra pass over tens of megabytes.
+    let mut out = super::try_output::<F>(crate::shape::checked_numel(&[planes, k, l])?)?;
+    let zero = F::zero();
     super::for_each_chunk(&mut out, k * l, planes * k * l, |p, dst| {
         let src = &x[p * h * w..(p + 1) * h * w];
         for i in 0..win.kh {
             for j in 0..win.kw {
                 let row = &mut dst[(i * win.kw + j) * l..(i * win.kw + j + 1) * l];
+                let (lo, hi, off) = valid_span(win.sw, j * win.dw, win.pw, w, ow);
                 for oy in 0..oh {
                     let y = (oy * win.sh + i * win.dh) as isize - win.ph as isize;
-                    if y < 0 || y >= h as isize {
+                    let dst_row = &mut row[oy * ow..(oy + 1) * ow];
+                    if y < 0 || y >= h as isize || lo >= hi {
+                        dst_row.fill(zero);
                         continue;
                     }
+                    dst_row[..lo].fill(zero);
+                    dst_row[hi..].fill(zero);
                     let src_row = &src[y as usize * w..(y as usize + 1) * w];
-                    let (lo, hi, off) = valid_span(win.sw, j * win.dw, win.pw, w, ow);
-                    let dst_row = &mut row[oy * ow..(oy + 1) * ow];
                     if lo < hi {
                         let x0 = (lo * win.sw) as isize + off;
                         if win.sw == 1 {

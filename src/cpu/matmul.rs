@@ -103,12 +103,13 @@ unsafe fn gemm_call<T: Elem>(
     }
 }
 
-/// Whether `m × n` products are faster computed transposed (`(Bᵀ·Aᵀ)ᵀ`, through a scratch
-/// matrix): gemm's kernels run a few rows against many columns well below their speed for
-/// the mirrored shape (32×256·256×1024 takes 1.6× the time of 1024×256·256×32), so a
-/// recurrent step or a small-batch layer gains more than the transpose costs.
-fn transposed_is_faster(m: usize, n: usize) -> bool {
-    m <= 32 && n >= 512
+/// Whether an `m × k · k × n` product is faster computed mirrored (`(Bᵀ·Aᵀ)ᵀ`, through a
+/// scratch matrix). gemm runs 16 or 32 rows against many columns well below its speed for the
+/// mirrored shape: 32×256·256×1024 (an LSTM step) takes about 1.5× the time of
+/// 1024×256·256×32 plus the transpose. Measured on a grid of shapes; outside this band
+/// (other row counts, short `k`, fewer or odd column counts) the mirror is as often slower.
+fn transposed_is_faster(m: usize, n: usize, k: usize) -> bool {
+    (m == 16 || m == 32) && k >= 256 && n >= 1024 && n % 512 == 0
 }
 
 /// `dst = lhs @ rhs` computed as `dstᵀ = rhsᵀ · lhsᵀ` into a scratch matrix, then transposed.
@@ -161,7 +162,7 @@ fn bmm_into<T: Elem>(
             } else {
                 gemm::Parallelism::None
             };
-            let mirrored = transposed_is_faster(m, n);
+            let mirrored = transposed_is_faster(m, n, k);
             let run = |bi: usize, dst: &mut [T]| {
                 if mirrored {
                     // SAFETY: as below; the scratch matrix is the call's own.
