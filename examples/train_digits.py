@@ -2,6 +2,7 @@
 
     python examples/train_digits.py            # CNN, 15 epochs
     python examples/train_digits.py --model mlp
+    python examples/train_digits.py --tensorboard runs/digits   # then: tensorboard --logdir runs
 
 Prints a progress bar per epoch, the test accuracy, and writes ``digits_training.png``
 (loss and accuracy curves) in the current directory. The code is ordinary PyTorch code:
@@ -67,6 +68,9 @@ def main():
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--plot", default="digits_training.png")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tensorboard", metavar="DIR", default=None,
+                        help="log loss, accuracy, weight histograms and the model graph to DIR "
+                             "(needs: pip install 'rtorch[tensorboard]')")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
@@ -87,9 +91,17 @@ def main():
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
     loss_fn = nn.CrossEntropyLoss()
+    writer = None
+    if args.tensorboard:
+        from rtorch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(args.tensorboard)
+        writer.add_graph(model, train[0][0][None])
+        writer.add_images("digits/samples", train[:16][0], 0)
 
     history = {"loss": [], "train_acc": [], "test_acc": []}
     start = time.perf_counter()
+    step = 0
     for epoch in range(1, args.epochs + 1):
         running, batches = 0.0, 0
         bar = tqdm(train_loader, desc=f"epoch {epoch:2d}/{args.epochs}", leave=False)
@@ -100,6 +112,9 @@ def main():
             optimizer.step()
             running += loss.item()
             batches += 1
+            if writer is not None:
+                writer.add_scalar("loss/batch", loss.item(), step)
+            step += 1
             bar.set_postfix(loss=f"{loss.item():.4f}")
         scheduler.step()
         history["loss"].append(running / batches)
@@ -107,6 +122,19 @@ def main():
         history["test_acc"].append(evaluate(model, test_loader))
         print(f"epoch {epoch:2d}  loss {history['loss'][-1]:.4f}  "
               f"train acc {history['train_acc'][-1]:.3f}  test acc {history['test_acc'][-1]:.3f}")
+        if writer is not None:
+            writer.add_scalar("loss/epoch", history["loss"][-1], epoch)
+            writer.add_scalars("accuracy", {"train": history["train_acc"][-1],
+                                            "test": history["test_acc"][-1]}, epoch)
+            writer.add_scalar("lr", scheduler.get_last_lr()[0], epoch)
+            for name, p in model.named_parameters():
+                writer.add_histogram(f"params/{name}", p, epoch)
+    if writer is not None:
+        writer.add_hparams({"model": args.model, "lr": args.lr, "batch_size": args.batch_size,
+                            "epochs": args.epochs},
+                           {"hparam/test_acc": history["test_acc"][-1]}, run_name="hparams")
+        writer.close()
+        print(f"TensorBoard logs in {args.tensorboard}: tensorboard --logdir {args.tensorboard}")
     elapsed = time.perf_counter() - start
     acc = history["test_acc"][-1]
     print(f"test accuracy: {acc * 100:.2f}%  ({elapsed:.1f}s of training)")

@@ -330,7 +330,7 @@ from rtorch import _nn_ops  # noqa: E402
 
 _nn_ops.install(globals())
 
-from rtorch import accelerator, random  # noqa: E402
+from rtorch import accelerator, profiler, random  # noqa: E402
 from rtorch._legacy_tensors import (  # noqa: E402
     BFloat16Tensor,
     BoolTensor,

@@ -22,6 +22,7 @@ pub mod device;
 pub mod dtype;
 pub mod error;
 pub mod layout;
+pub mod profiler;
 pub mod shape;
 pub mod storage;
 pub mod tensor;

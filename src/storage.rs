@@ -30,6 +30,13 @@ pub struct Storage {
 
 impl Storage {
     pub fn new(dtype: DType, buffer: Buffer) -> Storage {
+        if crate::profiler::is_active() {
+            let len = match &buffer {
+                Buffer::Cpu(b) => b.len(),
+                Buffer::Cuda(b) => b.len(),
+            };
+            crate::profiler::note_alloc(len.saturating_mul(dtype.size()));
+        }
         Storage {
             dtype,
             version: AtomicU64::new(0),
@@ -52,7 +59,12 @@ impl Storage {
         dtype: DType,
         owner: Box<dyn Any + Send + Sync>,
     ) -> Storage {
-        Storage::new(dtype, Buffer::Cpu(CpuBuffer::from_foreign(ptr, len, owner)))
+        // Not `new`: wrapping memory someone else allocated is no allocation to profile.
+        Storage {
+            dtype,
+            version: AtomicU64::new(0),
+            buffer: Buffer::Cpu(CpuBuffer::from_foreign(ptr, len, owner)),
+        }
     }
 
     /// Length in elements.

@@ -11,7 +11,7 @@ from rtorch.autograd.grad_mode import (
     set_grad_enabled,
 )
 from rtorch.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from rtorch.autograd import anomaly_mode
+from rtorch.autograd import anomaly_mode, profiler
 from rtorch.autograd.anomaly_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 
 __all__ = [

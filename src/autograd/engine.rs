@@ -203,7 +203,14 @@ pub fn run_backward(
             .iter()
             .map(|e| !matches!(e, SnapshotEdge::None))
             .collect();
-        let outs = backward.apply(&grad, &needs)?;
+        let outs = {
+            let _prof = crate::profiler::scope(
+                crate::profiler::EventKind::Backward,
+                || node.name.into(),
+                || vec![grad.shape().to_vec()],
+            );
+            backward.apply(&grad, &needs)?
+        };
         drop(backward);
         if !opts.retain_graph {
             graph::release(idx);
@@ -255,6 +262,11 @@ fn deliver_leaf(
     if opts.inputs.is_some() && pos.is_none() {
         return Ok(());
     }
+    let _prof = crate::profiler::scope(
+        crate::profiler::EventKind::Backward,
+        || "torch::autograd::AccumulateGrad".into(),
+        || vec![g.shape().to_vec()],
+    );
     let g = run_hooks(&t.leaf_hooks(), g)?;
     if let Some(p) = pos {
         captured[p] = Some(add_grad(captured[p].take(), g.clone())?);

@@ -194,6 +194,11 @@ impl NodeRef {
         with_node(self.idx, |n| n.seq)
     }
 
+    /// Shape and dtype of the tensor this node produced, when recorded.
+    pub fn output_meta(&self) -> Option<OutputMeta> {
+        with_node(self.idx, |n| n.output.clone())
+    }
+
     /// `(name, next nodes)` for `grad_fn.next_functions`.
     pub fn next_functions(&self) -> Vec<NextFunction> {
         let mut a = arena();

@@ -58,6 +58,16 @@ impl PyNode {
             .collect::<PyResult<_>>()?;
         PyTuple::new(py, items)
     }
+    /// The node's creation order (PyTorch's `_sequence_nr()`).
+    fn _sequence_nr(&self) -> u64 {
+        self.node.seq()
+    }
+    /// `(shape, dtype name)` of the tensor the node produced (None when not recorded): the
+    /// metadata that gradients flowing into the node are checked against.
+    #[getter]
+    fn _output_meta(&self) -> Option<(Vec<usize>, &'static str)> {
+        self.node.output_meta().map(|m| (m.shape, m.dtype.name()))
+    }
     fn __repr__(&self) -> String {
         format!("<{} object at {:#x}>", self.node.name(), self.node.index())
     }

@@ -8,6 +8,7 @@ mod errors;
 mod functions;
 mod nn;
 mod optim;
+mod profiler;
 mod tensor;
 mod tensor_index;
 mod tensor_methods;
@@ -90,5 +91,6 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     nn::register_norm(m)?;
     optim::register(m)?;
     cuda::register(m)?;
+    profiler::register(m)?;
     Ok(())
 }

@@ -612,6 +612,12 @@ impl PyTensor {
     fn __hash__(slf: &Bound<'_, Self>) -> isize {
         slf.as_ptr() as isize
     }
+    /// The address of the underlying tensor: equal for two Python objects that wrap the same
+    /// tensor (e.g. a parameter and `grad_fn.next_functions[i][0].variable`).
+    #[getter]
+    fn _cdata(&self) -> usize {
+        std::sync::Arc::as_ptr(&self.t.0) as *const u8 as usize
+    }
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         slf.py()
             .import("rtorch._tensor_str")?

@@ -149,6 +149,11 @@ pub(crate) fn binary_raw(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
 /// result already has `a`'s dtype and shape; otherwise computed out of place and written back
 /// (which also raises PyTorch's errors for casts and shapes that an in-place op refuses).
 pub fn binary_inplace(op: BinaryOp, a: &Tensor, b: Arg) -> Result<()> {
+    let _prof = crate::profiler::scope(
+        crate::profiler::EventKind::Op,
+        || format!("aten::{}_", op.name()).into(),
+        || arg_shapes(&[&Arg::T(a), &b]),
+    );
     let recorded = autograd::is_grad_enabled()
         && (a.requires_grad() || b.as_tensor().is_some_and(|t| t.requires_grad()));
     let direct = !recorded
@@ -209,8 +214,18 @@ fn saved(a: &Arg) -> Option<SavedTensor> {
     a.as_tensor().map(SavedTensor::new)
 }
 
+/// Operand shapes for the profiler (a scalar is a 0-d operand).
+fn arg_shapes(args: &[&Arg]) -> Vec<Vec<usize>> {
+    args.iter().map(|a| a.shape().to_vec()).collect()
+}
+
 /// `op(a, b)` with autograd.
 pub fn binary(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
+    let _prof = crate::profiler::scope(
+        crate::profiler::EventKind::Op,
+        || format!("aten::{}", op.name()).into(),
+        || arg_shapes(&[&a, &b]),
+    );
     let out = binary_raw(op, a, b)?;
     let inputs: Vec<&Tensor> = [a.as_tensor(), b.as_tensor()]
         .into_iter()

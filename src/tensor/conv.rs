@@ -137,6 +137,7 @@ fn record_max_pool(vals: Tensor, x: &Tensor, idx: &Tensor) -> Result<Tensor> {
 impl Tensor {
     /// `F.unfold`: `[N, C, H, W]` → `[N, C*kh*kw, L]`.
     pub fn im2col(&self, win: Window) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::im2col", &[self]);
         check_4d(self, "unfold")?;
         let (n, c, h, w) = (
             self.shape()[0],
@@ -205,6 +206,7 @@ impl Tensor {
         dilation: (usize, usize),
         groups: usize,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::conv2d", &[self, weight]);
         let mut ins = vec![self, weight];
         ins.extend(bias);
         super::check_same_device("conv2d", &ins)?;
@@ -288,6 +290,7 @@ impl Tensor {
         groups: usize,
         dilation: (usize, usize),
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::conv_transpose2d", &[self, weight]);
         let mut ins = vec![self, weight];
         ins.extend(bias);
         super::check_same_device("conv_transpose2d", &ins)?;
@@ -388,6 +391,7 @@ impl Tensor {
         dilation: (usize, usize),
         ceil_mode: bool,
     ) -> Result<(Tensor, Tensor)> {
+        let _prof = crate::profiler::op("aten::max_pool2d_with_indices", &[self]);
         let x = if self.ndim() == 3 {
             self.unsqueeze(0)?
         } else {
@@ -450,6 +454,7 @@ impl Tensor {
         count_include_pad: bool,
         divisor_override: Option<usize>,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::avg_pool2d", &[self]);
         let x = if self.ndim() == 3 {
             self.unsqueeze(0)?
         } else {

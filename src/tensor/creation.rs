@@ -108,6 +108,11 @@ impl Tensor {
         dtype: DType,
         device: crate::device::Device,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::scope(
+            crate::profiler::EventKind::Op,
+            || "aten::full".into(),
+            || vec![shape.to_vec()],
+        );
         let n = crate::shape::checked_numel(shape)?;
         let value = value.into();
         value.check_fits(dtype)?;
@@ -202,6 +207,7 @@ impl Tensor {
     /// A contiguous copy with a new dtype (no copy when the dtype already matches).
     /// Differentiable between float dtypes.
     pub fn to_dtype(&self, dtype: DType) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::to", &[self]);
         if dtype == self.dtype() {
             return Ok(self.clone());
         }
@@ -218,6 +224,7 @@ impl Tensor {
     /// A copy on `device` (the same tensor when already there). Differentiable: the
     /// gradient flows back to this tensor's device (`Tensor.to(device)`, `.cuda()`, `.cpu()`).
     pub fn to_device(&self, device: crate::device::Device) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::to", &[self]);
         if device == self.device() {
             return Ok(self.clone());
         }
@@ -246,6 +253,7 @@ impl Tensor {
     /// Transitional (callers outside this family): `to_dtype_raw` without the Result.
     /// A contiguous copy in new memory (`clone()`), differentiable.
     pub fn deep_clone(&self) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::clone", &[self]);
         let out = self.to_dtype_raw(self.dtype())?;
         Ok(autograd::maybe_record(
             out,

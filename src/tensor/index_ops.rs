@@ -68,6 +68,7 @@ impl Tensor {
     /// `gather(dim, index)`: `out[i][j] = self[i][index[i][j]]` (dim 1); negative indices are
     /// errors.
     pub fn gather(&self, dim: i64, index: &Tensor) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::gather", &[self, index]);
         if index.dtype() != DType::I64 {
             return Err(Error::Runtime(
                 "gather(): Expected dtype int64 for index".into(),
@@ -204,6 +205,7 @@ impl Tensor {
 
     /// `index_select(dim, index)`: negative indices are errors ("index out of range in self").
     pub fn index_select(&self, dim: i64, index: &Tensor) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::index_select", &[self, index]);
         check_index_dtype(index, "index_select")?;
         super::check_same_device("index_select", &[self, index])?;
         if index.ndim() > 1 {
@@ -333,6 +335,7 @@ impl Tensor {
 
     /// `masked_fill(mask, value)`.
     pub fn masked_fill(&self, mask: &Tensor, value: &Tensor) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::masked_fill", &[self, mask]);
         if mask.dtype() != DType::Bool {
             return Err(Error::Runtime(format!(
                 "masked_fill_ only supports boolean masks, but got mask with dtype {}",

@@ -144,6 +144,7 @@ pub(crate) struct Plan {
 impl Tensor {
     /// `x[index]`.
     pub fn get_index(&self, items: &[TensorIndex]) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::index", &[self]);
         let (view, adv) = self.basic_index(items)?;
         if adv.iter().all(|a| a.is_none()) {
             // A pure basic index always returns a new view object.
@@ -154,6 +155,7 @@ impl Tensor {
 
     /// `x[index] = value`.
     pub fn set_index(&self, items: &[TensorIndex], value: &Tensor) -> Result<()> {
+        let _prof = crate::profiler::op("aten::index_put_", &[self, value]);
         let (view, adv) = self.basic_index(items)?;
         if adv.iter().all(|a| a.is_none()) {
             return view.copy_(value);

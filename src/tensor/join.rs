@@ -11,6 +11,11 @@ use crate::shape::normalize_dim;
 impl Tensor {
     /// `torch.cat`: promotes dtypes; legacy 1-D empty tensors are skipped like PyTorch.
     pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
+        let _prof = crate::profiler::scope(
+            crate::profiler::EventKind::Op,
+            || "aten::cat".into(),
+            || tensors.iter().map(|t| t.shape().to_vec()).collect(),
+        );
         if tensors.is_empty() {
             return Err(Error::Runtime(
                 "torch.cat(): expected a non-empty list of Tensors".into(),
@@ -115,6 +120,11 @@ impl Tensor {
     }
 
     pub fn stack(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
+        let _prof = crate::profiler::scope(
+            crate::profiler::EventKind::Op,
+            || "aten::stack".into(),
+            || tensors.iter().map(|t| t.shape().to_vec()).collect(),
+        );
         if tensors.is_empty() {
             return Err(Error::Runtime(
                 "stack expects a non-empty TensorList".into(),

@@ -8,6 +8,14 @@ use crate::shape::broadcast_shapes;
 impl Tensor {
     /// `a @ b` for a, b with ≥2 dims and broadcastable batch dims (autograd primitive).
     fn matmul_nd(&self, other: &Tensor) -> Result<Tensor> {
+        let _prof = crate::profiler::op(
+            if self.ndim() == 2 && other.ndim() == 2 {
+                "aten::mm"
+            } else {
+                "aten::bmm"
+            },
+            &[self, other],
+        );
         let (a, b) = (self, other);
         super::check_same_device("matmul", &[a, b])?;
         let (na, nb) = (a.ndim(), b.ndim());
@@ -88,6 +96,7 @@ impl Tensor {
 
     /// `torch.matmul`.
     pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::matmul", &[self, other]);
         let (na, nb) = (self.ndim(), other.ndim());
         if na == 0 || nb == 0 {
             return Err(Error::Runtime(format!(

@@ -43,6 +43,7 @@ impl Tensor {
     }
 
     pub fn view(&self, shape: &[i64]) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::view", &[self]);
         let new_shape = infer_shape("view", shape, self.numel())?;
         match self.layout().view(&new_shape) {
             Some(l) => {
@@ -57,6 +58,7 @@ impl Tensor {
 
     /// `reshape`: a view when the strides allow it, a copy otherwise.
     pub fn reshape(&self, shape: &[i64]) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::reshape", &[self]);
         let new_shape = infer_shape("reshape", shape, self.numel())?;
         if new_shape == self.shape() {
             return self.alias();
@@ -73,6 +75,7 @@ impl Tensor {
     }
 
     pub fn transpose(&self, a: i64, b: i64) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::transpose", &[self]);
         let (a, b) = (
             normalize_dim(a, self.ndim())?,
             normalize_dim(b, self.ndim())?,
@@ -89,6 +92,7 @@ impl Tensor {
 
     /// `t()`: transpose of a ≤2-D tensor.
     pub fn t(&self) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::t", &[self]);
         if self.ndim() > 2 {
             return Err(Error::Runtime(format!(
                 "t() expects a tensor with <= 2 dimensions, but self is {}D",
@@ -102,6 +106,7 @@ impl Tensor {
     }
 
     pub fn permute(&self, dims: &[i64]) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::permute", &[self]);
         if dims.len() != self.ndim() {
             return Err(Error::Runtime(format!(
                 "permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = {} is not equal to len(dims) = {}",
@@ -146,6 +151,7 @@ impl Tensor {
     }
 
     pub fn unsqueeze(&self, dim: i64) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::unsqueeze", &[self]);
         let d = normalize_insert_dim(dim, self.ndim())?;
         let in_shape: Vec<i64> = self.shape().iter().map(|&s| s as i64).collect();
         self.view_op(self.layout().unsqueeze(d), "UnsqueezeBackward0", move |g| {
@@ -168,6 +174,7 @@ impl Tensor {
     }
 
     pub fn squeeze(&self, dims: Option<&[i64]>) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::squeeze", &[self]);
         match dims {
             None => self.squeeze_dims(&[]),
             Some(ds) => {
@@ -187,6 +194,7 @@ impl Tensor {
     }
 
     pub fn expand(&self, shape: &[usize]) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::expand", &[self]);
         let l = self.layout().broadcast_to(shape)?;
         let in_shape = self.shape().to_vec();
         self.view_op(l, "ExpandBackward0", move |g| {
@@ -318,6 +326,7 @@ impl Tensor {
     }
 
     pub fn flatten(&self, start: i64, end: i64) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::flatten", &[self]);
         if self.ndim() == 0 {
             return self.reshape(&[1]);
         }

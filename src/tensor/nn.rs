@@ -9,6 +9,14 @@ use crate::shape::normalize_dim;
 impl Tensor {
     /// `softmax(dim)` (and `log_softmax` with `log`), stable, with a fused backward.
     pub fn softmax_impl(&self, dim: i64, log: bool, dtype: Option<DType>) -> Result<Tensor> {
+        let _prof = crate::profiler::op(
+            if log {
+                "aten::log_softmax"
+            } else {
+                "aten::softmax"
+            },
+            &[self],
+        );
         let src = match dtype {
             Some(d) => self.to_dtype(d)?,
             None if !self.dtype().is_float() => {
@@ -248,6 +256,7 @@ impl Tensor {
         bias: Option<&Tensor>,
         eps: f64,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::layer_norm", &[self]);
         let mut ins: Vec<&Tensor> = vec![self];
         ins.extend(weight);
         ins.extend(bias);
@@ -333,6 +342,7 @@ impl Tensor {
         label_smoothing: f64,
         reduction: &str,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::cross_entropy_loss", &[self]);
         let mut ins = vec![self, target];
         ins.extend(weight);
         super::check_same_device("cross_entropy", &ins)?;
@@ -349,6 +359,7 @@ impl Tensor {
         label_smoothing: f64,
         reduction: &str,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::nll_loss", &[self]);
         let mut ins = vec![self, target];
         ins.extend(weight);
         super::check_same_device("nll_loss", &ins)?;
@@ -430,6 +441,7 @@ impl Tensor {
         indices: &Tensor,
         padding_idx: Option<i64>,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::embedding", &[weight, indices]);
         super::check_same_device("embedding", &[weight, indices])?;
         if indices.dtype().is_float() || indices.dtype() == DType::Bool {
             return Err(Error::Runtime(format!(
@@ -463,6 +475,7 @@ impl Tensor {
 
     /// Inverted dropout: zeroes with probability p and scales the rest by 1/(1-p).
     pub fn dropout(&self, p: f64, train: bool) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::dropout", &[self]);
         if !(0.0..=1.0).contains(&p) {
             return Err(Error::Value(format!(
                 "dropout probability has to be between 0 and 1, but got {p}"
@@ -580,6 +593,7 @@ impl Tensor {
         momentum: f64,
         eps: f64,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::batch_norm", &[self]);
         let mut all: Vec<&Tensor> = vec![self];
         all.extend(weight);
         all.extend(bias);

@@ -65,6 +65,7 @@ impl Tensor {
         buf: Option<&Tensor>,
         h: SgdStep,
     ) -> Result<Option<Tensor>> {
+        let _prof = crate::profiler::op("aten::_fused_sgd_", &[self]);
         let buf = if h.momentum != 0.0 {
             Some(match buf {
                 Some(b) => (b.clone(), false),
@@ -101,6 +102,7 @@ impl Tensor {
         max_exp_avg_sq: Option<&Tensor>,
         h: AdamStep,
     ) -> Result<()> {
+        let _prof = crate::profiler::op("aten::_fused_adam_", &[self]);
         let vmax = max_exp_avg_sq.filter(|_| h.amsgrad);
         let mut written = vec![self, exp_avg, exp_avg_sq];
         written.extend(vmax);
@@ -128,6 +130,7 @@ impl Tensor {
         momentum_buf: Option<&Tensor>,
         h: RmspropStep,
     ) -> Result<()> {
+        let _prof = crate::profiler::op("aten::_fused_rmsprop_", &[self]);
         let mb = momentum_buf.filter(|_| h.momentum > 0.0);
         let mut written = vec![self, square_avg];
         written.extend(grad_avg);
@@ -148,6 +151,7 @@ impl Tensor {
 
     /// Adagrad step in place on `self` and `state_sum`.
     pub fn adagrad_step_(&self, grad: &Tensor, state_sum: &Tensor, h: AdagradStep) -> Result<()> {
+        let _prof = crate::profiler::op("aten::_fused_adagrad_", &[self]);
         let written = [self, state_sum];
         check("adagrad", self, grad, &written[1..])?;
         let g = grad_for(grad, self, &written)?;

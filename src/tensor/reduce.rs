@@ -142,6 +142,11 @@ impl Tensor {
         keepdim: bool,
         dtype: Option<DType>,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::scope(
+            crate::profiler::EventKind::Op,
+            || format!("aten::{}", format!("{r:?}").to_lowercase()).into(),
+            || vec![self.shape().to_vec()],
+        );
         let name = match r {
             Reduction::Sum => "sum",
             Reduction::Prod => "prod",
@@ -222,6 +227,7 @@ impl Tensor {
 
     /// `max(dim)` / `min(dim)`: (values, indices); gradient flows to the chosen index.
     pub fn max_min_dim(&self, dim: i64, keepdim: bool, is_max: bool) -> Result<(Tensor, Tensor)> {
+        let _prof = crate::profiler::op(if is_max { "aten::max" } else { "aten::min" }, &[self]);
         let d = crate::shape::normalize_dim(dim, self.ndim())?;
         let dims = if self.ndim() == 0 { vec![] } else { vec![d] };
         let rows_ = to_rows(self, &dims)?;
@@ -303,6 +309,7 @@ impl Tensor {
         keepdim: bool,
         is_std: bool,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op(if is_std { "aten::std" } else { "aten::var" }, &[self]);
         if !self.dtype().is_float() {
             return Err(Error::Runtime(format!(
                 "{}: only supports floating-point dtypes, got {}",
@@ -368,6 +375,7 @@ impl Tensor {
 
     /// Vector p-norm over `dims` (empty: all). p may be ±inf or 0.
     pub fn norm(&self, p: f64, dims: &[i64], keepdim: bool) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::norm", &[self]);
         if !self.dtype().is_float() {
             return Err(Error::Runtime(format!(
                 "linalg.vector_norm: Expected a floating point or complex tensor as input. Got {}",
@@ -415,6 +423,7 @@ impl Tensor {
 
     /// `logsumexp(dims)`, stable; gradient softmax-weighted.
     pub fn logsumexp(&self, dims: &[i64], keepdim: bool) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::logsumexp", &[self]);
         let src = if self.dtype().is_float() {
             self.clone()
         } else {

@@ -190,8 +190,22 @@ fn gelu_derivative(x: &Tensor, tanh: bool) -> Result<Tensor> {
     cdf.add(&x.mul(&pdf)?)
 }
 
+/// The profiler's `aten::`-style name of a unary op.
+fn profile_name(op: UnaryOp) -> String {
+    match op {
+        UnaryOp::Gelu | UnaryOp::GeluTanh => "aten::gelu".into(),
+        UnaryOp::GeluGrad | UnaryOp::GeluTanhGrad => "aten::gelu_backward".into(),
+        _ => format!("aten::{op:?}").to_lowercase(),
+    }
+}
+
 /// `op(t)` with autograd.
 pub fn unary(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
+    let _prof = crate::profiler::scope(
+        crate::profiler::EventKind::Op,
+        || profile_name(op).into(),
+        || vec![t.shape().to_vec()],
+    );
     let out = unary_raw(op, t)?;
     if !autograd::needs_grad(&[t]) || !out.dtype().is_float() {
         return Ok(out);
