@@ -16,6 +16,8 @@ NAMESPACES = {
     "torch.optim": "torch.optim",
     "torch.optim.lr_scheduler": "torch.optim.lr_scheduler",
     "torch.utils.data": "torch.utils.data",
+    "torch.linalg": "torch.linalg",
+    "torch.func": "torch.func",
 }
 
 
