@@ -131,19 +131,33 @@ class _LuFactor(Function):
     def backward(ctx, g, _gp, _gi):
         lu, piv = ctx.saved_tensors
         m, n = lu.shape[-2], lu.shape[-1]
-        if m != n:
-            raise NotImplementedError(
-                f"linalg.lu_factor: the derivative is implemented for square matrices only "
-                f"(got {m} by {n})"
-            )
-        # A = P L U:  gA = P L⁻ᵀ [tril(Lᵀ gL, -1) + triu(gU Uᵀ)] U⁻ᵀ.
-        lower = lu.tril(-1) + c.eye_like(lu)
-        upper_ = lu.triu()
-        inner = lower.mT.matmul(g.tril(-1)).tril(-1) + g.triu().matmul(upper_.mT).triu()
-        x = solve_triangular(lower.mT, inner, upper=True, unitriangular=True)
-        x = solve_triangular(upper_.mT, x, upper=False, left=False)
-        p = c.permutation(piv, m, lu.dtype, lu.device)
-        return p.matmul(x)
+        k = min(m, n)
+        # Pᵀ A = L U, split at k: the leading k×k block is a square LU, and the rest is
+        # either extra rows of L (tall: L2 = A2 U⁻¹) or extra columns of U (wide: U2 = L⁻¹ A2).
+        lower = lu[..., :k, :k].tril(-1) + c.eye_like(lu, k)
+        upper = lu[..., :k, :k].triu()
+        gl, gu = g[..., :k, :k].tril(-1), g[..., :k, :k].triu()
+        if m > n:
+            l2, gl2 = lu[..., k:, :], g[..., k:, :]
+            ga2 = solve_triangular(upper.mT, gl2, upper=False, left=False)  # gL2 U⁻ᵀ
+            gu = gu - l2.mT.matmul(ga2).triu()
+        elif n > m:
+            u2, gu2 = lu[..., :, k:], g[..., :, k:]
+            ga2 = solve_triangular(lower.mT, gu2, upper=True, unitriangular=True)  # L⁻ᵀ gU2
+            gl = gl - ga2.matmul(u2.mT).tril(-1)
+        x = _lu_square_grad(lower, upper, gl, gu)
+        if m > n:
+            x = _C.cat([x, ga2], -2)
+        elif n > m:
+            x = _C.cat([x, ga2], -1)
+        return c.permutation(piv, m, lu.dtype, lu.device).matmul(x)
+
+
+def _lu_square_grad(lower, upper, gl, gu):
+    """Pᵀ gA for square A = P L U:  L⁻ᵀ [tril(Lᵀ gL, -1) + triu(gU Uᵀ)] U⁻ᵀ."""
+    inner = lower.mT.matmul(gl).tril(-1) + gu.matmul(upper.mT).triu()
+    x = solve_triangular(lower.mT, inner, upper=True, unitriangular=True)
+    return solve_triangular(upper.mT, x, upper=False, left=False)
 
 
 def lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):

@@ -73,6 +73,9 @@ def test_solve_triangular_grad(upper, left, unit):
 def test_lu_grads():
     a = wc(2, 4, 4)
     assert gradcheck(lambda a: LA.lu_factor(a).LU, (a,))
+    for shape in ((5, 3), (3, 5), (2, 4, 2)):  # tall and wide
+        assert gradcheck(lambda a: LA.lu_factor(a).LU, (rand(*shape),)), shape
+        assert gradcheck(lambda a: LA.lu(a).U, (rand(*shape),)), shape
     assert gradcheck(lambda a: LA.lu(a).L.sum(-1) + LA.lu(a).U.sum(-1), (a,))
     b = rand(2, 4, 3)
 
