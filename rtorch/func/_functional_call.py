@@ -124,3 +124,17 @@ def stack_module_state(models):
     }
     buffers = {k: rtorch.stack([dict(m.named_buffers())[k] for m in models]) for k, _ in models[0].named_buffers()}
     return params, buffers
+
+
+def replace_all_batch_norm_modules_(root):
+    """In place: every batch norm module under `root` stops tracking running statistics
+    (running_mean/running_var become None), so it always normalizes with batch statistics."""
+    from rtorch.nn.modules.normalization import _BatchNorm
+
+    for m in root.modules():
+        if isinstance(m, _BatchNorm):
+            m.running_mean = None
+            m.running_var = None
+            m.num_batches_tracked = None
+            m.track_running_stats = False
+    return root

@@ -312,3 +312,20 @@ def linearize(func, *primals):
         return jvp(func, tuple(primals), tuple(tangents))[1]
 
     return _tree.map_tensors(lambda t: t.detach(), out), jvp_fn
+
+
+def functionalize(func, *, remove="mutations"):
+    """Removes intermediate mutations while keeping `func`'s semantics. rtorch runs eagerly
+    with no graph capture, so the mutations have nothing to be removed from: the returned
+    function computes exactly what `func` does."""
+    if remove not in ("mutations", "mutations_and_views"):
+        raise RuntimeError(
+            "functionalize(f, remove='mutations'): received invalid argument for remove="
+            f"{remove}. Valid options are:\n     remove='mutations'\n     remove='mutations_and_views'"
+        )
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return func(*args, **kwargs)
+
+    return wrapper

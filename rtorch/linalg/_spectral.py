@@ -210,3 +210,31 @@ def eig(A, *, out=None):
 def eigvals(A, *, out=None):
     c.square_float(A, "linalg.eigvals")
     _no_complex("linalg.eigvals")
+
+
+# ---------------------------------------------------------------- functions of the spectrum
+
+Polar = c._result("linalg_polar", ["U", "H"])
+
+
+def matrix_sqrth(A):
+    """The symmetric positive-(semi)definite square root from eigh (lower triangle read);
+    negative eigenvalues are clamped to zero."""
+    op = "linalg.matrix_sqrth"
+    c.square_float(A, op)
+    w, v = _Eigh.apply(A, False, True, op)
+    return (v * w.clamp(min=0).sqrt().unsqueeze(-2)).matmul(v.mT)
+
+
+def polar(A, *, out=None):
+    """A = U H with U orthonormal columns and H symmetric PSD, from the reduced SVD."""
+    op = "linalg.polar"
+    c.check_float(A, op)
+    c.check_matrix(A, op)
+    m, n = A.shape[-2], A.shape[-1]
+    if m < n:
+        raise RuntimeError(
+            f"{op}: input must have at least as many rows as columns, but got {m} by {n} matrices"
+        )
+    w, s, vh = _Svd.apply(A, False, True, "linalg.svd")
+    return _out(Polar(w.matmul(vh), (vh.mT * s.unsqueeze(-2)).matmul(vh)), out)

@@ -217,3 +217,22 @@ def test_side_by_side_with_pytorch():
     ]
     for ours, theirs in pairs:
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_functionalize_and_batch_norm_replacement():
+    def f(x):
+        y = x.clone()
+        y.add_(1)
+        return y * 2
+
+    x = r(3)
+    close(F.functionalize(f)(x), (x.numpy() + 1) * 2)
+    model = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))
+    F.replace_all_batch_norm_modules_(model)
+    bn = model[1]
+    assert bn.running_mean is None and bn.running_var is None and not bn.track_running_stats
+    bn.eval()
+    xs = r(4, 3).float()
+    h = model[0](xs)
+    ref = (h - h.mean(0)) / (h.var(0, unbiased=False) + 1e-5).sqrt()
+    close(model(xs), ref.detach().numpy(), 1e-5)

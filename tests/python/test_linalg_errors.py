@@ -162,3 +162,25 @@ def test_side_by_side_with_pytorch():
     (LA.inv(ours).sum() + LA.slogdet(ours).logabsdet + LA.svdvals(ours).sum()).backward()
     (torch_ref.linalg.inv(theirs).sum() + torch_ref.linalg.slogdet(theirs).logabsdet + torch_ref.linalg.svdvals(theirs).sum()).backward()
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), atol=1e-10)
+
+
+def test_matrix_sqrth_and_polar():
+    import scipy.linalg as sla
+
+    a = RNG.standard_normal((2, 4, 4))
+    spd = a @ a.transpose(0, 2, 1) + np.eye(4)
+    x = LA.matrix_sqrth(t(spd))
+    np.testing.assert_allclose(x.numpy(), np.stack([sla.sqrtm(m).real for m in spd]), atol=1e-10)
+    np.testing.assert_allclose(LA.matrix_sqrth(t(np.diag([1.0, -4.0]))).numpy(), np.diag([1.0, 0.0]), atol=1e-12)
+    tall = RNG.standard_normal((5, 3))
+    u, h = LA.polar(t(tall))
+    ref_u, ref_h = sla.polar(tall)
+    np.testing.assert_allclose(u.numpy(), ref_u, atol=1e-10)
+    np.testing.assert_allclose(h.numpy(), ref_h, atol=1e-10)
+    with pytest.raises(RuntimeError, match="input must have at least as many rows as columns, but got 2 by 3"):
+        LA.polar(torch.ones(2, 3))
+    from rtorch.autograd import gradcheck
+
+    x = torch.tensor(a[0], requires_grad=True)
+    assert gradcheck(lambda x: LA.matrix_sqrth(x @ x.mT + torch.eye(4, dtype=torch.float64)), (x,))
+    assert gradcheck(lambda x: LA.polar(x[:, :3]).U, (x,))
