@@ -324,6 +324,9 @@ from rtorch.backends.cuda import (  # noqa: E402
 )
 from rtorch import nn, optim, utils  # noqa: E402
 from rtorch import distributed  # noqa: E402  (imports no MPI until init_process_group)
+from rtorch import linalg  # noqa: E402
+from rtorch import func  # noqa: E402
+from rtorch.func import vmap  # noqa: E402,F401
 from rtorch.serialization import load, save  # noqa: E402
 from rtorch.nn.parameter import Parameter  # noqa: E402,F401
 from rtorch import _nn_ops  # noqa: E402

@@ -204,151 +204,49 @@ def cross(self, other, dim=None):
 
 
 # ---------------------------------------------------------------- linear algebra
+# The factorization-based methods forward to rtorch.linalg (imported late: it is loaded
+# after this module).
+
+_qr_base = namedtuple("qr", ["Q", "R"])
+_svd_base = namedtuple("svd", ["U", "S", "V"])
+_qr_base.__module__ = _svd_base.__module__ = "torch.return_types"
 
 
-def _square(self, op):
-    if self.dim() < 2 or self.shape[-1] != self.shape[-2]:
-        if self.dim() < 2:
-            raise RuntimeError(
-                f"{op}: The input tensor A must have at least 2 dimensions."
-            )
-        raise RuntimeError(
-            f"{op}: A must be batches of square matrices, but they are "
-            f"{self.shape[-2]} by {self.shape[-1]} matrices"
-        )
-    if not self.is_floating_point():
-        raise RuntimeError(
-            f"{op}: Expected a floating point or complex tensor as input. "
-            f"Got {_dtype_name(self.dtype)}"
-        )
+def _la():
+    from rtorch import linalg
 
-
-def _lu(a):
-    """Gaussian elimination with partial pivoting (LAPACK's choice: first largest |pivot|).
-    Returns the packed LU factors, the 0-based pivot row chosen at each step, and the
-    permutation sign; each step is whole-tensor ops so the factors are differentiable."""
-    n = a.shape[-1]
-    batch = tuple(a.shape[:-2])
-    pivots = []
-    sign = _C.ones(batch, dtype=a.dtype, device=a.device)
-    rows = _C.arange(n, device=a.device)
-    for k in range(n):
-        col = a[..., k:, k].abs()
-        p = col.argmax(-1) + k
-        pivots.append(p)
-        # Swap rows k and p by gathering through a per-batch permutation.
-        perm = rows.expand(batch + (n,)).clone()
-        pk = p.unsqueeze(-1)
-        perm = perm.scatter(-1, pk, _C.full(batch + (1,), k, dtype=_C.int64, device=a.device))
-        perm[..., k] = p
-        a = a.gather(-2, perm.unsqueeze(-1).expand(a.shape))
-        sign = _C.where(p != k, -sign, sign)
-        if k + 1 < n:
-            piv = a[..., k : k + 1, k : k + 1]
-            safe = _C.where(piv == 0, _C.ones_like(piv), piv)
-            f = _C.where(piv == 0, _C.zeros_like(piv), a[..., k + 1 :, k : k + 1] / safe)
-            lower = a[..., k + 1 :, k + 1 :] - f * a[..., k : k + 1, k + 1 :]
-            bottom = _C.cat([a[..., k + 1 :, :k], f, lower], -1)
-            a = _C.cat([a[..., : k + 1, :], bottom], -2)
-    piv = _C.stack(pivots, -1) if pivots else _C.zeros(batch + (0,), dtype=_C.int64)
-    return a, piv, sign
+    return linalg
 
 
 def det(self):
-    _square(self, "linalg.det")
-    if self.shape[-1] == 0:
-        return _C.ones(tuple(self.shape[:-2]), dtype=self.dtype, device=self.device)
-    lu, _, sign = _lu(self)
-    return lu.diagonal(0, -2, -1).prod(-1) * sign
+    return _la().det(self)
 
 
 def slogdet(self):
-    _square(self, "linalg.slogdet")
-    if self.shape[-1] == 0:
-        shape = tuple(self.shape[:-2])
-        return _slogdet_base(_C.ones(shape, dtype=self.dtype), _C.zeros(shape, dtype=self.dtype))
-    lu, _, sign = _lu(self)
-    d = lu.diagonal(0, -2, -1)
-    s = sign * d.sign().prod(-1)
-    return _slogdet_base(s, d.abs().log().sum(-1))
+    sign, logabsdet = _la().slogdet(self)
+    return _slogdet_base(sign, logabsdet)
 
 
 def logdet(self):
-    _square(self, "linalg.logdet") if self.dim() >= 2 else _square(self, "logdet")
+    if self.dim() < 2:
+        raise RuntimeError("linalg.logdet: The input tensor A must have at least 2 dimensions.")
     s, la = slogdet(self)
     nan = _C.full_like(la, float("nan"))
     return _C.where(s < 0, nan, _C.where(s == 0, _C.full_like(la, -math.inf), la))
 
 
-def _tri_solve(a, b, upper, unit=False):
-    """Solves a x = b for triangular a (..., n, n), b (..., n, k), one row at a time."""
-    n = a.shape[-1]
-    order = range(n - 1, -1, -1) if upper else range(n)
-    xs = [None] * n
-    for i in order:
-        acc = b[..., i : i + 1, :]
-        done = [j for j in (range(i + 1, n) if upper else range(i))]
-        if done:
-            coef = a[..., i : i + 1, done[0] : done[-1] + 1]
-            prev = _C.cat([xs[j] for j in done], -2)
-            acc = acc - coef.matmul(prev)
-        xs[i] = acc if unit else acc / a[..., i : i + 1, i : i + 1]
-    return _C.cat(xs, -2) if n else b
-
-
-def _lu_solve_packed(lu, piv, b):
-    n = lu.shape[-1]
-    batch = tuple(lu.shape[:-2])
-    b = b.expand(batch + tuple(b.shape[-2:])) if tuple(b.shape[:-2]) != batch else b
-    for k in range(n):
-        p = piv[..., k]
-        perm = _C.arange(n, device=b.device).expand(batch + (n,)).clone()
-        perm = perm.scatter(-1, p.unsqueeze(-1), _C.full(batch + (1,), k, dtype=_C.int64))
-        perm[..., k] = p
-        b = b.gather(-2, perm.unsqueeze(-1).expand(b.shape))
-    y = _tri_solve(lu, b, upper=False, unit=True)
-    return _tri_solve(lu, y, upper=True)
-
-
 def inverse(self):
-    _square(self, "linalg.inv")
-    n = self.shape[-1]
-    lu, piv, _ = _lu(self)
-    d = lu.diagonal(0, -2, -1)
-    with _no_grad_ctx():
-        zero = (d == 0).nonzero()
-    if zero.numel():
-        raise RuntimeError(
-            f"linalg.inv: The diagonal element {int(zero[0, -1]) + 1} is zero, the inversion "
-            "could not be completed because the input matrix is singular."
-        )
-    eye = _C.eye(n, dtype=self.dtype, device=self.device)
-    return _lu_solve_packed(lu, piv, eye.expand(self.shape))
+    return _la().inv(self)
 
 
 def matrix_power(self, n):
-    if self.dim() < 2 or self.shape[-1] != self.shape[-2]:
-        raise RuntimeError(
-            "linalg.matrix_power: A must be batches of square matrices, but they are "
-            f"{self.shape[-2] if self.dim() > 1 else 1} by {self.shape[-1]} matrices"
-        )
-    if n == 0:
-        eye = _C.eye(self.shape[-1], dtype=self.dtype, device=self.device)
-        return eye.expand(self.shape).clone()
-    base = inverse(self) if n < 0 else self
-    n = _pyabs(n)
-    result = None
-    while n:
-        if n & 1:
-            result = base if result is None else result.matmul(base)
-        n >>= 1
-        if n:
-            base = base.matmul(base)
-    return result
+    return _la().matrix_power(self, n)
 
 
 def matrix_exp(self):
-    _square(self, "linalg.matrix_exp")
+    from rtorch.linalg._core import square_float
+
+    square_float(self, "linalg.matrix_exp")
     n = self.shape[-1]
     with _no_grad_ctx():
         norm = float(self.abs().sum(-2).amax()) if self.numel() else 0.0
@@ -366,11 +264,11 @@ def matrix_exp(self):
 
 
 def cholesky_solve(self, input2, upper=False):
-    if upper:
-        y = _tri_solve(input2.mT, self, upper=False)
-        return _tri_solve(input2, y, upper=True)
-    y = _tri_solve(input2, self, upper=False)
-    return _tri_solve(input2.mT, y, upper=True)
+    """X with A X = B for A = L Lᵀ (or Uᵀ U when `upper`), given the factor `input2`."""
+    la = _la()
+    lower = input2.mT if upper else input2
+    y = la.solve_triangular(lower, self, upper=False)
+    return la.solve_triangular(lower.mT, y, upper=True)
 
 
 def cholesky_inverse(self, upper=False):
@@ -379,31 +277,41 @@ def cholesky_inverse(self, upper=False):
     return cholesky_solve(eye, self, upper)
 
 
+def cholesky(self, upper=False):
+    return _la().cholesky(self, upper=upper)
+
+
+def qr(self, some=True):
+    q, r = _la().qr(self, "reduced" if some else "complete")
+    return _qr_base(q, r)
+
+
+def svd(self, some=True, compute_uv=True):
+    la = _la()
+    if not compute_uv:
+        m, n = self.shape[-2], self.shape[-1]
+        batch = tuple(self.shape[:-2])
+        s = la.svdvals(self)
+        zeros = [_C.zeros(batch + (k, k), dtype=self.dtype, device=self.device) for k in (m, n)]
+        return _svd_base(zeros[0], s, zeros[1])
+    u, s, vh = la.svd(self, full_matrices=not some)
+    return _svd_base(u, s, vh.mT)
+
+
 def triangular_solve(self, A, upper=True, transpose=False, unitriangular=False):
     a = A.mT if transpose else A
-    shape = _broadcast(a.shape[:-2], self.shape[:-2])
-    a = a.expand(shape + tuple(a.shape[-2:]))
-    b = self.expand(shape + tuple(self.shape[-2:]))
-    sol = _tri_solve(a, b, upper=upper != transpose, unit=unitriangular)
-    return _tsolve_base(sol, A.expand(shape + tuple(A.shape[-2:])).clone())
+    sol = _la().solve_triangular(a, self, upper=upper != transpose, unitriangular=unitriangular)
+    batch = tuple(sol.shape[:-2])
+    return _tsolve_base(sol, A.expand(batch + tuple(A.shape[-2:])).clone())
 
 
 def lu_solve(self, LU_data, LU_pivots):
-    return _lu_solve_packed(LU_data, LU_pivots.to(_C.int64) - 1, self)
+    return _la().lu_solve(LU_data, LU_pivots, self)
 
 
 def lu(self, pivot=True, get_infos=False):
-    if not pivot:
-        raise RuntimeError("lu without pivoting is not implemented on the CPU")
-    lu_, piv, _ = _lu(self)
-    piv = (piv + 1).to(_C.int32)
-    if get_infos:
-        d = lu_.diagonal(0, -2, -1)
-        with _no_grad_ctx():
-            first = _C.where(d == 0, _C.arange(1, d.shape[-1] + 1), d.shape[-1] + 1)
-            info = _C.where(first.amin(-1) > d.shape[-1], 0, first.amin(-1)).to(_C.int32)
-        return lu_, piv, info
-    return lu_, piv
+    lu_, piv, info = _la().lu_factor_ex(self, pivot=pivot)
+    return (lu_, piv, info) if get_infos else (lu_, piv)
 
 
 # ---------------------------------------------------------------- reductions and scans
@@ -1917,7 +1825,8 @@ _OUT_OF_PLACE = dict(
     addbmm=addbmm, baddbmm=baddbmm, addmv=addmv, addr=addr, vdot=vdot, kron=kron, cross=cross,
     det=det, slogdet=slogdet, logdet=logdet, inverse=inverse, matrix_power=matrix_power,
     matrix_exp=matrix_exp, cholesky_solve=cholesky_solve, cholesky_inverse=cholesky_inverse,
-    triangular_solve=triangular_solve, lu_solve=lu_solve, lu=lu,
+    triangular_solve=triangular_solve, lu_solve=lu_solve, lu=lu, cholesky=cholesky, qr=qr,
+    svd=svd,
     aminmax=aminmax, nanmean=nanmean, cummax=cummax, cummin=cummin, logcumsumexp=logcumsumexp,
     kthvalue=kthvalue, median=median, nanmedian=nanmedian, mode=mode, msort=msort,
     quantile=quantile, nanquantile=nanquantile, histc=histc, histogram=histogram,
@@ -1951,8 +1860,6 @@ _OUT_OF_PLACE = dict(
     lstsq=_removed("lstsq", "torch.linalg.lstsq"),
     symeig=_removed("symeig", "torch.linalg.eigh"),
     eig=_removed("eig", "torch.linalg.eig"),
-    cholesky=_removed("cholesky", "torch.linalg.cholesky"),
-    qr=_removed("qr", "torch.linalg.qr"),
 )
 
 _IN_PLACE = dict(

@@ -19,6 +19,8 @@ NAMESPACES = {
     "torch.distributions": "torch.distributions",
     "torch.special": "torch.special",
     "torch.distributed": "torch.distributed",
+    "torch.linalg": "torch.linalg",
+    "torch.func": "torch.func",
 }
 
 

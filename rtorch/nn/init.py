@@ -220,19 +220,12 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
 
 
 def _qr_q(a):
-    """Q of the QR of a (rows >= cols) with R's diagonal made positive."""
-    linalg = getattr(torch, "linalg", None)
-    if linalg is not None and hasattr(linalg, "qr"):
-        q, r = linalg.qr(a)
-        return q * torch.sign(torch.diagonal(r, 0))
-    # Modified Gram-Schmidt yields exactly that Q (positive diagonal of R).
-    cols = []
-    for j in range(a.shape[1]):
-        v = a[:, j]
-        for u in cols:
-            v = v - (u * v).sum() * u
-        cols.append(v / v.norm())
-    return torch.stack(cols, 1)
+    """Q of the QR of a (rows >= cols) with R's diagonal made positive (half precision is
+    factored in float32)."""
+    low = a.dtype in (torch.float16, torch.bfloat16)
+    q, r = torch.linalg.qr(a.float() if low else a)
+    q = q * torch.sign(torch.diagonal(r, 0))
+    return q.to(a.dtype) if low else q
 
 
 def orthogonal_(tensor, gain=1, generator=None):

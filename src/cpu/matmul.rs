@@ -267,6 +267,31 @@ fn bf16_as_f32(s: Strided) -> Result<(Vec<f32>, Layout)> {
 }
 
 impl LinalgKernels for CpuBackend {
+    fn factorize(
+        &self,
+        op: crate::backend::Factorization,
+        a: Strided,
+        batch: usize,
+        m: usize,
+        n: usize,
+    ) -> Result<Vec<Storage>> {
+        super::factor::factorize(op, a, batch, m, n)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn solve_factored(
+        &self,
+        op: crate::backend::FactorSolve,
+        a: Strided,
+        pivots: Option<Strided>,
+        b: Strided,
+        batch: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<Storage> {
+        super::factor::solve_factored(op, a, pivots, b, batch, n, k)
+    }
+
     fn matmul(
         &self,
         a: Strided,

@@ -7,6 +7,7 @@ pub mod buffer;
 mod channel;
 pub mod conv;
 mod elementwise;
+mod factor;
 pub mod fastmath;
 mod index;
 mod layer_norm;

@@ -124,6 +124,51 @@ fn to_i32(v: impl TryInto<i32>, what: &str) -> Result<i32> {
 }
 
 impl LinalgKernels for Gpu {
+    // Factorizations make a documented host round trip: the matrices are downloaded,
+    // factored by the CPU kernels (faer) and the results uploaded. Correct on every device;
+    // a native cuSOLVER path would only be faster.
+    fn factorize(
+        &self,
+        op: crate::backend::Factorization,
+        a: Strided,
+        batch: usize,
+        m: usize,
+        n: usize,
+    ) -> Result<Vec<Storage>> {
+        let host = self.to_host(a)?;
+        let layout = Layout::contiguous(a.shape());
+        let outs =
+            crate::cpu::CpuBackend.factorize(op, Strided::new(&host, &layout), batch, m, n)?;
+        outs.iter().map(|o| self.upload(o)).collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn solve_factored(
+        &self,
+        op: crate::backend::FactorSolve,
+        a: Strided,
+        pivots: Option<Strided>,
+        b: Strided,
+        batch: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<Storage> {
+        let (ha, hb) = (self.to_host(a)?, self.to_host(b)?);
+        let (la, lb) = (Layout::contiguous(a.shape()), Layout::contiguous(b.shape()));
+        let hp = pivots.map(|p| Ok::<_, Error>((self.to_host(p)?, Layout::contiguous(p.shape()))));
+        let hp = hp.transpose()?;
+        let x = crate::cpu::CpuBackend.solve_factored(
+            op,
+            Strided::new(&ha, &la),
+            hp.as_ref().map(|(s, l)| Strided::new(s, l)),
+            Strided::new(&hb, &lb),
+            batch,
+            n,
+            k,
+        )?;
+        self.upload(&x)
+    }
+
     fn matmul(
         &self,
         a: Strided,

@@ -6,6 +6,7 @@ mod convert;
 mod cuda;
 mod errors;
 mod functions;
+mod linalg;
 mod nn;
 mod optim;
 mod profiler;
@@ -90,6 +91,7 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     nn::register(m)?;
     nn::register_norm(m)?;
     optim::register(m)?;
+    linalg::register(m)?;
     cuda::register(m)?;
     profiler::register(m)?;
     Ok(())

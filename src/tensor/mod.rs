@@ -4,6 +4,7 @@ mod binary;
 pub mod conv;
 mod creation;
 mod einsum;
+mod factor;
 pub mod creation_scalar {
     pub use super::creation::Scalar;
 }
