@@ -5,20 +5,22 @@ const LOG2E: f32 = std::f32::consts::LOG2_E;
 const LN2_HI: f32 = 0.693_359_4;
 const LN2_LO: f32 = -2.121_944_4e-4;
 
-/// `e^x` for f32 with IEEE results for ±inf and NaN, overflow to inf and underflow to 0
-/// (results below f32's normal range flush to zero). Only SSE2-level operations, so the
-/// loops that call it vectorise on the baseline x86-64 target.
+const HI: f32 = 88.722_83;
+const LO: f32 = -87.336_55;
+/// Round-to-nearest by the 1.5·2^23 trick (no `round` call).
+const MAGIC: f32 = 12_582_912.0;
+
+/// `n = round(x / ln2)` for `x` clamped to the finite range, as a float and as an integer.
 #[inline(always)]
-pub fn exp_f32(x: f32) -> f32 {
-    const HI: f32 = 88.722_83;
-    const LO: f32 = -87.336_55;
-    // Round-to-nearest by the 1.5·2^23 trick (no `round` call).
-    const MAGIC: f32 = 12_582_912.0;
-    let xc = x.clamp(LO, HI);
-    let t = xc * LOG2E + MAGIC;
-    let n = t - MAGIC;
-    let ni = (t.to_bits() as i32) - (MAGIC.to_bits() as i32);
-    let r = xc - n * LN2_HI - n * LN2_LO;
+fn exponent_of(x: f32) -> (f32, i32) {
+    let t = x.clamp(LO, HI) * LOG2E + MAGIC;
+    (t - MAGIC, (t.to_bits() as i32) - (MAGIC.to_bits() as i32))
+}
+
+/// `e^r · 2^n` for the reduced argument `r` (|r| ≤ ln2/2), with the IEEE limits of `e^x` for
+/// the unreduced `x`: inf above the range, 0 below it, NaN through.
+#[inline(always)]
+fn scale_by_exponent(x: f32, r: f32, ni: i32) -> f32 {
     let r2 = r * r;
     let p = 1.987_569_1e-4_f32;
     let p = p * r + 1.398_2e-3;
@@ -40,37 +42,24 @@ pub fn exp_f32(x: f32) -> f32 {
     }
 }
 
+/// `e^x` for f32 with IEEE results for ±inf and NaN, overflow to inf and underflow to 0
+/// (results below f32's normal range flush to zero). Only SSE2-level operations, so the
+/// loops that call it vectorise on the baseline x86-64 target.
+#[inline(always)]
+pub fn exp_f32(x: f32) -> f32 {
+    let (n, ni) = exponent_of(x);
+    let xc = x.clamp(LO, HI);
+    scale_by_exponent(x, xc - n * LN2_HI - n * LN2_LO, ni)
+}
+
 /// `e^(hi + lo)` for an argument carried in two parts (|lo| up to a few units): the range
 /// reduction subtracts n·ln2 from `hi` exactly before `lo` joins, so the result keeps the
 /// precision of the unrounded sum (one polynomial instead of `exp(hi) · exp(lo)`).
 #[inline(always)]
 pub fn exp_f32_split(hi: f32, lo: f32) -> f32 {
-    const HI: f32 = 88.722_83;
-    const LO: f32 = -87.336_55;
-    const MAGIC: f32 = 12_582_912.0;
     let x = hi + lo;
-    let xc = x.clamp(LO, HI);
-    let t = xc * LOG2E + MAGIC;
-    let n = t - MAGIC;
-    let ni = (t.to_bits() as i32) - (MAGIC.to_bits() as i32);
-    let r = (hi - n * LN2_HI) - n * LN2_LO + lo;
-    let r2 = r * r;
-    let p = 1.987_569_1e-4_f32;
-    let p = p * r + 1.398_2e-3;
-    let p = p * r + 8.333_452e-3;
-    let p = p * r + 4.166_579_6e-2;
-    let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 5e-1;
-    let y = p * r2 + r + 1.0;
-    let (h1, h2) = (ni >> 1, ni - (ni >> 1));
-    let v =
-        y * f32::from_bits(((h1 + 127) as u32) << 23) * f32::from_bits(((h2 + 127) as u32) << 23);
-    let v = if x > HI { f32::INFINITY } else { v };
-    if x < LO {
-        0.0
-    } else {
-        v
-    }
+    let (n, ni) = exponent_of(x);
+    scale_by_exponent(x, (hi - n * LN2_HI) - n * LN2_LO + lo, ni)
 }
 
 /// `exp` through the fastest accurate routine for each float type.

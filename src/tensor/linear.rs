@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 impl Tensor {
     /// `torch.nn.functional.linear` for a 2-D weight `[out, in]` and an optional 1-D bias.
     pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::linear", &[self, weight]);
         let fused = weight.ndim() == 2
             && self.ndim() >= 1
             && bias.is_none_or(|b| b.ndim() == 1 && b.shape()[0] == weight.shape()[0])
@@ -47,7 +48,11 @@ impl Tensor {
             )));
         }
         // A view when the leading dims collapse, else a copy (recorded by autograd).
-        let x2 = self.reshape(&[rows as i64, in_f as i64])?;
+        let x2 = if nd == 2 {
+            self.clone()
+        } else {
+            self.reshape(&[rows as i64, in_f as i64])?
+        };
         let y = {
             let _ng = autograd::no_grad();
             let y = x2.detach().matmul(&weight.detach().t()?)?;
@@ -98,6 +103,9 @@ impl Tensor {
                 grads.extend([gx, gw]);
                 Ok(grads)
             });
+        }
+        if nd == 2 {
+            return Ok(y);
         }
         let mut shape: Vec<i64> = lead.iter().map(|&d| d as i64).collect();
         shape.push(out_f as i64);

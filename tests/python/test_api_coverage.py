@@ -11,11 +11,11 @@ SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "api_cov
 
 # Names offered when this was last raised (never lower these).
 MINIMUM = {
-    "torch": 523,
+    "torch": 527,
     "torch.Tensor": 546,
     "torch.linalg": 41,
     "torch.func": 13,
-    "torch.nn": 147,
+    "torch.nn": 163,
     "torch.nn.functional": 117,
     "torch.optim": 17,
     "torch.optim.lr_scheduler": 17,

@@ -35,18 +35,20 @@ def test_ops_forward_and_backward_named_and_counted():
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         _train_step(model, x)
     names = Counter(e.name for e in prof.events())
-    for op in ["aten::t", "aten::matmul", "aten::mm", "aten::add", "aten::relu", "aten::sum"]:
+    for op in ["aten::linear", "aten::t", "aten::matmul", "aten::mm", "aten::relu", "aten::sum"]:
         assert names[op] >= 1, op
-    assert names["aten::matmul"] == 1 and names["aten::relu"] == 1
-    for node in ["SumBackward0", "ReluBackward0", "AddBackward0", "MmBackward0", "TransposeBackward0"]:
+    assert names["aten::linear"] == 1 and names["aten::relu"] == 1
+    # Linear is one node, as PyTorch's addmm.
+    for node in ["SumBackward0", "ReluBackward0", "AddmmBackward0"]:
         assert names[node] == 1, node
     assert names["torch::autograd::AccumulateGrad"] == 2
     mm = next(e for e in prof.events() if e.name == "aten::mm" and e.cpu_parent.name == "aten::matmul")
+    assert mm.cpu_parent.cpu_parent.name == "aten::linear"
     assert mm.input_shapes == [[5, 4], [4, 3]]
     relu = next(e for e in prof.events() if e.name == "aten::relu")
     assert relu.input_shapes == [[5, 3]]
     # Ops run by a gradient rule nest under its node.
-    mm_back = next(e for e in prof.events() if e.name == "MmBackward0")
+    mm_back = next(e for e in prof.events() if e.name == "AddmmBackward0")
     assert any(c.name.startswith("aten::") for c in mm_back.cpu_children)
     for e in prof.events():
         assert e.cpu_time_total >= 0 and e.self_cpu_time_total >= -1e-3

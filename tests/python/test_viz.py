@@ -43,34 +43,25 @@ def test_linear_relu_graph():
     loss = model(torch.randn(5, 4)).sum()
     labels, edges = _parse(make_dot(loss, params=dict(model.named_parameters())))
     names = _by_label(labels)
-    # sum ← relu ← add(mm(x, transpose(W)), b); two leaves with their AccumulateGrad.
+    # sum ← relu ← addmm(b, x, W); two leaves with their AccumulateGrad.
     fns = sorted(k for k in names if k.endswith("Backward0"))
-    assert fns == [
-        "AddBackward0",
-        "MmBackward0",
-        "ReluBackward0",
-        "SumBackward0",
-        "TransposeBackward0",
-    ]
+    assert fns == ["AddmmBackward0", "ReluBackward0", "SumBackward0"]
     assert len(names["AccumulateGrad"]) == 2
     assert labels[names["0.weight"][0]] == "0.weight\n(3, 4)"
     assert labels[names["0.bias"][0]] == "0.bias\n(3,)"
     assert labels[names["()"][0]] == "()"  # the loss, a scalar output
-    # 5 grad_fns + 2 AccumulateGrad + 2 parameters + 1 output.
-    assert len(labels) == 10
+    # 3 grad_fns + 2 AccumulateGrad + 2 parameters + 1 output.
+    assert len(labels) == 8
     edge_names = {(labels[a].split("\n")[0], labels[b].split("\n")[0]) for a, b in edges}
     assert edge_names == {
         ("0.weight", "AccumulateGrad"),
         ("0.bias", "AccumulateGrad"),
-        ("AccumulateGrad", "TransposeBackward0"),
-        ("AccumulateGrad", "AddBackward0"),
-        ("TransposeBackward0", "MmBackward0"),
-        ("MmBackward0", "AddBackward0"),
-        ("AddBackward0", "ReluBackward0"),
+        ("AccumulateGrad", "AddmmBackward0"),
+        ("AddmmBackward0", "ReluBackward0"),
         ("ReluBackward0", "SumBackward0"),
         ("SumBackward0", "()"),
     }
-    assert len(edges) == 9
+    assert len(edges) == 7
 
 
 def test_shared_subgraph_drawn_once():
