@@ -192,6 +192,13 @@ fn gelu_derivative(x: &Tensor, tanh: bool) -> Result<Tensor> {
 
 /// `op(t)` with autograd.
 pub fn unary(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
+    if crate::amp::is_active() {
+        if let Some(c) = crate::amp::unary_name(op).map(|n| crate::amp::apply(n, &[t])) {
+            if let Some(c) = c? {
+                return unary(op, c.arg(0));
+            }
+        }
+    }
     let out = unary_raw(op, t)?;
     if !autograd::needs_grad(&[t]) || !out.dtype().is_float() {
         return Ok(out);
