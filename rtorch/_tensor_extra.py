@@ -688,10 +688,12 @@ def _quantile(self, q, dim, keepdim, interpolation, ignore_nan, name):
     return out[0] if scalar_q else out
 
 
+@autocast_op("quantile")
 def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
     return _quantile(self, q, dim, keepdim, interpolation, False, "quantile")
 
 
+@autocast_op("nanquantile")
 def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
     return _quantile(self, q, dim, keepdim, interpolation, True, "nanquantile")
 
