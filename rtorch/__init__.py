@@ -78,6 +78,7 @@ from rtorch._tensor_layout import (  # noqa: E402,F401  (also installs in-place 
 )
 from rtorch import _functions as _fn
 from rtorch import return_types  # noqa: F401
+from rtorch._autocast_ops import autocast_op  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -258,10 +259,12 @@ def _diag_embed(out, r, c, values):
     return out
 
 
+@autocast_op("trace")
 def trace(input):
     return input.diagonal().sum()
 
 
+@autocast_op("tensordot")
 def tensordot(a, b, dims=2):
     if isinstance(dims, _builtins.int):
         da = list(range(a.dim() - dims, a.dim()))
@@ -295,6 +298,7 @@ def atleast_2d(*tensors):
     return _at_least(tensors, 2)
 
 
+@autocast_op("cdist")
 def cdist(x1, x2, p=2.0):
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     return diff.norm(p, dim=-1)
@@ -481,3 +485,25 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
 from rtorch._type_info import finfo, iinfo  # noqa: E402
 from rtorch import _extra_functions  # noqa: E402,F401  (adds window, search, integration functions)
 from rtorch import special, distributions  # noqa: E402,F401
+
+# ---- mixed precision ----------------------------------------------------------------------
+from rtorch import amp, cpu  # noqa: E402
+from rtorch.amp.autocast_mode import (  # noqa: E402,F401
+    autocast,
+    autocast_decrement_nesting,
+    autocast_increment_nesting,
+    clear_autocast_cache,
+    get_autocast_cpu_dtype,
+    get_autocast_dtype,
+    get_autocast_gpu_dtype,
+    is_autocast_cache_enabled,
+    is_autocast_cpu_enabled,
+    is_autocast_enabled,
+    set_autocast_cache_enabled,
+    set_autocast_cpu_dtype,
+    set_autocast_cpu_enabled,
+    set_autocast_dtype,
+    set_autocast_enabled,
+    set_autocast_gpu_dtype,
+)
+from rtorch.cuda import amp as _cuda_amp  # noqa: E402,F401  (torch.cuda.amp)

@@ -3,6 +3,7 @@
 import copy
 
 from rtorch import _C
+from rtorch._autocast_ops import autocast_op
 
 Tensor = _C.Tensor
 
@@ -183,6 +184,7 @@ def addcdiv_(self, tensor1, tensor2, *, value=1):
     return self.add_(v * a / b)
 
 
+@autocast_op("addmm")
 def addmm(self, mat1, mat2, *, beta=1, alpha=1):
     return self * beta + (mat1 @ mat2) * alpha
 

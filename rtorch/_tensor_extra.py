@@ -8,6 +8,7 @@ from collections import namedtuple
 
 from rtorch import _C
 from rtorch import return_types as _rt
+from rtorch._autocast_ops import autocast_op
 
 Tensor = _C.Tensor
 _pymax, _pymin, _pyabs, _pysum = builtins.max, builtins.min, builtins.abs, builtins.sum
@@ -96,30 +97,35 @@ def _check_2d(t, op, name, nd=2):
         raise RuntimeError(f"{op}: {name} must be a {nd}D tensor, got {t.dim()}D")
 
 
+@autocast_op("addbmm")
 def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
     _check_2d(batch1, "addbmm", "batch1", 3)
     _check_2d(batch2, "addbmm", "batch2", 3)
     return _blend_to(self, batch1.bmm(batch2).sum(0), beta, alpha)
 
 
+@autocast_op("baddbmm")
 def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
     _check_2d(batch1, "baddbmm", "batch1", 3)
     _check_2d(batch2, "baddbmm", "batch2", 3)
     return _blend_to(self, batch1.bmm(batch2), beta, alpha)
 
 
+@autocast_op("addmm")
 def addmm(self, mat1, mat2, *, beta=1, alpha=1):
     _check_2d(mat1, "addmm", "mat1", 2)
     _check_2d(mat2, "addmm", "mat2", 2)
     return _blend_to(self, mat1.mm(mat2), beta, alpha)
 
 
+@autocast_op("addmv")
 def addmv(self, mat, vec, *, beta=1, alpha=1):
     _check_2d(mat, "addmv", "mat", 2)
     _check_2d(vec, "addmv", "vec", 1)
     return _blend_to(self, mat.mv(vec), beta, alpha)
 
 
+@autocast_op("addr")
 def addr(self, vec1, vec2, *, beta=1, alpha=1):
     _check_2d(vec1, "addr", "vec1", 1)
     _check_2d(vec2, "addr", "vec2", 1)
@@ -590,10 +596,12 @@ def _quantile(self, q, dim, keepdim, interpolation, ignore_nan, name):
     return out[0] if scalar_q else out
 
 
+@autocast_op("quantile")
 def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
     return _quantile(self, q, dim, keepdim, interpolation, False, "quantile")
 
 
+@autocast_op("nanquantile")
 def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
     return _quantile(self, q, dim, keepdim, interpolation, True, "nanquantile")
 
@@ -704,6 +712,7 @@ def diff(self, n=1, dim=-1, prepend=None, append=None):
     return x
 
 
+@autocast_op("dist")
 def dist(self, other, p=2):
     return (self - other).norm(p)
 
@@ -1606,6 +1615,7 @@ def diag(self, diagonal=0):
     return self.diagonal(diagonal).clone()
 
 
+@autocast_op("trace")
 def trace(self):
     if self.dim() != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.dim()}")

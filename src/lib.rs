@@ -14,6 +14,7 @@
 //! assert_eq!(y.dtype(), DType::F32);
 //! ```
 
+pub mod amp;
 pub mod autograd;
 pub mod backend;
 pub mod cpu;

@@ -116,6 +116,8 @@ pub fn run_backward(
     opts: &BackwardOptions,
 ) -> Result<Vec<Option<Tensor>>> {
     let _mode = GradModeGuard::new(opts.create_graph);
+    // Backward ops run in the dtypes their forward ops chose, not under a fresh autocast.
+    let _amp = crate::amp::suspend();
     let inputs = opts.inputs.unwrap_or(&[]);
     let mut captured: Vec<Option<Tensor>> = vec![None; inputs.len()];
     // Non-leaf inputs are captured at their node; leaves where their edge is followed.

@@ -1,6 +1,7 @@
 //! The `rtorch._C` extension module: conversion and error mapping only; tensor logic lives
 //! in the crate.
 
+mod amp;
 mod autograd;
 mod convert;
 mod cuda;
@@ -88,6 +89,7 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         autograd::_record_function,
     );
     functions::install_fork_handler();
+    amp::register(m)?;
     nn::register(m)?;
     nn::register_norm(m)?;
     optim::register(m)?;

@@ -21,6 +21,7 @@ impl PyTensor {
         dtype: Option<&Bound<PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let (d, dt, t) = (rdims(dim)?, opt_dtype(dtype)?, self.t.clone());
+        let dt = crate::amp::fp32_dtype("sum", &t, dt);
         wrap(py, nogil(py, t.numel(), || t.sum_dims(&d, keepdim, dt))?)
     }
     #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
@@ -64,7 +65,7 @@ impl PyTensor {
                 crate::tensor::Reduction::Prod,
                 &d,
                 keepdim,
-                opt_dtype(dtype)?,
+                crate::amp::fp32_dtype("prod", &self.t, opt_dtype(dtype)?),
             )?,
         )
     }

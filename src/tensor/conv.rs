@@ -209,6 +209,12 @@ impl Tensor {
         let _prof = crate::profiler::op("aten::conv2d", &[self, weight]);
         let mut ins = vec![self, weight];
         ins.extend(bias);
+        if let Some(c) = crate::amp::apply("conv2d", &ins)? {
+            let b = c.opt(2, bias.is_some());
+            return c
+                .arg(0)
+                .conv2d(c.arg(1), b, stride, padding, dilation, groups);
+        }
         super::check_same_device("conv2d", &ins)?;
         let x = if self.ndim() == 3 {
             self.unsqueeze(0)?
@@ -293,6 +299,10 @@ impl Tensor {
         let _prof = crate::profiler::op("aten::conv_transpose2d", &[self, weight]);
         let mut ins = vec![self, weight];
         ins.extend(bias);
+        if let Some(c) = crate::amp::apply("conv_transpose2d", &ins)? {
+            let (x, w, b) = (c.arg(0), c.arg(1), c.opt(2, bias.is_some()));
+            return x.conv_transpose2d(w, b, stride, padding, output_padding, groups, dilation);
+        }
         super::check_same_device("conv_transpose2d", &ins)?;
         let x = if self.ndim() == 3 {
             self.unsqueeze(0)?

@@ -11,6 +11,11 @@ use crate::error::{Error, Result};
 impl Tensor {
     /// `torch.nn.functional.linear` for a 2-D weight `[out, in]` and an optional 1-D bias.
     pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+        let mut amp_in = vec![self, weight];
+        amp_in.extend(bias);
+        if let Some(c) = crate::amp::apply("linear", &amp_in)? {
+            return c.arg(0).linear(c.arg(1), c.opt(2, bias.is_some()));
+        }
         let _prof = crate::profiler::op("aten::linear", &[self, weight]);
         let fused = weight.ndim() == 2
             && self.ndim() >= 1

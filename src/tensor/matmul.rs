@@ -96,6 +96,9 @@ impl Tensor {
 
     /// `torch.matmul`.
     pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
+        if let Some(c) = crate::amp::apply("matmul", &[self, other])? {
+            return c.arg(0).matmul(c.arg(1));
+        }
         let _prof = crate::profiler::op("aten::matmul", &[self, other]);
         let (na, nb) = (self.ndim(), other.ndim());
         if na == 0 || nb == 0 {
@@ -151,6 +154,9 @@ impl Tensor {
     }
 
     pub fn mm(&self, other: &Tensor) -> Result<Tensor> {
+        if let Some(c) = crate::amp::apply("mm", &[self, other])? {
+            return c.arg(0).mm(c.arg(1));
+        }
         if self.ndim() != 2 || other.ndim() != 2 {
             return Err(Error::Runtime(format!(
                 "mm: expected 2D tensors, got {}D and {}D",
@@ -162,6 +168,9 @@ impl Tensor {
     }
 
     pub fn bmm(&self, other: &Tensor) -> Result<Tensor> {
+        if let Some(c) = crate::amp::apply("bmm", &[self, other])? {
+            return c.arg(0).bmm(c.arg(1));
+        }
         if self.ndim() != 3 || other.ndim() != 3 {
             return Err(Error::Runtime(format!(
                 "batch1 must be a 3D tensor (bmm got {}D and {}D)",
@@ -179,6 +188,9 @@ impl Tensor {
     }
 
     pub fn mv(&self, v: &Tensor) -> Result<Tensor> {
+        if let Some(c) = crate::amp::apply("mv", &[self, v])? {
+            return c.arg(0).mv(c.arg(1));
+        }
         if self.ndim() != 2 || v.ndim() != 1 {
             return Err(Error::Runtime(format!(
                 "vector + matrix @ vector expected, got {}, {}",
@@ -186,6 +198,8 @@ impl Tensor {
                 v.ndim()
             )));
         }
+        // `mv` has its own autocast policy (none on CPU): `matmul`'s must not apply here.
+        let _amp = crate::amp::is_active().then(crate::amp::suspend);
         self.matmul(v)
     }
 
@@ -218,6 +232,10 @@ impl Tensor {
     /// `torch.einsum` for explicit or implicit output, with repeated-index sums; contractions
     /// are lowered to permute + reshape + batched matmul (or mul+sum).
     pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
+        let refs: Vec<&Tensor> = operands.iter().collect();
+        if let Some(c) = crate::amp::apply("einsum", &refs)? {
+            return super::einsum::einsum(equation, &c.args);
+        }
         super::einsum::einsum(equation, operands)
     }
 }

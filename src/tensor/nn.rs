@@ -9,6 +9,8 @@ use crate::shape::normalize_dim;
 impl Tensor {
     /// `softmax(dim)` (and `log_softmax` with `log`), stable, with a fused backward.
     pub fn softmax_impl(&self, dim: i64, log: bool, dtype: Option<DType>) -> Result<Tensor> {
+        let op = if log { "log_softmax" } else { "softmax" };
+        let dtype = crate::amp::fp32_dtype(op, self, dtype);
         let _prof = crate::profiler::op(
             if log {
                 "aten::log_softmax"
@@ -260,6 +262,11 @@ impl Tensor {
         let mut ins: Vec<&Tensor> = vec![self];
         ins.extend(weight);
         ins.extend(bias);
+        if let Some(c) = crate::amp::apply("layer_norm", &ins)? {
+            let w = c.opt(1, weight.is_some());
+            let b = c.opt(1 + weight.is_some() as usize, bias.is_some());
+            return c.arg(0).layer_norm(normalized_shape, w, b, eps);
+        }
         super::check_same_device("layer_norm", &ins)?;
         let k = normalized_shape.len();
         if k == 0 || k > self.ndim() || self.shape()[self.ndim() - k..] != *normalized_shape {

@@ -45,6 +45,7 @@ fn reverse_cumsum(x: &Tensor, d: i64) -> Result<Tensor> {
 
 impl Tensor {
     pub fn cumsum(&self, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
+        let dtype = crate::amp::fp32_dtype("cumsum", self, dtype);
         let src = scan_input(self, dtype)?;
         if src.ndim() == 0 {
             normalize_dim(dim, 0)?;
@@ -61,6 +62,7 @@ impl Tensor {
     }
 
     pub fn cumprod(&self, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
+        let dtype = crate::amp::fp32_dtype("cumprod", self, dtype);
         let src = scan_input(self, dtype)?;
         if src.ndim() == 0 {
             normalize_dim(dim, 0)?;

@@ -201,6 +201,13 @@ fn profile_name(op: UnaryOp) -> String {
 
 /// `op(t)` with autograd.
 pub fn unary(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
+    if crate::amp::is_active() {
+        if let Some(c) = crate::amp::unary_name(op).map(|n| crate::amp::apply(n, &[t])) {
+            if let Some(c) = c? {
+                return unary(op, c.arg(0));
+            }
+        }
+    }
     let _prof = crate::profiler::scope(
         crate::profiler::EventKind::Op,
         || profile_name(op).into(),

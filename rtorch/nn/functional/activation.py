@@ -9,6 +9,7 @@ clamp because a clamp's gradient at its boundary is a convention of its own.
 import warnings
 
 import rtorch as torch
+from rtorch._autocast_ops import autocast_op
 from rtorch._checks import require
 
 from ._core import HAS
@@ -146,6 +147,7 @@ def silu(input, inplace=False):
     return _apply(input, inplace, lambda x: x * torch.sigmoid(x))
 
 
+@autocast_op("softplus")
 def softplus(input, beta=1.0, threshold=20.0):
     scaled = input * beta
     linear = scaled > threshold
@@ -221,6 +223,7 @@ def glu(input, dim=-1):
     return a * torch.sigmoid(b)
 
 
+@autocast_op("prelu")
 def prelu(input, weight):
     if weight.numel() != 1 and input.dim() >= 2:
         shape = [1] * input.dim()

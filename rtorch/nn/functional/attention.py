@@ -9,6 +9,7 @@ import math
 import warnings
 
 import rtorch as torch
+from rtorch._autocast_ops import autocast_op
 from rtorch._checks import require
 
 from ._core import maybe
@@ -47,6 +48,7 @@ def _canonical_mask(mask, mask_name, other_type, other_name, target_type, check_
     return mask
 
 
+@autocast_op("scaled_dot_product_attention")
 def scaled_dot_product_attention(
     query,
     key,

@@ -8,6 +8,7 @@ a window of output contributions, and index_add sums the overlapping windows.
 """
 
 import rtorch as torch
+from rtorch._autocast_ops import autocast_op
 from rtorch.autograd.function import Function
 
 from ._core import unbatched_ok
@@ -176,6 +177,7 @@ def _conv3d_batched(x, weight, bias, stride, padding, dilation, groups):
     return y
 
 
+@autocast_op("conv3d")
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     _check_input(input, weight, "conv3d")
     stride, dilation = _three(stride, "stride"), _three(dilation, "dilation")
@@ -235,6 +237,7 @@ def _conv_transpose3d_batched(x, weight, bias, stride, padding, output_padding, 
     return y
 
 
+@autocast_op("conv_transpose3d")
 def conv_transpose3d(
     input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
 ):

@@ -7,6 +7,7 @@ All are composed from differentiable tensor ops.
 import warnings
 
 import rtorch as torch
+from rtorch._autocast_ops import autocast_op
 from rtorch._checks import require
 
 from ..modules.utils import _pair, _single
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 
+@autocast_op("pdist")
 def pdist(input, p=2):
     """p-norm distances between every pair of rows i < j, in row-major order."""
     require(

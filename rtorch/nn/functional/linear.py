@@ -1,6 +1,7 @@
 """linear, bilinear, dropout, embedding and vector utilities."""
 
 import rtorch as torch
+from rtorch._autocast_ops import autocast_op
 from rtorch._checks import require
 
 from ._core import HAS, maybe
@@ -30,6 +31,7 @@ def linear(input, weight, bias=None):
     return out
 
 
+@autocast_op("bilinear")
 def bilinear(input1, input2, weight, bias=None):
     if input1.shape[:-1] != input2.shape[:-1]:
         raise RuntimeError(
@@ -187,6 +189,7 @@ def one_hot(tensor, num_classes=-1):
     return (tensor.unsqueeze(-1) == classes).to(torch.int64)
 
 
+@autocast_op("normalize")
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     denom = input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
     result = input / denom
@@ -201,6 +204,7 @@ def _clamp_value_only(t, eps):
     return t + (t.clamp(min=eps) - t).detach()
 
 
+@autocast_op("cosine_similarity")
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     x1, x2 = (
         torch.broadcast_tensors(x1, x2)

@@ -4,6 +4,7 @@ import math
 import warnings
 
 import rtorch as torch
+from rtorch._autocast_ops import autocast_op
 from rtorch._checks import require
 
 from ._core import HAS_C, apply_reduction, check_reduction, legacy_get_string, resolve_reduction
@@ -38,7 +39,7 @@ def _warn_size(input, target, name):
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}). This will likely lead to incorrect results due to "
             "broadcasting. Please ensure they have the same size.",
-            stacklevel=3,
+            stacklevel=4,  # the caller of the loss (above autocast_op's wrapper)
         )
 
 
@@ -46,6 +47,7 @@ def _weighted(loss, weight):
     return loss if weight is None else loss * weight
 
 
+@autocast_op("mse_loss")
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _warn_size(input, target, "mse_loss")
     reduction = resolve_reduction(size_average, reduce, reduction)
@@ -53,12 +55,14 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     return apply_reduction(_weighted(d * d, weight), reduction)
 
 
+@autocast_op("l1_loss")
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _warn_size(input, target, "l1_loss")
     reduction = resolve_reduction(size_average, reduce, reduction)
     return apply_reduction(_weighted((input - target).abs(), weight), reduction)
 
 
+@autocast_op("smooth_l1_loss")
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     _warn_size(input, target, "smooth_l1_loss")
     reduction = resolve_reduction(size_average, reduce, reduction)
@@ -71,6 +75,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return apply_reduction(loss, reduction)
 
 
+@autocast_op("huber_loss")
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _warn_size(input, target, "huber_loss")
     if delta <= 0:
@@ -94,6 +99,7 @@ def _check_targets(target, n_classes, ignore_index):
         raise IndexError(f"Target {t} is out of bounds.")
 
 
+@autocast_op("nll_loss")
 def nll_loss(
     input,
     target,
@@ -139,6 +145,7 @@ def nll_loss(
     return apply_reduction(loss.reshape(out_shape), reduction)
 
 
+@autocast_op("cross_entropy")
 def cross_entropy(
     input,
     target,
@@ -218,6 +225,7 @@ def _cross_entropy_probs(input, target, weight, reduction, label_smoothing, clas
     return -prod.sum() / (input.numel() // n_classes)
 
 
+@autocast_op("binary_cross_entropy")
 def binary_cross_entropy(
     input, target, weight=None, size_average=None, reduce=None, reduction="mean"
 ):
@@ -236,6 +244,7 @@ def binary_cross_entropy(
     return apply_reduction(_weighted(loss, weight), reduction)
 
 
+@autocast_op("binary_cross_entropy_with_logits")
 def binary_cross_entropy_with_logits(
     input,
     target,
@@ -257,6 +266,7 @@ def binary_cross_entropy_with_logits(
     return apply_reduction(_weighted(loss, weight), reduction)
 
 
+@autocast_op("kl_div")
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     if size_average is None and reduce is None:
         if reduction == "mean":
@@ -265,7 +275,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
                 "support size.'batchmean' divides only by the batch size, and aligns with the "
                 "KL div math definition.'mean' will be changed to behave the same as "
                 "'batchmean' in the next major release.",
-                stacklevel=2,
+                stacklevel=3,  # the caller (above autocast_op's wrapper)
             )
     else:
         reduction = legacy_get_string(size_average, reduce)
@@ -283,6 +293,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     return apply_reduction(loss, reduction)
 
 
+@autocast_op("cosine_embedding_loss")
 def cosine_embedding_loss(
     input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"
 ):
@@ -304,6 +315,7 @@ def cosine_embedding_loss(
     return apply_reduction(pos + neg, reduction)
 
 
+@autocast_op("margin_ranking_loss")
 def margin_ranking_loss(
     input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"
 ):
@@ -317,6 +329,7 @@ def margin_ranking_loss(
     return apply_reduction(loss, reduction)
 
 
+@autocast_op("hinge_embedding_loss")
 def hinge_embedding_loss(
     input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"
 ):
@@ -328,11 +341,13 @@ def hinge_embedding_loss(
     return apply_reduction(out_margin + out_self, reduction)
 
 
+@autocast_op("soft_margin_loss")
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     reduction = resolve_reduction(size_average, reduce, reduction)
     return apply_reduction(-logsigmoid(target * input), reduction)
 
 
+@autocast_op("triplet_margin_loss")
 def triplet_margin_loss(
     anchor,
     positive,
@@ -356,6 +371,7 @@ def triplet_margin_loss(
     return apply_reduction(loss, reduction)
 
 
+@autocast_op("poisson_nll_loss")
 def poisson_nll_loss(
     input,
     target,

@@ -1,6 +1,7 @@
 """Margin losses over class scores, triplet loss with any distance, and CTC."""
 
 import rtorch as torch
+from rtorch._autocast_ops import autocast_op
 from rtorch._checks import require
 
 from ._core import apply_reduction, check_reduction, resolve_reduction
@@ -33,6 +34,7 @@ def _finish(loss, reduction, single):
     return apply_reduction(loss, reduction)
 
 
+@autocast_op("multi_margin_loss")
 def multi_margin_loss(
     input,
     target,
@@ -74,6 +76,7 @@ def multi_margin_loss(
     return _finish(loss, reduction, single)
 
 
+@autocast_op("multilabel_margin_loss")
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Hinge between every target class (listed first, ended by -1) and every other class."""
     reduction = resolve_reduction(size_average, reduce, reduction)
@@ -105,6 +108,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     return _finish(loss, reduction, single)
 
 
+@autocast_op("multilabel_soft_margin_loss")
 def multilabel_soft_margin_loss(
     input,
     target,
@@ -200,6 +204,7 @@ def _lengths(value, n, what):
     return value
 
 
+@autocast_op("ctc_loss")
 def ctc_loss(
     log_probs,
     targets,

@@ -1,13 +1,37 @@
 """Normalisation functions."""
 
+import functools
 import math
 
 import rtorch as torch
+from rtorch._autocast_ops import autocast_op
 from rtorch._checks import require
 
 from ._core import HAS, finfo_eps
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm"]
+
+
+def _low_input_f32_params(op):
+    """PyTorch's mixed-dtype norms: a float16/bfloat16 input with float32 parameters or
+    statistics (what autocast produces after a low-precision layer) is normalised in float32
+    and returned in the input's dtype, unless autocast's float32 policy for ``op`` applies."""
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(input, *args, **kwargs):
+            low = input.dtype in (torch.float16, torch.bfloat16)
+            others = [a for a in list(args) + list(kwargs.values()) if isinstance(a, torch.Tensor)]
+            if not low or not any(a.dtype == torch.float32 for a in others):
+                return fn(input, *args, **kwargs)
+            dev = input.device.type
+            if torch._C._autocast_is_enabled(dev) and torch._C._autocast_policy(op, dev) == "fp32":
+                return fn(input, *args, **kwargs)
+            return fn(input.float(), *args, **kwargs).to(input.dtype)
+
+        return wrapper
+
+    return deco
 
 
 def _verify_batch_size(size):
@@ -45,6 +69,7 @@ def _momentum_update(running_mean, running_var, mean, var, count, momentum):
             running_var.mul_(1 - momentum).add_(unbiased * momentum)
 
 
+@_low_input_f32_params("batch_norm")
 def batch_norm(
     input,
     running_mean,
@@ -91,6 +116,7 @@ def batch_norm(
     return _affine((input - mean) * torch.rsqrt(var + eps), weight, bias, shape)
 
 
+@_low_input_f32_params("instance_norm")
 def instance_norm(
     input,
     running_mean=None,
@@ -125,6 +151,7 @@ def _check_normalized_shape(input, normalized_shape, op):
     return shape
 
 
+@_low_input_f32_params("layer_norm")
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
@@ -137,6 +164,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return _affine((input - mean) * torch.rsqrt(var + eps), weight, bias)
 
 
+@autocast_op("group_norm")
+@_low_input_f32_params("group_norm")
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if input.dim() < 2:
         raise RuntimeError(

@@ -7,6 +7,7 @@ max gathers each axis' windows, padded to the longest by repeating the last voxe
 """
 
 import rtorch as torch
+from rtorch._autocast_ops import autocast_op
 
 from ..modules.utils import _triple
 from ._core import unbatched_ok
@@ -148,6 +149,7 @@ def max_pool3d_with_indices(
     return unbatched_ok(input, 5, lambda x: _max_pool3d_batched(x, *geometry))
 
 
+@autocast_op("max_pool3d")
 def max_pool3d(
     input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
 ):
@@ -205,6 +207,7 @@ def _avg_pool3d_batched(x, kernel, stride, padding, ceil_mode, count_include_pad
     return torch.div(total, div, rounding_mode="trunc").to(x.dtype)
 
 
+@autocast_op("avg_pool3d")
 def avg_pool3d(
     input,
     kernel_size,

@@ -12,6 +12,7 @@ import warnings
 from typing import Callable, NamedTuple
 
 import rtorch as torch
+from rtorch._autocast_ops import autocast_op
 
 from .. import functional as F
 from .. import init
@@ -20,6 +21,11 @@ from ..utils.rnn import PackedSequence
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+
+
+@autocast_op("lstm")
+def _lstm_layer(gi, h, c, w_hh, b_hh, reverse):
+    return torch._C._lstm_layer(gi, h, c, w_hh, b_hh, reverse)
 
 
 def _tanh_step(gi, h, c, w_hh, b_hh):
@@ -305,7 +311,7 @@ class RNNBase(Module):
         w_hr = params.get("weight_hr")
         if self.mode == "LSTM" and w_hr is None:
             # Fused LSTM recurrence with its own backward: rows 0..L-1 hold h_t, row L holds c_L.
-            rows = torch._C._lstm_layer(gi, h, c, w_hh, b_hh, reverse)
+            rows = _lstm_layer(gi, h, c, w_hh, b_hh, reverse)
             return rows[:steps], rows[0 if reverse else steps - 1], rows[steps]
         step = _KINDS[self.mode].step
         outs = [None] * steps
