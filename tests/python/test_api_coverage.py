@@ -11,7 +11,7 @@ SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "api_cov
 
 # Names offered when this was last raised (never lower these).
 MINIMUM = {
-    "torch": 527,
+    "torch": 545,
     "torch.Tensor": 546,
     "torch.linalg": 41,
     "torch.func": 13,

@@ -67,7 +67,8 @@ def test_submodules_and_all():
     assert torch.cuda.streams.Event is torch.cuda.Event
     for name in torch.cuda.__all__:
         assert hasattr(torch.cuda, name), name
-    assert not hasattr(torch.cuda, "amp")
+    # The deprecated spellings of rtorch.amp live here too.
+    assert callable(torch.cuda.amp.GradScaler) and callable(torch.cuda.amp.autocast)
 
 
 # ---- behaviour without a GPU ------------------------------------------------------------
