@@ -2,13 +2,8 @@
 
 import rtorch
 from rtorch.distributions import _sampling, constraints
+from rtorch.distributions._binary_param import TrialProbsOrLogits
 from rtorch.distributions.distribution import Distribution
-from rtorch.distributions.utils import (
-    broadcast_all,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
-)
 
 __all__ = ["Binomial"]
 
@@ -17,27 +12,14 @@ def _softplus(x):
     return x.clamp_min(0) + (-x.abs()).exp().log1p()
 
 
-class Binomial(Distribution):
+class Binomial(TrialProbsOrLogits, Distribution):
     arg_constraints = {"total_count": constraints.nonnegative_integer,
                        "probs": constraints.unit_interval, "logits": constraints.real}
     has_enumerate_support = True
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.to(self.probs.dtype)
-            self._param_name = "probs"
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.to(self.logits.dtype)
-            self._param_name = "logits"
-        super().__init__(self._param.size(), validate_args=validate_args)
-
-    @property
-    def _param(self):
-        return self.__dict__[self._param_name]
+        batch = self._take_param(probs, logits, total_count)
+        super().__init__(batch, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         return self._expand_to(Binomial, batch_shape, _instance)
@@ -58,18 +40,6 @@ class Binomial(Distribution):
     def variance(self):
         p = self.probs
         return self.total_count * p * (1 - p)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, True)
-
-    @property
-    def param_shape(self):
-        return self._param.size()
 
     def sample(self, sample_shape=()):
         shape = tuple(self._extended_shape(sample_shape))

@@ -4,17 +4,15 @@ Everything is written in the natural parameter eta = logit(lambda), where the de
 exp(eta x) / Z(eta) with Z(eta) = (e^eta - 1) / eta; near eta = 0 (lambda = 1/2) the
 closed forms are 0/0, so Taylor expansions take over for |eta| below ``_TAYLOR``."""
 
-from numbers import Number
 
 import rtorch
 from rtorch.distributions import constraints
+from rtorch.distributions._binary_param import TrialProbsOrLogits
 from rtorch.distributions.exp_family import ExponentialFamily
 from rtorch.distributions.utils import (
-    broadcast_all,
     clamp_probs,
     lazy_property,
     logits_to_probs,
-    probs_to_logits,
 )
 
 __all__ = ["ContinuousBernoulli"]
@@ -38,40 +36,23 @@ def _log_z(eta):
     return rtorch.where(near, taylor, far)
 
 
-class ContinuousBernoulli(ExponentialFamily):
+class ContinuousBernoulli(TrialProbsOrLogits, ExponentialFamily):
     arg_constraints = dict(probs=constraints.unit_interval, logits=constraints.real)
     support = constraints.unit_interval
     _mean_carrier_measure = 0
     has_rsample = True
 
     def __init__(self, probs=None, logits=None, lims=(0.499, 0.501), validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        given = probs if probs is not None else logits
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            self._param_name = "probs"
-        else:
-            (self.logits,) = broadcast_all(logits)
-            self._param_name = "logits"
+        batch = self._take_param(probs, logits)
         self._lims = lims
-        param = self.__dict__[self._param_name]
-        super().__init__(() if isinstance(given, Number) else param.size(), validate_args=validate_args)
+        super().__init__(batch, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         return self._expand_to(ContinuousBernoulli, batch_shape, _instance)
 
     @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, True)
-
-    @lazy_property
     def probs(self):
         return clamp_probs(logits_to_probs(self.logits, True))
-
-    @property
-    def param_shape(self):
-        return self.__dict__[self._param_name].size()
 
     @property
     def mean(self):

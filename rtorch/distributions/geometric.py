@@ -1,37 +1,24 @@
 """Geometric distribution: the number of failures before the first success."""
 
-from numbers import Number
-
 import rtorch
 from rtorch.distributions import constraints
+from rtorch.distributions._binary_param import TrialProbsOrLogits
 from rtorch.distributions.bernoulli import bce_with_logits
 from rtorch.distributions.distribution import Distribution
 from rtorch.distributions.utils import (
     broadcast_all,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
 )
 
 __all__ = ["Geometric"]
 
 
-class Geometric(Distribution):
+class Geometric(TrialProbsOrLogits, Distribution):
     arg_constraints = dict(probs=constraints.unit_interval, logits=constraints.real)
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        given = probs if probs is not None else logits
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            self._param_name = "probs"
-        else:
-            (self.logits,) = broadcast_all(logits)
-            self._param_name = "logits"
-        param = self.__dict__[self._param_name]
-        super().__init__(() if isinstance(given, Number) else param.size(), validate_args=validate_args)
+        batch = self._take_param(probs, logits)
+        super().__init__(batch, validate_args=validate_args)
         if self._validate_args and probs is not None:
             # probs must be in (0, 1]: a success must be possible.
             ok = self.probs > 0
@@ -43,14 +30,6 @@ class Geometric(Distribution):
 
     def expand(self, batch_shape, _instance=None):
         return self._expand_to(Geometric, batch_shape, _instance)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, True)
 
     @property
     def mean(self):

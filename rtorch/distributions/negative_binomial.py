@@ -4,13 +4,8 @@ Sampled as a gamma-Poisson mixture: rate ~ Gamma(total_count, 1) * p / (1 - p)."
 
 import rtorch
 from rtorch.distributions import _sampling, constraints
+from rtorch.distributions._binary_param import TrialProbsOrLogits
 from rtorch.distributions.distribution import Distribution
-from rtorch.distributions.utils import (
-    broadcast_all,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
-)
 
 __all__ = ["NegativeBinomial"]
 
@@ -19,42 +14,17 @@ def _log_sigmoid(x):
     return -(x.clamp_min(0) - x + (-x.abs()).exp().log1p())
 
 
-class NegativeBinomial(Distribution):
+class NegativeBinomial(TrialProbsOrLogits, Distribution):
     arg_constraints = {"total_count": constraints.greater_than_eq(0),
                        "probs": constraints.half_open_interval(0.0, 1.0), "logits": constraints.real}
     support = constraints.nonnegative_integer
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.to(self.probs.dtype)
-            self._param_name = "probs"
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.to(self.logits.dtype)
-            self._param_name = "logits"
-        super().__init__(self.__dict__[self._param_name].size(), validate_args=validate_args)
+        batch = self._take_param(probs, logits, total_count)
+        super().__init__(batch, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         return self._expand_to(NegativeBinomial, batch_shape, _instance)
-
-    @property
-    def _param(self):
-        return self.__dict__[self._param_name]
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, True)
-
-    @property
-    def param_shape(self):
-        return self._param.size()
 
     @property
     def mean(self):

@@ -1,19 +1,16 @@
 """Relaxed (Concrete / Gumbel-softmax) Bernoulli: a reparameterisable stand-in for Bernoulli
 samples on (0, 1), sharper as ``temperature`` goes to 0."""
 
-from numbers import Number
 
 import rtorch
 from rtorch.distributions import constraints
+from rtorch.distributions._binary_param import TrialProbsOrLogits
 from rtorch.distributions.distribution import Distribution
 from rtorch.distributions.transformed_distribution import TransformedDistribution
 from rtorch.distributions.transforms import SigmoidTransform
 from rtorch.distributions.utils import (
     broadcast_all,
     clamp_probs,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
 )
 
 __all__ = [
@@ -26,7 +23,7 @@ def _softplus(x):
     return x.clamp_min(0) + (-x.abs()).exp().log1p()
 
 
-class LogitRelaxedBernoulli(Distribution):
+class LogitRelaxedBernoulli(TrialProbsOrLogits, Distribution):
     """The logit of a RelaxedBernoulli sample: (logits + Logistic noise) / temperature."""
 
     arg_constraints = dict(probs=constraints.unit_interval, logits=constraints.real)
@@ -35,36 +32,11 @@ class LogitRelaxedBernoulli(Distribution):
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         self.temperature = temperature
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        given = probs if probs is not None else logits
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            self._param_name = "probs"
-        else:
-            (self.logits,) = broadcast_all(logits)
-            self._param_name = "logits"
-        param = self.__dict__[self._param_name]
-        super().__init__(() if isinstance(given, Number) else param.size(), validate_args=validate_args)
+        batch = self._take_param(probs, logits)
+        super().__init__(batch, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         return self._expand_to(LogitRelaxedBernoulli, batch_shape, _instance)
-
-    @property
-    def _param(self):
-        return self.__dict__[self._param_name]
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, True)
-
-    @property
-    def param_shape(self):
-        return self._param.size()
 
     def rsample(self, sample_shape=()):
         shape = tuple(self._extended_shape(sample_shape))
