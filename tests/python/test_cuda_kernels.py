@@ -19,6 +19,7 @@ def test_nvrtc_is_found_through_the_preload():
 @pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
 def test_every_kernel_family_compiles_cleanly(arch):
     logs = rtorch.cuda._compile_check(arch)  # cached: the sm_90 compile serves other tests too
+    assert all(isinstance(f, str) and isinstance(log, str) for f, log in logs)
     families = {f for f, _ in logs}
     assert families == {"memory", "elementwise", "reduce", "index", "nn", "optim", "random"}
     noisy = {f: log for f, log in logs if log}
