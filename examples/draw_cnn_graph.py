@@ -1,7 +1,7 @@
 """Draw the autograd graph of a small CNN's loss with rtorch.utils.viz.make_dot.
 
     python examples/draw_cnn_graph.py                 # writes cnn_graph.dot (and .svg with Graphviz)
-    python examples/draw_cnn_graph.py --format png --attrs
+    python examples/draw_cnn_graph.py --format png --attrs --saved
 
 Needs the graphviz Python package (pip install 'rtorch[viz]'); rendering to SVG/PNG/PDF also
 needs the Graphviz ``dot`` program (e.g. apt-get install graphviz). Without it the DOT text is
@@ -33,6 +33,7 @@ def main(argv=None):
     parser.add_argument("--output", default="cnn_graph", help="file name without extension")
     parser.add_argument("--format", default="svg", choices=["svg", "png", "pdf"])
     parser.add_argument("--attrs", action="store_true", help="show node metadata")
+    parser.add_argument("--saved", action="store_true", help="draw the tensors saved for backward")
     args = parser.parse_args(argv)
 
     torch.manual_seed(0)
@@ -40,7 +41,12 @@ def main(argv=None):
     x = torch.randn(4, 1, 8, 8)
     target = torch.tensor([0, 3, 1, 7])
     loss = nn.functional.cross_entropy(model(x), target)
-    dot = make_dot(loss, params=dict(model.named_parameters()), show_attrs=args.attrs)
+    dot = make_dot(
+        loss,
+        params=dict(model.named_parameters()),
+        show_attrs=args.attrs,
+        show_saved=args.saved,
+    )
 
     with open(args.output + ".dot", "w") as f:
         f.write(dot.source)

@@ -9,6 +9,7 @@ from collections import namedtuple
 from rtorch import _C
 from rtorch import return_types as _rt
 from rtorch._autocast_ops import autocast_op
+from rtorch._profiled import profiled as _profiled
 
 Tensor = _C.Tensor
 _pymax, _pymin, _pyabs, _pysum = builtins.max, builtins.min, builtins.abs, builtins.sum
@@ -391,10 +392,12 @@ def _cum_extreme(self, dim, greater, rt, name):
     return rt((self.gather(d, indices), indices))
 
 
+@_profiled("aten::cummax")
 def cummax(self, dim):
     return _cum_extreme(self, dim, True, _rt.cummax, "cummax")
 
 
+@_profiled("aten::cummin")
 def cummin(self, dim):
     return _cum_extreme(self, dim, False, _rt.cummin, "cummin")
 
@@ -406,6 +409,7 @@ def _logaddexp(a, b):
     return m + (-diff.abs()).exp().log1p()
 
 
+@_profiled("aten::logcumsumexp")
 def logcumsumexp(self, dim):
     _require_float(self, "logcumsumexp_out_cpu")
     d = _wrap_dim(dim, self.dim())
@@ -431,6 +435,7 @@ def _sorted_along(self, dim):
     return x, order, d
 
 
+@_profiled("aten::kthvalue")
 def kthvalue(self, k, dim=-1, keepdim=False):
     x, order, d = _sorted_along(self, dim)
     n = x.shape[-1]
@@ -481,14 +486,17 @@ def _median_pos(x, ignore_nan):
     return _C.where(nans > 0, n - nans, _C.full_like(nans, (n - 1) // 2))
 
 
+@_profiled("aten::median")
 def median(self, dim=None, keepdim=False):
     return _median(self, dim, keepdim, False, "median")
 
 
+@_profiled("aten::nanmedian")
 def nanmedian(self, dim=None, keepdim=False):
     return _median(self, dim, keepdim, True, "nanmedian")
 
 
+@_profiled("aten::mode")
 def mode(self, dim=-1, keepdim=False):
     d = _wrap_dim(dim, self.dim())
     x = _last(self, d)
@@ -513,6 +521,7 @@ def mode(self, dim=-1, keepdim=False):
     return _rt.mode((_restore(vals, d, self.dim(), keepdim), _restore(idx, d, self.dim(), keepdim)))
 
 
+@_profiled("aten::msort")
 def msort(self):
     return self.sort(0).values
 
@@ -1225,6 +1234,7 @@ def rot90(self, k=1, dims=(0, 1)):
     return self.clone()
 
 
+@_profiled("aten::take_along_dim")
 def take_along_dim(self, indices, dim=None):
     if dim is None:
         return self.reshape(-1).gather(0, indices.reshape(-1))
@@ -1378,12 +1388,14 @@ def as_strided_scatter(self, src, size, stride, storage_offset=None):
     return _scatter_positions(self, pos, src, "as_strided_scatter")
 
 
+@_profiled("aten::index_put")
 def index_put(self, indices, values, accumulate=False):
     out = self.clone()
     out.index_put_(indices, values, accumulate)
     return out
 
 
+@_profiled("aten::masked_scatter")
 def masked_scatter(self, mask, source):
     if mask.dtype != _C.bool:
         raise RuntimeError(
@@ -1510,6 +1522,7 @@ def _int_bound(dt, low):
     return -(2 ** (bits - 1)) if low else 2 ** (bits - 1) - 1
 
 
+@_profiled("aten::scatter_reduce")
 def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
     if reduce not in _SCATTER_REDUCE:
         raise RuntimeError(
@@ -1542,6 +1555,7 @@ def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
     return self.copy_(scatter_reduce(self, dim, index, src, reduce, include_self=include_self))
 
 
+@_profiled("aten::index_reduce")
 def index_reduce(self, dim, index, source, reduce, *, include_self=True):
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(

@@ -224,8 +224,32 @@ pub fn push_range(name: String) -> bool {
 
 /// Closes the innermost user range opened on this thread, if it is the innermost scope.
 pub fn pop_range() {
-    let top_is_user = STACK.with(|s| s.borrow().last().is_some_and(|o| o.kind == EventKind::User));
-    if top_is_user {
+    pop_kind(EventKind::User)
+}
+
+/// Opens an op scope for an op composed outside Rust (the Python package's composites);
+/// `shapes` are kept only when shapes are recorded. A no-op when nothing records.
+pub fn push_op(name: String, shapes: Vec<Vec<usize>>) -> bool {
+    if !is_active() {
+        return false;
+    }
+    let shapes = if RECORD_SHAPES.load(Ordering::Relaxed) {
+        shapes
+    } else {
+        Vec::new()
+    };
+    push(EventKind::Op, Cow::Owned(name), shapes);
+    true
+}
+
+/// Closes the innermost scope opened by [`push_op`], if it is the innermost scope.
+pub fn pop_op() {
+    pop_kind(EventKind::Op)
+}
+
+fn pop_kind(kind: EventKind) {
+    let on_top = STACK.with(|s| s.borrow().last().is_some_and(|o| o.kind == kind));
+    if on_top {
         finish();
     }
 }

@@ -3,9 +3,10 @@
 ``make_dot(loss, params=dict(model.named_parameters()))`` returns a ``graphviz.Digraph``:
 one box per ``grad_fn`` (named as in PyTorch, e.g. ``MmBackward0``), an ``AccumulateGrad``
 box per leaf with a box for the leaf itself labelled with its parameter name and shape, and a
-box per output with its shape. Edges follow the forward direction (input → consumer). Its
-``.source`` is DOT text, usable without Graphviz installed; ``.render(format="svg")`` and
-friends need the Graphviz ``dot`` program.
+box per output with its shape; on request, the tensors each gradient rule saved (orange) and
+the scalar arguments it was built with. Edges follow the forward direction (input →
+consumer). Its ``.source`` is DOT text, usable without Graphviz installed;
+``.render(format="svg")`` and friends need the Graphviz ``dot`` program.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ _FN_STYLE = {"fillcolor": "#e4e4e4"}
 _LEAF_STYLE = {"fillcolor": "#a9d4f5"}
 _OUT_STYLE = {"fillcolor": "#c8e6a0"}
 _ACC_STYLE = {"fillcolor": "#f2f2f2"}
+_SAVED_STYLE = {"fillcolor": "orange"}
 
 
 def _graphviz():
@@ -39,11 +41,22 @@ def _leaf_label(var, names, show_attrs):
     return "\\n".join(lines)
 
 
+def _attr_text(value, max_attr_chars):
+    text = repr(value) if isinstance(value, str) else str(value)
+    if len(text) > max_attr_chars:
+        text = text[: max(max_attr_chars - 3, 0)] + "..."
+    return text
+
+
 def _fn_label(fn, show_attrs, max_attr_chars):
     lines = [fn.name()]
     if show_attrs:
-        # rtorch's nodes keep their gradient rule's tensors inside compiled closures; what a
-        # node exposes by name is its creation order and the metadata of the tensor it made.
+        # The scalar arguments the gradient rule was built with (PyTorch's `_saved_*`
+        # attributes that are not tensors), then rtorch's own node metadata.
+        for name, is_tensor in sorted(fn._describe_saved()):
+            if not is_tensor:
+                value = getattr(fn, "_saved_" + name)
+                lines.append(f"{name}: {_attr_text(value, max_attr_chars)}")
         lines.append(f"sequence_nr: {fn._sequence_nr()}")
         meta = fn._output_meta
         if meta is not None:
@@ -52,20 +65,63 @@ def _fn_label(fn, show_attrs, max_attr_chars):
     return "\\n".join(lines)
 
 
+def _saved_tensors(fn):
+    """``(label, tensor or None)`` for each tensor the node's rule saved; None once backward
+    has freed it."""
+    found = []
+    for name, is_tensor in sorted(fn._describe_saved()):
+        if not is_tensor:
+            continue
+        try:
+            value = getattr(fn, "_saved_" + name)
+        except RuntimeError:  # released by backward (retain_graph=False)
+            found.append((name, None))
+            continue
+        if isinstance(value, tuple):
+            found.extend((f"{name}[{i}]", t) for i, t in enumerate(value) if t is not None)
+        else:
+            found.append((name, value))
+    return found
+
+
+def _tensor_key(t):
+    # Saved handles of one tensor are distinct Python objects: the memory they view (address,
+    # geometry, dtype) identifies them.
+    return (t.data_ptr(), tuple(t.shape), tuple(t.stride()), str(t.dtype))
+
+
+def _draw_saved(dot, fn_id, fn, names, seen):
+    for label, t in _saved_tensors(fn):
+        if t is None:
+            sid = f"{fn_id}s{len(seen)}"
+            seen[("freed", sid)] = sid
+            dot.node(sid, f"{label}\\n(freed)", **_SAVED_STYLE)
+            dot.edge(sid, fn_id, dir="none")
+            continue
+        key = _tensor_key(t)
+        sid = seen.get(key)
+        if sid is None:
+            sid = seen[key] = f"s{len(seen)}"
+            lines = [label]
+            if t._cdata in names:
+                lines.append(names[t._cdata])
+            lines.append(shape_str(t.shape))
+            dot.node(sid, "\\n".join(lines), **_SAVED_STYLE)
+        dot.edge(sid, fn_id, dir="none")
+
+
 def make_dot(var, params=None, show_attrs=False, show_saved=False, max_attr_chars=50):
     """The autograd graph that produced ``var`` (a tensor or a tuple/list/dict of tensors).
 
     ``params`` maps names to tensors (``dict(model.named_parameters())``) to label leaves.
-    ``show_attrs=True`` adds each node's sequence number and output shape and dtype.
-    ``show_saved=True`` is not supported: rtorch's gradient rules hold their saved tensors
-    privately, so a picture of them cannot be drawn faithfully.
+    ``show_attrs=True`` lists in each node the scalar arguments its gradient rule saved
+    (``dim``, ``keepdim``, sizes...; values cut to ``max_attr_chars``), its sequence number and
+    its output's shape and dtype. ``show_saved=True`` draws each tensor a rule saved
+    (``grad_fn._saved_*``) as an orange box joined to the node by an undirected edge; a tensor
+    saved by several nodes is drawn once, and one already freed by ``backward()`` is drawn as
+    ``(freed)``.
     """
     graphviz = _graphviz()
-    if show_saved:
-        raise NotImplementedError(
-            "make_dot(show_saved=True): rtorch's grad_fn nodes do not expose the tensors "
-            "their gradient rules saved; use show_attrs=True for each node's output metadata"
-        )
     names = {}
     if params is not None:
         items = params.items() if hasattr(params, "items") else params
@@ -83,10 +139,13 @@ def make_dot(var, params=None, show_attrs=False, show_saved=False, max_attr_char
     )
     roots, nodes = walk(var)
     ids = {}
+    saved_seen = {}
     for i, (key, node) in enumerate(nodes.items()):
         ids[key] = f"n{i}"
         if node.kind == "fn":
             dot.node(ids[key], _fn_label(node.fn, show_attrs, max_attr_chars), **_FN_STYLE)
+            if show_saved:
+                _draw_saved(dot, ids[key], node.fn, names, saved_seen)
         elif node.kind == "accumulate":
             dot.node(ids[key], "AccumulateGrad", **_ACC_STYLE)
             dot.node(ids[key] + "v", _leaf_label(node.variable, names, show_attrs), **_LEAF_STYLE)

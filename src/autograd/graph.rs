@@ -3,6 +3,7 @@
 //! lifetimes as in PyTorch. Frees are queued and drained iteratively so that dropping a
 //! 100k-node chain cannot overflow the stack.
 
+use super::saved_values::SavedList;
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::tensor::{Tensor, TensorImpl};
@@ -95,6 +96,8 @@ pub(crate) struct Node {
     pub retain: Option<Weak<TensorImpl>>,
     /// The output's metadata when known (nodes made by `record`/`maybe_record`).
     pub output: Option<OutputMeta>,
+    /// What the rule saved, by name, for inspection (empty when the rule does not say).
+    pub saved: SavedList,
     refs: usize,
 }
 
@@ -166,6 +169,7 @@ impl NodeRef {
             hooks: Vec::new(),
             retain: None,
             output,
+            saved: Vec::new(),
             refs: 1,
         };
         a.live += 1;
@@ -224,6 +228,21 @@ impl NodeRef {
                 EdgeTarget::Leaf(t) => NextFunction::Leaf(t),
             })
             .collect()
+    }
+
+    /// Describes what the node's rule saved (see [`crate::autograd::describe`]).
+    pub fn set_saved(&self, saved: SavedList) {
+        let old = {
+            let mut a = arena();
+            let n = a.slots[self.idx].as_mut().expect("live node");
+            std::mem::replace(&mut n.saved, saved)
+        };
+        drop(old);
+    }
+
+    /// The node's saved values by name (tensors as handles, not copies).
+    pub fn saved(&self) -> SavedList {
+        with_node(self.idx, |n| n.saved.clone())
     }
 
     pub fn add_hook(&self, hook: Hook) {
@@ -353,8 +372,18 @@ pub(crate) fn reachable(roots: &[usize]) -> Vec<(u64, usize)> {
 
 /// Frees a node's gradient rule (and with it its saved tensors) after backward.
 pub(crate) fn release(idx: usize) {
-    let f = arena().slots[idx].as_mut().and_then(|n| n.backward.take());
+    let (f, saved) = {
+        let mut a = arena();
+        match a.slots[idx].as_mut() {
+            Some(n) => {
+                let kept = n.saved.iter().map(|(k, v)| (*k, v.released())).collect();
+                (n.backward.take(), std::mem::replace(&mut n.saved, kept))
+            }
+            None => (None, Vec::new()),
+        }
+    };
     drop(f);
+    drop(saved);
 }
 
 /// Runs `f` on the hooks and rule of the node `r` refers to, when `r` is its only reference

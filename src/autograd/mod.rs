@@ -5,6 +5,7 @@ pub mod engine;
 pub mod grad_mode;
 pub mod graph;
 pub mod saved;
+pub mod saved_values;
 
 pub use engine::{accumulate_grad, run_backward, BackwardOptions};
 pub use grad_mode::{is_grad_enabled, no_grad, set_grad_enabled, GradModeGuard};
@@ -13,6 +14,7 @@ pub use graph::{
     OutputMeta, Rule,
 };
 pub use saved::SavedTensor;
+pub use saved_values::{SavedList, SavedRead, SavedValue};
 
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -51,4 +53,16 @@ where
         out.set_grad_fn(Some(node));
     }
     out
+}
+
+/// Tells what the rule of `out`'s node saved (names as PyTorch's `_saved_*` attributes), when
+/// `out` was recorded; `saved` runs only then. It must not lock `out`'s autograd metadata.
+pub fn describe<F>(out: &Tensor, saved: F)
+where
+    F: FnOnce() -> SavedList,
+{
+    let m = out.meta();
+    if let Some(n) = &m.grad_fn {
+        n.set_saved(saved());
+    }
 }

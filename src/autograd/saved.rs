@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
+#[derive(Clone)]
 pub struct SavedTensor {
     tensor: Tensor,
     version: u64,

@@ -4,11 +4,11 @@ use super::errors::park;
 use super::tensor::{wrap, PyTensor};
 use crate::autograd::graph::{take_exclusive_callbacks, with_exclusive_node};
 use crate::autograd::{
-    self, BackwardOptions, ForeignBackward, GradHook, Hook, NextFunction, NodeRef, Rule,
+    self, BackwardOptions, ForeignBackward, GradHook, Hook, NextFunction, NodeRef, Rule, SavedRead,
 };
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use pyo3::{PyTraverseError, PyVisit};
@@ -71,6 +71,37 @@ impl PyNode {
     fn __repr__(&self) -> String {
         format!("<{} object at {:#x}>", self.node.name(), self.node.index())
     }
+    /// `_saved_<name>`: what the node's gradient rule saved (PyTorch's attribute names).
+    fn __getattr__(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+        if let Some(key) = name.strip_prefix("_saved_") {
+            if let Some((_, v)) = self.node.saved().into_iter().find(|(k, _)| *k == key) {
+                return saved_to_py(py, v.read(self.node.name())?);
+            }
+        }
+        Err(PyAttributeError::new_err(format!(
+            "'{}' object has no attribute '{name}'",
+            self.node.name()
+        )))
+    }
+    /// The default attributes plus one `_saved_<name>` per saved value.
+    fn __dir__(slf: &Bound<'_, Self>) -> PyResult<Vec<String>> {
+        let py = slf.py();
+        let object = py.import("builtins")?.getattr("object")?;
+        let mut names: Vec<String> = object.getattr("__dir__")?.call1((slf,))?.extract()?;
+        for (k, _) in slf.borrow().node.saved() {
+            names.push(format!("_saved_{k}"));
+        }
+        names.sort();
+        Ok(names)
+    }
+    /// `[(name, is_tensor)]` of the saved values, in the node's order (for graph drawing).
+    fn _describe_saved(&self) -> Vec<(&'static str, bool)> {
+        self.node
+            .saved()
+            .iter()
+            .map(|(k, v)| (*k, v.is_tensor()))
+            .collect()
+    }
     fn __eq__(&self, other: PyRef<PyNode>) -> bool {
         self.node.index() == other.node.index()
     }
@@ -89,6 +120,25 @@ impl PyNode {
         let parts = take_exclusive_callbacks(&self.node);
         drop(parts);
     }
+}
+
+fn saved_to_py(py: Python<'_>, v: SavedRead) -> PyResult<Py<PyAny>> {
+    Ok(match v {
+        SavedRead::Tensor(t) => wrap(py, t)?,
+        SavedRead::Tensors(ts) => {
+            let items = ts
+                .into_iter()
+                .map(|t| t.map_or_else(|| Ok(py.None()), |t| wrap(py, t)))
+                .collect::<PyResult<Vec<_>>>()?;
+            PyTuple::new(py, items)?.into_any().unbind()
+        }
+        SavedRead::Int(v) => v.into_pyobject(py)?.into_any().unbind(),
+        SavedRead::Ints(v) => PyTuple::new(py, v)?.into_any().unbind(),
+        SavedRead::Float(v) => v.into_pyobject(py)?.into_any().unbind(),
+        SavedRead::Bool(v) => v.into_pyobject(py)?.to_owned().into_any().unbind(),
+        SavedRead::Str(v) => v.into_pyobject(py)?.into_any().unbind(),
+        SavedRead::None => py.None(),
+    })
 }
 
 /// The accumulation point of a leaf in `next_functions`.

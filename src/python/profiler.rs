@@ -58,11 +58,24 @@ fn _profiler_pop_range() {
     profiler::pop_range()
 }
 
+/// Opens an op scope for an op composed in Python (false when nothing records).
+#[pyfunction]
+fn _profiler_push_op(name: String, shapes: Vec<Vec<usize>>) -> bool {
+    profiler::push_op(name, shapes)
+}
+
+#[pyfunction]
+fn _profiler_pop_op() {
+    profiler::pop_op()
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_profiler_start, m)?)?;
     m.add_function(wrap_pyfunction!(_profiler_stop, m)?)?;
     m.add_function(wrap_pyfunction!(_profiler_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(_profiler_push_range, m)?)?;
     m.add_function(wrap_pyfunction!(_profiler_pop_range, m)?)?;
+    m.add_function(wrap_pyfunction!(_profiler_push_op, m)?)?;
+    m.add_function(wrap_pyfunction!(_profiler_pop_op, m)?)?;
     Ok(())
 }

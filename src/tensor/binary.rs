@@ -3,7 +3,7 @@
 
 use super::creation::Scalar;
 use super::Tensor;
-use crate::autograd::{self, SavedTensor};
+use crate::autograd::{self, SavedTensor, SavedValue};
 pub use crate::backend::BinaryOp;
 use crate::backend::{Rhs, Strided};
 use crate::device::Device;
@@ -214,6 +214,43 @@ fn saved(a: &Arg) -> Option<SavedTensor> {
     a.as_tensor().map(SavedTensor::new)
 }
 
+/// An operand as a saved value: the tensor, or the Python number.
+fn arg_value(a: &Arg) -> SavedValue {
+    match a {
+        Arg::T(t) => SavedValue::tensor(t),
+        Arg::S(s) => scalar_value(*s),
+    }
+}
+
+pub(crate) fn scalar_value(s: Scalar) -> SavedValue {
+    match s {
+        Scalar::Bool(v) => SavedValue::Bool(v),
+        Scalar::Int(v) => SavedValue::Int(v),
+        Scalar::Float(v) => SavedValue::Float(v),
+    }
+}
+
+/// The names PyTorch gives the values saved by the node of a binary op.
+fn binary_saved(op: BinaryOp, a: &Arg, b: &Arg) -> autograd::SavedList {
+    use BinaryOp::*;
+    match op {
+        Add | Sub => vec![("alpha", SavedValue::Int(1))],
+        // `self` is what the gradient of `other` needs: none when `other` is a Python number.
+        Mul | Div | Maximum | Minimum | Atan2 => vec![
+            ("other", arg_value(b)),
+            (
+                "self",
+                SavedValue::opt(a.as_tensor().filter(|_| b.as_tensor().is_some())),
+            ),
+        ],
+        Pow => vec![
+            ("exponent", arg_value(b)),
+            ("self", SavedValue::opt(a.as_tensor())),
+        ],
+        _ => Vec::new(),
+    }
+}
+
 /// Operand shapes for the profiler (a scalar is a 0-d operand).
 fn arg_shapes(args: &[&Arg]) -> Vec<Vec<usize>> {
     args.iter().map(|a| a.shape().to_vec()).collect()
@@ -418,6 +455,7 @@ pub fn binary(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
         }
         Ok(res)
     });
+    autograd::describe(&out, || binary_saved(op, &a, &b));
     Ok(out)
 }
 
@@ -511,6 +549,15 @@ impl Tensor {
     }
 
     pub fn where_args(cond: &Tensor, a: Arg, b: Arg) -> Result<Tensor> {
+        let _prof = crate::profiler::scope(
+            crate::profiler::EventKind::Op,
+            || "aten::where".into(),
+            || {
+                let mut s = vec![cond.shape().to_vec()];
+                s.extend(arg_shapes(&[&a, &b]));
+                s
+            },
+        );
         if !matches!(cond.dtype(), DType::Bool | DType::U8) {
             return Err(Error::Runtime(format!(
                 "where expected condition to be a boolean tensor, but got a tensor with dtype {}",
@@ -570,6 +617,7 @@ impl Tensor {
             }
             Ok(res)
         });
+        autograd::describe(&out, || vec![("condition", SavedValue::tensor(&cond_b))]);
         Ok(out)
     }
 

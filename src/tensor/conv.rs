@@ -3,7 +3,7 @@
 //! matmuls and sums over them, max pooling is a `gather` at indices found by a kernel.
 
 use super::Tensor;
-use crate::autograd;
+use crate::autograd::{self, SavedList, SavedValue};
 use crate::backend::Window;
 use crate::error::{Error, Result};
 
@@ -99,6 +99,16 @@ pub(super) fn planes_view(x: &Tensor, planes: usize, a: usize, b: usize) -> Resu
     }
 }
 
+/// The window arguments PyTorch's pooling and unfold nodes report.
+fn window_saved(win: Window) -> SavedList {
+    vec![
+        ("dilation", SavedValue::sizes(&[win.dh, win.dw])),
+        ("kernel_size", SavedValue::sizes(&[win.kh, win.kw])),
+        ("padding", SavedValue::sizes(&[win.ph, win.pw])),
+        ("stride", SavedValue::sizes(&[win.sh, win.sw])),
+    ]
+}
+
 /// Records max pooling's backward on `vals` (`[n, c, oh, ow]`, taken from `x` at `idx`): the
 /// backend's scatter kernel, or (for a graph of the gradient, or without the kernel) a
 /// differentiable `scatter_add`.
@@ -155,6 +165,12 @@ impl Tensor {
             autograd::record(&out, "Im2ColBackward0", &[self], move |g, _| {
                 Ok(vec![Some(g.col2im((h, w), win)?)])
             });
+            autograd::describe(&out, || {
+                let mut v = window_saved(win);
+                v.push(("self_sym_argsize_minus_1", SavedValue::dim(w)));
+                v.push(("self_sym_argsize_minus_2", SavedValue::dim(h)));
+                v
+            });
         }
         Ok(out)
     }
@@ -192,6 +208,7 @@ impl Tensor {
             autograd::record(&out, "Col2ImBackward0", &[self], move |g, _| {
                 Ok(vec![Some(g.im2col(win)?)])
             });
+            autograd::describe(&out, || window_saved(win));
         }
         Ok(out)
     }
@@ -434,6 +451,13 @@ impl Tensor {
             let idx = Tensor::from_kernel(i, &[n, c, oh, ow])?;
             let vals = Tensor::from_kernel(v, &[n, c, oh, ow])?;
             let vals = record_max_pool(vals, &x, &idx)?;
+            // The rule keeps the indices, not the input: only what it holds is reported.
+            autograd::describe(&vals, || {
+                let mut v = window_saved(win);
+                v.push(("ceil_mode", SavedValue::Bool(ceil_mode)));
+                v.push(("result1", SavedValue::tensor(&idx)));
+                v
+            });
             if self.ndim() == 3 {
                 return Ok((vals.squeeze_dims(&[0])?, idx.squeeze_dims(&[0])?));
             }

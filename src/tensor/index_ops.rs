@@ -4,7 +4,7 @@
 
 use super::indexing::{grid_offsets, Bounds, TensorIndex};
 use super::Tensor;
-use crate::autograd;
+use crate::autograd::{self, SavedValue};
 use crate::dtype::DType;
 use crate::error::{index_err, Error, Result};
 use crate::layout::Layout;
@@ -108,6 +108,13 @@ impl Tensor {
                 let z = Tensor::full_on(&in_shape, 0.0, g.dtype(), g.device())?;
                 Ok(vec![Some(z.scatter_add(d as i64, &idx, g)?)])
             });
+            autograd::describe(&out, || {
+                vec![
+                    ("dim", SavedValue::dim(d)),
+                    ("index", SavedValue::tensor(index)),
+                    ("sparse_grad", SavedValue::Bool(false)),
+                ]
+            });
         }
         Ok(out)
     }
@@ -120,6 +127,14 @@ impl Tensor {
         reduce_add: bool,
     ) -> Result<Tensor> {
         let op = if reduce_add { "scatter_add" } else { "scatter" };
+        let _prof = crate::profiler::op(
+            if reduce_add {
+                "aten::scatter_add"
+            } else {
+                "aten::scatter"
+            },
+            &[self, index, src],
+        );
         if index.dtype() != DType::I64 {
             return Err(Error::Runtime(format!(
                 "{op}(): Expected dtype int64 for index"
@@ -191,6 +206,12 @@ impl Tensor {
                     None
                 };
                 Ok(vec![gs, gsrc])
+            });
+            autograd::describe(&out, || {
+                vec![
+                    ("dim", SavedValue::dim(d)),
+                    ("index", SavedValue::tensor(index)),
+                ]
             });
         }
         Ok(out)
@@ -294,6 +315,7 @@ impl Tensor {
         source: &Tensor,
         alpha: f64,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::index_add", &[self, index, source]);
         let src = if alpha != 1.0 {
             source.mul_scalar(alpha)?
         } else {
@@ -304,11 +326,13 @@ impl Tensor {
 
     /// `index_copy(dim, index, source)`.
     pub fn index_copy(&self, dim: i64, index: &Tensor, source: &Tensor) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::index_copy", &[self, index, source]);
         self.index_write("index_copy", dim, index, source, false, Bounds::IndexCopy)
     }
 
     /// `index_fill(dim, index, value)`: negative indices count from the end (as PyTorch).
     pub fn index_fill(&self, dim: i64, index: &Tensor, value: &Tensor) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::index_fill", &[self, index]);
         if index.dtype() != DType::I64 {
             return Err(index_err("index_fill_(): Expected dtype int64 for index."));
         }
@@ -358,6 +382,7 @@ impl Tensor {
     }
 
     pub fn masked_select(&self, mask: &Tensor) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::masked_select", &[self, mask]);
         if mask.dtype() != DType::Bool {
             return Err(Error::Runtime(
                 "masked_select: expected BoolTensor for mask".into(),
@@ -371,6 +396,7 @@ impl Tensor {
 
     /// `take(index)`: indexes the flattened tensor; negative indices count from the end.
     pub fn take(&self, index: &Tensor) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::take", &[self, index]);
         check_index_dtype(index, "take")?;
         super::check_same_device("take", &[self, index])?;
         let flat = self.reshape(&[-1])?;
@@ -380,6 +406,7 @@ impl Tensor {
 
     /// `nonzero()`: (n, ndim) int64 indices in row-major order.
     pub fn nonzero(&self) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::nonzero", &[self]);
         let (st, n) = self.backend()?.nonzero(self.strided())?;
         Tensor::from_kernel(st, &[n, self.ndim()])
     }

@@ -2,7 +2,7 @@
 //! tensors), gather/scatter, index_select/index_add, masked ops, take, nonzero.
 
 use super::Tensor;
-use crate::autograd::{self, no_grad};
+use crate::autograd::{self, no_grad, SavedValue};
 use crate::backend::{IndexDim, Offsets};
 use crate::dtype::DType;
 use crate::error::{index_err, Error, Result};
@@ -385,6 +385,12 @@ impl Tensor {
                 let z = Tensor::full_on(&in_shape, 0.0, g.dtype(), g.device())?;
                 Ok(vec![Some(z.index_put(&idx, g, true)?)])
             });
+            autograd::describe(&out, || {
+                vec![
+                    ("indices", indices_saved(adv)),
+                    ("self_sym_sizes", SavedValue::sizes(self.shape())),
+                ]
+            });
         }
         Ok(out)
     }
@@ -416,6 +422,10 @@ impl Tensor {
             out.index_put_raw(&adv, values, accumulate, wrap, bounds)?;
         }
         if autograd::needs_grad(&[self, values]) && out.dtype().is_float() {
+            let saved = vec![
+                ("accumulate", SavedValue::Bool(accumulate)),
+                ("indices", indices_saved(&adv)),
+            ];
             let idx = adv;
             let vshape = values.shape().to_vec();
             let vdt = values.dtype();
@@ -452,6 +462,7 @@ impl Tensor {
                     Ok(vec![gs, gv])
                 },
             );
+            autograd::describe(&out, || saved);
         }
         Ok(out)
     }
@@ -524,4 +535,16 @@ impl Tensor {
         self.backend()?
             .put(rest.strided(), p.offsets.strided(), v.strided(), accumulate)
     }
+}
+
+/// Advanced indices as PyTorch's index nodes report them: a tuple with None for the dims
+/// before an indexed one that are not indexed (trailing ones are left out).
+fn indices_saved(adv: &[Option<Tensor>]) -> SavedValue {
+    let used = adv.iter().rposition(|i| i.is_some()).map_or(0, |p| p + 1);
+    SavedValue::Tensors(
+        adv[..used]
+            .iter()
+            .map(|i| i.as_ref().map(crate::autograd::SavedTensor::new))
+            .collect(),
+    )
 }

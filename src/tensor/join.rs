@@ -2,7 +2,7 @@
 
 use super::creation::Scalar;
 use super::Tensor;
-use crate::autograd;
+use crate::autograd::{self, SavedValue};
 use crate::dtype::{result_type, DType, Operand};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
@@ -91,6 +91,7 @@ impl Tensor {
                     })
                     .collect()
             });
+            autograd::describe(&out, || vec![("dim", SavedValue::dim(d))]);
         }
         Ok(out)
     }
@@ -280,6 +281,12 @@ impl Tensor {
             autograd::record(&out, "RepeatBackward0", &[self], move |g, _| {
                 let r = g.reshape(&exp)?.sum_dims(&rep_axes, false, None)?;
                 Ok(vec![Some(r.reshape(&in_shape)?)])
+            });
+            autograd::describe(&out, || {
+                vec![
+                    ("repeats", SavedValue::sizes(reps)),
+                    ("self_sym_sizes", SavedValue::sizes(self.shape())),
+                ]
             });
         }
         Ok(out)

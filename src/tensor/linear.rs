@@ -4,7 +4,7 @@
 //! per-batch copies of the weight gradient.
 
 use super::Tensor;
-use crate::autograd::{self, SavedTensor};
+use crate::autograd::{self, SavedTensor, SavedValue};
 use crate::backend::{BinaryOp, Rhs};
 use crate::error::{Error, Result};
 
@@ -107,6 +107,17 @@ impl Tensor {
                 }
                 grads.extend([gx, gw]);
                 Ok(grads)
+            });
+            autograd::describe(&y, || {
+                // PyTorch's addmm multiplies by weight.t(): report that view (no copy).
+                let wt = weight.view_with_layout(weight.layout().transpose(0, 1));
+                let mut v = Vec::with_capacity(8);
+                if has_bias {
+                    v.push(("alpha", SavedValue::Int(1)));
+                    v.push(("beta", SavedValue::Int(1)));
+                }
+                v.extend(super::matmul::mm_saved(has_bias, &x2, wt.ok().as_ref()));
+                v
             });
         }
         if nd == 2 {

@@ -1,7 +1,7 @@
 //! The matmul family: `matmul` (1-D/2-D/batched/broadcast), mm, bmm, mv, dot, outer, einsum.
 
 use super::Tensor;
-use crate::autograd::{self, SavedTensor};
+use crate::autograd::{self, SavedTensor, SavedValue};
 use crate::error::{Error, Result};
 use crate::shape::broadcast_shapes;
 
@@ -74,6 +74,16 @@ impl Tensor {
                     None
                 };
                 Ok(vec![ga, gb])
+            });
+            autograd::describe(&out, || {
+                if na == 2 && nb == 2 {
+                    mm_saved(false, a, Some(b))
+                } else {
+                    vec![
+                        ("mat2", SavedValue::tensor(b)),
+                        ("self", SavedValue::tensor(a)),
+                    ]
+                }
             });
         }
         Ok(out)
@@ -269,4 +279,26 @@ fn flatten_batch(t: &Tensor, nbatch: usize) -> Result<Tensor> {
             offset: l.offset,
         }),
     }
+}
+
+/// What PyTorch's mm (`addmm`: `mat1`) nodes report: both operands with sizes and strides.
+pub(crate) fn mm_saved(addmm: bool, a: &Tensor, b: Option<&Tensor>) -> autograd::SavedList {
+    let geometry = |names: [&'static str; 3], t: &Tensor| {
+        [
+            (names[0], SavedValue::tensor(t)),
+            (names[1], SavedValue::sizes(t.shape())),
+            (names[2], SavedValue::sizes(t.strides())),
+        ]
+    };
+    let mut v = Vec::with_capacity(6);
+    if let Some(b) = b {
+        v.extend(geometry(["mat2", "mat2_sym_sizes", "mat2_sym_strides"], b));
+    }
+    let a_names = if addmm {
+        ["mat1", "mat1_sym_sizes", "mat1_sym_strides"]
+    } else {
+        ["self", "self_sym_sizes", "self_sym_strides"]
+    };
+    v.extend(geometry(a_names, a));
+    v
 }

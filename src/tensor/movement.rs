@@ -3,7 +3,7 @@
 //! of the gradient into the viewed region.
 
 use super::Tensor;
-use crate::autograd::{self, no_grad};
+use crate::autograd::{self, no_grad, SavedList, SavedValue as V};
 use crate::error::{index_err, Error, Result};
 use crate::layout::Layout;
 use crate::shape::{infer_shape, normalize_dim, normalize_insert_dim};
@@ -11,6 +11,14 @@ use std::sync::Arc;
 
 /// Re-applies a view to a tensor of the original shape.
 pub type ViewFn = Arc<dyn Fn(&Tensor) -> Result<Tensor> + Send + Sync>;
+
+/// Attaches the values a view's node reports as saved (sizes, dims: the view saves no
+/// tensor) once the view is built.
+fn with_saved(out: Result<Tensor>, saved: impl FnOnce() -> SavedList) -> Result<Tensor> {
+    let out = out?;
+    autograd::describe(&out, saved);
+    Ok(out)
+}
 
 impl Tensor {
     /// A view with `layout`, recording `backward` for the gradient.
@@ -48,7 +56,8 @@ impl Tensor {
         match self.layout().view(&new_shape) {
             Some(l) => {
                 let in_shape: Vec<i64> = self.shape().iter().map(|&s| s as i64).collect();
-                self.view_op(l, "ViewBackward0", move |g| g.reshape(&in_shape))
+                let out = self.view_op(l, "ViewBackward0", move |g| g.reshape(&in_shape));
+                with_saved(out, || vec![("self_sym_sizes", V::sizes(self.shape()))])
             }
             None => Err(Error::Runtime(
                 "view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces). Use .reshape(...) instead.".into(),
@@ -83,11 +92,12 @@ impl Tensor {
         if self.ndim() == 0 {
             return self.alias();
         }
-        self.view_op(
+        let out = self.view_op(
             self.layout().transpose(a, b),
             "TransposeBackward0",
             move |g| g.transpose(a as i64, b as i64),
-        )
+        );
+        with_saved(out, || vec![("dim0", V::dim(a)), ("dim1", V::dim(b))])
     }
 
     /// `t()`: transpose of a ≤2-D tensor.
@@ -119,9 +129,10 @@ impl Tensor {
         for (i, &x) in d.iter().enumerate() {
             inv[x] = i as i64;
         }
-        self.view_op(self.layout().permute(&d), "PermuteBackward0", move |g| {
+        let out = self.view_op(self.layout().permute(&d), "PermuteBackward0", move |g| {
             g.permute(&inv)
-        })
+        });
+        with_saved(out, || vec![("dims", V::dims(&d))])
     }
 
     pub fn movedim(&self, src: &[i64], dst: &[i64]) -> Result<Tensor> {
@@ -154,9 +165,10 @@ impl Tensor {
         let _prof = crate::profiler::op("aten::unsqueeze", &[self]);
         let d = normalize_insert_dim(dim, self.ndim())?;
         let in_shape: Vec<i64> = self.shape().iter().map(|&s| s as i64).collect();
-        self.view_op(self.layout().unsqueeze(d), "UnsqueezeBackward0", move |g| {
+        let out = self.view_op(self.layout().unsqueeze(d), "UnsqueezeBackward0", move |g| {
             g.reshape(&in_shape)
-        })
+        });
+        with_saved(out, || vec![("dim", V::dim(d))])
     }
 
     /// `squeeze()` (all size-1 dims) or `squeeze(dims)`.
@@ -170,7 +182,8 @@ impl Tensor {
             offset: self.offset(),
         };
         let in_shape: Vec<i64> = self.shape().iter().map(|&s| s as i64).collect();
-        self.view_op(l, "SqueezeBackward0", move |g| g.reshape(&in_shape))
+        let out = self.view_op(l, "SqueezeBackward0", move |g| g.reshape(&in_shape));
+        with_saved(out, || vec![("self_sym_sizes", V::sizes(self.shape()))])
     }
 
     pub fn squeeze(&self, dims: Option<&[i64]>) -> Result<Tensor> {
@@ -197,9 +210,10 @@ impl Tensor {
         let _prof = crate::profiler::op("aten::expand", &[self]);
         let l = self.layout().broadcast_to(shape)?;
         let in_shape = self.shape().to_vec();
-        self.view_op(l, "ExpandBackward0", move |g| {
+        let out = self.view_op(l, "ExpandBackward0", move |g| {
             super::binary::sum_to(g, &in_shape)
-        })
+        });
+        with_saved(out, || vec![("self_sym_sizes", V::sizes(self.shape()))])
     }
 
     /// `expand` with PyTorch's `-1` meaning "keep this size".
@@ -244,17 +258,22 @@ impl Tensor {
             )));
         }
         let redo: ViewFn = Arc::new(move |t: &Tensor| t.narrow(d as i64, start, len));
-        self.region_view(self.layout().narrow(d, start, len), "NarrowBackward0", redo)
+        let out = self.region_view(self.layout().narrow(d, start, len), "NarrowBackward0", redo);
+        with_saved(out, || self.slice_saved(d, start, start + len, 1))
     }
 
     /// `x[start:stop:step]` along `dim` (already clamped indices).
     pub fn slice(&self, dim: usize, start: usize, len: usize, step: usize) -> Result<Tensor> {
         let redo: ViewFn = Arc::new(move |t: &Tensor| t.slice(dim, start, len, step));
-        self.region_view(
+        let out = self.region_view(
             self.layout().slice(dim, start, len, step),
             "SliceBackward0",
             redo,
-        )
+        );
+        with_saved(out, || {
+            let end = (start + len * step).min(self.shape()[dim]);
+            self.slice_saved(dim, start, end, step)
+        })
     }
 
     /// `x[i]` along `dim` (negative i allowed).
@@ -271,7 +290,14 @@ impl Tensor {
             )));
         }
         let redo: ViewFn = Arc::new(move |t: &Tensor| t.select(d as i64, i));
-        self.region_view(self.layout().select(d, i as usize), "SelectBackward0", redo)
+        let out = self.region_view(self.layout().select(d, i as usize), "SelectBackward0", redo);
+        with_saved(out, || {
+            vec![
+                ("dim", V::dim(d)),
+                ("index", V::Int(i)),
+                ("self_sym_sizes", V::sizes(self.shape())),
+            ]
+        })
     }
 
     /// `diagonal(offset, dim1, dim2)`: a view, diagonal moved to the last dim.
@@ -314,7 +340,7 @@ impl Tensor {
         shape.push(len);
         strides.push(l.strides[a] + l.strides[b]);
         let redo: ViewFn = Arc::new(move |t: &Tensor| t.diagonal(offset, a as i64, b as i64));
-        self.region_view(
+        let out = self.region_view(
             Layout {
                 shape,
                 strides,
@@ -322,7 +348,15 @@ impl Tensor {
             },
             "DiagonalBackward0",
             redo,
-        )
+        );
+        with_saved(out, || {
+            vec![
+                ("dim1", V::dim(a)),
+                ("dim2", V::dim(b)),
+                ("offset", V::Int(offset)),
+                ("self_sym_sizes", V::sizes(self.shape())),
+            ]
+        })
     }
 
     pub fn flatten(&self, start: i64, end: i64) -> Result<Tensor> {
@@ -393,7 +427,7 @@ impl Tensor {
             strides.push(l.strides[d]);
         }
         let redo: ViewFn = Arc::new(move |t: &Tensor| t.unfold_dim(d as i64, size, step));
-        self.region_view(
+        let out = self.region_view(
             Layout {
                 shape,
                 strides,
@@ -401,7 +435,15 @@ impl Tensor {
             },
             "UnfoldBackward0",
             redo,
-        )
+        );
+        with_saved(out, || {
+            vec![
+                ("dimension", V::dim(d)),
+                ("self_sym_sizes", V::sizes(self.shape())),
+                ("size", V::dim(size)),
+                ("step", V::dim(step)),
+            ]
+        })
     }
 }
 
@@ -475,7 +517,25 @@ impl Tensor {
                 offset: t.offset() + rel,
             })
         });
-        self.region_view(layout, "AsStridedBackward0", redo)
+        let out = self.region_view(layout, "AsStridedBackward0", redo);
+        with_saved(out, || {
+            vec![
+                ("size", V::Ints(size.to_vec())),
+                ("storage_offset", V::Int(offset)),
+                ("stride", V::Ints(stride.to_vec())),
+            ]
+        })
+    }
+
+    /// What PyTorch's SliceBackward0 reports.
+    fn slice_saved(&self, dim: usize, start: usize, end: usize, step: usize) -> SavedList {
+        vec![
+            ("dim", V::dim(dim)),
+            ("end", V::dim(end)),
+            ("self_sym_sizes", V::sizes(self.shape())),
+            ("start", V::dim(start)),
+            ("step", V::dim(step)),
+        ]
     }
 }
 

@@ -1,7 +1,7 @@
 //! Fused neural-network ops with their own backward (softmax, log_softmax) and einsum.
 
 use super::Tensor;
-use crate::autograd::{self, is_grad_enabled, SavedTensor};
+use crate::autograd::{self, is_grad_enabled, SavedTensor, SavedValue};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::shape::normalize_dim;
@@ -83,6 +83,12 @@ impl Tensor {
                 yv.mul(&g.sub(&g.mul(&yv)?.sum_dims(&[di], true, None)?)?)?
             };
             Ok(vec![Some(gi)])
+        });
+        autograd::describe(&out, || {
+            vec![
+                ("dim", SavedValue::dim(d)),
+                ("result", SavedValue::tensor(&out.detach())),
+            ]
         });
         Ok(out)
     }
@@ -185,6 +191,14 @@ fn layer_norm_record(
     let saved_x = SavedTensor::new(x);
     let (ws, bs) = (weight.cloned(), bias.cloned());
     let (hw, hb) = (weight.is_some(), bias.is_some());
+    let saved = vec![
+        ("bias", SavedValue::opt(bias)),
+        ("input", SavedValue::tensor(x)),
+        ("normalized_shape", SavedValue::sizes(normalized_shape)),
+        ("result1", SavedValue::tensor(&mean)),
+        ("result2", SavedValue::tensor(&rstd)),
+        ("weight", SavedValue::opt(weight)),
+    ];
     autograd::record(&out, "NativeLayerNormBackward0", &ins, move |g, _| {
         let xv = saved_x.get()?.clone();
         if is_grad_enabled() {
@@ -245,6 +259,7 @@ fn layer_norm_record(
         }
         Ok(res)
     });
+    autograd::describe(&out, || saved);
     Ok(out)
 }
 
@@ -723,6 +738,16 @@ impl Tensor {
             running_mean.map(|t| t.detach().deep_clone()).transpose()?,
             running_var.map(|t| t.detach().deep_clone()).transpose()?,
         );
+        let saved = vec![
+            ("eps", SavedValue::Float(eps)),
+            ("input", SavedValue::tensor(self)),
+            ("result1", SavedValue::tensor(&mean)),
+            ("result2", SavedValue::tensor(&rstd)),
+            ("running_mean", SavedValue::opt(rm.as_ref())),
+            ("running_var", SavedValue::opt(rv.as_ref())),
+            ("training", SavedValue::Bool(training)),
+            ("weight", SavedValue::opt(weight)),
+        ];
         autograd::record(&out, "NativeBatchNormBackward0", &ins, move |g, _| {
             let xv = x.get()?.clone();
             if is_grad_enabled() {
@@ -784,6 +809,7 @@ impl Tensor {
             }
             Ok(res)
         });
+        autograd::describe(&out, || saved);
         Ok(out)
     }
 }

@@ -213,6 +213,7 @@ impl Tensor {
         g: Option<&Arc<Generator>>,
         device: Device,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::rand", &[]);
         Self::uniform(shape, 0.0, 1.0, dtype, g, device)
     }
 
@@ -224,6 +225,7 @@ impl Tensor {
         g: Option<&Arc<Generator>>,
         device: Device,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::uniform_", &[]);
         check_float(dtype, "check_uniform_bounds")?;
         if device != Device::Cpu {
             return device_draw(shape, dtype, Distribution::Uniform { lo, hi }, g, device);
@@ -242,6 +244,7 @@ impl Tensor {
         g: Option<&Arc<Generator>>,
         device: Device,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::randn", &[]);
         Self::normal(shape, 0.0, 1.0, dtype, g, device)
     }
 
@@ -253,6 +256,7 @@ impl Tensor {
         g: Option<&Arc<Generator>>,
         device: Device,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::normal_", &[]);
         check_float(dtype, "normal_kernel_cpu")?;
         if std < 0.0 {
             return Err(Error::Runtime(format!(
@@ -278,6 +282,7 @@ impl Tensor {
         g: Option<&Arc<Generator>>,
         device: Device,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::randint", &[]);
         if high <= low {
             return Err(Error::Runtime(format!(
                 "random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
@@ -303,6 +308,7 @@ impl Tensor {
         g: Option<&Arc<Generator>>,
         device: Device,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::randperm", &[]);
         let mut v = host_vec(n, |i| i as i64)?;
         gen(g).with(|r| {
             for i in (1..n).rev() {
@@ -317,6 +323,7 @@ impl Tensor {
 
     /// `torch.bernoulli(p)`: 1 with probability p, in p's dtype.
     pub fn bernoulli(&self, g: Option<&Arc<Generator>>) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::bernoulli", &[self]);
         let p = self.to_f64_vec()?;
         if p.iter().any(|&x| !(0.0..=1.0).contains(&x)) {
             return Err(Error::Runtime(
@@ -347,6 +354,7 @@ impl Tensor {
         g: Option<&Arc<Generator>>,
         device: Device,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::bernoulli_", &[]);
         if !(0.0..=1.0).contains(&p) {
             return Err(Error::Runtime(format!(
                 "bernoulli_ expects p to be in [0, 1], but got p={p}"
@@ -369,6 +377,7 @@ impl Tensor {
         replacement: bool,
         g: Option<&Arc<Generator>>,
     ) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::multinomial", &[self]);
         if self.ndim() == 0 || self.ndim() > 2 {
             return Err(Error::Runtime("prob_dist must be 1 or 2 dim".into()));
         }

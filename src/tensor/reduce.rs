@@ -1,7 +1,7 @@
 //! Reductions with `dim` (int, negative, tuple), `keepdim` and `dtype` like PyTorch.
 
 use super::Tensor;
-use crate::autograd::{self, SavedTensor};
+use crate::autograd::{self, SavedList, SavedTensor, SavedValue};
 use crate::backend::ReduceOp;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -108,6 +108,52 @@ fn reduce_name(r: Reduction, all: bool) -> &'static str {
         (Reduction::Amax, _) => "AmaxBackward0",
         (Reduction::Amin, _) => "AminBackward0",
     }
+}
+
+/// A number argument as PyTorch reports it: an int when it is one.
+pub(crate) fn number(v: f64) -> SavedValue {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 {
+        SavedValue::Int(v as i64)
+    } else {
+        SavedValue::Float(v)
+    }
+}
+
+/// `dim` (a list, or one int where PyTorch's node takes one) and `keepdim`.
+fn dim_keepdim(d: &[usize], one: bool, keepdim: bool) -> SavedList {
+    let dim = if one && d.len() == 1 {
+        SavedValue::dim(d[0])
+    } else {
+        SavedValue::dims(d)
+    };
+    vec![("dim", dim), ("keepdim", SavedValue::Bool(keepdim))]
+}
+
+/// The values PyTorch reports as saved by the node of a `reduce`.
+fn reduce_saved(
+    r: Reduction,
+    d: Option<&[usize]>,
+    keepdim: bool,
+    x: &Tensor,
+    y: &Tensor,
+) -> SavedList {
+    let mut v = match d {
+        Some(d) => dim_keepdim(d, r == Reduction::Prod, keepdim),
+        None => Vec::new(),
+    };
+    match r {
+        Reduction::Sum | Reduction::Mean => {
+            if r == Reduction::Mean {
+                v.push(("self_sym_numel", SavedValue::dim(x.numel())));
+            }
+            v.push(("self_sym_sizes", SavedValue::sizes(x.shape())));
+        }
+        Reduction::Prod | Reduction::Amax | Reduction::Amin => {
+            v.push(("result", SavedValue::tensor(&y.detach())));
+            v.push(("self", SavedValue::tensor(x)));
+        }
+    }
+    v
 }
 
 impl Tensor {
@@ -222,6 +268,9 @@ impl Tensor {
                 })])
             },
         );
+        let given =
+            (!dims.is_empty() || r == Reduction::Amax || r == Reduction::Amin).then_some(&d[..]);
+        autograd::describe(&out, || reduce_saved(r, given, keepdim, &src, &out));
         Ok(out)
     }
 
@@ -254,6 +303,14 @@ impl Tensor {
             };
             autograd::record(&vals, name, &[self], move |g, _| {
                 Ok(vec![Some(index_backward(g, &ix, &in_shape, d, keepdim)?)])
+            });
+            autograd::describe(&vals, || {
+                vec![
+                    ("dim", SavedValue::dim(d)),
+                    ("indices", SavedValue::tensor(&idx)),
+                    ("keepdim", SavedValue::Bool(keepdim)),
+                    ("self_sym_sizes", SavedValue::sizes(self.shape())),
+                ]
             });
         }
         Ok((vals, idx))
@@ -337,6 +394,7 @@ impl Tensor {
         let in_shape = self.shape().to_vec();
         let x = SavedTensor::new(self);
         let y = SavedTensor::new(&out.detach());
+        let dd = d.clone();
         let name = if is_std {
             "StdBackward0"
         } else {
@@ -370,6 +428,15 @@ impl Tensor {
             }
             Ok(vec![Some(centered.mul_scalar(2.0 / denom)?.mul(&ge)?)])
         });
+        autograd::describe(&out, || {
+            let mut v = vec![("correction", number(correction))];
+            v.extend(dim_keepdim(&dd, false, keepdim));
+            if is_std {
+                v.push(("result", SavedValue::tensor(&out.detach())));
+            }
+            v.push(("self", SavedValue::tensor(self)));
+            v
+        });
         Ok(out)
     }
 
@@ -390,6 +457,7 @@ impl Tensor {
         let in_shape = self.shape().to_vec();
         let x = SavedTensor::new(self);
         let y = SavedTensor::new(&out.detach());
+        let dd = d.clone();
         autograd::record(&out, "LinalgVectorNormBackward0", &[self], move |g, _| {
             let xv = x.get()?;
             let ge = expand_back(g, &in_shape, &d, keepdim)?;
@@ -418,6 +486,13 @@ impl Tensor {
             };
             Ok(vec![Some(gx.mul(&ge)?)])
         });
+        autograd::describe(&out, || {
+            let mut v = dim_keepdim(&dd, false, keepdim);
+            v.push(("ord", number(p)));
+            v.push(("result", SavedValue::tensor(&out.detach())));
+            v.push(("self", SavedValue::tensor(self)));
+            v
+        });
         Ok(out)
     }
 
@@ -437,6 +512,7 @@ impl Tensor {
         let in_shape = src.shape().to_vec();
         let x = SavedTensor::new(&src);
         let y = SavedTensor::new(&out.detach());
+        let dd = d.clone();
         autograd::record(&out, "LogsumexpBackward0", &[&src], move |g, _| {
             let ge = expand_back(g, &in_shape, &d, keepdim)?;
             // With create_graph the output is recomputed so that its own graph is recorded.
@@ -447,6 +523,12 @@ impl Tensor {
             };
             let yv = expand_back(&yv, &in_shape, &d, keepdim)?;
             Ok(vec![Some(ge.mul(&x.get()?.sub(&yv)?.exp()?)?)])
+        });
+        autograd::describe(&out, || {
+            let mut v = dim_keepdim(&dd, false, keepdim);
+            v.push(("result", SavedValue::tensor(&out.detach())));
+            v.push(("self", SavedValue::tensor(&src)));
+            v
         });
         Ok(out)
     }
@@ -485,10 +567,16 @@ impl Tensor {
         }
         let in_shape = src.shape().to_vec();
         let x = SavedTensor::new(&src);
+        let dd = d.clone();
         autograd::record(&out, "NansumBackward0", &[&src], move |g, _| {
             let ge = expand_back(g, &in_shape, &d, keepdim)?;
             let zero = Tensor::full_on(&[], 0.0, ge.dtype(), ge.device())?;
             Ok(vec![Some(Tensor::where_(&x.get()?.isnan()?, &zero, &ge)?)])
+        });
+        autograd::describe(&out, || {
+            let mut v = dim_keepdim(&dd, false, keepdim);
+            v.push(("self", SavedValue::tensor(&src)));
+            v
         });
         Ok(out)
     }

@@ -2,7 +2,7 @@
 
 use super::reduce::{index_backward, to_rows};
 use super::Tensor;
-use crate::autograd::{self, SavedTensor};
+use crate::autograd::{self, SavedTensor, SavedValue};
 use crate::backend::ScanOp;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -45,6 +45,7 @@ fn reverse_cumsum(x: &Tensor, d: i64) -> Result<Tensor> {
 
 impl Tensor {
     pub fn cumsum(&self, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::cumsum", &[self]);
         let dtype = crate::amp::fp32_dtype("cumsum", self, dtype);
         let src = scan_input(self, dtype)?;
         if src.ndim() == 0 {
@@ -57,11 +58,13 @@ impl Tensor {
             autograd::record(&out, "CumsumBackward0", &[&src], move |g, _| {
                 Ok(vec![Some(reverse_cumsum(g, d as i64)?)])
             });
+            autograd::describe(&out, || vec![("dim", SavedValue::dim(d))]);
         }
         Ok(out)
     }
 
     pub fn cumprod(&self, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::cumprod", &[self]);
         let dtype = crate::amp::fp32_dtype("cumprod", self, dtype);
         let src = scan_input(self, dtype)?;
         if src.ndim() == 0 {
@@ -75,6 +78,13 @@ impl Tensor {
             autograd::record(&out, "CumprodBackward0", &[&src], move |g, _| {
                 Ok(vec![Some(cumprod_grad(x.get()?, g, d as i64)?)])
             });
+            // The rule recomputes the product from the input rather than keeping the result.
+            autograd::describe(&out, || {
+                vec![
+                    ("dim", SavedValue::dim(d)),
+                    ("self", SavedValue::tensor(&src)),
+                ]
+            });
         }
         Ok(out)
     }
@@ -82,6 +92,7 @@ impl Tensor {
     /// `sort(dim, descending)` → (values, indices). NaN sorts as the largest; ties keep
     /// their order; integers compare exactly.
     pub fn sort(&self, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> {
+        let _prof = crate::profiler::op("aten::sort", &[self]);
         if self.ndim() == 0 {
             normalize_dim(dim, 0)?;
             let idx = Tensor::full_on(&[], 0i64, DType::I64, self.device())?;
@@ -99,11 +110,13 @@ impl Tensor {
     }
 
     pub fn argsort(&self, dim: i64, descending: bool) -> Result<Tensor> {
+        let _prof = crate::profiler::op("aten::argsort", &[self]);
         Ok(self.sort(dim, descending)?.1)
     }
 
     /// `topk(k, dim, largest)` → (values, indices), sorted.
     pub fn topk(&self, k: usize, dim: i64, largest: bool) -> Result<(Tensor, Tensor)> {
+        let _prof = crate::profiler::op("aten::topk", &[self]);
         let d = normalize_dim(dim, self.ndim())?;
         let n = if self.ndim() == 0 { 1 } else { self.shape()[d] };
         if k > n {
@@ -170,6 +183,13 @@ fn record_take_along(out: &Tensor, x: &Tensor, idx: &Tensor, d: usize, name: &'s
     let ix = idx.clone();
     autograd::record(out, name, &[x], move |g, _| {
         Ok(vec![Some(index_backward(g, &ix, &in_shape, d, true)?)])
+    });
+    autograd::describe(out, || {
+        vec![
+            ("dim", SavedValue::dim(d)),
+            ("indices", SavedValue::tensor(idx)),
+            ("self_sym_sizes", SavedValue::sizes(x.shape())),
+        ]
     });
 }
 

@@ -1,10 +1,10 @@
 //! Elementwise math functions. Integer inputs of float-only functions are computed in
 //! float32, like PyTorch. Gradient rules sit next to the list of ops.
 
-use super::binary::Arg;
+use super::binary::{scalar_value, Arg};
 use super::creation::Scalar;
 use super::Tensor;
-use crate::autograd::{self, is_grad_enabled, SavedTensor};
+use crate::autograd::{self, is_grad_enabled, SavedTensor, SavedValue};
 pub use crate::backend::{MapOp, UnaryOp};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -199,6 +199,27 @@ fn profile_name(op: UnaryOp) -> String {
     }
 }
 
+/// The values PyTorch reports as saved by the node of `op` (the same tensors this rule holds).
+fn unary_saved(op: UnaryOp, x: &Tensor, y: &Tensor) -> autograd::SavedList {
+    use UnaryOp::*;
+    match op {
+        Neg | Sign | Floor | Ceil | Round | Trunc | Frac => Vec::new(),
+        Square => vec![
+            ("exponent", SavedValue::Int(2)),
+            ("self", SavedValue::tensor(x)),
+        ],
+        Gelu | GeluTanh => vec![
+            (
+                "approximate",
+                SavedValue::Str(if op == Gelu { "none" } else { "tanh" }),
+            ),
+            ("self", SavedValue::tensor(x)),
+        ],
+        _ if op.derivative_uses_input() => vec![("self", SavedValue::tensor(x))],
+        _ => vec![("result", SavedValue::tensor(&y.detach()))],
+    }
+}
+
 /// `op(t)` with autograd.
 pub fn unary(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
     if crate::amp::is_active() {
@@ -244,6 +265,7 @@ pub fn unary(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
             None => Some(g.mul_scalar(0.0)?),
         }])
     });
+    autograd::describe(&out, || unary_saved(op, t, &out));
     Ok(out)
 }
 
@@ -388,6 +410,14 @@ impl Tensor {
                 mask = mask.logical_and(&x.lt_scalar(h)?)?;
             }
             Ok(vec![Some(g.mul(&mask.to_dtype(g.dtype())?)?)])
+        });
+        autograd::describe(&out, || {
+            let bound = |b: Option<Scalar>| b.map_or(SavedValue::None, scalar_value);
+            vec![
+                ("max", bound(max)),
+                ("min", bound(min)),
+                ("self", SavedValue::tensor(self)),
+            ]
         });
         Ok(out)
     }

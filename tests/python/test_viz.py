@@ -90,11 +90,62 @@ def test_attrs_multiple_outputs_and_leaf_output():
     names = _by_label(labels)
     mul = labels[names["MulBackward0"][0]]
     assert "sequence_nr:" in mul and "output: (2, 3) float32" in mul
+    # The rule's scalar arguments: a*2 saved the number 2 as `other`; sum(0) its dim.
+    assert "other: 2" in mul.split("\n")
+    summ = labels[names["SumBackward1"][0]].split("\n")
+    assert "dim: (0,)" in summ and "keepdim: False" in summ and "self_sym_sizes: (2, 3)" in summ
     assert "(2, 3)" in names and "(3,)" in names  # both outputs
     assert labels[names["b"][0]] == "b\n(3,)\nfloat32"
     assert len(names["b"]) == 1  # the leaf output is the parameter node itself
-    with pytest.raises(NotImplementedError, match="show_saved"):
-        make_dot(out1, show_saved=True)
+    # Values are cut to max_attr_chars.
+    labels, _ = _parse(make_dot(out2, show_attrs=True, max_attr_chars=5))
+    summ = labels[_by_label(labels)["SumBackward1"][0]].split("\n")
+    assert "self_sym_sizes: (2..." in summ
+
+
+def test_saved_tensors_drawn_like_torchviz():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.Tanh())
+    x = torch.randn(5, 4)
+    loss = model(x).exp().sum()
+    dot = make_dot(loss, params=dict(model.named_parameters()), show_saved=True)
+    labels, edges = _parse(dot)
+    saved = {n for n in labels if "fillcolor=orange" in _node_line(dot, n)}
+    # addmm saved mat1 (x) and mat2 (weight.t()); tanh and exp their results.
+    got = sorted(labels[n] for n in saved)
+    assert got == ["mat1\n(5, 4)", "mat2\n(4, 3)", "result\n(5, 3)", "result\n(5, 3)"]
+    # Each joins its node with an undirected edge.
+    undirected = [(a, b) for a, b in edges if a in saved]
+    assert len(undirected) == 4
+    assert all("dir=none" in _edge_line(dot, a, b) for a, b in undirected)
+    owners = sorted(labels[b] for _, b in undirected)
+    assert owners == ["AddmmBackward0", "AddmmBackward0", "ExpBackward0", "TanhBackward0"]
+    # Without the flag nothing orange is drawn.
+    assert "orange" not in make_dot(loss).source
+
+
+def test_saved_tensor_shared_by_nodes_drawn_once_and_freed_after_backward():
+    x = torch.randn(3, requires_grad=True)
+    y = x.sigmoid()
+    z = y * y  # mul saves y (as self and other); sigmoid saves y as its result
+    dot = make_dot(z, show_saved=True)
+    labels, edges = _parse(dot)
+    saved = [n for n in labels if "fillcolor=orange" in _node_line(dot, n)]
+    assert len(saved) == 1  # one tensor, three uses
+    assert sum(a == saved[0] for a, _ in edges) == 3
+    z.sum().backward()
+    labels, _ = _parse(make_dot(z, show_saved=True))
+    assert sorted(v for v in labels.values() if "freed" in v) == [
+        "other\n(freed)", "result\n(freed)", "self\n(freed)"
+    ]
+
+
+def _node_line(dot, node):
+    return next(line for line in dot.body if line.strip().startswith(node + " ["))
+
+
+def _edge_line(dot, a, b):
+    return next(line for line in dot.body if line.strip().startswith(f"{a} -> {b}"))
 
 
 def test_ten_thousand_nodes_without_recursion():
