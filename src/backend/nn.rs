@@ -74,33 +74,55 @@ pub struct LayerNormGrads {
     pub bias: Option<Storage>,
 }
 
-/// One LSTM step's elementwise part: the new hidden and cell states, and the activated gates
-/// `[i, f, g, o]` (kept for the backward).
-pub struct LstmCellOut {
-    pub h: Storage,
-    pub c: Storage,
+/// A fused LSTM layer's forward (all contiguous, of the inputs' dtype). Steps are numbered in
+/// processing order (from the last time step when the layer runs in reverse).
+pub struct LstmLayerOut {
+    /// `[T + 1, N, H]`: the hidden state after every time step (in time order), then the
+    /// final cell state.
+    pub packed: Storage,
+    /// `[T, N, 4H]`: the activated gates `[i, f, g, o]` of each processing step.
     pub gates: Storage,
+    /// `[T + 1, N, H]`: the cell state before the first processing step, then after each.
+    pub cells: Storage,
+    /// `[T, N, H]`: the hidden state entering each time step (in time order).
+    pub h_in: Storage,
+}
+
+/// Gradients of a fused LSTM layer: of the input projections `[T, N, 4H]` (in time order),
+/// and of the initial hidden and cell states `[N, H]`.
+pub struct LstmLayerGrads {
+    pub xw: Storage,
+    pub h0: Storage,
+    pub c0: Storage,
 }
 
 pub trait NnKernels {
-    /// The elementwise part of an LSTM step from the pre-activation gates `[n, 4h]` (input,
-    /// forget, cell, output blocks) and the previous cell state `[n, h]`:
-    /// `c' = σ(f)·c + σ(i)·tanh(g)`, `h' = σ(o)·tanh(c')`. `Ok(None)` when the backend has no
-    /// fused kernel for the dtype (the tensor layer composes the step).
-    fn lstm_cell(&self, _gates: Strided, _c: Strided) -> Result<Option<LstmCellOut>> {
+    /// A whole LSTM layer (one direction): from the input projections `xw` `[T, N, 4H]`
+    /// (input bias included), initial states `h0`, `c0` `[N, H]`, the recurrent weight
+    /// `w_hh` `[4H, H]` and bias `b_hh` `[4H]`, runs `z = xw[t] + h·W_hhᵀ + b_hh`,
+    /// `c' = σ(f)·c + σ(i)·tanh(g)`, `h' = σ(o)·tanh(c')` over every step (from the last
+    /// one when `reverse`). `Ok(None)` when the backend has no fused kernel for the dtype or
+    /// shape (the tensor layer composes the recurrence).
+    fn lstm_layer(
+        &self,
+        _xw: Strided,
+        _states: (Strided, Strided),
+        _w_hh: Strided,
+        _b_hh: Option<Strided>,
+        _reverse: bool,
+    ) -> Result<Option<LstmLayerOut>> {
         Ok(None)
     }
 
-    /// The backward of `lstm_cell`: from the activated gates, the previous and new cell
-    /// states and the gradients of `h'` and `c'`, the gradients of the pre-activation gates
-    /// `[n, 4h]` and of the previous cell state `[n, h]`.
-    fn lstm_cell_backward(
+    /// The backward of `lstm_layer` from the gradient of its packed output `[T + 1, N, H]`,
+    /// the saved gates and cell states and the recurrent weight.
+    fn lstm_layer_backward(
         &self,
-        _gates: Strided,
-        _c_prev: Strided,
-        _c_new: Strided,
-        _grads: (Strided, Strided),
-    ) -> Result<Option<(Storage, Storage)>> {
+        _grad: Strided,
+        _saved: (Strided, Strided),
+        _w_hh: Strided,
+        _reverse: bool,
+    ) -> Result<Option<LstmLayerGrads>> {
         Ok(None)
     }
 

@@ -37,23 +37,29 @@ fn block_rows(m: usize, d: usize) -> usize {
     }
 }
 
-fn forward<F: Float + Elem>(
-    x: &[F],
-    w: Option<&[F]>,
-    b: Option<&[F]>,
-    (m, d): (usize, usize),
-    eps: f64,
-) -> Result<LayerNormOut> {
-    let mut y = try_output::<F>(m * d)?;
-    let inv_d = F::one() / F::from_f64(d.max(1) as f64);
-    let eps = F::from_f64(eps);
-    let row = |i: usize, yr: &mut [F]| -> (F, F) {
+/// What the forward reads besides `x`.
+#[derive(Clone, Copy)]
+struct Affine<'a, F> {
+    w: Option<&'a [F]>,
+    b: Option<&'a [F]>,
+    d: usize,
+    eps: F,
+}
+
+/// Normalizes the rows `first..` of `x` into the rows of `yb`; returns each row's (mean, rstd).
+#[inline(always)]
+fn norm_rows<F: Float + Elem>(x: &[F], yb: &mut [F], first: usize, p: Affine<F>) -> Vec<(F, F)> {
+    let d = p.d;
+    let inv_d = F::one() / F::from_f64(d as f64);
+    let mut stats = Vec::with_capacity(yb.len() / d);
+    for (r, yr) in yb.chunks_mut(d).enumerate() {
+        let i = first + r;
         let xr = &x[i * d..(i + 1) * d];
         let mean = lane_sum2(xr, xr, |v, _| v) * inv_d;
         let var = lane_sum2(xr, xr, |v, _| (v - mean) * (v - mean)) * inv_d;
-        let rstd = F::one() / (var + eps).sqrt();
+        let rstd = F::one() / (var + p.eps).sqrt();
         let norm = yr.iter_mut().zip(xr);
-        match (w, b) {
+        match (p.w, p.b) {
             (Some(w), Some(b)) => norm
                 .zip(w.iter().zip(b))
                 .for_each(|((o, &v), (&wv, &bv))| *o = (v - mean) * rstd * wv + bv),
@@ -65,18 +71,54 @@ fn forward<F: Float + Elem>(
                 .for_each(|((o, &v), &bv)| *o = (v - mean) * rstd + bv),
             (None, None) => norm.for_each(|(o, &v)| *o = (v - mean) * rstd),
         }
-        (mean, rstd)
-    };
+        stats.push((mean, rstd));
+    }
+    stats
+}
+
+/// `norm_rows` compiled for AVX2 (same arithmetic, in the same order: only wider registers).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn norm_rows_avx2<F: Float + Elem>(
+    x: &[F],
+    yb: &mut [F],
+    first: usize,
+    p: Affine<F>,
+) -> Vec<(F, F)> {
+    norm_rows(x, yb, first, p)
+}
+
+fn norm_rows_best<F: Float + Elem>(
+    x: &[F],
+    yb: &mut [F],
+    first: usize,
+    p: Affine<F>,
+) -> Vec<(F, F)> {
+    #[cfg(target_arch = "x86_64")]
+    if super::vmath::has_avx2_fma() {
+        // SAFETY: the CPU supports the features the function is compiled for.
+        return unsafe { norm_rows_avx2(x, yb, first, p) };
+    }
+    norm_rows(x, yb, first, p)
+}
+
+fn forward<F: Float + Elem>(
+    x: &[F],
+    w: Option<&[F]>,
+    b: Option<&[F]>,
+    (m, d): (usize, usize),
+    eps: f64,
+) -> Result<LayerNormOut> {
+    let mut y = try_output::<F>(m * d)?;
+    let eps = F::from_f64(eps);
     let stats: Vec<(F, F)> = if d == 0 {
         // An empty row: mean NaN (0/0), variance 0.
         vec![(F::nan(), F::one() / eps.sqrt()); m]
     } else {
         let br = block_rows(m, d);
+        let p = Affine { w, b, d, eps };
         super::map_chunks(&mut y, br * d, m * d, |blk, yb| {
-            yb.chunks_mut(d)
-                .enumerate()
-                .map(|(r, yr)| row(blk * br + r, yr))
-                .collect::<Vec<_>>()
+            norm_rows_best(x, yb, blk * br, p)
         })
         .into_iter()
         .flatten()
@@ -90,12 +132,75 @@ fn forward<F: Float + Elem>(
     })
 }
 
+#[derive(Clone, Copy)]
 struct Saved<'a, F> {
+    /// Row `i` of the output gradient starts at `i * g_step` (0: one row broadcast to all).
     g: &'a [F],
+    g_step: usize,
     x: &'a [F],
     mean: &'a [F],
     rstd: &'a [F],
     w: Option<&'a [F]>,
+}
+
+/// The input gradient of the rows `first..` (into `gb`) and, with `params`, their partial
+/// sums of g·x̂ and g per column.
+#[inline(always)]
+fn grad_rows<F: Float + Elem>(
+    s: Saved<F>,
+    gb: &mut [F],
+    first: usize,
+    d: usize,
+    params: bool,
+) -> (Vec<F>, Vec<F>) {
+    let inv_d = F::one() / F::from_f64(d as f64);
+    let mut pw = vec![F::zero(); if params { d } else { 0 }];
+    let mut pb = vec![F::zero(); if params { d } else { 0 }];
+    // g·w for one row (g itself without a weight).
+    let mut gh = vec![F::zero(); d];
+    for (r, gxr) in gb.chunks_mut(d).enumerate() {
+        let i = first + r;
+        let (gr, xr) = (
+            &s.g[i * s.g_step..i * s.g_step + d],
+            &s.x[i * d..(i + 1) * d],
+        );
+        let (mean, rstd) = (s.mean[i], s.rstd[i]);
+        match s.w {
+            Some(w) => gh
+                .iter_mut()
+                .zip(gr.iter().zip(w))
+                .for_each(|(o, (&a, &b))| *o = a * b),
+            None => gh.copy_from_slice(gr),
+        }
+        let c1 = lane_sum2(&gh, &gh, |a, _| a) * inv_d;
+        let c2 = lane_sum2(&gh, xr, |a, v| a * (v - mean)) * rstd * inv_d;
+        gxr.iter_mut()
+            .zip(gh.iter().zip(xr))
+            .for_each(|(o, (&a, &v))| *o = rstd * (a - c1 - (v - mean) * rstd * c2));
+        if params {
+            pw.iter_mut()
+                .zip(pb.iter_mut())
+                .zip(gr.iter().zip(xr))
+                .for_each(|((pwv, pbv), (&gv, &v))| {
+                    *pwv = *pwv + gv * (v - mean) * rstd;
+                    *pbv = *pbv + gv;
+                });
+        }
+    }
+    (pw, pb)
+}
+
+/// `grad_rows` compiled for AVX2 (same arithmetic, in the same order).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn grad_rows_avx2<F: Float + Elem>(
+    s: Saved<F>,
+    gb: &mut [F],
+    first: usize,
+    d: usize,
+    params: bool,
+) -> (Vec<F>, Vec<F>) {
+    grad_rows(s, gb, first, d, params)
 }
 
 fn backward<F: Float + Elem>(
@@ -104,41 +209,15 @@ fn backward<F: Float + Elem>(
     params: bool,
 ) -> Result<(Vec<F>, Vec<f64>, Vec<f64>)> {
     let mut gx = try_output::<F>(m * d)?;
-    let inv_d = F::one() / F::from_f64(d.max(1) as f64);
     let br = block_rows(m, d);
     // Each block returns its partial sums of g·x̂ and g (per column).
     let block = |blk: usize, gb: &mut [F]| -> (Vec<F>, Vec<F>) {
-        let mut pw = vec![F::zero(); if params { d } else { 0 }];
-        let mut pb = vec![F::zero(); if params { d } else { 0 }];
-        // g·w for one row (g itself without a weight).
-        let mut gh = vec![F::zero(); d];
-        for (r, gxr) in gb.chunks_mut(d).enumerate() {
-            let i = blk * br + r;
-            let (gr, xr) = (&s.g[i * d..(i + 1) * d], &s.x[i * d..(i + 1) * d]);
-            let (mean, rstd) = (s.mean[i], s.rstd[i]);
-            match s.w {
-                Some(w) => gh
-                    .iter_mut()
-                    .zip(gr.iter().zip(w))
-                    .for_each(|(o, (&a, &b))| *o = a * b),
-                None => gh.copy_from_slice(gr),
-            }
-            let c1 = lane_sum2(&gh, &gh, |a, _| a) * inv_d;
-            let c2 = lane_sum2(&gh, xr, |a, v| a * (v - mean)) * rstd * inv_d;
-            gxr.iter_mut()
-                .zip(gh.iter().zip(xr))
-                .for_each(|(o, (&a, &v))| *o = rstd * (a - c1 - (v - mean) * rstd * c2));
-            if params {
-                pw.iter_mut()
-                    .zip(pb.iter_mut())
-                    .zip(gr.iter().zip(xr))
-                    .for_each(|((pwv, pbv), (&gv, &v))| {
-                        *pwv = *pwv + gv * (v - mean) * rstd;
-                        *pbv = *pbv + gv;
-                    });
-            }
+        #[cfg(target_arch = "x86_64")]
+        if super::vmath::has_avx2_fma() {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            return unsafe { grad_rows_avx2(s, gb, blk * br, d, params) };
         }
-        (pw, pb)
+        grad_rows(s, gb, blk * br, d, params)
     };
     let partials = if d == 0 {
         Vec::new()
@@ -155,6 +234,14 @@ fn backward<F: Float + Elem>(
         }
     }
     Ok((gx, gw, gbias))
+}
+
+/// The single value of a non-empty view that repeats one element everywhere (all strides 0).
+fn broadcast_value<F: Elem>(s: Strided) -> Result<Option<F>> {
+    if s.numel() == 0 || s.layout.strides.iter().any(|&st| st != 0) {
+        return Ok(None);
+    }
+    Ok(Some(super::elems::<F>(s)?[s.layout.offset]))
 }
 
 fn to_storage<F: Elem>(v: &[f64]) -> Storage {
@@ -204,15 +291,18 @@ impl CpuBackend {
     ) -> Result<Option<LayerNormGrads>> {
         macro_rules! run {
             ($F:ty) => {{
-                let (gs, xs) = (
-                    contiguous_or_gathered::<$F>(g)?,
-                    contiguous_or_gathered::<$F>(x)?,
-                );
+                let (gs, g_step) = match broadcast_value::<$F>(g)? {
+                    // One value for every element (`y.sum().backward()`): one row of it.
+                    Some(v) => (std::borrow::Cow::Owned(vec![v; rows.1]), 0),
+                    None => (contiguous_or_gathered::<$F>(g)?, rows.1),
+                };
+                let xs = contiguous_or_gathered::<$F>(x)?;
                 let ms = contiguous_or_gathered::<$F>(mean)?;
                 let rs = contiguous_or_gathered::<$F>(rstd)?;
                 let ws = w.map(contiguous_or_gathered::<$F>).transpose()?;
                 let saved = Saved {
                     g: &gs,
+                    g_step,
                     x: &xs,
                     mean: &ms,
                     rstd: &rs,

@@ -55,7 +55,7 @@ impl<'a, T: Elem> Operand<'a, T> {
 /// `a` and `b` point to matrices whose strided `m × k` / `k × n` elements are in bounds; `dst`
 /// holds `m·n` elements and does not alias them.
 #[allow(clippy::too_many_arguments)]
-unsafe fn gemm_call<T: Elem>(
+pub(super) unsafe fn gemm_call<T: Elem>(
     dst: &mut [T],
     a: *const T,
     sa: [usize; 3],

@@ -85,6 +85,11 @@ pub fn gather<T: Elem>(s: Strided) -> Result<Vec<T>> {
     let src = elems::<T>(s)?;
     let l = s.layout;
     let mut out = try_output::<T>(l.numel())?;
+    if !out.is_empty() && l.strides.iter().all(|&st| st == 0) {
+        // One element broadcast everywhere (the gradient of a full reduction).
+        out.fill(src[l.offset]);
+        return Ok(out);
+    }
     if !transpose::gather_tiled(src, l, &mut out) && !transpose::gather_rows(src, l, &mut out) {
         fill_strided(&mut out, &l.shape, [&l.strides], [l.offset], |[o]| src[o]);
     }

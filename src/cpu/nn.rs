@@ -205,18 +205,25 @@ impl NnKernels for CpuBackend {
         )
     }
 
-    fn lstm_cell(&self, gates: Strided, c: Strided) -> Result<Option<crate::backend::LstmCellOut>> {
-        self.lstm_forward(gates, c)
+    fn lstm_layer(
+        &self,
+        xw: Strided,
+        states: (Strided, Strided),
+        w_hh: Strided,
+        b_hh: Option<Strided>,
+        reverse: bool,
+    ) -> Result<Option<crate::backend::LstmLayerOut>> {
+        self.lstm_layer_forward(xw, states, w_hh, b_hh, reverse)
     }
 
-    fn lstm_cell_backward(
+    fn lstm_layer_backward(
         &self,
-        gates: Strided,
-        c_prev: Strided,
-        c_new: Strided,
-        grads: (Strided, Strided),
-    ) -> Result<Option<(Storage, Storage)>> {
-        self.lstm_backward(gates, c_prev, c_new, grads)
+        grad: Strided,
+        saved: (Strided, Strided),
+        w_hh: Strided,
+        reverse: bool,
+    ) -> Result<Option<crate::backend::LstmLayerGrads>> {
+        self.lstm_layer_grads(grad, saved, w_hh, reverse)
     }
 
     fn softmax_backward(&self, y: Strided, g: Strided, log: bool) -> Result<Option<Storage>> {

@@ -1,10 +1,9 @@
-//! A whole LSTM layer (one direction, no projection) as one autograd node. Forward runs the
-//! recurrence step by step: one GEMM for the hidden projection and one fused elementwise
-//! kernel for the gates; backward runs back-propagation through time the same way and forms
-//! the recurrent weight's gradient with a single GEMM over all steps. Backends without the
-//! fused kernels (and double backward) use the same recurrence built from ordinary ops.
+//! A whole LSTM layer (one direction, no projection) as one autograd node. The backend runs
+//! the recurrence (and back-propagation through time) as one fused kernel each way; the
+//! weight and bias gradients are then one GEMM and one reduction over all steps. Backends
+//! without the fused kernels (and double backward) use the same recurrence built from
+//! ordinary ops.
 
-use super::binary::{binary_inplace, Arg, BinaryOp};
 use super::nn::composite_grad;
 use super::Tensor;
 use crate::autograd::{self, is_grad_enabled, SavedTensor};
@@ -29,17 +28,11 @@ fn order(steps: usize, reverse: bool) -> Vec<usize> {
     }
 }
 
-/// The pre-activation gates of step `t`: `xw[t] + h·W_hhᵀ (+ b_hh)`; `w_t` is `W_hhᵀ`
-/// (a row-major copy in the fused path: the GEMM is several times faster than on the
-/// transposed view, and the copy is made once for all steps).
-fn gates(o: &Operands, w_t: &Tensor, t: usize, h: &Tensor, grad: bool) -> Result<Tensor> {
+/// The pre-activation gates of step `t`: `xw[t] + h·W_hhᵀ (+ b_hh)`; `w_t` is `W_hhᵀ`.
+fn gates(o: &Operands, w_t: &Tensor, t: usize, h: &Tensor) -> Result<Tensor> {
     let z = o.xw.select(0, t as i64)?.add(&h.matmul(w_t)?)?;
     match &o.b_hh {
-        Some(b) if grad => z.add(b),
-        Some(b) => {
-            binary_inplace(BinaryOp::Add, &z, Arg::T(b))?;
-            Ok(z)
-        }
+        Some(b) => z.add(b),
         None => Ok(z),
     }
 }
@@ -53,7 +46,7 @@ fn composite(o: &Operands, reverse: bool) -> Result<Tensor> {
     let mut hs = vec![None; steps];
     let w_t = o.w_hh.t()?;
     for t in order(steps, reverse) {
-        let z = gates(o, &w_t, t, &h, true)?;
+        let z = gates(o, &w_t, t, &h)?;
         let part = |k: usize| z.narrow(1, k * hd, hd);
         let (i, f, g, out) = (
             part(0)?.sigmoid()?,
@@ -100,13 +93,11 @@ fn check(o: &Operands) -> Result<(usize, usize, usize)> {
     Ok((xs[0], xs[1], hs[1]))
 }
 
-/// What the forward keeps per step for the backward.
+/// What the forward keeps for the backward (see `LstmLayerOut`).
 struct Tape {
-    acts: Vec<Tensor>,
-    c_prev: Vec<Tensor>,
-    c_new: Vec<Tensor>,
-    /// Indexed by time step.
-    h_prev: Vec<Option<Tensor>>,
+    gates: Tensor,
+    cells: Tensor,
+    h_in: Tensor,
 }
 
 impl Tensor {
@@ -131,46 +122,23 @@ impl Tensor {
         };
         let (steps, n, hd) = check(&ops)?;
         let be = xw.backend()?;
-        let plain = {
-            let _ng = autograd::no_grad();
-            Operands {
-                xw: xw.detach(),
-                h0: h0.detach(),
-                c0: c0.detach(),
-                w_hh: w_hh.detach(),
-                b_hh: b_hh.map(|b| b.detach()),
-            }
+        let states = (h0.strided(), c0.strided());
+        let Some(out) = be.lstm_layer(
+            xw.strided(),
+            states,
+            w_hh.strided(),
+            b_hh.map(|b| b.strided()),
+            reverse,
+        )?
+        else {
+            // No fused kernel on this backend: the composition, recorded op by op.
+            return composite(&ops, reverse);
         };
-        let mut tape = Tape {
-            acts: Vec::with_capacity(steps),
-            c_prev: Vec::with_capacity(steps),
-            c_new: Vec::with_capacity(steps),
-            h_prev: vec![None; steps],
-        };
-        let mut hs = vec![None; steps];
-        let packed = {
-            let _ng = autograd::no_grad();
-            let (mut h, mut c) = (plain.h0.clone(), plain.c0.clone());
-            let w_t = plain.w_hh.t()?.contiguous()?;
-            for t in order(steps, reverse) {
-                let z = gates(&plain, &w_t, t, &h, false)?;
-                let Some(out) = be.lstm_cell(z.strided(), c.strided())? else {
-                    // No fused kernel on this backend: the composition, recorded op by op.
-                    drop(_ng);
-                    return composite(&ops, reverse);
-                };
-                let hn = Tensor::from_kernel(out.h, &[n, hd])?;
-                let cn = Tensor::from_kernel(out.c, &[n, hd])?;
-                tape.acts
-                    .push(Tensor::from_kernel(out.gates, &[n, 4 * hd])?);
-                tape.c_prev.push(std::mem::replace(&mut c, cn.clone()));
-                tape.c_new.push(cn);
-                tape.h_prev[t] = Some(std::mem::replace(&mut h, hn.clone()));
-                hs[t] = Some(hn);
-            }
-            let mut all: Vec<Tensor> = hs.into_iter().flatten().collect();
-            all.push(c);
-            Tensor::stack(&all, 0)?
+        let packed = Tensor::from_kernel(out.packed, &[steps + 1, n, hd])?;
+        let tape = Tape {
+            gates: Tensor::from_kernel(out.gates, &[steps, n, 4 * hd])?,
+            cells: Tensor::from_kernel(out.cells, &[steps + 1, n, hd])?,
+            h_in: Tensor::from_kernel(out.h_in, &[steps * n, hd])?,
         };
         record(packed, ops, tape, (steps, n, hd), reverse)
     }
@@ -205,39 +173,22 @@ fn record(
             });
         }
         let w = w.get()?.clone();
-        let be = w.backend()?;
-        let mut dh_carry: Option<Tensor> = None;
-        let mut dc = g.select(0, steps as i64)?;
-        let mut dz: Vec<Option<Tensor>> = vec![None; steps];
-        // The tape is in processing order; walk it backwards.
-        for (k, t) in order(steps, reverse).into_iter().enumerate().rev() {
-            let gt = g.select(0, t as i64)?;
-            let dh = match &dh_carry {
-                Some(d) => gt.add(d)?,
-                None => gt,
-            };
-            let (a, cp, cn) = (&tape.acts[k], &tape.c_prev[k], &tape.c_new[k]);
-            let (dzs, dcs) = be
-                .lstm_cell_backward(
-                    a.strided(),
-                    cp.strided(),
-                    cn.strided(),
-                    (dh.strided(), dc.strided()),
-                )?
-                .ok_or_else(|| Error::Runtime("lstm: the backend lost its fused kernel".into()))?;
-            let d = Tensor::from_kernel(dzs, &[n, 4 * hd])?;
-            dc = Tensor::from_kernel(dcs, &[n, hd])?;
-            dh_carry = Some(d.matmul(&w)?);
-            dz[t] = Some(d);
-        }
-        let dz: Vec<Tensor> = dz.into_iter().flatten().collect();
-        let dxw = Tensor::stack(&dz, 0)?;
-        // ∂W_hh = Σₜ dzₜᵀ·h_{t-1}: one GEMM over all steps (both stacked in time order).
-        let hp: Vec<Tensor> = tape.h_prev.iter().flatten().cloned().collect();
-        let hp = Tensor::stack(&hp, 0)?.reshape(&[(steps * n) as i64, hd as i64])?;
+        let grads = w
+            .backend()?
+            .lstm_layer_backward(
+                g.strided(),
+                (tape.gates.strided(), tape.cells.strided()),
+                w.strided(),
+                reverse,
+            )?
+            .ok_or_else(|| Error::Runtime("lstm: the backend lost its fused kernel".into()))?;
+        let dxw = Tensor::from_kernel(grads.xw, &[steps, n, 4 * hd])?;
+        let dh0 = Tensor::from_kernel(grads.h0, &[n, hd])?;
+        let dc0 = Tensor::from_kernel(grads.c0, &[n, hd])?;
+        // ∂W_hh = Σₜ dzₜᵀ·h_{t-1}: one GEMM over all steps (both in time order).
         let zs = dxw.reshape(&[(steps * n) as i64, (4 * hd) as i64])?;
-        let dw = zs.t()?.matmul(&hp)?;
-        let mut res = vec![Some(dxw.clone()), dh_carry, Some(dc), Some(dw)];
+        let dw = zs.t()?.matmul(&tape.h_in)?;
+        let mut res = vec![Some(dxw.clone()), Some(dh0), Some(dc0), Some(dw)];
         if has_bias {
             res.push(Some(dxw.sum_dims(&[0, 1], false, None)?));
         }
