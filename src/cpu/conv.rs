@@ -143,10 +143,14 @@ pub(super) fn col2im_plane<F: Float>(
                     continue;
                 }
                 let d = &mut dst[y as usize * w..(y as usize + 1) * w];
-                let r = &row[oy * ow..(oy + 1) * ow];
-                for ox in lo..hi {
-                    let xx = (ox * win.sw) as isize + off;
-                    d[xx as usize] = d[xx as usize] + r[ox];
+                for (ox, &v) in row[oy * ow..(oy + 1) * ow]
+                    .iter()
+                    .enumerate()
+                    .take(hi)
+                    .skip(lo)
+                {
+                    let xx = ((ox * win.sw) as isize + off) as usize;
+                    d[xx] = d[xx] + v;
                 }
             }
         }

@@ -38,7 +38,7 @@ pub(super) fn fused_conv2d(
         let (vx, vw) = (SavedTensor::new(x), SavedTensor::new(weight));
         autograd::record(&out, "ConvolutionBackward0", &ins, move |g, needs| {
             let (x, w) = (vx.get()?, vw.get()?);
-            let (gx, gw) = conv2d_grads(&x, &w, g, win, groups, (needs[0], needs[1]))?;
+            let (gx, gw) = conv2d_grads(x, w, g, win, groups, (needs[0], needs[1]))?;
             let mut grads = vec![gx, gw];
             if needs.len() > 2 {
                 grads.push(if needs[2] {
