@@ -98,6 +98,14 @@ fn windows(c: &mut Criterion) {
             })
         });
     }
+    // A ResNet-sized layer: stride 1 (Winograd) and stride 2 (im2col), forward only.
+    let x = randn(&[8, 64, 56, 56]);
+    let w = randn(&[64, 64, 3, 3]);
+    for s in [1, 2] {
+        c.bench_function(&format!("conv2d 64->64 3x3 stride {s} fwd 8x56x56"), |bn| {
+            bn.iter(|| black_box(x.conv2d(&w, None, (s, s), (1, 1), (1, 1), 1).unwrap()))
+        });
+    }
 }
 
 fn recurrent_and_matmul(c: &mut Criterion) {

@@ -199,6 +199,38 @@ pub trait NnKernels {
         ow: usize,
     ) -> Result<Storage>;
 
+    /// Fused 2-D convolution of float views `x [n, c, h, w]` and `w [o, c/groups, kh, kw]`
+    /// (one dtype; `win` carries the kernel size, stride, padding and dilation) plus an
+    /// optional `bias` of `o` elements: a contiguous `[n, o, oh, ow]` storage. `Ok(None)`
+    /// when the backend has no such kernel or does not take these shapes (the tensor layer
+    /// then composes im2col and matmul).
+    fn conv2d(
+        &self,
+        _x: Strided,
+        _w: Strided,
+        _bias: Option<Strided>,
+        _win: Window,
+        _groups: usize,
+    ) -> Result<Option<Storage>> {
+        Ok(None)
+    }
+
+    /// `conv2d`'s gradients from the output gradient `g [n, o, oh, ow]`: the input's
+    /// `[n, c, h, w]` and the weight's `[o, c/groups, kh, kw]`, each only when its flag in
+    /// `need` is set. `Ok(None)` as for `conv2d`.
+    #[allow(clippy::too_many_arguments)]
+    fn conv2d_backward(
+        &self,
+        _x: Strided,
+        _w: Strided,
+        _g: Strided,
+        _win: Window,
+        _groups: usize,
+        _need: (bool, bool),
+    ) -> Result<Option<(Option<Storage>, Option<Storage>)>> {
+        Ok(None)
+    }
+
     /// Max pooling of a float view `[planes, h, w]`: the flat index `y·w + x` of every
     /// window's maximum (NaN wins; padding is never selected) as a contiguous int64
     /// `[planes, oh, ow]` storage.

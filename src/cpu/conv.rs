@@ -59,39 +59,49 @@ pub fn im2col<F: Float + Elem + Send + Sync>(
     // Every element is written below (padding as explicit zeros): no zero-filled allocation,
     // which for a batch's columns is a full extra pass over tens of megabytes.
     let mut out = super::try_output::<F>(crate::shape::checked_numel(&[planes, k, l])?)?;
-    let zero = F::zero();
     super::for_each_chunk(&mut out, k * l, planes * k * l, |p, dst| {
-        let src = &x[p * h * w..(p + 1) * h * w];
-        for i in 0..win.kh {
-            for j in 0..win.kw {
-                let row = &mut dst[(i * win.kw + j) * l..(i * win.kw + j + 1) * l];
-                let (lo, hi, off) = valid_span(win.sw, j * win.dw, win.pw, w, ow);
-                for oy in 0..oh {
-                    let y = (oy * win.sh + i * win.dh) as isize - win.ph as isize;
-                    let dst_row = &mut row[oy * ow..(oy + 1) * ow];
-                    if y < 0 || y >= h as isize || lo >= hi {
-                        dst_row.fill(zero);
-                        continue;
-                    }
-                    dst_row[..lo].fill(zero);
-                    dst_row[hi..].fill(zero);
-                    let src_row = &src[y as usize * w..(y as usize + 1) * w];
-                    if lo < hi {
-                        let x0 = (lo * win.sw) as isize + off;
-                        if win.sw == 1 {
-                            dst_row[lo..hi]
-                                .copy_from_slice(&src_row[x0 as usize..x0 as usize + hi - lo]);
-                        } else {
-                            for (k, d) in dst_row[lo..hi].iter_mut().enumerate() {
-                                *d = src_row[x0 as usize + k * win.sw];
-                            }
-                        }
+        im2col_plane(&x[p * h * w..(p + 1) * h * w], h, w, win, oh, ow, dst)
+    });
+    Ok(out)
+}
+
+/// One plane `src [H, W]` → `dst [kh*kw, oh*ow]`, every element written.
+pub(super) fn im2col_plane<F: Float>(
+    src: &[F],
+    h: usize,
+    w: usize,
+    win: Window,
+    oh: usize,
+    ow: usize,
+    dst: &mut [F],
+) {
+    let l = oh * ow;
+    let zero = F::zero();
+    for i in 0..win.kh {
+        for j in 0..win.kw {
+            let row = &mut dst[(i * win.kw + j) * l..(i * win.kw + j + 1) * l];
+            let (lo, hi, off) = valid_span(win.sw, j * win.dw, win.pw, w, ow);
+            for oy in 0..oh {
+                let y = (oy * win.sh + i * win.dh) as isize - win.ph as isize;
+                let dst_row = &mut row[oy * ow..(oy + 1) * ow];
+                if y < 0 || y >= h as isize || lo >= hi {
+                    dst_row.fill(zero);
+                    continue;
+                }
+                dst_row[..lo].fill(zero);
+                dst_row[hi..].fill(zero);
+                let src_row = &src[y as usize * w..(y as usize + 1) * w];
+                let x0 = (lo * win.sw) as isize + off;
+                if win.sw == 1 {
+                    dst_row[lo..hi].copy_from_slice(&src_row[x0 as usize..x0 as usize + hi - lo]);
+                } else {
+                    for (k, d) in dst_row[lo..hi].iter_mut().enumerate() {
+                        *d = src_row[x0 as usize + k * win.sw];
                     }
                 }
             }
         }
-    });
-    Ok(out)
+    }
 }
 
 /// The adjoint of `im2col`: sums window columns back into `[planes, H, W]`.
@@ -107,27 +117,44 @@ pub fn col2im<F: Float + Elem + Send + Sync>(
     let (k, l) = window_sizes(win, oh, ow)?;
     let mut out = super::try_zeroed::<F>(crate::shape::checked_numel(&[planes, h, w])?)?;
     super::for_each_chunk(&mut out, h * w, planes * k * l, |p, dst| {
-        let src = &cols[p * k * l..(p + 1) * k * l];
-        for i in 0..win.kh {
-            for j in 0..win.kw {
-                let row = &src[(i * win.kw + j) * l..(i * win.kw + j + 1) * l];
-                for oy in 0..oh {
-                    let y = (oy * win.sh + i * win.dh) as isize - win.ph as isize;
-                    if y < 0 || y >= h as isize {
-                        continue;
-                    }
-                    for ox in 0..ow {
-                        let xx = (ox * win.sw + j * win.dw) as isize - win.pw as isize;
-                        if xx >= 0 && xx < w as isize {
-                            let d = &mut dst[y as usize * w + xx as usize];
-                            *d = *d + row[oy * ow + ox];
-                        }
-                    }
+        col2im_plane(&cols[p * k * l..(p + 1) * k * l], h, w, win, oh, ow, dst)
+    });
+    Ok(out)
+}
+
+/// Adds one plane's columns `src [kh*kw, oh*ow]` into `dst [H, W]`.
+pub(super) fn col2im_plane<F: Float>(
+    src: &[F],
+    h: usize,
+    w: usize,
+    win: Window,
+    oh: usize,
+    ow: usize,
+    dst: &mut [F],
+) {
+    let l = oh * ow;
+    for i in 0..win.kh {
+        for j in 0..win.kw {
+            let row = &src[(i * win.kw + j) * l..(i * win.kw + j + 1) * l];
+            let (lo, hi, off) = valid_span(win.sw, j * win.dw, win.pw, w, ow);
+            for oy in 0..oh {
+                let y = (oy * win.sh + i * win.dh) as isize - win.ph as isize;
+                if y < 0 || y >= h as isize || lo >= hi {
+                    continue;
+                }
+                let d = &mut dst[y as usize * w..(y as usize + 1) * w];
+                for (ox, &v) in row[oy * ow..(oy + 1) * ow]
+                    .iter()
+                    .enumerate()
+                    .take(hi)
+                    .skip(lo)
+                {
+                    let xx = ((ox * win.sw) as isize + off) as usize;
+                    d[xx] = d[xx] + v;
                 }
             }
         }
-    });
-    Ok(out)
+    }
 }
 
 /// Each window's maximum and its flat `y*W + x` index (NaN wins; padding never selected).
@@ -220,7 +247,7 @@ pub fn max_pool_grad<F: Float + Elem + Send + Sync>(
 }
 
 /// The elements of a float view as f32 or f64 (`W`), borrowed when already so.
-fn working<'a, W: Elem>(src: Strided<'a>) -> Result<Cow<'a, [W]>> {
+pub(super) fn working<'a, W: Elem>(src: Strided<'a>) -> Result<Cow<'a, [W]>> {
     if src.dtype() == W::DTYPE {
         return super::contiguous_or_gathered::<W>(src);
     }
@@ -241,7 +268,7 @@ fn working<'a, W: Elem>(src: Strided<'a>) -> Result<Cow<'a, [W]>> {
 }
 
 /// Converts a working-precision result back to `dt`.
-fn finish<W: Elem>(v: Vec<W>, dt: DType) -> Result<Storage> {
+pub(super) fn finish<W: Elem>(v: Vec<W>, dt: DType) -> Result<Storage> {
     if dt == W::DTYPE {
         return Ok(Storage::from_vec(v));
     }

@@ -6,6 +6,8 @@ mod binary;
 pub mod buffer;
 mod channel;
 pub mod conv;
+mod conv_gemm;
+mod conv_winograd;
 mod elementwise;
 mod factor;
 pub mod fastmath;

@@ -321,6 +321,29 @@ impl NnKernels for CpuBackend {
         super::conv::col2im_kernel(src, h, w, win, oh, ow)
     }
 
+    fn conv2d(
+        &self,
+        x: Strided,
+        w: Strided,
+        bias: Option<Strided>,
+        win: Window,
+        groups: usize,
+    ) -> Result<Option<Storage>> {
+        super::conv_gemm::conv2d_kernel(x, w, bias, win, groups)
+    }
+
+    fn conv2d_backward(
+        &self,
+        x: Strided,
+        w: Strided,
+        g: Strided,
+        win: Window,
+        groups: usize,
+        need: (bool, bool),
+    ) -> Result<Option<(Option<Storage>, Option<Storage>)>> {
+        super::conv_gemm::conv2d_backward_kernel(x, w, g, win, groups, need)
+    }
+
     fn max_pool2d_indices(
         &self,
         src: Strided,

@@ -279,6 +279,15 @@ impl Tensor {
             dw: dilation.1,
         };
         let (oh, ow) = conv_out_hw("conv2d", h, w, win)?;
+        if let Some(out) =
+            super::conv_fused::fused_conv2d(&x, weight, bias, win, groups, [n, o, oh, ow])?
+        {
+            return if self.ndim() == 3 {
+                out.squeeze_dims(&[0])
+            } else {
+                Ok(out)
+            };
+        }
         let cols = x.im2col(win)?; // [N, C*kh*kw, L]
         let kg = cg * kh * kw;
         let out = if groups == 1 {

@@ -2,6 +2,7 @@
 
 mod binary;
 pub mod conv;
+mod conv_fused;
 mod creation;
 mod einsum;
 mod factor;

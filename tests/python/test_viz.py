@@ -179,8 +179,8 @@ def test_cnn_example(tmp_path, monkeypatch):
     assert text == dot.source
     labels, edges = _parse(dot)
     names = _by_label(labels)
-    # rtorch's conv2d is im2col + batched matmul; every parameter has its leaf.
-    for name in ["Im2ColBackward0", "MaxPool2DWithIndicesBackward0", "LogSoftmaxBackward0"]:
+    # conv2d is one ConvolutionBackward0 node, as in PyTorch; every parameter has its leaf.
+    for name in ["ConvolutionBackward0", "MaxPool2DWithIndicesBackward0", "LogSoftmaxBackward0"]:
         assert len(names[name]) == 1
     assert len(names["ReluBackward0"]) == 2 and len(names["AccumulateGrad"]) == 6
     assert labels[names["0.weight"][0]] == "0.weight\n(8, 1, 3, 3)"
@@ -192,7 +192,7 @@ def test_cnn_example(tmp_path, monkeypatch):
 def test_render_svg(tmp_path):
     _cnn_example().main(["--output", str(tmp_path / "g"), "--format", "svg"])
     svg = (tmp_path / "g.svg").read_text()
-    assert "<svg" in svg and "Im2ColBackward0" in svg and "0.weight" in svg
+    assert "<svg" in svg and "ConvolutionBackward0" in svg and "0.weight" in svg
 
 
 def test_missing_package_names_the_extra(monkeypatch):

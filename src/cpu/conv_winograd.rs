@@ -1,0 +1,255 @@
+//! Winograd F(2×2, 3×3) for 3×3, stride-1, dilation-1, ungrouped convolutions: each 2×2
+//! output tile costs 16 multiplies per (input, output) channel pair instead of 36. Per image
+//! and block of tile rows: the input tiles are transformed (`V = Bᵀ d B`), 16 GEMMs multiply
+//! them by the transformed kernels (`U = G g Gᵀ`, once per call), and the products are folded
+//! back (`Y = Aᵀ M A`). The transforms only add, subtract and halve, so the result differs
+//! from the direct sum by a few roundings per term (tests bound it against float64).
+//!
+//! Layouts: `U [16][c][o]`, `V [16][c][tiles]`, `M [16][o][tiles]` (tiles fastest, as the
+//! GEMM's column-major operands). Rows are transformed whole: the row combination of four
+//! padded rows, then the column combination on even/odd halves, both contiguous loops.
+
+use super::conv_gemm::{gemm_acc, Mat};
+use crate::dtype::Elem;
+use crate::error::Result;
+use num_traits::Float;
+
+/// Geometry: `c → o` channels on an `h × w` image padded by `(ph, pw)`, `th × tw` tiles over
+/// the `oh × ow` output; the padded planes are `hp × wp` (an extra zero row/column when the
+/// output size is odd).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Plan {
+    c: usize,
+    h: usize,
+    w: usize,
+    o: usize,
+    ph: usize,
+    pw: usize,
+    oh: usize,
+    ow: usize,
+    th: usize,
+    tw: usize,
+    hp: usize,
+    wp: usize,
+    /// Tile rows per block (so a block's V and M stay cache-sized).
+    rows: usize,
+}
+
+/// Tiles per block: measured best around a hundred (56×56 images: 4 tile rows of 28).
+const BLOCK_TILES: usize = 112;
+
+impl Plan {
+    /// `oh = h + 2·ph - 2`, `ow = w + 2·pw - 2` (both ≥ 1, checked by the caller).
+    pub(super) fn new(
+        c: usize,
+        (h, w): (usize, usize),
+        o: usize,
+        (ph, pw): (usize, usize),
+    ) -> Plan {
+        let (oh, ow) = (h + 2 * ph - 2, w + 2 * pw - 2);
+        let (th, tw) = (oh.div_ceil(2), ow.div_ceil(2));
+        Plan {
+            c,
+            h,
+            w,
+            o,
+            ph,
+            pw,
+            oh,
+            ow,
+            th,
+            tw,
+            hp: 2 * th + 2,
+            wp: 2 * tw + 2,
+            rows: (BLOCK_TILES / tw).clamp(1, th),
+        }
+    }
+}
+
+/// Per-worker buffers.
+pub(super) struct Scratch<F> {
+    planes: Vec<F>,
+    v: Vec<F>,
+    m: Vec<F>,
+    halves: Vec<F>,
+    rows: Vec<F>,
+}
+
+impl<F: Elem> Scratch<F> {
+    pub(super) fn new(p: &Plan) -> Result<Self> {
+        let tb = p.rows * p.tw;
+        Ok(Scratch {
+            planes: super::try_zeroed(p.c * p.hp * p.wp)?,
+            v: super::try_zeroed(16 * p.c * tb)?,
+            m: super::try_zeroed(16 * p.o * tb)?,
+            halves: super::try_zeroed(8 * (p.tw + 1))?,
+            rows: super::try_zeroed(8 * p.tw)?,
+        })
+    }
+}
+
+/// `U [16][c][o]` from `wt [o, c, 3, 3]`.
+pub(super) fn weights<F: Float + Elem>(wt: &[F], o: usize, c: usize) -> Result<Vec<F>> {
+    let half = F::one() / (F::one() + F::one());
+    let mut u = super::try_output::<F>(16 * c * o)?;
+    for oi in 0..o {
+        for ci in 0..c {
+            let g = &wt[(oi * c + ci) * 9..][..9];
+            // t = G·g (4×3), then rows of t·Gᵀ.
+            let mut t = [[F::zero(); 3]; 4];
+            for col in 0..3 {
+                let (g0, g1, g2) = (g[col], g[3 + col], g[6 + col]);
+                t[0][col] = g0;
+                t[1][col] = (g0 + g1 + g2) * half;
+                t[2][col] = (g0 - g1 + g2) * half;
+                t[3][col] = g2;
+            }
+            for (r, tr) in t.iter().enumerate() {
+                let (a, b, cc) = (tr[0], tr[1], tr[2]);
+                let row = [a, (a + b + cc) * half, (a - b + cc) * half, cc];
+                for (s, &v) in row.iter().enumerate() {
+                    u[((r * 4 + s) * c + ci) * o + oi] = v;
+                }
+            }
+        }
+    }
+    Ok(u)
+}
+
+/// `V` of tile rows `ty0..ty1` from the padded planes.
+fn input_transform<F: Float>(p: &Plan, scr: &mut Scratch<F>, ty0: usize, ty1: usize) {
+    let (wp, tw, half) = (p.wp, p.tw, p.tw + 1);
+    let tb = (ty1 - ty0) * tw;
+    let ev = &mut scr.halves;
+    for ci in 0..p.c {
+        let plane = &scr.planes[ci * p.hp * wp..][..p.hp * wp];
+        for ty in ty0..ty1 {
+            let d = |r: usize| &plane[(2 * ty + r) * wp..][..wp];
+            let (d0, d1, d2, d3) = (d(0), d(1), d(2), d(3));
+            // Bᵀ·d over rows, split into even and odd columns: halves[(2r + parity)·half + x].
+            for x in 0..half {
+                for (par, k) in [(0, 2 * x), (1, 2 * x + 1)] {
+                    ev[par * half + x] = d0[k] - d2[k];
+                    ev[(2 + par) * half + x] = d1[k] + d2[k];
+                    ev[(4 + par) * half + x] = d2[k] - d1[k];
+                    ev[(6 + par) * half + x] = d1[k] - d3[k];
+                }
+            }
+            let q0 = (ty - ty0) * tw;
+            for r in 0..4 {
+                let (e, od) = (
+                    &ev[2 * r * half..][..half],
+                    &ev[(2 * r + 1) * half..][..half],
+                );
+                let at = |s: usize| ((r * 4 + s) * p.c + ci) * tb + q0;
+                let v = &mut scr.v;
+                for x in 0..tw {
+                    v[at(0) + x] = e[x] - e[x + 1];
+                }
+                for x in 0..tw {
+                    v[at(1) + x] = od[x] + e[x + 1];
+                }
+                for x in 0..tw {
+                    v[at(2) + x] = e[x + 1] - od[x];
+                }
+                for x in 0..tw {
+                    v[at(3) + x] = od[x] - od[x + 1];
+                }
+            }
+        }
+    }
+}
+
+/// `Y = Aᵀ·M·A` of tile rows `ty0..ty1` into `out [o, oh·ow]`.
+fn output_transform<F: Float>(
+    p: &Plan,
+    scr: &mut Scratch<F>,
+    ty0: usize,
+    ty1: usize,
+    out: &mut [F],
+) {
+    let tw = p.tw;
+    let tb = (ty1 - ty0) * tw;
+    let (m, rr) = (&scr.m, &mut scr.rows);
+    for oi in 0..p.o {
+        for ty in ty0..ty1 {
+            let q0 = (ty - ty0) * tw;
+            let mm = |e: usize| &m[(e * p.o + oi) * tb + q0..][..tw];
+            for s in 0..4 {
+                let (m0, m1, m2, m3) = (mm(s), mm(4 + s), mm(8 + s), mm(12 + s));
+                for x in 0..tw {
+                    rr[s * tw + x] = m0[x] + m1[x] + m2[x];
+                }
+                for x in 0..tw {
+                    rr[(4 + s) * tw + x] = m1[x] - m2[x] - m3[x];
+                }
+            }
+            for a in 0..2 {
+                let y = 2 * ty + a;
+                if y >= p.oh {
+                    continue;
+                }
+                let row = &mut out[oi * p.oh * p.ow + y * p.ow..][..p.ow];
+                let r = |s: usize| &rr[(a * 4 + s) * tw..][..tw];
+                let (r0, r1, r2, r3) = (r(0), r(1), r(2), r(3));
+                for (x, pair) in row.chunks_mut(2).enumerate() {
+                    pair[0] = r0[x] + r1[x] + r2[x];
+                    if let Some(second) = pair.get_mut(1) {
+                        *second = r1[x] - r2[x] - r3[x];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One image: `x [c, h, w]` → `out [o, oh·ow]` with `u` from `weights`.
+pub(super) fn image<F: Float + Elem>(
+    p: &Plan,
+    x: &[F],
+    u: &[F],
+    scr: &mut Scratch<F>,
+    out: &mut [F],
+    par: gemm::Parallelism,
+) {
+    let plane = p.hp * p.wp;
+    for ci in 0..p.c {
+        for y in 0..p.h {
+            let at = ci * plane + (y + p.ph) * p.wp + p.pw;
+            scr.planes[at..at + p.w].copy_from_slice(&x[(ci * p.h + y) * p.w..][..p.w]);
+        }
+    }
+    let mut ty0 = 0;
+    while ty0 < p.th {
+        let ty1 = (ty0 + p.rows).min(p.th);
+        let tb = (ty1 - ty0) * p.tw;
+        input_transform(p, scr, ty0, ty1);
+        for e in 0..16 {
+            // M_e (tb × o) = V_e (tb × c) · U_e (c × o); V_e[q, ch] = v[(e·c + ch)·tb + q],
+            // U_e[ch, oc] = u[(e·c + ch)·o + oc], M_e[q, oc] = m[(e·o + oc)·tb + q].
+            // SAFETY: tb ≤ rows·tw, so every index lies in the 16·c·rows·tw, 16·c·o and
+            // 16·o·rows·tw element buffers; m is separate from v and u.
+            unsafe {
+                gemm_acc(
+                    (tb, p.o, p.c),
+                    scr.m[e * p.o * tb..].as_mut_ptr(),
+                    (1, tb as isize),
+                    false,
+                    Mat {
+                        ptr: scr.v[e * p.c * tb..].as_ptr(),
+                        rs: 1,
+                        cs: tb as isize,
+                    },
+                    Mat {
+                        ptr: u[e * p.c * p.o..].as_ptr(),
+                        rs: p.o as isize,
+                        cs: 1,
+                    },
+                    par,
+                )
+            }
+        }
+        output_transform(p, scr, ty0, ty1, out);
+        ty0 = ty1;
+    }
+}
