@@ -149,7 +149,7 @@ fn bad_pivots(rule: &str) -> Error {
 /// `ldl_factor` cannot have produced.
 fn parse_pivots(piv: &[i32]) -> Result<Vec<Block>> {
     let n = piv.len();
-    if piv.iter().any(|&p| p == 0) {
+    if piv.contains(&0) {
         return Err(bad_pivots("|pivot| >= 1"));
     }
     if piv.iter().any(|&p| p.unsigned_abs() as usize > n) {
@@ -220,7 +220,7 @@ pub(super) fn solve_one<T: RealField + Float>(
                 (&mut lo[i * k..i * k + k], &hi[..k])
             };
             for (d, &s) in dst.iter_mut().zip(src) {
-                *d = *d - f * s;
+                *d -= f * s;
             }
         }
     };
@@ -236,7 +236,7 @@ pub(super) fn solve_one<T: RealField + Float>(
         if b.size == 1 {
             let d = l(s, s);
             for v in &mut x[s * k..s * k + k] {
-                *v = *v / d;
+                *v /= d;
             }
         } else {
             // [[d0, e], [e, d1]]⁻¹ scaled by e first, which keeps the 2×2 solve from
