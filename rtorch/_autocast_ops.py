@@ -18,7 +18,8 @@ _cast = _C._autocast_cast
 
 def _tensor_slots(args, kwargs):
     pos = [i for i, a in enumerate(args) if isinstance(a, _C.Tensor)]
-    kws = [k for k, v in kwargs.items() if isinstance(v, _C.Tensor)]
+    # `out=` receives the result in its own dtype; it is never an input to cast.
+    kws = [k for k, v in kwargs.items() if k != "out" and isinstance(v, _C.Tensor)]
     return pos, kws
 
 

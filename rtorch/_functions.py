@@ -34,7 +34,7 @@ lu_solve masked_scatter matrix_exp matrix_power median mode msort mvlgamma nanme
 nanquantile narrow_copy nextafter nonzero_static positive put qr quantile rad2deg renorm
 resolve_conj resolve_neg rot90 scatter_reduce select_scatter sinc slice_scatter slogdet
 split_with_sizes take_along_dim tensor_split tile triangular_solve unique_consecutive unsafe_chunk
-unsafe_split unsafe_split_with_sizes vdot vsplit xlogy cholesky svd
+unsafe_split unsafe_split_with_sizes vdot vsplit xlogy cholesky svd pinverse
 """
 
 

@@ -170,6 +170,7 @@ def _broadcast(a, b):
     return tuple(out)
 
 
+@autocast_op("vdot")
 def vdot(self, other):
     if self.dim() != 1 or other.dim() != 1:
         raise RuntimeError(
@@ -242,8 +243,15 @@ def logdet(self):
     return _C.where(s < 0, nan, _C.where(s == 0, _C.full_like(la, -math.inf), la))
 
 
+@autocast_op("inverse")
 def inverse(self):
     return _la().inv(self)
+
+
+@autocast_op("pinverse")
+def pinverse(self, rcond=1e-15):
+    """``torch.pinverse``: ``linalg.pinv`` with ``rcond`` as its relative tolerance."""
+    return _la().pinv(self, rtol=rcond)
 
 
 def matrix_power(self, n):
@@ -270,6 +278,7 @@ def matrix_exp(self):
     return total
 
 
+@autocast_op("cholesky_solve")
 def cholesky_solve(self, input2, upper=False):
     """X with A X = B for A = L Lᵀ (or Uᵀ U when `upper`), given the factor `input2`."""
     la = _la()
@@ -278,21 +287,25 @@ def cholesky_solve(self, input2, upper=False):
     return la.solve_triangular(lower.mT, y, upper=True)
 
 
+@autocast_op("cholesky_inverse")
 def cholesky_inverse(self, upper=False):
     n = self.shape[-1]
     eye = _C.eye(n, dtype=self.dtype, device=self.device).expand(self.shape)
     return cholesky_solve(eye, self, upper)
 
 
+@autocast_op("cholesky")
 def cholesky(self, upper=False):
     return _la().cholesky(self, upper=upper)
 
 
+@autocast_op("qr")
 def qr(self, some=True):
     q, r = _la().qr(self, "reduced" if some else "complete")
     return _qr_base(q, r)
 
 
+@autocast_op("svd")
 def svd(self, some=True, compute_uv=True):
     la = _la()
     if not compute_uv:
@@ -305,6 +318,7 @@ def svd(self, some=True, compute_uv=True):
     return _svd_base(u, s, vh.mT)
 
 
+@autocast_op("triangular_solve")
 def triangular_solve(self, A, upper=True, transpose=False, unitriangular=False):
     a = A.mT if transpose else A
     sol = _la().solve_triangular(a, self, upper=upper != transpose, unitriangular=unitriangular)
@@ -312,6 +326,7 @@ def triangular_solve(self, A, upper=True, transpose=False, unitriangular=False):
     return _tsolve_base(sol, A.expand(batch + tuple(A.shape[-2:])).clone())
 
 
+@autocast_op("lu_solve")
 def lu_solve(self, LU_data, LU_pivots):
     return _la().lu_solve(LU_data, LU_pivots, self)
 
@@ -767,6 +782,7 @@ def corrcoef(self):
     return c.clamp(-1, 1)
 
 
+@autocast_op("renorm")
 def renorm(self, p, dim, maxnorm):
     d = _wrap_dim(dim, self.dim())
     if p <= 0:
@@ -1847,7 +1863,8 @@ def _removed(name, replacement):
 
 _OUT_OF_PLACE = dict(
     addbmm=addbmm, baddbmm=baddbmm, addmv=addmv, addr=addr, vdot=vdot, kron=kron, cross=cross,
-    det=det, slogdet=slogdet, logdet=logdet, inverse=inverse, matrix_power=matrix_power,
+    det=det, slogdet=slogdet, logdet=logdet, inverse=inverse, pinverse=pinverse,
+    matrix_power=matrix_power,
     matrix_exp=matrix_exp, cholesky_solve=cholesky_solve, cholesky_inverse=cholesky_inverse,
     triangular_solve=triangular_solve, lu_solve=lu_solve, lu=lu, cholesky=cholesky, qr=qr,
     svd=svd,

@@ -78,9 +78,10 @@ const LOW_COMMON: &[&str] = &[
     "scaled_dot_product_attention",
     "chain_matmul",
     "multi_dot",
-    "tensordot",
+    "linalg_vecdot",
     "lstm",
 ];
+const LOW_CPU_ONLY: &[&str] = &["tensordot"];
 const LOW_CUDA_ONLY: &[&str] = &["mv", "addmv", "addr", "lstm_cell", "gru_cell", "rnn_cell"];
 const F32_COMMON: &[&str] = &[
     "prod",
@@ -104,6 +105,7 @@ const F32_COMMON: &[&str] = &[
     "poisson_nll_loss",
     "multilabel_soft_margin_loss",
     "ctc_loss",
+    "linalg_matrix_sqrth",
 ];
 const F32_CPU_ONLY: &[&str] = &[
     "trace",
@@ -111,6 +113,34 @@ const F32_CPU_ONLY: &[&str] = &[
     "nanquantile",
     "max_pool3d",
     "avg_pool3d",
+    // Factorizations and solves (LAPACK on PyTorch's CPU has no 16-bit kernels).
+    "linalg_cholesky",
+    "linalg_cholesky_ex",
+    "linalg_cond",
+    "linalg_eig",
+    "linalg_eigvals",
+    "linalg_eigh",
+    "linalg_eigvalsh",
+    "linalg_householder_product",
+    "linalg_inv",
+    "linalg_inv_ex",
+    "linalg_lstsq",
+    "linalg_matrix_rank",
+    "linalg_qr",
+    "linalg_solve",
+    "linalg_svd",
+    "linalg_svdvals",
+    "linalg_tensorinv",
+    "linalg_tensorsolve",
+    "inverse",
+    "pinverse",
+    "cholesky",
+    "cholesky_solve",
+    "cholesky_inverse",
+    "qr",
+    "svd",
+    "triangular_solve",
+    "lu_solve",
 ];
 const F32_CUDA_ONLY: &[&str] = &[
     "pow",
@@ -145,6 +175,10 @@ const F32_CUDA_ONLY: &[&str] = &[
     "pdist",
     "renorm",
     "cosine_similarity",
+    "logsumexp",
+    "linalg_vector_norm",
+    "linalg_matrix_norm",
+    "rms_norm",
 ];
 const PROMOTE_COMMON: &[&str] = &["cat", "stack", "index_copy"];
 const PROMOTE_CUDA_ONLY: &[&str] = &[
@@ -156,13 +190,15 @@ const PROMOTE_CUDA_ONLY: &[&str] = &[
     "dot",
     "index_put",
     "scatter_add",
+    "tensordot",
+    "vdot",
 ];
 
 /// The policy PyTorch applies to `op` for `dev`, if any.
 pub fn policy(op: &str, dev: DeviceType) -> Option<Policy> {
     let cuda = dev == DeviceType::Cuda;
     let has = |l: &[&str]| l.contains(&op);
-    if has(LOW_COMMON) || (cuda && has(LOW_CUDA_ONLY)) {
+    if has(LOW_COMMON) || (cuda && has(LOW_CUDA_ONLY)) || (!cuda && has(LOW_CPU_ONLY)) {
         Some(Policy::LowPrecision)
     } else if has(F32_COMMON) || (cuda && has(F32_CUDA_ONLY)) || (!cuda && has(F32_CPU_ONLY)) {
         Some(Policy::Float32)
@@ -457,6 +493,14 @@ mod tests {
         assert_eq!(policy("mse_loss", DeviceType::Cpu), Some(Policy::Float32));
         assert_eq!(policy("cat", DeviceType::Cuda), Some(Policy::Promote));
         assert_eq!(policy("relu", DeviceType::Cuda), None);
+        assert_eq!(
+            policy("tensordot", DeviceType::Cpu),
+            Some(Policy::LowPrecision)
+        );
+        assert_eq!(policy("tensordot", DeviceType::Cuda), Some(Policy::Promote));
+        assert_eq!(policy("linalg_inv", DeviceType::Cpu), Some(Policy::Float32));
+        assert_eq!(policy("linalg_inv", DeviceType::Cuda), None);
+        assert_eq!(policy("pow", DeviceType::Cpu), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@ the whole batch; each gradient is a composite of tensor ops and other differenti
 linalg functions, so second derivatives follow from the same rules."""
 
 from rtorch import _C
+from rtorch._autocast_ops import autocast_op
 from rtorch.autograd.function import Function
 
 from . import _core as c
@@ -33,6 +34,7 @@ class _Cholesky(Function):
         return 0.5 * (x + x.mT), None
 
 
+@autocast_op("linalg_cholesky_ex")
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     c.square_float(A, "linalg.cholesky")
     factor, info = _Cholesky.apply(A, bool(upper))
@@ -48,6 +50,7 @@ def _not_pd(k):
     )
 
 
+@autocast_op("linalg_cholesky")
 def cholesky(A, *, upper=False, out=None):
     factor, info = cholesky_ex(A, upper=upper)
     c.raise_info(info, "linalg.cholesky", _not_pd)

@@ -1,6 +1,7 @@
 """Products and small helpers of ``torch.linalg`` built from tensor ops."""
 
 from rtorch import _C
+from rtorch._autocast_ops import autocast_op
 
 from . import _core as c
 from ._decomp import _out
@@ -114,6 +115,7 @@ def multi_dot(tensors, *, out=None):
     return _out(r, out)
 
 
+@autocast_op("linalg_vecdot")
 def vecdot(x, y, *, dim=-1, out=None):
     return _out((x * y).sum(dim), out)
 
@@ -136,6 +138,7 @@ def vander(x, *, N=None):
     return x.unsqueeze(-1).pow(powers.to(x.dtype) if x.is_floating_point() else powers)
 
 
+@autocast_op("linalg_householder_product")
 def householder_product(A, tau, *, out=None):
     """Q = H_1 … H_k (first n columns) with H_i = I - tau_i v_i v_iᵀ and v_i the i-th
     column of A below the diagonal, with an implicit 1 on it."""

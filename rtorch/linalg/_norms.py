@@ -3,6 +3,7 @@
 import math
 
 from rtorch import _C
+from rtorch._autocast_ops import autocast_op
 
 from . import _core as c
 from ._decomp import _out
@@ -21,6 +22,7 @@ def _cast(x, dtype, op):
     return x
 
 
+@autocast_op("linalg_vector_norm")
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     op = "linalg.vector_norm"
     c.check_tensor(x, op, "input")
@@ -59,6 +61,7 @@ def _restore(r, dims, nd, keepdim):
     return r.unsqueeze(d0).unsqueeze(d1)
 
 
+@autocast_op("linalg_matrix_norm")
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
     op = "linalg.matrix_norm"
     c.check_tensor(A, op)

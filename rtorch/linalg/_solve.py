@@ -3,6 +3,7 @@
 import math
 
 from rtorch import _C
+from rtorch._autocast_ops import autocast_op
 from rtorch.autograd.function import Function
 
 from . import _core as c
@@ -70,6 +71,7 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     return _out(c.SolveEx(x.squeeze(-1) if vector else x, info), out)
 
 
+@autocast_op("linalg_solve")
 def solve(A, B, *, left=True, out=None):
     x, info = solve_ex(A, B, left=left)
     c.raise_info(info, "torch.linalg.solve", _singular_solve)
@@ -91,6 +93,7 @@ class _Inv(Function):
         return -x.mT.matmul(g).matmul(x.mT)
 
 
+@autocast_op("linalg_inv_ex")
 def inv_ex(A, *, check_errors=False, out=None):
     c.square_float(A, "linalg.inv")
     x, info = _Inv.apply(A)
@@ -99,6 +102,7 @@ def inv_ex(A, *, check_errors=False, out=None):
     return _out(c.InvEx(x, info), out)
 
 
+@autocast_op("linalg_inv")
 def inv(A, *, out=None):
     x, info = inv_ex(A)
     c.raise_info(info, "linalg.inv", _singular_inv)
@@ -225,6 +229,7 @@ def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
     return _out((vh.mT * sinv.unsqueeze(-2)).matmul(u.mT), out)
 
 
+@autocast_op("linalg_matrix_rank")
 def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None):
     op = "linalg.matrix_rank"
     c.check_float(A, op)
@@ -252,6 +257,7 @@ def _no_grad():
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
+@autocast_op("linalg_lstsq")
 def lstsq(A, B, rcond=None, *, driver=None):
     op = "torch.linalg.lstsq"
     c.check_float(A, "linalg.lstsq")
@@ -307,6 +313,7 @@ def _eps(dtype):
     return 1.1920928955078125e-07 if dtype == _C.float32 else 2.220446049250313e-16
 
 
+@autocast_op("linalg_cond")
 def cond(A, p=None, *, out=None):
     op = "linalg.cond"
     c.check_float(A, op)
@@ -322,6 +329,7 @@ def cond(A, p=None, *, out=None):
     return _out(matrix_norm(A, p) * matrix_norm(inv(A), p), out)
 
 
+@autocast_op("linalg_tensorinv")
 def tensorinv(A, ind=2, *, out=None):
     if ind <= 0:
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
@@ -336,6 +344,7 @@ def tensorinv(A, ind=2, *, out=None):
     return _out(inv(A.reshape(rows, cols)).reshape(out_shape), out)
 
 
+@autocast_op("linalg_tensorsolve")
 def tensorsolve(A, B, dims=None, *, out=None):
     if dims is not None:
         nd = A.dim()

@@ -1,6 +1,7 @@
 """QR, symmetric eigendecomposition and SVD, with their gradients (real case)."""
 
 from rtorch import _C
+from rtorch._autocast_ops import autocast_op
 from rtorch.autograd.function import Function
 
 from . import _core as c
@@ -56,6 +57,7 @@ def _qr_tall_grad(q, r, gq, gr):
     return solve_triangular(r.mT, b, upper=False, left=False)
 
 
+@autocast_op("linalg_qr")
 def qr(A, mode="reduced", *, out=None):
     op = "linalg.qr"
     c.check_float(A, op)
@@ -110,6 +112,7 @@ class _Eigh(Function):
         return v.matmul(inner).matmul(v.mT), None, None, None
 
 
+@autocast_op("linalg_eigh")
 def eigh(A, UPLO="L", *, out=None):
     op = "linalg.eigh"
     c.square_float(A, op)
@@ -117,6 +120,7 @@ def eigh(A, UPLO="L", *, out=None):
     return _out(c.Eigh(w, v), out)
 
 
+@autocast_op("linalg_eigvalsh")
 def eigvalsh(A, UPLO="L", *, out=None):
     op = "linalg.eigvalsh"
     c.square_float(A, op)
@@ -170,6 +174,7 @@ class _Svd(Function):
         return u.matmul(inner).matmul(vh), None, None, None
 
 
+@autocast_op("linalg_svd")
 def svd(A, full_matrices=True, *, driver=None, out=None):
     op = "linalg.svd"
     c.check_float(A, op)
@@ -183,6 +188,7 @@ def svd(A, full_matrices=True, *, driver=None, out=None):
     return _out(c.Svd(u, s, vh), out)
 
 
+@autocast_op("linalg_svdvals")
 def svdvals(A, *, driver=None, out=None):
     op = "linalg.svdvals"
     c.check_float(A, op)
@@ -202,11 +208,13 @@ def _no_complex(op):
     )
 
 
+@autocast_op("linalg_eig")
 def eig(A, *, out=None):
     c.square_float(A, "linalg.eig")
     _no_complex("linalg.eig")
 
 
+@autocast_op("linalg_eigvals")
 def eigvals(A, *, out=None):
     c.square_float(A, "linalg.eigvals")
     _no_complex("linalg.eigvals")
@@ -217,6 +225,7 @@ def eigvals(A, *, out=None):
 Polar = c._result("linalg_polar", ["U", "H"])
 
 
+@autocast_op("linalg_matrix_sqrth")
 def matrix_sqrth(A):
     """The symmetric positive-(semi)definite square root from eigh (lower triangle read);
     negative eigenvalues are clamped to zero."""

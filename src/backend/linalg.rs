@@ -26,6 +26,12 @@ pub enum Factorization {
     /// SVD: U `[m, q]`, S `[min(m, n)]` descending, Vh `[q, n]` with q = min(m, n) or, when
     /// `full`, m for U and n for Vh; U and Vh are `[0]` elements unless `vectors`.
     Svd { full: bool, vectors: bool },
+    /// Symmetric indefinite LDLᵀ (Bunch–Kaufman partial pivoting) of a square matrix reading
+    /// its lower triangle, in LAPACK `sytrf`'s compact layout: LD `[n, n]` (unit L below the
+    /// diagonal, D's diagonal on it, a 2×2 block's off-diagonal at (k+1, k)), int32 pivots
+    /// `[n]` (1-based; a 2×2 block has the same negative value on both rows), info (1-based
+    /// index of the first exactly-zero 1×1 block of D).
+    Ldl,
 }
 
 /// A solve against a factored (or triangular) coefficient matrix.
@@ -37,6 +43,9 @@ pub enum FactorSolve {
     /// `A X = B` (or `Aᵀ X = B` when `transpose`) from A's packed LU and int32 pivots, as
     /// produced by `Factorization::Lu`.
     Lu { transpose: bool },
+    /// `A X = B` from `Factorization::Ldl`'s LD and int32 pivots; pivots that it cannot have
+    /// produced (out of range, an unpaired negative) are an error.
+    Ldl,
 }
 
 pub trait LinalgKernels {

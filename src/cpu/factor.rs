@@ -19,10 +19,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// What one matrix's factorization produced: float outputs (fixed lengths per op), int32
 /// pivots (LU only) and its info code.
-struct One<T> {
-    mats: Vec<Vec<T>>,
-    ints: Vec<i32>,
-    info: i32,
+pub(super) struct One<T> {
+    pub(super) mats: Vec<Vec<T>>,
+    pub(super) ints: Vec<i32>,
+    pub(super) info: i32,
 }
 
 /// Output lengths per matrix (floats, then ints) for `op` on `[m, n]`.
@@ -30,6 +30,7 @@ fn out_sizes(op: Factorization, m: usize, n: usize) -> (Vec<usize>, usize) {
     let k = m.min(n);
     match op {
         Factorization::Lu => (vec![m * n], k),
+        Factorization::Ldl => (vec![n * n], n),
         Factorization::Cholesky { .. } => (vec![n * n], 0),
         Factorization::Qr { complete, r_only } => {
             let q = if complete { m } else { k };
@@ -103,7 +104,7 @@ fn factorize_as<T: RealField + Float + Elem>(
         }
         outs.push(Storage::from_vec(v));
     }
-    if op == Factorization::Lu {
+    if matches!(op, Factorization::Lu | Factorization::Ldl) {
         let mut piv = try_zeroed::<i32>(nints * batch)?;
         if nints > 0 {
             for (chunk, r) in piv.chunks_mut(nints).zip(&results) {
@@ -147,6 +148,7 @@ fn factor_one<T: RealField + Float>(op: Factorization, src: &[T], m: usize, n: u
     };
     match op {
         Factorization::Lu => lu_one(src, m, n),
+        Factorization::Ldl => super::ldl::ldl_one(src, n),
         Factorization::Cholesky { upper } => {
             let side = if upper { Side::Upper } else { Side::Lower };
             match a.llt(side) {
@@ -377,15 +379,17 @@ fn solve_as<T: RealField + Float + Elem>(
 ) -> Result<Storage> {
     let av = contiguous_or_gathered::<T>(a)?;
     let piv = match (op, pivots) {
-        (FactorSolve::Lu { .. }, Some(p)) if p.dtype() == DType::I32 => {
+        (FactorSolve::Lu { .. } | FactorSolve::Ldl, Some(p)) if p.dtype() == DType::I32 => {
             Some(contiguous_or_gathered::<i32>(p)?)
         }
-        (FactorSolve::Lu { .. }, _) => {
-            return Err(Error::Runtime("lu_solve: expected int32 pivots".into()))
+        (FactorSolve::Lu { .. } | FactorSolve::Ldl, _) => {
+            return Err(Error::Runtime("linalg solve: expected int32 pivots".into()))
         }
         _ => None,
     };
-    if let Some(p) = &piv {
+    if let (FactorSolve::Ldl, Some(p)) = (op, &piv) {
+        super::ldl::check_pivots(p, n)?;
+    } else if let Some(p) = &piv {
         if p.iter().any(|&x| x < 1 || x as usize > n) {
             return Err(Error::Runtime(format!(
                 "lu_solve: pivots must be between 1 and {n}"
@@ -396,9 +400,14 @@ fn solve_as<T: RealField + Float + Elem>(
     if n * k == 0 || batch == 0 {
         return Ok(Storage::from_vec(out));
     }
-    let solve = |(i, x): (usize, &mut [T])| {
-        let a = MatRef::from_row_major_slice(&av[i * n * n..(i + 1) * n * n], n, n);
-        let mut x = MatMut::from_row_major_slice_mut(x, n, k);
+    let solve = |(i, xs): (usize, &mut [T])| {
+        let ai = &av[i * n * n..(i + 1) * n * n];
+        if op == FactorSolve::Ldl {
+            let p = &piv.as_ref().expect("checked above")[i * n..(i + 1) * n];
+            return super::ldl::solve_one(ai, p, xs, n, k);
+        }
+        let a = MatRef::from_row_major_slice(ai, n, n);
+        let mut x = MatMut::from_row_major_slice_mut(xs, n, k);
         let swap = |x: &mut MatMut<'_, T>, r: usize, p: usize| {
             for c in 0..k {
                 let t = x[(r, c)];
@@ -413,6 +422,7 @@ fn solve_as<T: RealField + Float + Elem>(
                 (false, true) => tri::solve_unit_lower_triangular_in_place(a, x, Par::Seq),
                 (false, false) => tri::solve_lower_triangular_in_place(a, x, Par::Seq),
             },
+            FactorSolve::Ldl => {} // solved above
             FactorSolve::Lu { transpose } => {
                 let p = &piv.as_ref().expect("checked above")[i * n..(i + 1) * n];
                 if transpose {

@@ -13,6 +13,7 @@ mod factor;
 pub mod fastmath;
 mod index;
 mod layer_norm;
+mod ldl;
 pub mod matmul;
 mod memory;
 mod nn;

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 /// `_linalg_factor(A, kind, flag_a=False, flag_b=False, name="")` → tuple of tensors.
-/// kind: "lu" | "cholesky" (upper) | "qr" (complete, r_only) | "eigh" (upper, vectors) |
+/// kind: "lu" | "ldl" | "cholesky" (upper) | "qr" (complete, r_only) | "eigh" (upper, vectors) |
 /// "svd" (full, vectors). Outputs carry no autograd history.
 #[pyfunction]
 #[pyo3(signature = (a, kind, flag_a=false, flag_b=false, name=""))]
@@ -22,6 +22,7 @@ fn _linalg_factor(
 ) -> PyResult<Py<PyAny>> {
     let op = match kind {
         "lu" => Factorization::Lu,
+        "ldl" => Factorization::Ldl,
         "cholesky" => Factorization::Cholesky { upper: flag_a },
         "qr" => Factorization::Qr {
             complete: flag_a,
@@ -55,7 +56,7 @@ fn _linalg_factor(
 }
 
 /// `_linalg_solve(A, pivots, B, kind, flag_a=False, flag_b=False, name="")`: kind
-/// "triangular" (upper, unit) or "lu" (transpose).
+/// "triangular" (upper, unit), "lu" (transpose) or "ldl".
 #[pyfunction]
 #[pyo3(signature = (a, pivots, b, kind, flag_a=false, flag_b=false, name=""))]
 #[allow(clippy::too_many_arguments)]
@@ -75,6 +76,7 @@ fn _linalg_solve(
             unit: flag_b,
         },
         "lu" => FactorSolve::Lu { transpose: flag_a },
+        "ldl" => FactorSolve::Ldl,
         _ => return Err(PyValueError::new_err(format!("unknown solve {kind:?}"))),
     };
     let name = if name.is_empty() { kind } else { name };

@@ -256,8 +256,37 @@ fn arg_shapes(args: &[&Arg]) -> Vec<Vec<usize>> {
     args.iter().map(|a| a.shape().to_vec()).collect()
 }
 
+/// The autocast list name of `op(a, b)`: `pow` in all its forms and a number divided by a
+/// tensor (`__rdiv__`) run in float32 on CUDA.
+fn amp_name(op: BinaryOp, a: &Arg, b: &Arg) -> Option<&'static str> {
+    match (op, a, b) {
+        (BinaryOp::Pow, Arg::S(_), _) => Some("rpow"),
+        (BinaryOp::Pow, _, _) => Some("pow"),
+        (BinaryOp::Div, Arg::S(_), Arg::T(_)) => Some("rdiv"),
+        _ => None,
+    }
+}
+
 /// `op(a, b)` with autograd.
 pub fn binary(op: BinaryOp, a: Arg, b: Arg) -> Result<Tensor> {
+    if crate::amp::is_active() {
+        if let Some(name) = amp_name(op, &a, &b) {
+            let ts: Vec<&Tensor> = [a.as_tensor(), b.as_tensor()]
+                .into_iter()
+                .flatten()
+                .collect();
+            if let Some(c) = crate::amp::apply(name, &ts)? {
+                let mut cast = c.args.iter();
+                let mut pick = |x: Arg<'_>| -> Option<Tensor> {
+                    x.as_tensor().and_then(|_| cast.next().cloned())
+                };
+                let (ca, cb) = (pick(a), pick(b));
+                let a2 = ca.as_ref().map_or(a, Arg::T);
+                let b2 = cb.as_ref().map_or(b, Arg::T);
+                return binary(op, a2, b2);
+            }
+        }
+    }
     let _prof = crate::profiler::scope(
         crate::profiler::EventKind::Op,
         || format!("aten::{}", op.name()).into(),

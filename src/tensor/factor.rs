@@ -52,7 +52,7 @@ impl Tensor {
         let (bdims, m, n) = split(name, self)?;
         if matches!(
             op,
-            Factorization::Cholesky { .. } | Factorization::Eigh { .. }
+            Factorization::Cholesky { .. } | Factorization::Eigh { .. } | Factorization::Ldl
         ) && m != n
         {
             return Err(Error::Runtime(format!(
@@ -66,6 +66,7 @@ impl Tensor {
         let k = m.min(n);
         let shapes: Vec<Vec<usize>> = match op {
             Factorization::Lu => vec![vec![m, n], vec![k], vec![]],
+            Factorization::Ldl => vec![vec![n, n], vec![n], vec![]],
             Factorization::Cholesky { .. } => vec![vec![n, n], vec![]],
             Factorization::Qr { complete, r_only } => {
                 let q = if complete { m } else { k };
@@ -97,7 +98,7 @@ impl Tensor {
             .collect()
     }
 
-    /// Solves `A X = B` against `a` (triangular, or a packed LU with int32 `pivots`) for `b`
+    /// Solves `A X = B` against `a` (triangular, a packed LU or LD with `pivots`) for `b`
     /// of shape `[..., n, k]`; `a`, `pivots` and `b` must already share their batch dims.
     pub fn linalg_solve_factored(
         a: &Tensor,

@@ -442,6 +442,9 @@ impl Tensor {
 
     /// Vector p-norm over `dims` (empty: all). p may be ±inf or 0.
     pub fn norm(&self, p: f64, dims: &[i64], keepdim: bool) -> Result<Tensor> {
+        if let Some(c) = crate::amp::apply("norm", &[self])? {
+            return c.arg(0).norm(p, dims, keepdim);
+        }
         let _prof = crate::profiler::op("aten::norm", &[self]);
         if !self.dtype().is_float() {
             return Err(Error::Runtime(format!(
@@ -498,6 +501,9 @@ impl Tensor {
 
     /// `logsumexp(dims)`, stable; gradient softmax-weighted.
     pub fn logsumexp(&self, dims: &[i64], keepdim: bool) -> Result<Tensor> {
+        if let Some(c) = crate::amp::apply("logsumexp", &[self])? {
+            return c.arg(0).logsumexp(dims, keepdim);
+        }
         let _prof = crate::profiler::op("aten::logsumexp", &[self]);
         let src = if self.dtype().is_float() {
             self.clone()

@@ -11,9 +11,9 @@ SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "api_cov
 
 # Names offered when this was last raised (never lower these).
 MINIMUM = {
-    "torch": 545,
-    "torch.Tensor": 546,
-    "torch.linalg": 41,
+    "torch": 546,
+    "torch.Tensor": 547,
+    "torch.linalg": 44,
     "torch.func": 13,
     "torch.nn": 163,
     "torch.nn.functional": 117,

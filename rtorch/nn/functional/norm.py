@@ -186,6 +186,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     return _affine(out, weight, bias, _channel_shape(input))
 
 
+@autocast_op("rms_norm")
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
