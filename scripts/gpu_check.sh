@@ -29,5 +29,13 @@ echo "== tests (CUDA)"
 (cd tests/python && timeout 420 $PY -m pytest -q -x -p no:cacheprovider --rootdir=. \
     test_cuda_api.py test_cuda_ops.py 2>&1 | tee "$OUT/pytest.txt" | tail -n 25)
 
+echo "== NCCL (rtorch.distributed, needs the nvidia-nccl-cu13 wheel and mpi4py; skips without)"
+$PY - <<'PY'
+import rtorch.distributed as dist
+print("nccl available:", dist.is_nccl_available(), "mpi available:", dist.is_mpi_available())
+PY
+(cd tests/python && timeout 300 $PY -m pytest -q -p no:cacheprovider --rootdir=. -rs \
+    test_distributed_nccl.py 2>&1 | tee "$OUT/nccl.txt" | tail -n 15)
+
 echo "== benchmarks"
 timeout 300 $PY benches/gpu_bench.py "$@" 2>&1 | tee "$OUT/bench.txt" | tail -n 14

@@ -16,7 +16,7 @@ import importlib.util
 import os
 import threading
 
-__all__ = ["preload", "lib_dirs", "include_dirs"]
+__all__ = ["preload", "preload_nccl", "lib_dirs", "include_dirs"]
 
 # Load order matters: each library's dependencies come first.
 _LIBRARIES = (
@@ -28,10 +28,15 @@ _LIBRARIES = (
 
 # Folders inside an ``nvidia`` package root searched first (newest layout first); any other
 # folder with a ``lib`` (or ``include``) inside is searched after them.
-_SUBDIRS = ("cu13", "cuda_nvrtc", "cublas", "cuda_runtime")
+_SUBDIRS = ("cu13", "cuda_nvrtc", "cublas", "cuda_runtime", "nccl")
+
+# NCCL (``nvidia-nccl-cu13``: ``nvidia/nccl/lib``) is large and only the distributed backend
+# needs it, so it is loaded on first use by :func:`preload_nccl`, not at import.
+_NCCL = "libnccl.so.2"
 
 _lock = threading.Lock()
 _result = None
+_nccl_result = []  # [path or None] once looked for
 _handles = []  # keeps the loaded libraries referenced
 
 
@@ -104,3 +109,24 @@ def preload():
             result[name] = path
         _result = result
         return dict(result)
+
+
+def preload_nccl():
+    """Loads the wheel's ``libnccl.so.2`` once, so that the NCCL backend's ``dlopen`` by that
+    soname finds it. Returns its path, or None when the wheel is not installed (a system
+    copy on the loader's path may still be found later). Never raises."""
+    with _lock:
+        if _nccl_result:
+            return _nccl_result[0]
+        try:
+            path = _find(_NCCL, lib_dirs())
+        except Exception:
+            path = None
+        if path is not None:
+            mode = getattr(os, "RTLD_GLOBAL", 0) | getattr(os, "RTLD_NOW", 0)
+            try:
+                _handles.append(ctypes.CDLL(path, mode=mode))
+            except OSError:
+                path = None
+        _nccl_result.append(path)
+        return path

@@ -1,7 +1,9 @@
-"""``rtorch.distributed``: PyTorch's ``torch.distributed`` API over MPI (CPU tensors).
+"""``rtorch.distributed``: PyTorch's ``torch.distributed`` API over MPI (CPU tensors) and
+NCCL (CUDA tensors).
 
 Start the ranks with ``python -m rtorch.distributed.run --nproc-per-node N script.py`` or
-``mpiexec -n N python script.py``, then ``init_process_group("mpi")``. Collectives run as
+``mpiexec -n N python script.py``, then ``init_process_group("mpi")``, ``("nccl")`` or
+``("cpu:mpi,cuda:nccl")``. Collectives run as
 non-blocking MPI operations polled against the group's timeout, so a dead or missing rank
 makes the others raise ``DistBackendError`` instead of hanging. mpi4py is imported (and MPI
 initialised) only by ``init_process_group``.
@@ -84,8 +86,11 @@ def is_mpi_available():
 
 
 def is_nccl_available():
-    """False: this build has no NCCL bindings."""
-    return False
+    """Whether the NCCL backend can be used: this build has CUDA support and the NCCL library
+    (``pip install nvidia-nccl-cu13``, part of ``rtorch[cuda]``) can be loaded."""
+    from . import _nccl
+
+    return _nccl.available()
 
 
 def is_gloo_available():
@@ -98,4 +103,7 @@ def is_ucc_available():
 
 def is_backend_available(backend):
     """Whether ``backend`` can be passed to ``init_process_group`` in this build."""
-    return Backend(backend) == Backend.MPI and _mpi4py_installed()
+    name = Backend(backend)
+    if name == Backend.NCCL:
+        return _mpi4py_installed() and is_nccl_available()
+    return name == Backend.MPI and _mpi4py_installed()

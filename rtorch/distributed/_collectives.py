@@ -4,6 +4,7 @@ call polled against the group's timeout; ``async_op=True`` returns the ``Work``.
 import rtorch as torch
 
 from . import _common as c
+from . import _nccl as nccl
 from ._mpi import Staged, check_cpu, mpi, raw
 from ._types import ReduceOp, _op_type, _RedOpType
 
@@ -30,6 +31,8 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     pg = c.group_for(group, "all_reduce")
     if pg is None:
         return None
+    if c.on_nccl(pg, tensor, "all_reduce"):
+        return nccl.all_reduce(pg, tensor, op, async_op)
     check_cpu(tensor, "all_reduce")
     MPI = mpi()
     reduce_op = c.mpi_op(op, tensor.dtype, "all_reduce")
@@ -53,8 +56,10 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     pg = c.group_for(group, "broadcast")
     if pg is None:
         return None
-    check_cpu(tensor, "broadcast")
     r = c.root(pg, src, group_src, "src", "broadcast")
+    if c.on_nccl(pg, tensor, "broadcast"):
+        return nccl.broadcast(pg, tensor, r, async_op)
+    check_cpu(tensor, "broadcast")
     buf = Staged(tensor, fill=pg.rank() == r)
     check = c.consistency_check(pg, tensor, "broadcast")
     finish = buf.write_back if pg.rank() != r else None
@@ -69,9 +74,11 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
     pg = c.group_for(group, "reduce")
     if pg is None:
         return None
+    r = c.root(pg, dst, group_dst, "dst", "reduce")
+    if c.on_nccl(pg, tensor, "reduce"):
+        return nccl.reduce(pg, tensor, r, op, async_op)
     check_cpu(tensor, "reduce")
     MPI = mpi()
-    r = c.root(pg, dst, group_dst, "dst", "reduce")
     reduce_op = c.mpi_op(op, tensor.dtype, "reduce")
     buf = Staged(tensor, reduce=True)
     check = c.consistency_check(pg, tensor, "reduce")
@@ -93,6 +100,9 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     pg = c.group_for(group, "all_gather")
     if pg is None:
         return None
+    if c.on_nccl(pg, tensor, "all_gather"):
+        c.check_list_shape(tensor_list, pg.size(), "all_gather", "tensor_list")
+        return nccl.all_gather(pg, tensor_list, tensor, async_op)
     check_cpu(tensor, "all_gather")
     size = pg.size()
     c.check_list(tensor_list, tensor, size, "all_gather", "tensor_list")
@@ -149,8 +159,10 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
     if pg is None:
         return None
     op = "all_gather_into_tensor"
-    check_cpu(output_tensor, op)
-    check_cpu(input_tensor, op)
+    cuda = c.on_nccl(pg, input_tensor, op)
+    if not cuda:
+        check_cpu(output_tensor, op)
+        check_cpu(input_tensor, op)
     if output_tensor.dtype != input_tensor.dtype:
         raise TypeError(
             f"{op}: output tensor must have the same type as input tensor "
@@ -162,6 +174,8 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
             f"output {list(output_tensor.shape)}, input {list(input_tensor.shape)}, "
             f"world_size {pg.size()}"
         )
+    if cuda:
+        return nccl.all_gather_into_tensor(pg, output_tensor, input_tensor, async_op)
     src = c.contiguous(input_tensor)
     out = Staged(output_tensor, fill=False)
     check = c.consistency_check(pg, input_tensor, op)
@@ -184,8 +198,10 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
     pg = c.group_for(group, name)
     if pg is None:
         return None
-    check_cpu(output, name)
-    check_cpu(input, name)
+    cuda = c.on_nccl(pg, input, name)
+    if not cuda:
+        check_cpu(output, name)
+        check_cpu(input, name)
     if output.dtype != input.dtype:
         raise TypeError(f"{name}: input and output dtypes differ ({input.dtype} vs {output.dtype})")
     if input.numel() != pg.size() * output.numel():
@@ -193,6 +209,8 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
             f"{name}: input tensor must be the same size as output size times world size: "
             f"input {list(input.shape)}, output {list(output.shape)}, world_size {pg.size()}"
         )
+    if cuda:
+        return nccl.reduce_scatter_tensor(pg, output, input, op, async_op)
     mpi()
     reduce_op = c.mpi_op(op, input.dtype, name)
     src = Staged(input, reduce=True)
@@ -228,6 +246,9 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     pg = c.group_for(group, name)
     if pg is None:
         return None
+    if c.on_nccl(pg, output, name):
+        c.check_list_shape(input_list, pg.size(), name, "input_list")
+        return nccl.reduce_scatter(pg, output, input_list, op, async_op)
     check_cpu(output, name)
     c.check_list(input_list, output, pg.size(), name, "input_list")
     counts = [t.numel() for t in input_list]
@@ -273,18 +294,22 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
     pg = c.group_for(group, "gather")
     if pg is None:
         return None
-    check_cpu(tensor, "gather")
+    cuda = c.on_nccl(pg, tensor, "gather")
+    if not cuda:
+        check_cpu(tensor, "gather")
     r = c.root(pg, dst, group_dst, "dst", "gather", default=0)
     is_root = pg.rank() == r
     _list_arg(gather_list, is_root, "gather_list", "gather")
     if is_root:
-        c.check_list(gather_list, tensor, pg.size(), "gather", "gather_list")
+        c.check_list(gather_list, tensor, pg.size(), "gather", "gather_list", cuda)
         for t in gather_list:
             if t.numel() != tensor.numel():
                 raise ValueError(
                     f"gather: gather_list tensors must have the input's size "
                     f"({list(t.shape)} vs {list(tensor.shape)})"
                 )
+    if cuda:
+        return nccl.gather(pg, tensor, gather_list, r, async_op)
     src = c.contiguous(tensor)
     out = c.flat_empty(pg.size() * tensor.numel() if is_root else 0, tensor.dtype)
     check = c.consistency_check(pg, tensor, "gather")
@@ -307,18 +332,22 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
     pg = c.group_for(group, "scatter")
     if pg is None:
         return None
-    check_cpu(tensor, "scatter")
+    cuda = c.on_nccl(pg, tensor, "scatter")
+    if not cuda:
+        check_cpu(tensor, "scatter")
     r = c.root(pg, src, group_src, "src", "scatter", default=0)
     is_root = pg.rank() == r
     _list_arg(scatter_list, is_root, "scatter_list", "scatter")
     if is_root:
-        c.check_list(scatter_list, tensor, pg.size(), "scatter", "scatter_list")
+        c.check_list(scatter_list, tensor, pg.size(), "scatter", "scatter_list", cuda)
         for t in scatter_list:
             if t.numel() != tensor.numel():
                 raise ValueError(
                     f"scatter: scatter_list tensors must have the output's size "
                     f"({list(t.shape)} vs {list(tensor.shape)})"
                 )
+    if cuda:
+        return nccl.scatter(pg, tensor, scatter_list, r, async_op)
     flat = _flat_cat(scatter_list, tensor.dtype) if is_root else None
     out = Staged(tensor, fill=False)
     check = c.consistency_check(pg, tensor, "scatter")
@@ -340,4 +369,9 @@ def barrier(group=None, async_op=False, device_ids=None):
     pg = c.group_for(group, "barrier")
     if pg is None:
         return None
+    if pg._nccl is not None and (not pg.serves_cpu or device_ids):
+        # PyTorch's NCCL barrier: every rank's device has finished its queued work.
+        pg.drain("barrier")
+        nccl.barrier(pg, device_ids)
+        return c.CompletedWork(pg, "barrier") if async_op else None
     return c.collective(pg, "barrier", "Barrier", (), async_op=async_op)

@@ -26,6 +26,21 @@ def group_for(group, op):
     return pg
 
 
+def on_nccl(pg, t, op):
+    """Whether tensor ``t`` goes to the group's NCCL backend (a CUDA tensor on a group that
+    has one). A CPU tensor on a group without a CPU backend gets PyTorch's error; a CUDA
+    tensor on a group without NCCL falls through to ``check_cpu``'s."""
+    if not isinstance(t, torch.Tensor):
+        return False
+    if t.device.type == "cuda":
+        return pg._nccl is not None
+    if not pg.serves_cpu:
+        from ._nccl import NO_CPU
+
+        raise RuntimeError(f"{NO_CPU} ({op})")
+    return False
+
+
 def root(pg, rank, group_rank, name, op, default=None):
     """Group rank of the root given as a default-group ``rank`` or a ``group_rank``."""
     if rank is not None and group_rank is not None:
@@ -116,13 +131,18 @@ def consistency_check(pg, t, op):
     return "Allreduce", (MPI.IN_PLACE, both), {"op": MPI.MAX}, check
 
 
-def check_list(tensors, ref, size, op, what):
+def check_list_shape(tensors, size, op, what):
     if not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{op}: {what} must be a list of tensors, got {type(tensors).__name__}")
     if len(tensors) != size:
         raise ValueError(f"{op}: {what} has {len(tensors)} tensors, expected one per rank ({size})")
+
+
+def check_list(tensors, ref, size, op, what, cuda=False):
+    check_list_shape(tensors, size, op, what)
     for t in tensors:
-        check_cpu(t, op)
+        if not cuda:
+            check_cpu(t, op)
         if t.dtype != ref.dtype:
             raise TypeError(f"{op}: {what} holds a {t.dtype} tensor, expected {ref.dtype}")
 

@@ -30,7 +30,7 @@ __all__ = [
 class ProcessGroup:
     """A set of ranks that run collectives together, backed by its own MPI communicator."""
 
-    def __init__(self, comm, global_ranks, timeout, backend=Backend.MPI, name=""):
+    def __init__(self, comm, global_ranks, timeout, backend=Backend.MPI, name="", devices=None):
         self.comm = comm
         self._ranks = list(global_ranks)
         self._timeout = timeout
@@ -39,6 +39,15 @@ class ProcessGroup:
         self._broken = None
         self._thread = None
         self._jobs = []
+        # Which backend serves each device type: MPI for CPU tensors, NCCL for CUDA ones
+        # (the MPI communicator is there in every case: rank queries, objects, NCCL's id).
+        devices = {"cpu": Backend.MPI} if devices is None else devices
+        self.serves_cpu = devices.get("cpu") == Backend.MPI
+        self._nccl = None
+        if devices.get("cuda") == Backend.NCCL:
+            from ._nccl import NcclGroup
+
+            self._nccl = NcclGroup(self)
 
     def rank(self):
         return self.comm.Get_rank()
@@ -170,18 +179,32 @@ def _timedelta(timeout):
 
 
 def _check_backend(backend):
-    """The backend to use for ``backend`` (None: MPI), or PyTorch's error for one that this
-    build cannot provide."""
+    """``(name, {device type: backend})`` for ``backend`` (None: MPI), or PyTorch's error
+    for one that this build cannot provide here."""
     if backend is None:
         backend = Backend.MPI
     if not isinstance(backend, str):
         raise ValueError(f"Invalid backend: {backend!r}")
     name = Backend(backend)
     if ":" in name:
-        # "cpu:mpi,cuda:nccl": the CPU entry is the one this build serves.
-        parts = dict(p.split(":", 1) for p in name.split(",") if ":" in p)
-        return _check_backend(parts.get("cpu", Backend.MPI))
+        # "cpu:mpi,cuda:nccl": one backend per device type.
+        devices = {}
+        for part in name.split(","):
+            dev, sep, b = part.partition(":")
+            dev = dev.strip()
+            if not sep or dev not in ("cpu", "cuda") or dev in devices:
+                raise ValueError(f"Invalid backend string: '{backend}'")
+            devices[dev] = _check_one(b.strip(), dev)
+        return name, devices
+    one = _check_one(name)
+    return one, {"cpu": one} if one == Backend.MPI else {"cuda": one}
+
+
+def _check_one(name, device=None):
+    name = Backend(name)
     if name == Backend.MPI:
+        if device == "cuda":
+            raise ValueError("Invalid backend string: the MPI backend handles CPU tensors only")
         if not mpi4py_installed():
             raise RuntimeError(
                 "Distributed package doesn't have MPI built in: install mpi4py and an MPI "
@@ -189,20 +212,29 @@ def _check_backend(backend):
             )
         return name
     if name == Backend.NCCL:
-        import rtorch
+        if device == "cpu":
+            raise ValueError("Invalid backend string: the NCCL backend handles CUDA tensors only")
+        from . import _nccl
 
-        if not rtorch.cuda.is_available():
-            raise RuntimeError("ProcessGroupNCCL is only supported with GPUs, no GPUs found!")
-        raise RuntimeError(
-            "Distributed package doesn't have NCCL built in: this rtorch build has no NCCL "
-            "bindings; use backend='mpi' with CPU tensors"
-        )
+        _nccl.check_usable()
+        return name
     if name in (Backend.GLOO, Backend.UCC):
         raise RuntimeError(
             f"Distributed package doesn't have {name.upper()} built in: rtorch provides the "
-            "'mpi' backend for CPU tensors (init_process_group('mpi'))"
+            "'mpi' backend for CPU tensors and 'nccl' for CUDA tensors"
         )
-    raise ValueError(f"Invalid backend: '{backend}'")
+    raise ValueError(f"Invalid backend: '{name}'")
+
+
+def _device_index(device_id):
+    if isinstance(device_id, int):
+        return device_id
+    import rtorch
+
+    d = rtorch.device(device_id)
+    if d.type != "cuda":
+        raise ValueError(f"init_process_group: device_id must be a CUDA device, got {d}")
+    return d.index if d.index is not None else rtorch.cuda.current_device()
 
 
 def _agree(name, given, actual):
@@ -238,7 +270,7 @@ def init_process_group(
     if _state.default is not None:
         raise ValueError("trying to initialize the default process group twice!")
     timeout = _timedelta(timeout)
-    name = _check_backend(backend)
+    name, devices = _check_backend(backend)
     if init_method is not None and store is not None:
         raise ValueError("Cannot specify both init_method and store.")
     if store is not None and (world_size <= 0 or rank < 0):
@@ -260,7 +292,11 @@ def init_process_group(
     _agree("world_size", env_size, actual_size)
     comm = world.Dup()
     comm.Set_errhandler(MPI.ERRORS_RETURN)
-    pg = ProcessGroup(comm, range(actual_size), timeout, name, group_name or "0")
+    pg = ProcessGroup(comm, range(actual_size), timeout, name, group_name or "0", devices)
+    if pg._nccl is not None and device_id is not None:
+        # Bound to one device: its communicator is made now, as PyTorch does eagerly.
+        pg._nccl.device = _device_index(device_id)
+        pg._nccl.comm(pg._nccl.device, "init_process_group")
     _state.default = pg
     _state.groups = [pg]
     _state.counter = 1
@@ -302,7 +338,11 @@ def destroy_process_group(group=None):
             g.drain("destroy_process_group")
             if g._thread is not None:
                 g._thread.close()
+            if g._nccl is not None:
+                g._nccl.destroy()
             g.comm.Free()
+        elif g._nccl is not None:
+            g._nccl.abort()
         _state.groups.remove(g)
     if group is None or group is pg:
         _state.default = None
@@ -324,7 +364,7 @@ def get_world_size(group=None):
 
 
 def get_backend(group=None):
-    """The backend name of ``group`` (``"mpi"``)."""
+    """The backend name of ``group`` (``"mpi"``, ``"nccl"`` or ``"cpu:mpi,cuda:nccl"``)."""
     pg = resolve(group)
     if pg is None:
         raise ValueError("Invalid process group specified")
@@ -372,7 +412,14 @@ def new_group(
     world = default_group()
     world.check_usable("new_group")
     timeout = world._timeout if timeout is None else _timedelta(timeout)
-    name = _check_backend(backend)
+    if backend is None:
+        name, devices = world._backend, None
+        if world._nccl is not None:
+            devices = {"cuda": Backend.NCCL}
+            if world.serves_cpu:
+                devices["cpu"] = Backend.MPI
+    else:
+        name, devices = _check_backend(backend)
     size = world.size()
     ranks = list(range(size)) if ranks is None else sorted(int(r) for r in ranks)
     if len(set(ranks)) != len(ranks):
@@ -405,7 +452,9 @@ def new_group(
     if not member:
         return GroupMember.NON_GROUP_MEMBER
     comm.Set_errhandler(MPI.ERRORS_RETURN)
-    pg = ProcessGroup(comm, ranks, timeout, name, group_desc or label)
+    pg = ProcessGroup(comm, ranks, timeout, name, group_desc or label, devices)
+    if pg._nccl is not None and world._nccl is not None:
+        pg._nccl.device = world._nccl.device
     _state.groups.append(pg)
     return pg
 

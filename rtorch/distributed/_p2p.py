@@ -3,7 +3,10 @@ and the all-to-all exchanges."""
 
 import numpy as np
 
+import rtorch as torch
+
 from . import _common as c
+from . import _nccl as nccl
 from ._mpi import Staged, Work, check_cpu, mpi, raw
 from ._types import DistBackendError
 
@@ -47,10 +50,12 @@ def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
     pg = c.group_for(group, "isend")
     if pg is None:
         return None
-    check_cpu(tensor, "isend")
     peer = _peer(pg, dst, group_dst, "dst", "isend")
     if peer is None:
         raise ValueError("isend: Either dst or group_dst must be set")
+    if c.on_nccl(pg, tensor, "isend"):
+        return nccl.send(pg, tensor, peer)
+    check_cpu(tensor, "isend")
     data = raw(c.contiguous(tensor))
     return Work(pg, "send", [pg.comm.Isend(data, dest=peer, tag=_check_tag(tag))], outputs=[tensor])
 
@@ -61,9 +66,11 @@ def irecv(tensor, src=None, group=None, tag=0, group_src=None):
     pg = c.group_for(group, "irecv")
     if pg is None:
         return None
+    peer = _peer(pg, src, group_src, "src", "irecv")
+    if c.on_nccl(pg, tensor, "irecv"):
+        return nccl.recv(pg, tensor, peer)
     check_cpu(tensor, "irecv")
     MPI = mpi()
-    peer = _peer(pg, src, group_src, "src", "irecv")
     buf = Staged(tensor, fill=False)
     status = MPI.Status()
     req = pg.comm.Irecv(
@@ -87,7 +94,7 @@ def irecv(tensor, src=None, group=None, tag=0, group_src=None):
 def send(tensor, dst=None, group=None, tag=0, group_dst=None):
     """Sends ``tensor`` to rank ``dst``, returning once it has been handed over."""
     work = isend(tensor, dst, group, tag, group_dst)
-    if work is not None:
+    if work is not None and not isinstance(work, nccl.Work):
         work.wait()
 
 
@@ -97,6 +104,9 @@ def recv(tensor, src=None, group=None, tag=0, group_src=None):
     work = irecv(tensor, src, group, tag, group_src)
     if work is None:
         return -1
+    if isinstance(work, nccl.Work):
+        # Queued on the device's stream like every NCCL operation; the sender is known.
+        return work._pg.global_rank(work.source)
     work.wait()
     return work.source_rank()
 
@@ -122,7 +132,31 @@ def batch_isend_irecv(p2p_op_list):
     """Starts every transfer of the list; returns their ``Work`` handles."""
     if not isinstance(p2p_op_list, list) or not all(isinstance(p, P2POp) for p in p2p_op_list):
         raise ValueError("Invalid ``p2p_op_list``. Each op is expected to be of type ``P2POp``.")
+    first = p2p_op_list[0] if p2p_op_list else None
+    if first is not None and isinstance(first.tensor, torch.Tensor) and first.tensor.is_cuda:
+        return _batch_nccl(p2p_op_list)
     return [p.op(p.tensor, p.peer, p.group, p.tag, p.group_peer) for p in p2p_op_list]
+
+
+def _batch_nccl(p2p_op_list):
+    """CUDA tensors: every transfer of the list in one NCCL group (so that sends and
+    receives between the same ranks cannot wait on each other)."""
+    pg = c.group_for(p2p_op_list[0].group, "batch_isend_irecv")
+    if pg is None:
+        return []
+    ops = []
+    for p in p2p_op_list:
+        if c.group_for(p.group, "batch_isend_irecv") is not pg:
+            raise ValueError("batch_isend_irecv: all operations must use the same group")
+        if not c.on_nccl(pg, p.tensor, "batch_isend_irecv"):
+            check_cpu(p.tensor, "batch_isend_irecv")
+            raise ValueError("batch_isend_irecv: CUDA and CPU tensors cannot be mixed")
+        name = "dst" if p.op is isend else "src"
+        peer = _peer(pg, p.peer, p.group_peer, name, "batch_isend_irecv")
+        if peer is None:
+            raise ValueError(f"batch_isend_irecv: Either {name} or group_{name} must be set")
+        ops.append((p.op is isend, p.tensor, peer))
+    return nccl.batch(pg, ops)
 
 
 def _splits(splits, t, size, op, what):
@@ -152,13 +186,19 @@ def all_to_all_single(
     pg = c.group_for(group, name)
     if pg is None:
         return None
-    check_cpu(output, name)
-    check_cpu(input, name)
+    cuda = c.on_nccl(pg, input, name)
+    if not cuda:
+        check_cpu(output, name)
+        check_cpu(input, name)
     if output.dtype != input.dtype:
         raise TypeError(f"{name}: input and output dtypes differ ({input.dtype} vs {output.dtype})")
     size = pg.size()
     scounts, sdispl = _splits(input_split_sizes, input, size, name, "input")
     rcounts, rdispl = _splits(output_split_sizes, output, size, name, "output")
+    if cuda:
+        return nccl.all_to_all_single(
+            pg, output, input, rcounts, rdispl, scounts, sdispl, async_op
+        )
     src = raw(c.contiguous(input))
     out = Staged(output, fill=False)
     args = ([src, (scounts, sdispl)], [out.array, (rcounts, rdispl)])
@@ -178,6 +218,11 @@ def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False
     if not input_tensor_list:
         raise ValueError(f"{name}: input_tensor_list must not be empty")
     ref = input_tensor_list[0]
+    if c.on_nccl(pg, ref, name):
+        raise NotImplementedError(
+            f"{name}: lists of CUDA tensors are not supported by the NCCL backend; use "
+            "all_to_all_single on one flat tensor"
+        )
     c.check_list(input_tensor_list, ref, size, name, "input_tensor_list")
     c.check_list(output_tensor_list, ref, size, name, "output_tensor_list")
     scounts = [t.numel() for t in input_tensor_list]

@@ -1,7 +1,7 @@
 //! Without the `cuda` feature: no device memory can exist and every query says so.
 
 use super::MemoryStats;
-use crate::backend::Backend;
+use crate::backend::{Backend, Strided};
 use crate::device::Device;
 use crate::error::{Error, Result};
 
@@ -120,4 +120,79 @@ pub fn is_pinned(_ptr: usize) -> bool {
 /// Compiles every kernel family into the disk cache (needs the `cuda` feature).
 pub fn prebuild(_arch: &str) -> Result<String> {
     not_compiled()
+}
+
+/// Whether the NCCL library can be opened (never without the `cuda` feature).
+pub fn nccl_available() -> bool {
+    false
+}
+
+pub fn nccl_version() -> Result<(i32, i32, i32)> {
+    not_compiled()
+}
+
+pub fn nccl_unique_id() -> Result<Vec<u8>> {
+    not_compiled()
+}
+
+/// An NCCL communicator. Uninhabited without the `cuda` feature.
+pub enum NcclComm {}
+
+impl NcclComm {
+    pub fn new(_id: &[u8], _rank: usize, _world: usize, _device: usize) -> Result<NcclComm> {
+        not_compiled()
+    }
+    pub fn rank(&self) -> usize {
+        match *self {}
+    }
+    pub fn size(&self) -> usize {
+        match *self {}
+    }
+    pub fn device(&self) -> usize {
+        match *self {}
+    }
+    pub fn all_reduce(&self, _t: Strided<'_>, _op: super::NcclOp) -> Result<()> {
+        match *self {}
+    }
+    pub fn broadcast(&self, _t: Strided<'_>, _root: usize) -> Result<()> {
+        match *self {}
+    }
+    pub fn reduce(&self, _t: Strided<'_>, _root: usize, _op: super::NcclOp) -> Result<()> {
+        match *self {}
+    }
+    pub fn all_gather(&self, _output: Strided<'_>, _input: Strided<'_>) -> Result<()> {
+        match *self {}
+    }
+    pub fn reduce_scatter(
+        &self,
+        _output: Strided<'_>,
+        _input: Strided<'_>,
+        _op: super::NcclOp,
+    ) -> Result<()> {
+        match *self {}
+    }
+    pub fn send(&self, _t: Strided<'_>, _peer: usize) -> Result<()> {
+        match *self {}
+    }
+    pub fn recv(&self, _t: Strided<'_>, _peer: usize) -> Result<()> {
+        match *self {}
+    }
+    pub fn is_completed(&self) -> Result<bool> {
+        match *self {}
+    }
+    pub fn wait(&self, _timeout: std::time::Duration, _what: &str) -> Result<()> {
+        match *self {}
+    }
+    pub fn group_start() -> Result<()> {
+        not_compiled()
+    }
+    pub fn group_end() -> Result<()> {
+        not_compiled()
+    }
+    pub fn abort(&self) {
+        match *self {}
+    }
+    pub fn destroy(&self) -> Result<()> {
+        match *self {}
+    }
 }

@@ -29,6 +29,8 @@ mod linalg;
 #[cfg(feature = "cuda")]
 mod memory;
 #[cfg(feature = "cuda")]
+mod nccl;
+#[cfg(feature = "cuda")]
 mod nn;
 #[cfg(feature = "cuda")]
 mod optim;
@@ -46,6 +48,8 @@ pub use context::{
 };
 #[cfg(feature = "cuda")]
 pub use memory::{is_pinned, pin};
+#[cfg(feature = "cuda")]
+pub use nccl::{nccl_available, nccl_unique_id, nccl_version, NcclComm};
 
 #[cfg(feature = "cuda")]
 pub use kernels::{compile_check, prebuild};
@@ -59,6 +63,17 @@ pub struct MemoryStats {
     pub peak: usize,
     /// Bytes the stream-ordered pool holds (live + cached).
     pub reserved: usize,
+}
+
+/// A reduction of the NCCL backend (`torch.distributed.ReduceOp` less the bitwise ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NcclOp {
+    Sum,
+    Product,
+    Min,
+    Max,
+    /// The mean over the ranks (NCCL's own average; integers truncate).
+    Avg,
 }
 
 static ALLOW_TF32: AtomicBool = AtomicBool::new(false);

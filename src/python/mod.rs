@@ -8,6 +8,7 @@ mod cuda;
 mod errors;
 mod functions;
 mod linalg;
+mod nccl;
 mod nn;
 mod optim;
 mod profiler;
@@ -95,6 +96,7 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     optim::register(m)?;
     linalg::register(m)?;
     cuda::register(m)?;
+    nccl::register(m)?;
     profiler::register(m)?;
     Ok(())
 }

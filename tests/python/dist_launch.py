@@ -18,8 +18,11 @@ WORKERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dist_workers
 
 def env():
     e = mpi_env()
-    # The ranks import the same rtorch as this test process.
-    e["PYTHONPATH"] = os.pathsep.join(p for p in [ROOT, e.get("PYTHONPATH", "")] if p)
+    # The ranks import the same rtorch as this test process (the tree, or an installed wheel).
+    import rtorch
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(rtorch.__file__)))
+    e["PYTHONPATH"] = os.pathsep.join(p for p in [here, e.get("PYTHONPATH", "")] if p)
     e.setdefault("RAYON_NUM_THREADS", "1")
     e.setdefault("OMP_NUM_THREADS", "1")
     return e

@@ -35,11 +35,18 @@ def param_key(t):
 class _Bucket:
     def __init__(self, indices, params):
         self.indices = indices
-        dtype = params[indices[0]].dtype
-        self.buffer_dtype = torch.float32 if dtype in HALF else dtype
+        first = params[indices[0]]
+        dtype = first.dtype
         total = sum(params[i].numel() for i in indices)
-        self.buffer = torch.zeros(total, dtype=self.buffer_dtype)
-        self.array = raw(self.buffer)
+        if first.is_cuda:
+            # NCCL reduces 16-bit floats natively, on the parameters' device.
+            self.buffer_dtype = dtype
+            self.buffer = torch.zeros(total, dtype=dtype, device=first.device)
+            self.array = None
+        else:
+            self.buffer_dtype = torch.float32 if dtype in HALF else dtype
+            self.buffer = torch.zeros(total, dtype=self.buffer_dtype)
+            self.array = raw(self.buffer)
         self.views = {}
         offset = 0
         for i in indices:
@@ -65,8 +72,13 @@ def build_buckets(params, cap_bytes, first_cap_bytes=_FIRST_BUCKET_BYTES):
 
 
 class Reducer:
-    def __init__(self, params, comm, world_size, timeout_s, cap_bytes, find_unused, on_error):
+    def __init__(
+        self, params, comm, world_size, timeout_s, cap_bytes, find_unused, on_error, average=None
+    ):
+        """``average``: for CUDA parameters, a function that replaces a device buffer by its
+        mean over the ranks (NCCL, queued on the device's stream); CPU buckets go to MPI."""
         self.params = params
+        self.average = average
         self.on_error = on_error
         self.comm = comm
         self.world = world_size
@@ -157,7 +169,10 @@ class Reducer:
         while self.next_launch < len(self.buckets) and self.remaining[self.next_launch] == 0:
             bucket = self.buckets[self.next_launch]
             self._pack(bucket)
-            self.jobs.append(self.thread.submit(self._allreduce(bucket.array, MPI.SUM)))
+            if bucket.array is None:
+                self.average(bucket.buffer)
+            else:
+                self.jobs.append(self.thread.submit(self._allreduce(bucket.array, MPI.SUM)))
             self.next_launch += 1
 
     def _pack(self, bucket):
@@ -191,7 +206,8 @@ class Reducer:
         result = None
         with torch.no_grad():
             for bucket in self.buckets:
-                bucket.array /= self.world
+                if bucket.array is not None:
+                    bucket.array /= self.world
                 for i in bucket.indices:
                     p = self.params[i]
                     avg = bucket.views[i]

@@ -72,17 +72,20 @@ class DistributedDataParallel(Module):
                     f"device_ids {device_ids}, output_device {output_device}, and module "
                     "parameters {device(type='cpu')}."
                 )
-        if devices != {"cpu"}:
-            raise RuntimeError(
-                f"DistributedDataParallel: module parameters on {sorted(devices)}; the MPI "
-                "backend handles CPU tensors only"
-            )
         self.process_group = dist._group.resolve(process_group, "DistributedDataParallel")
         if self.process_group is None:
             raise RuntimeError("DistributedDataParallel: this rank is not in process_group")
-        self.module = module
         self.device_ids = None
         self.output_device = None
+        average = None
+        if devices == {"cuda"}:
+            average = self._cuda_setup(module, device_ids, output_device)
+        elif devices != {"cpu"}:
+            raise RuntimeError(
+                f"DistributedDataParallel: module parameters on {sorted(devices)}; a module "
+                "must be all on the CPU (MPI backend) or all on one CUDA device (NCCL backend)"
+            )
+        self.module = module
         self.dim = dim
         self.broadcast_buffers = broadcast_buffers
         self.find_unused_parameters = find_unused_parameters
@@ -103,7 +106,43 @@ class DistributedDataParallel(Module):
             self.bucket_bytes_cap,
             find_unused_parameters,
             pg.mark_broken,
+            average,
         )
+
+    def _cuda_setup(self, module, device_ids, output_device):
+        """Checks a module on one CUDA device against ``device_ids``; returns the function
+        that averages a gradient bucket over the ranks through the group's NCCL backend."""
+        dist = _dist()
+        pg = self.process_group
+        indices = {p.device.index for p in module.parameters()}
+        if len(indices) != 1:
+            raise ValueError(
+                "DistributedDataParallel: module parameters on several CUDA devices "
+                f"{sorted(indices)}; one device per rank is supported"
+            )
+        index = indices.pop()
+        if device_ids is not None:
+            ids = [torch.device("cuda", d).index if isinstance(d, int) else torch.device(d).index
+                   for d in device_ids]  # fmt: skip
+            if ids != [index]:
+                raise ValueError(
+                    f"DistributedDataParallel: device_ids {list(device_ids)} must name the "
+                    f"one device the module is on (cuda:{index})"
+                )
+        if pg._nccl is None:
+            raise RuntimeError(
+                "DistributedDataParallel: module parameters are on CUDA, but the process "
+                f"group's backend is {pg._backend!r}, which handles CPU tensors only; use "
+                "init_process_group('nccl') or 'cpu:mpi,cuda:nccl'"
+            )
+        self.device_ids = [index]
+        self.output_device = index if output_device is None else output_device
+        from rtorch.distributed import _nccl
+
+        def average(buffer):
+            _nccl.all_reduce(pg, buffer, dist.ReduceOp.AVG, False)
+
+        return average
 
     def _verify_same_model(self):
         dist = _dist()
@@ -143,6 +182,9 @@ class DistributedDataParallel(Module):
             buffers = list(self.module.buffers())
             if buffers and self.process_group.size() > 1:
                 self._sync_states(buffers)
+        if self.device_ids:
+            # As PyTorch: tensor arguments move to the module's device.
+            inputs, kwargs = _to_device((inputs, kwargs), self.device_ids[0])
         out = self.module(*inputs, **kwargs)
         if torch.is_grad_enabled() and self.require_backward_grad_sync:
             self.reducer.prepare(out)
@@ -166,3 +208,15 @@ class DistributedDataParallel(Module):
 
     def extra_repr(self):
         return ""
+
+
+def _to_device(obj, index):
+    if isinstance(obj, torch.Tensor):
+        return obj if obj.is_cuda and obj.device.index == index else obj.to(f"cuda:{index}")
+    if isinstance(obj, tuple):
+        return tuple(_to_device(o, index) for o in obj)
+    if isinstance(obj, list):
+        return [_to_device(o, index) for o in obj]
+    if isinstance(obj, dict):
+        return {k: _to_device(v, index) for k, v in obj.items()}
+    return obj
