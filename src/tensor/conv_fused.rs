@@ -3,7 +3,7 @@
 //! built, from differentiable compositions (conv_transpose2d and im2col + matmul).
 
 use super::Tensor;
-use crate::autograd::{self, SavedTensor};
+use crate::autograd::{self, SavedTensor, SavedValue};
 use crate::backend::Window;
 use crate::error::Result;
 
@@ -48,6 +48,22 @@ pub(super) fn fused_conv2d(
                 });
             }
             Ok(grads)
+        });
+        let pair = |a: usize, b: usize| SavedValue::Ints(vec![a as i64, b as i64]);
+        // PyTorch reports a missing bias as size (0,).
+        let bias_sizes = SavedValue::sizes(bias.map_or(&[0][..], |b| b.shape()));
+        autograd::describe(&out, || {
+            vec![
+                ("bias_sym_sizes_opt", bias_sizes),
+                ("dilation", pair(win.dh, win.dw)),
+                ("groups", SavedValue::Int(groups as i64)),
+                ("input", SavedValue::tensor(x)),
+                ("output_padding", pair(0, 0)),
+                ("padding", pair(win.ph, win.pw)),
+                ("stride", pair(win.sh, win.sw)),
+                ("transposed", SavedValue::Bool(false)),
+                ("weight", SavedValue::tensor(weight)),
+            ]
         });
     }
     Ok(Some(out))

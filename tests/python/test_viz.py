@@ -179,8 +179,9 @@ def test_cnn_example(tmp_path, monkeypatch):
     assert text == dot.source
     labels, edges = _parse(dot)
     names = _by_label(labels)
-    # conv2d is one ConvolutionBackward0 node, as in PyTorch; every parameter has its leaf.
-    for name in ["ConvolutionBackward0", "MaxPool2DWithIndicesBackward0", "LogSoftmaxBackward0"]:
+    # Each conv2d is one ConvolutionBackward0 node, as in PyTorch; every parameter has its leaf.
+    assert len(names["ConvolutionBackward0"]) == 2
+    for name in ["MaxPool2DWithIndicesBackward0", "LogSoftmaxBackward0"]:
         assert len(names[name]) == 1
     assert len(names["ReluBackward0"]) == 2 and len(names["AccumulateGrad"]) == 6
     assert labels[names["0.weight"][0]] == "0.weight\n(8, 1, 3, 3)"
