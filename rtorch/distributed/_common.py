@@ -105,18 +105,17 @@ def average(array, n):
         array[...] = np.where(array < 0, -q, q)
 
 
-def _shape_key(shape):
-    h = 1469598103934665603
-    for s in (len(shape), *shape):
-        h = ((h ^ (s + 1)) * 1099511628211) % (1 << 40)
-    return h
+# Python's hash of a tuple of ints is the same in every process (only str/bytes hashing is
+# salted); masked so that its negation still fits an int64.
+_KEY_MASK = (1 << 62) - 1
 
 
 def consistency_check(pg, t, op):
     """A small all-reduce that tells every rank whether ``t`` has the same shape and dtype
     everywhere: ``(MPI call, args, kwargs, check to run once it completed)``."""
     MPI = mpi()
-    mine = [t.numel(), dtype_code(t.dtype), _shape_key(tuple(t.shape))]
+    shape = t.shape
+    mine = [t.numel(), dtype_code(t.dtype), hash(shape) & _KEY_MASK]
     # max(x) and max(-x) in one reduction: equal everywhere iff max == -max(-x) == mine.
     both = np.array(mine + [-v for v in mine], dtype=np.int64)
 
@@ -124,7 +123,7 @@ def consistency_check(pg, t, op):
         got = both.tolist()
         if got[:3] != mine or [-v for v in got[3:]] != mine:
             raise DistBackendError(
-                f"{op}: tensors differ across ranks: this rank has shape {list(t.shape)} and "
+                f"{op}: tensors differ across ranks: this rank has shape {list(shape)} and "
                 f"dtype {t.dtype}, another rank has a different shape or dtype"
             )
 
@@ -168,6 +167,31 @@ def run(pg, what, reqs, finish=None, outputs=(), check=None, async_op=False):
     return None
 
 
+# Tests of a just-issued check before falling back to the deadline-aware wait: when every
+# rank is already there (the common case) the small reduction completes within a few polls,
+# and the general wait's bookkeeping would cost more than the check itself.
+_FAST_POLLS = 32
+
+
+def _await_check(pg, what, req, verify, MPI):
+    done = False
+    try:
+        for _ in range(_FAST_POLLS):
+            if req.Test():
+                done = True
+                break
+    except MPI.Exception:
+        pass  # the general wait below reports it (and marks the group broken)
+    if not done:
+        Work(pg, what, [req], check=verify).wait()
+        return
+    try:
+        verify()
+    except DistBackendError as e:
+        pg.mark_broken(e)
+        raise
+
+
 def collective(
     pg, what, name, args, kwargs=None, finish=None, outputs=(), check=None, async_op=False
 ):
@@ -198,8 +222,8 @@ def collective(
         req = getattr(comm, "I" + name.lower())(*args, **kwargs)
         return run(pg, what, [req], finish, outputs)
     cname, cargs, ckwargs, verify = check
-    Work(pg, what, [getattr(comm, "I" + cname.lower())(*cargs, **ckwargs)], check=verify).wait()
     MPI = mpi()
+    _await_check(pg, what, getattr(comm, "I" + cname.lower())(*cargs, **ckwargs), verify, MPI)
     try:
         getattr(comm, name)(*args, **kwargs)
     except MPI.Exception as e:

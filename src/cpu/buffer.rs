@@ -64,6 +64,7 @@ pub fn try_zeroed<T: Elem>(n: usize) -> Result<Vec<T>> {
         if ptr.is_null() {
             return Err(out_of_memory(layout.size()));
         }
+        advise_huge_pages(ptr as *mut u8, layout.size());
         Ok(Vec::from_raw_parts(ptr, n, n))
     }
 }
@@ -91,7 +92,36 @@ pub fn try_with_capacity<T>(n: usize) -> Result<Vec<T>> {
     let mut v = Vec::new();
     v.try_reserve_exact(n)
         .map_err(|_| out_of_memory(n.saturating_mul(std::mem::size_of::<T>())))?;
+    advise_huge_pages(
+        v.as_mut_ptr() as *mut u8,
+        v.capacity() * std::mem::size_of::<T>(),
+    );
     Ok(v)
+}
+
+/// Allocations from this size up ask the kernel for transparent huge pages.
+const HUGE_PAGE_MIN_BYTES: usize = 4 << 20;
+
+/// Asks the kernel to back the 2 MiB-aligned part of a large fresh allocation with
+/// transparent huge pages (where THP is in "madvise" mode, the common default): one fault
+/// per 2 MiB instead of per 4 KiB on first touch, and far fewer TLB misses when a kernel or
+/// an MPI transfer streams through it. Advice only: a refusal changes nothing.
+fn advise_huge_pages(ptr: *mut u8, bytes: usize) {
+    #[cfg(target_os = "linux")]
+    if bytes >= HUGE_PAGE_MIN_BYTES {
+        const HUGE: usize = 2 << 20;
+        let start = (ptr as usize).next_multiple_of(HUGE);
+        let end = (ptr as usize + bytes) & !(HUGE - 1);
+        if end > start {
+            // SAFETY: [start, end) lies inside the allocation just made; MADV_HUGEPAGE only
+            // changes how the kernel backs those pages, never their contents.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (ptr, bytes, HUGE_PAGE_MIN_BYTES);
 }
 
 impl CpuBuffer {

@@ -148,6 +148,37 @@ pub fn parallel_enabled() -> bool {
     PARALLEL.load(Ordering::Relaxed)
 }
 
+/// `set_num_threads(n)`: 1 keeps every kernel on the calling thread; more sizes rayon's
+/// global pool, which is possible only before its first use. Returns the pool's size when it
+/// was already running with another size (the caller warns), else None.
+pub fn set_num_threads(n: usize) -> Option<usize> {
+    set_parallel(n > 1);
+    if n <= 1 {
+        return None;
+    }
+    // `current_num_threads` would start the pool: try to build it first.
+    let built = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()
+        .is_ok();
+    let size = rayon::current_num_threads();
+    (!built && size != n).then_some(size)
+}
+
+/// Sizes the pool from `OMP_NUM_THREADS` (PyTorch's variable) when rayon's own
+/// `RAYON_NUM_THREADS` is not set; called once at import, before any parallel work.
+pub fn threads_from_env() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_some() {
+        return;
+    }
+    let n = std::env::var("OMP_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    if let Some(n) = n.filter(|&n| n >= 1) {
+        let _ = set_num_threads(n);
+    }
+}
+
 /// Runs `f(index, chunk)` over `size`-long chunks of `out`, in parallel when `work` is large.
 pub fn for_each_chunk<T: Send>(
     out: &mut [T],

@@ -9,7 +9,7 @@ use crate::dtype::{promote_types as promote, DType};
 use crate::tensor::creation_scalar::Scalar;
 use crate::tensor::random;
 use crate::tensor::Tensor;
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
@@ -703,8 +703,22 @@ pub fn install_fork_handler() {
 }
 
 #[pyfunction]
-pub fn set_num_threads(n: usize) {
-    crate::cpu::set_parallel(n > 1);
+pub fn set_num_threads(py: Python<'_>, n: i64) -> PyResult<()> {
+    if n <= 0 {
+        return Err(PyRuntimeError::new_err(
+            "set_num_threads: Expected positive number of threads",
+        ));
+    }
+    if let Some(size) = crate::cpu::set_num_threads(n as usize) {
+        let msg = format!(
+            "set_num_threads({n}): the thread pool already runs {size} threads (started by \
+             earlier parallel work) and cannot be resized; call set_num_threads before the \
+             first large operation, or set OMP_NUM_THREADS / RAYON_NUM_THREADS"
+        );
+        let warning = py.get_type::<pyo3::exceptions::PyUserWarning>();
+        PyErr::warn(py, &warning, &std::ffi::CString::new(msg)?, 1)?;
+    }
+    Ok(())
 }
 
 /// `torch.set_default_dtype`: the dtype of Python floats and float creation functions.

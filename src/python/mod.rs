@@ -90,6 +90,7 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         autograd::_record_function,
     );
     functions::install_fork_handler();
+    crate::cpu::threads_from_env();
     amp::register(m)?;
     nn::register(m)?;
     nn::register_norm(m)?;

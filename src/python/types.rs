@@ -247,12 +247,17 @@ impl PyGenerator {
     }
 }
 
-static SIZE_CLS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+/// `rtorch._size.Size` and `tuple.__new__`.
+static SIZE_NEW: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
 
-/// A `torch.Size` (the Python tuple subclass defined in `rtorch._size`).
+/// A `torch.Size` (the Python tuple subclass defined in `rtorch._size`). Made with
+/// `tuple.__new__(Size, ints)`: the ints are exact already, so `Size.__new__`'s
+/// conversion (a Python-level loop, most of the cost of `Tensor.shape`) is skipped.
 pub fn size_of<'py>(py: Python<'py>, shape: &[usize]) -> PyResult<Bound<'py, PyAny>> {
-    let cls = SIZE_CLS.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        Ok(py.import("rtorch._size")?.getattr("Size")?.unbind())
+    let (cls, new) = SIZE_NEW.get_or_try_init(py, || -> PyResult<(Py<PyAny>, Py<PyAny>)> {
+        let cls = py.import("rtorch._size")?.getattr("Size")?.unbind();
+        let new = py.get_type::<PyTuple>().getattr("__new__")?.unbind();
+        Ok((cls, new))
     })?;
-    cls.bind(py).call1((PyTuple::new(py, shape)?,))
+    new.bind(py).call1((cls.bind(py), PyTuple::new(py, shape)?))
 }

@@ -604,3 +604,51 @@ def test_other_top_level_names_exist_and_work():
         assert repr(rtorch.tensor([1.23456])) == "tensor([1.23])"
     finally:
         rtorch.set_printoptions(profile="default")
+
+
+def test_set_num_threads_rejects_non_positive_counts():
+    for n in (0, -2):
+        with pytest.raises(RuntimeError, match="Expected positive number of threads"):
+            rtorch.set_num_threads(n)
+
+
+def _run_isolated(code, env_extra):
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "RAYON_NUM_THREADS")
+    }
+    env.update(env_extra)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_thread_pool_size_follows_set_num_threads_and_omp_num_threads():
+    # A fresh process: the pool is sized by the first set_num_threads (before parallel work)
+    # or by OMP_NUM_THREADS, as PyTorch's intra-op pool is.
+    code = (
+        "import warnings, rtorch as t\n"
+        "t.set_num_threads(3); a = t.get_num_threads()\n"
+        "t.set_num_threads(1); b = t.get_num_threads()\n"
+        "t.set_num_threads(3); c = t.get_num_threads()\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always'); t.set_num_threads(5)\n"
+        "print(a, b, c, t.get_num_threads(), 'cannot be resized' in str(w[0].message))\n"
+    )
+    assert _run_isolated(code, {}) == "3 1 3 3 True"
+    code = "import rtorch as t; print(t.get_num_threads())"
+    assert _run_isolated(code, {"OMP_NUM_THREADS": "3"}) == "3"
+
+
+def test_shape_is_a_size_of_exact_ints():
+    x = rtorch.zeros(2, 3, 4)
+    s = x.shape
+    assert type(s) is rtorch.Size and s == (2, 3, 4) and repr(s) == "torch.Size([2, 3, 4])"
+    assert all(type(d) is int for d in s)
+    assert type(s[1:]) is rtorch.Size and s[1:] == (3, 4) and s.numel() == 24
+    assert x.size() == s and hash(s) == hash((2, 3, 4))
