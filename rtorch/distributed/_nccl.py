@@ -481,6 +481,28 @@ def all_to_all_single(pg, output, input, out_counts, out_displ, in_counts, in_di
     return _run(pg, name, [output, input], go, async_op, [output])
 
 
+def all_to_all(pg, outputs, inputs, async_op):
+    """Rank ``i`` sends ``inputs[j]`` to rank ``j``, which receives it in ``outputs[i]``: one
+    NCCL group of sends and receives (NCCL has no list all-to-all of its own)."""
+    me = pg.rank()
+    srcs = [_contiguous(t) for t in inputs]
+    outs = [_contiguous(t) for t in outputs]
+
+    def go(comm):
+        ops = []
+        for r in range(pg.size()):
+            if r != me:
+                ops.append(lambda c, r=r: c.send(srcs[r], r))
+                ops.append(lambda c, r=r: c.recv(outs[r], r))
+        _grouped(comm, ops)
+        with torch.no_grad():
+            outs[me].copy_(srcs[me])
+        for t, staged in zip(outputs, outs):
+            _write_back(t, staged)
+
+    return _run(pg, "all_to_all", [*outputs, *inputs], go, async_op, list(outputs))
+
+
 def barrier(pg, device_ids=None):
     """Every rank enters, then each waits (host side, bounded by the timeout) until a
     one-element all-reduce on its device has completed."""

@@ -218,13 +218,17 @@ def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False
     if not input_tensor_list:
         raise ValueError(f"{name}: input_tensor_list must not be empty")
     ref = input_tensor_list[0]
-    if c.on_nccl(pg, ref, name):
-        raise NotImplementedError(
-            f"{name}: lists of CUDA tensors are not supported by the NCCL backend; use "
-            "all_to_all_single on one flat tensor"
-        )
-    c.check_list(input_tensor_list, ref, size, name, "input_tensor_list")
-    c.check_list(output_tensor_list, ref, size, name, "output_tensor_list")
+    cuda = c.on_nccl(pg, ref, name)
+    c.check_list(input_tensor_list, ref, size, name, "input_tensor_list", cuda)
+    c.check_list(output_tensor_list, ref, size, name, "output_tensor_list", cuda)
+    if cuda:
+        for i, (o, t) in enumerate(zip(output_tensor_list, input_tensor_list)):
+            if i == pg.rank() and o.numel() != t.numel():
+                raise ValueError(
+                    f"{name}: output_tensor_list[{i}] has {o.numel()} elements but this rank "
+                    f"sends {t.numel()} to itself"
+                )
+        return nccl.all_to_all(pg, list(output_tensor_list), list(input_tensor_list), async_op)
     scounts = [t.numel() for t in input_tensor_list]
     rcounts = [t.numel() for t in output_tensor_list]
     src = _flat_cat(input_tensor_list, ref.dtype)

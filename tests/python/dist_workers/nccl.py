@@ -127,6 +127,16 @@ if W >= 2:
         assert dist.recv(buf, src=0) == 0
         check(buf, values(0, torch.float32, salt=9), "send/recv")
 
+# all_to_all over lists: rank R sends [R*10 + j, ...] to rank j (one grouped send/recv).
+ins = [torch.full((2, 3), float(R * 10 + j), device=DEV) for j in range(W)]
+outs = [torch.zeros(6, device=DEV).view(3, 2).t() for _ in range(W)]  # non-contiguous
+dist.all_to_all(outs, ins)
+for r in range(W):
+    check(outs[r], np.full((2, 3), r * 10 + R), f"all_to_all [{r}]")
+work = dist.all_to_all([torch.zeros(1, device=DEV) for _ in range(W)],
+                       [torch.ones(1, device=DEV) for _ in range(W)], async_op=True)
+work.wait()
+
 # Errors: PyTorch's types.
 if backend == "nccl":
     try:
