@@ -9,6 +9,7 @@ the operation is queued (as in PyTorch) and later kernels see its result. ``Work
 and ``barrier()`` wait on the host, bounded by the group's timeout; past it (a rank died)
 the communicator is aborted and ``DistBackendError`` raised."""
 
+import threading
 import time
 
 import numpy as np
@@ -116,8 +117,11 @@ class NcclGroup:
         if buf[0] != 1:
             raise DistBackendError(f"{what}: rank 0 could not create the NCCL unique id")
         try:
-            return _C._NcclComm(buf[1:].tobytes(), pg.rank(), pg.size(), device)
+            return _join_comm(buf[1:].tobytes(), pg.rank(), pg.size(), device, limit, what)
         except RuntimeError as e:
+            if isinstance(e, DistBackendError):
+                pg.mark_broken(e)
+                raise
             raise _backend_error(e, what) from e
 
     def destroy(self):
@@ -132,6 +136,32 @@ class NcclGroup:
         comms, self.comms = list(self.comms.values()), {}
         for c in comms:
             c.abort()
+
+
+def _join_comm(uid, rank, size, device, limit, what):
+    """``_C._NcclComm(...)`` bounded by the group's timeout. NCCL's initialisation blocks
+    until every rank has joined; it runs on a daemon thread (the native call releases the GIL
+    and binds the device on its own thread) so that a rank that died after the id exchange
+    makes the others fail within the timeout instead of hanging."""
+    out = {}
+
+    def join():
+        try:
+            out["comm"] = _C._NcclComm(uid, rank, size, device)
+        except Exception as e:  # handed to the caller below
+            out["error"] = e
+
+    thread = threading.Thread(target=join, name="rtorch-nccl-init", daemon=True)
+    thread.start()
+    thread.join(limit)
+    if thread.is_alive():
+        raise DistBackendError(
+            f"{what}: NCCL communicator initialisation timed out after {limit:.1f} s on rank "
+            f"{rank} (a rank died or did not join)"
+        )
+    if "error" in out:
+        raise out["error"]
+    return out["comm"]
 
 
 def group(pg, op):

@@ -178,3 +178,36 @@ def test_nccl_collectives_on_gpu(backend):
     r = mpiexec(nproc, "nccl.py", backend, timeout=240)
     passes(r, nproc)
 
+
+
+def test_communicator_join_is_bounded_by_the_timeout(monkeypatch):
+    # ncclCommInitRank blocks until every rank joins: a rank that died after the id exchange
+    # must make the others fail within the group's timeout, not hang.
+    import threading
+    import types
+
+    from rtorch.distributed import _nccl
+    from rtorch.distributed._types import DistBackendError
+
+    never = threading.Event()
+    calls = []
+
+    def hang(uid, rank, size, device):
+        calls.append((uid, rank, size, device))
+        never.wait(30)
+
+    monkeypatch.setattr(_nccl, "_C", types.SimpleNamespace(_NcclComm=hang))
+    with pytest.raises(DistBackendError, match=r"all_reduce: NCCL communicator initialisation "
+                       r"timed out after 0\.2 s on rank 1"):
+        _nccl._join_comm(b"x" * 128, 1, 2, 0, 0.2, "all_reduce")
+    never.set()
+    assert calls == [(b"x" * 128, 1, 2, 0)]
+
+    def fail(*args):
+        raise RuntimeError("NCCL error in comm_init_rank: invalid usage")
+
+    monkeypatch.setattr(_nccl, "_C", types.SimpleNamespace(_NcclComm=fail))
+    with pytest.raises(RuntimeError, match="invalid usage"):
+        _nccl._join_comm(b"x" * 128, 0, 2, 0, 5.0, "broadcast")
+    monkeypatch.setattr(_nccl, "_C", types.SimpleNamespace(_NcclComm=lambda *a: ("comm", a)))
+    assert _nccl._join_comm(b"y", 0, 1, 3, 5.0, "barrier") == ("comm", (b"y", 0, 1, 3))
