@@ -23,34 +23,42 @@ def _tensor_slots(args, kwargs):
     return pos, kws
 
 
-def autocast_op(name):
-    """Decorator: give a Python-composed function the autocast policy of op ``name``.
+def run_as(name, fn, *args, **kwargs):
+    """Calls ``fn(*args, **kwargs)`` with the autocast policy of op ``name`` (for functions
+    whose PyTorch op depends on their arguments, such as the padding mode).
 
     A call with an explicit ``dtype=`` is not autocast, as in PyTorch.
     """
+    if not _active() or kwargs.get("dtype") is not None:
+        return fn(*args, **kwargs)
+    pos, kws = _tensor_slots(args, kwargs)
+    if not pos and not kws:
+        return fn(*args, **kwargs)
+    cast = _cast(name, [args[i] for i in pos] + [kwargs[k] for k in kws])
+    if cast is None:
+        return fn(*args, **kwargs)
+    args = list(args)
+    for i, t in zip(pos, cast):
+        args[i] = t
+    kwargs = dict(kwargs)
+    for k, t in zip(kws, cast[len(pos):]):
+        kwargs[k] = t
+    _C._autocast_suspend()
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _C._autocast_resume()
+
+
+def autocast_op(name):
+    """Decorator: give a Python-composed function the autocast policy of op ``name``."""
 
     def deco(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            if not _active() or kwargs.get("dtype") is not None:
+            if not _active():
                 return fn(*args, **kwargs)
-            pos, kws = _tensor_slots(args, kwargs)
-            if not pos and not kws:
-                return fn(*args, **kwargs)
-            cast = _cast(name, [args[i] for i in pos] + [kwargs[k] for k in kws])
-            if cast is None:
-                return fn(*args, **kwargs)
-            args = list(args)
-            for i, t in zip(pos, cast):
-                args[i] = t
-            kwargs = dict(kwargs)
-            for k, t in zip(kws, cast[len(pos):]):
-                kwargs[k] = t
-            _C._autocast_suspend()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                _C._autocast_resume()
+            return run_as(name, fn, *args, **kwargs)
 
         return wrapper
 

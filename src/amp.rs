@@ -113,6 +113,15 @@ const F32_CPU_ONLY: &[&str] = &[
     "nanquantile",
     "max_pool3d",
     "avg_pool3d",
+    "adaptive_avg_pool3d",
+    "grid_sampler",
+    "max_unpool2d",
+    "max_unpool3d",
+    "reflection_pad1d",
+    "reflection_pad2d",
+    "replication_pad1d",
+    "replication_pad2d",
+    "replication_pad3d",
     // Factorizations and solves (LAPACK on PyTorch's CPU has no 16-bit kernels).
     "linalg_cholesky",
     "linalg_cholesky_ex",
@@ -179,6 +188,17 @@ const F32_CUDA_ONLY: &[&str] = &[
     "linalg_vector_norm",
     "linalg_matrix_norm",
     "rms_norm",
+    // interpolate / upsample, by mode and dimensionality.
+    "upsample_nearest1d",
+    "upsample_nearest2d",
+    "upsample_nearest3d",
+    "_upsample_nearest_exact1d",
+    "_upsample_nearest_exact2d",
+    "_upsample_nearest_exact3d",
+    "upsample_linear1d",
+    "upsample_bilinear2d",
+    "upsample_trilinear3d",
+    "upsample_bicubic2d",
 ];
 const PROMOTE_COMMON: &[&str] = &["cat", "stack", "index_copy"];
 const PROMOTE_CUDA_ONLY: &[&str] = &[

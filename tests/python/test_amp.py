@@ -32,6 +32,10 @@ def _inputs(T, low):
 def _ops(T, a):
     Fn = T.nn.functional
     x, w, b, img, cw, xl = a["x"], a["w"], a["b"], a["img"], a["cw"], a["xl"]
+
+    def vol(dtype):
+        return img.to(dtype)[:, :, None].expand(2, 3, 2, 8, 8).contiguous()
+
     return {
         # lower precision on CPU and CUDA
         "matmul": lambda: x @ w.t(),
@@ -84,6 +88,28 @@ def _ops(T, a):
         "add_mixed": lambda: xl + x,
         "max_pool2d": lambda: Fn.max_pool2d(img, 2),
         "softmax_dtype": lambda: Fn.softmax(xl, -1, dtype=T.float64),
+        # float32 on CPU, chosen by the padding mode and the padded dims
+        "pad_reflect1d": lambda: Fn.pad(xl[None], (1, 2), mode="reflect"),
+        "pad_reflect2d": lambda: Fn.pad(img.to(xl.dtype), (1, 1, 2, 0), mode="reflect"),
+        "pad_reflect3d": lambda: Fn.pad(vol(xl.dtype), (1, 1, 1, 1, 1, 1), mode="reflect"),
+        "pad_replicate1d": lambda: Fn.pad(xl[None], (2, 1), mode="replicate"),
+        "pad_replicate2d": lambda: Fn.pad(img.to(xl.dtype), (1, 1, 1, 1), mode="replicate"),
+        "pad_replicate3d": lambda: Fn.pad(vol(xl.dtype), (1, 0, 1, 0, 1, 0), mode="replicate"),
+        "pad_constant": lambda: Fn.pad(xl, (1, 1)),
+        "pad_circular": lambda: Fn.pad(img.to(xl.dtype), (1, 1, 1, 1), mode="circular"),
+        "grid_sample": lambda: Fn.grid_sample(
+            img.to(xl.dtype), (img[:, :2].permute(0, 2, 3, 1) * 0.4).to(xl.dtype),
+            align_corners=False),
+        "max_unpool1d": lambda: Fn.max_unpool1d(*Fn.max_pool1d(
+            img.to(xl.dtype)[:, :, 0], 2, return_indices=True), 2),
+        "max_unpool2d": lambda: Fn.max_unpool2d(*Fn.max_pool2d(
+            img.to(xl.dtype), 2, return_indices=True), 2),
+        "max_unpool3d": lambda: Fn.max_unpool3d(*Fn.max_pool3d(
+            vol(xl.dtype), 2, return_indices=True), 2),
+        "adaptive_avg_pool3d": lambda: Fn.adaptive_avg_pool3d(vol(xl.dtype), (1, 3, 3)),
+        "interp_area3d": lambda: Fn.interpolate(vol(xl.dtype), size=(1, 2, 2), mode="area"),
+        "interp_nearest": lambda: Fn.interpolate(img.to(xl.dtype), scale_factor=2),
+        "interp_bilinear": lambda: Fn.interpolate(img.to(xl.dtype), size=(5, 5), mode="bilinear"),
         "mm_f64": lambda: x.double() @ w.double().t(),
         "mm_int": lambda: T.ones(2, 2, dtype=T.long) @ T.ones(2, 2, dtype=T.long),
     }
@@ -93,7 +119,9 @@ LOW = {"matmul", "mm", "bmm", "linear", "addmm", "baddbmm", "addbmm", "einsum", 
        "conv2d", "conv1d", "conv_transpose2d", "prelu", "sdpa", "conv3d", "conv_transpose3d"}
 F32 = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
        "bce", "bce_logits", "kl_div", "prod", "cdist", "trace", "mv", "dot", "add_mixed",
-       "max_pool2d", "gru_cell", "max_pool3d", "avg_pool3d", "quantile"}
+       "max_pool2d", "gru_cell", "max_pool3d", "avg_pool3d", "quantile", "pad_reflect1d",
+       "pad_reflect2d", "pad_replicate1d", "pad_replicate2d", "pad_replicate3d", "grid_sample",
+       "max_unpool1d", "max_unpool2d", "max_unpool3d", "adaptive_avg_pool3d", "interp_area3d"}
 
 
 def _expected(name, low):

@@ -121,6 +121,10 @@ CUDA = {
     "multi_dot": "lower_precision_fp", "tensordot": "promote", "vdot": "promote",
     "linalg_inv": None, "linalg_solve": None, "linalg_svdvals": None, "linalg_eigvalsh": None,
     "trace": None, "quantile": None, "inverse": None,
+    "upsample_nearest1d": "fp32", "upsample_nearest2d": "fp32", "upsample_nearest3d": "fp32",
+    "_upsample_nearest_exact2d": "fp32", "upsample_linear1d": "fp32",
+    "upsample_bilinear2d": "fp32", "upsample_trilinear3d": "fp32", "upsample_bicubic2d": "fp32",
+    "grid_sampler": None, "reflection_pad2d": None, "max_unpool2d": None,
 }
 
 
@@ -129,6 +133,11 @@ def test_cuda_policy_table():
     assert got == CUDA
     assert _C._autocast_policy("pow", "cpu") is None
     assert _C._autocast_policy("linalg_inv", "cpu") == "fp32"
+    for name in ("grid_sampler", "reflection_pad1d", "replication_pad3d", "max_unpool3d",
+                 "adaptive_avg_pool3d"):
+        assert _C._autocast_policy(name, "cpu") == "fp32", name
+    assert _C._autocast_policy("reflection_pad3d", "cpu") is None
+    assert _C._autocast_policy("upsample_bilinear2d", "cpu") is None
 
 
 def test_out_argument_is_not_cast():

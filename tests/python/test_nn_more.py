@@ -515,6 +515,34 @@ def test_max_unpool_roundtrip():
         F.max_unpool2d(out, idx, 2, output_size=(9, 9))
 
 
+def test_max_unpool3d_places_values_at_their_indices():
+    x = RNG.random((2, 3, 4, 4, 6)) + 0.1
+    out, idx = F.max_pool3d(T(x), 2, return_indices=True)
+    up = nn.MaxUnpool3d(2)(out, idx)
+    # Reference: a zero volume with each window's maximum at its flat (d, h, w) index.
+    ref = np.zeros((2, 3, 4 * 4 * 6))
+    flat_idx = arr(idx).astype(np.int64).reshape(2, 3, -1)
+    np.put_along_axis(ref, flat_idx, arr(out).reshape(2, 3, -1), axis=2)
+    close(up, ref.reshape(2, 3, 4, 4, 6))
+    windows = x.reshape(2, 3, 2, 2, 2, 2, 3, 2).max((3, 5, 7))
+    close(out, windows)
+    assert tuple(F.max_unpool3d(out, idx, 2, output_size=(5, 5, 7)).shape) == (2, 3, 5, 5, 7)
+    assert tuple(F.max_unpool3d(out[0], idx[0], (2, 2, 2)).shape) == (3, 4, 4, 6)
+    assert repr(nn.MaxUnpool3d(2)) == (
+        "MaxUnpool3d(kernel_size=(2, 2, 2), stride=(2, 2, 2), padding=(0, 0, 0))"
+    )
+    gradcheck(lambda t: F.max_unpool3d(t, idx, 2), T(arr(out), True))
+    with pytest.raises(RuntimeError, match="max_unpool3d: expected 4D or 5D input"):
+        F.max_unpool3d(out[0, 0, 0], idx[0, 0, 0], 2)
+
+
+def test_interpolate_area_3d_is_block_means():
+    x = RNG.random((1, 2, 4, 6, 6))
+    got = F.interpolate(T(x, True), size=(2, 3, 2), mode="area")
+    close(got, x.reshape(1, 2, 2, 2, 3, 2, 2, 3).mean((3, 5, 7)))
+    gradcheck(lambda t: F.interpolate(t, scale_factor=0.5, mode="area"), T(x[:, :, :2, :2], True))
+
+
 def test_feature_alpha_dropout():
     x = torch.randn(4, 6, 5)
     m = nn.FeatureAlphaDropout(0.5)

@@ -6,6 +6,7 @@ convolution of the stride-dilated input with the flipped, transposed weight.
 """
 
 import rtorch as torch
+from rtorch._autocast_ops import run_as
 
 from ..modules.utils import _pair, _single
 from ._core import HAS, HAS_C, unbatched_ok
@@ -78,6 +79,14 @@ def pad(input, pad, mode="constant", value=None):
     if mode != "constant" and value is not None and value != 0:
         raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
     fill = 0 if value is None else value
+    if mode in ("reflect", "replicate"):
+        # PyTorch's op (and so its autocast policy) is named by the number of padded dims.
+        kind = "reflection" if mode == "reflect" else "replication"
+        return run_as(f"{kind}_pad{len(pad) // 2}d", _pad_dims, input, pad, mode, fill)
+    return _pad_dims(input, pad, mode, fill)
+
+
+def _pad_dims(input, pad, mode, fill):
     out = input
     for i in range(len(pad) // 2):
         dim = input.dim() - 1 - i

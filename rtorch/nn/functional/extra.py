@@ -10,7 +10,7 @@ import rtorch as torch
 from rtorch._autocast_ops import autocast_op
 from rtorch._checks import require
 
-from ..modules.utils import _pair, _single
+from ..modules.utils import _pair, _single, _triple
 from .activation import softmax
 from .linear import _check_p, _renorm_rows
 from .pooling import avg_pool1d, avg_pool2d
@@ -22,6 +22,7 @@ __all__ = [
     "lp_pool2d",
     "max_unpool1d",
     "max_unpool2d",
+    "max_unpool3d",
     "feature_alpha_dropout",
     "embedding_bag",
     "gumbel_softmax",
@@ -157,6 +158,7 @@ def _max_unpool(input, indices, kernel, stride, padding, output_size, nd, op):
     return out.reshape(lead + size)
 
 
+@autocast_op("max_unpool2d")  # PyTorch computes the 1-D case as a 2-D one
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Place each value at its max_pool1d index in an otherwise zero output."""
     kernel = _single(kernel_size)
@@ -166,12 +168,23 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
     )
 
 
+@autocast_op("max_unpool2d")
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Place each value at its max_pool2d index in an otherwise zero output."""
     kernel = _pair(kernel_size)
     stride = kernel if stride is None else _pair(stride)
     return _max_unpool(
         input, indices, kernel, stride, _pair(padding), output_size, 2, "max_unpool2d"
+    )
+
+
+@autocast_op("max_unpool3d")
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Place each value at its max_pool3d index in an otherwise zero output."""
+    kernel = _triple(kernel_size)
+    stride = kernel if stride is None else _triple(stride)
+    return _max_unpool(
+        input, indices, kernel, stride, _triple(padding), output_size, 3, "max_unpool3d"
     )
 
 
@@ -467,6 +480,7 @@ def _gather_pixels(flat, ys, xs, h, w):
     return values * inside.unsqueeze(1).to(flat.dtype)
 
 
+@autocast_op("grid_sampler")
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     """Sample input (N, C, H, W) at grid (N, Ho, Wo, 2) positions given in [-1, 1]."""
     require(

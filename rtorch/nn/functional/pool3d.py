@@ -253,6 +253,7 @@ def _adaptive_mean(x, dim, out):
     return torch.stack(parts, dim)
 
 
+@autocast_op("adaptive_avg_pool3d")
 def adaptive_avg_pool3d(input, output_size):
     sizes = _adaptive_sizes(
         input, output_size, "adaptive_avg_pool3d(): Expected 4D or 5D tensor, but got "

@@ -5,6 +5,7 @@ import struct
 import warnings
 
 import rtorch as torch
+from rtorch._autocast_ops import run_as
 from rtorch._checks import require
 
 from ..modules.utils import _pair, _single
@@ -371,9 +372,32 @@ def interpolate(
         sizes = [int(math.floor(n * f)) for n, f in zip(spatial, factors)]
         scales = [None] * nd if recompute_scale_factor else [1.0 / f for f in factors]
     sizes = [int(s) for s in sizes]
-    out_shape = list(input.shape[:2]) + sizes
     if any(s > 2**63 - 1 for s in sizes):
         raise RuntimeError("Overflow when unpacking long")
+    if mode == "area":
+        if nd == 3:
+            from .pool3d import adaptive_avg_pool3d
+
+            return adaptive_avg_pool3d(input, sizes)
+        return _resample(input, sizes, scales, mode, align_corners)
+    # PyTorch's op (and so its autocast policy) is named by the mode and dimensionality.
+    op = _UPSAMPLE_OPS[mode].format(nd=nd)
+    return run_as(op, _resample, input, sizes, scales, mode, align_corners)
+
+
+_UPSAMPLE_OPS = {
+    "nearest": "upsample_nearest{nd}d",
+    "nearest-exact": "_upsample_nearest_exact{nd}d",
+    "linear": "upsample_linear1d",
+    "bilinear": "upsample_bilinear2d",
+    "trilinear": "upsample_trilinear3d",
+    "bicubic": "upsample_bicubic2d",
+}
+
+
+def _resample(input, sizes, scales, mode, align_corners):
+    nd = len(sizes)
+    out_shape = list(input.shape[:2]) + sizes
     numel = 1
     for s in out_shape:
         numel *= s
@@ -386,9 +410,7 @@ def interpolate(
     if mode == "area":
         if nd == 1:
             return adaptive_avg_pool1d(input, sizes)
-        if nd == 2:
-            return adaptive_avg_pool2d(input, sizes)
-        raise NotImplementedError("rtorch: 3-D area interpolation is not supported")
+        return adaptive_avg_pool2d(input, sizes)
     out = input
     for i in range(nd):
         out = _interp_dim(out, 2 + i, sizes[i], scales[i], mode, align_corners)

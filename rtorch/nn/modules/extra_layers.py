@@ -10,7 +10,7 @@ from ._configured import REQUIRED, Configured
 from .dropout import _DropoutNd
 from .module import Module
 from .sparse import _resolve_padding_idx
-from .utils import _pair, _single
+from .utils import _pair, _single, _triple
 
 __all__ = [
     "LocalResponseNorm",
@@ -18,6 +18,7 @@ __all__ = [
     "LPPool2d",
     "MaxUnpool1d",
     "MaxUnpool2d",
+    "MaxUnpool3d",
     "FeatureAlphaDropout",
     "EmbeddingBag",
 ]
@@ -79,6 +80,12 @@ class MaxUnpool2d(_MaxUnpoolNd, fn="max_unpool2d"):
     """Partial inverse of MaxPool2d: maxima back at their indices, zeros elsewhere."""
 
     _tuple = staticmethod(_pair)
+
+
+class MaxUnpool3d(_MaxUnpoolNd, fn="max_unpool3d"):
+    """Partial inverse of MaxPool3d: maxima back at their indices, zeros elsewhere."""
+
+    _tuple = staticmethod(_triple)
 
 
 class FeatureAlphaDropout(_DropoutNd, fn="feature_alpha_dropout"):
