@@ -158,34 +158,29 @@ def _max_unpool(input, indices, kernel, stride, padding, output_size, nd, op):
     return out.reshape(lead + size)
 
 
+def _unpool(input, indices, kernel_size, stride, padding, output_size, nd, as_tuple):
+    kernel = as_tuple(kernel_size)
+    stride = kernel if stride is None else as_tuple(stride)
+    op = f"max_unpool{nd}d"
+    return _max_unpool(input, indices, kernel, stride, as_tuple(padding), output_size, nd, op)
+
+
 @autocast_op("max_unpool2d")  # PyTorch computes the 1-D case as a 2-D one
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Place each value at its max_pool1d index in an otherwise zero output."""
-    kernel = _single(kernel_size)
-    stride = kernel if stride is None else _single(stride)
-    return _max_unpool(
-        input, indices, kernel, stride, _single(padding), output_size, 1, "max_unpool1d"
-    )
+    return _unpool(input, indices, kernel_size, stride, padding, output_size, 1, _single)
 
 
 @autocast_op("max_unpool2d")
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Place each value at its max_pool2d index in an otherwise zero output."""
-    kernel = _pair(kernel_size)
-    stride = kernel if stride is None else _pair(stride)
-    return _max_unpool(
-        input, indices, kernel, stride, _pair(padding), output_size, 2, "max_unpool2d"
-    )
+    return _unpool(input, indices, kernel_size, stride, padding, output_size, 2, _pair)
 
 
 @autocast_op("max_unpool3d")
 def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Place each value at its max_pool3d index in an otherwise zero output."""
-    kernel = _triple(kernel_size)
-    stride = kernel if stride is None else _triple(stride)
-    return _max_unpool(
-        input, indices, kernel, stride, _triple(padding), output_size, 3, "max_unpool3d"
-    )
+    return _unpool(input, indices, kernel_size, stride, padding, output_size, 3, _triple)
 
 
 _SELU_ALPHA_P = -1.7580993408473766  # -scale * alpha of SELU: the value dropped units take
