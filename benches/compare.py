@@ -6,16 +6,24 @@ rtorch / other (below 1: rtorch is faster).
     python benches/compare.py --quick         # fewer repetitions
     python benches/compare.py --only conv,lstm
     python benches/compare.py --markdown      # a table for the README
+    python benches/compare.py --single-thread # one thread each, CPU time
 """
 
 import argparse
+import os
 import platform
 import statistics
+import sys
 import time
 
-import numpy as np
+if "--single-thread" in sys.argv:
+    # NumPy's and PyTorch's BLAS read these when they load.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
 
-import rtorch
+import numpy as np  # noqa: E402
+
+import rtorch  # noqa: E402
 
 try:
     import torch
@@ -23,18 +31,22 @@ except ImportError:  # PyTorch is optional
     torch = None
 
 
+# Wall-clock time by default; CPU time of the process with --single-thread.
+CLOCK = time.perf_counter
+
+
 def median_time(fn, reps, min_time=0.2):
     """Median seconds per call over `reps` calls (more when calls are short)."""
     fn()  # warm up: caches, lazily built modules, first-touch pages
-    t0 = time.perf_counter()
+    t0 = CLOCK()
     fn()
-    once = time.perf_counter() - t0
+    once = CLOCK() - t0
     reps = max(reps, min(200, int(min_time / max(once, 1e-6))))
     times = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(CLOCK() - t0)
     return statistics.median(times)
 
 
@@ -320,9 +332,19 @@ def main():
     p.add_argument("--quick", action="store_true")
     p.add_argument("--only", default="", help="comma-separated workload keys")
     p.add_argument("--markdown", action="store_true")
+    p.add_argument(
+        "--single-thread",
+        action="store_true",
+        help="one thread in every library, timed in CPU time (time.process_time): the kernels "
+        "compared without thread scheduling, robust to other load on the machine",
+    )
     args = p.parse_args()
     reps = 3 if args.quick else 10
     only = {k for k in args.only.split(",") if k}
+    global CLOCK
+    if args.single_thread:
+        rtorch.set_num_threads(1)
+        CLOCK = time.process_time
     threads = rtorch.get_num_threads()
     if torch is not None:
         torch.set_num_threads(threads)
@@ -330,7 +352,8 @@ def main():
     versions = f"rtorch {rtorch.__version__}, numpy {np.__version__}"
     if torch is not None:
         versions += f", PyTorch {torch.__version__}"
-    print(f"# {platform.processor() or platform.machine()}, {threads} threads; {versions}")
+    clock = "CPU time" if args.single_thread else "wall time"
+    print(f"# {platform.processor() or platform.machine()}, {threads} threads, {clock}; {versions}")
     if args.markdown:
         print("| workload | rtorch | PyTorch | rtorch/PyTorch | NumPy | rtorch/NumPy |")
         print("|---|---:|---:|---:|---:|---:|")
