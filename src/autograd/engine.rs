@@ -138,6 +138,7 @@ pub fn run_backward(
     };
 
     let mut pending: HashMap<usize, Tensor> = HashMap::new();
+    let mut leaves = LeafGrads::default();
     let mut root_nodes = Vec::new();
     // Keep the roots' graphs alive for the sweep.
     let _holders: Vec<_> = roots.iter().filter_map(|(t, _)| t.grad_fn()).collect();
@@ -167,13 +168,37 @@ pub fn run_backward(
                         "element {i} of tensors does not require grad and does not have a grad_fn"
                     )));
                 }
-                deliver_leaf(t, g, opts, &leaf_pos, &mut captured)?;
+                leaves.add(t, g)?;
             }
         }
     }
 
-    for (_, idx) in graph::reachable(&root_nodes) {
+    let graph::Reachable {
+        order,
+        leaf_edges,
+        mut leaf_uses,
+    } = graph::reachable(&root_nodes);
+    for (_, idx) in order {
+        // Whether or not this node runs, its leaf edges are settled once it has been passed.
+        let settle = |leaves: &mut LeafGrads,
+                      captured: &mut [Option<Tensor>],
+                      leaf_uses: &mut HashMap<usize, usize>|
+         -> Result<()> {
+            for id in leaf_edges.get(&idx).into_iter().flatten() {
+                let left = leaf_uses.get_mut(id).map(|n| {
+                    *n -= 1;
+                    *n
+                });
+                if left == Some(0) {
+                    if let Some((t, g)) = leaves.take(*id) {
+                        deliver_leaf(&t, g, opts, &leaf_pos, captured)?;
+                    }
+                }
+            }
+            Ok(())
+        };
         let Some(grad) = pending.remove(&idx) else {
+            settle(&mut leaves, &mut captured, &mut leaf_uses)?;
             continue;
         };
         let node = graph::snapshot(idx);
@@ -237,10 +262,15 @@ pub fn run_backward(
                 }
                 SnapshotEdge::Leaf(t) => {
                     let g = validate(node.name, i, g, Some(&OutputMeta::of(t)))?;
-                    deliver_leaf(t, g, opts, &leaf_pos, &mut captured)?
+                    leaves.add(t, g)?;
                 }
             }
         }
+        settle(&mut leaves, &mut captured, &mut leaf_uses)?;
+    }
+    // Leaves given as roots that no node reaches.
+    for (t, g) in leaves.drain() {
+        deliver_leaf(&t, g, opts, &leaf_pos, &mut captured)?;
     }
 
     if !opts.accumulate && !opts.allow_unused {
@@ -251,6 +281,44 @@ pub fn run_backward(
         }
     }
     Ok(captured)
+}
+
+/// Gradients for leaves, summed until the last node with an edge into the leaf has run: a
+/// leaf's hooks then see its whole gradient once, and `.grad` is updated once, as PyTorch's
+/// AccumulateGrad does.
+#[derive(Default)]
+struct LeafGrads {
+    // Insertion order kept, so that leftover root leaves are delivered in the roots' order.
+    order: Vec<usize>,
+    grads: HashMap<usize, (Tensor, Tensor)>,
+}
+
+impl LeafGrads {
+    fn add(&mut self, t: &Tensor, g: Tensor) -> Result<()> {
+        let id = t.identity();
+        match self.grads.remove(&id) {
+            Some((t, prev)) => {
+                self.grads.insert(id, (t, add_grad(Some(prev), g)?));
+            }
+            None => {
+                self.order.push(id);
+                self.grads.insert(id, (t.clone(), g));
+            }
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, id: usize) -> Option<(Tensor, Tensor)> {
+        self.grads.remove(&id)
+    }
+
+    fn drain(mut self) -> Vec<(Tensor, Tensor)> {
+        let order = std::mem::take(&mut self.order);
+        order
+            .into_iter()
+            .filter_map(|id| self.grads.remove(&id))
+            .collect()
+    }
 }
 
 fn deliver_leaf(

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::tensor::{Tensor, TensorImpl};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// A gradient rule: given the gradient of the node's output and which inputs need a
@@ -347,26 +348,47 @@ pub(crate) fn snapshot(idx: usize) -> NodeSnapshot {
     }
 }
 
-/// All nodes reachable from `roots`, as `(seq, idx)` sorted newest first: a valid reverse
-/// topological order because every node is created after its inputs' nodes.
-pub(crate) fn reachable(roots: &[usize]) -> Vec<(u64, usize)> {
+/// The part of the graph a backward pass sweeps.
+pub(crate) struct Reachable {
+    /// `(seq, idx)` of every node reachable from the roots, newest first: a valid reverse
+    /// topological order because every node is created after its inputs' nodes.
+    pub order: Vec<(u64, usize)>,
+    /// For each reachable node with leaf edges, the identities of those leaves (one entry
+    /// per edge).
+    pub leaf_edges: HashMap<usize, Vec<usize>>,
+    /// Per leaf identity, the number of edges into it from reachable nodes.
+    pub leaf_uses: HashMap<usize, usize>,
+}
+
+/// The nodes reachable from `roots` and the leaf edges among them.
+pub(crate) fn reachable(roots: &[usize]) -> Reachable {
     let a = arena();
     let mut seen = std::collections::HashSet::new();
     let mut stack: Vec<usize> = roots.to_vec();
-    let mut out = Vec::new();
+    let mut out = Reachable {
+        order: Vec::new(),
+        leaf_edges: HashMap::new(),
+        leaf_uses: HashMap::new(),
+    };
     while let Some(i) = stack.pop() {
         if !seen.insert(i) {
             continue;
         }
         let n = a.slots[i].as_ref().expect("live node");
-        out.push((n.seq, i));
+        out.order.push((n.seq, i));
         for e in &n.edges {
-            if let Edge::Node(r) = e {
-                stack.push(r.idx);
+            match e {
+                Edge::Node(r) => stack.push(r.idx),
+                Edge::Leaf(t) => {
+                    let id = t.identity();
+                    out.leaf_edges.entry(i).or_default().push(id);
+                    *out.leaf_uses.entry(id).or_default() += 1;
+                }
+                Edge::None => {}
             }
         }
     }
-    out.sort_unstable_by_key(|x| std::cmp::Reverse(x.0));
+    out.order.sort_unstable_by_key(|x| std::cmp::Reverse(x.0));
     out
 }
 

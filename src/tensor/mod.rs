@@ -213,6 +213,11 @@ impl Tensor {
     pub fn view_base(&self) -> Option<&Tensor> {
         self.0.base.as_ref()
     }
+    /// A number naming this autograd variable while it lives (the address of its shared
+    /// state): equal for two handles exactly when `same` holds.
+    pub(crate) fn identity(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
     /// Identity (same autograd variable), as Python's `is`.
     pub fn same(&self, other: &Tensor) -> bool {
         Arc::ptr_eq(&self.0, &other.0)

@@ -197,6 +197,49 @@ def test_tensor_hooks():
     assert len(seen) == 1 and x.grad.tolist() == [20.0] * 3
 
 
+def test_leaf_hook_runs_once_with_the_summed_gradient():
+    # A leaf used several times gets one hook call with its whole gradient (PyTorch's
+    # AccumulateGrad sums the contributions first), and .grad is updated once.
+    w = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    calls = []
+    w.register_hook(lambda g: calls.append(g.tolist()))
+    w.register_hook(lambda g: g * 10)
+    y = (w * 2).sum() + (w * w).sum() + w[1]
+    y.backward()
+    assert calls == [[4.0, 7.0, 8.0]]
+    assert w.grad.tolist() == [40.0, 70.0, 80.0]
+    # The gradient reaches the hook only after every path into the leaf has run: a hook on a
+    # node that feeds the leaf runs first.
+    order = []
+    a = torch.ones(2, requires_grad=True)
+    b = a * 3
+    b.register_hook(lambda g: order.append("b"))
+    a.register_hook(lambda g: order.append(("a", g.tolist())))
+    (b.sum() + a.sum()).backward()
+    assert order == ["b", ("a", [4.0, 4.0])]
+    # Several roots that include the leaf itself, and autograd.grad.
+    calls.clear()
+    w.grad = None
+    torch.autograd.backward([w * 2, w], [torch.ones(3), torch.ones(3)])
+    assert calls == [[3.0, 3.0, 3.0]] and w.grad.tolist() == [30.0] * 3
+    (g,) = torch.autograd.grad((w * w).sum() + w.sum(), [w])
+    assert g.tolist() == [30.0, 50.0, 70.0] and calls[-1] == [3.0, 5.0, 7.0]
+
+
+def test_leaf_hook_calls_match_pytorch():
+    pt = pytest.importorskip("torch")
+    out = []
+    for T in (torch, pt):
+        x = T.tensor([0.5, -1.0], requires_grad=True)
+        calls = []
+        x.register_hook(lambda g, calls=calls: calls.append(g.tolist()))
+        h = x.tanh() * x
+        (h.sum() + (x * x).sum() + x.exp().sum()).backward()
+        out.append((calls, x.grad.tolist()))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-6)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-6)
+
+
 def test_hook_on_intermediate_modifies_upstream_gradient():
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     y = x * 2

@@ -2,8 +2,9 @@
 
 Parameters are grouped into buckets (reverse registration order, as gradients usually
 arrive; the first bucket small so communication starts early). Each parameter's gradient
-hook counts the gradients it still expects this iteration (found by walking the autograd
-graph from the forward's outputs); when every parameter of a bucket is complete the bucket
+hook runs once per backward with the parameter's whole gradient (with
+``find_unused_parameters``, the autograd graph from the forward's outputs is walked to
+learn which parameters get none); when every parameter of a bucket is complete the bucket
 is packed into one flat buffer and its all-reduce starts (non-blocking, in bucket order on
 every rank) while backward goes on. The hook of the last parameter waits for all buckets
 and writes the averages into ``.grad``, so they are in place when ``backward()`` returns.
@@ -116,13 +117,17 @@ class Reducer:
         if self.active and (any(self.fired) or self.next_launch):
             self.active = False
             raise RuntimeError(UNFINISHED)
-        counts = count_uses(outputs, self.index_of)
         n = len(self.params)
-        self.expected = [counts.get(i, 0) for i in range(n)]
-        self.used = np.array([1 if c else 0 for c in self.expected], dtype=np.uint8)
-        if not self.find_unused:
-            # A parameter without gradient is never ready: the next forward reports it.
-            self.expected = [max(c, 1) for c in self.expected]
+        # A leaf's hook runs once per backward with its whole gradient, so each used
+        # parameter is expected once. Only find_unused_parameters pays for walking the graph
+        # to learn which are used; otherwise a parameter without gradient is never ready and
+        # the next forward reports it.
+        if self.find_unused:
+            uses = find_used(outputs, self.index_of)
+            self.expected = [1 if i in uses else 0 for i in range(n)]
+        else:
+            self.expected = [1] * n
+        self.used = np.array(self.expected, dtype=np.uint8)
         self.fired = [0] * n
         self.remaining = [
             sum(1 for i in b.indices if self.expected[i] > 0) for b in self.buckets
@@ -228,10 +233,9 @@ class Reducer:
         self.thread.close()
 
 
-def count_uses(outputs, index_of):
-    """How many gradients each parameter will receive when backward runs from the tensors in
-    ``outputs``: the number of graph edges that reach it."""
-    counts = {}
+def find_used(outputs, index_of):
+    """Indices of the parameters that backward from the tensors in ``outputs`` reaches."""
+    used = set()
     roots = []
     for t in _tensors(outputs):
         if t.grad_fn is not None:
@@ -239,7 +243,7 @@ def count_uses(outputs, index_of):
         elif t.requires_grad:
             i = index_of.get(param_key(t))
             if i is not None:
-                counts[i] = counts.get(i, 0) + 1
+                used.add(i)
     seen = set(roots)
     stack = list(seen)
     while stack:
@@ -251,12 +255,12 @@ def count_uses(outputs, index_of):
             if var is not None:
                 i = index_of.get(param_key(var))
                 if i is not None:
-                    counts[i] = counts.get(i, 0) + 1
+                    used.add(i)
                 continue
             if nxt not in seen:
                 seen.add(nxt)
                 stack.append(nxt)
-    return counts
+    return used
 
 
 def _tensors(obj):
