@@ -41,6 +41,11 @@ unsafe_split unsafe_split_with_sizes vdot vsplit xlogy cholesky svd pinverse
 def _make(name):
     def fn(input, *args, out=None, **kwargs):
         if not isinstance(input, _C.Tensor):
+            if getattr(type(input), "_rtorch_batched", False):
+                # Inside vmap: the BatchedTensor's rule (or its "no rule" error).
+                if out is not None:
+                    input._escape()
+                return getattr(input, name)(*args, **kwargs)
             input = _C.tensor(input)
         result = getattr(input, name)(*args, **kwargs)
         if out is not None:
