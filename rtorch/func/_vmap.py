@@ -59,6 +59,9 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         raise RuntimeError(
             f"Only allowed values for randomness are 'error', 'different', or 'same'. Got {randomness}"
         )
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
+                                   or chunk_size <= 0):
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -95,7 +98,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                 )
         if size is None:
             raise ValueError(f"{api}: At least one of the inputs must be batched")
-        done, out = _try_batched(func, leaves, norm, spec, kwargs, size, out_dims, api)
+        done, out = _try_batched_chunks(func, leaves, norm, spec, kwargs, size, out_dims, api,
+                                        chunk_size)
         if done:
             return out
         state = _random.get_rng_state() if randomness != "different" else None
@@ -114,6 +118,29 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         return _stack_outputs(results, out_dims, api)
 
     return wrapper
+
+
+def _try_batched_chunks(func, leaves, dims, spec, kwargs, size, out_dims, api, chunk_size):
+    """Batched runs over chunks of at most `chunk_size` examples, joined along out_dims."""
+    if chunk_size is None or chunk_size >= size:
+        return _try_batched(func, leaves, dims, spec, kwargs, size, out_dims, api)
+    pieces = []
+    for start in range(0, size, chunk_size):
+        n = min(chunk_size, size - start)
+        sub = [x if d is None else x.narrow(d, start, n) for x, d in zip(leaves, dims)]
+        done, out = _try_batched(func, sub, dims, spec, kwargs, n, out_dims, api)
+        if not done:
+            return False, None
+        pieces.append(_tree.flatten(out)[0])
+    first = _tree.unflatten(pieces[0], _tree.flatten(out)[1])
+    out_spec = _tree.flatten(first)[1]
+    joined = []
+    for k, d in enumerate(_leaf_out_dims(first, pieces[0], out_dims, api)):
+        if d is None:
+            joined.append(pieces[0][k])
+        else:
+            joined.append(_C.cat([p[k] for p in pieces], d % pieces[0][k].dim()))
+    return True, _tree.unflatten(joined, out_spec)
 
 
 def _try_batched(func, leaves, dims, spec, kwargs, size, out_dims, api):

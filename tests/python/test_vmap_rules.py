@@ -162,6 +162,21 @@ def test_in_dims_out_dims_and_unbatched_outputs():
     assert torch.vmap(lambda a: (a + 1, w), out_dims=(0, None))(y)[1] is w
 
 
+def test_chunk_size_runs_batched_chunks():
+    x = _r(10, 3)
+    calls = []
+
+    def f(a):
+        calls.append(1)
+        return a.softmax(0), a.sum()
+
+    got = torch.vmap(f, chunk_size=3, out_dims=(1, 0))(x)
+    assert len(calls) == 4
+    assert torch.allclose(got[0], x.softmax(1).t()) and torch.allclose(got[1], x.sum(1))
+    with pytest.raises(ValueError, match="chunk_size"):
+        torch.vmap(f, chunk_size=0)
+
+
 def test_nested_vmap_matches_loop():
     z = _r(3, B, 5)
     got = torch.vmap(torch.vmap(lambda v: v.softmax(0) * v.norm()))(z)
