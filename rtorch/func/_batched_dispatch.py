@@ -11,7 +11,7 @@ method without a rule, and vmap falls back to its loop."""
 import string
 import threading
 
-from rtorch import _C
+from rtorch import _C, _functions
 
 from ._batched import ELEMENTWISE, BatchedTensor, _norm, _NoRule, elementwise, is_batched
 from ._batched_views import MATMUL_RULES, matmul
@@ -19,6 +19,7 @@ from ._batched_views import MATMUL_RULES, matmul
 _lock = threading.Lock()
 _active = 0
 _saved = []  # (namespace dict, name, original) while installed
+attempt = threading.local()  # .active: this thread is inside a batched run
 
 
 def _has_batched(args, kwargs):
@@ -42,15 +43,6 @@ def _physical_or_expanded(t, b):
 
 
 # ---- torch namespace rules -------------------------------------------------------------
-def _elementwise_fn(orig):
-    def rule(*args, **kwargs):
-        if kwargs.get("out") is not None:
-            raise _NoRule("out= with a batched tensor")
-        return elementwise(orig, *args, **kwargs)
-
-    return rule
-
-
 def _where(orig):
     def rule(condition, *args):
         if len(args) != 2:
@@ -112,13 +104,21 @@ def _layer_norm(orig):
     return rule
 
 
-def _matmul_fn(rule):
-    def fn(input, other, *, out=None):
-        if out is not None:
-            raise _NoRule("out= with a batched tensor")
-        return rule(input, other)
+def _function_hook(name, input, args, kwargs, out):
+    """``torch.<name>(plain, ..., batched, ...)``: the Tensor method refused the batched
+    argument; apply the rule, or say there is none (NotImplemented: not our argument)."""
+    if not _has_batched(args, kwargs):
+        return NotImplemented
+    if out is not None:
+        raise _NoRule("out= with a batched tensor")
+    if name in MATMUL_RULES:
+        return MATMUL_RULES[name](input, *args, **kwargs)
+    if name in ELEMENTWISE:
+        return elementwise(lambda s, *a, **k: getattr(s, name)(*a, **k), input, *args, **kwargs)
+    raise _NoRule(f"no batching rule for torch.{name} with a batched argument")
 
-    return fn
+
+_functions._batched_hook[0] = _function_hook
 
 
 # ---- nn.functional rules ---------------------------------------------------------------
@@ -169,8 +169,14 @@ _cache = []
 
 
 def _rules():
+    """[(namespace, {name: replacement})], built once: dispatching wrappers for the rtorch
+    and nn.functional namespaces, guarded mutators for Tensor."""
     if not _cache:
-        _cache.append(_build_rules())
+        built = []
+        for namespace, rules in _build_rules():
+            built.append((namespace, {n: _dispatching(namespace[n], r) for n, r in rules.items()}))
+        built.append((_C.Tensor, _tensor_mutators()))
+        _cache.append(built)
     return _cache[0]
 
 
@@ -178,19 +184,47 @@ def _build_rules():
     import rtorch
     import rtorch.nn.functional as F
 
-    torch_rules = {name: _elementwise_fn(getattr(rtorch, name)) for name in ELEMENTWISE
-                   if hasattr(rtorch, name)}
-    torch_rules.update({name: _matmul_fn(rule) for name, rule in MATMUL_RULES.items()})
-    torch_rules.update({
+    # Elementwise and matmul functions (torch.add, torch.matmul, ...) dispatch through
+    # _function_hook without being replaced.
+    torch_rules = {
         "where": _where(_C.where), "cat": _joiner(_C.cat, False), "concat": _joiner(_C.cat, False),
         "concatenate": _joiner(_C.cat, False), "stack": _joiner(_C.stack, True),
         "einsum": _einsum(_C.einsum), "layer_norm": _layer_norm(rtorch.layer_norm),
-    })
+    }
     for name in ("zeros_like", "ones_like", "full_like", "empty_like"):
         torch_rules[name] = _like(getattr(rtorch, name))
     f_rules = {"linear": _linear(F.linear), "gelu": _gelu(F.gelu),
                "cross_entropy": _cross_entropy(F.cross_entropy)}
     return [(vars(rtorch), torch_rules), (vars(F), f_rules)]
+
+
+def _in_place_guard(orig):
+    """A Tensor mutator that refuses to run inside a batched run: if that run later fell back
+    to the loop, a plain tensor captured by `func` would be mutated once more than in a loop."""
+
+    def fn(self, *args, **kwargs):
+        if getattr(attempt, "active", False):
+            raise _NoRule("in-place op on a tensor during a batched run")
+        return orig(self, *args, **kwargs)
+
+    fn.__name__ = getattr(orig, "__name__", "fn")
+    fn.__doc__ = getattr(orig, "__doc__", None)
+    return fn
+
+
+# The mutators that code run under vmap realistically applies to captured state (counters,
+# caches, module buffers such as BatchNorm's). Replacing a slot method (``__iadd__``) on the
+# Tensor class costs ~5 us, a plain method ~0.6 us, paid on every vmap call: rarer
+# mutators (and ``x /= y`` style slots beyond these) are left unguarded.
+_GUARDED = """
+__setitem__ __iadd__ __isub__ __imul__ __itruediv__ add_ sub_ mul_ div_ copy_ fill_ zero_ lerp_
+addcmul_ addcdiv_ clamp_ index_put_ index_add_ index_copy_ index_fill_ masked_fill_ scatter_
+scatter_add_ set_ resize_ requires_grad_
+"""
+
+
+def _tensor_mutators():
+    return {n: _in_place_guard(vars(_C.Tensor)[n]) for n in _GUARDED.split() if n in vars(_C.Tensor)}
 
 
 def _dispatching(orig, rule):
@@ -211,10 +245,14 @@ def activate():
         _active += 1
         if _active == 1:
             for namespace, rules in _rules():
-                for name, rule in rules.items():
-                    orig = namespace[name]
-                    _saved.append((namespace, name, orig))
-                    namespace[name] = _dispatching(orig, rule)
+                if isinstance(namespace, type):  # Tensor: guarded mutators, no dispatch
+                    for name, guard in rules.items():
+                        _saved.append((namespace, name, vars(namespace)[name]))
+                        setattr(namespace, name, guard)
+                    continue
+                for name, wrapped in rules.items():
+                    _saved.append((namespace, name, namespace[name]))
+                    namespace[name] = wrapped
 
 
 def deactivate():
@@ -224,4 +262,7 @@ def deactivate():
         if _active == 0:
             while _saved:
                 namespace, name, orig = _saved.pop()
-                namespace[name] = orig
+                if isinstance(namespace, type):
+                    setattr(namespace, name, orig)
+                else:
+                    namespace[name] = orig

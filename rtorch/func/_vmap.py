@@ -20,7 +20,6 @@ which is vmap's meaning by construction; a genuine error in `func` is raised fro
 the same message as without batching rules."""
 
 import functools
-import threading
 
 from rtorch import _C
 from rtorch import random as _random
@@ -28,7 +27,7 @@ from rtorch import random as _random
 from . import _batched_dispatch, _tree
 from ._batched import BatchedTensor, _NoRule
 
-_attempt = threading.local()  # .active: this thread is inside a batched run
+_attempt = _batched_dispatch.attempt
 
 
 def _broadcast_dims(in_dims, args, api):
@@ -151,7 +150,7 @@ def _try_batched(func, leaves, dims, spec, kwargs, size, out_dims, api):
         if getattr(_attempt, "active", False):
             raise _NoRule("nested vmap")
         return False, None
-    if any(type(v) is BatchedTensor for v in _tree.flatten(kwargs)[0]):
+    if kwargs and any(type(v) is BatchedTensor for v in _tree.flatten(kwargs)[0]):
         return False, None
     state = _random.get_rng_state()
     _attempt.active = True

@@ -237,6 +237,23 @@ def test_fallbacks_give_loop_results():
     assert torch.equal(y, ref)
 
 
+def test_captured_state_is_mutated_as_in_a_loop():
+    # The batched run refuses in-place ops on plain tensors before mutating them, so a
+    # function that then falls back has exactly the loop's side effects.
+    x = _r(B, 3)
+    count, cache = torch.zeros(()), torch.zeros(3, dtype=torch.float64)
+
+    def f(a):
+        count.add_(1)
+        cache[0] = 1.0
+        count.__iadd__(1)
+        return a * a.sum().item()
+
+    check(f, x, batched=False)
+    assert count.item() == 2 * 2 * B  # vmap's loop and the reference loop, twice each
+    assert torch.equal(cache, torch.tensor([1.0, 0, 0], dtype=torch.float64))
+
+
 def test_random_ops_fall_back_with_loop_identical_draws():
     x = _r(B, 3)
     torch.manual_seed(5)
