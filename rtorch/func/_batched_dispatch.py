@@ -175,6 +175,11 @@ def _rules():
         built = []
         for namespace, rules in _build_rules():
             built.append((namespace, {n: _dispatching(namespace[n], r) for n, r in rules.items()}))
+        import rtorch
+
+        randoms = {n: _refusing(getattr(rtorch, n), "random op during a batched run")
+                   for n in _RANDOM_FUNCTIONS.split() if hasattr(rtorch, n)}
+        built[0][1].update(randoms)
         built.append((_C.Tensor, _tensor_mutators()))
         _cache.append(built)
     return _cache[0]
@@ -223,8 +228,27 @@ scatter_add_ set_ resize_ requires_grad_
 """
 
 
+# Random draws must happen once per example, so a batched run refuses them. The CPU
+# generator's state is also compared after the run; these guards catch draws on CUDA too.
+_RANDOM_FUNCTIONS = "rand randn randint rand_like randn_like randint_like randperm normal bernoulli multinomial dropout"
+_RANDOM_METHODS = "normal_ uniform_ bernoulli_ random_ exponential_ cauchy_ geometric_ log_normal_ bernoulli multinomial"
+
+
+def _refusing(orig, what):
+    def fn(*args, **kwargs):
+        if getattr(attempt, "active", False):
+            raise _NoRule(what)
+        return orig(*args, **kwargs)
+
+    fn.__name__ = getattr(orig, "__name__", "fn")
+    fn.__doc__ = getattr(orig, "__doc__", None)
+    fn.__wrapped__ = orig
+    return fn
+
+
 def _tensor_mutators():
-    return {n: _in_place_guard(vars(_C.Tensor)[n]) for n in _GUARDED.split() if n in vars(_C.Tensor)}
+    names = _GUARDED.split() + _RANDOM_METHODS.split()
+    return {n: _in_place_guard(vars(_C.Tensor)[n]) for n in names if n in vars(_C.Tensor)}
 
 
 def _dispatching(orig, rule):

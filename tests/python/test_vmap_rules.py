@@ -266,6 +266,14 @@ def test_random_ops_fall_back_with_loop_identical_draws():
     assert all(torch.equal(same[0], same[i]) for i in range(B))
     with pytest.raises(RuntimeError, match="randomness"):
         torch.vmap(lambda a: a + torch.rand(3))(x)
+    # A private generator (or a CUDA one) leaves the default CPU state alone: random
+    # functions themselves refuse to run batched.
+    g = torch.Generator()
+    g.manual_seed(3)
+    got = check(lambda a: a + torch.randn(3, generator=g, dtype=torch.float64), x, batched=False)
+    g.manual_seed(3)
+    first = [torch.randn(3, generator=g, dtype=torch.float64) for _ in range(B)]
+    assert torch.allclose(got, x + torch.stack(first))
 
 
 def test_grad_inside_vmap_still_works():
