@@ -268,12 +268,17 @@ def test_random_ops_fall_back_with_loop_identical_draws():
         torch.vmap(lambda a: a + torch.rand(3))(x)
     # A private generator (or a CUDA one) leaves the default CPU state alone: random
     # functions themselves refuse to run batched.
-    g = torch.Generator()
+    g, calls = torch.Generator(), []
+
+    def noisy(a):
+        calls.append(1)
+        return a + torch.randn(3, generator=g, dtype=torch.float64)
+
     g.manual_seed(3)
-    got = check(lambda a: a + torch.randn(3, generator=g, dtype=torch.float64), x, batched=False)
+    got = torch.vmap(noisy, randomness="different")(x)
     g.manual_seed(3)
-    first = [torch.randn(3, generator=g, dtype=torch.float64) for _ in range(B)]
-    assert torch.allclose(got, x + torch.stack(first))
+    draws = [torch.randn(3, generator=g, dtype=torch.float64) for _ in range(B)]
+    assert torch.equal(got, x + torch.stack(draws)) and len(calls) == B + 1
 
 
 def test_grad_inside_vmap_still_works():
