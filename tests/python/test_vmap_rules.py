@@ -322,21 +322,36 @@ def test_namespace_is_restored_and_normal_path_untouched():
     assert _batched_dispatch._active == 0 and not _batched_dispatch._saved
 
 
-def test_side_by_side_with_pytorch():
+_SIDE_BY_SIDE = {
+    "linear_relu_ln": lambda m, x, w: m.nn.functional.layer_norm(m.nn.functional.linear(x, w.T).relu(), (2,)),
+    "softmax_sum": lambda m, x, w: (x @ w).softmax(-1).sum(0),
+    "cat_norm": lambda m, x, w: m.cat([x[:, :2], w[:2].T], 0).norm(dim=-1),
+    "index_amax": lambda m, x, w: (x[None, 1:, ::2] * 2).amax(-1),
+    "max_values": lambda m, x, w: x.max(1).values, "argmax": lambda m, x, w: x.argmax(),
+    "std": lambda m, x, w: x.std(), "var": lambda m, x, w: x.var(1, correction=0),
+    "vec_dot": lambda m, x, w: x[0] @ x[1], "mT": lambda m, x, w: x.mT, "T": lambda m, x, w: x.T,
+    "expand": lambda m, x, w: x[:1].expand(2, 3, 5), "stack": lambda m, x, w: m.stack([x, x * 2], 1),
+    "einsum": lambda m, x, w: m.einsum("ij,jk->ik", x, w), "gelu": lambda m, x, w: m.nn.functional.gelu(x),
+    "count": lambda m, x, w: (x > 0).sum(1), "where": lambda m, x, w: m.where(x > 0, x, 0.0),
+    "floordiv": lambda m, x, w: x // 0.3, "topk": lambda m, x, w: x.topk(2).values,
+    "sort": lambda m, x, w: x.sort(0).indices, "cumsum": lambda m, x, w: x.cumsum(1),
+    "mse": lambda m, x, w: m.nn.functional.mse_loss(x, m.zeros(3, 5, dtype=m.float64)),
+    "normalize": lambda m, x, w: m.nn.functional.normalize(x, dim=0), "cast": lambda m, x, w: x.float() * 2,
+    "chunk": lambda m, x, w: x.chunk(2, 1)[1], "squeeze": lambda m, x, w: x[:, :1].squeeze(),
+    "ce": lambda m, x, w: m.nn.functional.cross_entropy(x, (x.argmin(-1) + 1) % 5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SIDE_BY_SIDE))
+def test_side_by_side_with_pytorch(name):
     pt = pytest.importorskip("torch")
     if pt is torch:
         pytest.skip("rtorch is installed as torch")
-    import numpy as np
-
+    np = pytest.importorskip("numpy")
     x = np.random.default_rng(0).standard_normal((B, 3, 5))
-    w = np.random.default_rng(1).standard_normal((2, 5))
-    cases = [
-        lambda m, a, ww: m.nn.functional.layer_norm(m.nn.functional.linear(a, ww).relu(), (2,)),
-        lambda m, a, ww: (a @ ww.T).softmax(-1).sum(0),
-        lambda m, a, ww: m.cat([a[:, :2], ww[:1, :2].expand(3, 2)], 0).norm(dim=-1),
-        lambda m, a, ww: (a[None, 1:, ::2] * 2).amax(-1),
-    ]
-    for f in cases:
-        ours = torch.vmap(lambda a, f=f: f(torch, a, torch.tensor(w)))(torch.tensor(x))
-        theirs = pt.func.vmap(lambda a, f=f: f(pt, a, pt.tensor(w)))(pt.tensor(x))
-        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
+    w = np.random.default_rng(1).standard_normal((5, 2))
+    f = _SIDE_BY_SIDE[name]
+    ours = torch.vmap(lambda a: f(torch, a, torch.tensor(w)))(torch.tensor(x))
+    theirs = pt.func.vmap(lambda a: f(pt, a, pt.tensor(w)))(pt.tensor(x))
+    assert tuple(ours.shape) == tuple(theirs.shape) and str(ours.dtype) == str(theirs.dtype)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
