@@ -95,11 +95,17 @@ def _like(orig):
 
 def _layer_norm(orig):
     def rule(input, normalized_shape, weight=None, bias=None, *args):
-        if not is_batched(input) or is_batched(weight) or is_batched(bias):
-            raise _NoRule("layer_norm with batched weight or bias")
         if input.dim() < len(normalized_shape):
             raise _NoRule("layer_norm shape mismatch")
-        return BatchedTensor(orig(input._p, normalized_shape, weight, bias, *args))
+        b = _batch_of((input, weight, bias))
+        x = _physical_or_expanded(input, b)
+        if not is_batched(weight) and not is_batched(bias):
+            return BatchedTensor(orig(x, normalized_shape, weight, bias, *args))
+        # Per-example affine parameters (an ensemble): normalize, then scale and shift.
+        out = BatchedTensor(orig(x, normalized_shape, None, None, *args))
+        if weight is not None:
+            out = out * weight
+        return out if bias is None else out + bias
 
     return rule
 

@@ -203,10 +203,30 @@ def test_nn_functional_and_modules():
         check(lambda a, c, red=red: F.cross_entropy(a, c, reduction=red, ignore_index=1), x[:, 0], t[:, 0] % 3)
     # Ensembling: batched weights and biases.
     check(lambda ww, bb: F.linear(x[0], ww, bb), _r(B, 4, 3), _r(B, 4))
+    check(lambda ww, bb: F.layer_norm(x[0], (3,), ww, bb), _r(B, 3), _r(B, 3))
+    check(lambda ww: F.layer_norm(x[0], (3,), ww), _r(B, 3))
     model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.LayerNorm(8),
                                 torch.nn.Linear(8, 2)).double()
     check(model, x)
     check(model, x, in_dims=1)
+
+
+def test_model_ensemble_with_functional_call_runs_batched():
+    models = [torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.LayerNorm(4),
+                                  torch.nn.Linear(4, 2)).double() for _ in range(B)]
+    params, _ = torch.func.stack_module_state(models)
+    xs, calls = _r(7, 3), []
+
+    def f(p, a):
+        calls.append(1)
+        return torch.func.functional_call(models[0], p, (a,))
+
+    out = torch.vmap(f, in_dims=(0, None))(params, xs)
+    assert len(calls) == 1
+    assert torch.allclose(out, torch.stack([m(xs) for m in models]))
+    out.square().sum().backward()
+    want = torch.autograd.grad(sum(m(xs).square().sum() for m in models), models[1][0].weight)[0]
+    assert torch.allclose(params["0.weight"].grad[1], want)
 
 
 def test_gradients_flow_through_the_batched_run():
