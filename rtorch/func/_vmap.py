@@ -9,7 +9,8 @@ matmul, mm, bmm, mv, dot, outer, einsum without ``...``), views (reshape/view, f
 (un)squeeze, transpose/t/T/mT, permute, movedim, expand, narrow, select, indexing with
 ints/slices/None/Ellipsis, chunk/split/unbind, cat/stack) and nn.functional (linear, the
 activations, softmax/log_softmax, layer_norm, dropout in eval mode, mse/l1 losses,
-cross_entropy with class-index targets, normalize).
+cross_entropy with class-index targets, normalize). Module calls go through those rules,
+including ensembles (``functional_call`` with batched parameters).
 
 Anything else falls back to the per-example loop: an op without a rule, a value-dependent
 use (``bool``/``item``/``if x > 0``), tensor indexing, an in-place op, a random op (the RNG
@@ -17,7 +18,11 @@ state is restored first, so randomness modes behave as in a pure loop), grad ins
 nested vmap (the inner one runs batched inside the outer loop) and any error at all
 during the batched run. The loop calls `func` once per example and stacks the results,
 which is vmap's meaning by construction; a genuine error in `func` is raised from it with
-the same message as without batching rules."""
+the same message as without batching rules. So that a fallback has exactly a loop's side
+effects, the batched run refuses (before mutating anything) the common in-place methods on
+plain tensors (see ``_batched_dispatch._GUARDED``), the torch.* random functions and Tensor's
+random methods, and falls back when the CPU generator's state moved. Code that runs before
+the point where a function falls back still runs twice (once batched, then in the loop)."""
 
 import functools
 
