@@ -120,8 +120,8 @@ class BatchedTensor:
         return BatchedTensor(self._p.detach())
 
     def to(self, *args, **kwargs):
-        if any(isinstance(a, BatchedTensor) for a in args):
-            args = tuple((a.dtype if isinstance(a, BatchedTensor) else a) for a in args)
+        if any(isinstance(a, BatchedTensor) for a in args):  # to(other): its dtype and device
+            args = tuple((a._p if isinstance(a, BatchedTensor) else a) for a in args)
         if kwargs.pop("copy", False) or kwargs.pop("memory_format", None) is not None:
             raise _NoRule("to(copy=/memory_format=)")
         return BatchedTensor(self._p.to(*args, **kwargs))
