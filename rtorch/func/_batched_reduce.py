@@ -48,6 +48,8 @@ def _reduction(name, dim_pos=0, keep_pos=1, all_default=None):
         if b == 0:
             raise _NoRule("empty batch")
         keep, kwhere = _take(args, kwargs, keep_pos, "keepdim", False)
+        if kwhere is not None and name in ("max", "min"):
+            raise _NoRule("max/min with keepdim but no dim")  # not an overload of PyTorch's
         if where is None and len(args) > dim_pos:
             raise _NoRule("positional arguments after an omitted dim")
         if where is None:

@@ -112,6 +112,7 @@ def test_reductions():
               lambda a: a.sum(dim=None, keepdim=True)):
         out = check(f, x)
         assert out is not None
+    check(lambda a: a.max(keepdim=True), x, batched=False)  # no such overload: the loop decides
 
 
 def test_matmul_family_every_rank_combination():
