@@ -308,6 +308,13 @@ def test_grad_inside_vmap_still_works():
     assert torch.allclose(per, torch.stack([(w * xs[i]).cos() * xs[i] for i in range(B)]))
 
 
+def test_jacrev_inside_vmap_falls_back_to_the_loop():
+    xs = _r(B, 3)
+    per = torch.vmap(torch.func.jacrev(lambda a: a.sin() * a.sum()))(xs)
+    want = torch.stack([torch.func.jacrev(lambda a: a.sin() * a.sum())(xs[i]) for i in range(B)])
+    assert per.shape == (B, 3, 3) and torch.allclose(per, want)
+
+
 def test_user_errors_surface_unchanged():
     with pytest.raises(RuntimeError) as batched_err:
         torch.vmap(lambda a: a @ torch.ones(5))(torch.ones(B, 3))
