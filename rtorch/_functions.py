@@ -38,11 +38,27 @@ unsafe_split unsafe_split_with_sizes vdot vsplit xlogy cholesky svd pinverse
 """
 
 
+# Set by rtorch.func when imported: the batching rule for a call like ``torch.add(x, b)``
+# whose tensor method rejected a vmap BatchedTensor argument with a TypeError.
+_batched_hook = [None]
+
+
 def _make(name):
     def fn(input, *args, out=None, **kwargs):
         if not isinstance(input, _C.Tensor):
+            if getattr(type(input), "_rtorch_batched", False):
+                # Inside vmap: the BatchedTensor's rule (or its "no rule" error).
+                if out is not None:
+                    input._escape()
+                return getattr(input, name)(*args, **kwargs)
             input = _C.tensor(input)
-        result = getattr(input, name)(*args, **kwargs)
+        try:
+            result = getattr(input, name)(*args, **kwargs)
+        except TypeError:
+            hook = _batched_hook[0]
+            result = NotImplemented if hook is None else hook(name, input, args, kwargs, out)
+            if result is NotImplemented:
+                raise
         if out is not None:
             out.copy_(result)
             return out

@@ -4,6 +4,8 @@ import contextlib
 
 from rtorch import _C
 
+from ._batched import BatchedTensor
+
 
 def _owner(module, dotted):
     *path, leaf = dotted.split(".")
@@ -94,7 +96,7 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
                     )
                 merged[k] = v
     for k, v in merged.items():
-        if not isinstance(v, _C.Tensor):
+        if not isinstance(v, (_C.Tensor, BatchedTensor)):  # batched: an ensemble under vmap
             raise TypeError(f"functional_call: expected a Tensor for '{k}', got {type(v).__name__}")
     if args is None:
         args = ()

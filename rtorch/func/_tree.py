@@ -31,7 +31,7 @@ def unflatten(leaves, spec):
         vals = [build(v) for v in items]
         if kind is tuple or kind is list:
             return kind(vals)
-        return kind(*vals)  # named tuples
+        return kind._make(vals) if hasattr(kind, "_make") else kind(*vals)  # named tuples
 
     return build(spec)
 

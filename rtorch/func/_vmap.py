@@ -1,16 +1,38 @@
 """vmap: maps a function over a batch dimension of its inputs.
 
-rtorch has no per-op dispatch hook to attach batching rules to, so every function is run
-once per example and the results are stacked along `out_dims`. That is exactly the
-semantics of vmap (results are identical to an explicit loop by construction), nests
-freely, and composes with grad/jacrev; the cost is one call of `func` per example."""
+Each call first tries a *batched run*: the mapped inputs become BatchedTensors (see
+``_batched``) and `func` runs once on the whole batch through batching rules for
+elementwise ops (unary, binary with broadcasting, comparisons, casts, ``where``, ``clamp``),
+reductions (sum, mean, prod, amax/amin, max/min, argmax/argmin, all/any, norm, var/std,
+logsumexp, softmax/log_softmax, cumsum/cumprod, sort/topk), the matmul family (``@``,
+matmul, mm, bmm, mv, dot, outer, einsum without ``...``), views (reshape/view, flatten,
+(un)squeeze, transpose/t/T/mT, permute, movedim, expand, narrow, select, indexing with
+ints/slices/None/Ellipsis, chunk/split/unbind, cat/stack) and nn.functional (linear, the
+activations, softmax/log_softmax, layer_norm, dropout in eval mode, mse/l1 losses,
+cross_entropy with class-index targets, normalize). Module calls go through those rules,
+including ensembles (``functional_call`` with batched parameters).
+
+Anything else falls back to the per-example loop: an op without a rule, a value-dependent
+use (``bool``/``item``/``if x > 0``), tensor indexing, an in-place op, a random op (the RNG
+state is restored first, so randomness modes behave as in a pure loop), grad inside vmap,
+nested vmap (the inner one runs batched inside the outer loop) and any error at all
+during the batched run. The loop calls `func` once per example and stacks the results,
+which is vmap's meaning by construction; a genuine error in `func` is raised from it with
+the same message as without batching rules. So that a fallback has exactly a loop's side
+effects, the batched run refuses (before mutating anything) the common in-place methods on
+plain tensors (see ``_batched_dispatch._GUARDED``), the torch.* random functions and Tensor's
+random methods, and falls back when the CPU generator's state moved. Code that runs before
+the point where a function falls back still runs twice (once batched, then in the loop)."""
 
 import functools
 
 from rtorch import _C
 from rtorch import random as _random
 
-from . import _tree
+from . import _batched_dispatch, _tree
+from ._batched import BatchedTensor, _NoRule
+
+_attempt = _batched_dispatch.attempt
 
 
 def _broadcast_dims(in_dims, args, api):
@@ -41,6 +63,9 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         raise RuntimeError(
             f"Only allowed values for randomness are 'error', 'different', or 'same'. Got {randomness}"
         )
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
+                                   or chunk_size <= 0):
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -77,6 +102,10 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                 )
         if size is None:
             raise ValueError(f"{api}: At least one of the inputs must be batched")
+        done, out = _try_batched_chunks(func, leaves, norm, spec, kwargs, size, out_dims, api,
+                                        chunk_size)
+        if done:
+            return out
         state = _random.get_rng_state() if randomness != "different" else None
         results = []
         for i in range(size):
@@ -95,6 +124,92 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     return wrapper
 
 
+def _try_batched_chunks(func, leaves, dims, spec, kwargs, size, out_dims, api, chunk_size):
+    """Batched runs over chunks of at most `chunk_size` examples, joined along out_dims."""
+    if chunk_size is None or chunk_size >= size:
+        return _try_batched(func, leaves, dims, spec, kwargs, size, out_dims, api)
+    pieces = []
+    for start in range(0, size, chunk_size):
+        n = min(chunk_size, size - start)
+        sub = [x if d is None else x.narrow(d, start, n) for x, d in zip(leaves, dims)]
+        done, out = _try_batched(func, sub, dims, spec, kwargs, n, out_dims, api)
+        if not done:
+            return False, None
+        pieces.append(_tree.flatten(out)[0])
+    first = _tree.unflatten(pieces[0], _tree.flatten(out)[1])
+    out_spec = _tree.flatten(first)[1]
+    joined = []
+    for k, d in enumerate(_leaf_out_dims(first, pieces[0], out_dims, api)):
+        if d is None:
+            joined.append(pieces[0][k])
+        else:
+            joined.append(_C.cat([p[k] for p in pieces], d % pieces[0][k].dim()))
+    return True, _tree.unflatten(joined, out_spec)
+
+
+def _try_batched(func, leaves, dims, spec, kwargs, size, out_dims, api):
+    """(True, outputs) from one batched run of `func`, or (False, None) to use the loop."""
+    if getattr(_attempt, "active", False) or size == 0:
+        # Inside another batched run: its BatchedTensors may be captured here, so only the
+        # outer run's fallback loop (which calls this vmap on plain tensors) is safe.
+        if getattr(_attempt, "active", False):
+            raise _NoRule("nested vmap")
+        return False, None
+    if kwargs and any(type(v) is BatchedTensor for v in _tree.flatten(kwargs)[0]):
+        return False, None
+    state = _random.get_rng_state()
+    _attempt.active = True
+    _batched_dispatch.activate()
+    try:
+        wrapped = [x if d is None else BatchedTensor(x.movedim(d, 0) if d else x)
+                   for x, d in zip(leaves, dims)]
+        result = func(*_tree.unflatten(wrapped, spec), **kwargs)
+        out = _unbatch_outputs(result, out_dims, size, api)
+        if not _same_state(state, _random.get_rng_state()):
+            raise _NoRule("random op")  # random values must be drawn per example
+        return True, out
+    except (Exception, _NoRule):
+        _random.set_rng_state(state)
+        return False, None
+    finally:
+        _batched_dispatch.deactivate()
+        _attempt.active = False
+
+
+def _unbatch_outputs(result, out_dims, size, api):
+    leaves, spec = _tree.flatten(result)
+    dims = _leaf_out_dims(result, leaves, out_dims, api)
+    outs = []
+    for x, d in zip(leaves, dims):
+        if type(x) is BatchedTensor:
+            if d is None:
+                raise _NoRule("batched output with out_dims=None")  # the loop decides
+            p = x._p
+        elif isinstance(x, _C.Tensor):
+            if d is None:
+                outs.append(x)
+                continue
+            p = x.unsqueeze(0).expand((size,) + tuple(x.shape))  # same for every example
+        else:
+            raise _NoRule("non-tensor output")  # the loop raises vmap's error
+        outs.append(p.movedim(0, d % p.dim()) if d else p)
+    return _tree.unflatten(outs, spec)
+
+
+def _leaf_out_dims(first, first_leaves, out_dims, api):
+    if not isinstance(out_dims, (tuple, list)):
+        return [out_dims] * len(first_leaves)
+    if len(first_leaves) == 1 and len(out_dims) == 1:
+        return list(out_dims)
+    top = first if isinstance(first, tuple) else (first,)
+    if len(out_dims) != len(top):
+        raise ValueError(
+            f"{api}: out_dims is not compatible with the structure of `outputs`. "
+            f"out_dims has structure {out_dims!r} but outputs has {len(top)} element(s)"
+        )
+    return _broadcast_dims(tuple(out_dims), top, api)
+
+
 def _same_state(a, b):
     return a is None or bool((a == b).all())
 
@@ -108,19 +223,7 @@ def _stack_outputs(results, out_dims, api):
             raise ValueError(f"{api}: `func` returned outputs of different structure across examples")
         for acc, x in zip(per_leaf, leaves):
             acc.append(x)
-    if isinstance(out_dims, (tuple, list)):
-        if len(first_leaves) == 1 and len(out_dims) == 1:
-            dims = list(out_dims)
-        else:
-            top = results[0] if isinstance(results[0], tuple) else (results[0],)
-            if len(out_dims) != len(top):
-                raise ValueError(
-                    f"{api}: out_dims is not compatible with the structure of `outputs`. "
-                    f"out_dims has structure {out_dims!r} but outputs has {len(top)} element(s)"
-                )
-            dims = _broadcast_dims(tuple(out_dims), top, api)
-    else:
-        dims = [out_dims] * len(first_leaves)
+    dims = _leaf_out_dims(results[0], first_leaves, out_dims, api)
     stacked = []
     for vals, d in zip(per_leaf, dims):
         if not isinstance(vals[0], _C.Tensor):
