@@ -1,4 +1,5 @@
-//! Batched matrix multiply on strided operands through the `gemm` crate (f32, f64, f16);
+//! Batched matrix multiply on strided operands: f32 through our AVX2 kernel where the CPU
+//! has it (`super::sgemm`), otherwise and for f64/f16 through the `gemm` crate;
 //! bf16 goes through f32; integers and bool use a plain i64-accumulating loop.
 
 use super::{elems, gather, try_zeroed, CpuBackend};
@@ -93,7 +94,22 @@ pub(super) unsafe fn gemm_call<T: Elem>(
         };
     }
     match T::DTYPE {
-        DType::F32 => call!(f32, 0.0, 1.0),
+        DType::F32 => {
+            // SAFETY: the caller's contract (operands in bounds, dst separate and m×n);
+            // the output is dense row-major.
+            let done = super::sgemm::suits(k)
+                && super::sgemm::sgemm(
+                    (m, n, k),
+                    (a as *const f32, sa[1] as isize, sa[2] as isize),
+                    (b as *const f32, sb[1] as isize, sb[2] as isize),
+                    (dst.as_mut_ptr() as *mut f32, n as isize, 1),
+                    false,
+                    par_threads(par),
+                );
+            if !done {
+                call!(f32, 0.0, 1.0)
+            }
+        }
         DType::F64 => call!(f64, 0.0, 1.0),
         _ => call!(
             gemm::f16,
@@ -103,9 +119,18 @@ pub(super) unsafe fn gemm_call<T: Elem>(
     }
 }
 
+/// Workers a gemm-crate parallelism setting asks for (at least 1).
+pub(super) fn par_threads(par: gemm::Parallelism) -> usize {
+    match par {
+        gemm::Parallelism::Rayon(0) => rayon::current_num_threads(),
+        gemm::Parallelism::Rayon(t) => t,
+        gemm::Parallelism::None => 1,
+    }
+}
+
 /// Whether an `m × k · k × n` product is faster computed mirrored (`(Bᵀ·Aᵀ)ᵀ`, through a
-/// scratch matrix). gemm runs 16 or 32 rows against many columns well below its speed for the
-/// mirrored shape: 32×256·256×1024 (an LSTM step) takes about 1.5× the time of
+/// scratch matrix) by the gemm crate, which runs 16 or 32 rows against many columns well
+/// below its speed for the mirrored shape: 32×256·256×1024 (an LSTM step) takes about 1.5× the time of
 /// 1024×256·256×32 plus the transpose. Measured on a grid of shapes; outside this band
 /// (other row counts, short `k`, fewer or odd column counts) the mirror is as often slower.
 fn transposed_is_faster(m: usize, n: usize, k: usize) -> bool {
@@ -162,7 +187,9 @@ fn bmm_into<T: Elem>(
             } else {
                 gemm::Parallelism::None
             };
-            let mirrored = transposed_is_faster(m, n, k);
+            // The AVX2 f32 kernel picks its own orientation.
+            let own_f32 = T::DTYPE == DType::F32 && super::sgemm::suits(k);
+            let mirrored = !own_f32 && transposed_is_faster(m, n, k);
             let run = |bi: usize, dst: &mut [T]| {
                 if mirrored {
                     // SAFETY: as below; the scratch matrix is the call's own.

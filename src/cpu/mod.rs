@@ -24,6 +24,7 @@ pub mod reduce;
 mod reduce_strided;
 mod rnn;
 pub mod scan_sort;
+pub mod sgemm;
 mod transpose;
 mod unary;
 pub mod vmath;

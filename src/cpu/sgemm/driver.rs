@@ -1,0 +1,346 @@
+//! Cache blocking (the BLIS loop nest: NC columns of B, KC deep, MC rows of A, then
+//! `NR × MR` micro-tiles), edge tiles and the split over threads.
+
+use super::kernel::{kernel_6x16, MR, NR};
+use super::pack::{pack_a, pack_b};
+use super::scratch::with_scratch;
+use rayon::prelude::*;
+
+/// A read-only strided matrix.
+#[derive(Clone, Copy)]
+pub struct Mat {
+    pub ptr: *const f32,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+/// A writable strided matrix.
+#[derive(Clone, Copy)]
+pub struct MatMut {
+    pub ptr: *mut f32,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+// SAFETY: the matrices are plain addresses; the driver gives each thread disjoint output
+// rows or columns and only reads the inputs.
+unsafe impl Send for Mat {}
+unsafe impl Sync for Mat {}
+unsafe impl Send for MatMut {}
+unsafe impl Sync for MatMut {}
+
+/// Cache block sizes: a packed `KC × NR` B panel stays in L1 across the tiles of a column,
+/// the packed `MC × KC` block of A in L2, the packed `KC × NC` block of B in L3.
+#[derive(Clone, Copy, Debug)]
+pub struct Blocks {
+    pub mc: usize,
+    pub kc: usize,
+    pub nc: usize,
+}
+
+/// Tuned on Zen 3 (32 KiB L1d, 512 KiB L2 per core).
+pub const BLOCKS: Blocks = Blocks {
+    mc: 144,
+    kc: 256,
+    nc: 4080,
+};
+
+fn round_up(x: usize, to: usize) -> usize {
+    x.div_ceil(to) * to
+}
+
+/// `c (+)= a · b` on this thread, `a` being `m × k`, `b` `k × n`, all non-empty.
+///
+/// # Safety
+/// AVX2 + FMA are available; the strided elements of `a`, `b`, `c` are in bounds and `c`
+/// does not overlap `a` or `b`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn serial(
+    (m, n, k): (usize, usize, usize),
+    a: Mat,
+    b: Mat,
+    c: MatMut,
+    accumulate: bool,
+    blk: Blocks,
+) {
+    let kcb = blk.kc.min(k);
+    let ncb = round_up(blk.nc.min(n), NR);
+    let mcb = round_up(blk.mc.min(m), MR);
+    let (b_len, a_len) = (kcb * ncb, kcb * mcb);
+    with_scratch(b_len + a_len, |buf| {
+        let (bbuf, abuf) = (buf, buf.add(b_len));
+        let mut jc = 0;
+        while jc < n {
+            let nc = blk.nc.min(n - jc);
+            let mut pc = 0;
+            while pc < k {
+                let kc = blk.kc.min(k - pc);
+                // Only the first slice of k may overwrite (never read) the destination.
+                let load = accumulate || pc > 0;
+                let bsrc = b.ptr.offset(pc as isize * b.rs + jc as isize * b.cs);
+                pack_b(kc, nc, bsrc, b.rs, b.cs, bbuf);
+                if nc <= DIRECT_NC {
+                    // A few columns: each A element serves at most a few tiles, so the
+                    // kernel reads A in place instead of packing it.
+                    let asrc = a.ptr.offset(pc as isize * a.cs);
+                    direct(m, nc, kc, asrc, (a.rs, a.cs), bbuf, abuf, c, jc, load);
+                } else {
+                    let mut ic = 0;
+                    while ic < m {
+                        let mc = blk.mc.min(m - ic);
+                        let asrc = a.ptr.offset(ic as isize * a.rs + pc as isize * a.cs);
+                        pack_a(mc, kc, asrc, a.rs, a.cs, abuf);
+                        let cblk = c.ptr.offset(ic as isize * c.rs + jc as isize * c.cs);
+                        block(mc, nc, kc, abuf, bbuf, cblk, c.rs, c.cs, load);
+                        ic += mc;
+                    }
+                }
+                pc += kc;
+            }
+            jc += nc;
+        }
+    });
+}
+
+/// Runs the micro-kernel over the `mc × nc` block from packed panels.
+///
+/// # Safety
+/// As for `serial`; `ap` / `bp` hold the packed panels of this block.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn block(
+    mc: usize,
+    nc: usize,
+    kc: usize,
+    ap: *const f32,
+    bp: *const f32,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+    load: bool,
+) {
+    let mut jr = 0;
+    while jr < nc {
+        let nr = NR.min(nc - jr);
+        let bpan = bp.add(jr * kc);
+        let mut ir = 0;
+        while ir < mc {
+            let mr = MR.min(mc - ir);
+            let apan = ap.add(ir * kc);
+            let ct = c.offset(ir as isize * rsc + jr as isize * csc);
+            if mr == MR && nr == NR && csc == 1 {
+                kernel_6x16::<true>(kc, apan, (1, MR as isize), bpan, ct, rsc, load);
+            } else {
+                // Edge or non-unit column stride: compute the full tile aside, write the
+                // part that exists.
+                let mut tile = [0f32; MR * NR];
+                let t = tile.as_mut_ptr();
+                kernel_6x16::<true>(kc, apan, (1, MR as isize), bpan, t, NR as isize, false);
+                write_tile(&tile, mr, nr, ct, rsc, csc, load);
+            }
+            ir += MR;
+        }
+        jr += NR;
+    }
+}
+
+/// Widest block (in columns) whose A operand is read in place rather than packed.
+const DIRECT_NC: usize = 3 * NR;
+
+/// Adds (or stores) the top-left `mr × nr` of a computed tile into `c`.
+///
+/// # Safety
+/// The `mr × nr` elements of `c` with strides `rsc`, `csc` are writable.
+unsafe fn write_tile(
+    tile: &[f32; MR * NR],
+    mr: usize,
+    nr: usize,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+    load: bool,
+) {
+    let put = |i: usize, j: usize| {
+        let d = c.offset(i as isize * rsc + j as isize * csc);
+        let v = tile[i * NR + j];
+        *d = if load { *d + v } else { v };
+    };
+    // Walk the destination along its unit stride.
+    if rsc.unsigned_abs() == 1 {
+        (0..nr).for_each(|j| (0..mr).for_each(|i| put(i, j)));
+    } else {
+        (0..mr).for_each(|i| (0..nr).for_each(|j| put(i, j)));
+    }
+}
+
+/// The `m × nc` block at column `jc` of `c`, reading A (`m × kc` at `a`) unpacked; the
+/// last rows short of a tile go through `tail` (room for one packed A panel).
+///
+/// # Safety
+/// As for `serial`; `bp` holds the packed B panels of this block.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn direct(
+    m: usize,
+    nc: usize,
+    kc: usize,
+    a: *const f32,
+    (rsa, csa): (isize, isize),
+    bp: *const f32,
+    tail: *mut f32,
+    c: MatMut,
+    jc: usize,
+    load: bool,
+) {
+    let mut ir = 0;
+    while ir < m {
+        let mr = MR.min(m - ir);
+        let arow = a.offset(ir as isize * rsa);
+        if mr < MR {
+            pack_a(mr, kc, arow, rsa, csa, tail);
+        }
+        let mut jr = 0;
+        while jr < nc {
+            let nr = NR.min(nc - jr);
+            let bpan = bp.add(jr * kc);
+            let ct = c.ptr.offset(ir as isize * c.rs + (jc + jr) as isize * c.cs);
+            let full = mr == MR && nr == NR && c.cs == 1;
+            let mut tile = [0f32; MR * NR];
+            let (dst, rs) = if full {
+                (ct, c.rs)
+            } else {
+                (tile.as_mut_ptr(), NR as isize)
+            };
+            let ld = load && full;
+            if mr == MR {
+                kernel_6x16::<false>(kc, arow, (rsa, csa), bpan, dst, rs, ld);
+            } else {
+                kernel_6x16::<true>(kc, tail, (1, MR as isize), bpan, dst, rs, ld);
+            }
+            if !full {
+                write_tile(&tile, mr, nr, ct, c.rs, c.cs, load);
+            }
+            jr += NR;
+        }
+        ir += MR;
+    }
+}
+
+/// `c (+)= a · b` for an `m × k` `a` and `k × n` `b`, over up to `threads` rayon workers.
+///
+/// # Safety
+/// AVX2 + FMA are available; every strided element of `a` (`m × k`), `b` (`k × n`) and
+/// `c` (`m × n`) is in bounds, and `c` overlaps neither `a` nor `b` nor itself (distinct
+/// indices address distinct elements).
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn run(
+    (m, n, k): (usize, usize, usize),
+    a: Mat,
+    b: Mat,
+    c: MatMut,
+    accumulate: bool,
+    threads: usize,
+    blk: Blocks,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            for i in 0..m {
+                for j in 0..n {
+                    *c.ptr.offset(i as isize * c.rs + j as isize * c.cs) = 0.0;
+                }
+            }
+        }
+        return;
+    }
+    // The kernel writes rows of the destination; a column-major destination, or a shape
+    // that pads far less mirrored, runs as cᵀ = bᵀ · aᵀ.
+    let pad = |m: usize, n: usize| round_up(m, MR) * round_up(n, NR);
+    let col_major = c.cs.unsigned_abs() != 1 && c.rs.unsigned_abs() == 1;
+    let unit_cs = c.cs.unsigned_abs() == 1;
+    let small = |x: usize| x <= DIRECT_NC;
+    let mirror = if col_major {
+        true
+    } else if small(m) != small(n) {
+        // Few columns: the long operand A is read in place. Few rows: mirrored, when that
+        // makes the long operand a row-major A (Bᵀ of a column-major B).
+        small(m) && b.rs.unsigned_abs() == 1 && b.cs.unsigned_abs() != 1
+    } else if unit_cs {
+        4 * pad(n, m) < 3 * pad(m, n)
+    } else {
+        pad(n, m) < pad(m, n)
+    };
+    if mirror {
+        let at = Mat {
+            ptr: a.ptr,
+            rs: a.cs,
+            cs: a.rs,
+        };
+        let bt = Mat {
+            ptr: b.ptr,
+            rs: b.cs,
+            cs: b.rs,
+        };
+        let ct = MatMut {
+            ptr: c.ptr,
+            rs: c.cs,
+            cs: c.rs,
+        };
+        return split((n, m, k), bt, at, ct, accumulate, threads, blk);
+    }
+    split((m, n, k), a, b, c, accumulate, threads, blk)
+}
+
+/// Splits the output over `threads` workers along its longer side (in whole tiles).
+#[allow(clippy::too_many_arguments)]
+unsafe fn split(
+    (m, n, k): (usize, usize, usize),
+    a: Mat,
+    b: Mat,
+    c: MatMut,
+    accumulate: bool,
+    threads: usize,
+    blk: Blocks,
+) {
+    let (mt, nt) = (m.div_ceil(MR), n.div_ceil(NR));
+    let parts = threads.min(mt.max(nt)).max(1);
+    if parts == 1 {
+        return serial((m, n, k), a, b, c, accumulate, blk);
+    }
+    let by_rows = mt >= nt;
+    let tiles = if by_rows { mt } else { nt };
+    (0..parts).into_par_iter().for_each(|t| {
+        // Whole structs (Send + Sync), not their raw-pointer fields.
+        let (a, b, c) = (a, b, c);
+        let (lo, hi) = (tiles * t / parts, tiles * (t + 1) / parts);
+        // SAFETY: part `t` owns rows (or columns) [lo, hi) of c, disjoint from the others;
+        // its sub-matrices are inside the caller's bounds.
+        unsafe {
+            if by_rows {
+                let (r0, r1) = (lo * MR, (hi * MR).min(m));
+                let sa = Mat {
+                    ptr: a.ptr.offset(r0 as isize * a.rs),
+                    ..a
+                };
+                let sc = MatMut {
+                    ptr: c.ptr.offset(r0 as isize * c.rs),
+                    ..c
+                };
+                serial((r1 - r0, n, k), sa, b, sc, accumulate, blk);
+            } else {
+                let (c0, c1) = (lo * NR, (hi * NR).min(n));
+                let sb = Mat {
+                    ptr: b.ptr.offset(c0 as isize * b.cs),
+                    ..b
+                };
+                let sc = MatMut {
+                    ptr: c.ptr.offset(c0 as isize * c.cs),
+                    ..c
+                };
+                serial((m, c1 - c0, k), a, sb, sc, accumulate, blk);
+            }
+        }
+    });
+}

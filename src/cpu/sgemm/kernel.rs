@@ -1,0 +1,106 @@
+//! The 6×16 register-blocked micro-kernel (AVX2 + FMA): 12 ymm accumulators, per step two
+//! loads of packed B and six broadcasts of packed A.
+
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::*;
+
+/// Rows of the micro-tile (packed A panels are `MR` wide).
+pub const MR: usize = 6;
+/// Columns of the micro-tile (packed B panels are `NR` wide).
+pub const NR: usize = 16;
+
+/// `c[0..6, 0..16] (+)= a_panel · b_panel` over `kc` steps.
+///
+/// With `PACKED`, `a` holds `kc` groups of `MR` values (one per tile row); otherwise row `i`
+/// of step `p` is read at `a[i·rsa + p·csa]`. `b` holds `kc` groups of `NR` values and is
+/// 32-byte aligned. `c` is written with row stride `rsc` and unit column
+/// stride; with `load` false its old contents are never read.
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA; the `MR × kc` elements of `a` and the `kc·NR` floats of
+/// `b` are readable; the
+/// 6×16 tile at `c` is writable (and readable when `load`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn kernel_6x16<const PACKED: bool>(
+    kc: usize,
+    mut a: *const f32,
+    (rsa, csa): (isize, isize),
+    mut b: *const f32,
+    c: *mut f32,
+    rsc: isize,
+    load: bool,
+) {
+    // Constants once monomorphised for packed panels.
+    let (rsa, csa) = if PACKED { (1, MR as isize) } else { (rsa, csa) };
+    let z = _mm256_setzero_ps();
+    let (mut c00, mut c01, mut c10, mut c11, mut c20, mut c21) = (z, z, z, z, z, z);
+    let (mut c30, mut c31, mut c40, mut c41, mut c50, mut c51) = (z, z, z, z, z, z);
+    // Warm the output lines while the product runs.
+    for i in 0..MR as isize {
+        _mm_prefetch::<_MM_HINT_T0>(c.offset(i * rsc) as *const i8);
+        _mm_prefetch::<_MM_HINT_T0>(c.offset(i * rsc + 15) as *const i8);
+    }
+    macro_rules! step {
+        ($off:expr) => {{
+            let b0 = _mm256_load_ps(b.add($off * NR));
+            let b1 = _mm256_load_ps(b.add($off * NR + 8));
+            let ap = a.offset($off * csa);
+            let x = _mm256_broadcast_ss(&*ap);
+            c00 = _mm256_fmadd_ps(x, b0, c00);
+            c01 = _mm256_fmadd_ps(x, b1, c01);
+            let x = _mm256_broadcast_ss(&*ap.offset(1 * rsa));
+            c10 = _mm256_fmadd_ps(x, b0, c10);
+            c11 = _mm256_fmadd_ps(x, b1, c11);
+            let x = _mm256_broadcast_ss(&*ap.offset(2 * rsa));
+            c20 = _mm256_fmadd_ps(x, b0, c20);
+            c21 = _mm256_fmadd_ps(x, b1, c21);
+            let x = _mm256_broadcast_ss(&*ap.offset(3 * rsa));
+            c30 = _mm256_fmadd_ps(x, b0, c30);
+            c31 = _mm256_fmadd_ps(x, b1, c31);
+            let x = _mm256_broadcast_ss(&*ap.offset(4 * rsa));
+            c40 = _mm256_fmadd_ps(x, b0, c40);
+            c41 = _mm256_fmadd_ps(x, b1, c41);
+            let x = _mm256_broadcast_ss(&*ap.offset(5 * rsa));
+            c50 = _mm256_fmadd_ps(x, b0, c50);
+            c51 = _mm256_fmadd_ps(x, b1, c51);
+        }};
+    }
+    let mut p = kc;
+    while p >= 4 {
+        if PACKED {
+            _mm_prefetch::<_MM_HINT_T0>(a.add(8 * MR) as *const i8);
+        }
+        step!(0);
+        step!(1);
+        step!(2);
+        step!(3);
+        a = a.offset(4 * csa);
+        b = b.add(4 * NR);
+        p -= 4;
+    }
+    while p > 0 {
+        step!(0);
+        a = a.offset(csa);
+        b = b.add(NR);
+        p -= 1;
+    }
+    let rows = [
+        (c00, c01),
+        (c10, c11),
+        (c20, c21),
+        (c30, c31),
+        (c40, c41),
+        (c50, c51),
+    ];
+    for (i, &(lo, hi)) in rows.iter().enumerate() {
+        let r = c.offset(i as isize * rsc);
+        if load {
+            _mm256_storeu_ps(r, _mm256_add_ps(_mm256_loadu_ps(r), lo));
+            _mm256_storeu_ps(r.add(8), _mm256_add_ps(_mm256_loadu_ps(r.add(8)), hi));
+        } else {
+            _mm256_storeu_ps(r, lo);
+            _mm256_storeu_ps(r.add(8), hi);
+        }
+    }
+}

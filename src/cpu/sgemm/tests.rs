@@ -1,0 +1,138 @@
+//! Checks against an f64 triple loop: every edge remainder of the 6×16 tile, row-major,
+//! column-major and padded strides, accumulate on and off (NaN in an unread destination).
+
+use super::sgemm;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+}
+
+/// Strides `(row, col)` of an `r × c` matrix in one of three layouts: row-major,
+/// column-major, or row-major with a padded leading dimension.
+fn strides(layout: usize, r: usize, c: usize) -> (usize, usize, usize) {
+    match layout {
+        0 => (c, 1, r * c),
+        1 => (1, r, r * c),
+        _ => (c + 5, 1, r * (c + 5)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check(rng: &mut Rng, m: usize, n: usize, k: usize, lay: [usize; 3], acc: bool, threads: usize) {
+    let (ars, acs, alen) = strides(lay[0], m, k);
+    let (brs, bcs, blen) = strides(lay[1], k, n);
+    let (crs, ccs, clen) = strides(lay[2], m, n);
+    let a: Vec<f32> = (0..alen).map(|_| rng.next()).collect();
+    let b: Vec<f32> = (0..blen).map(|_| rng.next()).collect();
+    let old: Vec<f32> = (0..clen).map(|_| rng.next()).collect();
+    let mut c = if acc {
+        old.clone()
+    } else {
+        vec![f32::NAN; clen]
+    };
+    // SAFETY: every strided index below `alen`, `blen`, `clen`; separate vectors.
+    let ran = unsafe {
+        sgemm(
+            (m, n, k),
+            (a.as_ptr(), ars as isize, acs as isize),
+            (b.as_ptr(), brs as isize, bcs as isize),
+            (c.as_mut_ptr(), crs as isize, ccs as isize),
+            acc,
+            threads,
+        )
+    };
+    if !ran {
+        return; // no AVX2/FMA here: nothing to check
+    }
+    for i in 0..m {
+        for j in 0..n {
+            let (mut want, mut mag) = (0f64, 0f64);
+            for p in 0..k {
+                let t = a[i * ars + p * acs] as f64 * b[p * brs + j * bcs] as f64;
+                want += t;
+                mag += t.abs();
+            }
+            let at = i * crs + j * ccs;
+            if acc {
+                want += old[at] as f64;
+                mag += (old[at] as f64).abs();
+            }
+            let got = c[at] as f64;
+            assert!(
+                (got - want).abs() <= 2e-6 * mag + 1e-6,
+                "{m}x{n}x{k} layouts {lay:?} acc {acc} threads {threads}: [{i},{j}] {got} vs {want}"
+            );
+        }
+    }
+    // Padding between rows is never written.
+    if lay[2] == 2 {
+        for i in 0..m {
+            for j in n..n + 5 {
+                let at = i * crs + j;
+                let want = if acc { old[at] } else { f32::NAN };
+                assert!(c[at].to_bits() == want.to_bits() || (acc && c[at] == want));
+            }
+        }
+    }
+}
+
+#[test]
+fn sgemm_edges_all_layouts() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let sizes = [1, 2, 5, 6, 7, 11, 15, 16, 17, 31, 33, 48, 49, 70];
+    for (t, &m) in sizes.iter().enumerate() {
+        for (u, &n) in sizes.iter().enumerate() {
+            let k = sizes[(t * 3 + u) % sizes.len()];
+            let lay = [(t + u) % 3, (t / 2 + u) % 3, (t + 2 * u) % 3];
+            let acc = (t + u) % 2 == 0;
+            check(&mut rng, m, n, k, lay, acc, 1 + u % 2);
+        }
+    }
+}
+
+#[test]
+fn sgemm_every_layout_and_k() {
+    let mut rng = Rng(12345);
+    for k in [0, 1, 3, 8, 9, 64, 65] {
+        for lay in 0..27 {
+            let lay = [lay % 3, lay / 3 % 3, lay / 9];
+            for acc in [false, true] {
+                check(&mut rng, 13, 35, k, lay, acc, 1);
+                check(&mut rng, 40, 7, k, lay, acc, 2);
+            }
+        }
+    }
+}
+
+#[test]
+fn sgemm_larger_blocks_and_threads() {
+    let mut rng = Rng(777);
+    // Crosses the K, M and N cache blocks and the split over threads.
+    for &(m, n, k) in &[
+        (150, 100, 300),
+        (7, 4100, 9),
+        (300, 20, 520),
+        (33, 260, 257),
+    ] {
+        for lay in [[0, 0, 0], [0, 1, 0], [1, 0, 1], [2, 1, 0]] {
+            check(&mut rng, m, n, k, lay, false, 2);
+            check(&mut rng, m, n, k, lay, true, 1);
+        }
+    }
+}
+
+#[test]
+fn sgemm_empty_shapes() {
+    let mut rng = Rng(5);
+    for &(m, n, k) in &[(0, 5, 3), (4, 0, 3), (0, 0, 0), (3, 4, 0)] {
+        check(&mut rng, m, n, k, [0, 0, 0], false, 2);
+        check(&mut rng, m, n, k, [1, 1, 1], true, 1);
+    }
+}
