@@ -157,7 +157,8 @@ pub(super) fn col2im_plane<F: Float>(
     }
 }
 
-/// Each window's maximum and its flat `y*W + x` index (NaN wins; padding never selected).
+/// Each window's maximum and its flat `y*W + x` index (NaN wins; padding never selected;
+/// the first of equal maxima in row-major window order wins).
 pub fn max_pool<F: Float + Elem + Send + Sync>(
     x: &[F],
     planes: usize,
@@ -170,55 +171,90 @@ pub fn max_pool<F: Float + Elem + Send + Sync>(
     let mut idx = super::try_output::<i64>(total)?;
     let mut vals = super::try_output::<F>(total)?;
     let l = oh * ow;
-    let plane = |p: usize, di: &mut [i64], dv: &mut [F]| {
-        let src = &x[p * h * w..(p + 1) * h * w];
-        for oy in 0..oh {
-            // The window's rows and columns clipped to the image (padding never wins).
-            let y0 = (oy * win.sh) as isize - win.ph as isize;
-            for ox in 0..ow {
-                let x0 = (ox * win.sw) as isize - win.pw as isize;
-                let mut best = usize::MAX;
-                let mut bv = F::neg_infinity();
-                for i in 0..win.kh {
-                    let y = y0 + (i * win.dh) as isize;
-                    if y < 0 || y >= h as isize {
-                        continue;
-                    }
-                    let row = y as usize * w;
-                    for j in 0..win.kw {
-                        let xx = x0 + (j * win.dw) as isize;
-                        if xx < 0 || xx >= w as isize {
-                            continue;
-                        }
-                        let v = src[row + xx as usize];
-                        if best == usize::MAX || v > bv || v.is_nan() && !bv.is_nan() {
-                            best = row + xx as usize;
-                            bv = v;
-                        }
-                    }
-                }
-                let o = oy * ow + ox;
-                (di[o], dv[o]) = if best == usize::MAX {
-                    (0, bv)
-                } else {
-                    (best as i64, bv)
-                };
-            }
-        }
+    if l == 0 || h * w == 0 {
+        vals.fill(F::neg_infinity());
+        idx.fill(0);
+        return Ok((vals, idx));
+    }
+    let work = planes * l * win.kh * win.kw;
+    let plane = |p: usize, dv: &mut [F], di: &mut [i64]| {
+        max_pool_plane(&x[p * h * w..(p + 1) * h * w], (h, w), win, ow, dv, di)
     };
-    if l > 0 {
-        let parts: Vec<(usize, &mut [i64])> = idx.chunks_mut(l).enumerate().collect();
-        let vparts: Vec<&mut [F]> = vals.chunks_mut(l).collect();
-        let jobs: Vec<_> = parts.into_iter().zip(vparts).collect();
-        if super::parallel(planes * h * w) {
-            use rayon::prelude::*;
-            jobs.into_par_iter()
-                .for_each(|((p, di), dv)| plane(p, di, dv));
-        } else {
-            jobs.into_iter().for_each(|((p, di), dv)| plane(p, di, dv));
+    if super::parallel(work) {
+        use rayon::prelude::*;
+        vals.par_chunks_mut(l)
+            .zip(idx.par_chunks_mut(l))
+            .enumerate()
+            .for_each(|(p, (dv, di))| plane(p, dv, di));
+    } else {
+        for (p, (dv, di)) in vals.chunks_mut(l).zip(idx.chunks_mut(l)).enumerate() {
+            plane(p, dv, di);
         }
     }
     Ok((vals, idx))
+}
+
+/// One plane of `max_pool`, tap by tap: each kernel position updates a whole output row with
+/// branch-free selects (a window-by-window search branches on every element).
+fn max_pool_plane<F: Float>(
+    src: &[F],
+    (h, w): (usize, usize),
+    win: Window,
+    ow: usize,
+    dv: &mut [F],
+    di: &mut [i64],
+) {
+    // The columns each kernel column reads: output span and offset, the same for every row.
+    let mut gather: Vec<F> = Vec::with_capacity(ow);
+    let spans: Vec<(usize, usize, isize)> = (0..win.kw)
+        .map(|j| valid_span(win.sw, j * win.dw, win.pw, w, ow))
+        .collect();
+    for (oy, (vrow, irow)) in dv.chunks_mut(ow).zip(di.chunks_mut(ow)).enumerate() {
+        vrow.fill(F::neg_infinity());
+        // -1: nothing selected yet (the first valid element is always taken).
+        irow.fill(-1);
+        for i in 0..win.kh {
+            let y = (oy * win.sh + i * win.dh) as isize - win.ph as isize;
+            if y < 0 || y >= h as isize {
+                continue;
+            }
+            let row0 = y as usize * w;
+            let srow = &src[row0..row0 + w];
+            for &(lo, hi, off) in &spans {
+                if lo >= hi {
+                    continue;
+                }
+                let x0 = ((lo * win.sw) as isize + off) as usize;
+                let n = hi - lo;
+                // The tap's inputs as one contiguous run (gathered for strides above 1).
+                let taps: &[F] = if win.sw == 1 {
+                    &srow[x0..x0 + n]
+                } else {
+                    gather.clear();
+                    gather.extend(srow[x0..].iter().step_by(win.sw).take(n));
+                    &gather
+                };
+                let base = (row0 + x0) as i64;
+                let step = win.sw as i64;
+                for (k, ((bv, bi), &v)) in vrow[lo..hi]
+                    .iter_mut()
+                    .zip(irow[lo..hi].iter_mut())
+                    .zip(taps)
+                    .enumerate()
+                {
+                    // Non-short-circuit operators: selects, not branches (data-dependent
+                    // branches mispredict on half the elements).
+                    let take = (*bi < 0) | (v > *bv) | (v.is_nan() & !bv.is_nan());
+                    let cand = base + k as i64 * step;
+                    *bv = if take { v } else { *bv };
+                    *bi = if take { cand } else { *bi };
+                }
+            }
+        }
+        for bi in irow.iter_mut() {
+            *bi = (*bi).max(0);
+        }
+    }
 }
 
 /// Max pooling's backward: per plane, `gi[idx[o]] += g[o]`.
