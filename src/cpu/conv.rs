@@ -211,8 +211,9 @@ fn max_pool_plane<F: Float>(
         .collect();
     for (oy, (vrow, irow)) in dv.chunks_mut(ow).zip(di.chunks_mut(ow)).enumerate() {
         vrow.fill(F::neg_infinity());
-        // -1: nothing selected yet (the first valid element is always taken).
+        // -1: nothing selected yet.
         irow.fill(-1);
+        let mut odd = false;
         for i in 0..win.kh {
             let y = (oy * win.sh + i * win.dh) as isize - win.ph as isize;
             if y < 0 || y >= h as isize {
@@ -242,19 +243,52 @@ fn max_pool_plane<F: Float>(
                     .zip(taps)
                     .enumerate()
                 {
-                    // Non-short-circuit operators: selects, not branches (data-dependent
-                    // branches mispredict on half the elements).
-                    let take = (*bi < 0) | (v > *bv) | (v.is_nan() & !bv.is_nan());
-                    let cand = base + k as i64 * step;
-                    *bv = if take { v } else { *bv };
-                    *bi = if take { cand } else { *bi };
+                    // An integer select and a max, no data-dependent branch (those mispredict
+                    // on half the elements). NaN and all--inf windows are redone below.
+                    let gt = v > *bv;
+                    odd |= v.is_nan();
+                    *bi = if gt { base + k as i64 * step } else { *bi };
+                    *bv = bv.max(v);
                 }
             }
         }
-        for bi in irow.iter_mut() {
-            *bi = (*bi).max(0);
+        // Exact rules for rows with a NaN or a window whose valid elements are all -inf
+        // (nothing compared greater than the initial -inf).
+        if odd || irow.iter().any(|&i| i < 0) {
+            for (ox, (bv, bi)) in vrow.iter_mut().zip(irow.iter_mut()).enumerate() {
+                (*bv, *bi) = max_window(src, (h, w), win, (oy, ox));
+            }
         }
     }
+}
+
+/// One window's maximum and flat index by the definition: the first valid element, then
+/// any greater one or the first NaN.
+fn max_window<F: Float>(
+    src: &[F],
+    (h, w): (usize, usize),
+    win: Window,
+    (oy, ox): (usize, usize),
+) -> (F, i64) {
+    let (mut bv, mut best) = (F::neg_infinity(), None);
+    for i in 0..win.kh {
+        let y = (oy * win.sh + i * win.dh) as isize - win.ph as isize;
+        if y < 0 || y >= h as isize {
+            continue;
+        }
+        for j in 0..win.kw {
+            let x = (ox * win.sw + j * win.dw) as isize - win.pw as isize;
+            if x < 0 || x >= w as isize {
+                continue;
+            }
+            let at = y as usize * w + x as usize;
+            let v = src[at];
+            if best.is_none() || v > bv || (v.is_nan() && !bv.is_nan()) {
+                (bv, best) = (v, Some(at as i64));
+            }
+        }
+    }
+    (bv, best.unwrap_or(0))
 }
 
 /// Max pooling's backward: per plane, `gi[idx[o]] += g[o]`.
