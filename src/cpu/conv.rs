@@ -157,7 +157,8 @@ pub(super) fn col2im_plane<F: Float>(
     }
 }
 
-/// Each window's maximum and its flat `y*W + x` index (NaN wins; padding never selected).
+/// Each window's maximum and its flat `y*W + x` index (NaN wins; padding never selected;
+/// the first of equal maxima in row-major window order wins).
 pub fn max_pool<F: Float + Elem + Send + Sync>(
     x: &[F],
     planes: usize,
@@ -170,55 +171,124 @@ pub fn max_pool<F: Float + Elem + Send + Sync>(
     let mut idx = super::try_output::<i64>(total)?;
     let mut vals = super::try_output::<F>(total)?;
     let l = oh * ow;
-    let plane = |p: usize, di: &mut [i64], dv: &mut [F]| {
-        let src = &x[p * h * w..(p + 1) * h * w];
-        for oy in 0..oh {
-            // The window's rows and columns clipped to the image (padding never wins).
-            let y0 = (oy * win.sh) as isize - win.ph as isize;
-            for ox in 0..ow {
-                let x0 = (ox * win.sw) as isize - win.pw as isize;
-                let mut best = usize::MAX;
-                let mut bv = F::neg_infinity();
-                for i in 0..win.kh {
-                    let y = y0 + (i * win.dh) as isize;
-                    if y < 0 || y >= h as isize {
-                        continue;
-                    }
-                    let row = y as usize * w;
-                    for j in 0..win.kw {
-                        let xx = x0 + (j * win.dw) as isize;
-                        if xx < 0 || xx >= w as isize {
-                            continue;
-                        }
-                        let v = src[row + xx as usize];
-                        if best == usize::MAX || v > bv || v.is_nan() && !bv.is_nan() {
-                            best = row + xx as usize;
-                            bv = v;
-                        }
-                    }
-                }
-                let o = oy * ow + ox;
-                (di[o], dv[o]) = if best == usize::MAX {
-                    (0, bv)
-                } else {
-                    (best as i64, bv)
-                };
-            }
-        }
+    if l == 0 || h * w == 0 {
+        vals.fill(F::neg_infinity());
+        idx.fill(0);
+        return Ok((vals, idx));
+    }
+    let work = planes * l * win.kh * win.kw;
+    let plane = |p: usize, dv: &mut [F], di: &mut [i64]| {
+        max_pool_plane(&x[p * h * w..(p + 1) * h * w], (h, w), win, ow, dv, di)
     };
-    if l > 0 {
-        let parts: Vec<(usize, &mut [i64])> = idx.chunks_mut(l).enumerate().collect();
-        let vparts: Vec<&mut [F]> = vals.chunks_mut(l).collect();
-        let jobs: Vec<_> = parts.into_iter().zip(vparts).collect();
-        if super::parallel(planes * h * w) {
-            use rayon::prelude::*;
-            jobs.into_par_iter()
-                .for_each(|((p, di), dv)| plane(p, di, dv));
-        } else {
-            jobs.into_iter().for_each(|((p, di), dv)| plane(p, di, dv));
+    if super::parallel(work) {
+        use rayon::prelude::*;
+        vals.par_chunks_mut(l)
+            .zip(idx.par_chunks_mut(l))
+            .enumerate()
+            .for_each(|(p, (dv, di))| plane(p, dv, di));
+    } else {
+        for (p, (dv, di)) in vals.chunks_mut(l).zip(idx.chunks_mut(l)).enumerate() {
+            plane(p, dv, di);
         }
     }
     Ok((vals, idx))
+}
+
+/// One plane of `max_pool`, tap by tap: each kernel position updates a whole output row with
+/// branch-free selects (a window-by-window search branches on every element).
+fn max_pool_plane<F: Float>(
+    src: &[F],
+    (h, w): (usize, usize),
+    win: Window,
+    ow: usize,
+    dv: &mut [F],
+    di: &mut [i64],
+) {
+    // The columns each kernel column reads: output span and offset, the same for every row.
+    let mut gather: Vec<F> = Vec::with_capacity(ow);
+    let spans: Vec<(usize, usize, isize)> = (0..win.kw)
+        .map(|j| valid_span(win.sw, j * win.dw, win.pw, w, ow))
+        .collect();
+    for (oy, (vrow, irow)) in dv.chunks_mut(ow).zip(di.chunks_mut(ow)).enumerate() {
+        vrow.fill(F::neg_infinity());
+        // -1: nothing selected yet.
+        irow.fill(-1);
+        let mut odd = false;
+        for i in 0..win.kh {
+            let y = (oy * win.sh + i * win.dh) as isize - win.ph as isize;
+            if y < 0 || y >= h as isize {
+                continue;
+            }
+            let row0 = y as usize * w;
+            let srow = &src[row0..row0 + w];
+            for &(lo, hi, off) in &spans {
+                if lo >= hi {
+                    continue;
+                }
+                let x0 = ((lo * win.sw) as isize + off) as usize;
+                let n = hi - lo;
+                // The tap's inputs as one contiguous run (gathered for strides above 1).
+                let taps: &[F] = if win.sw == 1 {
+                    &srow[x0..x0 + n]
+                } else {
+                    gather.clear();
+                    gather.extend(srow[x0..].iter().step_by(win.sw).take(n));
+                    &gather
+                };
+                let base = (row0 + x0) as i64;
+                let step = win.sw as i64;
+                for (k, ((bv, bi), &v)) in vrow[lo..hi]
+                    .iter_mut()
+                    .zip(irow[lo..hi].iter_mut())
+                    .zip(taps)
+                    .enumerate()
+                {
+                    // An integer select and a max, no data-dependent branch (those mispredict
+                    // on half the elements). NaN and all--inf windows are redone below.
+                    let gt = v > *bv;
+                    odd |= v.is_nan();
+                    *bi = if gt { base + k as i64 * step } else { *bi };
+                    *bv = bv.max(v);
+                }
+            }
+        }
+        // Exact rules for rows with a NaN or a window whose valid elements are all -inf
+        // (nothing compared greater than the initial -inf).
+        if odd || irow.iter().any(|&i| i < 0) {
+            for (ox, (bv, bi)) in vrow.iter_mut().zip(irow.iter_mut()).enumerate() {
+                (*bv, *bi) = max_window(src, (h, w), win, (oy, ox));
+            }
+        }
+    }
+}
+
+/// One window's maximum and flat index by the definition: the first valid element, then
+/// any greater one or the first NaN.
+fn max_window<F: Float>(
+    src: &[F],
+    (h, w): (usize, usize),
+    win: Window,
+    (oy, ox): (usize, usize),
+) -> (F, i64) {
+    let (mut bv, mut best) = (F::neg_infinity(), None);
+    for i in 0..win.kh {
+        let y = (oy * win.sh + i * win.dh) as isize - win.ph as isize;
+        if y < 0 || y >= h as isize {
+            continue;
+        }
+        for j in 0..win.kw {
+            let x = (ox * win.sw + j * win.dw) as isize - win.pw as isize;
+            if x < 0 || x >= w as isize {
+                continue;
+            }
+            let at = y as usize * w + x as usize;
+            let v = src[at];
+            if best.is_none() || v > bv || (v.is_nan() && !bv.is_nan()) {
+                (bv, best) = (v, Some(at as i64));
+            }
+        }
+    }
+    (bv, best.unwrap_or(0))
 }
 
 /// Max pooling's backward: per plane, `gi[idx[o]] += g[o]`.

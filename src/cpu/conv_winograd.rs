@@ -6,8 +6,9 @@
 //! from the direct sum by a few roundings per term (tests bound it against float64).
 //!
 //! Layouts: `U [16][c][o]`, `V [16][c][tiles]`, `M [16][o][tiles]` (tiles fastest, as the
-//! GEMM's column-major operands). Rows are transformed whole: the row combination of four
-//! padded rows, then the column combination on even/odd halves, both contiguous loops.
+//! GEMM's column-major operands). The padded planes keep each row deinterleaved (even
+//! columns, then odd ones), so rows are transformed whole by contiguous loops: the row
+//! combination of four padded rows, then the column combination on the even/odd halves.
 
 use super::conv_gemm::{gemm_acc, Mat};
 use crate::dtype::Elem;
@@ -82,7 +83,7 @@ impl<F: Elem> Scratch<F> {
             planes: super::try_zeroed(p.c * p.hp * p.wp)?,
             v: super::try_zeroed(16 * p.c * tb)?,
             m: super::try_zeroed(16 * p.o * tb)?,
-            halves: super::try_zeroed(8 * (p.tw + 1))?,
+            halves: super::try_zeroed(4 * p.wp)?,
             rows: super::try_zeroed(8 * p.tw)?,
         })
     }
@@ -116,52 +117,104 @@ pub(super) fn weights<F: Float + Elem>(wt: &[F], o: usize, c: usize) -> Result<V
     Ok(u)
 }
 
-/// `V` of tile rows `ty0..ty1` from the padded planes.
+/// `V` of tile rows `ty0..ty1` from the padded planes, with AVX2 code when the CPU has it.
 fn input_transform<F: Float>(p: &Plan, scr: &mut Scratch<F>, ty0: usize, ty1: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if super::vmath::has_avx2_fma() {
+        // SAFETY: the CPU supports the features the function is compiled for.
+        unsafe { input_transform_avx2(p, scr, ty0, ty1) };
+        return;
+    }
+    input_transform_body(p, scr, ty0, ty1)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn input_transform_avx2<F: Float>(p: &Plan, scr: &mut Scratch<F>, ty0: usize, ty1: usize) {
+    input_transform_body(p, scr, ty0, ty1)
+}
+
+/// The planes' rows are stored deinterleaved (even padded columns, then odd ones), so both
+/// passes are contiguous loops: `Bᵀ·d` over four rows, then the column combination on the
+/// even/odd halves.
+#[inline(always)]
+fn input_transform_body<F: Float>(p: &Plan, scr: &mut Scratch<F>, ty0: usize, ty1: usize) {
     let (wp, tw, half) = (p.wp, p.tw, p.tw + 1);
     let tb = (ty1 - ty0) * tw;
-    let ev = &mut scr.halves;
+    let (planes, v, t) = (&scr.planes, &mut scr.v, &mut scr.halves);
     for ci in 0..p.c {
-        let plane = &scr.planes[ci * p.hp * wp..][..p.hp * wp];
+        let plane = &planes[ci * p.hp * wp..][..p.hp * wp];
         for ty in ty0..ty1 {
             let d = |r: usize| &plane[(2 * ty + r) * wp..][..wp];
             let (d0, d1, d2, d3) = (d(0), d(1), d(2), d(3));
-            // Bᵀ·d over rows, split into even and odd columns: halves[(2r + parity)·half + x].
-            for x in 0..half {
-                for (par, k) in [(0, 2 * x), (1, 2 * x + 1)] {
-                    ev[par * half + x] = d0[k] - d2[k];
-                    ev[(2 + par) * half + x] = d1[k] + d2[k];
-                    ev[(4 + par) * half + x] = d2[k] - d1[k];
-                    ev[(6 + par) * half + x] = d1[k] - d3[k];
-                }
+            let (t0, rest) = t[..4 * wp].split_at_mut(wp);
+            let (t1, rest) = rest.split_at_mut(wp);
+            let (t2, t3) = rest.split_at_mut(wp);
+            for ((o, &a), &b) in t0.iter_mut().zip(d0).zip(d2) {
+                *o = a - b;
+            }
+            for ((o1, o2), (&b, &c)) in t1.iter_mut().zip(t2.iter_mut()).zip(d1.iter().zip(d2)) {
+                *o1 = b + c;
+                *o2 = c - b;
+            }
+            for ((o, &b), &dd) in t3.iter_mut().zip(d1).zip(d3) {
+                *o = b - dd;
             }
             let q0 = (ty - ty0) * tw;
             for r in 0..4 {
-                let (e, od) = (
-                    &ev[2 * r * half..][..half],
-                    &ev[(2 * r + 1) * half..][..half],
-                );
+                let row = &t[r * wp..][..wp];
+                let (e, od) = row.split_at(half);
                 let at = |s: usize| ((r * 4 + s) * p.c + ci) * tb + q0;
-                let v = &mut scr.v;
-                for x in 0..tw {
-                    v[at(0) + x] = e[x] - e[x + 1];
+                let (e0, e1, o0, o1) = (&e[..tw], &e[1..half], &od[..tw], &od[1..half]);
+                for ((o, &a), &b) in v[at(0)..][..tw].iter_mut().zip(e0).zip(e1) {
+                    *o = a - b;
                 }
-                for x in 0..tw {
-                    v[at(1) + x] = od[x] + e[x + 1];
+                for ((o, &a), &b) in v[at(1)..][..tw].iter_mut().zip(o0).zip(e1) {
+                    *o = a + b;
                 }
-                for x in 0..tw {
-                    v[at(2) + x] = e[x + 1] - od[x];
+                for ((o, &a), &b) in v[at(2)..][..tw].iter_mut().zip(e1).zip(o0) {
+                    *o = a - b;
                 }
-                for x in 0..tw {
-                    v[at(3) + x] = od[x] - od[x + 1];
+                for ((o, &a), &b) in v[at(3)..][..tw].iter_mut().zip(o0).zip(o1) {
+                    *o = a - b;
                 }
             }
         }
     }
 }
 
-/// `Y = Aᵀ·M·A` of tile rows `ty0..ty1` into `out [o, oh·ow]`.
+/// `Y = Aᵀ·M·A` of tile rows `ty0..ty1` into `out [o, oh·ow]`, with AVX2 code when the CPU
+/// has it.
 fn output_transform<F: Float>(
+    p: &Plan,
+    scr: &mut Scratch<F>,
+    ty0: usize,
+    ty1: usize,
+    out: &mut [F],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if super::vmath::has_avx2_fma() {
+        // SAFETY: the CPU supports the features the function is compiled for.
+        unsafe { output_transform_avx2(p, scr, ty0, ty1, out) };
+        return;
+    }
+    output_transform_body(p, scr, ty0, ty1, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn output_transform_avx2<F: Float>(
+    p: &Plan,
+    scr: &mut Scratch<F>,
+    ty0: usize,
+    ty1: usize,
+    out: &mut [F],
+) {
+    output_transform_body(p, scr, ty0, ty1, out)
+}
+
+#[inline(always)]
+fn output_transform_body<F: Float>(
     p: &Plan,
     scr: &mut Scratch<F>,
     ty0: usize,
@@ -177,11 +230,17 @@ fn output_transform<F: Float>(
             let mm = |e: usize| &m[(e * p.o + oi) * tb + q0..][..tw];
             for s in 0..4 {
                 let (m0, m1, m2, m3) = (mm(s), mm(4 + s), mm(8 + s), mm(12 + s));
-                for x in 0..tw {
-                    rr[s * tw + x] = m0[x] + m1[x] + m2[x];
-                }
-                for x in 0..tw {
-                    rr[(4 + s) * tw + x] = m1[x] - m2[x] - m3[x];
+                let (lo, hi) = rr.split_at_mut(4 * tw);
+                let (a, b) = (&mut lo[s * tw..][..tw], &mut hi[s * tw..][..tw]);
+                for ((((a, b), &x0), &x1), (&x2, &x3)) in a
+                    .iter_mut()
+                    .zip(b.iter_mut())
+                    .zip(m0)
+                    .zip(m1)
+                    .zip(m2.iter().zip(m3))
+                {
+                    *a = x0 + x1 + x2;
+                    *b = x1 - x2 - x3;
                 }
             }
             for a in 0..2 {
@@ -192,11 +251,15 @@ fn output_transform<F: Float>(
                 let row = &mut out[oi * p.oh * p.ow + y * p.ow..][..p.ow];
                 let r = |s: usize| &rr[(a * 4 + s) * tw..][..tw];
                 let (r0, r1, r2, r3) = (r(0), r(1), r(2), r(3));
-                for (x, pair) in row.chunks_mut(2).enumerate() {
-                    pair[0] = r0[x] + r1[x] + r2[x];
-                    if let Some(second) = pair.get_mut(1) {
-                        *second = r1[x] - r2[x] - r3[x];
-                    }
+                let pairs = row.chunks_exact_mut(2);
+                let full = pairs.len();
+                for (pair, (((&x0, &x1), &x2), &x3)) in pairs.zip(r0.iter().zip(r1).zip(r2).zip(r3))
+                {
+                    pair[0] = x0 + x1 + x2;
+                    pair[1] = x1 - x2 - x3;
+                }
+                if p.ow % 2 == 1 {
+                    row[2 * full] = r0[full] + r1[full] + r2[full];
                 }
             }
         }
@@ -213,10 +276,21 @@ pub(super) fn image<F: Float + Elem>(
     par: gemm::Parallelism,
 ) {
     let plane = p.hp * p.wp;
+    let half = p.wp / 2;
     for ci in 0..p.c {
         for y in 0..p.h {
-            let at = ci * plane + (y + p.ph) * p.wp + p.pw;
-            scr.planes[at..at + p.w].copy_from_slice(&x[(ci * p.h + y) * p.w..][..p.w]);
+            // Padded column k goes to (k % 2)·half + k / 2 (the transform's layout).
+            let row = &mut scr.planes[ci * plane + (y + p.ph) * p.wp..][..p.wp];
+            let (even, odd) = row.split_at_mut(half);
+            let src = &x[(ci * p.h + y) * p.w..][..p.w];
+            for (i, &v) in src.iter().enumerate() {
+                let k = i + p.pw;
+                if k % 2 == 0 {
+                    even[k / 2] = v;
+                } else {
+                    odd[k / 2] = v;
+                }
+            }
         }
     }
     let mut ty0 = 0;

@@ -51,9 +51,9 @@ CASES = [
     (1, 3, 6, 7, 2, (3, 2), (1, 1), (3, 2), (1, 1), 1),
     (2, 4, 10, 9, 4, (5, 5), (1, 1), (2, 2), (1, 1), 2),
     (1, 2, 9, 9, 3, (3, 3), (3, 2), (2, 1), (2, 1), 1),
-    # Winograd F(2x2, 3x3) (3x3, stride 1, >= 16 channels): odd sizes leave partial tiles.
-    (1, 16, 7, 9, 17, (3, 3), (1, 1), (1, 1), (1, 1), 1),
-    (2, 17, 6, 5, 16, (3, 3), (1, 1), (2, 0), (1, 1), 1),
+    # Winograd F(2x2, 3x3) (3x3, stride 1, >= 32 channels): odd sizes leave partial tiles.
+    (1, 32, 7, 9, 33, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+    (2, 33, 6, 5, 32, (3, 3), (1, 1), (2, 0), (1, 1), 1),
 ]
 
 
@@ -134,7 +134,7 @@ def test_winograd_float32_error_bound(padding):
     # F(2x2, 3x3) adds, subtracts and halves before and after the products: its float32
     # error stays within 1e-6 of the sum of |x|*|w| over each output's window (measured
     # about 1.5e-7 here, direct summation about 1e-7).
-    x, w, b = rand(3, 32, 13, 11, seed=25), rand(24, 32, 3, 3, seed=26), rand(24, seed=27)
+    x, w, b = rand(3, 32, 13, 11, seed=25), rand(32, 32, 3, 3, seed=26), rand(32, seed=27)
     ref = ref_conv(x.numpy(), w.numpy(), b.numpy(), padding=(padding, padding))
     scale = ref_conv(np.abs(x.numpy()), np.abs(w.numpy()), padding=(padding, padding)) + 1
     y64 = F.conv2d(x, w, b, padding=padding).numpy()
