@@ -13,19 +13,16 @@ use crate::dtype::{DType, Elem};
 use crate::error::Result;
 use crate::storage::Storage;
 use num_traits::Float;
+use rayon::prelude::*;
+use std::ops::Range;
 
 /// σ and tanh for the working type (SIMD-friendly float32 versions for f32).
 trait Act: Float + Elem + Send + Sync {
-    fn tanh_(self) -> Self;
     fn sigmoid_all(x: &[Self], y: &mut [Self]);
     fn tanh_all(x: &[Self], y: &mut [Self]);
 }
 
 impl Act for f32 {
-    #[inline(always)]
-    fn tanh_(self) -> f32 {
-        super::vmath::tanh_f32(self)
-    }
     fn sigmoid_all(x: &[f32], y: &mut [f32]) {
         super::vmath::map_f32(x, y, super::vmath::sigmoid_f32)
     }
@@ -35,10 +32,6 @@ impl Act for f32 {
 }
 
 impl Act for f64 {
-    #[inline(always)]
-    fn tanh_(self) -> f64 {
-        self.tanh()
-    }
     fn sigmoid_all(x: &[f64], y: &mut [f64]) {
         y.iter_mut()
             .zip(x)
@@ -54,10 +47,28 @@ fn transpose<F: Elem>(src: &[F], rows: usize, cols: usize, dst: &mut [F]) {
     transpose_block(src, 0, cols, dst, 0, rows, 0..cols, rows, 0);
 }
 
-/// `dst [m, n] = a [m, k] · b [k, n]`, all row-major and on this thread (a step's GEMM is
-/// too small for the pool).
-fn gemm_rows<F: Elem>(dst: &mut [F], a: &[F], b: &[F], (m, n, k): (usize, usize, usize)) {
+/// Layers from this many recurrent multiply-adds (all steps) are split over the pool.
+const LAYER_PAR_WORK: usize = 1 << 22;
+/// A step's product from this many multiply-adds is split over the pool when the batch is too
+/// small to split.
+const STEP_PAR_WORK: usize = 1 << 21;
+/// The fewest batch rows a part gets: below it the step GEMMs pad their 16-column tiles.
+const MIN_PART_ROWS: usize = 8;
+
+/// `dst [m, n] = a [m, k] · b [k, n]`, all row-major.
+fn gemm_rows<F: Elem>(
+    dst: &mut [F],
+    a: &[F],
+    b: &[F],
+    (m, n, k): (usize, usize, usize),
+    par: bool,
+) {
     assert!(dst.len() >= m * n && a.len() >= m * k && b.len() >= k * n);
+    let par = if par {
+        gemm::Parallelism::Rayon(rayon::current_num_threads())
+    } else {
+        gemm::Parallelism::None
+    };
     // SAFETY: the three buffers are separate and hold the m×n, m×k and k×n elements
     // addressed with these strides (asserted above).
     unsafe {
@@ -70,7 +81,7 @@ fn gemm_rows<F: Elem>(dst: &mut [F], a: &[F], b: &[F], (m, n, k): (usize, usize,
             m,
             n,
             k,
-            gemm::Parallelism::None,
+            par,
         )
     }
 }
@@ -92,6 +103,78 @@ impl Dims {
             k
         }
     }
+
+    /// How the layer runs: in `parts` independent runs over contiguous batch rows (the
+    /// recurrence never mixes batch rows, so the parts need no step-by-step synchronisation),
+    /// and whether a single run splits each step's product instead.
+    fn plan(&self) -> (usize, bool) {
+        if !super::parallel_enabled() {
+            return (1, false);
+        }
+        let step = self.n * 4 * self.h * self.h;
+        let threads = rayon::current_num_threads();
+        let parts = threads.min(self.n / MIN_PART_ROWS).max(1);
+        if parts > 1 && step.saturating_mul(self.steps) >= LAYER_PAR_WORK {
+            (parts, false)
+        } else {
+            (1, step >= STEP_PAR_WORK)
+        }
+    }
+}
+
+/// Batch rows `[n·p/parts, n·(p+1)/parts)` of part `p`.
+fn part_rows(n: usize, parts: usize, p: usize) -> Range<usize> {
+    n * p / parts..n * (p + 1) / parts
+}
+
+/// Runs `f` on every part's batch rows, on the pool when there are several.
+fn for_parts(n: usize, parts: usize, f: impl Fn(Range<usize>) -> Result<()> + Sync) -> Result<()> {
+    if parts == 1 {
+        return f(0..n);
+    }
+    (0..parts)
+        .into_par_iter()
+        .try_for_each(|p| f(part_rows(n, parts, p)))
+}
+
+/// A `[blocks, n, width]` output written by several parts, each only in its own batch rows.
+struct Shared<F> {
+    ptr: *mut F,
+    len: usize,
+    n: usize,
+    width: usize,
+}
+
+// SAFETY: parts write disjoint rows (see `rows`); the buffer outlives the parallel region.
+unsafe impl<F: Send> Send for Shared<F> {}
+unsafe impl<F: Send> Sync for Shared<F> {}
+
+impl<F> Shared<F> {
+    fn new(buf: &mut [F], n: usize, width: usize) -> Self {
+        Shared {
+            ptr: buf.as_mut_ptr(),
+            len: buf.len(),
+            n,
+            width,
+        }
+    }
+
+    /// Rows `r` of block `t`.
+    ///
+    /// # Safety
+    /// No other live slice covers these rows: each part asks only for its own rows, and for
+    /// one block at most once at a time.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn rows(&self, t: usize, r: &Range<usize>) -> &mut [F] {
+        let (start, len) = ((t * self.n + r.start) * self.width, r.len() * self.width);
+        assert!(start + len <= self.len, "rows outside the layer buffer");
+        std::slice::from_raw_parts_mut(self.ptr.add(start), len)
+    }
+}
+
+/// Rows `r` of block `t` of a read-only `[blocks, n, width]` buffer.
+fn rows_of<'a, F>(buf: &'a [F], t: usize, n: usize, width: usize, r: &Range<usize>) -> &'a [F] {
+    &buf[(t * n + r.start) * width..(t * n + r.end) * width]
 }
 
 struct Inputs<'a, F> {
@@ -102,32 +185,68 @@ struct Inputs<'a, F> {
     b: Option<&'a [F]>,
 }
 
+/// The forward outputs, shared by the batch parts.
+struct ForwardOut<F> {
+    packed: Shared<F>,
+    gates: Shared<F>,
+    cells: Shared<F>,
+    h_in: Shared<F>,
+}
+
 fn forward<F: Act>(x: Inputs<F>, d: Dims) -> Result<LstmLayerOut> {
     let (n, h) = (d.n, d.h);
-    let (nh, g4) = (n * h, 4 * h);
+    let nh = n * h;
     let mut packed = try_output::<F>((d.steps + 1) * nh)?;
-    let mut gates = try_output::<F>(d.steps * n * g4)?;
+    let mut gates = try_output::<F>(d.steps * n * 4 * h)?;
     let mut cells = try_output::<F>((d.steps + 1) * nh)?;
     let mut h_in = try_output::<F>(d.steps * nh)?;
+    let out = ForwardOut {
+        packed: Shared::new(&mut packed, n, h),
+        gates: Shared::new(&mut gates, n, 4 * h),
+        cells: Shared::new(&mut cells, n, h),
+        h_in: Shared::new(&mut h_in, n, h),
+    };
+    let (parts, step_par) = d.plan();
+    for_parts(n, parts, |r| forward_rows(&x, d, r, &out, step_par))?;
+    Ok(LstmLayerOut {
+        packed: Storage::from_vec(packed),
+        gates: Storage::from_vec(gates),
+        cells: Storage::from_vec(cells),
+        h_in: Storage::from_vec(h_in),
+    })
+}
+
+/// The forward recurrence for batch rows `r`.
+fn forward_rows<F: Act>(
+    x: &Inputs<F>,
+    d: Dims,
+    r: Range<usize>,
+    out: &ForwardOut<F>,
+    step_par: bool,
+) -> Result<()> {
+    let (n, h, nb) = (d.n, d.h, r.len());
+    let g4 = 4 * h;
     let (mut ht, mut zt, mut z) = (
-        try_output::<F>(nh)?,
-        try_output::<F>(n * g4)?,
-        try_output::<F>(n * g4)?,
+        try_output::<F>(nb * h)?,
+        try_output::<F>(nb * g4)?,
+        try_output::<F>(nb * g4)?,
     );
-    cells[..nh].copy_from_slice(x.c0);
-    transpose(x.h0, n, h, &mut ht);
+    let h0 = rows_of(x.h0, 0, n, h, &r);
+    // SAFETY (every `rows` below): this part's rows, each block's slice dropped before the
+    // same block is asked for again.
+    unsafe { out.cells.rows(0, &r) }.copy_from_slice(rows_of(x.c0, 0, n, h, &r));
+    transpose(h0, nb, h, &mut ht);
     for k in 0..d.steps {
         let t = d.time(k);
-        let prev = if k == 0 {
-            x.h0
+        let h_in = unsafe { out.h_in.rows(t, &r) };
+        if k == 0 {
+            h_in.copy_from_slice(h0);
         } else {
-            let tp = d.time(k - 1);
-            &packed[tp * nh..(tp + 1) * nh]
-        };
-        h_in[t * nh..(t + 1) * nh].copy_from_slice(prev);
-        gemm_rows(&mut zt, x.w, &ht, (g4, n, h));
-        transpose(&zt, g4, n, &mut z);
-        let xt = &x.xw[t * n * g4..(t + 1) * n * g4];
+            h_in.copy_from_slice(unsafe { out.packed.rows(d.time(k - 1), &r) });
+        }
+        gemm_rows(&mut zt, x.w, &ht, (g4, nb, h), step_par);
+        transpose(&zt, g4, nb, &mut z);
+        let xt = rows_of(x.xw, t, n, g4, &r);
         for (zr, xr) in z.chunks_exact_mut(g4).zip(xt.chunks_exact(g4)) {
             match x.b {
                 Some(b) => zr
@@ -137,7 +256,7 @@ fn forward<F: Act>(x: Inputs<F>, d: Dims) -> Result<LstmLayerOut> {
                 None => zr.iter_mut().zip(xr).for_each(|(v, &a)| *v = *v + a),
             }
         }
-        let act = &mut gates[k * n * g4..(k + 1) * n * g4];
+        let act = unsafe { out.gates.rows(k, &r) };
         for (blk, (src, out)) in z.chunks_exact(h).zip(act.chunks_exact_mut(h)).enumerate() {
             // Block 2 of each row (the cell candidate) takes tanh, the others σ.
             if blk % 4 == 2 {
@@ -146,32 +265,28 @@ fn forward<F: Act>(x: Inputs<F>, d: Dims) -> Result<LstmLayerOut> {
                 F::sigmoid_all(src, out);
             }
         }
-        let (before, after) = cells.split_at_mut((k + 1) * nh);
-        let (cp, cn) = (&before[k * nh..], &mut after[..nh]);
-        let hn = &mut packed[t * nh..(t + 1) * nh];
-        for row in 0..n {
-            let a = &act[row * g4..(row + 1) * g4];
+        let cp = unsafe { out.cells.rows(k, &r) };
+        let cn = unsafe { out.cells.rows(k + 1, &r) };
+        let hn = unsafe { out.packed.rows(t, &r) };
+        for ((a, (cp, co)), ho) in act
+            .chunks_exact(g4)
+            .zip(cp.chunks_exact(h).zip(cn.chunks_exact_mut(h)))
+            .zip(hn.chunks_exact_mut(h))
+        {
             let (i, rest) = a.split_at(h);
             let (f, rest) = rest.split_at(h);
             let (g, o) = rest.split_at(h);
-            let r = row * h..(row + 1) * h;
-            let (cp, co, ho) = (&cp[r.clone()], &mut cn[r.clone()], &mut hn[r]);
             for j in 0..h {
-                let c = f[j] * cp[j] + i[j] * g[j];
-                co[j] = c;
-                ho[j] = o[j] * c.tanh_();
+                co[j] = f[j] * cp[j] + i[j] * g[j];
             }
+            F::tanh_all(co, ho);
+            ho.iter_mut().zip(o).for_each(|(v, &o)| *v = *v * o);
         }
-        transpose(hn, n, h, &mut ht);
+        transpose(hn, nb, h, &mut ht);
     }
-    let last = d.steps * nh;
-    packed[last..].copy_from_slice(&cells[last..]);
-    Ok(LstmLayerOut {
-        packed: Storage::from_vec(packed),
-        gates: Storage::from_vec(gates),
-        cells: Storage::from_vec(cells),
-        h_in: Storage::from_vec(h_in),
-    })
+    let last = unsafe { out.cells.rows(d.steps, &r) };
+    unsafe { out.packed.rows(d.steps, &r) }.copy_from_slice(last);
+    Ok(())
 }
 
 /// Back-propagation through time; `wt` is `W_hhᵀ` `[H, 4H]` row-major.
@@ -183,38 +298,86 @@ fn backward<F: Act>(
     d: Dims,
 ) -> Result<LstmLayerGrads> {
     let (n, h) = (d.n, d.h);
-    let (nh, g4) = (n * h, 4 * h);
+    let mut dxw = try_output::<F>(d.steps * n * 4 * h)?;
+    let (mut dh0, mut dc0) = (try_output::<F>(n * h)?, try_output::<F>(n * h)?);
+    let out = BackwardOut {
+        xw: Shared::new(&mut dxw, n, 4 * h),
+        h0: Shared::new(&mut dh0, n, h),
+        c0: Shared::new(&mut dc0, n, h),
+    };
+    let saved = Saved { grad, gates, cells };
+    let (parts, step_par) = d.plan();
+    for_parts(n, parts, |r| {
+        backward_rows(&saved, wt, d, r, &out, step_par)
+    })?;
+    Ok(LstmLayerGrads {
+        xw: Storage::from_vec(dxw),
+        h0: Storage::from_vec(dh0),
+        c0: Storage::from_vec(dc0),
+    })
+}
+
+/// The backward's inputs: the output gradient `[T+1, N, H]`, the forward's gates and cells.
+struct Saved<'a, F> {
+    grad: &'a [F],
+    gates: &'a [F],
+    cells: &'a [F],
+}
+
+/// The backward outputs, shared by the batch parts.
+struct BackwardOut<F> {
+    xw: Shared<F>,
+    h0: Shared<F>,
+    c0: Shared<F>,
+}
+
+/// Back-propagation through time for batch rows `r`.
+fn backward_rows<F: Act>(
+    s: &Saved<F>,
+    wt: &[F],
+    d: Dims,
+    r: Range<usize>,
+    out: &BackwardOut<F>,
+    step_par: bool,
+) -> Result<()> {
+    let (n, h, nb) = (d.n, d.h, r.len());
+    let g4 = 4 * h;
     let one = F::one();
-    let mut dxw = try_output::<F>(d.steps * n * g4)?;
     // The hidden-state gradient carried from the later step, and the cell-state gradient.
-    let mut dh = try_zeroed::<F>(nh)?;
-    let mut dc = grad[d.steps * nh..(d.steps + 1) * nh].to_vec();
-    let (mut dzt, mut dht) = (try_output::<F>(n * g4)?, try_output::<F>(nh)?);
+    let mut dh = try_zeroed::<F>(nb * h)?;
+    let mut dc = rows_of(s.grad, d.steps, n, h, &r).to_vec();
+    let (mut dzt, mut dht, mut tc) = (
+        try_output::<F>(nb * g4)?,
+        try_output::<F>(nb * h)?,
+        try_output::<F>(h)?,
+    );
     for k in (0..d.steps).rev() {
         let t = d.time(k);
         dh.iter_mut()
-            .zip(&grad[t * nh..(t + 1) * nh])
+            .zip(rows_of(s.grad, t, n, h, &r))
             .for_each(|(a, &b)| *a = *a + b);
-        let act = &gates[k * n * g4..(k + 1) * n * g4];
-        let (cp, cn) = (
-            &cells[k * nh..(k + 1) * nh],
-            &cells[(k + 1) * nh..(k + 2) * nh],
-        );
-        let dz = &mut dxw[t * n * g4..(t + 1) * n * g4];
-        for row in 0..n {
-            let a = &act[row * g4..(row + 1) * g4];
+        let act = rows_of(s.gates, k, n, g4, &r);
+        let cp = rows_of(s.cells, k, n, h, &r);
+        let cn = rows_of(s.cells, k + 1, n, h, &r);
+        // SAFETY: this part's rows of block t, written once per step.
+        let dz = unsafe { out.xw.rows(t, &r) };
+        for (row, (a, dr)) in act
+            .chunks_exact(g4)
+            .zip(dz.chunks_exact_mut(g4))
+            .enumerate()
+        {
             let (ai, rest) = a.split_at(h);
             let (af, rest) = rest.split_at(h);
             let (ag, ao) = rest.split_at(h);
-            let dr = &mut dz[row * g4..(row + 1) * g4];
             let (di, rest) = dr.split_at_mut(h);
             let (df, rest) = rest.split_at_mut(h);
             let (dg, dout) = rest.split_at_mut(h);
-            let r = row * h..(row + 1) * h;
-            let (cp, cn, dhr, dcr) = (&cp[r.clone()], &cn[r.clone()], &dh[r.clone()], &mut dc[r]);
+            let rr = row * h..(row + 1) * h;
+            let (cp, dhr, dcr) = (&cp[rr.clone()], &dh[rr.clone()], &mut dc[rr.clone()]);
+            F::tanh_all(&cn[rr], &mut tc);
             for j in 0..h {
                 let (i, f, g, o) = (ai[j], af[j], ag[j], ao[j]);
-                let tc = cn[j].tanh_();
+                let tc = tc[j];
                 let dct = dcr[j] + dhr[j] * o * (one - tc * tc);
                 di[j] = dct * g * i * (one - i);
                 df[j] = dct * cp[j] * f * (one - f);
@@ -223,15 +386,14 @@ fn backward<F: Act>(
                 dcr[j] = dct * f;
             }
         }
-        transpose(dz, n, g4, &mut dzt);
-        gemm_rows(&mut dht, wt, &dzt, (h, n, g4));
-        transpose(&dht, h, n, &mut dh);
+        transpose(dz, nb, g4, &mut dzt);
+        gemm_rows(&mut dht, wt, &dzt, (h, nb, g4), step_par);
+        transpose(&dht, h, nb, &mut dh);
     }
-    Ok(LstmLayerGrads {
-        xw: Storage::from_vec(dxw),
-        h0: Storage::from_vec(dh),
-        c0: Storage::from_vec(dc),
-    })
+    // SAFETY: this part's rows of the one-block outputs.
+    unsafe { out.h0.rows(0, &r) }.copy_from_slice(&dh);
+    unsafe { out.c0.rows(0, &r) }.copy_from_slice(&dc);
+    Ok(())
 }
 
 /// `(T, N, H)` from `xw [T, N, 4H]` and a state `[N, H]`, when the kernel handles them.

@@ -126,3 +126,55 @@ def test_lstm_module_training_step_against_torch():
         outs.append([out.detach().numpy()] + [p.grad.numpy() for p in m.parameters()])
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-11), (np.float32, 3e-5)])
+def test_batch_split_matches_row_by_row(reverse, dtype, tol):
+    # 19 rows x 4H=512 over 4 steps is above the size from which the layer runs its batch
+    # rows as independent parts on the pool (9 + 10 rows on two threads): values and every
+    # gradient must equal those of each row run alone.
+    arrs = [a.astype(dtype) for a in operands(4, 19, 128, True)]
+    up = RNG.standard_normal((5, 19, 128)).astype(dtype)
+
+    def run(xw, h0, c0, w, b, up):
+        ts = tensors([xw, h0, c0, w, b], grad=True)
+        out = torch._C._lstm_layer(*ts, reverse)
+        (out * torch.from_numpy(up)).sum().backward()
+        return out.detach().numpy(), [t.grad.numpy() for t in ts]
+
+    out, grads = run(*arrs, up)
+    ref = np_layer(*[a.astype(np.float64) for a in arrs], reverse)
+    np.testing.assert_allclose(out, ref, rtol=tol, atol=tol)
+    xw, h0, c0, w, b = arrs
+    rows = [run(xw[:, i : i + 1], h0[i : i + 1], c0[i : i + 1], w, b, up[:, i : i + 1])
+            for i in range(19)]
+    np.testing.assert_allclose(out, np.concatenate([r[0] for r in rows], axis=1), rtol=tol,
+                               atol=tol)
+    # Per-row input gradients concatenate; the shared weight and bias gradients add up.
+    np.testing.assert_allclose(grads[0], np.concatenate([r[1][0] for r in rows], axis=1),
+                               rtol=tol, atol=tol)
+    for k in (1, 2):
+        np.testing.assert_allclose(grads[k], np.concatenate([r[1][k] for r in rows]),
+                                   rtol=tol, atol=tol)
+    for k in (3, 4):
+        total = sum(r[1][k].astype(np.float64) for r in rows)
+        scale = max(np.abs(total).max(), 1)
+        np.testing.assert_allclose(grads[k], total, rtol=0, atol=tol * scale)
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-11), (np.float32, 3e-5)])
+def test_step_split_for_small_batches(dtype, tol):
+    # Two rows of H=512: too few rows to split the batch, so each step's product (2M
+    # multiply-adds) is split over the pool instead.
+    arrs = [a.astype(dtype) for a in operands(3, 2, 512, True)]
+    ts = tensors(arrs, grad=True)
+    out = torch._C._lstm_layer(*ts, False)
+    ref = np_layer(*[a.astype(np.float64) for a in arrs], False)
+    np.testing.assert_allclose(out.detach().numpy(), ref, rtol=tol, atol=tol)
+    out.sum().backward()
+    ts64 = tensors([a.astype(np.float64) for a in arrs], grad=True)
+    torch._C._lstm_layer(*ts64, False).sum().backward()
+    for a, b in zip(ts, ts64):
+        scale = max(np.abs(b.grad.numpy()).max(), 1)
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=0, atol=tol * scale)
