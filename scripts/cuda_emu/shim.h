@@ -17,17 +17,44 @@ using std::fmax; using std::fmin; using std::exp; using std::log; using std::pow
 #define __align__(n) alignas(n)
 #define __launch_bounds__(n)
 #define __shared__ static
-#include <ucontext.h>
 struct dim3_ { unsigned x, y, z; };
 dim3_ threadIdx, blockIdx, blockDim, gridDim;
-// Cooperative fibers: one per CUDA thread of the running block, switched at barriers.
-struct Fiber { ucontext_t ctx; std::unique_ptr<char[]> stack; bool done; unsigned tid; };
+// Cooperative fibers: one per CUDA thread of the running block, switched at barriers. The
+// switch saves the callee-saved registers on the fiber's own stack and swaps stack pointers
+// (no signal-mask system call per switch, unlike swapcontext, which made suites take minutes).
+#if !defined(__x86_64__)
+#error "the fiber switch is written for x86-64"
+#endif
+extern "C" void emu_fiber_switch(void** save_sp, void* next_sp);
+asm(R"(
+    .text
+    .globl emu_fiber_switch
+    .type emu_fiber_switch, @function
+emu_fiber_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size emu_fiber_switch, .-emu_fiber_switch
+)");
+struct Fiber { void* sp = nullptr; std::unique_ptr<char[]> stack; bool done; unsigned tid; };
 static std::vector<Fiber> g_fibers;
-static ucontext_t g_sched;
+static void* g_sched_sp;
 static int g_cur;
 static std::function<void()> g_body;
 static long g_progress;  // barrier arrivals and finished threads
-inline void fiber_yield() { swapcontext(&g_fibers[g_cur].ctx, &g_sched); }
+inline void fiber_yield() { emu_fiber_switch(&g_fibers[g_cur].sp, g_sched_sp); }
 struct Bar { int count, arrived = 0; long gen = 0; };
 inline void bar_wait(Bar& b) {
     long gen = b.gen;
@@ -55,7 +82,18 @@ inline float __int_as_float(int u) { float f; memcpy(&f, &u, 4); return f; }
 inline unsigned __float_as_uint(float f) { unsigned u; memcpy(&u, &f, 4); return u; }
 inline double __longlong_as_double(long long u) { double f; memcpy(&f, &u, 8); return f; }
 inline long long __double_as_longlong(double f) { long long u; memcpy(&u, &f, 8); return u; }
-static void fiber_entry() { g_body(); g_fibers[g_cur].done = true; ++g_progress; swapcontext(&g_fibers[g_cur].ctx, &g_sched); }
+static void fiber_entry() { g_body(); g_fibers[g_cur].done = true; ++g_progress; fiber_yield(); }
+constexpr size_t kFiberStack = 1 << 16;
+// A fresh fiber's stack as emu_fiber_switch leaves a suspended one: six zeroed registers, then
+// fiber_entry as the return address, entered with the alignment of a called function.
+inline void fiber_start(Fiber& fb) {
+    auto top = reinterpret_cast<uintptr_t>(fb.stack.get() + kFiberStack) & ~uintptr_t(15);
+    auto* slot = reinterpret_cast<void**>(top);
+    *--slot = nullptr;  // fiber_entry's own (never used) return address
+    *--slot = reinterpret_cast<void*>(&fiber_entry);
+    for (int r = 0; r < 6; ++r) *--slot = nullptr;
+    fb.sp = slot;
+}
 template <class F> void launch(int grid, int block, F f) {
     gridDim = {(unsigned)grid, 1, 1}; blockDim = {(unsigned)block, 1, 1};
     g_body = f;
@@ -65,10 +103,8 @@ template <class F> void launch(int grid, int block, F f) {
         for (int w = 0; w < block / 32; ++w) g_warp_bar[w] = Bar{32};
         for (int t = 0; t < block; ++t) {
             Fiber& fb = g_fibers[t];
-            if (!fb.stack) fb.stack.reset(new char[1 << 16]);
-            getcontext(&fb.ctx);
-            fb.ctx.uc_stack.ss_sp = fb.stack.get(); fb.ctx.uc_stack.ss_size = 1 << 16; fb.ctx.uc_link = nullptr;
-            makecontext(&fb.ctx, fiber_entry, 0);
+            if (!fb.stack) fb.stack.reset(new char[kFiberStack]);
+            fiber_start(fb);
             fb.done = false; fb.tid = t;
         }
         int live = block;
@@ -78,7 +114,7 @@ template <class F> void launch(int grid, int block, F f) {
             for (int t = 0; t < block; ++t) {
                 if (g_fibers[t].done) continue;
                 g_cur = t; threadIdx = {(unsigned)t, 0, 0}; blockIdx = {(unsigned)b, 0, 0};
-                swapcontext(&g_sched, &g_fibers[t].ctx);
+                emu_fiber_switch(&g_sched_sp, g_fibers[t].sp);
                 if (!g_fibers[t].done) ++live;
             }
             if (live > 0 && g_progress == before) { printf("DEADLOCK: a barrier not every thread reaches\n"); exit(2); }
