@@ -157,6 +157,19 @@ pub(super) unsafe fn gemm_acc<F: Elem>(
     }
     match F::DTYPE {
         DType::F64 => call!(f64),
+        _ if super::sgemm::suits(k) => {
+            let done = super::sgemm::sgemm(
+                (m, n, k),
+                (a.ptr as *const f32, a.rs, a.cs),
+                (b.ptr as *const f32, b.rs, b.cs),
+                (dst as *mut f32, drs, dcs),
+                accumulate,
+                super::matmul::par_threads(par),
+            );
+            if !done {
+                call!(f32)
+            }
+        }
         _ => call!(f32),
     }
 }
