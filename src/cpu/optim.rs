@@ -10,9 +10,103 @@ use crate::backend::{
 use crate::dtype::Elem;
 use crate::error::{Error, Result};
 use num_traits::Float;
+use rayon::prelude::*;
+
+/// Parameters from this many elements are updated in chunks on the pool: the update is a
+/// memory-bound pass, and a serial one leaves the other cores idle between backward and the
+/// next forward.
+const PAR_LEN: usize = 1 << 16;
+/// Elements per chunk (every state tensor is cut at the same offsets).
+const CHUNK: usize = 1 << 14;
+
+fn split_update(len: usize) -> bool {
+    len >= PAR_LEN && super::parallel_enabled()
+}
 
 /// Adam / AdamW on slices of one dtype.
-pub fn adam<F: Float>(
+pub fn adam<F: Float + Send + Sync>(
+    p: &mut [F],
+    g: &[F],
+    m: &mut [F],
+    v: &mut [F],
+    vmax: Option<&mut [F]>,
+    h: AdamStep,
+) {
+    if !split_update(p.len()) {
+        return adam_serial(p, g, m, v, vmax, h);
+    }
+    let chunks = p
+        .par_chunks_mut(CHUNK)
+        .zip(g.par_chunks(CHUNK))
+        .zip(m.par_chunks_mut(CHUNK))
+        .zip(v.par_chunks_mut(CHUNK));
+    match vmax {
+        Some(vm) => chunks
+            .zip(vm.par_chunks_mut(CHUNK))
+            .for_each(|((((p, g), m), v), vm)| adam_serial(p, g, m, v, Some(vm), h)),
+        None => chunks.for_each(|(((p, g), m), v)| adam_serial(p, g, m, v, None, h)),
+    }
+}
+
+/// SGD with momentum/dampening/nesterov; `buf` is None without momentum.
+pub fn sgd<F: Float + Send + Sync>(p: &mut [F], g: &[F], buf: Option<&mut [F]>, h: SgdStep) {
+    if !split_update(p.len()) {
+        return sgd_serial(p, g, buf, h);
+    }
+    let chunks = p.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK));
+    match buf {
+        Some(b) => chunks
+            .zip(b.par_chunks_mut(CHUNK))
+            .for_each(|((p, g), b)| sgd_serial(p, g, Some(b), h)),
+        None => chunks.for_each(|(p, g)| sgd_serial(p, g, None, h)),
+    }
+}
+
+/// RMSprop (centered and momentum variants).
+pub fn rmsprop<F: Float + Send + Sync>(
+    p: &mut [F],
+    g: &[F],
+    sq: &mut [F],
+    gavg: Option<&mut [F]>,
+    mbuf: Option<&mut [F]>,
+    h: RmspropStep,
+) {
+    if !split_update(p.len()) {
+        return rmsprop_serial(p, g, sq, gavg, mbuf, h);
+    }
+    let n_chunks = p.len().div_ceil(CHUNK);
+    let (ga, mb) = (
+        chunks_or_none(gavg, n_chunks),
+        chunks_or_none(mbuf, n_chunks),
+    );
+    p.par_chunks_mut(CHUNK)
+        .zip(g.par_chunks(CHUNK))
+        .zip(sq.par_chunks_mut(CHUNK))
+        .zip(ga.into_par_iter().zip(mb))
+        .for_each(|(((p, g), sq), (ga, mb))| rmsprop_serial(p, g, sq, ga, mb, h));
+}
+
+/// An optional state's chunks, or `None` for every chunk when the state is absent.
+fn chunks_or_none<F>(x: Option<&mut [F]>, n_chunks: usize) -> Vec<Option<&mut [F]>> {
+    match x {
+        Some(x) => x.chunks_mut(CHUNK).map(Some).collect(),
+        None => (0..n_chunks).map(|_| None).collect(),
+    }
+}
+
+/// Adagrad.
+pub fn adagrad<F: Float + Send + Sync>(p: &mut [F], g: &[F], sum: &mut [F], h: AdagradStep) {
+    if !split_update(p.len()) {
+        return adagrad_serial(p, g, sum, h);
+    }
+    p.par_chunks_mut(CHUNK)
+        .zip(g.par_chunks(CHUNK))
+        .zip(sum.par_chunks_mut(CHUNK))
+        .for_each(|((p, g), sum)| adagrad_serial(p, g, sum, h));
+}
+
+/// Adam / AdamW on one chunk.
+fn adam_serial<F: Float>(
     p: &mut [F],
     g: &[F],
     m: &mut [F],
@@ -53,8 +147,8 @@ pub fn adam<F: Float>(
     }
 }
 
-/// SGD with momentum/dampening/nesterov; `buf` is None without momentum.
-pub fn sgd<F: Float>(p: &mut [F], g: &[F], buf: Option<&mut [F]>, h: SgdStep) {
+/// SGD on one chunk.
+fn sgd_serial<F: Float>(p: &mut [F], g: &[F], buf: Option<&mut [F]>, h: SgdStep) {
     let c = |x: f64| F::from(x).unwrap_or_else(F::zero);
     let (lr, mom, damp, wd) = (
         c(h.lr),
@@ -74,8 +168,8 @@ pub fn sgd<F: Float>(p: &mut [F], g: &[F], buf: Option<&mut [F]>, h: SgdStep) {
     }
 }
 
-/// RMSprop (centered and momentum variants).
-pub fn rmsprop<F: Float>(
+/// RMSprop on one chunk.
+fn rmsprop_serial<F: Float>(
     p: &mut [F],
     g: &[F],
     sq: &mut [F],
@@ -114,8 +208,8 @@ pub fn rmsprop<F: Float>(
     }
 }
 
-/// Adagrad.
-pub fn adagrad<F: Float>(p: &mut [F], g: &[F], sum: &mut [F], h: AdagradStep) {
+/// Adagrad on one chunk.
+fn adagrad_serial<F: Float>(p: &mut [F], g: &[F], sum: &mut [F], h: AdagradStep) {
     let c = |x: f64| F::from(x).unwrap_or_else(F::zero);
     let clr = c(h.lr / (1.0 + (h.step as f64 - 1.0) * h.lr_decay));
     let (wd, eps, maximize) = (c(h.weight_decay), c(h.eps), h.maximize);
