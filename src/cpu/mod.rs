@@ -129,7 +129,7 @@ pub fn map_elems<T: Elem, U: Elem>(s: Strided, f: impl Fn(T) -> U + Sync + Send)
 
 /// Elementwise work below this many elements stays on the calling thread (a rayon call
 /// costs several microseconds).
-pub const PAR_THRESHOLD: usize = 1 << 18;
+pub const PAR_THRESHOLD: usize = 1 << 16;
 const CHUNK: usize = 1 << 15;
 
 static PARALLEL: AtomicBool = AtomicBool::new(true);
