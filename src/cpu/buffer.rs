@@ -48,7 +48,7 @@ pub fn try_zeroed<T: Elem>(n: usize) -> Result<Vec<T>> {
         return Ok(Vec::new());
     }
     if let Some(mut v) = super::pool::take::<T>(n) {
-        v.resize(n, T::default());
+        clear_cached(&mut v, n);
         return Ok(v);
     }
     let bytes = n.checked_mul(std::mem::size_of::<T>());
@@ -67,6 +67,25 @@ pub fn try_zeroed<T: Elem>(n: usize) -> Result<Vec<T>> {
         advise_huge_pages(ptr as *mut u8, layout.size());
         Ok(Vec::from_raw_parts(ptr, n, n))
     }
+}
+
+/// Zeroes the first `n` elements of an empty cached block with room for them, on the pool when
+/// large (a cached block is often several megabytes, and the clearing pass is memory-bound).
+fn clear_cached<T: Elem>(v: &mut Vec<T>, n: usize) {
+    use rayon::prelude::*;
+    let clear = |c: &mut [std::mem::MaybeUninit<T>]| {
+        c.iter_mut().for_each(|x| {
+            x.write(T::default());
+        })
+    };
+    let spare = &mut v.spare_capacity_mut()[..n];
+    if super::parallel(n) {
+        spare.par_chunks_mut(1 << 16).for_each(clear);
+    } else {
+        clear(spare);
+    }
+    // SAFETY: the first n elements were just written, and the capacity is at least n.
+    unsafe { v.set_len(n) };
 }
 
 /// `n` elements for an output that the caller overwrites entirely: a cached block keeps its

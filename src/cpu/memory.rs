@@ -1,6 +1,6 @@
 //! CPU memory primitives: fill, host transfer (a copy), strided copy, cast.
 
-use super::{convert, gather, try_zeroed, write_elems, CpuBackend};
+use super::{convert, gather, try_output, try_zeroed, write_elems, CpuBackend};
 use crate::backend::{MemoryKernels, Strided};
 use crate::dtype::DType;
 use crate::error::Result;
@@ -11,17 +11,21 @@ use crate::tensor::creation_scalar::Scalar;
 impl MemoryKernels for CpuBackend {
     fn full(&self, len: usize, dtype: DType, value: Scalar) -> Result<Storage> {
         crate::with_dtype!(dtype, T, {
-            let mut out = try_zeroed::<T>(len)?;
             let v = value.to_elem::<T>();
-            // Fresh pages are already zero: skip the write for +0.
             let is_zero = match value {
                 Scalar::Bool(b) => !b,
                 Scalar::Int(i) => i == 0,
                 Scalar::Float(f) => f.to_bits() == 0,
             };
-            if !is_zero {
+            // Zeros come cleared from the allocator (or the cache); other values are written
+            // once over an uncleared buffer.
+            let out = if is_zero {
+                try_zeroed::<T>(len)?
+            } else {
+                let mut out = try_output::<T>(len)?;
                 super::for_each_chunk(&mut out, 1 << 16, len, |_, c| c.fill(v));
-            }
+                out
+            };
             Ok(Storage::from_vec(out))
         })
     }
@@ -44,7 +48,8 @@ impl MemoryKernels for CpuBackend {
         crate::with_dtype!(src.dtype(), S, {
             let values = super::contiguous_or_gathered::<S>(src)?;
             crate::with_dtype!(dtype, D, {
-                let mut out = try_zeroed::<D>(values.len())?;
+                // Every element is written below.
+                let mut out = try_output::<D>(values.len())?;
                 let n = values.len();
                 super::for_each_chunk(&mut out, 1 << 15, n, |c, o| {
                     let start = c << 15;
