@@ -92,7 +92,7 @@ pub fn strided_sums<T: Elem>(src: Strided, m: usize, k: usize) -> Option<Vec<f64
         const BLOCK: usize = 512;
         let blocks = width.div_ceil(BLOCK);
         let mut out = vec![0f64; m];
-        let task = |t: usize, acc: &mut [f64]| {
+        let task = |t: usize, rows: &[usize], acc: &mut [f64]| {
             let (g, b) = (t / blocks, t % blocks);
             let start = groups[g] + b * BLOCK;
             if let Some(d32) = as_f32(data) {
@@ -108,11 +108,36 @@ pub fn strided_sums<T: Elem>(src: Strided, m: usize, k: usize) -> Option<Vec<f64
                 }
                 return;
             }
-            for &r in &rows {
+            for &r in rows {
                 let row = &data[start + r..start + r + acc.len()];
                 acc.iter_mut().zip(row).for_each(|(a, v)| *a += v.to_f64());
             }
         };
+        let tasks = groups.len() * blocks;
+        let threads = rayon::current_num_threads();
+        if parallel && tasks < 4 * threads && rows.len() >= 32 * threads {
+            // Few column blocks (one wide matrix: `sum(dim=0)`): each worker adds a contiguous
+            // run of rows for every block into its own partial sums, so that it streams
+            // whole rows instead of every worker striding through all of them.
+            let per = rows.len().div_ceil(threads).next_multiple_of(16);
+            let partials: Vec<Vec<f64>> = rows
+                .par_chunks(per)
+                .map(|run| {
+                    let mut part = vec![0f64; m];
+                    let mut blocks_of = part.chunks_mut(width).flat_map(|g| g.chunks_mut(BLOCK));
+                    for t in 0..tasks {
+                        if let Some(acc) = blocks_of.next() {
+                            task(t, run, acc);
+                        }
+                    }
+                    part
+                })
+                .collect();
+            for p in partials {
+                out.iter_mut().zip(p).for_each(|(o, v)| *o += v);
+            }
+            return Some(out);
+        }
         // One task per (group, block): a block of a group's columns is one slice of `out`.
         let chunks: Vec<&mut [f64]> = out
             .chunks_mut(width)
@@ -122,12 +147,12 @@ pub fn strided_sums<T: Elem>(src: Strided, m: usize, k: usize) -> Option<Vec<f64
             chunks
                 .into_par_iter()
                 .enumerate()
-                .for_each(|(t, acc)| task(t, acc));
+                .for_each(|(t, acc)| task(t, &rows, acc));
         } else {
             chunks
                 .into_iter()
                 .enumerate()
-                .for_each(|(t, acc)| task(t, acc));
+                .for_each(|(t, acc)| task(t, &rows, acc));
         }
         return Some(out);
     }
