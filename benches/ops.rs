@@ -2,6 +2,7 @@
 //! autograd latency (`cargo bench`; `cargo bench -- layer_norm` for one family).
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use rtorch::backend::{AdamStep, SgdStep};
 use rtorch::tensor::binary_ops::{binary_inplace, Arg, BinaryOp};
 use rtorch::{DType, Device, Tensor};
 use std::hint::black_box;
@@ -128,6 +129,43 @@ fn recurrent_and_matmul(c: &mut Criterion) {
     }
 }
 
+fn optimizers(c: &mut Criterion) {
+    for (tag, n) in SIZES {
+        let (p, g) = (randn(&[n]), randn(&[n]));
+        let (m, v) = (
+            Tensor::zeros_like(&p).unwrap(),
+            Tensor::zeros_like(&p).unwrap(),
+        );
+        let h = AdamStep {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+            amsgrad: false,
+            maximize: false,
+            decoupled: true,
+            step: 1,
+        };
+        c.bench_function(&format!("adamw step {tag}"), |bn| {
+            bn.iter(|| p.adam_step_(&g, &m, &v, None, h).unwrap())
+        });
+        let buf = Tensor::zeros_like(&p).unwrap();
+        let h = SgdStep {
+            lr: 1e-3,
+            momentum: 0.9,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+            maximize: false,
+            first: false,
+        };
+        c.bench_function(&format!("sgd momentum step {tag}"), |bn| {
+            bn.iter(|| black_box(p.sgd_step_(&g, Some(&buf), h).unwrap()))
+        });
+    }
+}
+
 fn autograd(c: &mut Criterion) {
     let x = leaf(&[8]);
     c.bench_function("tiny fwd+bwd (3 ops)", |bn| {
@@ -154,6 +192,7 @@ criterion_group!(
     normalisation,
     windows,
     recurrent_and_matmul,
+    optimizers,
     autograd
 );
 criterion_main!(benches);

@@ -105,7 +105,9 @@ pub fn adagrad<F: Float + Send + Sync>(p: &mut [F], g: &[F], sum: &mut [F], h: A
         .for_each(|((p, g), sum)| adagrad_serial(p, g, sum, h));
 }
 
-/// Adam / AdamW on one chunk.
+/// Adam / AdamW on one chunk. The variant (weight-decay mode, amsgrad) is chosen once
+/// outside the element loop, which then has no branches and vectorises (a per-element
+/// `match` kept it scalar, several times slower than the memory traffic).
 fn adam_serial<F: Float>(
     p: &mut [F],
     g: &[F],
@@ -114,36 +116,96 @@ fn adam_serial<F: Float>(
     vmax: Option<&mut [F]>,
     h: AdamStep,
 ) {
-    let c = |x: f64| F::from(x).unwrap_or_else(F::zero);
-    let (b1, b2) = (c(h.beta1), c(h.beta2));
-    let bc1 = 1.0 - h.beta1.powi(h.step as i32);
-    let bc2 = 1.0 - h.beta2.powi(h.step as i32);
-    let step_size = c(h.lr / bc1);
-    let bc2_sqrt = c(bc2.sqrt());
-    let eps = c(h.eps);
-    let wd = c(h.weight_decay);
-    let decay = c(1.0 - h.lr * h.weight_decay);
-    let mut vmax = vmax;
-    for i in 0..p.len() {
-        let mut gi = if h.maximize { -g[i] } else { g[i] };
-        if h.decoupled {
-            p[i] = p[i] * decay;
-        } else if h.weight_decay != 0.0 {
-            gi = gi + wd * p[i];
+    let k = AdamConsts::new(&h);
+    let wd = if h.decoupled {
+        WD_DECOUPLED
+    } else if h.weight_decay != 0.0 {
+        WD_COUPLED
+    } else {
+        WD_NONE
+    };
+    match vmax {
+        Some(vm) if h.amsgrad => match wd {
+            WD_DECOUPLED => adam_loop::<F, true, WD_DECOUPLED>(p, g, m, v, vm, &k),
+            WD_COUPLED => adam_loop::<F, true, WD_COUPLED>(p, g, m, v, vm, &k),
+            _ => adam_loop::<F, true, WD_NONE>(p, g, m, v, vm, &k),
+        },
+        _ => match wd {
+            WD_DECOUPLED => adam_loop::<F, false, WD_DECOUPLED>(p, g, m, v, &mut [], &k),
+            WD_COUPLED => adam_loop::<F, false, WD_COUPLED>(p, g, m, v, &mut [], &k),
+            _ => adam_loop::<F, false, WD_NONE>(p, g, m, v, &mut [], &k),
+        },
+    }
+}
+
+const WD_NONE: u8 = 0;
+const WD_DECOUPLED: u8 = 1;
+const WD_COUPLED: u8 = 2;
+
+/// One Adam step's scalars in the working type.
+struct AdamConsts<F> {
+    sign: F,
+    b1: F,
+    b2: F,
+    step_size: F,
+    bc2_sqrt: F,
+    eps: F,
+    wd: F,
+    decay: F,
+}
+
+impl<F: Float> AdamConsts<F> {
+    fn new(h: &AdamStep) -> Self {
+        let c = |x: f64| F::from(x).unwrap_or_else(F::zero);
+        let bc1 = 1.0 - h.beta1.powi(h.step as i32);
+        let bc2 = 1.0 - h.beta2.powi(h.step as i32);
+        AdamConsts {
+            sign: if h.maximize { -F::one() } else { F::one() },
+            b1: c(h.beta1),
+            b2: c(h.beta2),
+            step_size: c(h.lr / bc1),
+            bc2_sqrt: c(bc2.sqrt()),
+            eps: c(h.eps),
+            wd: c(h.weight_decay),
+            decay: c(1.0 - h.lr * h.weight_decay),
         }
-        m[i] = m[i] + (gi - m[i]) * (F::one() - b1);
-        v[i] = v[i] * b2 + gi * gi * (F::one() - b2);
-        let denom_v = match vmax.as_deref_mut() {
-            Some(vm) if h.amsgrad => {
-                if v[i] > vm[i] {
-                    vm[i] = v[i];
-                }
-                vm[i]
-            }
-            _ => v[i],
+    }
+}
+
+/// The Adam update over a chunk (`vm` is empty unless `AMS`).
+#[inline(always)]
+fn adam_loop<F: Float, const AMS: bool, const WD: u8>(
+    p: &mut [F],
+    g: &[F],
+    m: &mut [F],
+    v: &mut [F],
+    vm: &mut [F],
+    k: &AdamConsts<F>,
+) {
+    let n = p.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    let vm = if AMS { &mut vm[..n] } else { vm };
+    let (one_b1, one_b2) = (F::one() - k.b1, F::one() - k.b2);
+    for i in 0..n {
+        // ±1 times the gradient: exact, and the same bits as negating it.
+        let mut gi = g[i] * k.sign;
+        if WD == WD_DECOUPLED {
+            p[i] = p[i] * k.decay;
+        } else if WD == WD_COUPLED {
+            gi = gi + k.wd * p[i];
+        }
+        m[i] = m[i] + (gi - m[i]) * one_b1;
+        v[i] = v[i] * k.b2 + gi * gi * one_b2;
+        let denom_v = if AMS {
+            // The running max keeps its old value when v is NaN (a false comparison).
+            let x = if v[i] > vm[i] { v[i] } else { vm[i] };
+            vm[i] = x;
+            x
+        } else {
+            v[i]
         };
-        let denom = denom_v.sqrt() / bc2_sqrt + eps;
-        p[i] = p[i] - step_size * m[i] / denom;
+        let denom = denom_v.sqrt() / k.bc2_sqrt + k.eps;
+        p[i] = p[i] - k.step_size * m[i] / denom;
     }
 }
 
