@@ -230,7 +230,7 @@ fn sgd_serial<F: Float>(p: &mut [F], g: &[F], buf: Option<&mut [F]>, h: SgdStep)
     }
 }
 
-/// RMSprop on one chunk.
+/// RMSprop on one chunk; as for Adam, the variant is chosen outside the element loop.
 fn rmsprop_serial<F: Float>(
     p: &mut [F],
     g: &[F],
@@ -238,6 +238,31 @@ fn rmsprop_serial<F: Float>(
     gavg: Option<&mut [F]>,
     mbuf: Option<&mut [F]>,
     h: RmspropStep,
+) {
+    let mbuf = mbuf.filter(|_| h.momentum > 0.0);
+    let wd = h.weight_decay != 0.0;
+    let (centered, momentum) = (gavg.is_some(), mbuf.is_some());
+    let (ga, mb) = (gavg.unwrap_or(&mut []), mbuf.unwrap_or(&mut []));
+    macro_rules! run {
+        ($($c:literal, $m:literal, $w:literal);*) => {
+            match (centered, momentum, wd) {
+                $(($c, $m, $w) => rmsprop_loop::<F, $c, $m, $w>(p, g, sq, ga, mb, &h),)*
+            }
+        };
+    }
+    run!(false, false, false; false, false, true; false, true, false; false, true, true;
+         true, false, false; true, false, true; true, true, false; true, true, true);
+}
+
+/// The RMSprop update over a chunk (`ga`/`mb` are empty unless centered/with momentum).
+#[inline(always)]
+fn rmsprop_loop<F: Float, const CENTERED: bool, const MOMENTUM: bool, const WD: bool>(
+    p: &mut [F],
+    g: &[F],
+    sq: &mut [F],
+    ga: &mut [F],
+    mb: &mut [F],
+    h: &RmspropStep,
 ) {
     let c = |x: f64| F::from(x).unwrap_or_else(F::zero);
     let (lr, a, eps, wd, mom) = (
@@ -247,25 +272,29 @@ fn rmsprop_serial<F: Float>(
         c(h.weight_decay),
         c(h.momentum),
     );
-    let (momentum, maximize) = (h.momentum, h.maximize);
-    let (mut gavg, mut mbuf) = (gavg, mbuf);
-    for i in 0..p.len() {
-        let mut gi = if maximize { -g[i] } else { g[i] };
-        gi = gi + wd * p[i];
-        sq[i] = sq[i] * a + gi * gi * (F::one() - a);
-        let avg = match gavg.as_deref_mut() {
-            Some(ga) => {
-                ga[i] = ga[i] + (gi - ga[i]) * (F::one() - a);
-                (sq[i] - ga[i] * ga[i]).sqrt() + eps
-            }
-            None => sq[i].sqrt() + eps,
+    let sign = if h.maximize { -F::one() } else { F::one() };
+    let one_a = F::one() - a;
+    let n = p.len();
+    let (g, sq) = (&g[..n], &mut sq[..n]);
+    let ga = if CENTERED { &mut ga[..n] } else { ga };
+    let mb = if MOMENTUM { &mut mb[..n] } else { mb };
+    for i in 0..n {
+        let mut gi = g[i] * sign;
+        if WD {
+            gi = gi + wd * p[i];
+        }
+        sq[i] = sq[i] * a + gi * gi * one_a;
+        let avg = if CENTERED {
+            ga[i] = ga[i] + (gi - ga[i]) * one_a;
+            (sq[i] - ga[i] * ga[i]).sqrt() + eps
+        } else {
+            sq[i].sqrt() + eps
         };
-        match mbuf.as_deref_mut() {
-            Some(b) if momentum > 0.0 => {
-                b[i] = b[i] * mom + gi / avg;
-                p[i] = p[i] - lr * b[i];
-            }
-            _ => p[i] = p[i] - lr * gi / avg,
+        if MOMENTUM {
+            mb[i] = mb[i] * mom + gi / avg;
+            p[i] = p[i] - lr * mb[i];
+        } else {
+            p[i] = p[i] - lr * gi / avg;
         }
     }
 }
