@@ -132,7 +132,7 @@ pub fn infer_shape(op: &str, shape: &[i64], numel: usize) -> Result<Vec<usize>> 
     }
     match infer {
         Some(i) => {
-            if known == 0 || numel % known != 0 {
+            if known == 0 || !numel.is_multiple_of(known) {
                 return Err(bad());
             }
             out[i] = numel / known;

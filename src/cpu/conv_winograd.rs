@@ -285,7 +285,7 @@ pub(super) fn image<F: Float + Elem>(
             let src = &x[(ci * p.h + y) * p.w..][..p.w];
             for (i, &v) in src.iter().enumerate() {
                 let k = i + p.pw;
-                if k % 2 == 0 {
+                if k.is_multiple_of(2) {
                     even[k / 2] = v;
                 } else {
                     odd[k / 2] = v;

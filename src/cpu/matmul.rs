@@ -134,7 +134,7 @@ pub(super) fn par_threads(par: gemm::Parallelism) -> usize {
 /// 1024×256·256×32 plus the transpose. Measured on a grid of shapes; outside this band
 /// (other row counts, short `k`, fewer or odd column counts) the mirror is as often slower.
 fn transposed_is_faster(m: usize, n: usize, k: usize) -> bool {
-    (m == 16 || m == 32) && k >= 256 && n >= 1024 && n % 512 == 0
+    (m == 16 || m == 32) && k >= 256 && n >= 1024 && n.is_multiple_of(512)
 }
 
 /// `dst = lhs @ rhs` computed as `dstᵀ = rhsᵀ · lhsᵀ` into a scratch matrix, then transposed.

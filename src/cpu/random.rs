@@ -32,7 +32,7 @@ pub fn philox_value(dist: Distribution, dtype: DType, seed: u64, offset: u64, j:
             let r = (-2.0 * u1.ln()).sqrt();
             let t = 2.0 * std::f64::consts::PI * u2;
             mean + std
-                * if lane % 2 == 0 {
+                * if lane.is_multiple_of(2) {
                     r * t.cos()
                 } else {
                     r * t.sin()

@@ -176,3 +176,33 @@ def test_unfold_padding_is_zero(stride, padding, dilation):
                 win = xp[:, c, i * dilation :, j * dilation :][:, : oh * stride : stride, : ow * stride : stride]
                 ref[:, c * 9 + i * 3 + j] = win[:, :oh, :ow].reshape(2, -1)
     np.testing.assert_array_equal(cols, ref)
+
+
+# ---- the AVX2 kernel on CPUs that would choose the AVX-512 one
+
+
+def test_avx2_kernel_when_chosen_by_environment():
+    """`RTORCH_SGEMM=avx2` keeps the 6×16 AVX2 kernel: a fresh process (the choice is made
+    once) checks float32 products of several shapes and layouts against float64 NumPy."""
+    import os
+    import subprocess
+    import sys
+
+    code = """
+import numpy as np, rtorch as torch
+rng = np.random.default_rng(3)
+for m, k, n in [(1, 16, 1), (37, 70, 45), (256, 300, 129), (5, 64, 2000)]:
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k)).astype(np.float32).T
+    got = (torch.from_numpy(a) @ torch.from_numpy(b)).numpy()
+    ref = a.astype(np.float64) @ b.astype(np.float64)
+    tol = 1e-5 * (np.abs(a).astype(np.float64) @ np.abs(b).astype(np.float64)) + 1e-6
+    assert np.all(np.abs(got - ref) <= tol), (m, k, n)
+print("ok")
+"""
+    env = dict(os.environ, RTORCH_SGEMM="avx2")
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

@@ -1,8 +1,7 @@
 //! Cache blocking (the BLIS loop nest: NC columns of B, KC deep, MC rows of A, then
 //! `NR × MR` micro-tiles), edge tiles and the split over threads.
 
-use super::kernel::{kernel_6x16, MR, NR};
-use super::pack::{pack_a, pack_b};
+use super::kernel::{MicroKernel, MAX_TILE};
 use super::scratch::with_scratch;
 use rayon::prelude::*;
 
@@ -29,21 +28,15 @@ unsafe impl Sync for Mat {}
 unsafe impl Send for MatMut {}
 unsafe impl Sync for MatMut {}
 
-/// Cache block sizes: a packed `KC × NR` B panel stays in L1 across the tiles of a column,
-/// the packed `MC × KC` block of A in L2, the packed `KC × NC` block of B in L3.
+/// Cache block sizes: the product runs in `KC`-deep slices over `NC` columns of B and `MC`
+/// rows of A, each packed once per slice (where each lives in the cache hierarchy depends
+/// on the kernel's loop order, `MicroKernel::A_IN_L1`).
 #[derive(Clone, Copy, Debug)]
 pub struct Blocks {
     pub mc: usize,
     pub kc: usize,
     pub nc: usize,
 }
-
-/// Tuned on Zen 3 (32 KiB L1d, 512 KiB L2 per core).
-pub const BLOCKS: Blocks = Blocks {
-    mc: 144,
-    kc: 256,
-    nc: 4080,
-};
 
 fn round_up(x: usize, to: usize) -> usize {
     x.div_ceil(to) * to
@@ -55,7 +48,7 @@ fn round_up(x: usize, to: usize) -> usize {
 /// AVX2 + FMA are available; the strided elements of `a`, `b`, `c` are in bounds and `c`
 /// does not overlap `a` or `b`.
 #[allow(clippy::too_many_arguments)]
-unsafe fn serial(
+unsafe fn serial<K: MicroKernel>(
     (m, n, k): (usize, usize, usize),
     a: Mat,
     b: Mat,
@@ -64,8 +57,8 @@ unsafe fn serial(
     blk: Blocks,
 ) {
     let kcb = blk.kc.min(k);
-    let ncb = round_up(blk.nc.min(n), NR);
-    let mcb = round_up(blk.mc.min(m), MR);
+    let ncb = round_up(blk.nc.min(n), K::NR);
+    let mcb = round_up(blk.mc.min(m), K::MR);
     let (b_len, a_len) = (kcb * ncb, kcb * mcb);
     with_scratch(b_len + a_len, |buf| {
         let (bbuf, abuf) = (buf, buf.add(b_len));
@@ -78,20 +71,20 @@ unsafe fn serial(
                 // Only the first slice of k may overwrite (never read) the destination.
                 let load = accumulate || pc > 0;
                 let bsrc = b.ptr.offset(pc as isize * b.rs + jc as isize * b.cs);
-                pack_b(kc, nc, bsrc, b.rs, b.cs, bbuf);
-                if nc <= DIRECT_NC {
+                K::pack_b(kc, nc, bsrc, (b.rs, b.cs), bbuf);
+                if nc <= direct_nc::<K>() {
                     // A few columns: each A element serves at most a few tiles, so the
                     // kernel reads A in place instead of packing it.
                     let asrc = a.ptr.offset(pc as isize * a.cs);
-                    direct(m, nc, kc, asrc, (a.rs, a.cs), bbuf, abuf, c, jc, load);
+                    direct::<K>(m, nc, kc, asrc, (a.rs, a.cs), bbuf, abuf, c, jc, load);
                 } else {
                     let mut ic = 0;
                     while ic < m {
                         let mc = blk.mc.min(m - ic);
                         let asrc = a.ptr.offset(ic as isize * a.rs + pc as isize * a.cs);
-                        pack_a(mc, kc, asrc, a.rs, a.cs, abuf);
+                        K::pack_a(mc, kc, asrc, (a.rs, a.cs), abuf);
                         let cblk = c.ptr.offset(ic as isize * c.rs + jc as isize * c.cs);
-                        block(mc, nc, kc, abuf, bbuf, cblk, c.rs, c.cs, load);
+                        block::<K>(mc, nc, kc, abuf, bbuf, cblk, c.rs, c.cs, load);
                         ic += mc;
                     }
                 }
@@ -107,8 +100,7 @@ unsafe fn serial(
 /// # Safety
 /// As for `serial`; `ap` / `bp` hold the packed panels of this block.
 #[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn block(
+unsafe fn block<K: MicroKernel>(
     mc: usize,
     nc: usize,
     kc: usize,
@@ -119,50 +111,61 @@ unsafe fn block(
     csc: isize,
     load: bool,
 ) {
-    let mut jr = 0;
-    while jr < nc {
-        let nr = NR.min(nc - jr);
-        let bpan = bp.add(jr * kc);
-        let mut ir = 0;
-        while ir < mc {
-            let mr = MR.min(mc - ir);
-            let apan = ap.add(ir * kc);
-            let ct = c.offset(ir as isize * rsc + jr as isize * csc);
-            if mr == MR && nr == NR && csc == 1 {
-                kernel_6x16::<true>(kc, apan, (1, MR as isize), bpan, ct, rsc, load);
-            } else {
-                // Edge or non-unit column stride: compute the full tile aside, write the
-                // part that exists.
-                let mut tile = [0f32; MR * NR];
-                let t = tile.as_mut_ptr();
-                kernel_6x16::<true>(kc, apan, (1, MR as isize), bpan, t, NR as isize, false);
-                write_tile(&tile, mr, nr, ct, rsc, csc, load);
-            }
-            ir += MR;
+    let (mr_full, nr_full) = (K::MR, K::NR);
+    let tile_at = |ir: usize, jr: usize| {
+        let (mr, nr) = (mr_full.min(mc - ir), nr_full.min(nc - jr));
+        let (apan, bpan) = (ap.add(ir * kc), bp.add(jr * kc));
+        let ct = c.offset(ir as isize * rsc + jr as isize * csc);
+        let packed = (1, mr_full as isize);
+        if mr == mr_full && nr == nr_full && csc == 1 {
+            K::tile::<true>(kc, apan, packed, bpan, ct, rsc, load);
+        } else {
+            // Edge or non-unit column stride: compute the full tile aside, write the part
+            // that exists.
+            let mut tile = [0f32; MAX_TILE];
+            let t = tile.as_mut_ptr();
+            K::tile::<true>(kc, apan, packed, bpan, t, nr_full as isize, false);
+            write_tile(&tile, nr_full, (mr, nr), ct, (rsc, csc), load);
         }
-        jr += NR;
+    };
+    if K::A_IN_L1 {
+        // One A panel in L1 across a row of tiles; the B panels stream from L2.
+        for ir in (0..mc).step_by(mr_full) {
+            for jr in (0..nc).step_by(nr_full) {
+                tile_at(ir, jr);
+            }
+        }
+    } else {
+        // One B panel in L1 across a column of tiles; the A panels stream from L2.
+        for jr in (0..nc).step_by(nr_full) {
+            for ir in (0..mc).step_by(mr_full) {
+                tile_at(ir, jr);
+            }
+        }
     }
 }
 
 /// Widest block (in columns) whose A operand is read in place rather than packed.
-const DIRECT_NC: usize = 3 * NR;
+const fn direct_nc<K: MicroKernel>() -> usize {
+    3 * K::NR
+}
 
-/// Adds (or stores) the top-left `mr × nr` of a computed tile into `c`.
+/// Adds (or stores) the top-left `mr × nr` of a computed tile (rows `tile_nr` apart) into
+/// `c`.
 ///
 /// # Safety
 /// The `mr × nr` elements of `c` with strides `rsc`, `csc` are writable.
 unsafe fn write_tile(
-    tile: &[f32; MR * NR],
-    mr: usize,
-    nr: usize,
+    tile: &[f32; MAX_TILE],
+    tile_nr: usize,
+    (mr, nr): (usize, usize),
     c: *mut f32,
-    rsc: isize,
-    csc: isize,
+    (rsc, csc): (isize, isize),
     load: bool,
 ) {
     let put = |i: usize, j: usize| {
         let d = c.offset(i as isize * rsc + j as isize * csc);
-        let v = tile[i * NR + j];
+        let v = tile[i * tile_nr + j];
         *d = if load { *d + v } else { v };
     };
     // Walk the destination along its unit stride.
@@ -179,8 +182,7 @@ unsafe fn write_tile(
 /// # Safety
 /// As for `serial`; `bp` holds the packed B panels of this block.
 #[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn direct(
+unsafe fn direct<K: MicroKernel>(
     m: usize,
     nc: usize,
     kc: usize,
@@ -192,37 +194,38 @@ unsafe fn direct(
     jc: usize,
     load: bool,
 ) {
+    let (mr_full, nr_full) = (K::MR, K::NR);
     let mut ir = 0;
     while ir < m {
-        let mr = MR.min(m - ir);
+        let mr = mr_full.min(m - ir);
         let arow = a.offset(ir as isize * rsa);
-        if mr < MR {
-            pack_a(mr, kc, arow, rsa, csa, tail);
+        if mr < mr_full {
+            K::pack_a(mr, kc, arow, (rsa, csa), tail);
         }
         let mut jr = 0;
         while jr < nc {
-            let nr = NR.min(nc - jr);
+            let nr = nr_full.min(nc - jr);
             let bpan = bp.add(jr * kc);
             let ct = c.ptr.offset(ir as isize * c.rs + (jc + jr) as isize * c.cs);
-            let full = mr == MR && nr == NR && c.cs == 1;
-            let mut tile = [0f32; MR * NR];
+            let full = mr == mr_full && nr == nr_full && c.cs == 1;
+            let mut tile = [0f32; MAX_TILE];
             let (dst, rs) = if full {
                 (ct, c.rs)
             } else {
-                (tile.as_mut_ptr(), NR as isize)
+                (tile.as_mut_ptr(), nr_full as isize)
             };
             let ld = load && full;
-            if mr == MR {
-                kernel_6x16::<false>(kc, arow, (rsa, csa), bpan, dst, rs, ld);
+            if mr == mr_full {
+                K::tile::<false>(kc, arow, (rsa, csa), bpan, dst, rs, ld);
             } else {
-                kernel_6x16::<true>(kc, tail, (1, MR as isize), bpan, dst, rs, ld);
+                K::tile::<true>(kc, tail, (1, mr_full as isize), bpan, dst, rs, ld);
             }
             if !full {
-                write_tile(&tile, mr, nr, ct, c.rs, c.cs, load);
+                write_tile(&tile, nr_full, (mr, nr), ct, (c.rs, c.cs), load);
             }
-            jr += NR;
+            jr += nr_full;
         }
-        ir += MR;
+        ir += mr_full;
     }
 }
 
@@ -233,7 +236,7 @@ unsafe fn direct(
 /// `c` (`m × n`) is in bounds, and `c` overlaps neither `a` nor `b` nor itself (distinct
 /// indices address distinct elements).
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn run(
+pub unsafe fn run<K: MicroKernel>(
     (m, n, k): (usize, usize, usize),
     a: Mat,
     b: Mat,
@@ -257,10 +260,10 @@ pub unsafe fn run(
     }
     // The kernel writes rows of the destination; a column-major destination, or a shape
     // that pads far less mirrored, runs as cᵀ = bᵀ · aᵀ.
-    let pad = |m: usize, n: usize| round_up(m, MR) * round_up(n, NR);
+    let pad = |m: usize, n: usize| round_up(m, K::MR) * round_up(n, K::NR);
     let col_major = c.cs.unsigned_abs() != 1 && c.rs.unsigned_abs() == 1;
     let unit_cs = c.cs.unsigned_abs() == 1;
-    let small = |x: usize| x <= DIRECT_NC;
+    let small = |x: usize| x <= direct_nc::<K>();
     let mirror = if col_major {
         true
     } else if small(m) != small(n) {
@@ -288,14 +291,14 @@ pub unsafe fn run(
             rs: c.cs,
             cs: c.rs,
         };
-        return split((n, m, k), bt, at, ct, accumulate, threads, blk);
+        return split::<K>((n, m, k), bt, at, ct, accumulate, threads, blk);
     }
-    split((m, n, k), a, b, c, accumulate, threads, blk)
+    split::<K>((m, n, k), a, b, c, accumulate, threads, blk)
 }
 
 /// Splits the output over `threads` workers along its longer side (in whole tiles).
 #[allow(clippy::too_many_arguments)]
-unsafe fn split(
+unsafe fn split<K: MicroKernel>(
     (m, n, k): (usize, usize, usize),
     a: Mat,
     b: Mat,
@@ -304,10 +307,10 @@ unsafe fn split(
     threads: usize,
     blk: Blocks,
 ) {
-    let (mt, nt) = (m.div_ceil(MR), n.div_ceil(NR));
+    let (mt, nt) = (m.div_ceil(K::MR), n.div_ceil(K::NR));
     let parts = threads.min(mt.max(nt)).max(1);
     if parts == 1 {
-        return serial((m, n, k), a, b, c, accumulate, blk);
+        return serial::<K>((m, n, k), a, b, c, accumulate, blk);
     }
     let by_rows = mt >= nt;
     let tiles = if by_rows { mt } else { nt };
@@ -319,7 +322,7 @@ unsafe fn split(
         // its sub-matrices are inside the caller's bounds.
         unsafe {
             if by_rows {
-                let (r0, r1) = (lo * MR, (hi * MR).min(m));
+                let (r0, r1) = (lo * K::MR, (hi * K::MR).min(m));
                 let sa = Mat {
                     ptr: a.ptr.offset(r0 as isize * a.rs),
                     ..a
@@ -328,9 +331,9 @@ unsafe fn split(
                     ptr: c.ptr.offset(r0 as isize * c.rs),
                     ..c
                 };
-                serial((r1 - r0, n, k), sa, b, sc, accumulate, blk);
+                serial::<K>((r1 - r0, n, k), sa, b, sc, accumulate, blk);
             } else {
-                let (c0, c1) = (lo * NR, (hi * NR).min(n));
+                let (c0, c1) = (lo * K::NR, (hi * K::NR).min(n));
                 let sb = Mat {
                     ptr: b.ptr.offset(c0 as isize * b.cs),
                     ..b
@@ -339,7 +342,7 @@ unsafe fn split(
                     ptr: c.ptr.offset(c0 as isize * c.cs),
                     ..c
                 };
-                serial((m, c1 - c0, k), a, sb, sc, accumulate, blk);
+                serial::<K>((m, c1 - c0, k), a, sb, sc, accumulate, blk);
             }
         }
     });

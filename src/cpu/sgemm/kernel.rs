@@ -1,13 +1,98 @@
-//! The 6×16 register-blocked micro-kernel (AVX2 + FMA): 12 ymm accumulators, per step two
-//! loads of packed B and six broadcasts of packed A.
+//! The micro-kernel contract and the 6×16 register-blocked kernel for AVX2 + FMA: 12 ymm
+//! accumulators, per step two loads of packed B and six broadcasts of packed A.
 
+use super::driver::Blocks;
+use super::pack;
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::*;
 
-/// Rows of the micro-tile (packed A panels are `MR` wide).
-pub const MR: usize = 6;
-/// Columns of the micro-tile (packed B panels are `NR` wide).
-pub const NR: usize = 16;
+/// Largest `MR · NR` of any micro-kernel (room for an edge tile computed aside).
+pub const MAX_TILE: usize = 12 * 32;
+
+/// A register-blocked micro-kernel: its tile shape and the cache blocks tuned for it.
+pub trait MicroKernel {
+    /// Rows of the micro-tile (packed A panels are `MR` wide).
+    const MR: usize;
+    /// Columns of the micro-tile (packed B panels are `NR` wide).
+    const NR: usize;
+    /// Cache blocks for the CPUs this kernel runs on.
+    const BLOCKS: Blocks;
+    /// Whether a block runs row of tiles by row (an A panel reused from L1, B from L2)
+    /// rather than column by column (a B panel in L1, A from L2).
+    const A_IN_L1: bool;
+
+    /// `c[0..MR, 0..NR] (+)= a_panel · b_panel` over `kc` steps.
+    ///
+    /// With `PACKED`, `a` holds `kc` groups of `MR` values (one per tile row); otherwise row
+    /// `i` of step `p` is read at `a[i·rsa + p·csa]`. `b` holds `kc` groups of `NR` values
+    /// and is 64-byte aligned. `c` is written with row stride `rsc` and unit column stride;
+    /// with `load` false its old contents are never read.
+    ///
+    /// # Safety
+    /// The CPU supports the kernel's instructions; the `MR × kc` elements of `a` and the
+    /// `kc·NR` floats of `b` are readable; the `MR × NR` tile at `c` is writable (and
+    /// readable when `load`).
+    unsafe fn tile<const PACKED: bool>(
+        kc: usize,
+        a: *const f32,
+        a_strides: (isize, isize),
+        b: *const f32,
+        c: *mut f32,
+        rsc: isize,
+        load: bool,
+    );
+
+    /// Packs an `mc × kc` block of A into `MR`-row panels (see `pack::pack_a`).
+    ///
+    /// # Safety
+    /// As for `pack::pack_a`.
+    unsafe fn pack_a(mc: usize, kc: usize, a: *const f32, s: (isize, isize), out: *mut f32);
+
+    /// Packs a `kc × nc` block of B into `NR`-column panels (see `pack::pack_b`).
+    ///
+    /// # Safety
+    /// As for `pack::pack_b`.
+    unsafe fn pack_b(kc: usize, nc: usize, b: *const f32, s: (isize, isize), out: *mut f32);
+}
+
+/// The AVX2 + FMA kernel (6×16).
+pub struct Avx2;
+
+impl MicroKernel for Avx2 {
+    const MR: usize = MR;
+    const NR: usize = NR;
+    const A_IN_L1: bool = false;
+    /// Tuned on Zen 3 (32 KiB L1d, 512 KiB L2 per core).
+    const BLOCKS: Blocks = Blocks {
+        mc: 144,
+        kc: 256,
+        nc: 4080,
+    };
+
+    #[inline(always)]
+    unsafe fn tile<const PACKED: bool>(
+        kc: usize,
+        a: *const f32,
+        a_strides: (isize, isize),
+        b: *const f32,
+        c: *mut f32,
+        rsc: isize,
+        load: bool,
+    ) {
+        kernel_6x16::<PACKED>(kc, a, a_strides, b, c, rsc, load)
+    }
+
+    unsafe fn pack_a(mc: usize, kc: usize, a: *const f32, s: (isize, isize), out: *mut f32) {
+        pack::pack_a::<MR>(mc, kc, a, s.0, s.1, out)
+    }
+
+    unsafe fn pack_b(kc: usize, nc: usize, b: *const f32, s: (isize, isize), out: *mut f32) {
+        pack::pack_b::<NR>(kc, nc, b, s.0, s.1, out)
+    }
+}
+
+const MR: usize = 6;
+const NR: usize = 16;
 
 /// `c[0..6, 0..16] (+)= a_panel · b_panel` over `kc` steps.
 ///

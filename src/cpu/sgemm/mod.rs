@@ -1,11 +1,14 @@
-//! Single-precision GEMM for x86-64 CPUs with AVX2 and FMA: packed panels, a 6×16
-//! register-blocked micro-kernel, cache blocking for L1/L2/L3 and a split of the output
-//! over rayon workers. Chosen at run time; other CPUs keep the `gemm` crate.
+//! Single-precision GEMM for x86-64 CPUs with AVX2 and FMA: packed panels, a
+//! register-blocked micro-kernel (6×16 on AVX2, 12×32 where AVX-512F is present), cache
+//! blocking for L1/L2/L3 and a split of the output over rayon workers. The kernel is chosen
+//! at run time; other CPUs keep the `gemm` crate.
 
 #[cfg(target_arch = "x86_64")]
 mod driver;
 #[cfg(target_arch = "x86_64")]
 mod kernel;
+#[cfg(target_arch = "x86_64")]
+mod kernel512;
 #[cfg(target_arch = "x86_64")]
 mod pack;
 #[cfg(target_arch = "x86_64")]
@@ -14,22 +17,47 @@ mod scratch;
 mod tests;
 
 #[cfg(target_arch = "x86_64")]
-pub use driver::{Blocks, Mat, MatMut, BLOCKS};
+pub use driver::{Blocks, Mat, MatMut};
+#[cfg(target_arch = "x86_64")]
+pub use kernel::{Avx2, MicroKernel};
+#[cfg(target_arch = "x86_64")]
+pub use kernel512::Avx512;
 
-/// Whether this CPU runs the kernel (AVX2 and FMA), detected once.
-pub fn available() -> bool {
+/// The instruction sets a micro-kernel exists for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    Avx2,
+    Avx512,
+}
+
+/// The widest kernel this CPU runs (AVX-512F, else AVX2 + FMA), detected once;
+/// `RTORCH_SGEMM=avx2` keeps the AVX2 kernel on AVX-512 CPUs (for comparisons).
+pub fn isa() -> Option<Isa> {
     #[cfg(target_arch = "x86_64")]
     {
-        static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *HAS.get_or_init(|| {
-            std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
+        static ISA: std::sync::OnceLock<Option<Isa>> = std::sync::OnceLock::new();
+        *ISA.get_or_init(|| {
+            use std::arch::is_x86_feature_detected as has;
+            if !(has!("avx2") && has!("fma")) {
+                return None;
+            }
+            let narrow = std::env::var("RTORCH_SGEMM").is_ok_and(|v| v == "avx2");
+            Some(if has!("avx512f") && !narrow {
+                Isa::Avx512
+            } else {
+                Isa::Avx2
+            })
         })
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        false
+        None
     }
+}
+
+/// Whether this CPU runs one of the kernels (it has at least AVX2 and FMA).
+pub fn available() -> bool {
+    isa().is_some()
 }
 
 /// Shortest inner dimension the kernel is used for: below it each product step is a full
@@ -61,9 +89,9 @@ pub unsafe fn sgemm(
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        if !available() {
+        let Some(isa) = isa() else {
             return false;
-        }
+        };
         let a = Mat {
             ptr: a.0,
             rs: a.1,
@@ -79,8 +107,14 @@ pub unsafe fn sgemm(
             rs: c.1,
             cs: c.2,
         };
-        // SAFETY: AVX2/FMA checked above; bounds and aliasing are the caller's contract.
-        driver::run((m, n, k), a, b, c, accumulate, threads, BLOCKS);
+        // SAFETY: the kernel's instructions were detected above; bounds and aliasing are the
+        // caller's contract.
+        match isa {
+            Isa::Avx2 => driver::run::<Avx2>((m, n, k), a, b, c, accumulate, threads, Avx2::BLOCKS),
+            Isa::Avx512 => {
+                driver::run::<Avx512>((m, n, k), a, b, c, accumulate, threads, Avx512::BLOCKS)
+            }
+        }
         true
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -90,13 +124,13 @@ pub unsafe fn sgemm(
     }
 }
 
-/// As `sgemm` with explicit cache blocks (for tuning).
+/// As `sgemm` with an explicit kernel and cache blocks (for tests and tuning).
 ///
 /// # Safety
-/// As for `sgemm`, and the CPU has AVX2 and FMA.
+/// As for `sgemm`, and the CPU runs `K`'s instructions.
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn sgemm_blocked(
+pub unsafe fn sgemm_blocked<K: MicroKernel>(
     mnk: (usize, usize, usize),
     a: Mat,
     b: Mat,
@@ -105,5 +139,5 @@ pub unsafe fn sgemm_blocked(
     threads: usize,
     blk: Blocks,
 ) {
-    driver::run(mnk, a, b, c, accumulate, threads, blk)
+    driver::run::<K>(mnk, a, b, c, accumulate, threads, blk)
 }

@@ -2,7 +2,6 @@
 //! panels (`kc` groups of `MR` values), B as `NR`-column panels (`kc` groups of `NR` values),
 //! zero-padded past the matrix edge so edge tiles run the same kernel.
 
-use super::kernel::{MR, NR};
 use core::arch::x86_64::*;
 
 /// Packs the `mc × kc` block at `a` (strides `rsa`, `csa`) into `ceil(mc/MR)` panels.
@@ -10,14 +9,21 @@ use core::arch::x86_64::*;
 /// # Safety
 /// Every `a[i·rsa + p·csa]` for `i < mc`, `p < kc` is readable; `out` holds
 /// `ceil(mc/MR)·MR·kc` writable floats.
-pub unsafe fn pack_a(mc: usize, kc: usize, a: *const f32, rsa: isize, csa: isize, out: *mut f32) {
+pub unsafe fn pack_a<const MR: usize>(
+    mc: usize,
+    kc: usize,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    out: *mut f32,
+) {
     let mut dst = out;
     let mut i0 = 0;
     while i0 < mc {
         let rows = MR.min(mc - i0);
         let base = a.offset(i0 as isize * rsa);
         if rows == MR && csa == 1 {
-            // Row-major A: six rows read side by side.
+            // Row-major A: the panel's rows read side by side.
             let r: [*const f32; MR] = core::array::from_fn(|i| base.offset(i as isize * rsa));
             for p in 0..kc {
                 let d = dst.add(p * MR);
@@ -26,7 +32,7 @@ pub unsafe fn pack_a(mc: usize, kc: usize, a: *const f32, rsa: isize, csa: isize
                 }
             }
         } else if rows == MR && rsa == 1 {
-            // Column-major A: each step is six adjacent values.
+            // Column-major A: each step is `MR` adjacent values.
             for p in 0..kc {
                 core::ptr::copy_nonoverlapping(base.offset(p as isize * csa), dst.add(p * MR), MR);
             }
@@ -52,20 +58,27 @@ pub unsafe fn pack_a(mc: usize, kc: usize, a: *const f32, rsa: isize, csa: isize
 /// # Safety
 /// Every `b[p·rsb + j·csb]` for `p < kc`, `j < nc` is readable; `out` holds
 /// `ceil(nc/NR)·NR·kc` writable floats.
-pub unsafe fn pack_b(kc: usize, nc: usize, b: *const f32, rsb: isize, csb: isize, out: *mut f32) {
+pub unsafe fn pack_b<const NR: usize>(
+    kc: usize,
+    nc: usize,
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    out: *mut f32,
+) {
     let mut dst = out;
     let mut j0 = 0;
     while j0 < nc {
         let cols = NR.min(nc - j0);
         let base = b.offset(j0 as isize * csb);
         if cols == NR && csb == 1 {
-            // Row-major B: each step is sixteen adjacent values.
+            // Row-major B: each step is `NR` adjacent values.
             for p in 0..kc {
                 core::ptr::copy_nonoverlapping(base.offset(p as isize * rsb), dst.add(p * NR), NR);
             }
         } else if cols == NR && rsb == 1 {
             // Column-major B (a transposed operand): 8×8 transposes in registers.
-            pack_b_cols(kc, base, csb, dst);
+            pack_b_cols::<NR>(kc, base, csb, dst);
         } else if rsb == 1 {
             // Column-major edge panel: read each column down, write it strided.
             for j in 0..NR {
@@ -104,11 +117,11 @@ pub unsafe fn pack_b(kc: usize, nc: usize, b: *const f32, rsb: isize, csb: isize
 /// # Safety
 /// AVX2 is available; columns `0..NR` hold `kc` readable floats each; `dst` holds `kc·NR`.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn pack_b_cols(kc: usize, base: *const f32, csb: isize, dst: *mut f32) {
+unsafe fn pack_b_cols<const NR: usize>(kc: usize, base: *const f32, csb: isize, dst: *mut f32) {
     let col: [*const f32; NR] = core::array::from_fn(|j| base.offset(j as isize * csb));
     let mut p = 0;
     while p + 8 <= kc {
-        for half in 0..2 {
+        for half in 0..NR / 8 {
             let c = &col[half * 8..half * 8 + 8];
             let r: [__m256; 8] = core::array::from_fn(|j| _mm256_loadu_ps(c[j].add(p)));
             let t = transpose8(r);

@@ -1,7 +1,53 @@
-//! Checks against an f64 triple loop: every edge remainder of the 6×16 tile, row-major,
-//! column-major and padded strides, accumulate on and off (NaN in an unread destination).
+//! Checks against an f64 triple loop, for every kernel this CPU runs: every edge remainder
+//! of the 6×16 and 12×32 tiles, row-major, column-major and padded strides, accumulate on
+//! and off (NaN in an unread destination), and small cache blocks that split every loop.
 
-use super::sgemm;
+use super::{isa, sgemm_blocked, Avx2, Avx512, Blocks, Isa, Mat, MatMut, MicroKernel};
+
+/// A product `c (+)= a · b` by one kernel: sizes, strided operands, accumulate, threads.
+type Run = unsafe fn((usize, usize, usize), Mat, Mat, MatMut, bool, usize);
+
+unsafe fn with_kernel<K: MicroKernel>(
+    mnk: (usize, usize, usize),
+    a: Mat,
+    b: Mat,
+    c: MatMut,
+    acc: bool,
+    threads: usize,
+) {
+    sgemm_blocked::<K>(mnk, a, b, c, acc, threads, K::BLOCKS)
+}
+
+/// Small blocks: several K, M and N blocks even for the small shapes below.
+unsafe fn with_small_blocks<K: MicroKernel>(
+    mnk: (usize, usize, usize),
+    a: Mat,
+    b: Mat,
+    c: MatMut,
+    acc: bool,
+    threads: usize,
+) {
+    let blk = Blocks {
+        mc: 2 * K::MR,
+        kc: 24,
+        nc: 2 * K::NR,
+    };
+    sgemm_blocked::<K>(mnk, a, b, c, acc, threads, blk)
+}
+
+/// Every kernel (and blocking) this CPU can run.
+fn runs() -> Vec<Run> {
+    match isa() {
+        None => vec![],
+        Some(Isa::Avx2) => vec![with_kernel::<Avx2>, with_small_blocks::<Avx2>],
+        Some(Isa::Avx512) => vec![
+            with_kernel::<Avx2>,
+            with_small_blocks::<Avx2>,
+            with_kernel::<Avx512>,
+            with_small_blocks::<Avx512>,
+        ],
+    }
+}
 
 struct Rng(u64);
 
@@ -24,8 +70,20 @@ fn strides(layout: usize, r: usize, c: usize) -> (usize, usize, usize) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn check(rng: &mut Rng, m: usize, n: usize, k: usize, lay: [usize; 3], acc: bool, threads: usize) {
+    for run in runs() {
+        check_one(run, rng, (m, n, k), lay, acc, threads);
+    }
+}
+
+fn check_one(
+    run: Run,
+    rng: &mut Rng,
+    (m, n, k): (usize, usize, usize),
+    lay: [usize; 3],
+    acc: bool,
+    threads: usize,
+) {
     let (ars, acs, alen) = strides(lay[0], m, k);
     let (brs, bcs, blen) = strides(lay[1], k, n);
     let (crs, ccs, clen) = strides(lay[2], m, n);
@@ -37,20 +95,28 @@ fn check(rng: &mut Rng, m: usize, n: usize, k: usize, lay: [usize; 3], acc: bool
     } else {
         vec![f32::NAN; clen]
     };
-    // SAFETY: every strided index below `alen`, `blen`, `clen`; separate vectors.
-    let ran = unsafe {
-        sgemm(
+    let mat = |v: &[f32], rs: usize, cs: usize| Mat {
+        ptr: v.as_ptr(),
+        rs: rs as isize,
+        cs: cs as isize,
+    };
+    let out = MatMut {
+        ptr: c.as_mut_ptr(),
+        rs: crs as isize,
+        cs: ccs as isize,
+    };
+    // SAFETY: every strided index is below `alen`, `blen`, `clen`; separate vectors; the
+    // CPU runs the kernel (`runs` lists only those).
+    unsafe {
+        run(
             (m, n, k),
-            (a.as_ptr(), ars as isize, acs as isize),
-            (b.as_ptr(), brs as isize, bcs as isize),
-            (c.as_mut_ptr(), crs as isize, ccs as isize),
+            mat(&a, ars, acs),
+            mat(&b, brs, bcs),
+            out,
             acc,
             threads,
         )
     };
-    if !ran {
-        return; // no AVX2/FMA here: nothing to check
-    }
     for i in 0..m {
         for j in 0..n {
             let (mut want, mut mag) = (0f64, 0f64);

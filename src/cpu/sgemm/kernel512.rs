@@ -1,0 +1,113 @@
+//! The 12×32 register-blocked micro-kernel for AVX-512F: 24 zmm accumulators, per step two
+//! loads of packed B and twelve broadcasts of packed A.
+
+use super::driver::Blocks;
+use super::kernel::MicroKernel;
+use super::pack;
+use core::arch::x86_64::*;
+
+/// The AVX-512F kernel (12×32).
+pub struct Avx512;
+
+impl MicroKernel for Avx512 {
+    const MR: usize = 12;
+    const NR: usize = 32;
+    /// Tuned on a Xeon with 48 KiB L1d and 2 MiB L2 per core: a `MR × KC` A panel (9 KiB)
+    /// stays in L1 across a row of tiles while the packed `KC × NC` block of B (1.5 MiB at
+    /// NC = 2048) streams from L2 and the packed A block from L3. Keeping B's panel in L1
+    /// instead (the AVX2 kernel's order) measured 10–20 % slower at 1024² and 2048².
+    const A_IN_L1: bool = true;
+    const BLOCKS: Blocks = Blocks {
+        mc: 504,
+        kc: 192,
+        nc: 4096,
+    };
+
+    #[inline(always)]
+    unsafe fn tile<const PACKED: bool>(
+        kc: usize,
+        a: *const f32,
+        a_strides: (isize, isize),
+        b: *const f32,
+        c: *mut f32,
+        rsc: isize,
+        load: bool,
+    ) {
+        kernel_12x32::<PACKED>(kc, a, a_strides, b, c, rsc, load)
+    }
+
+    unsafe fn pack_a(mc: usize, kc: usize, a: *const f32, s: (isize, isize), out: *mut f32) {
+        pack::pack_a::<12>(mc, kc, a, s.0, s.1, out)
+    }
+
+    unsafe fn pack_b(kc: usize, nc: usize, b: *const f32, s: (isize, isize), out: *mut f32) {
+        pack::pack_b::<32>(kc, nc, b, s.0, s.1, out)
+    }
+}
+
+/// `c[0..12, 0..32] (+)= a_panel · b_panel` over `kc` steps (see `MicroKernel::tile`).
+///
+/// # Safety
+/// The CPU supports AVX-512F; the operands are as `MicroKernel::tile` requires.
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn kernel_12x32<const PACKED: bool>(
+    kc: usize,
+    mut a: *const f32,
+    (rsa, csa): (isize, isize),
+    mut b: *const f32,
+    c: *mut f32,
+    rsc: isize,
+    load: bool,
+) {
+    const MR: usize = 12;
+    const NR: usize = 32;
+    let (rsa, csa) = if PACKED { (1, MR as isize) } else { (rsa, csa) };
+    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+    for i in 0..MR as isize {
+        _mm_prefetch::<_MM_HINT_T0>(c.offset(i * rsc) as *const i8);
+        _mm_prefetch::<_MM_HINT_T0>(c.offset(i * rsc + 31) as *const i8);
+    }
+    macro_rules! step {
+        ($off:expr) => {{
+            let b0 = _mm512_load_ps(b.add($off * NR));
+            let b1 = _mm512_load_ps(b.add($off * NR + 16));
+            let ap = a.offset($off * csa);
+            for (i, row) in acc.iter_mut().enumerate() {
+                let x = _mm512_set1_ps(*ap.offset(i as isize * rsa));
+                row[0] = _mm512_fmadd_ps(x, b0, row[0]);
+                row[1] = _mm512_fmadd_ps(x, b1, row[1]);
+            }
+        }};
+    }
+    let mut p = kc;
+    while p >= 4 {
+        if PACKED {
+            _mm_prefetch::<_MM_HINT_T0>(a.add(8 * MR) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(a.add(8 * MR + 16) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(a.add(8 * MR + 32) as *const i8);
+        }
+        step!(0);
+        step!(1);
+        step!(2);
+        step!(3);
+        a = a.offset(4 * csa);
+        b = b.add(4 * NR);
+        p -= 4;
+    }
+    while p > 0 {
+        step!(0);
+        a = a.offset(csa);
+        b = b.add(NR);
+        p -= 1;
+    }
+    for (i, row) in acc.iter().enumerate() {
+        let r = c.offset(i as isize * rsc);
+        if load {
+            _mm512_storeu_ps(r, _mm512_add_ps(_mm512_loadu_ps(r), row[0]));
+            _mm512_storeu_ps(r.add(16), _mm512_add_ps(_mm512_loadu_ps(r.add(16)), row[1]));
+        } else {
+            _mm512_storeu_ps(r, row[0]);
+            _mm512_storeu_ps(r.add(16), row[1]);
+        }
+    }
+}
