@@ -122,7 +122,7 @@ pub(super) unsafe fn gemm_call<T: Elem>(
 /// Workers a gemm-crate parallelism setting asks for (at least 1).
 pub(super) fn par_threads(par: gemm::Parallelism) -> usize {
     match par {
-        gemm::Parallelism::Rayon(0) => rayon::current_num_threads(),
+        gemm::Parallelism::Rayon(0) => super::team::threads(),
         gemm::Parallelism::Rayon(t) => t,
         gemm::Parallelism::None => 1,
     }

@@ -25,6 +25,7 @@ mod reduce_strided;
 mod rnn;
 pub mod scan_sort;
 pub mod sgemm;
+pub mod team;
 mod transpose;
 mod unary;
 pub mod vmath;
@@ -105,14 +106,10 @@ pub fn map_elems<T: Elem, U: Elem>(s: Strided, f: impl Fn(T) -> U + Sync + Send)
     let n = s.numel();
     let mut out = try_output::<U>(n)?;
     if let Some(c) = contiguous_elems::<T>(s)? {
-        if parallel(n) {
-            out.par_iter_mut()
-                .zip(c.par_iter())
-                .with_min_len(CHUNK)
-                .for_each(|(o, &v)| *o = f(v));
-        } else {
-            out.iter_mut().zip(c).for_each(|(o, &v)| *o = f(v));
-        }
+        for_each_chunk(&mut out, CHUNK, n, |i, o| {
+            let xs = &c[i * CHUNK..i * CHUNK + o.len()];
+            o.iter_mut().zip(xs).for_each(|(o, &v)| *o = f(v));
+        });
         return Ok(out);
     }
     let src = elems::<T>(s)?;
@@ -154,6 +151,7 @@ pub fn parallel_enabled() -> bool {
 /// was already running with another size (the caller warns), else None.
 pub fn set_num_threads(n: usize) -> Option<usize> {
     set_parallel(n > 1);
+    team::set_threads(n);
     if n <= 1 {
         return None;
     }
@@ -191,9 +189,7 @@ pub fn for_each_chunk<T: Send>(
         return;
     }
     if parallel(work) {
-        out.par_chunks_mut(size)
-            .enumerate()
-            .for_each(|(i, c)| f(i, c));
+        team::for_each_chunk(out, size, f);
     } else {
         out.chunks_mut(size).enumerate().for_each(|(i, c)| f(i, c));
     }
@@ -233,16 +229,14 @@ pub fn fill_strided<U: Send, const N: usize>(
 ) {
     let n = out.len();
     if parallel(n) {
-        out.par_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(c, chunk)| {
-                let start = c * CHUNK;
-                let mut i = 0;
-                for_each_offset(shape, strides, base, start, start + chunk.len(), |o| {
-                    chunk[i] = f(o);
-                    i += 1;
-                });
+        team::for_each_chunk(out, CHUNK, |c, chunk| {
+            let start = c * CHUNK;
+            let mut i = 0;
+            for_each_offset(shape, strides, base, start, start + chunk.len(), |o| {
+                chunk[i] = f(o);
+                i += 1;
             });
+        });
     } else {
         let mut i = 0;
         for_each_offset(shape, strides, base, 0, n, |o| {
@@ -272,16 +266,13 @@ pub fn zip_elems<A: Elem, B: Elem, U: Elem>(
     if both {
         let xa = &sa[la.offset..la.offset + n];
         let xb = &sb[lb.offset..lb.offset + n];
-        if parallel(n) {
-            out.par_iter_mut()
-                .zip(xa.par_iter().zip(xb.par_iter()))
-                .with_min_len(CHUNK)
+        for_each_chunk(&mut out, CHUNK, n, |c, o| {
+            let r = c * CHUNK..c * CHUNK + o.len();
+            let (xs, ys) = (&xa[r.clone()], &xb[r]);
+            o.iter_mut()
+                .zip(xs.iter().zip(ys))
                 .for_each(|(o, (&x, &y))| *o = f(x, y));
-        } else {
-            out.iter_mut()
-                .zip(xa.iter().zip(xb))
-                .for_each(|(o, (&x, &y))| *o = f(x, y));
-        }
+        });
         return Ok(out);
     }
     // A scalar operand (all strides zero) against a contiguous one.

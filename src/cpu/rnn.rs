@@ -13,7 +13,6 @@ use crate::dtype::{DType, Elem};
 use crate::error::Result;
 use crate::storage::Storage;
 use num_traits::Float;
-use rayon::prelude::*;
 use std::ops::Range;
 
 /// σ and tanh for the working type (SIMD-friendly float32 versions for f32).
@@ -112,7 +111,7 @@ impl Dims {
             return (1, false);
         }
         let step = self.n * 4 * self.h * self.h;
-        let threads = rayon::current_num_threads();
+        let threads = super::team::threads();
         let parts = threads.min(self.n / MIN_PART_ROWS).max(1);
         if parts > 1 && step.saturating_mul(self.steps) >= LAYER_PAR_WORK {
             (parts, false)
@@ -132,9 +131,16 @@ fn for_parts(n: usize, parts: usize, f: impl Fn(Range<usize>) -> Result<()> + Sy
     if parts == 1 {
         return f(0..n);
     }
-    (0..parts)
-        .into_par_iter()
-        .try_for_each(|p| f(part_rows(n, parts, p)))
+    let failed = std::sync::Mutex::new(None);
+    super::team::run(parts, |p| {
+        if let Err(e) = f(part_rows(n, parts, p)) {
+            *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+        }
+    });
+    match failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// A `[blocks, n, width]` output written by several parts, each only in its own batch rows.

@@ -3,7 +3,6 @@
 
 use super::kernel::{MicroKernel, MAX_TILE};
 use super::scratch::with_scratch;
-use rayon::prelude::*;
 
 /// A read-only strided matrix.
 #[derive(Clone, Copy)]
@@ -314,7 +313,7 @@ unsafe fn split<K: MicroKernel>(
     }
     let by_rows = mt >= nt;
     let tiles = if by_rows { mt } else { nt };
-    (0..parts).into_par_iter().for_each(|t| {
+    crate::cpu::team::run(parts, |t| {
         // Whole structs (Send + Sync), not their raw-pointer fields.
         let (a, b, c) = (a, b, c);
         let (lo, hi) = (tiles * t / parts, tiles * (t + 1) / parts);
