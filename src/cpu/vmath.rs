@@ -157,15 +157,40 @@ pub(super) fn has_avx2_fma() -> bool {
     *HAS.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
 }
 
+/// Whether 512-bit code may run: the CPU has AVX-512F (with AVX2 and FMA) and
+/// `RTORCH_ISA=avx2` does not keep rtorch on its AVX2 code (for comparisons).
+#[cfg(target_arch = "x86_64")]
+pub fn has_avx512() -> bool {
+    use std::sync::OnceLock;
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| {
+        has_avx2_fma()
+            && is_x86_feature_detected!("avx512f")
+            && !std::env::var("RTORCH_ISA").is_ok_and(|v| v.eq_ignore_ascii_case("avx2"))
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn map_avx512(src: &[f32], dst: &mut [f32], f: impl Fn(f32) -> f32) {
+    dst.iter_mut().zip(src).for_each(|(d, &s)| *d = f(s));
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn map_avx2(src: &[f32], dst: &mut [f32], f: impl Fn(f32) -> f32) {
     dst.iter_mut().zip(src).for_each(|(d, &s)| *d = f(s));
 }
 
-/// `dst[i] = f(src[i])` (equal lengths), with AVX2 code when the CPU has it.
+/// `dst[i] = f(src[i])` (equal lengths), with AVX-512 or AVX2 code when the CPU has it.
 #[inline(always)]
 pub fn map_f32(src: &[f32], dst: &mut [f32], f: impl Fn(f32) -> f32) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the CPU supports the features the function is compiled for.
+        unsafe { map_avx512(src, dst, f) };
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         // SAFETY: the CPU supports the features the function is compiled for.
@@ -181,9 +206,21 @@ unsafe fn map_inplace_avx2(buf: &mut [f32], f: impl Fn(f32) -> f32) {
     buf.iter_mut().for_each(|v| *v = f(*v));
 }
 
-/// `buf[i] = f(buf[i])`, with AVX2 code when the CPU has it.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn map_inplace_avx512(buf: &mut [f32], f: impl Fn(f32) -> f32) {
+    buf.iter_mut().for_each(|v| *v = f(*v));
+}
+
+/// `buf[i] = f(buf[i])`, with AVX-512 or AVX2 code when the CPU has it.
 #[inline(always)]
 pub fn map_f32_inplace(buf: &mut [f32], f: impl Fn(f32) -> f32) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the CPU supports the features the function is compiled for.
+        unsafe { map_inplace_avx512(buf, f) };
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         // SAFETY: the CPU supports the features the function is compiled for.
@@ -194,34 +231,40 @@ pub fn map_f32_inplace(buf: &mut [f32], f: impl Fn(f32) -> f32) {
 }
 
 /// Softmax (or log-softmax) of one float32 row in three passes over `x`/`y` (max; exp and
-/// sum; scale), each a SIMD loop over 8-lane chunks (no bounds checks inside).
+/// sum; scale), each a SIMD loop over 16- or 32-lane chunks (no bounds checks inside).
 #[inline(always)]
 fn softmax_row_body(x: &[f32], y: &mut [f32], log: bool) {
     let y = &mut y[..x.len()];
-    let mut mx = [f32::NEG_INFINITY; 8];
-    for c in x.chunks_exact(8) {
-        for k in 0..8 {
-            // NaN propagates: a NaN lane makes the row NaN below.
-            mx[k] = if c[k] > mx[k] || c[k].is_nan() {
-                c[k]
-            } else {
-                mx[k]
-            };
+    // The max in 32 lanes (four independent vector chains; one chain is bound by the
+    // compare-and-select latency), NaNs flagged on the side.
+    let mut mx = [f32::NEG_INFINITY; 32];
+    let mut nan = [0u32; 32];
+    for c in x.chunks_exact(32) {
+        for k in 0..32 {
+            mx[k] = if c[k] > mx[k] { c[k] } else { mx[k] };
+            nan[k] |= c[k].is_nan() as u32;
         }
     }
-    let tail = x.len() / 8 * 8;
-    let m = x[tail..]
+    let tail32 = x.len() / 32 * 32;
+    let m = x[tail32..]
         .iter()
         .chain(mx.iter())
         .fold(
             f32::NEG_INFINITY,
             |a, &b| if b > a || b.is_nan() { b } else { a },
         );
+    // NaN propagates: a NaN anywhere makes the row NaN below.
+    let m = if nan.iter().any(|&f| f != 0) {
+        f32::NAN
+    } else {
+        m
+    };
+    let tail = x.len() / 16 * 16;
     // A row of -inf (or +inf) gets m = 0 so that x - m keeps the infinities' meaning.
     let m = if m.is_infinite() { 0.0 } else { m };
-    let mut acc = [0f32; 8];
-    for (xc, yc) in x.chunks_exact(8).zip(y.chunks_exact_mut(8)) {
-        for k in 0..8 {
+    let mut acc = [0f32; 16];
+    for (xc, yc) in x.chunks_exact(16).zip(y.chunks_exact_mut(16)) {
+        for k in 0..16 {
             let e = exp_f32(xc[k] - m);
             yc[k] = e;
             acc[k] += e;
@@ -277,8 +320,20 @@ unsafe fn softmax_row_avx2(x: &[f32], y: &mut [f32], log: bool) {
     softmax_row_body(x, y, log)
 }
 
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn softmax_row_avx512(x: &[f32], y: &mut [f32], log: bool) {
+    softmax_row_body(x, y, log)
+}
+
 /// Softmax (or log-softmax) of a float32 row into `y`.
 pub fn softmax_row_f32(x: &[f32], y: &mut [f32], log: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the CPU supports the features the function is compiled for.
+        unsafe { softmax_row_avx512(x, y, log) };
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         // SAFETY: the CPU supports the features the function is compiled for.

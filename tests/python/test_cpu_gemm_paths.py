@@ -178,12 +178,13 @@ def test_unfold_padding_is_zero(stride, padding, dilation):
     np.testing.assert_array_equal(cols, ref)
 
 
-# ---- the AVX2 kernel on CPUs that would choose the AVX-512 one
+# ---- the AVX2 code on CPUs that would choose the AVX-512 one
 
 
-def test_avx2_kernel_when_chosen_by_environment():
-    """`RTORCH_SGEMM=avx2` keeps the 6×16 AVX2 kernel: a fresh process (the choice is made
-    once) checks float32 products of several shapes and layouts against float64 NumPy."""
+def test_avx2_code_when_chosen_by_environment():
+    """`RTORCH_ISA=avx2` keeps the 6×16 AVX2 GEMM kernel and the AVX2 builds of the
+    vectorised math: a fresh process (the choice is made once) checks float32 products of
+    several shapes and layouts, softmax (with a NaN row) and tanh against float64 NumPy."""
     import os
     import subprocess
     import sys
@@ -198,9 +199,18 @@ for m, k, n in [(1, 16, 1), (37, 70, 45), (256, 300, 129), (5, 64, 2000)]:
     ref = a.astype(np.float64) @ b.astype(np.float64)
     tol = 1e-5 * (np.abs(a).astype(np.float64) @ np.abs(b).astype(np.float64)) + 1e-6
     assert np.all(np.abs(got - ref) <= tol), (m, k, n)
+x = rng.standard_normal((7, 1000)).astype(np.float32) * 4
+x[3, 17] = np.nan
+e = np.exp(x.astype(np.float64) - x.astype(np.float64).max(-1, keepdims=True))
+want = e / e.sum(-1, keepdims=True)
+got = torch.softmax(torch.from_numpy(x), dim=-1).numpy()
+assert np.isnan(got[3]).all() and not np.isnan(np.delete(got, 3, 0)).any()
+ok = ~np.isnan(want)
+assert np.allclose(got[ok], want[ok], rtol=1e-5, atol=1e-7)
+assert np.allclose(torch.tanh(torch.from_numpy(x)).numpy()[ok], np.tanh(x.astype(np.float64))[ok], rtol=1e-6, atol=1e-6)
 print("ok")
 """
-    env = dict(os.environ, RTORCH_SGEMM="avx2")
+    env = dict(os.environ, RTORCH_ISA="avx2")
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
     )

@@ -31,7 +31,7 @@ pub enum Isa {
 }
 
 /// The widest kernel this CPU runs (AVX-512F, else AVX2 + FMA), detected once;
-/// `RTORCH_SGEMM=avx2` keeps the AVX2 kernel on AVX-512 CPUs (for comparisons).
+/// `RTORCH_ISA=avx2` keeps the AVX2 kernel on AVX-512 CPUs (for comparisons).
 pub fn isa() -> Option<Isa> {
     #[cfg(target_arch = "x86_64")]
     {
@@ -41,8 +41,7 @@ pub fn isa() -> Option<Isa> {
             if !(has!("avx2") && has!("fma")) {
                 return None;
             }
-            let narrow = std::env::var("RTORCH_SGEMM").is_ok_and(|v| v == "avx2");
-            Some(if has!("avx512f") && !narrow {
+            Some(if crate::cpu::vmath::has_avx512() {
                 Isa::Avx512
             } else {
                 Isa::Avx2
