@@ -118,6 +118,9 @@ unsafe fn block<K: MicroKernel>(
         let packed = (1, mr_full as isize);
         if mr == mr_full && nr == nr_full && csc == 1 {
             K::tile::<true>(kc, apan, packed, bpan, ct, rsc, load);
+        } else if csc == 1 && K::tile_part::<true>(kc, apan, packed, bpan, ct, rsc, load, (mr, nr))
+        {
+            // The kernel wrote the edge tile's part itself.
         } else {
             // Edge or non-unit column stride: compute the full tile aside, write the part
             // that exists.
@@ -207,19 +210,30 @@ unsafe fn direct<K: MicroKernel>(
             let bpan = bp.add(jr * kc);
             let ct = c.ptr.offset(ir as isize * c.rs + (jc + jr) as isize * c.cs);
             let full = mr == mr_full && nr == nr_full && c.cs == 1;
-            let mut tile = [0f32; MAX_TILE];
-            let (dst, rs) = if full {
-                (ct, c.rs)
-            } else {
-                (tile.as_mut_ptr(), nr_full as isize)
+            // A full row panel is read in place, the last short one from its packed copy.
+            let run = |dst: *mut f32, rs: isize, ld: bool, part: Option<(usize, usize)>| {
+                let tp = (1, mr_full as isize);
+                match (mr == mr_full, part) {
+                    (true, None) => {
+                        K::tile::<false>(kc, arow, (rsa, csa), bpan, dst, rs, ld);
+                        true
+                    }
+                    (false, None) => {
+                        K::tile::<true>(kc, tail, tp, bpan, dst, rs, ld);
+                        true
+                    }
+                    (true, Some(p)) => {
+                        K::tile_part::<false>(kc, arow, (rsa, csa), bpan, dst, rs, ld, p)
+                    }
+                    (false, Some(p)) => K::tile_part::<true>(kc, tail, tp, bpan, dst, rs, ld, p),
+                }
             };
-            let ld = load && full;
-            if mr == mr_full {
-                K::tile::<false>(kc, arow, (rsa, csa), bpan, dst, rs, ld);
-            } else {
-                K::tile::<true>(kc, tail, (1, mr_full as isize), bpan, dst, rs, ld);
-            }
-            if !full {
+            if full {
+                run(ct, c.rs, load, None);
+            } else if !(c.cs == 1 && run(ct, c.rs, load, Some((mr, nr)))) {
+                // Computed aside, the part that exists copied out.
+                let mut tile = [0f32; MAX_TILE];
+                run(tile.as_mut_ptr(), nr_full as isize, false, None);
                 write_tile(&tile, nr_full, (mr, nr), ct, (c.rs, c.cs), load);
             }
             jr += nr_full;

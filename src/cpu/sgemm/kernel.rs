@@ -42,6 +42,26 @@ pub trait MicroKernel {
         load: bool,
     );
 
+    /// As `tile`, writing only the top-left `mr × nr` of the tile (an edge tile); returns
+    /// false, having done nothing, when the kernel has no such variant (the driver then
+    /// computes the tile aside and copies the part that exists).
+    ///
+    /// # Safety
+    /// As for `tile`, with only the `mr × nr` part of the tile at `c` writable.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile_part<const PACKED: bool>(
+        _kc: usize,
+        _a: *const f32,
+        _a_strides: (isize, isize),
+        _b: *const f32,
+        _c: *mut f32,
+        _rsc: isize,
+        _load: bool,
+        _part: (usize, usize),
+    ) -> bool {
+        false
+    }
+
     /// Packs an `mc × kc` block of A into `MR`-row panels (see `pack::pack_a`).
     ///
     /// # Safety

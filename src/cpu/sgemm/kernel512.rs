@@ -33,7 +33,22 @@ impl MicroKernel for Avx512 {
         rsc: isize,
         load: bool,
     ) {
-        kernel_12x32::<PACKED>(kc, a, a_strides, b, c, rsc, load)
+        kernel_12x32::<PACKED>(kc, a, a_strides, b, c, rsc, load, (12, 32))
+    }
+
+    #[inline(always)]
+    unsafe fn tile_part<const PACKED: bool>(
+        kc: usize,
+        a: *const f32,
+        a_strides: (isize, isize),
+        b: *const f32,
+        c: *mut f32,
+        rsc: isize,
+        load: bool,
+        part: (usize, usize),
+    ) -> bool {
+        kernel_12x32::<PACKED>(kc, a, a_strides, b, c, rsc, load, part);
+        true
     }
 
     unsafe fn pack_a(mc: usize, kc: usize, a: *const f32, s: (isize, isize), out: *mut f32) {
@@ -45,10 +60,14 @@ impl MicroKernel for Avx512 {
     }
 }
 
-/// `c[0..12, 0..32] (+)= a_panel · b_panel` over `kc` steps (see `MicroKernel::tile`).
+/// `c[0..12, 0..32] (+)= a_panel · b_panel` over `kc` steps (see `MicroKernel::tile`),
+/// of which only the top-left `mr × nr` is stored (masked stores: edge tiles need no copy
+/// through a buffer).
 ///
 /// # Safety
-/// The CPU supports AVX-512F; the operands are as `MicroKernel::tile` requires.
+/// The CPU supports AVX-512F; the operands are as `MicroKernel::tile` requires, with the
+/// `mr × nr` part of the tile at `c` writable.
+#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn kernel_12x32<const PACKED: bool>(
     kc: usize,
@@ -58,6 +77,7 @@ unsafe fn kernel_12x32<const PACKED: bool>(
     c: *mut f32,
     rsc: isize,
     load: bool,
+    (mr, nr): (usize, usize),
 ) {
     const MR: usize = 12;
     const NR: usize = 32;
@@ -100,14 +120,19 @@ unsafe fn kernel_12x32<const PACKED: bool>(
         b = b.add(NR);
         p -= 1;
     }
-    for (i, row) in acc.iter().enumerate() {
+    let lanes = |n: usize| -> __mmask16 { ((1u32 << n.min(16)) - 1) as __mmask16 };
+    let (m0, m1) = (lanes(nr), lanes(nr.saturating_sub(16)));
+    for (i, row) in acc.iter().enumerate().take(mr) {
         let r = c.offset(i as isize * rsc);
-        if load {
-            _mm512_storeu_ps(r, _mm512_add_ps(_mm512_loadu_ps(r), row[0]));
-            _mm512_storeu_ps(r.add(16), _mm512_add_ps(_mm512_loadu_ps(r.add(16)), row[1]));
+        let (lo, hi) = if load {
+            (
+                _mm512_add_ps(_mm512_maskz_loadu_ps(m0, r), row[0]),
+                _mm512_add_ps(_mm512_maskz_loadu_ps(m1, r.add(16)), row[1]),
+            )
         } else {
-            _mm512_storeu_ps(r, row[0]);
-            _mm512_storeu_ps(r.add(16), row[1]);
-        }
+            (row[0], row[1])
+        };
+        _mm512_mask_storeu_ps(r, m0, lo);
+        _mm512_mask_storeu_ps(r.add(16), m1, hi);
     }
 }
