@@ -42,10 +42,12 @@ pub(crate) fn fill_rows<T: Sync, A: Send>(
     }
     let m = out.len();
     if super::parallel(m * k) && m > 1 {
-        out.par_iter_mut()
-            .zip(data.par_chunks(k))
-            .with_min_len((PAR_THRESHOLD / k).max(1) / 4 + 1)
-            .for_each(|(o, r)| *o = f(r));
+        // Runs of rows, each run one chunk of `out`.
+        let per = ((PAR_THRESHOLD / k).max(1) / 4 + 1).min(m);
+        super::team::for_each_chunk(out, per, |c, o| {
+            let rows = data[c * per * k..(c * per + o.len()) * k].chunks(k);
+            o.iter_mut().zip(rows).for_each(|(o, r)| *o = f(r));
+        });
     } else {
         out.iter_mut()
             .zip(data.chunks(k))
@@ -70,10 +72,12 @@ pub(crate) fn map_rows<T: Sync, A: Send>(
         return;
     }
     if super::parallel(m * k) && m > 1 {
-        out.par_chunks_mut(n)
-            .zip(data.par_chunks(k))
-            .with_min_len((PAR_THRESHOLD / k).max(1) / 4 + 1)
-            .for_each(|(o, r)| f(r, o));
+        // Runs of rows, each run one chunk of `out`.
+        let per = ((PAR_THRESHOLD / k).max(1) / 4 + 1).min(m);
+        super::team::for_each_chunk(out, per * n, |c, o| {
+            let rows = data[c * per * k..(c * per + o.len() / n) * k].chunks(k);
+            o.chunks_mut(n).zip(rows).for_each(|(o, r)| f(r, o));
+        });
     } else {
         out.chunks_mut(n)
             .zip(data.chunks(k))
