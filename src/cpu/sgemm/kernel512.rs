@@ -1,5 +1,5 @@
-//! The 12×32 register-blocked micro-kernel for AVX-512F: 24 zmm accumulators, per step two
-//! loads of packed B and twelve broadcasts of packed A.
+//! Register-blocked micro-kernels for AVX-512F: 12×32 (24 zmm accumulators, per step two
+//! loads of packed B and twelve broadcasts of packed A) and 24×16 for narrow products.
 
 use super::driver::Blocks;
 use super::kernel::MicroKernel;
@@ -35,7 +35,7 @@ impl MicroKernel for Avx512 {
         rsc: isize,
         load: bool,
     ) {
-        kernel_12x32::<PACKED>(kc, a, a_strides, b, c, rsc, load, (12, 32))
+        kernel_avx512::<12, 2, PACKED>(kc, a, a_strides, b, c, rsc, load, (12, 32))
     }
 
     #[inline(always)]
@@ -49,7 +49,7 @@ impl MicroKernel for Avx512 {
         load: bool,
         part: (usize, usize),
     ) -> bool {
-        kernel_12x32::<PACKED>(kc, a, a_strides, b, c, rsc, load, part);
+        kernel_avx512::<12, 2, PACKED>(kc, a, a_strides, b, c, rsc, load, part);
         true
     }
 
@@ -62,7 +62,60 @@ impl MicroKernel for Avx512 {
     }
 }
 
-/// `c[0..12, 0..32] (+)= a_panel · b_panel` over `kc` steps (see `MicroKernel::tile`),
+/// The AVX-512F kernel for products at most 16 columns wide (24×16): a 32-column tile would
+/// leave half its lanes idle there (the LSTM's per-step `W · hᵀ` with 16 batch rows per
+/// thread).
+pub struct Avx512Narrow;
+
+impl MicroKernel for Avx512Narrow {
+    const MR: usize = 24;
+    const NR: usize = 16;
+    /// The wide kernel's blocks and order (a 24-row A panel, 18 KiB at KC 192, stays in L1).
+    const A_IN_L1: bool = true;
+    const BLOCKS: Blocks = Blocks {
+        mc: 1008,
+        kc: 192,
+        nc: 1024,
+    };
+
+    #[inline(always)]
+    unsafe fn tile<const PACKED: bool>(
+        kc: usize,
+        a: *const f32,
+        a_strides: (isize, isize),
+        b: *const f32,
+        c: *mut f32,
+        rsc: isize,
+        load: bool,
+    ) {
+        kernel_avx512::<24, 1, PACKED>(kc, a, a_strides, b, c, rsc, load, (24, 16))
+    }
+
+    #[inline(always)]
+    unsafe fn tile_part<const PACKED: bool>(
+        kc: usize,
+        a: *const f32,
+        a_strides: (isize, isize),
+        b: *const f32,
+        c: *mut f32,
+        rsc: isize,
+        load: bool,
+        part: (usize, usize),
+    ) -> bool {
+        kernel_avx512::<24, 1, PACKED>(kc, a, a_strides, b, c, rsc, load, part);
+        true
+    }
+
+    unsafe fn pack_a(mc: usize, kc: usize, a: *const f32, s: (isize, isize), out: *mut f32) {
+        pack::pack_a::<24>(mc, kc, a, s.0, s.1, out)
+    }
+
+    unsafe fn pack_b(kc: usize, nc: usize, b: *const f32, s: (isize, isize), out: *mut f32) {
+        pack::pack_b::<16>(kc, nc, b, s.0, s.1, out)
+    }
+}
+
+/// `c[0..MR, 0..16·W] (+)= a_panel · b_panel` over `kc` steps (see `MicroKernel::tile`),
 /// of which only the top-left `mr × nr` is stored (masked stores: edge tiles need no copy
 /// through a buffer).
 ///
@@ -71,7 +124,7 @@ impl MicroKernel for Avx512 {
 /// `mr × nr` part of the tile at `c` writable.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn kernel_12x32<const PACKED: bool>(
+unsafe fn kernel_avx512<const MR: usize, const W: usize, const PACKED: bool>(
     kc: usize,
     mut a: *const f32,
     (rsa, csa): (isize, isize),
@@ -81,60 +134,59 @@ unsafe fn kernel_12x32<const PACKED: bool>(
     load: bool,
     (mr, nr): (usize, usize),
 ) {
-    const MR: usize = 12;
-    const NR: usize = 32;
+    let nrw = 16 * W;
     let (rsa, csa) = if PACKED { (1, MR as isize) } else { (rsa, csa) };
-    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+    let mut acc = [[_mm512_setzero_ps(); W]; MR];
     for i in 0..MR as isize {
         _mm_prefetch::<_MM_HINT_T0>(c.offset(i * rsc) as *const i8);
-        _mm_prefetch::<_MM_HINT_T0>(c.offset(i * rsc + 31) as *const i8);
+        _mm_prefetch::<_MM_HINT_T0>(c.offset(i * rsc + nrw as isize - 1) as *const i8);
     }
     macro_rules! step {
         ($off:expr) => {{
-            let b0 = _mm512_load_ps(b.add($off * NR));
-            let b1 = _mm512_load_ps(b.add($off * NR + 16));
+            let bv: [__m512; W] =
+                core::array::from_fn(|w| _mm512_load_ps(b.add($off * nrw + 16 * w)));
             let ap = a.offset($off * csa);
             for (i, row) in acc.iter_mut().enumerate() {
                 let x = _mm512_set1_ps(*ap.offset(i as isize * rsa));
-                row[0] = _mm512_fmadd_ps(x, b0, row[0]);
-                row[1] = _mm512_fmadd_ps(x, b1, row[1]);
+                for w in 0..W {
+                    row[w] = _mm512_fmadd_ps(x, bv[w], row[w]);
+                }
             }
         }};
     }
     let mut p = kc;
     while p >= 4 {
         if PACKED {
-            _mm_prefetch::<_MM_HINT_T0>(a.add(8 * MR) as *const i8);
-            _mm_prefetch::<_MM_HINT_T0>(a.add(8 * MR + 16) as *const i8);
-            _mm_prefetch::<_MM_HINT_T0>(a.add(8 * MR + 32) as *const i8);
+            // The panel's next four steps, eight steps ahead.
+            for line in (0..4 * MR).step_by(16) {
+                _mm_prefetch::<_MM_HINT_T0>(a.add(8 * MR + line) as *const i8);
+            }
         }
         step!(0);
         step!(1);
         step!(2);
         step!(3);
         a = a.offset(4 * csa);
-        b = b.add(4 * NR);
+        b = b.add(4 * nrw);
         p -= 4;
     }
     while p > 0 {
         step!(0);
         a = a.offset(csa);
-        b = b.add(NR);
+        b = b.add(nrw);
         p -= 1;
     }
     let lanes = |n: usize| -> __mmask16 { ((1u32 << n.min(16)) - 1) as __mmask16 };
-    let (m0, m1) = (lanes(nr), lanes(nr.saturating_sub(16)));
     for (i, row) in acc.iter().enumerate().take(mr) {
         let r = c.offset(i as isize * rsc);
-        let (lo, hi) = if load {
-            (
-                _mm512_add_ps(_mm512_maskz_loadu_ps(m0, r), row[0]),
-                _mm512_add_ps(_mm512_maskz_loadu_ps(m1, r.add(16)), row[1]),
-            )
-        } else {
-            (row[0], row[1])
-        };
-        _mm512_mask_storeu_ps(r, m0, lo);
-        _mm512_mask_storeu_ps(r.add(16), m1, hi);
+        for (w, &v) in row.iter().enumerate() {
+            let (m, at) = (lanes(nr.saturating_sub(16 * w)), r.add(16 * w));
+            let v = if load {
+                _mm512_add_ps(_mm512_maskz_loadu_ps(m, at), v)
+            } else {
+                v
+            };
+            _mm512_mask_storeu_ps(at, m, v);
+        }
     }
 }

@@ -21,7 +21,7 @@ pub use driver::{Blocks, Mat, MatMut};
 #[cfg(target_arch = "x86_64")]
 pub use kernel::{Avx2, MicroKernel};
 #[cfg(target_arch = "x86_64")]
-pub use kernel512::Avx512;
+pub use kernel512::{Avx512, Avx512Narrow};
 
 /// The instruction sets a micro-kernel exists for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +110,17 @@ pub unsafe fn sgemm(
         // caller's contract.
         match isa {
             Isa::Avx2 => driver::run::<Avx2>((m, n, k), a, b, c, accumulate, threads, Avx2::BLOCKS),
+            // At most 16 columns (with more rows, so the product is not mirrored): the
+            // 16-column tile.
+            Isa::Avx512 if n <= 16 && m > n => driver::run::<Avx512Narrow>(
+                (m, n, k),
+                a,
+                b,
+                c,
+                accumulate,
+                threads,
+                Avx512Narrow::BLOCKS,
+            ),
             Isa::Avx512 => {
                 driver::run::<Avx512>((m, n, k), a, b, c, accumulate, threads, Avx512::BLOCKS)
             }

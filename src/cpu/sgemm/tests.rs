@@ -1,8 +1,10 @@
 //! Checks against an f64 triple loop, for every kernel this CPU runs: every edge remainder
-//! of the 6×16 and 12×32 tiles, row-major, column-major and padded strides, accumulate on
+//! of the 6×16, 12×32 and 24×16 tiles, row-major, column-major and padded strides, accumulate on
 //! and off (NaN in an unread destination), and small cache blocks that split every loop.
 
-use super::{isa, sgemm_blocked, Avx2, Avx512, Blocks, Isa, Mat, MatMut, MicroKernel};
+use super::{
+    isa, sgemm_blocked, Avx2, Avx512, Avx512Narrow, Blocks, Isa, Mat, MatMut, MicroKernel,
+};
 
 /// A product `c (+)= a · b` by one kernel: sizes, strided operands, accumulate, threads.
 type Run = unsafe fn((usize, usize, usize), Mat, Mat, MatMut, bool, usize);
@@ -45,6 +47,8 @@ fn runs() -> Vec<Run> {
             with_small_blocks::<Avx2>,
             with_kernel::<Avx512>,
             with_small_blocks::<Avx512>,
+            with_kernel::<Avx512Narrow>,
+            with_small_blocks::<Avx512Narrow>,
         ],
     }
 }
