@@ -6,6 +6,7 @@
 //! layer, and the gates, states and gradients are written straight into their final buffers.
 
 use super::matmul::gemm_call;
+use super::sgemm::{self, PackedA};
 use super::transpose::transpose_block;
 use super::{contiguous_or_gathered, try_output, try_zeroed, CpuBackend};
 use crate::backend::{LstmLayerGrads, LstmLayerOut, Strided};
@@ -54,34 +55,68 @@ const STEP_PAR_WORK: usize = 1 << 21;
 /// The fewest batch rows a part gets: below it the step GEMMs pad their 16-column tiles.
 const MIN_PART_ROWS: usize = 8;
 
-/// `dst [m, n] = a [m, k] · b [k, n]`, all row-major.
-fn gemm_rows<F: Elem>(
-    dst: &mut [F],
-    a: &[F],
-    b: &[F],
-    (m, n, k): (usize, usize, usize),
-    par: bool,
-) {
-    assert!(dst.len() >= m * n && a.len() >= m * k && b.len() >= k * n);
-    let par = if par {
-        gemm::Parallelism::Rayon(rayon::current_num_threads())
-    } else {
-        gemm::Parallelism::None
-    };
-    // SAFETY: the three buffers are separate and hold the m×n, m×k and k×n elements
-    // addressed with these strides (asserted above).
-    unsafe {
-        gemm_call(
-            dst,
-            a.as_ptr(),
-            [0, k, 1],
-            b.as_ptr(),
-            [0, n, 1],
+/// The left operand of every step's product: the recurrent weight (`W_hh` forward, read
+/// transposed backward). For the float32 kernel it is packed once per layer, so each step packs
+/// only the small state matrix and reads the weight as one sequential stream (the LSTM step
+/// `W[1024×256]·hᵀ[256×16]` measured ~1.6x faster than reading W's rows in place).
+struct StepWeight<'a, F> {
+    w: &'a [F],
+    /// Row and column strides of the `m × k` operand in `w`.
+    strides: [usize; 2],
+    m: usize,
+    k: usize,
+    packed: Option<PackedA>,
+}
+
+impl<'a, F: Elem> StepWeight<'a, F> {
+    /// The `m × k` operand at `w` with `strides`, for products with `n`-column states.
+    fn new(w: &'a [F], (m, k): (usize, usize), strides: [usize; 2], n: usize) -> Self {
+        let in_bounds = m == 0 || k == 0 || (m - 1) * strides[0] + (k - 1) * strides[1] < w.len();
+        assert!(in_bounds, "step weight outside its buffer");
+        let packed = if F::DTYPE == DType::F32 && sgemm::suits(k) {
+            let a = (w.as_ptr() as *const f32, strides[0] as isize, strides[1] as isize);
+            // SAFETY: F is f32 (checked); every strided element is below w.len() (asserted).
+            unsafe { PackedA::new(m, k, a, n) }
+        } else {
+            None
+        };
+        StepWeight {
+            w,
+            strides,
             m,
-            n,
             k,
-            par,
-        )
+            packed,
+        }
+    }
+
+    /// `dst [m, n] = W · b [k, n]`, both row-major, split over the pool with `par`.
+    fn mul(&self, dst: &mut [F], b: &[F], n: usize, par: bool) {
+        let (m, k) = (self.m, self.k);
+        assert!(dst.len() >= m * n && b.len() >= k * n);
+        let threads = if par { super::team::threads() } else { 1 };
+        match &self.packed {
+            // SAFETY: F is f32 whenever the weight was packed; dst and b are separate
+            // buffers holding the m×n and k×n elements addressed (asserted above).
+            Some(p) => unsafe {
+                let b = (b.as_ptr() as *const f32, n as isize, 1);
+                let c = (dst.as_mut_ptr() as *mut f32, n as isize, 1);
+                p.gemm(n, b, c, false, threads)
+            },
+            // SAFETY: as above; the weight's strided elements are in bounds (checked in new).
+            None => unsafe {
+                gemm_call(
+                    dst,
+                    self.w.as_ptr(),
+                    [0, self.strides[0], self.strides[1]],
+                    b.as_ptr(),
+                    [0, n, 1],
+                    m,
+                    n,
+                    k,
+                    gemm::Parallelism::Rayon(threads),
+                )
+            },
+        }
     }
 }
 
@@ -118,6 +153,14 @@ impl Dims {
         } else {
             (1, step >= STEP_PAR_WORK)
         }
+    }
+}
+
+impl Dims {
+    /// Batch rows of the largest part (the column count of each step's product).
+    fn part_rows(&self) -> usize {
+        let parts = self.plan().0;
+        self.n.div_ceil(parts)
     }
 }
 
@@ -187,7 +230,7 @@ struct Inputs<'a, F> {
     xw: &'a [F],
     h0: &'a [F],
     c0: &'a [F],
-    w: &'a [F],
+    w: StepWeight<'a, F>,
     b: Option<&'a [F]>,
 }
 
@@ -250,7 +293,7 @@ fn forward_rows<F: Act>(
         } else {
             h_in.copy_from_slice(unsafe { out.packed.rows(d.time(k - 1), &r) });
         }
-        gemm_rows(&mut zt, x.w, &ht, (g4, nb, h), step_par);
+        x.w.mul(&mut zt, &ht, nb, step_par);
         transpose(&zt, g4, nb, &mut z);
         let xt = rows_of(x.xw, t, n, g4, &r);
         for (zr, xr) in z.chunks_exact_mut(g4).zip(xt.chunks_exact(g4)) {
@@ -295,12 +338,12 @@ fn forward_rows<F: Act>(
     Ok(())
 }
 
-/// Back-propagation through time; `wt` is `W_hhᵀ` `[H, 4H]` row-major.
+/// Back-propagation through time; `wt` is `W_hhᵀ` `[H, 4H]`.
 fn backward<F: Act>(
     grad: &[F],
     gates: &[F],
     cells: &[F],
-    wt: &[F],
+    wt: &StepWeight<F>,
     d: Dims,
 ) -> Result<LstmLayerGrads> {
     let (n, h) = (d.n, d.h);
@@ -340,7 +383,7 @@ struct BackwardOut<F> {
 /// Back-propagation through time for batch rows `r`.
 fn backward_rows<F: Act>(
     s: &Saved<F>,
-    wt: &[F],
+    wt: &StepWeight<F>,
     d: Dims,
     r: Range<usize>,
     out: &BackwardOut<F>,
@@ -393,7 +436,7 @@ fn backward_rows<F: Act>(
             }
         }
         transpose(dz, nb, g4, &mut dzt);
-        gemm_rows(&mut dht, wt, &dzt, (h, nb, g4), step_par);
+        wt.mul(&mut dht, &dzt, nb, step_par);
         transpose(&dht, h, nb, &mut dh);
     }
     // SAFETY: this part's rows of the one-block outputs.
@@ -449,11 +492,12 @@ impl CpuBackend {
                 );
                 let ws = contiguous_or_gathered::<$F>(w_hh)?;
                 let bs = b_hh.map(contiguous_or_gathered::<$F>).transpose()?;
+                let (g4, rows) = (4 * d.h, d.part_rows());
                 let inputs = Inputs {
                     xw: &xs,
                     h0: &hs,
                     c0: &cs,
-                    w: &ws,
+                    w: StepWeight::new(&ws, (g4, d.h), [d.h, 1], rows),
                     b: bs.as_deref(),
                 };
                 Ok(Some(forward::<$F>(inputs, d)?))
@@ -493,8 +537,8 @@ impl CpuBackend {
                 let acts = contiguous_or_gathered::<$F>(gates)?;
                 let cs = contiguous_or_gathered::<$F>(cells)?;
                 let w = contiguous_or_gathered::<$F>(w_hh)?;
-                let mut wt = try_output::<$F>(w.len())?;
-                transpose(&w, 4 * h, h, &mut wt);
+                // W_hhᵀ read through W's strides.
+                let wt = StepWeight::new(&w, (h, 4 * h), [1, h], d.part_rows());
                 Ok(Some(backward::<$F>(&gs, &acts, &cs, &wt, d)?))
             }};
         }

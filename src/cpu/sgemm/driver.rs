@@ -360,3 +360,140 @@ unsafe fn split<K: MicroKernel>(
         }
     });
 }
+
+/// Floats an `m × k` A operand takes packed whole for kernel `K` (see `pack_whole_a`).
+pub fn whole_a_len<K: MicroKernel>(m: usize, k: usize) -> usize {
+    round_up(m, K::MR) * k
+}
+
+/// Packs all of `a` (`m × k`) once for `run_prepacked`: for each `KC`-deep slice of k
+/// (starting at `pc`, at `out + pc · round_up(m, MR)`), every row in `MR`-row panels.
+///
+/// # Safety
+/// The CPU runs `K`; every strided element of `a` is readable and `out` holds
+/// `whole_a_len::<K>(m, k)` writable floats.
+pub unsafe fn pack_whole_a<K: MicroKernel>(m: usize, k: usize, a: Mat, blk: Blocks, out: *mut f32) {
+    let mpad = round_up(m, K::MR);
+    let mut pc = 0;
+    while pc < k {
+        let kc = blk.kc.min(k - pc);
+        K::pack_a(
+            m,
+            kc,
+            a.ptr.offset(pc as isize * a.cs),
+            (a.rs, a.cs),
+            out.add(pc * mpad),
+        );
+        pc += kc;
+    }
+}
+
+/// `c (+)= a · b` with `a` packed by `pack_whole_a` (same `K`, same blocks), split over up
+/// to `threads` workers along the output's longer side.
+///
+/// # Safety
+/// As for `run`, with `ap` holding the packed `m × k` A operand.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn run_prepacked<K: MicroKernel>(
+    (m, n, k): (usize, usize, usize),
+    ap: *const f32,
+    b: Mat,
+    c: MatMut,
+    accumulate: bool,
+    threads: usize,
+    blk: Blocks,
+) {
+    if m == 0 || n == 0 || k == 0 {
+        // `pack_whole_a` holds nothing for k = 0: the plain driver clears or keeps c.
+        let a = Mat {
+            ptr: ap,
+            rs: 0,
+            cs: 0,
+        };
+        return run::<K>((m, n, k), a, b, c, accumulate, threads, blk);
+    }
+    let (mt, nt) = (m.div_ceil(K::MR), n.div_ceil(K::NR));
+    let parts = threads.min(mt.max(nt)).max(1);
+    let by_rows = mt >= nt;
+    let tiles = if by_rows { mt } else { nt };
+    let packed = Mat {
+        ptr: ap,
+        rs: 0,
+        cs: 0,
+    };
+    let part = |t: usize| {
+        // Whole structs (Send + Sync), not their raw-pointer fields.
+        let (packed, b, c) = (packed, b, c);
+        let ap = packed.ptr;
+        let (lo, hi) = (tiles * t / parts, tiles * (t + 1) / parts);
+        // SAFETY: part `t` owns rows (or columns) [lo, hi) of c in whole tiles, disjoint
+        // from the other parts' and inside the caller's bounds.
+        unsafe {
+            if by_rows {
+                let rows = (lo * K::MR, (hi * K::MR).min(m));
+                serial_prepacked::<K>(rows, (m, n, k), ap, b, c, accumulate, blk);
+            } else {
+                let (c0, c1) = (lo * K::NR, (hi * K::NR).min(n));
+                let sb = Mat {
+                    ptr: b.ptr.offset(c0 as isize * b.cs),
+                    ..b
+                };
+                let sc = MatMut {
+                    ptr: c.ptr.offset(c0 as isize * c.cs),
+                    ..c
+                };
+                serial_prepacked::<K>((0, m), (m, c1 - c0, k), ap, sb, sc, accumulate, blk);
+            }
+        }
+    };
+    if parts == 1 {
+        part(0);
+    } else {
+        crate::cpu::team::run(parts, part);
+    }
+}
+
+/// Rows `[r0, r1)` (`r0` a multiple of `MR`) of `c (+)= a · b` on this thread, `a` packed
+/// whole for `m` rows.
+///
+/// # Safety
+/// As for `run_prepacked`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn serial_prepacked<K: MicroKernel>(
+    (r0, r1): (usize, usize),
+    (m, n, k): (usize, usize, usize),
+    ap: *const f32,
+    b: Mat,
+    c: MatMut,
+    accumulate: bool,
+    blk: Blocks,
+) {
+    let mpad = round_up(m, K::MR);
+    // Row blocks keep whole panels: a multiple of MR.
+    let mcb = (blk.mc / K::MR).max(1) * K::MR;
+    let kcb = blk.kc.min(k);
+    let ncb = round_up(blk.nc.min(n), K::NR);
+    with_scratch(kcb * ncb, |bbuf| {
+        let mut jc = 0;
+        while jc < n {
+            let nc = blk.nc.min(n - jc);
+            let mut pc = 0;
+            while pc < k {
+                let kc = blk.kc.min(k - pc);
+                let load = accumulate || pc > 0;
+                let bsrc = b.ptr.offset(pc as isize * b.rs + jc as isize * b.cs);
+                K::pack_b(kc, nc, bsrc, (b.rs, b.cs), bbuf);
+                let slice = ap.add(pc * mpad);
+                let mut ic = r0;
+                while ic < r1 {
+                    let mc = mcb.min(r1 - ic);
+                    let cblk = c.ptr.offset(ic as isize * c.rs + jc as isize * c.cs);
+                    block::<K>(mc, nc, kc, slice.add(ic * kc), bbuf, cblk, c.rs, c.cs, load);
+                    ic += mc;
+                }
+                pc += kc;
+            }
+            jc += nc;
+        }
+    });
+}

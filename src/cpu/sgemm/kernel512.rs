@@ -6,114 +6,88 @@ use super::kernel::MicroKernel;
 use super::pack;
 use core::arch::x86_64::*;
 
-/// The AVX-512F kernel (12×32).
+/// Implements `MicroKernel` for an AVX-512F tile of `$mr` rows and `16·$w` columns: the A
+/// panel stays in L1 across a row of tiles (`A_IN_L1`) with the blocks tuned for the wide tile.
+macro_rules! avx512_tile {
+    ($name:ident, $mr:literal, $w:literal) => {
+        impl MicroKernel for $name {
+            const MR: usize = $mr;
+            const NR: usize = 16 * $w;
+            const A_IN_L1: bool = true;
+            const BLOCKS: Blocks = Blocks {
+                mc: 1008,
+                kc: 192,
+                nc: 1024,
+            };
+
+            #[inline(always)]
+            unsafe fn tile<const PACKED: bool>(
+                kc: usize,
+                a: *const f32,
+                a_strides: (isize, isize),
+                b: *const f32,
+                c: *mut f32,
+                rsc: isize,
+                load: bool,
+            ) {
+                let full = ($mr, 16 * $w);
+                kernel_avx512::<$mr, $w, PACKED>(kc, a, a_strides, b, c, rsc, load, full)
+            }
+
+            #[inline(always)]
+            unsafe fn tile_part<const PACKED: bool>(
+                kc: usize,
+                a: *const f32,
+                a_strides: (isize, isize),
+                b: *const f32,
+                c: *mut f32,
+                rsc: isize,
+                load: bool,
+                part: (usize, usize),
+            ) -> bool {
+                kernel_avx512::<$mr, $w, PACKED>(kc, a, a_strides, b, c, rsc, load, part);
+                true
+            }
+
+            unsafe fn pack_a(
+                mc: usize,
+                kc: usize,
+                a: *const f32,
+                s: (isize, isize),
+                out: *mut f32,
+            ) {
+                pack::pack_a::<$mr>(mc, kc, a, s.0, s.1, out)
+            }
+
+            unsafe fn pack_b(
+                kc: usize,
+                nc: usize,
+                b: *const f32,
+                s: (isize, isize),
+                out: *mut f32,
+            ) {
+                pack::pack_b::<{ 16 * $w }>(kc, nc, b, s.0, s.1, out)
+            }
+        }
+    };
+}
+
+/// The AVX-512F kernel (12×32). Blocks tuned on a Xeon with 48 KiB L1d and 2 MiB L2 per
+/// core: a `MR × KC` A panel (9 KiB) stays in L1 across a row of tiles while the packed
+/// `KC × NC` block of B (768 KiB) streams from L2 and the packed A block (760 KiB) from L3.
+/// Keeping B's panel in L1 instead (the AVX2 kernel's order) measured 10–20 % slower at
+/// 1024² and 2048²; NC 1024 rather than the whole width measured about 10 % faster at 2048²
+/// (a B block near the L2's size got evicted).
 pub struct Avx512;
 
-impl MicroKernel for Avx512 {
-    const MR: usize = 12;
-    const NR: usize = 32;
-    /// Tuned on a Xeon with 48 KiB L1d and 2 MiB L2 per core: a `MR × KC` A panel (9 KiB)
-    /// stays in L1 across a row of tiles while the packed `KC × NC` block of B (768 KiB)
-    /// streams from L2 and the packed A block (760 KiB) from L3. Keeping B's panel in L1
-    /// instead (the AVX2 kernel's order) measured 10–20 % slower at 1024² and 2048²; NC 1024
-    /// rather than the whole width measured about 10 % faster at 2048² (a B block near the
-    /// L2's size got evicted).
-    const A_IN_L1: bool = true;
-    const BLOCKS: Blocks = Blocks {
-        mc: 1008,
-        kc: 192,
-        nc: 1024,
-    };
-
-    #[inline(always)]
-    unsafe fn tile<const PACKED: bool>(
-        kc: usize,
-        a: *const f32,
-        a_strides: (isize, isize),
-        b: *const f32,
-        c: *mut f32,
-        rsc: isize,
-        load: bool,
-    ) {
-        kernel_avx512::<12, 2, PACKED>(kc, a, a_strides, b, c, rsc, load, (12, 32))
-    }
-
-    #[inline(always)]
-    unsafe fn tile_part<const PACKED: bool>(
-        kc: usize,
-        a: *const f32,
-        a_strides: (isize, isize),
-        b: *const f32,
-        c: *mut f32,
-        rsc: isize,
-        load: bool,
-        part: (usize, usize),
-    ) -> bool {
-        kernel_avx512::<12, 2, PACKED>(kc, a, a_strides, b, c, rsc, load, part);
-        true
-    }
-
-    unsafe fn pack_a(mc: usize, kc: usize, a: *const f32, s: (isize, isize), out: *mut f32) {
-        pack::pack_a::<12>(mc, kc, a, s.0, s.1, out)
-    }
-
-    unsafe fn pack_b(kc: usize, nc: usize, b: *const f32, s: (isize, isize), out: *mut f32) {
-        pack::pack_b::<32>(kc, nc, b, s.0, s.1, out)
-    }
-}
+avx512_tile!(Avx512, 12, 2);
 
 /// The AVX-512F kernel for products at most 16 columns wide (24×16): a 32-column tile would
 /// leave half its lanes idle there (the LSTM's per-step `W · hᵀ` with 16 batch rows per
-/// thread).
+/// thread). Its 24-row A panel (18 KiB at KC 192) also stays in L1.
 pub struct Avx512Narrow;
 
-impl MicroKernel for Avx512Narrow {
-    const MR: usize = 24;
-    const NR: usize = 16;
-    /// The wide kernel's blocks and order (a 24-row A panel, 18 KiB at KC 192, stays in L1).
-    const A_IN_L1: bool = true;
-    const BLOCKS: Blocks = Blocks {
-        mc: 1008,
-        kc: 192,
-        nc: 1024,
-    };
-
-    #[inline(always)]
-    unsafe fn tile<const PACKED: bool>(
-        kc: usize,
-        a: *const f32,
-        a_strides: (isize, isize),
-        b: *const f32,
-        c: *mut f32,
-        rsc: isize,
-        load: bool,
-    ) {
-        kernel_avx512::<24, 1, PACKED>(kc, a, a_strides, b, c, rsc, load, (24, 16))
-    }
-
-    #[inline(always)]
-    unsafe fn tile_part<const PACKED: bool>(
-        kc: usize,
-        a: *const f32,
-        a_strides: (isize, isize),
-        b: *const f32,
-        c: *mut f32,
-        rsc: isize,
-        load: bool,
-        part: (usize, usize),
-    ) -> bool {
-        kernel_avx512::<24, 1, PACKED>(kc, a, a_strides, b, c, rsc, load, part);
-        true
-    }
-
-    unsafe fn pack_a(mc: usize, kc: usize, a: *const f32, s: (isize, isize), out: *mut f32) {
-        pack::pack_a::<24>(mc, kc, a, s.0, s.1, out)
-    }
-
-    unsafe fn pack_b(kc: usize, nc: usize, b: *const f32, s: (isize, isize), out: *mut f32) {
-        pack::pack_b::<16>(kc, nc, b, s.0, s.1, out)
-    }
-}
+avx512_tile!(Avx512Narrow, 24, 1);
 
 /// `c[0..MR, 0..16·W] (+)= a_panel · b_panel` over `kc` steps (see `MicroKernel::tile`),
 /// of which only the top-left `mr × nr` is stored (masked stores: edge tiles need no copy

@@ -11,6 +11,7 @@ mod kernel;
 mod kernel512;
 #[cfg(target_arch = "x86_64")]
 mod pack;
+mod prepacked;
 #[cfg(target_arch = "x86_64")]
 mod scratch;
 #[cfg(all(test, target_arch = "x86_64"))]
@@ -22,6 +23,7 @@ pub use driver::{Blocks, Mat, MatMut};
 pub use kernel::{Avx2, MicroKernel};
 #[cfg(target_arch = "x86_64")]
 pub use kernel512::{Avx512, Avx512Narrow};
+pub use prepacked::PackedA;
 
 /// The instruction sets a micro-kernel exists for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

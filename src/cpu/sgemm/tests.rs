@@ -1,9 +1,11 @@
 //! Checks against an f64 triple loop, for every kernel this CPU runs: every edge remainder
 //! of the 6×16, 12×32 and 24×16 tiles, row-major, column-major and padded strides, accumulate on
-//! and off (NaN in an unread destination), and small cache blocks that split every loop.
+//! and off (NaN in an unread destination), small cache blocks that split every loop, and
+//! A packed once ahead of the product (`PackedA`).
 
 use super::{
-    isa, sgemm_blocked, Avx2, Avx512, Avx512Narrow, Blocks, Isa, Mat, MatMut, MicroKernel,
+    driver, isa, sgemm_blocked, Avx2, Avx512, Avx512Narrow, Blocks, Isa, Mat, MatMut, MicroKernel,
+    PackedA,
 };
 
 /// A product `c (+)= a · b` by one kernel: sizes, strided operands, accumulate, threads.
@@ -37,19 +39,95 @@ unsafe fn with_small_blocks<K: MicroKernel>(
     sgemm_blocked::<K>(mnk, a, b, c, acc, threads, blk)
 }
 
-/// Every kernel (and blocking) this CPU can run.
+/// A packed once (`pack_whole_a`), then the product from the packed copy.
+unsafe fn prepacked<K: MicroKernel>(
+    mnk: (usize, usize, usize),
+    a: Mat,
+    b: Mat,
+    c: MatMut,
+    acc: bool,
+    threads: usize,
+    blk: Blocks,
+) {
+    let mut ap = vec![f32::NAN; driver::whole_a_len::<K>(mnk.0, mnk.2)];
+    driver::pack_whole_a::<K>(mnk.0, mnk.2, a, blk, ap.as_mut_ptr());
+    driver::run_prepacked::<K>(mnk, ap.as_ptr(), b, c, acc, threads, blk)
+}
+
+unsafe fn with_prepacked<K: MicroKernel>(
+    mnk: (usize, usize, usize),
+    a: Mat,
+    b: Mat,
+    c: MatMut,
+    acc: bool,
+    threads: usize,
+) {
+    prepacked::<K>(mnk, a, b, c, acc, threads, K::BLOCKS)
+}
+
+unsafe fn with_prepacked_small_blocks<K: MicroKernel>(
+    mnk: (usize, usize, usize),
+    a: Mat,
+    b: Mat,
+    c: MatMut,
+    acc: bool,
+    threads: usize,
+) {
+    let blk = Blocks {
+        mc: 2 * K::MR,
+        kc: 24,
+        nc: 2 * K::NR,
+    };
+    prepacked::<K>(mnk, a, b, c, acc, threads, blk)
+}
+
+/// The public pre-packed operand (its own choice of tile).
+unsafe fn with_packed_a(
+    (m, n, k): (usize, usize, usize),
+    a: Mat,
+    b: Mat,
+    c: MatMut,
+    acc: bool,
+    threads: usize,
+) {
+    match PackedA::new(m, k, (a.ptr, a.rs, a.cs), n) {
+        Some(p) => {
+            assert_eq!(p.shape(), (m, k));
+            p.gemm(n, (b.ptr, b.rs, b.cs), (c.ptr, c.rs, c.cs), acc, threads)
+        }
+        // Only empty operands are refused on a CPU with a kernel.
+        None => {
+            assert!(m == 0 || k == 0);
+            with_kernel::<Avx2>((m, n, k), a, b, c, acc, threads)
+        }
+    }
+}
+
+/// Every kernel (and blocking, plain and pre-packed) this CPU can run.
 fn runs() -> Vec<Run> {
+    let mut all: Vec<Run> = vec![
+        with_kernel::<Avx2>,
+        with_small_blocks::<Avx2>,
+        with_prepacked::<Avx2>,
+        with_prepacked_small_blocks::<Avx2>,
+        with_packed_a,
+    ];
     match isa() {
         None => vec![],
-        Some(Isa::Avx2) => vec![with_kernel::<Avx2>, with_small_blocks::<Avx2>],
-        Some(Isa::Avx512) => vec![
-            with_kernel::<Avx2>,
-            with_small_blocks::<Avx2>,
-            with_kernel::<Avx512>,
-            with_small_blocks::<Avx512>,
-            with_kernel::<Avx512Narrow>,
-            with_small_blocks::<Avx512Narrow>,
-        ],
+        Some(Isa::Avx2) => all,
+        Some(Isa::Avx512) => {
+            all.extend([
+                with_kernel::<Avx512> as Run,
+                with_small_blocks::<Avx512>,
+                with_prepacked::<Avx512>,
+                with_prepacked_small_blocks::<Avx512>,
+                with_kernel::<Avx512Narrow>,
+                with_small_blocks::<Avx512Narrow>,
+                with_prepacked::<Avx512Narrow>,
+                with_prepacked_small_blocks::<Avx512Narrow>,
+            ]);
+            all
+        }
     }
 }
 
