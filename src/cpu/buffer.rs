@@ -72,7 +72,6 @@ pub fn try_zeroed<T: Elem>(n: usize) -> Result<Vec<T>> {
 /// Zeroes the first `n` elements of an empty cached block with room for them, on the pool when
 /// large (a cached block is often several megabytes, and the clearing pass is memory-bound).
 fn clear_cached<T: Elem>(v: &mut Vec<T>, n: usize) {
-    use rayon::prelude::*;
     let clear = |c: &mut [std::mem::MaybeUninit<T>]| {
         c.iter_mut().for_each(|x| {
             x.write(T::default());
@@ -80,7 +79,7 @@ fn clear_cached<T: Elem>(v: &mut Vec<T>, n: usize) {
     };
     let spare = &mut v.spare_capacity_mut()[..n];
     if super::parallel(n) {
-        spare.par_chunks_mut(1 << 16).for_each(clear);
+        super::team::for_each_chunk(spare, 1 << 16, |_, c| clear(c));
     } else {
         clear(spare);
     }

@@ -8,7 +8,6 @@ use crate::dtype::{DType, Elem};
 use crate::error::Result;
 use crate::storage::Storage;
 use num_traits::Float;
-use rayon::prelude::*;
 
 fn affine<F: Float + Elem>(
     x: &[F],
@@ -67,7 +66,7 @@ fn sums<F: Float + Elem>(
         (F::from_f64(sg), F::from_f64(sgx))
     };
     let pairs: Vec<(F, F)> = if super::parallel(g.len()) && c > 1 {
-        (0..c).into_par_iter().map(channel).collect()
+        super::team::map(c, channel)
     } else {
         (0..c).map(channel).collect()
     };

@@ -181,11 +181,15 @@ pub fn max_pool<F: Float + Elem + Send + Sync>(
         max_pool_plane(&x[p * h * w..(p + 1) * h * w], (h, w), win, ow, dv, di)
     };
     if super::parallel(work) {
-        use rayon::prelude::*;
-        vals.par_chunks_mut(l)
-            .zip(idx.par_chunks_mut(l))
-            .enumerate()
-            .for_each(|(p, (dv, di))| plane(p, dv, di));
+        let (vs, is) = (
+            super::team::SharedMut::new(&mut vals),
+            super::team::SharedMut::new(&mut idx),
+        );
+        super::team::run(planes, |p| {
+            // SAFETY: plane p's outputs belong to part p only.
+            let (dv, di) = unsafe { (vs.range(p * l..(p + 1) * l), is.range(p * l..(p + 1) * l)) };
+            plane(p, dv, di)
+        });
     } else {
         for (p, (dv, di)) in vals.chunks_mut(l).zip(idx.chunks_mut(l)).enumerate() {
             plane(p, dv, di);

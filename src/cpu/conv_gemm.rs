@@ -1,5 +1,5 @@
 //! 2-D convolution (forward, input gradient, weight gradient) as GEMMs per image, the images
-//! spread over the rayon pool, each worker with its own scratch (no batch-sized temporaries).
+//! spread over the team, each run of images with its own scratch (no batch-sized temporaries).
 //!
 //! Stride 1 uses "shifted views" instead of an im2col matrix: the image is copied once into
 //! zero-padded planes of `hp × wp` elements, and the output is computed on a grid as wide as
@@ -21,7 +21,6 @@ use crate::dtype::{DType, Elem};
 use crate::error::Result;
 use crate::storage::Storage;
 use num_traits::Float;
-use rayon::prelude::*;
 
 /// Shapes of one convolution: input `[n, c, h, w]`, weight `[o, c/groups, kh, kw]`, output
 /// `[n, o, oh, ow]`.
@@ -178,7 +177,7 @@ pub(super) unsafe fn gemm_acc<F: Elem>(
 /// images than threads, inside each GEMM.
 fn plan(work: usize, n: usize) -> (bool, gemm::Parallelism) {
     let threads = if super::parallel(work) {
-        rayon::current_num_threads()
+        super::team::threads()
     } else {
         1
     };
@@ -317,8 +316,8 @@ fn add_bias<F: Float>(out: &mut [F], bias: Option<&[F]>, l: usize) {
     }
 }
 
-/// Runs `f(scratch, image, chunk)` over `per`-long chunks of `out` (one per image), in
-/// parallel or in order; each worker makes its scratch with `new` on first use.
+/// Runs `f(scratch, image, chunk)` over `per`-long chunks of `out` (one per image), over the
+/// team in contiguous runs of images or in order; each run makes its scratch with `new`.
 fn each_image<F: Send, S: Send>(
     out: &mut [F],
     per: usize,
@@ -326,26 +325,22 @@ fn each_image<F: Send, S: Send>(
     new: impl Fn() -> Result<S> + Sync + Send,
     f: impl Fn(&mut S, usize, &mut [F]) + Sync + Send,
 ) -> Result<()> {
-    let run = |scr: &mut Option<S>, (b, chunk): (usize, &mut [F])| -> Result<()> {
-        if scr.is_none() {
-            *scr = Some(new()?);
-        }
-        if let Some(s) = scr.as_mut() {
-            f(s, b, chunk);
-        }
-        Ok(())
-    };
-    if by_image {
-        out.par_chunks_mut(per)
-            .enumerate()
-            .try_for_each_init(|| None, run)
+    let images = out.len() / per.max(1);
+    let runs = if by_image {
+        super::team::threads().min(images).max(1)
     } else {
-        let mut scr = None;
-        for item in out.chunks_mut(per).enumerate() {
-            run(&mut scr, item)?;
+        1
+    };
+    let out = super::team::SharedMut::new(out);
+    let results = super::team::map(runs, |r| -> Result<()> {
+        let mut scr = new()?;
+        for b in images * r / runs..images * (r + 1) / runs {
+            // SAFETY: image b's chunk belongs to run r only.
+            f(&mut scr, b, unsafe { out.range(b * per..(b + 1) * per) });
         }
         Ok(())
-    }
+    });
+    results.into_iter().collect()
 }
 
 /// Whether Winograd F(2×2, 3×3) takes this conv: 3×3, stride 1, dilation 1, one group, and
@@ -546,7 +541,7 @@ fn grad_weight<F: Float + Elem>(x: &[F], g: &[F], s: &Geom) -> Result<Vec<F>> {
     let (by_image, par) = plan(s.work(), s.n);
     // Contiguous runs of images, one per worker, each summed into its own buffer.
     let runs = if by_image {
-        rayon::current_num_threads().min(s.n)
+        super::team::threads().min(s.n)
     } else {
         1
     };
@@ -561,9 +556,8 @@ fn grad_weight<F: Float + Elem>(x: &[F], g: &[F], s: &Geom) -> Result<Vec<F>> {
         Ok(dw)
     };
     let mut parts: Vec<Vec<F>> = if by_image {
-        (0..runs)
-            .into_par_iter()
-            .map(partial)
+        super::team::map(runs, partial)
+            .into_iter()
             .collect::<Result<_>>()?
     } else {
         vec![partial(0)?]

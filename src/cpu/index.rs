@@ -7,7 +7,6 @@ use crate::dtype::{DType, Elem};
 use crate::error::{Error, Result};
 use crate::layout::{for_each_offset, Layout};
 use crate::storage::Storage;
-use rayon::prelude::*;
 use std::borrow::Cow;
 
 fn internal(msg: String) -> Error {
@@ -96,10 +95,10 @@ fn take_typed<T: Elem>(src: Strided, offs: &[i64]) -> Result<Storage> {
     if rest_n == 1 {
         let f = |(o, &p): (&mut T, &i64)| *o = data[base + p as usize];
         if super::parallel(total) {
-            out.par_iter_mut()
-                .zip(offs.par_iter())
-                .with_min_len(CHUNK)
-                .for_each(f);
+            super::team::for_each_chunk(&mut out, CHUNK, |i, o| {
+                let offs = &offs[i * CHUNK..];
+                o.iter_mut().zip(offs).for_each(f)
+            });
         } else {
             out.iter_mut().zip(offs).for_each(f);
         }
@@ -119,7 +118,12 @@ fn take_typed<T: Elem>(src: Strided, offs: &[i64]) -> Result<Storage> {
         }
     };
     if super::parallel(total) {
-        out.par_chunks_mut(rest_n).zip(offs.par_iter()).for_each(f);
+        // Whole index rows per chunk (about CHUNK elements).
+        let rows = (CHUNK / rest_n).max(1);
+        super::team::for_each_chunk(&mut out, rows * rest_n, |i, o| {
+            let offs = &offs[i * rows..];
+            o.chunks_mut(rest_n).zip(offs).for_each(f)
+        });
     } else {
         out.chunks_mut(rest_n).zip(offs).for_each(f);
     }

@@ -8,7 +8,6 @@ use crate::dtype::{DType, Elem};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::storage::Storage;
-use rayon::prelude::*;
 
 /// Work (m·n·k) above which gemm gets the rayon pool: below it (a recurrent step, a small
 /// layer) waking the pool costs more than the second core gives.
@@ -227,9 +226,7 @@ fn bmm_into<T: Elem>(
             };
             let total = batch.saturating_mul(m * n).saturating_mul(k);
             if batch > 1 && total >= PAR_WORK && super::parallel_enabled() {
-                out.par_chunks_mut(m * n)
-                    .enumerate()
-                    .for_each(|(bi, d)| run(bi, d));
+                super::team::for_each_chunk(out, m * n, run);
             } else {
                 out.chunks_mut(m * n)
                     .enumerate()

@@ -35,7 +35,6 @@ use crate::device::Device;
 use crate::dtype::Elem;
 use crate::error::Result;
 use crate::layout::for_each_offset;
-use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use buffer::{try_output, try_with_capacity, try_zeroed};
@@ -207,10 +206,14 @@ pub fn map_chunks<T: Send, R: Send>(
         return Vec::new();
     }
     if parallel(work) {
-        out.par_chunks_mut(size)
-            .enumerate()
-            .map(|(i, c)| f(i, c))
-            .collect()
+        let len = out.len();
+        let chunks = team::SharedMut::new(out);
+        team::map(len.div_ceil(size), |i| {
+            // SAFETY: chunk i belongs to part i only.
+            f(i, unsafe {
+                chunks.range(i * size..((i + 1) * size).min(len))
+            })
+        })
     } else {
         out.chunks_mut(size)
             .enumerate()

@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::storage::Storage;
 use num_traits::Float;
-use rayon::prelude::*;
 
 /// Eight independent accumulators so the reduction vectorises (no serial dependency).
 fn lanes_fold<F: Float>(x: &[F], init: F, f: impl Fn(F, F) -> F) -> F {
@@ -155,7 +154,7 @@ fn moments_of<F: Elem>(x: &[F], outer: usize, c: usize, inner: usize) -> Result<
     };
     let mut out = super::try_with_capacity(c)?;
     if super::parallel(x.len()) && c > 1 {
-        out.par_extend((0..c).into_par_iter().map(channel));
+        out.extend(super::team::map(c, channel));
     } else {
         out.extend((0..c).map(channel));
     }

@@ -3,6 +3,7 @@
 //! formulas). Contiguous tensors are updated in their own memory; a non-contiguous one is
 //! gathered, updated and scattered back.
 
+use super::team::SharedMut;
 use super::{contiguous_or_gathered, gather, write_elems, CpuBackend};
 use crate::backend::{
     check_disjoint, AdagradStep, AdamStep, OptimKernels, RmspropStep, SgdStep, Strided,
@@ -10,9 +11,9 @@ use crate::backend::{
 use crate::dtype::Elem;
 use crate::error::{Error, Result};
 use num_traits::Float;
-use rayon::prelude::*;
+use std::ops::Range;
 
-/// Parameters from this many elements are updated in chunks on the pool: the update is a
+/// Parameters from this many elements are updated in chunks on the team: the update is a
 /// memory-bound pass, and a serial one leaves the other cores idle between backward and the
 /// next forward.
 const PAR_LEN: usize = 1 << 16;
@@ -22,6 +23,22 @@ const CHUNK: usize = 1 << 14;
 fn split_update(len: usize) -> bool {
     len >= PAR_LEN && super::parallel_enabled()
 }
+
+/// Runs `f(range)` over `len` elements in `CHUNK`-long ranges on the team.
+fn chunked(len: usize, f: impl Fn(Range<usize>) + Sync) {
+    super::team::for_each_range(len, CHUNK, f)
+}
+
+/// `s[r]` of an optional shared state.
+///
+/// # Safety
+/// As for `SharedMut::range`.
+unsafe fn opt_range<'a, F>(s: &Option<SharedMut<'a, F>>, r: Range<usize>) -> Option<&'a mut [F]> {
+    s.as_ref().map(|s| s.range(r))
+}
+
+// SAFETY (every `range` below): `chunked` hands each range to one part only, and every
+// state has the parameter's length (the callers pass matching tensors).
 
 /// Adam / AdamW on slices of one dtype.
 pub fn adam<F: Float + Send + Sync>(
@@ -35,17 +52,12 @@ pub fn adam<F: Float + Send + Sync>(
     if !split_update(p.len()) {
         return adam_serial(p, g, m, v, vmax, h);
     }
-    let chunks = p
-        .par_chunks_mut(CHUNK)
-        .zip(g.par_chunks(CHUNK))
-        .zip(m.par_chunks_mut(CHUNK))
-        .zip(v.par_chunks_mut(CHUNK));
-    match vmax {
-        Some(vm) => chunks
-            .zip(vm.par_chunks_mut(CHUNK))
-            .for_each(|((((p, g), m), v), vm)| adam_serial(p, g, m, v, Some(vm), h)),
-        None => chunks.for_each(|(((p, g), m), v)| adam_serial(p, g, m, v, None, h)),
-    }
+    let (p, m, v) = (SharedMut::new(p), SharedMut::new(m), SharedMut::new(v));
+    let vmax = vmax.map(SharedMut::new);
+    chunked(p.len(), |r| unsafe {
+        let (pr, mr, vr) = (p.range(r.clone()), m.range(r.clone()), v.range(r.clone()));
+        adam_serial(pr, &g[r.clone()], mr, vr, opt_range(&vmax, r), h)
+    });
 }
 
 /// SGD with momentum/dampening/nesterov; `buf` is None without momentum.
@@ -53,13 +65,10 @@ pub fn sgd<F: Float + Send + Sync>(p: &mut [F], g: &[F], buf: Option<&mut [F]>, 
     if !split_update(p.len()) {
         return sgd_serial(p, g, buf, h);
     }
-    let chunks = p.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK));
-    match buf {
-        Some(b) => chunks
-            .zip(b.par_chunks_mut(CHUNK))
-            .for_each(|((p, g), b)| sgd_serial(p, g, Some(b), h)),
-        None => chunks.for_each(|(p, g)| sgd_serial(p, g, None, h)),
-    }
+    let (p, buf) = (SharedMut::new(p), buf.map(SharedMut::new));
+    chunked(p.len(), |r| unsafe {
+        sgd_serial(p.range(r.clone()), &g[r.clone()], opt_range(&buf, r), h)
+    });
 }
 
 /// RMSprop (centered and momentum variants).
@@ -74,24 +83,13 @@ pub fn rmsprop<F: Float + Send + Sync>(
     if !split_update(p.len()) {
         return rmsprop_serial(p, g, sq, gavg, mbuf, h);
     }
-    let n_chunks = p.len().div_ceil(CHUNK);
-    let (ga, mb) = (
-        chunks_or_none(gavg, n_chunks),
-        chunks_or_none(mbuf, n_chunks),
-    );
-    p.par_chunks_mut(CHUNK)
-        .zip(g.par_chunks(CHUNK))
-        .zip(sq.par_chunks_mut(CHUNK))
-        .zip(ga.into_par_iter().zip(mb))
-        .for_each(|(((p, g), sq), (ga, mb))| rmsprop_serial(p, g, sq, ga, mb, h));
-}
-
-/// An optional state's chunks, or `None` for every chunk when the state is absent.
-fn chunks_or_none<F>(x: Option<&mut [F]>, n_chunks: usize) -> Vec<Option<&mut [F]>> {
-    match x {
-        Some(x) => x.chunks_mut(CHUNK).map(Some).collect(),
-        None => (0..n_chunks).map(|_| None).collect(),
-    }
+    let (p, sq) = (SharedMut::new(p), SharedMut::new(sq));
+    let (gavg, mbuf) = (gavg.map(SharedMut::new), mbuf.map(SharedMut::new));
+    chunked(p.len(), |r| unsafe {
+        let (pr, sr) = (p.range(r.clone()), sq.range(r.clone()));
+        let (ga, mb) = (opt_range(&gavg, r.clone()), opt_range(&mbuf, r.clone()));
+        rmsprop_serial(pr, &g[r], sr, ga, mb, h)
+    });
 }
 
 /// Adagrad.
@@ -99,10 +97,10 @@ pub fn adagrad<F: Float + Send + Sync>(p: &mut [F], g: &[F], sum: &mut [F], h: A
     if !split_update(p.len()) {
         return adagrad_serial(p, g, sum, h);
     }
-    p.par_chunks_mut(CHUNK)
-        .zip(g.par_chunks(CHUNK))
-        .zip(sum.par_chunks_mut(CHUNK))
-        .for_each(|((p, g), sum)| adagrad_serial(p, g, sum, h));
+    let (p, sum) = (SharedMut::new(p), SharedMut::new(sum));
+    chunked(p.len(), |r| unsafe {
+        adagrad_serial(p.range(r.clone()), &g[r.clone()], sum.range(r), h)
+    });
 }
 
 /// Adam / AdamW on one chunk. The variant (weight-decay mode, amsgrad) is chosen once

@@ -1,13 +1,13 @@
 //! Row reductions: the reduced dims are moved last, so every output element folds one
-//! row of the (gathered when strided) input. Rows are split across rayon when the work is
+//! row of the (gathered when strided) input. Rows are split over the team when the work is
 //! large.
 
+use super::team;
 use super::{contiguous_or_gathered, try_zeroed, CpuBackend, PAR_THRESHOLD};
 use crate::backend::{ReduceKernels, ReduceOp, ScanOp, Strided};
 use crate::dtype::{DType, Elem};
 use crate::error::{Error, Result};
 use crate::storage::Storage;
-use rayon::prelude::*;
 
 /// `out[i] = f(row i)` over `m` rows of length `k`.
 pub fn rows<T: Sync, A: Send>(
@@ -20,9 +20,14 @@ pub fn rows<T: Sync, A: Send>(
         return (0..m).map(|_| f(&[])).collect();
     }
     if super::parallel(m * k) && m > 1 {
-        data.par_chunks(k)
-            .with_min_len((PAR_THRESHOLD / k).max(1) / 4 + 1)
-            .map(&f)
+        let per = rows_per_part(k);
+        let run = |p: usize| -> Vec<A> {
+            let rows = &data[p * per * k..((p + 1) * per).min(m) * k];
+            rows.chunks(k).map(&f).collect()
+        };
+        team::map(m.div_ceil(per), run)
+            .into_iter()
+            .flatten()
             .collect()
     } else {
         data.chunks(k).map(f).collect()
@@ -85,12 +90,23 @@ pub(crate) fn map_rows<T: Sync, A: Send>(
     }
 }
 
-/// Sum of a long row in f64 with rayon partial sums (a full reduction of a big tensor).
+/// Rows of length `k` a part of a parallel row reduction takes.
+fn rows_per_part(k: usize) -> usize {
+    (PAR_THRESHOLD / k.max(1)).max(1) / 4 + 1
+}
+
+/// `f` of each `size`-long chunk of `data`, summed (in chunk order) over the team.
+fn chunk_sums<T: Sync>(data: &[T], size: usize, f: impl Fn(&[T]) -> f64 + Sync) -> f64 {
+    let part = |p: usize| f(&data[p * size..((p + 1) * size).min(data.len())]);
+    let sums = team::map(data.len().div_ceil(size), part);
+    sums.into_iter().fold(0.0, |a, b| a + b)
+}
+
+/// Sum of a long row in f64 with partial sums over the team (a full reduction of a big
+/// tensor).
 pub fn sum_f64(data: &[f64]) -> f64 {
     if super::parallel(data.len()) {
-        data.par_chunks(1 << 14)
-            .map(|c| c.iter().fold(0.0, |a, v| a + v))
-            .reduce(|| 0.0, |a, b| a + b)
+        chunk_sums(data, 1 << 14, |c| c.iter().fold(0.0, |a, v| a + v))
     } else {
         // From +0.0: std's f64 `sum` starts at -0.0, and PyTorch's empty sum is 0.
         data.iter().fold(0.0, |a, v| a + v)
@@ -235,10 +251,7 @@ fn reduce_typed<T: Elem>(op: ReduceOp, data: &[T], m: usize, k: usize, out: DTyp
     Ok(match op {
         // One long row (a full reduction): split it across threads instead.
         ReduceOp::Sum | ReduceOp::Mean if float_acc && m == 1 && super::parallel(k) => {
-            let s = data
-                .par_chunks(1 << 16)
-                .map(sum_row::<T>)
-                .reduce(|| 0.0, |a, b| a + b);
+            let s = chunk_sums(data, 1 << 16, sum_row::<T>);
             Acc::F64(vec![if op == ReduceOp::Mean {
                 s / k as f64
             } else {
@@ -397,11 +410,18 @@ impl ReduceKernels for CpuBackend {
                     *i = bi as i64;
                 };
                 if super::parallel(m * k) && m > 1 {
-                    vals.par_iter_mut()
-                        .zip(idx.par_iter_mut())
-                        .zip(data.par_chunks(k))
-                        .with_min_len((PAR_THRESHOLD / k).max(1) / 4 + 1)
-                        .for_each(f);
+                    let per = rows_per_part(k);
+                    let (vs, is) = (
+                        team::SharedMut::new(&mut vals),
+                        team::SharedMut::new(&mut idx),
+                    );
+                    team::run(m.div_ceil(per), |p| {
+                        let r = p * per..((p + 1) * per).min(m);
+                        // SAFETY: rows r belong to part p only.
+                        let (v, i) = unsafe { (vs.range(r.clone()), is.range(r.clone())) };
+                        let rows = data[r.start * k..r.end * k].chunks(k);
+                        v.iter_mut().zip(i.iter_mut()).zip(rows).for_each(&f);
+                    });
                 } else {
                     vals.iter_mut()
                         .zip(idx.iter_mut())

@@ -4,10 +4,10 @@
 //! at once, as for `x.sum(dim=0)` and bias gradients).
 
 use super::reduce::sum_row;
+use super::team;
 use crate::backend::Strided;
 use crate::dtype::{DType, Elem};
 use crate::layout::for_each_offset;
-use rayon::prelude::*;
 
 /// Dims as (size, stride), size-1 dims dropped and mergeable neighbours merged.
 fn coalesce(dims: &[(usize, usize)]) -> Vec<(usize, usize)> {
@@ -80,7 +80,12 @@ pub fn strided_sums<T: Elem>(src: Strided, m: usize, k: usize) -> Option<Vec<f64
                 .fold(0.0, |a, b| a + b)
         };
         return Some(if parallel {
-            starts.par_iter().with_min_len(16).map(fold).collect()
+            let mut out = vec![0f64; starts.len()];
+            team::for_each_chunk(&mut out, 16, |i, chunk| {
+                let first = &starts[i * 16..];
+                chunk.iter_mut().zip(first).for_each(|(o, s)| *o = fold(s));
+            });
+            out
         } else {
             starts.iter().map(fold).collect()
         });
@@ -114,45 +119,38 @@ pub fn strided_sums<T: Elem>(src: Strided, m: usize, k: usize) -> Option<Vec<f64
             }
         };
         let tasks = groups.len() * blocks;
-        let threads = rayon::current_num_threads();
+        let threads = team::threads();
         if parallel && tasks < 4 * threads && rows.len() >= 32 * threads {
             // Few column blocks (one wide matrix: `sum(dim=0)`): each worker adds a contiguous
             // run of rows for every block into its own partial sums, so that it streams
             // whole rows instead of every worker striding through all of them.
             let per = rows.len().div_ceil(threads).next_multiple_of(16);
-            let partials: Vec<Vec<f64>> = rows
-                .par_chunks(per)
-                .map(|run| {
-                    let mut part = vec![0f64; m];
-                    let mut blocks_of = part.chunks_mut(width).flat_map(|g| g.chunks_mut(BLOCK));
-                    for t in 0..tasks {
-                        if let Some(acc) = blocks_of.next() {
-                            task(t, run, acc);
-                        }
-                    }
-                    part
-                })
-                .collect();
-            for p in partials {
+            let mut partials = vec![0f64; rows.len().div_ceil(per) * m];
+            team::for_each_chunk(&mut partials, m, |i, part| {
+                let run = &rows[i * per..((i + 1) * per).min(rows.len())];
+                let blocks_of = part.chunks_mut(width).flat_map(|g| g.chunks_mut(BLOCK));
+                for (t, acc) in blocks_of.enumerate().take(tasks) {
+                    task(t, run, acc);
+                }
+            });
+            for p in partials.chunks_exact(m) {
                 out.iter_mut().zip(p).for_each(|(o, v)| *o += v);
             }
             return Some(out);
         }
         // One task per (group, block): a block of a group's columns is one slice of `out`.
-        let chunks: Vec<&mut [f64]> = out
-            .chunks_mut(width)
-            .flat_map(|g| g.chunks_mut(BLOCK))
-            .collect();
         if parallel {
-            chunks
-                .into_par_iter()
-                .enumerate()
-                .for_each(|(t, acc)| task(t, &rows, acc));
+            let shared = team::SharedMut::new(&mut out);
+            team::run(tasks, |t| {
+                let (g, b) = (t / blocks, t % blocks);
+                let start = g * width + b * BLOCK;
+                let end = g * width + ((b + 1) * BLOCK).min(width);
+                // SAFETY: task t alone owns its block of columns.
+                task(t, &rows, unsafe { shared.range(start..end) });
+            });
         } else {
-            chunks
-                .into_iter()
-                .enumerate()
-                .for_each(|(t, acc)| task(t, &rows, acc));
+            let chunks = out.chunks_mut(width).flat_map(|g| g.chunks_mut(BLOCK));
+            chunks.enumerate().for_each(|(t, acc)| task(t, &rows, acc));
         }
         return Some(out);
     }

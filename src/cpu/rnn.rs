@@ -74,7 +74,11 @@ impl<'a, F: Elem> StepWeight<'a, F> {
         let in_bounds = m == 0 || k == 0 || (m - 1) * strides[0] + (k - 1) * strides[1] < w.len();
         assert!(in_bounds, "step weight outside its buffer");
         let packed = if F::DTYPE == DType::F32 && sgemm::suits(k) {
-            let a = (w.as_ptr() as *const f32, strides[0] as isize, strides[1] as isize);
+            let a = (
+                w.as_ptr() as *const f32,
+                strides[0] as isize,
+                strides[1] as isize,
+            );
             // SAFETY: F is f32 (checked); every strided element is below w.len() (asserted).
             unsafe { PackedA::new(m, k, a, n) }
         } else {

@@ -8,6 +8,8 @@
 //! runtimes do, so back-to-back kernels find them awake. Parts are claimed one at a time from
 //! the ticket, so a late helper only takes what the caller has not yet started.
 
+use std::marker::PhantomData;
+use std::ops::Range;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -238,30 +240,86 @@ pub fn run(parts: usize, f: impl Fn(usize) + Sync) {
     }
 }
 
-/// A pointer that parts of one job share; each part touches a disjoint range.
-struct Base<T>(*mut T);
-// SAFETY: only used by `for_each_chunk`, whose parts write disjoint chunks.
-unsafe impl<T: Send> Sync for Base<T> {}
+/// `[f(0), f(1), …, f(parts - 1)]`, the parts run as by `run`.
+pub fn map<R: Send>(parts: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    let mut results: Vec<Option<R>> = (0..parts).map(|_| None).collect();
+    let slots = SharedMut::new(&mut results);
+    run(parts, |p| {
+        // SAFETY: slot p belongs to part p only.
+        let slot = unsafe { slots.range(p..p + 1) };
+        slot[0] = Some(f(p));
+    });
+    // Every slot is filled: a part that panicked was raised again by `run`.
+    results.into_iter().flatten().collect()
+}
+
+/// Runs `f(range)` over `0..len` cut into `size`-long ranges (the last may be shorter),
+/// spread over the team in contiguous runs of ranges.
+pub fn for_each_range(len: usize, size: usize, f: impl Fn(Range<usize>) + Sync) {
+    let size = size.max(1);
+    let chunks = len.div_ceil(size);
+    // A few parts per thread, so that a helper that starts late leaves less undone.
+    let parts = chunks.min(4 * threads());
+    run(parts, |p| {
+        for c in chunks * p / parts..chunks * (p + 1) / parts {
+            f(c * size..((c + 1) * size).min(len));
+        }
+    });
+}
 
 /// Runs `f(index, chunk)` over the `size`-long chunks of `out` (the last may be shorter),
 /// spread over the team in contiguous runs of chunks.
 pub fn for_each_chunk<T: Send>(out: &mut [T], size: usize, f: impl Fn(usize, &mut [T]) + Sync) {
-    let (len, size) = (out.len(), size.max(1));
-    let chunks = len.div_ceil(size);
-    // A few parts per thread, so that a helper that starts late leaves less undone.
-    let parts = chunks.min(4 * threads());
-    let base = Base(out.as_mut_ptr());
-    run(parts, |p| {
-        let base = &base;
-        for c in chunks * p / parts..chunks * (p + 1) / parts {
-            let start = c * size;
-            let end = (start + size).min(len);
-            // SAFETY: chunk `c` is `out[start..end]`, inside `out`, and each chunk belongs to
-            // exactly one part.
-            let chunk = unsafe { std::slice::from_raw_parts_mut(base.0.add(start), end - start) };
-            f(c, chunk);
-        }
+    let size = size.max(1);
+    let out = SharedMut::new(out);
+    for_each_range(out.len(), size, |r| {
+        let index = r.start / size;
+        // SAFETY: the ranges of one job are disjoint.
+        f(index, unsafe { out.range(r) })
     });
+}
+
+/// A mutable slice that the parts of one job borrow in disjoint ranges at once (several
+/// slices cut at the same offsets, as an optimizer's parameter and state).
+pub struct SharedMut<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    _slice: PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: parts only reach the elements through `range`, whose contract keeps the ranges
+// they hold at once disjoint.
+unsafe impl<T: Send> Sync for SharedMut<'_, T> {}
+
+impl<'a, T> SharedMut<'a, T> {
+    pub fn new(s: &'a mut [T]) -> Self {
+        SharedMut {
+            ptr: s.as_mut_ptr(),
+            len: s.len(),
+            _slice: PhantomData,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Elements `r` of the slice.
+    ///
+    /// # Safety
+    /// No other live borrow (from this or another part) overlaps `r`.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn range(&self, r: Range<usize>) -> &'a mut [T] {
+        assert!(
+            r.start <= r.end && r.end <= self.len,
+            "range outside the shared slice"
+        );
+        std::slice::from_raw_parts_mut(self.ptr.add(r.start), r.end - r.start)
+    }
 }
 
 #[cfg(test)]
@@ -313,6 +371,31 @@ mod tests {
                 }
             });
             assert!(v.iter().enumerate().all(|(i, &x)| x == i + 1));
+        }
+    }
+
+    #[test]
+    fn map_keeps_part_order_and_ranges_cut_evenly() {
+        set_threads(2);
+        for parts in [0, 1, 2, 5, 300] {
+            let got = map(parts, |p| p * p);
+            assert_eq!(got, (0..parts).map(|p| p * p).collect::<Vec<_>>());
+        }
+        for (len, size) in [(0, 4), (9, 4), (64, 8), (1001, 100)] {
+            let mut a = vec![0usize; len];
+            let mut b = vec![0usize; len];
+            let (sa, sb) = (SharedMut::new(&mut a), SharedMut::new(&mut b));
+            for_each_range(len, size, |r| {
+                assert!(r.len() == size || r.end == len);
+                // SAFETY: the ranges of one job are disjoint.
+                let (x, y) = unsafe { (sa.range(r.clone()), sb.range(r.clone())) };
+                for (k, (x, y)) in x.iter_mut().zip(y.iter_mut()).enumerate() {
+                    *x += r.start + k;
+                    *y += 1;
+                }
+            });
+            assert!(a.iter().enumerate().all(|(i, &x)| x == i));
+            assert!(b.iter().all(|&y| y == 1));
         }
     }
 }

@@ -7,7 +7,6 @@
 
 use crate::dtype::Elem;
 use crate::layout::{for_each_offset, Layout};
-use rayon::prelude::*;
 
 /// Tile edge: 16 rows × 16 columns of 4-byte elements is 16 lines read and 16 written.
 const TILE: usize = 16;
@@ -84,9 +83,7 @@ pub fn gather_tiled<T: Elem>(src: &[T], l: &Layout, out: &mut [T]) -> bool {
         );
     };
     if super::parallel(out.len()) {
-        out.par_chunks_mut(chunk_len)
-            .enumerate()
-            .for_each(|(c, d)| task(c, d));
+        super::team::for_each_chunk(out, chunk_len, task);
     } else {
         out.chunks_mut(chunk_len)
             .enumerate()
@@ -125,9 +122,7 @@ pub fn gather_rows<T: Elem>(src: &[T], l: &Layout, out: &mut [T]) -> bool {
         );
     };
     if super::parallel(out.len()) && n_rows > per {
-        out.par_chunks_mut(per * cols)
-            .enumerate()
-            .for_each(|(c, d)| copy(c, d));
+        super::team::for_each_chunk(out, per * cols, copy);
     } else {
         out.chunks_mut(per * cols)
             .enumerate()
