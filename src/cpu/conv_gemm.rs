@@ -477,18 +477,20 @@ fn grad_weight_image<F: Float + Elem>(
                 scr.b[oc * lg + y * wp..][..s.ow].copy_from_slice(&g[oc * l + y * s.ow..][..s.ow]);
             }
         }
+        // Tap-major ([kk, o, cg], see `grad_weight`): each tap's product writes rows with a
+        // unit column stride (with the taps innermost, every tile went through a scalar copy).
         for gi in 0..s.groups {
             for t in 0..kk {
                 let off = (t / s.win.kw) * s.win.dh * wp + (t % s.win.kw) * s.win.dw;
-                // dw[(gi·og + oc)·cg·kk + ch·kk + t] += Σ_q grid[(gi·og + oc)·lg + q] ·
+                // dw[t·o·cg + (gi·og + oc)·cg + ch] += Σ_q grid[(gi·og + oc)·lg + q] ·
                 // planes[(gi·cg + ch)·pl + off + q].
                 // SAFETY: off + lg ≤ pl as in `forward_image`; dw holds o·cg·kk elements and
                 // is a separate buffer.
                 unsafe {
                     gemm_acc(
                         (og, cg, lg),
-                        dw[gi * og * cg * kk + t..].as_mut_ptr(),
-                        ((cg * kk) as isize, kk as isize),
+                        dw[t * s.o * cg + gi * og * cg..].as_mut_ptr(),
+                        (cg as isize, 1),
                         true,
                         Mat {
                             ptr: scr.b[gi * og * lg..].as_ptr(),
@@ -566,7 +568,14 @@ fn grad_weight<F: Float + Elem>(x: &[F], g: &[F], s: &Geom) -> Result<Vec<F>> {
     for p in parts {
         dw.iter_mut().zip(p).for_each(|(a, b)| *a = *a + b);
     }
-    Ok(dw)
+    if !s.shifted() {
+        return Ok(dw);
+    }
+    // The shifted path sums tap-major `[kk, o·cg]`: back to `[o·cg, kk]`.
+    let (rows, kk) = (s.o * s.cg(), s.kk());
+    let mut out = super::try_output::<F>(len)?;
+    super::transpose::transpose_block(&dw, 0, rows, &mut out, 0, kk, 0..rows, kk, 0);
+    Ok(out)
 }
 
 /// Reads the shapes of `x [n, c, h, w]` and `w [o, cg, kh, kw]`; None for what these kernels
