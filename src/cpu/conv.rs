@@ -177,8 +177,16 @@ pub fn max_pool<F: Float + Elem + Send + Sync>(
         return Ok((vals, idx));
     }
     let work = planes * l * win.kh * win.kw;
+    let pairs = win.kh == 2 && win.kw == 2 && win.sh == 2 && win.sw == 2;
+    let plain = win.ph == 0 && win.pw == 0 && win.dh == 1 && win.dw == 1;
+    let two_by_two = pairs && plain && 2 * oh <= h && 2 * ow <= w;
     let plane = |p: usize, dv: &mut [F], di: &mut [i64]| {
-        max_pool_plane(&x[p * h * w..(p + 1) * h * w], (h, w), win, ow, dv, di)
+        let src = &x[p * h * w..(p + 1) * h * w];
+        if two_by_two {
+            max_pool_plane_2x2(src, w, ow, dv, di)
+        } else {
+            max_pool_plane(src, (h, w), win, ow, dv, di)
+        }
     };
     if super::parallel(work) {
         let (vs, is) = (
@@ -196,6 +204,34 @@ pub fn max_pool<F: Float + Elem + Send + Sync>(
         }
     }
     Ok((vals, idx))
+}
+
+/// One plane of `max_pool` with 2×2 windows at stride 2 that all lie inside the plane (the
+/// common `MaxPool2d(2)`): four loads and three selects per output, no gathers (the general
+/// tap-by-tap path spent most of a small CNN's pooling time gathering every other column).
+fn max_pool_plane_2x2<F: Float>(src: &[F], w: usize, ow: usize, dv: &mut [F], di: &mut [i64]) {
+    for (oy, (vrow, irow)) in dv.chunks_mut(ow).zip(di.chunks_mut(ow)).enumerate() {
+        let r0 = 2 * oy * w;
+        let (top, bottom) = (&src[r0..r0 + 2 * ow], &src[r0 + w..r0 + w + 2 * ow]);
+        for (ox, ((bv, bi), (t, b))) in vrow
+            .iter_mut()
+            .zip(irow.iter_mut())
+            .zip(top.chunks_exact(2).zip(bottom.chunks_exact(2)))
+            .enumerate()
+        {
+            let at = r0 + 2 * ox;
+            let (mut v, mut i) = (t[0], at);
+            // Row-major window order; the first NaN, else the first of equal maxima, wins.
+            for (c, ci) in [(t[1], at + 1), (b[0], at + w), (b[1], at + w + 1)] {
+                // Non-short-circuit operators: selects, not branches that mispredict on
+                // about half the windows of real activations.
+                let take = (c > v) | (c.is_nan() & !v.is_nan());
+                v = if take { c } else { v };
+                i = if take { ci } else { i };
+            }
+            (*bv, *bi) = (v, i as i64);
+        }
+    }
 }
 
 /// One plane of `max_pool`, tap by tap: each kernel position updates a whole output row with

@@ -46,7 +46,10 @@ def ref_max_pool(x, k, s, p, d, ceil):
 
 
 POOLS = [
+    # MaxPool2d(2): the 2x2 fast path (odd sizes leave a row and a column unread), and with
+    # ceil_mode the general path for its partial edge windows.
     ((2, 2), (2, 2), (0, 0), (1, 1), False),
+    ((2, 2), (2, 2), (0, 0), (1, 1), True),
     ((3, 3), (2, 2), (1, 1), (1, 1), False),
     ((3, 3), (2, 2), (1, 1), (1, 1), True),
     ((2, 3), (1, 2), (1, 1), (1, 1), True),
@@ -63,6 +66,9 @@ def test_max_pool_values_and_indices_match_the_loop_definition(dtype, k, s, p, d
     x = rng.integers(-3, 4, size=(2, 3, 7, 9)).astype(dtype)
     x[0, 0, 1, 2] = np.nan
     x[0, 1, 3, 3:5] = np.nan
+    # Three NaNs in one 2x2 window: the first in row-major order wins.
+    x[0, 2, 2, 2:4] = np.nan
+    x[0, 2, 3, 2] = np.nan
     x[1, 2] = -np.inf
     x[1, 0, 4, 4] = np.inf
     vals, idx = F.max_pool2d(torch.from_numpy(x), k, s, p, d, ceil_mode=ceil, return_indices=True)
