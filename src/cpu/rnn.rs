@@ -395,7 +395,6 @@ fn backward_rows<F: Act>(
 ) -> Result<()> {
     let (n, h, nb) = (d.n, d.h, r.len());
     let g4 = 4 * h;
-    let one = F::one();
     // The hidden-state gradient carried from the later step, and the cell-state gradient.
     let mut dh = try_zeroed::<F>(nb * h)?;
     let mut dc = rows_of(s.grad, d.steps, n, h, &r).to_vec();
@@ -428,16 +427,7 @@ fn backward_rows<F: Act>(
             let rr = row * h..(row + 1) * h;
             let (cp, dhr, dcr) = (&cp[rr.clone()], &dh[rr.clone()], &mut dc[rr.clone()]);
             F::tanh_all(&cn[rr], &mut tc);
-            for j in 0..h {
-                let (i, f, g, o) = (ai[j], af[j], ag[j], ao[j]);
-                let tc = tc[j];
-                let dct = dcr[j] + dhr[j] * o * (one - tc * tc);
-                di[j] = dct * g * i * (one - i);
-                df[j] = dct * cp[j] * f * (one - f);
-                dg[j] = dct * i * (one - g * g);
-                dout[j] = dhr[j] * tc * o * (one - o);
-                dcr[j] = dct * f;
-            }
+            gate_grads([ai, af, ag, ao], [di, df, dg, dout], &tc, cp, dhr, dcr);
         }
         transpose(dz, nb, g4, &mut dzt);
         wt.mul(&mut dht, &dzt, nb, step_par);
@@ -447,6 +437,84 @@ fn backward_rows<F: Act>(
     unsafe { out.h0.rows(0, &r) }.copy_from_slice(&dh);
     unsafe { out.c0.rows(0, &r) }.copy_from_slice(&dc);
     Ok(())
+}
+
+/// One batch row's gate gradients (`d` = di, df, dg, do) from its activated gates `a` (i, f, g,
+/// o), `tanh(c_t)`, the previous cell state, and the carried `dh`, `dc` (updated to `dc_{t-1}`),
+/// in an AVX-512 or AVX2 build where the CPU has one.
+fn gate_grads<F: Float>(
+    a: [&[F]; 4],
+    d: [&mut [F]; 4],
+    tc: &[F],
+    cp: &[F],
+    dh: &[F],
+    dc: &mut [F],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use super::vmath::{has_avx2_fma, has_avx512};
+        if has_avx512() {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            return unsafe { gate_grads_avx512(a, d, tc, cp, dh, dc) };
+        }
+        if has_avx2_fma() {
+            // SAFETY: as above.
+            return unsafe { gate_grads_avx2(a, d, tc, cp, dh, dc) };
+        }
+    }
+    gate_grads_body(a, d, tc, cp, dh, dc)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn gate_grads_avx512<F: Float>(
+    a: [&[F]; 4],
+    d: [&mut [F]; 4],
+    tc: &[F],
+    cp: &[F],
+    dh: &[F],
+    dc: &mut [F],
+) {
+    gate_grads_body(a, d, tc, cp, dh, dc)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gate_grads_avx2<F: Float>(
+    a: [&[F]; 4],
+    d: [&mut [F]; 4],
+    tc: &[F],
+    cp: &[F],
+    dh: &[F],
+    dc: &mut [F],
+) {
+    gate_grads_body(a, d, tc, cp, dh, dc)
+}
+
+#[inline(always)]
+fn gate_grads_body<F: Float>(
+    [ai, af, ag, ao]: [&[F]; 4],
+    [di, df, dg, dout]: [&mut [F]; 4],
+    tc: &[F],
+    cp: &[F],
+    dh: &[F],
+    dc: &mut [F],
+) {
+    let (one, h) = (F::one(), dc.len());
+    // Every slice cut to h: the loop has no bounds checks and vectorises.
+    let (ai, af, ag, ao, tc) = (&ai[..h], &af[..h], &ag[..h], &ao[..h], &tc[..h]);
+    let (di, df, dg, dout) = (&mut di[..h], &mut df[..h], &mut dg[..h], &mut dout[..h]);
+    let (cp, dh) = (&cp[..h], &dh[..h]);
+    for j in 0..h {
+        let (i, f, g, o) = (ai[j], af[j], ag[j], ao[j]);
+        let tc = tc[j];
+        let dct = dc[j] + dh[j] * o * (one - tc * tc);
+        di[j] = dct * g * i * (one - i);
+        df[j] = dct * cp[j] * f * (one - f);
+        dg[j] = dct * i * (one - g * g);
+        dout[j] = dh[j] * tc * o * (one - o);
+        dc[j] = dct * f;
+    }
 }
 
 /// `(T, N, H)` from `xw [T, N, 4H]` and a state `[N, H]`, when the kernel handles them.
