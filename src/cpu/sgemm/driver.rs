@@ -309,6 +309,22 @@ pub unsafe fn run<K: MicroKernel>(
     split::<K>((m, n, k), a, b, c, accumulate, threads, blk)
 }
 
+/// `b` and `c` from column `c0` on (a part of a split by columns).
+///
+/// # Safety
+/// Column `c0` lies inside both matrices.
+unsafe fn columns_from(b: Mat, c: MatMut, c0: usize) -> (Mat, MatMut) {
+    let sb = Mat {
+        ptr: b.ptr.offset(c0 as isize * b.cs),
+        ..b
+    };
+    let sc = MatMut {
+        ptr: c.ptr.offset(c0 as isize * c.cs),
+        ..c
+    };
+    (sb, sc)
+}
+
 /// Splits the output over `threads` workers along its longer side (in whole tiles).
 #[allow(clippy::too_many_arguments)]
 unsafe fn split<K: MicroKernel>(
@@ -347,14 +363,7 @@ unsafe fn split<K: MicroKernel>(
                 serial::<K>((r1 - r0, n, k), sa, b, sc, accumulate, blk);
             } else {
                 let (c0, c1) = (lo * K::NR, (hi * K::NR).min(n));
-                let sb = Mat {
-                    ptr: b.ptr.offset(c0 as isize * b.cs),
-                    ..b
-                };
-                let sc = MatMut {
-                    ptr: c.ptr.offset(c0 as isize * c.cs),
-                    ..c
-                };
+                let (sb, sc) = columns_from(b, c, c0);
                 serial::<K>((m, c1 - c0, k), a, sb, sc, accumulate, blk);
             }
         }
@@ -434,14 +443,7 @@ pub unsafe fn run_prepacked<K: MicroKernel>(
                 serial_prepacked::<K>(rows, (m, n, k), ap, b, c, accumulate, blk);
             } else {
                 let (c0, c1) = (lo * K::NR, (hi * K::NR).min(n));
-                let sb = Mat {
-                    ptr: b.ptr.offset(c0 as isize * b.cs),
-                    ..b
-                };
-                let sc = MatMut {
-                    ptr: c.ptr.offset(c0 as isize * c.cs),
-                    ..c
-                };
+                let (sb, sc) = columns_from(b, c, c0);
                 serial_prepacked::<K>((0, m), (m, c1 - c0, k), ap, sb, sc, accumulate, blk);
             }
         }
