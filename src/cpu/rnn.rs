@@ -24,10 +24,12 @@ trait Act: Float + Elem + Send + Sync {
 
 impl Act for f32 {
     fn sigmoid_all(x: &[f32], y: &mut [f32]) {
-        super::vmath::map_f32(x, y, super::vmath::sigmoid_f32)
+        use super::vmath::{map_f32, sigmoid_f32, Fused, Split};
+        map_f32(x, y, sigmoid_f32::<Fused>, sigmoid_f32::<Split>)
     }
     fn tanh_all(x: &[f32], y: &mut [f32]) {
-        super::vmath::map_f32(x, y, super::vmath::tanh_f32)
+        use super::vmath::{map_f32, tanh_f32, Fused, Split};
+        map_f32(x, y, tanh_f32::<Fused>, tanh_f32::<Split>)
     }
 }
 

@@ -159,6 +159,7 @@ fn int_kernel<T: Arith>(op: UnaryOp, src: Strided) -> Result<Vec<T>> {
 /// The float32 functions with vectorised kernels (`vmath`): contiguous input is mapped
 /// straight into the output, strided input is gathered first; chunks run in parallel.
 fn float32_simd(op: UnaryOp, src: Strided) -> Result<Option<Vec<f32>>> {
+    use super::fastmath::exp_with;
     use super::vmath::*;
     use UnaryOp::*;
     if !matches!(
@@ -169,15 +170,20 @@ fn float32_simd(op: UnaryOp, src: Strided) -> Result<Option<Vec<f32>>> {
     }
     const CHUNK: usize = 1 << 14;
     let run = |x: &[f32], o: &mut [f32]| match op {
-        Exp => map_f32(x, o, super::fastmath::exp_f32),
-        Tanh => map_f32(x, o, tanh_f32),
-        Sigmoid => map_f32(x, o, sigmoid_f32),
-        Erf => map_f32(x, o, erf_f32),
-        Erfc => map_f32(x, o, erfc_f32),
-        Gelu => map_f32(x, o, gelu_f32),
-        GeluTanh => map_f32(x, o, gelu_tanh_f32),
-        GeluGrad => map_f32(x, o, gelu_grad_f32),
-        _ => map_f32(x, o, gelu_tanh_grad_f32),
+        Exp => map_f32(x, o, exp_with::<Fused>, exp_with::<Split>),
+        Tanh => map_f32(x, o, tanh_f32::<Fused>, tanh_f32::<Split>),
+        Sigmoid => map_f32(x, o, sigmoid_f32::<Fused>, sigmoid_f32::<Split>),
+        Erf => map_f32(x, o, erf_f32::<Fused>, erf_f32::<Split>),
+        Erfc => map_f32(x, o, erfc_f32::<Fused>, erfc_f32::<Split>),
+        Gelu => map_f32(x, o, gelu_f32::<Fused>, gelu_f32::<Split>),
+        GeluTanh => map_f32(x, o, gelu_tanh_f32::<Fused>, gelu_tanh_f32::<Split>),
+        GeluGrad => map_f32(x, o, gelu_grad_f32::<Fused>, gelu_grad_f32::<Split>),
+        _ => map_f32(
+            x,
+            o,
+            gelu_tanh_grad_f32::<Fused>,
+            gelu_tanh_grad_f32::<Split>,
+        ),
     };
     let n = src.numel();
     let gathered;

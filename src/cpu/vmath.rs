@@ -6,7 +6,8 @@
 //! Accuracy (checked against f64 references in the tests): tanh and sigmoid within 4 ulp-ish
 //! relative error 5e-7, erf/erfc and GELU within 1e-6 relative.
 
-use super::fastmath::{exp_f32, exp_f32_split};
+use super::fastmath::{exp_split_with, exp_with};
+pub use super::fastmath::{Fused, MulAdd, Split};
 
 const FRAC_1_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
 /// 1 / sqrt(2π)
@@ -24,23 +25,23 @@ fn select(c: bool, a: f32, b: f32) -> f32 {
 /// tanh: an odd minimax polynomial near 0 (where `1 - 2/(e^2x + 1)` would cancel), that
 /// expression elsewhere.
 #[inline(always)]
-pub fn tanh_f32(x: f32) -> f32 {
+pub fn tanh_f32<M: MulAdd>(x: f32) -> f32 {
     let a = x.abs();
     let z = x * x;
     let p = -5.704_988_7e-3_f32;
-    let p = p * z + 2.063_909e-2;
-    let p = p * z - 5.373_971_6e-2;
-    let p = p * z + 1.333_144_2e-1;
-    let p = p * z - 3.333_328e-1;
+    let p = M::mul_add(p, z, 2.063_909e-2);
+    let p = M::mul_add(p, z, -5.373_971_6e-2);
+    let p = M::mul_add(p, z, 1.333_144_2e-1);
+    let p = M::mul_add(p, z, -3.333_328e-1);
     let small = x * (1.0 + z * p);
-    let big = 1.0 - 2.0 / (exp_f32(2.0 * a) + 1.0);
+    let big = 1.0 - 2.0 / (exp_with::<M>(2.0 * a) + 1.0);
     select(a < 0.625, small, big.copysign(x))
 }
 
 /// 1 / (1 + e^-x): exact limits 0 and 1 at ∓inf, NaN through.
 #[inline(always)]
-pub fn sigmoid_f32(x: f32) -> f32 {
-    1.0 / (1.0 + exp_f32(-x))
+pub fn sigmoid_f32<M: MulAdd>(x: f32) -> f32 {
+    1.0 / (1.0 + exp_with::<M>(-x))
 }
 
 /// `x²` as an exact head plus a small tail: the head keeps 12 significant bits of `x`, so its
@@ -55,32 +56,32 @@ fn split_square(x: f32) -> (f32, f32) {
 /// erfc(z) for 0 ≤ z ≤ 10 given z² = sq.0 + sq.1, relative error about 1e-7: a
 /// Chebyshev-fitted `t·exp(-z² + poly(t))`, t = 1/(1 + z/2).
 #[inline(always)]
-fn erfc_core(z: f32, sq: (f32, f32)) -> f32 {
+fn erfc_core<M: MulAdd>(z: f32, sq: (f32, f32)) -> f32 {
     let t = 1.0 / (1.0 + 0.5 * z);
     let p = 0.170_872_77_f32;
-    let p = p * t - 0.822_152_23;
-    let p = p * t + 1.488_515_9;
-    let p = p * t - 1.135_204;
-    let p = p * t + 0.278_868_07;
-    let p = p * t - 0.186_288_06;
-    let p = p * t + 0.096_784_18;
-    let p = p * t + 0.374_091_96;
-    let p = p * t + 1.000_023_7;
-    let p = p * t - 1.265_512_2;
-    t * exp_f32_split(-sq.0, p - sq.1)
+    let p = M::mul_add(p, t, -0.822_152_23);
+    let p = M::mul_add(p, t, 1.488_515_9);
+    let p = M::mul_add(p, t, -1.135_204);
+    let p = M::mul_add(p, t, 0.278_868_07);
+    let p = M::mul_add(p, t, -0.186_288_06);
+    let p = M::mul_add(p, t, 0.096_784_18);
+    let p = M::mul_add(p, t, 0.374_091_96);
+    let p = M::mul_add(p, t, 1.000_023_7);
+    let p = M::mul_add(p, t, -1.265_512_2);
+    t * exp_split_with::<M>(-sq.0, p - sq.1)
 }
 
 /// erfc(z) for z ≥ 0 (beyond 10 it is below f32's range).
 #[inline(always)]
-fn erfc_pos(z: f32) -> f32 {
+fn erfc_pos<M: MulAdd>(z: f32) -> f32 {
     let z = z.min(10.0);
-    erfc_core(z, split_square(z))
+    erfc_core::<M>(z, split_square(z))
 }
 
 /// erfc(x) for every x.
 #[inline(always)]
-pub fn erfc_f32(x: f32) -> f32 {
-    let e = erfc_pos(x.abs());
+pub fn erfc_f32<M: MulAdd>(x: f32) -> f32 {
+    let e = erfc_pos::<M>(x.abs());
     let v = select(x < 0.0, 2.0 - e, e);
     select(x.is_nan(), x, v)
 }
@@ -88,18 +89,18 @@ pub fn erfc_f32(x: f32) -> f32 {
 /// erf(x): its Taylor series near 0 (where 1 - erfc loses relative precision), else
 /// ±(1 - erfc(|x|)).
 #[inline(always)]
-pub fn erf_f32(x: f32) -> f32 {
+pub fn erf_f32<M: MulAdd>(x: f32) -> f32 {
     let z = x * x;
     // 2/√π · (1 - z/3 + z²/10 - z³/42 + z⁴/216 - z⁵/1320 + z⁶/9360)
     let p = 1.205_350_2e-4_f32;
-    let p = p * z - 8.548_327e-4;
-    let p = p * z + 5.223_977_4e-3;
-    let p = p * z - 2.686_617_1e-2;
-    let p = p * z + 1.128_379_2e-1;
-    let p = p * z - 3.761_264e-1;
-    let p = p * z + std::f32::consts::FRAC_2_SQRT_PI;
+    let p = M::mul_add(p, z, -8.548_327e-4);
+    let p = M::mul_add(p, z, 5.223_977_4e-3);
+    let p = M::mul_add(p, z, -2.686_617_1e-2);
+    let p = M::mul_add(p, z, 1.128_379_2e-1);
+    let p = M::mul_add(p, z, -3.761_264e-1);
+    let p = M::mul_add(p, z, std::f32::consts::FRAC_2_SQRT_PI);
     let small = p * x;
-    let big = (1.0 - erfc_pos(x.abs())).copysign(x);
+    let big = (1.0 - erfc_pos::<M>(x.abs())).copysign(x);
     let v = select(x.abs() < 0.5, small, big);
     select(x.is_nan(), x, v)
 }
@@ -107,26 +108,26 @@ pub fn erf_f32(x: f32) -> f32 {
 /// Φ(x) = erfc(-x/√2)/2 and e^{-x²/2}, both to full relative precision (the square is
 /// split from `x` itself, before the scaling by 1/√2 rounds).
 #[inline(always)]
-fn normal_cdf_and_kernel(x: f32) -> (f32, f32) {
+fn normal_cdf_and_kernel<M: MulAdd>(x: f32) -> (f32, f32) {
     let x = x.clamp(-14.0, 14.0);
     let (a, b) = split_square(x);
     let sq = (0.5 * a, 0.5 * b);
-    let e = 0.5 * erfc_core(x.abs() * FRAC_1_SQRT_2, sq);
+    let e = 0.5 * erfc_core::<M>(x.abs() * FRAC_1_SQRT_2, sq);
     let cdf = select(x < 0.0, e, 1.0 - e);
-    (cdf, exp_f32_split(-sq.0, -sq.1))
+    (cdf, exp_split_with::<M>(-sq.0, -sq.1))
 }
 
 /// GELU, x·Φ(x).
 #[inline(always)]
-pub fn gelu_f32(x: f32) -> f32 {
-    let v = x * normal_cdf_and_kernel(x).0;
+pub fn gelu_f32<M: MulAdd>(x: f32) -> f32 {
+    let v = x * normal_cdf_and_kernel::<M>(x).0;
     select(x.is_nan(), x, v)
 }
 
 /// dGELU/dx = Φ(x) + x·φ(x).
 #[inline(always)]
-pub fn gelu_grad_f32(x: f32) -> f32 {
-    let (cdf, k) = normal_cdf_and_kernel(x);
+pub fn gelu_grad_f32<M: MulAdd>(x: f32) -> f32 {
+    let (cdf, k) = normal_cdf_and_kernel::<M>(x);
     let v = cdf + x * INV_SQRT_2PI * k;
     select(x.is_nan(), x, v)
 }
@@ -137,16 +138,16 @@ const GELU_A: f32 = 0.044_715;
 /// GELU's tanh approximation, x/2·(1 + tanh u) written as x·σ(2u): the same function
 /// without the cancellation of 1 + tanh u in the negative tail.
 #[inline(always)]
-pub fn gelu_tanh_f32(x: f32) -> f32 {
+pub fn gelu_tanh_f32<M: MulAdd>(x: f32) -> f32 {
     let u = GELU_K * (x + GELU_A * x * x * x);
-    x * sigmoid_f32(2.0 * u)
+    x * sigmoid_f32::<M>(2.0 * u)
 }
 
 /// Derivative of GELU's tanh approximation: σ + x·σ(1 - σ)·2u'.
 #[inline(always)]
-pub fn gelu_tanh_grad_f32(x: f32) -> f32 {
+pub fn gelu_tanh_grad_f32<M: MulAdd>(x: f32) -> f32 {
     let x2 = x * x;
-    let s = sigmoid_f32(2.0 * GELU_K * (x + GELU_A * x2 * x));
+    let s = sigmoid_f32::<M>(2.0 * GELU_K * (x + GELU_A * x2 * x));
     s + x * s * (1.0 - s) * 2.0 * GELU_K * (1.0 + 3.0 * GELU_A * x2)
 }
 
@@ -182,22 +183,29 @@ unsafe fn map_avx2(src: &[f32], dst: &mut [f32], f: impl Fn(f32) -> f32) {
     dst.iter_mut().zip(src).for_each(|(d, &s)| *d = f(s));
 }
 
-/// `dst[i] = f(src[i])` (equal lengths), with AVX-512 or AVX2 code when the CPU has it.
+/// `dst[i] = f(src[i])` (equal lengths): `fused` (the `Fused` build of a function here) in
+/// AVX-512 or AVX2 code when the CPU has it, `plain` (its `Split` build) otherwise.
 #[inline(always)]
-pub fn map_f32(src: &[f32], dst: &mut [f32], f: impl Fn(f32) -> f32) {
+pub fn map_f32(
+    src: &[f32],
+    dst: &mut [f32],
+    fused: impl Fn(f32) -> f32,
+    plain: impl Fn(f32) -> f32,
+) {
     #[cfg(target_arch = "x86_64")]
     if has_avx512() {
         // SAFETY: the CPU supports the features the function is compiled for.
-        unsafe { map_avx512(src, dst, f) };
+        unsafe { map_avx512(src, dst, fused) };
         return;
     }
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         // SAFETY: the CPU supports the features the function is compiled for.
-        unsafe { map_avx2(src, dst, f) };
+        unsafe { map_avx2(src, dst, fused) };
         return;
     }
-    dst.iter_mut().zip(src).for_each(|(d, &s)| *d = f(s));
+    let _ = &fused;
+    dst.iter_mut().zip(src).for_each(|(d, &s)| *d = plain(s));
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -212,28 +220,29 @@ unsafe fn map_inplace_avx512(buf: &mut [f32], f: impl Fn(f32) -> f32) {
     buf.iter_mut().for_each(|v| *v = f(*v));
 }
 
-/// `buf[i] = f(buf[i])`, with AVX-512 or AVX2 code when the CPU has it.
+/// `buf[i] = f(buf[i])`, with `fused` and `plain` as in [`map_f32`].
 #[inline(always)]
-pub fn map_f32_inplace(buf: &mut [f32], f: impl Fn(f32) -> f32) {
+pub fn map_f32_inplace(buf: &mut [f32], fused: impl Fn(f32) -> f32, plain: impl Fn(f32) -> f32) {
     #[cfg(target_arch = "x86_64")]
     if has_avx512() {
         // SAFETY: the CPU supports the features the function is compiled for.
-        unsafe { map_inplace_avx512(buf, f) };
+        unsafe { map_inplace_avx512(buf, fused) };
         return;
     }
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         // SAFETY: the CPU supports the features the function is compiled for.
-        unsafe { map_inplace_avx2(buf, f) };
+        unsafe { map_inplace_avx2(buf, fused) };
         return;
     }
-    buf.iter_mut().for_each(|v| *v = f(*v));
+    let _ = &fused;
+    buf.iter_mut().for_each(|v| *v = plain(*v));
 }
 
 /// Softmax (or log-softmax) of one float32 row in three passes over `x`/`y` (max; exp and
 /// sum; scale), each a SIMD loop over 16- or 32-lane chunks (no bounds checks inside).
 #[inline(always)]
-fn softmax_row_body(x: &[f32], y: &mut [f32], log: bool) {
+fn softmax_row_body<M: MulAdd>(x: &[f32], y: &mut [f32], log: bool) {
     let y = &mut y[..x.len()];
     // The max in 32 lanes (four independent vector chains; one chain is bound by the
     // compare-and-select latency), NaNs flagged on the side.
@@ -265,14 +274,14 @@ fn softmax_row_body(x: &[f32], y: &mut [f32], log: bool) {
     let mut acc = [0f32; 16];
     for (xc, yc) in x.chunks_exact(16).zip(y.chunks_exact_mut(16)) {
         for k in 0..16 {
-            let e = exp_f32(xc[k] - m);
+            let e = exp_with::<M>(xc[k] - m);
             yc[k] = e;
             acc[k] += e;
         }
     }
     let mut s: f32 = acc.iter().sum();
     for (o, &v) in y[tail..].iter_mut().zip(&x[tail..]) {
-        *o = exp_f32(v - m);
+        *o = exp_with::<M>(v - m);
         s += *o;
     }
     if log {
@@ -317,13 +326,13 @@ fn lane_dot_f32(a: &[f32], b: Option<&[f32]>) -> f32 {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn softmax_row_avx2(x: &[f32], y: &mut [f32], log: bool) {
-    softmax_row_body(x, y, log)
+    softmax_row_body::<Fused>(x, y, log)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn softmax_row_avx512(x: &[f32], y: &mut [f32], log: bool) {
-    softmax_row_body(x, y, log)
+    softmax_row_body::<Fused>(x, y, log)
 }
 
 /// Softmax (or log-softmax) of a float32 row into `y`.
@@ -340,19 +349,19 @@ pub fn softmax_row_f32(x: &[f32], y: &mut [f32], log: bool) {
         unsafe { softmax_row_avx2(x, y, log) };
         return;
     }
-    softmax_row_body(x, y, log)
+    softmax_row_body::<Split>(x, y, log)
 }
 
 /// The backward of a float32 softmax row from its output `y` and gradient `g`:
 /// `y·(g - Σ g·y)`, or for log-softmax `g - e^y·Σ g`.
 #[inline(always)]
-fn softmax_grad_row_body(y: &[f32], g: &[f32], gx: &mut [f32], log: bool) {
+fn softmax_grad_row_body<M: MulAdd>(y: &[f32], g: &[f32], gx: &mut [f32], log: bool) {
     let n = y.len();
     let (g, gx) = (&g[..n], &mut gx[..n]);
     if log {
         let s = lane_dot_f32(g, None);
         for ((o, &yv), &gv) in gx.iter_mut().zip(y).zip(g) {
-            *o = gv - exp_f32(yv) * s;
+            *o = gv - exp_with::<M>(yv) * s;
         }
     } else {
         let s = lane_dot_f32(g, Some(y));
@@ -365,7 +374,7 @@ fn softmax_grad_row_body(y: &[f32], g: &[f32], gx: &mut [f32], log: bool) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn softmax_grad_row_avx2(y: &[f32], g: &[f32], gx: &mut [f32], log: bool) {
-    softmax_grad_row_body(y, g, gx, log)
+    softmax_grad_row_body::<Fused>(y, g, gx, log)
 }
 
 /// The backward of a float32 softmax (or log-softmax) row.
@@ -376,7 +385,7 @@ pub fn softmax_grad_row_f32(y: &[f32], g: &[f32], gx: &mut [f32], log: bool) {
         unsafe { softmax_grad_row_avx2(y, g, gx, log) };
         return;
     }
-    softmax_grad_row_body(y, g, gx, log)
+    softmax_grad_row_body::<Split>(y, g, gx, log)
 }
 
 #[cfg(test)]
@@ -403,47 +412,64 @@ mod tests {
 
     #[test]
     fn accuracy_against_f64() {
-        assert!(worst(tanh_f32, f64::tanh, -12.0, 12.0, 1e-30) < 6e-7);
+        // The fused build runs in software here if the CPU lacks FMA: same results.
+        accuracy::<Split>();
+        accuracy::<Fused>();
+    }
+
+    fn accuracy<M: MulAdd>() {
+        assert!(worst(tanh_f32::<M>, f64::tanh, -12.0, 12.0, 1e-30) < 6e-7);
         assert!(
             worst(
-                sigmoid_f32,
+                sigmoid_f32::<M>,
                 |x| 1.0 / (1.0 + (-x).exp()),
                 -80.0,
                 40.0,
                 1e-30
             ) < 6e-7
         );
-        assert!(worst(erf_f32, libm::erf, -6.0, 6.0, 1e-30) < 6e-7);
-        assert!(worst(erfc_f32, libm::erfc, -6.0, 9.0, 1e-30) < 2e-6);
-        assert!(worst(gelu_f32, |x| x * phi(x), -12.0, 12.0, 1e-30) < 2e-6);
+        assert!(worst(erf_f32::<M>, libm::erf, -6.0, 6.0, 1e-30) < 6e-7);
+        assert!(worst(erfc_f32::<M>, libm::erfc, -6.0, 9.0, 1e-30) < 2e-6);
+        assert!(worst(gelu_f32::<M>, |x| x * phi(x), -12.0, 12.0, 1e-30) < 2e-6);
         let dg = |x: f64| phi(x) + x * (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
-        assert!(worst(gelu_grad_f32, dg, -12.0, 12.0, 0.1) < 2e-6);
+        assert!(worst(gelu_grad_f32::<M>, dg, -12.0, 12.0, 0.1) < 2e-6);
         let k = (2.0 / std::f64::consts::PI).sqrt();
         // 1 + tanh u = 2σ(2u), without the cancellation (which f64 suffers from too).
         let gt = |x: f64| x / (1.0 + (-2.0 * k * (x + 0.044715 * x * x * x)).exp());
-        assert!(worst(gelu_tanh_f32, gt, -3.0, 8.0, 1e-30) < 2e-6);
+        assert!(worst(gelu_tanh_f32::<M>, gt, -3.0, 8.0, 1e-30) < 2e-6);
         // Further out u = k(x + a·x³) itself rounds in f32, and e^{2u} amplifies that by |2u|
         // (about 50 at x = -8): the error is the input's, as in any f32 evaluation.
-        assert!(worst(gelu_tanh_f32, gt, -8.0, 8.0, 1e-30) < 2e-5);
+        assert!(worst(gelu_tanh_f32::<M>, gt, -8.0, 8.0, 1e-30) < 2e-5);
         let gtd = |x: f64| {
             let th = (k * (x + 0.044715 * x * x * x)).tanh();
             0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * k * (1.0 + 3.0 * 0.044715 * x * x)
         };
-        assert!(worst(gelu_tanh_grad_f32, gtd, -8.0, 8.0, 0.1) < 2e-6);
+        assert!(worst(gelu_tanh_grad_f32::<M>, gtd, -8.0, 8.0, 0.1) < 2e-6);
     }
 
     #[test]
     fn special_values() {
-        for f in [tanh_f32, sigmoid_f32, erf_f32, erfc_f32, gelu_f32] {
+        specials::<Split>();
+        specials::<Fused>();
+    }
+
+    fn specials<M: MulAdd>() {
+        for f in [
+            tanh_f32::<M>,
+            sigmoid_f32::<M>,
+            erf_f32::<M>,
+            erfc_f32::<M>,
+            gelu_f32::<M>,
+        ] {
             assert!(f(f32::NAN).is_nan());
         }
-        assert_eq!(tanh_f32(f32::INFINITY), 1.0);
-        assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);
-        assert_eq!(sigmoid_f32(f32::INFINITY), 1.0);
-        assert_eq!(sigmoid_f32(f32::NEG_INFINITY), 0.0);
-        assert_eq!(erf_f32(f32::INFINITY), 1.0);
-        assert_eq!(erfc_f32(f32::NEG_INFINITY), 2.0);
-        assert_eq!(gelu_f32(f32::INFINITY), f32::INFINITY);
-        assert_eq!(tanh_f32(-0.0).to_bits(), (-0.0f32).to_bits());
+        assert_eq!(tanh_f32::<M>(f32::INFINITY), 1.0);
+        assert_eq!(tanh_f32::<M>(f32::NEG_INFINITY), -1.0);
+        assert_eq!(sigmoid_f32::<M>(f32::INFINITY), 1.0);
+        assert_eq!(sigmoid_f32::<M>(f32::NEG_INFINITY), 0.0);
+        assert_eq!(erf_f32::<M>(f32::INFINITY), 1.0);
+        assert_eq!(erfc_f32::<M>(f32::NEG_INFINITY), 2.0);
+        assert_eq!(gelu_f32::<M>(f32::INFINITY), f32::INFINITY);
+        assert_eq!(tanh_f32::<M>(-0.0).to_bits(), (-0.0f32).to_bits());
     }
 }
