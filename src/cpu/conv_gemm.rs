@@ -362,10 +362,10 @@ fn forward<F: Float + Elem>(x: &[F], wt: &[F], bias: Option<&[F]>, s: &Geom) -> 
     let x_of = |b: usize| &x[b * per_in..][..per_in];
     if winograd_applies(s) {
         let p = Plan::new(s.c, (s.h, s.w), s.o, (s.win.ph, s.win.pw));
-        let u = super::conv_winograd::weights(wt, s.o, s.c)?;
+        let wts = super::conv_winograd::weights(wt, s.o, s.c)?;
         let new = || WinoScratch::new(&p);
         each_image(&mut out, per_out, by_image, new, |scr, b, ob| {
-            super::conv_winograd::image(&p, x_of(b), &u, scr, ob, par);
+            super::conv_winograd::image(&p, x_of(b), &wts, scr, ob, par);
             add_bias(ob, bias, s.l());
         })?;
         return Ok(out);

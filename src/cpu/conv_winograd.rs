@@ -11,7 +11,8 @@
 //! combination of four padded rows, then the column combination on the even/odd halves.
 
 use super::conv_gemm::{gemm_acc, Mat};
-use crate::dtype::Elem;
+use super::sgemm::{self, PackedA};
+use crate::dtype::{DType, Elem};
 use crate::error::Result;
 use num_traits::Float;
 
@@ -89,8 +90,36 @@ impl<F: Elem> Scratch<F> {
     }
 }
 
+/// The transformed kernels of one call: `U [16][c][o]`, and for float32 each `U_eᵀ`
+/// packed once as the GEMM's left operand (every block of every image multiplies by it).
+pub(super) struct Weights<F> {
+    u: Vec<F>,
+    packed: Vec<PackedA>,
+}
+
+/// `U [16][c][o]` from `wt [o, c, 3, 3]`, packed for the kernel where it runs.
+pub(super) fn weights<F: Float + Elem>(wt: &[F], o: usize, c: usize) -> Result<Weights<F>> {
+    let u = transformed(wt, o, c)?;
+    let mut packed = Vec::new();
+    if F::DTYPE == DType::F32 && sgemm::suits(c) {
+        for e in 0..16 {
+            // U_eᵀ[oc, ch] = u[(e·c + ch)·o + oc]: o × c with strides (1, o).
+            let at = u[e * c * o..].as_ptr() as *const f32;
+            // SAFETY: the o × c strided elements lie in u's 16·c·o.
+            match unsafe { PackedA::new(o, c, (at, 1, o as isize), BLOCK_TILES) } {
+                Some(pk) => packed.push(pk),
+                None => {
+                    packed.clear();
+                    break;
+                }
+            }
+        }
+    }
+    Ok(Weights { u, packed })
+}
+
 /// `U [16][c][o]` from `wt [o, c, 3, 3]`.
-pub(super) fn weights<F: Float + Elem>(wt: &[F], o: usize, c: usize) -> Result<Vec<F>> {
+fn transformed<F: Float + Elem>(wt: &[F], o: usize, c: usize) -> Result<Vec<F>> {
     let half = F::one() / (F::one() + F::one());
     let mut u = super::try_output::<F>(16 * c * o)?;
     for oi in 0..o {
@@ -270,7 +299,7 @@ fn output_transform_body<F: Float>(
 pub(super) fn image<F: Float + Elem>(
     p: &Plan,
     x: &[F],
-    u: &[F],
+    wts: &Weights<F>,
     scr: &mut Scratch<F>,
     out: &mut [F],
     par: gemm::Parallelism,
@@ -281,15 +310,21 @@ pub(super) fn image<F: Float + Elem>(
         for y in 0..p.h {
             // Padded column k goes to (k % 2)·half + k / 2 (the transform's layout).
             let row = &mut scr.planes[ci * plane + (y + p.ph) * p.wp..][..p.wp];
+            // Source pairs (2j, 2j+1) land at index j of the halves of their parities.
             let (even, odd) = row.split_at_mut(half);
+            let (first, second) = if p.pw.is_multiple_of(2) {
+                (even, odd)
+            } else {
+                (odd, even)
+            };
+            let (first, second) = (&mut first[p.pw / 2..], &mut second[p.pw.div_ceil(2)..]);
             let src = &x[(ci * p.h + y) * p.w..][..p.w];
-            for (i, &v) in src.iter().enumerate() {
-                let k = i + p.pw;
-                if k.is_multiple_of(2) {
-                    even[k / 2] = v;
-                } else {
-                    odd[k / 2] = v;
-                }
+            for ((a, b), pair) in first.iter_mut().zip(second).zip(src.chunks_exact(2)) {
+                *a = pair[0];
+                *b = pair[1];
+            }
+            if p.w % 2 == 1 {
+                first[p.w / 2] = src[p.w - 1];
             }
         }
     }
@@ -298,7 +333,26 @@ pub(super) fn image<F: Float + Elem>(
         let ty1 = (ty0 + p.rows).min(p.th);
         let tb = (ty1 - ty0) * p.tw;
         input_transform(p, scr, ty0, ty1);
+        let u = &wts.u;
         for e in 0..16 {
+            if let Some(pk) = wts.packed.get(e) {
+                // M_eᵀ (o × tb) = U_eᵀ · V_eᵀ, both row-major with row stride tb.
+                let vt = scr.v[e * p.c * tb..].as_ptr() as *const f32;
+                let mt = scr.m[e * p.o * tb..].as_mut_ptr() as *mut f32;
+                let threads = super::matmul::par_threads(par);
+                // SAFETY: F is f32 (packed is empty otherwise); the c × tb and o × tb
+                // operands lie in v and m as for the product below.
+                unsafe {
+                    pk.gemm(
+                        tb,
+                        (vt, tb as isize, 1),
+                        (mt, tb as isize, 1),
+                        false,
+                        threads,
+                    )
+                };
+                continue;
+            }
             // M_e (tb × o) = V_e (tb × c) · U_e (c × o); V_e[q, ch] = v[(e·c + ch)·tb + q],
             // U_e[ch, oc] = u[(e·c + ch)·o + oc], M_e[q, oc] = m[(e·o + oc)·tb + q].
             // SAFETY: tb ≤ rows·tw, so every index lies in the 16·c·rows·tw, 16·c·o and

@@ -130,11 +130,15 @@ def test_lower_precisions(dtype, tol):
 
 
 @pytest.mark.parametrize("padding", [0, 1, 2])
-def test_winograd_float32_error_bound(padding):
+@pytest.mark.parametrize("width,out_channels", [(11, 32), (12, 40), (15, 64)])
+def test_winograd_float32_error_bound(padding, width, out_channels):
     # F(2x2, 3x3) adds, subtracts and halves before and after the products: its float32
     # error stays within 1e-6 of the sum of |x|*|w| over each output's window (measured
-    # about 1.5e-7 here, direct summation about 1e-7).
-    x, w, b = rand(3, 32, 13, 11, seed=25), rand(32, 32, 3, 3, seed=26), rand(32, seed=27)
+    # about 1.5e-7 here, direct summation about 1e-7). Odd and even widths take both
+    # orders of the padded planes' deinterleaving; 40 and 64 output channels leave edge
+    # tiles of 4 rows for the packed kernel weights.
+    o = out_channels
+    x, w, b = rand(3, 32, 13, width, seed=25), rand(o, 32, 3, 3, seed=26), rand(o, seed=27)
     ref = ref_conv(x.numpy(), w.numpy(), b.numpy(), padding=(padding, padding))
     scale = ref_conv(np.abs(x.numpy()), np.abs(w.numpy()), padding=(padding, padding)) + 1
     y64 = F.conv2d(x, w, b, padding=padding).numpy()

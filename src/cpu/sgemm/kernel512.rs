@@ -8,8 +8,11 @@ use core::arch::x86_64::*;
 
 /// Implements `MicroKernel` for an AVX-512F tile of `$mr` rows and `16·$w` columns: the A
 /// panel stays in L1 across a row of tiles (`A_IN_L1`) with the blocks tuned for the wide tile.
+/// Edge tiles compute only the smallest of `$rows` row counts, and 16 columns rather than 32,
+/// that covers them (an o = 64 by 112-tile Winograd product wasted a fifth of its
+/// multiply-adds on padding at full tile size).
 macro_rules! avx512_tile {
-    ($name:ident, $mr:literal, $w:literal) => {
+    ($name:ident, $mr:literal, $w:literal, [$($rows:literal),+]) => {
         impl MicroKernel for $name {
             const MR: usize = $mr;
             const NR: usize = 16 * $w;
@@ -31,7 +34,7 @@ macro_rules! avx512_tile {
                 load: bool,
             ) {
                 let full = ($mr, 16 * $w);
-                kernel_avx512::<$mr, $w, PACKED>(kc, a, a_strides, b, c, rsc, load, full)
+                kernel_avx512::<$mr, $w, $mr, $w, PACKED>(kc, a, a_strides, b, c, rsc, load, full)
             }
 
             #[inline(always)]
@@ -45,8 +48,25 @@ macro_rules! avx512_tile {
                 load: bool,
                 part: (usize, usize),
             ) -> bool {
-                kernel_avx512::<$mr, $w, PACKED>(kc, a, a_strides, b, c, rsc, load, part);
-                true
+                let (mr, nr) = part;
+                macro_rules! run {
+                    ($r:literal, $cw:literal) => {
+                        kernel_avx512::<$r, $cw, $mr, $w, PACKED>(
+                            kc, a, a_strides, b, c, rsc, load, part,
+                        )
+                    };
+                }
+                $(
+                    if mr <= $rows {
+                        if nr <= 16 {
+                            run!($rows, 1)
+                        } else {
+                            run!($rows, $w)
+                        }
+                        return true;
+                    }
+                )+
+                false
             }
 
             unsafe fn pack_a(
@@ -80,25 +100,32 @@ macro_rules! avx512_tile {
 /// (a B block near the L2's size got evicted).
 pub struct Avx512;
 
-avx512_tile!(Avx512, 12, 2);
+avx512_tile!(Avx512, 12, 2, [4, 8, 12]);
 
 /// The AVX-512F kernel for products at most 16 columns wide (24×16): a 32-column tile would
 /// leave half its lanes idle there (the LSTM's per-step `W · hᵀ` with 16 batch rows per
 /// thread). Its 24-row A panel (18 KiB at KC 192) also stays in L1.
 pub struct Avx512Narrow;
 
-avx512_tile!(Avx512Narrow, 24, 1);
+avx512_tile!(Avx512Narrow, 24, 1, [8, 16, 24]);
 
 /// `c[0..MR, 0..16·W] (+)= a_panel · b_panel` over `kc` steps (see `MicroKernel::tile`),
 /// of which only the top-left `mr × nr` is stored (masked stores: edge tiles need no copy
-/// through a buffer).
+/// through a buffer). The packed panels are `PM` rows (A) and `16·PW` columns (B) wide;
+/// the tile computes their first `MR` rows and `16·W` columns.
 ///
 /// # Safety
 /// The CPU supports AVX-512F; the operands are as `MicroKernel::tile` requires, with the
 /// `mr × nr` part of the tile at `c` writable.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn kernel_avx512<const MR: usize, const W: usize, const PACKED: bool>(
+unsafe fn kernel_avx512<
+    const MR: usize,
+    const W: usize,
+    const PM: usize,
+    const PW: usize,
+    const PACKED: bool,
+>(
     kc: usize,
     mut a: *const f32,
     (rsa, csa): (isize, isize),
@@ -108,8 +135,8 @@ unsafe fn kernel_avx512<const MR: usize, const W: usize, const PACKED: bool>(
     load: bool,
     (mr, nr): (usize, usize),
 ) {
-    let nrw = 16 * W;
-    let (rsa, csa) = if PACKED { (1, MR as isize) } else { (rsa, csa) };
+    let (nrw, step_b) = (16 * W, 16 * PW);
+    let (rsa, csa) = if PACKED { (1, PM as isize) } else { (rsa, csa) };
     let mut acc = [[_mm512_setzero_ps(); W]; MR];
     for i in 0..MR as isize {
         _mm_prefetch::<_MM_HINT_T0>(c.offset(i * rsc) as *const i8);
@@ -118,7 +145,7 @@ unsafe fn kernel_avx512<const MR: usize, const W: usize, const PACKED: bool>(
     macro_rules! step {
         ($off:expr) => {{
             let bv: [__m512; W] =
-                core::array::from_fn(|w| _mm512_load_ps(b.add($off * nrw + 16 * w)));
+                core::array::from_fn(|w| _mm512_load_ps(b.add($off * step_b + 16 * w)));
             let ap = a.offset($off * csa);
             for (i, row) in acc.iter_mut().enumerate() {
                 let x = _mm512_set1_ps(*ap.offset(i as isize * rsa));
@@ -132,8 +159,8 @@ unsafe fn kernel_avx512<const MR: usize, const W: usize, const PACKED: bool>(
     while p >= 4 {
         if PACKED {
             // The panel's next four steps, eight steps ahead.
-            for line in (0..4 * MR).step_by(16) {
-                _mm_prefetch::<_MM_HINT_T0>(a.add(8 * MR + line) as *const i8);
+            for line in (0..4 * PM).step_by(16) {
+                _mm_prefetch::<_MM_HINT_T0>(a.add(8 * PM + line) as *const i8);
             }
         }
         step!(0);
@@ -141,13 +168,13 @@ unsafe fn kernel_avx512<const MR: usize, const W: usize, const PACKED: bool>(
         step!(2);
         step!(3);
         a = a.offset(4 * csa);
-        b = b.add(4 * nrw);
+        b = b.add(4 * step_b);
         p -= 4;
     }
     while p > 0 {
         step!(0);
         a = a.offset(csa);
-        b = b.add(nrw);
+        b = b.add(step_b);
         p -= 1;
     }
     let lanes = |n: usize| -> __mmask16 { ((1u32 << n.min(16)) - 1) as __mmask16 };
