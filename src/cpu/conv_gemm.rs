@@ -535,27 +535,29 @@ fn grad_weight_image<F: Float + Elem>(
     }
 }
 
-/// The weight gradient summed over the batch: `[o, cg, kh, kw]`.
-fn grad_weight<F: Float + Elem>(x: &[F], g: &[F], s: &Geom) -> Result<Vec<F>> {
-    let len = s.o * s.cg() * s.kk();
-    let (per_x, per_g) = (s.c * s.h * s.w, s.o * s.l());
-    let scratch = s.scratch(false);
-    let (by_image, par) = plan(s.work(), s.n);
-    // Contiguous runs of images, one per worker, each summed into its own buffer.
+/// `Σ_b f(b)` over the batch's images as a `len`-element buffer: contiguous runs of images,
+/// one per worker (each with its own scratch from `scratch`), each summed into its own
+/// buffer, the buffers added at the end.
+fn summed_over_images<F: Float + Elem, S>(
+    n: usize,
+    by_image: bool,
+    len: usize,
+    scratch: impl Fn() -> Result<S> + Sync,
+    f: impl Fn(&mut S, usize, &mut [F]) + Sync,
+) -> Result<Vec<F>> {
     let runs = if by_image {
-        super::team::threads().min(s.n)
+        super::team::threads().min(n)
     } else {
         1
     };
-    let per_run = s.n.div_ceil(runs.max(1));
+    let per_run = n.div_ceil(runs.max(1));
     let partial = |r: usize| -> Result<Vec<F>> {
-        let mut scr = Scratch::new(scratch.0, scratch.1)?;
-        let mut dw = super::try_zeroed::<F>(len)?;
-        for b in r * per_run..((r + 1) * per_run).min(s.n) {
-            let (xb, gb) = (&x[b * per_x..][..per_x], &g[b * per_g..][..per_g]);
-            grad_weight_image(xb, gb, s, &mut scr, &mut dw, par);
+        let mut scr = scratch()?;
+        let mut acc = super::try_zeroed::<F>(len)?;
+        for b in r * per_run..((r + 1) * per_run).min(n) {
+            f(&mut scr, b, &mut acc);
         }
-        Ok(dw)
+        Ok(acc)
     };
     let mut parts: Vec<Vec<F>> = if by_image {
         super::team::map(runs, partial)
@@ -564,10 +566,35 @@ fn grad_weight<F: Float + Elem>(x: &[F], g: &[F], s: &Geom) -> Result<Vec<F>> {
     } else {
         vec![partial(0)?]
     };
-    let mut dw = parts.pop().unwrap_or_default();
+    let mut sum = parts.pop().unwrap_or_default();
     for p in parts {
-        dw.iter_mut().zip(p).for_each(|(a, b)| *a = *a + b);
+        sum.iter_mut().zip(p).for_each(|(a, b)| *a = *a + b);
     }
+    Ok(sum)
+}
+
+/// The weight gradient summed over the batch: `[o, cg, kh, kw]`.
+fn grad_weight<F: Float + Elem>(x: &[F], g: &[F], s: &Geom) -> Result<Vec<F>> {
+    let len = s.o * s.cg() * s.kk();
+    let (per_x, per_g) = (s.c * s.h * s.w, s.o * s.l());
+    let image = |b: usize| (&x[b * per_x..][..per_x], &g[b * per_g..][..per_g]);
+    let (by_image, par) = plan(s.work(), s.n);
+    if winograd_applies(s) {
+        // The adjoint of the forward's Winograd: 16 products per tile instead of 36.
+        let p = Plan::new(s.c, (s.h, s.w), s.o, (s.win.ph, s.win.pw));
+        let new = || WinoScratch::new(&p);
+        let du = summed_over_images(s.n, by_image, 16 * s.o * s.c, new, |scr, b, du| {
+            let (xb, gb) = image(b);
+            super::conv_winograd::grad_weight_image(&p, xb, gb, scr, du, par)
+        })?;
+        return super::conv_winograd::weight_grad(&du, s.o, s.c);
+    }
+    let scratch = s.scratch(false);
+    let new = || Scratch::new(scratch.0, scratch.1);
+    let dw = summed_over_images(s.n, by_image, len, new, |scr, b, dw| {
+        let (xb, gb) = image(b);
+        grad_weight_image(xb, gb, s, scr, dw, par)
+    })?;
     if !s.shifted() {
         return Ok(dw);
     }

@@ -295,15 +295,8 @@ fn output_transform_body<F: Float>(
     }
 }
 
-/// One image: `x [c, h, w]` → `out [o, oh·ow]` with `u` from `weights`.
-pub(super) fn image<F: Float + Elem>(
-    p: &Plan,
-    x: &[F],
-    wts: &Weights<F>,
-    scr: &mut Scratch<F>,
-    out: &mut [F],
-    par: gemm::Parallelism,
-) {
+/// Copies `x [c, h, w]` into the zero-padded planes, each row deinterleaved.
+fn fill_planes<F: Copy>(p: &Plan, x: &[F], scr: &mut Scratch<F>) {
     let plane = p.hp * p.wp;
     let half = p.wp / 2;
     for ci in 0..p.c {
@@ -328,6 +321,18 @@ pub(super) fn image<F: Float + Elem>(
             }
         }
     }
+}
+
+/// One image: `x [c, h, w]` → `out [o, oh·ow]` with `u` from `weights`.
+pub(super) fn image<F: Float + Elem>(
+    p: &Plan,
+    x: &[F],
+    wts: &Weights<F>,
+    scr: &mut Scratch<F>,
+    out: &mut [F],
+    par: gemm::Parallelism,
+) {
+    fill_planes(p, x, scr);
     let mut ty0 = 0;
     while ty0 < p.th {
         let ty1 = (ty0 + p.rows).min(p.th);
@@ -380,4 +385,176 @@ pub(super) fn image<F: Float + Elem>(
         output_transform(p, scr, ty0, ty1, out);
         ty0 = ty1;
     }
+}
+
+/// `dM = A·dY·Aᵀ` for tile rows `ty0..ty1` from the output gradient `g [o, oh·ow]` (the
+/// adjoint of the output transform; outputs past the edge count as zero), into `M`'s
+/// layout, with AVX2 code when the CPU has it.
+fn grad_output_transform<F: Float>(
+    p: &Plan,
+    scr: &mut Scratch<F>,
+    ty0: usize,
+    ty1: usize,
+    g: &[F],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if super::vmath::has_avx2_fma() {
+        // SAFETY: the CPU supports the features the function is compiled for.
+        unsafe { grad_output_transform_avx2(p, scr, ty0, ty1, g) };
+        return;
+    }
+    grad_output_transform_body(p, scr, ty0, ty1, g)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn grad_output_transform_avx2<F: Float>(
+    p: &Plan,
+    scr: &mut Scratch<F>,
+    ty0: usize,
+    ty1: usize,
+    g: &[F],
+) {
+    grad_output_transform_body(p, scr, ty0, ty1, g)
+}
+
+/// Per tile row: the two gradient rows split into even and odd columns, `z = dY·Aᵀ`
+/// column by column (`e, e + o, e - o, -o`), then `A·z` row by row.
+#[inline(always)]
+fn grad_output_transform_body<F: Float>(
+    p: &Plan,
+    scr: &mut Scratch<F>,
+    ty0: usize,
+    ty1: usize,
+    g: &[F],
+) {
+    let tw = p.tw;
+    let tb = (ty1 - ty0) * tw;
+    let (m, rr) = (&mut scr.m, &mut scr.rows);
+    for oi in 0..p.o {
+        for ty in ty0..ty1 {
+            let (halves, z) = rr.split_at_mut(4 * tw);
+            halves.fill(F::zero());
+            for a in 0..2 {
+                let y = 2 * ty + a;
+                if y >= p.oh {
+                    continue;
+                }
+                let row = &g[oi * p.oh * p.ow + y * p.ow..][..p.ow];
+                let (ev, od) = halves[2 * a * tw..][..2 * tw].split_at_mut(tw);
+                for ((e, o), pair) in ev.iter_mut().zip(od.iter_mut()).zip(row.chunks_exact(2)) {
+                    *e = pair[0];
+                    *o = pair[1];
+                }
+                if p.ow % 2 == 1 {
+                    ev[p.ow / 2] = row[p.ow - 1];
+                }
+            }
+            let (e0, rest) = halves.split_at(tw);
+            let (o0, rest) = rest.split_at(tw);
+            let (e1, o1) = rest.split_at(tw);
+            let q0 = (ty - ty0) * tw;
+            let (z0, z1) = z[..2 * tw].split_at_mut(tw);
+            for s in 0..4 {
+                let col = |e: F, o: F| match s {
+                    0 => e,
+                    1 => e + o,
+                    2 => e - o,
+                    _ => -o,
+                };
+                for (((z, &e), &o), (w, (&e1, &o1))) in z0
+                    .iter_mut()
+                    .zip(e0)
+                    .zip(o0)
+                    .zip(z1.iter_mut().zip(e1.iter().zip(o1)))
+                {
+                    *z = col(e, o);
+                    *w = col(e1, o1);
+                }
+                let at = |r: usize| ((r * 4 + s) * p.o + oi) * tb + q0;
+                for r in 0..4 {
+                    let out = &mut m[at(r)..][..tw];
+                    for ((d, &a), &b) in out.iter_mut().zip(z0.iter()).zip(z1.iter()) {
+                        *d = match r {
+                            0 => a,
+                            1 => a + b,
+                            2 => a - b,
+                            _ => -b,
+                        };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds one image's kernel gradient in the transformed domain to `du [16][o][c]`:
+/// `dU_e += dM_e · V_eᵀ` summed over the image's tiles, block by block.
+pub(super) fn grad_weight_image<F: Float + Elem>(
+    p: &Plan,
+    x: &[F],
+    g: &[F],
+    scr: &mut Scratch<F>,
+    du: &mut [F],
+    par: gemm::Parallelism,
+) {
+    fill_planes(p, x, scr);
+    let mut ty0 = 0;
+    while ty0 < p.th {
+        let ty1 = (ty0 + p.rows).min(p.th);
+        let tb = (ty1 - ty0) * p.tw;
+        input_transform(p, scr, ty0, ty1);
+        grad_output_transform(p, scr, ty0, ty1, g);
+        for e in 0..16 {
+            // dU_e (o × c) += dM_e (o × tb) · V_eᵀ (tb × c), V_eᵀ[q, ch] = v[(e·c + ch)·tb + q].
+            // SAFETY: every index lies in the 16·o·tb, 16·c·tb and 16·o·c element buffers;
+            // du is separate from both operands.
+            unsafe {
+                gemm_acc(
+                    (p.o, p.c, tb),
+                    du[e * p.o * p.c..].as_mut_ptr(),
+                    (p.c as isize, 1),
+                    true,
+                    Mat {
+                        ptr: scr.m[e * p.o * tb..].as_ptr(),
+                        rs: tb as isize,
+                        cs: 1,
+                    },
+                    Mat {
+                        ptr: scr.v[e * p.c * tb..].as_ptr(),
+                        rs: 1,
+                        cs: tb as isize,
+                    },
+                    par,
+                )
+            }
+        }
+        ty0 = ty1;
+    }
+}
+
+/// The kernel gradient `dw [o, c, 3, 3] = Gᵀ·dU·G` (the adjoint of `U = G·g·Gᵀ`) from the
+/// summed `du [16][o][c]`.
+pub(super) fn weight_grad<F: Float + Elem>(du: &[F], o: usize, c: usize) -> Result<Vec<F>> {
+    let half = F::one() / (F::one() + F::one());
+    // Gᵀ applied to four values: the three taps they feed.
+    let gt = |v: [F; 4]| {
+        let mid = (v[1] + v[2]) * half;
+        [v[0] + mid, (v[1] - v[2]) * half, mid + v[3]]
+    };
+    let mut dw = super::try_output::<F>(9 * o * c)?;
+    for oi in 0..o {
+        for ci in 0..c {
+            let u = |r: usize, s: usize| du[((r * 4 + s) * o + oi) * c + ci];
+            let t: [[F; 3]; 4] = core::array::from_fn(|r| gt([u(r, 0), u(r, 1), u(r, 2), u(r, 3)]));
+            let out = &mut dw[(oi * c + ci) * 9..][..9];
+            for j in 0..3 {
+                let col = gt([t[0][j], t[1][j], t[2][j], t[3][j]]);
+                for i in 0..3 {
+                    out[i * 3 + j] = col[i];
+                }
+            }
+        }
+    }
+    Ok(dw)
 }

@@ -228,3 +228,33 @@ def test_matches_pytorch():
         (yt * yt).sum().backward()
         for a, b in zip(ours, theirs):
             np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-3, atol=1e-3)
+
+
+def ref_grad_weight(x, r, padding):
+    """dL/dw of L = <conv2d(x, w), r> for a 3x3 stride-1 kernel, from the definition."""
+    ph, pw = padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    oh, ow = r.shape[2:]
+    dw = np.empty((r.shape[1], x.shape[1], 3, 3))
+    for i in range(3):
+        for j in range(3):
+            dw[:, :, i, j] = np.einsum("noyx,ncyx->oc", r, xp[:, :, i : i + oh, j : j + ow])
+    return dw
+
+
+@pytest.mark.parametrize("padding", [(0, 0), (1, 1), (2, 0), (1, 2)])
+@pytest.mark.parametrize("size,channels", [((7, 9), (32, 33)), ((12, 10), (40, 64))])
+def test_winograd_weight_gradient_whole(padding, size, channels):
+    # Every entry of the weight gradient (the Winograd adjoint: output tiles past odd edges
+    # must count as zero), in float64 exactly and in float32 within the forward's bound.
+    (h, w), (c, o) = size, channels
+    x, wt = rand(2, c, h, w, seed=31), rand(o, c, 3, 3, seed=32)
+    y = F.conv2d(x, wt, padding=padding)
+    r = rand(*y.shape, seed=33)
+    ref = ref_grad_weight(x.numpy(), r.numpy(), padding)
+    scale = ref_grad_weight(np.abs(x.numpy()), np.abs(r.numpy()), padding).max() + 1
+    for dt, tol in ((torch.float64, 1e-12), (torch.float32, 1e-6)):
+        wd = wt.to(dt).detach().requires_grad_(True)
+        (F.conv2d(x.to(dt), wd, padding=padding) * r.to(dt)).sum().backward()
+        err = np.abs(wd.grad.double().numpy() - ref).max() / scale
+        assert err < tol, (dt, err)
