@@ -16,6 +16,29 @@ use crate::dtype::{DType, Elem};
 use crate::error::Result;
 use num_traits::Float;
 
+/// Defines `$name(args)`, which runs `$body` compiled for AVX2+FMA (as `$avx2`) when the CPU
+/// has them and as is otherwise; `$body` is generic over `F: Float`.
+macro_rules! with_avx2 {
+    ($(#[$doc:meta])* fn $name:ident / $avx2:ident = $body:ident($($arg:ident: $ty:ty),* $(,)?)) => {
+        $(#[$doc])*
+        fn $name<F: Float>($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            if super::vmath::has_avx2_fma() {
+                // SAFETY: the CPU supports the features the function is compiled for.
+                unsafe { $avx2($($arg),*) };
+                return;
+            }
+            $body($($arg),*)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn $avx2<F: Float>($($arg: $ty),*) {
+            $body($($arg),*)
+        }
+    };
+}
+
 /// Geometry: `c → o` channels on an `h × w` image padded by `(ph, pw)`, `th × tw` tiles over
 /// the `oh × ow` output; the padded planes are `hp × wp` (an extra zero row/column when the
 /// output size is odd).
@@ -146,21 +169,14 @@ fn transformed<F: Float + Elem>(wt: &[F], o: usize, c: usize) -> Result<Vec<F>> 
     Ok(u)
 }
 
-/// `V` of tile rows `ty0..ty1` from the padded planes, with AVX2 code when the CPU has it.
-fn input_transform<F: Float>(p: &Plan, scr: &mut Scratch<F>, ty0: usize, ty1: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if super::vmath::has_avx2_fma() {
-        // SAFETY: the CPU supports the features the function is compiled for.
-        unsafe { input_transform_avx2(p, scr, ty0, ty1) };
-        return;
-    }
-    input_transform_body(p, scr, ty0, ty1)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn input_transform_avx2<F: Float>(p: &Plan, scr: &mut Scratch<F>, ty0: usize, ty1: usize) {
-    input_transform_body(p, scr, ty0, ty1)
+with_avx2! {
+    /// `V` of tile rows `ty0..ty1` from the padded planes.
+    fn input_transform / input_transform_avx2 = input_transform_body(
+        p: &Plan,
+        scr: &mut Scratch<F>,
+        ty0: usize,
+        ty1: usize,
+    )
 }
 
 /// The planes' rows are stored deinterleaved (even padded columns, then odd ones), so both
@@ -212,34 +228,15 @@ fn input_transform_body<F: Float>(p: &Plan, scr: &mut Scratch<F>, ty0: usize, ty
     }
 }
 
-/// `Y = Aᵀ·M·A` of tile rows `ty0..ty1` into `out [o, oh·ow]`, with AVX2 code when the CPU
-/// has it.
-fn output_transform<F: Float>(
-    p: &Plan,
-    scr: &mut Scratch<F>,
-    ty0: usize,
-    ty1: usize,
-    out: &mut [F],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if super::vmath::has_avx2_fma() {
-        // SAFETY: the CPU supports the features the function is compiled for.
-        unsafe { output_transform_avx2(p, scr, ty0, ty1, out) };
-        return;
-    }
-    output_transform_body(p, scr, ty0, ty1, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn output_transform_avx2<F: Float>(
-    p: &Plan,
-    scr: &mut Scratch<F>,
-    ty0: usize,
-    ty1: usize,
-    out: &mut [F],
-) {
-    output_transform_body(p, scr, ty0, ty1, out)
+with_avx2! {
+    /// `Y = Aᵀ·M·A` of tile rows `ty0..ty1` into `out [o, oh·ow]`.
+    fn output_transform / output_transform_avx2 = output_transform_body(
+        p: &Plan,
+        scr: &mut Scratch<F>,
+        ty0: usize,
+        ty1: usize,
+        out: &mut [F],
+    )
 }
 
 #[inline(always)]
@@ -387,35 +384,17 @@ pub(super) fn image<F: Float + Elem>(
     }
 }
 
-/// `dM = A·dY·Aᵀ` for tile rows `ty0..ty1` from the output gradient `g [o, oh·ow]` (the
-/// adjoint of the output transform; outputs past the edge count as zero), into `M`'s
-/// layout, with AVX2 code when the CPU has it.
-fn grad_output_transform<F: Float>(
-    p: &Plan,
-    scr: &mut Scratch<F>,
-    ty0: usize,
-    ty1: usize,
-    g: &[F],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if super::vmath::has_avx2_fma() {
-        // SAFETY: the CPU supports the features the function is compiled for.
-        unsafe { grad_output_transform_avx2(p, scr, ty0, ty1, g) };
-        return;
-    }
-    grad_output_transform_body(p, scr, ty0, ty1, g)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn grad_output_transform_avx2<F: Float>(
-    p: &Plan,
-    scr: &mut Scratch<F>,
-    ty0: usize,
-    ty1: usize,
-    g: &[F],
-) {
-    grad_output_transform_body(p, scr, ty0, ty1, g)
+with_avx2! {
+    /// `dM = A·dY·Aᵀ` for tile rows `ty0..ty1` from the output gradient `g [o, oh·ow]` (the
+    /// adjoint of the output transform; outputs past the edge count as zero), into `M`'s
+    /// layout.
+    fn grad_output_transform / grad_output_transform_avx2 = grad_output_transform_body(
+        p: &Plan,
+        scr: &mut Scratch<F>,
+        ty0: usize,
+        ty1: usize,
+        g: &[F],
+    )
 }
 
 /// Per tile row: the two gradient rows split into even and odd columns, `z = dY·Aᵀ`

@@ -23,14 +23,8 @@ pub unsafe fn pack_a<const MR: usize>(
         let rows = MR.min(mc - i0);
         let base = a.offset(i0 as isize * rsa);
         if rows == MR && csa == 1 {
-            // Row-major A: the panel's rows read side by side.
-            let r: [*const f32; MR] = core::array::from_fn(|i| base.offset(i as isize * rsa));
-            for p in 0..kc {
-                let d = dst.add(p * MR);
-                for (i, row) in r.iter().enumerate() {
-                    *d.add(i) = *row.add(p);
-                }
-            }
+            // Row-major A: 8×8 transposes in registers.
+            pack_a_rows::<MR>(kc, base, rsa, dst);
         } else if rows == MR && rsa == 1 {
             // Column-major A: each step is `MR` adjacent values.
             for p in 0..kc {
@@ -108,6 +102,49 @@ pub unsafe fn pack_b<const NR: usize>(
         }
         dst = dst.add(NR * kc);
         j0 += NR;
+    }
+}
+
+/// One full `MR`-row panel of a row-major A (row `i` at `base + i·rsa`, unit column
+/// stride), `kc` deep: eight rows at a time transposed 8×8 in registers (a last group of
+/// fewer rows is transposed with zero rows and only its own values stored).
+///
+/// # Safety
+/// AVX2 is available; rows `0..MR` hold `kc` readable floats each; `dst` holds `kc·MR`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pack_a_rows<const MR: usize>(kc: usize, base: *const f32, rsa: isize, dst: *mut f32) {
+    let row: [*const f32; MR] = core::array::from_fn(|i| base.offset(i as isize * rsa));
+    let mut p = 0;
+    while p + 8 <= kc {
+        for i0 in (0..MR).step_by(8) {
+            let n = (MR - i0).min(8);
+            let r: [__m256; 8] = core::array::from_fn(|j| {
+                if j < n {
+                    _mm256_loadu_ps(row[i0 + j].add(p))
+                } else {
+                    _mm256_setzero_ps()
+                }
+            });
+            for (q, v) in transpose8(r).iter().enumerate() {
+                let d = dst.add((p + q) * MR + i0);
+                match n {
+                    8 => _mm256_storeu_ps(d, *v),
+                    4 => _mm_storeu_ps(d, _mm256_castps256_ps128(*v)),
+                    _ => {
+                        let mut lanes = [0f32; 8];
+                        _mm256_storeu_ps(lanes.as_mut_ptr(), *v);
+                        core::ptr::copy_nonoverlapping(lanes.as_ptr(), d, n);
+                    }
+                }
+            }
+        }
+        p += 8;
+    }
+    while p < kc {
+        for (i, r) in row.iter().enumerate() {
+            *dst.add(p * MR + i) = *r.add(p);
+        }
+        p += 1;
     }
 }
 
