@@ -320,6 +320,24 @@ fn fill_planes<F: Copy>(p: &Plan, x: &[F], scr: &mut Scratch<F>) {
     }
 }
 
+/// Fills the padded planes from `x [c, h, w]`, then per block of tile rows `ty0..ty1`
+/// transforms the input tiles into `V` and calls `f(scr, ty0, ty1)`.
+fn for_each_block<F: Float>(
+    p: &Plan,
+    x: &[F],
+    scr: &mut Scratch<F>,
+    mut f: impl FnMut(&mut Scratch<F>, usize, usize),
+) {
+    fill_planes(p, x, scr);
+    let mut ty0 = 0;
+    while ty0 < p.th {
+        let ty1 = (ty0 + p.rows).min(p.th);
+        input_transform(p, scr, ty0, ty1);
+        f(scr, ty0, ty1);
+        ty0 = ty1;
+    }
+}
+
 /// One image: `x [c, h, w]` → `out [o, oh·ow]` with `u` from `weights`.
 pub(super) fn image<F: Float + Elem>(
     p: &Plan,
@@ -329,12 +347,8 @@ pub(super) fn image<F: Float + Elem>(
     out: &mut [F],
     par: gemm::Parallelism,
 ) {
-    fill_planes(p, x, scr);
-    let mut ty0 = 0;
-    while ty0 < p.th {
-        let ty1 = (ty0 + p.rows).min(p.th);
+    for_each_block(p, x, scr, |scr, ty0, ty1| {
         let tb = (ty1 - ty0) * p.tw;
-        input_transform(p, scr, ty0, ty1);
         let u = &wts.u;
         for e in 0..16 {
             if let Some(pk) = wts.packed.get(e) {
@@ -380,8 +394,7 @@ pub(super) fn image<F: Float + Elem>(
             }
         }
         output_transform(p, scr, ty0, ty1, out);
-        ty0 = ty1;
-    }
+    });
 }
 
 with_avx2! {
@@ -477,12 +490,8 @@ pub(super) fn grad_weight_image<F: Float + Elem>(
     du: &mut [F],
     par: gemm::Parallelism,
 ) {
-    fill_planes(p, x, scr);
-    let mut ty0 = 0;
-    while ty0 < p.th {
-        let ty1 = (ty0 + p.rows).min(p.th);
+    for_each_block(p, x, scr, |scr, ty0, ty1| {
         let tb = (ty1 - ty0) * p.tw;
-        input_transform(p, scr, ty0, ty1);
         grad_output_transform(p, scr, ty0, ty1, g);
         for e in 0..16 {
             // dU_e (o × c) += dM_e (o × tb) · V_eᵀ (tb × c), V_eᵀ[q, ch] = v[(e·c + ch)·tb + q].
@@ -508,8 +517,7 @@ pub(super) fn grad_weight_image<F: Float + Elem>(
                 )
             }
         }
-        ty0 = ty1;
-    }
+    });
 }
 
 /// The kernel gradient `dw [o, c, 3, 3] = Gᵀ·dU·G` (the adjoint of `U = G·g·Gᵀ`) from the
