@@ -95,16 +95,19 @@ impl<'a, F: Elem> StepWeight<'a, F> {
         }
     }
 
-    /// `dst [m, n] = W · b [k, n]`, both row-major, split over the pool with `par`.
-    fn mul(&self, dst: &mut [F], b: &[F], n: usize, par: bool) {
+    /// `dst [m, n] = W · b [k, n]`, `dst` row-major and `b` read with row and column strides
+    /// `bs` (a row-major state read transposed, `[1, k]`, is packed by register transposes
+    /// instead of being copied transposed first), split over the pool with `par`.
+    fn mul(&self, dst: &mut [F], b: &[F], bs: [usize; 2], n: usize, par: bool) {
         let (m, k) = (self.m, self.k);
-        assert!(dst.len() >= m * n && b.len() >= k * n);
+        let b_in = k == 0 || n == 0 || (k - 1) * bs[0] + (n - 1) * bs[1] < b.len();
+        assert!(dst.len() >= m * n && b_in);
         let threads = if par { super::team::threads() } else { 1 };
         match &self.packed {
             // SAFETY: F is f32 whenever the weight was packed; dst and b are separate
             // buffers holding the m×n and k×n elements addressed (asserted above).
             Some(p) => unsafe {
-                let b = (b.as_ptr() as *const f32, n as isize, 1);
+                let b = (b.as_ptr() as *const f32, bs[0] as isize, bs[1] as isize);
                 let c = (dst.as_mut_ptr() as *mut f32, n as isize, 1);
                 p.gemm(n, b, c, false, threads)
             },
@@ -115,7 +118,7 @@ impl<'a, F: Elem> StepWeight<'a, F> {
                     self.w.as_ptr(),
                     [0, self.strides[0], self.strides[1]],
                     b.as_ptr(),
-                    [0, n, 1],
+                    [0, bs[0], bs[1]],
                     m,
                     n,
                     k,
@@ -281,16 +284,11 @@ fn forward_rows<F: Act>(
 ) -> Result<()> {
     let (n, h, nb) = (d.n, d.h, r.len());
     let g4 = 4 * h;
-    let (mut ht, mut zt, mut z) = (
-        try_output::<F>(nb * h)?,
-        try_output::<F>(nb * g4)?,
-        try_output::<F>(nb * g4)?,
-    );
+    let (mut zt, mut z) = (try_output::<F>(nb * g4)?, try_output::<F>(nb * g4)?);
     let h0 = rows_of(x.h0, 0, n, h, &r);
     // SAFETY (every `rows` below): this part's rows, each block's slice dropped before the
     // same block is asked for again.
     unsafe { out.cells.rows(0, &r) }.copy_from_slice(rows_of(x.c0, 0, n, h, &r));
-    transpose(h0, nb, h, &mut ht);
     for k in 0..d.steps {
         let t = d.time(k);
         let h_in = unsafe { out.h_in.rows(t, &r) };
@@ -299,7 +297,8 @@ fn forward_rows<F: Act>(
         } else {
             h_in.copy_from_slice(unsafe { out.packed.rows(d.time(k - 1), &r) });
         }
-        x.w.mul(&mut zt, &ht, nb, step_par);
+        // hᵀ [h, nb] read from the state rows through strides.
+        x.w.mul(&mut zt, h_in, [1, h], nb, step_par);
         transpose(&zt, g4, nb, &mut z);
         let xt = rows_of(x.xw, t, n, g4, &r);
         for (zr, xr) in z.chunks_exact_mut(g4).zip(xt.chunks_exact(g4)) {
@@ -337,7 +336,6 @@ fn forward_rows<F: Act>(
             F::tanh_all(co, ho);
             ho.iter_mut().zip(o).for_each(|(v, &o)| *v = *v * o);
         }
-        transpose(hn, nb, h, &mut ht);
     }
     let last = unsafe { out.cells.rows(d.steps, &r) };
     unsafe { out.packed.rows(d.steps, &r) }.copy_from_slice(last);
@@ -400,11 +398,7 @@ fn backward_rows<F: Act>(
     // The hidden-state gradient carried from the later step, and the cell-state gradient.
     let mut dh = try_zeroed::<F>(nb * h)?;
     let mut dc = rows_of(s.grad, d.steps, n, h, &r).to_vec();
-    let (mut dzt, mut dht, mut tc) = (
-        try_output::<F>(nb * g4)?,
-        try_output::<F>(nb * h)?,
-        try_output::<F>(h)?,
-    );
+    let (mut dht, mut tc) = (try_output::<F>(nb * h)?, try_output::<F>(h)?);
     for k in (0..d.steps).rev() {
         let t = d.time(k);
         dh.iter_mut()
@@ -431,8 +425,8 @@ fn backward_rows<F: Act>(
             F::tanh_all(&cn[rr], &mut tc);
             gate_grads([ai, af, ag, ao], [di, df, dg, dout], &tc, cp, dhr, dcr);
         }
-        transpose(dz, nb, g4, &mut dzt);
-        wt.mul(&mut dht, &dzt, nb, step_par);
+        // dzᵀ [4h, nb] read from the gate-gradient rows through strides.
+        wt.mul(&mut dht, dz, [1, g4], nb, step_par);
         transpose(&dht, h, nb, &mut dh);
     }
     // SAFETY: this part's rows of the one-block outputs.
