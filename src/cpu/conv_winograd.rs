@@ -16,29 +16,6 @@ use crate::dtype::{DType, Elem};
 use crate::error::Result;
 use num_traits::Float;
 
-/// Defines `$name(args)`, which runs `$body` compiled for AVX2+FMA (as `$avx2`) when the CPU
-/// has them and as is otherwise; `$body` is generic over `F: Float`.
-macro_rules! with_avx2 {
-    ($(#[$doc:meta])* fn $name:ident / $avx2:ident = $body:ident($($arg:ident: $ty:ty),* $(,)?)) => {
-        $(#[$doc])*
-        fn $name<F: Float>($($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            if super::vmath::has_avx2_fma() {
-                // SAFETY: the CPU supports the features the function is compiled for.
-                unsafe { $avx2($($arg),*) };
-                return;
-            }
-            $body($($arg),*)
-        }
-
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn $avx2<F: Float>($($arg: $ty),*) {
-            $body($($arg),*)
-        }
-    };
-}
-
 /// Geometry: `c → o` channels on an `h × w` image padded by `(ph, pw)`, `th × tw` tiles over
 /// the `oh × ow` output; the padded planes are `hp × wp` (an extra zero row/column when the
 /// output size is odd).
@@ -169,14 +146,14 @@ fn transformed<F: Float + Elem>(wt: &[F], o: usize, c: usize) -> Result<Vec<F>> 
     Ok(u)
 }
 
-with_avx2! {
+simd_dispatch! {
     /// `V` of tile rows `ty0..ty1` from the padded planes.
-    fn input_transform / input_transform_avx2 = input_transform_body(
+    fn input_transform = input_transform_body(
         p: &Plan,
         scr: &mut Scratch<F>,
         ty0: usize,
         ty1: usize,
-    )
+    ) in [avx2: "avx2,fma" if super::vmath::has_avx2_fma]
 }
 
 /// The planes' rows are stored deinterleaved (even padded columns, then odd ones), so both
@@ -228,15 +205,15 @@ fn input_transform_body<F: Float>(p: &Plan, scr: &mut Scratch<F>, ty0: usize, ty
     }
 }
 
-with_avx2! {
+simd_dispatch! {
     /// `Y = Aᵀ·M·A` of tile rows `ty0..ty1` into `out [o, oh·ow]`.
-    fn output_transform / output_transform_avx2 = output_transform_body(
+    fn output_transform = output_transform_body(
         p: &Plan,
         scr: &mut Scratch<F>,
         ty0: usize,
         ty1: usize,
         out: &mut [F],
-    )
+    ) in [avx2: "avx2,fma" if super::vmath::has_avx2_fma]
 }
 
 #[inline(always)]
@@ -397,17 +374,17 @@ pub(super) fn image<F: Float + Elem>(
     });
 }
 
-with_avx2! {
+simd_dispatch! {
     /// `dM = A·dY·Aᵀ` for tile rows `ty0..ty1` from the output gradient `g [o, oh·ow]` (the
     /// adjoint of the output transform; outputs past the edge count as zero), into `M`'s
     /// layout.
-    fn grad_output_transform / grad_output_transform_avx2 = grad_output_transform_body(
+    fn grad_output_transform = grad_output_transform_body(
         p: &Plan,
         scr: &mut Scratch<F>,
         ty0: usize,
         ty1: usize,
         g: &[F],
-    )
+    ) in [avx2: "avx2,fma" if super::vmath::has_avx2_fma]
 }
 
 /// Per tile row: the two gradient rows split into even and odd columns, `z = dY·Aᵀ`

@@ -1,6 +1,39 @@
 //! CPU kernels. Every kernel reads strided inputs and writes a fresh contiguous output;
 //! contiguous inputs take a slice fast path, and large outputs are split across rayon.
 
+/// Defines `$name(args)` (generic over `F: Float`), which runs `$body` compiled for the first
+/// of the listed target-feature builds whose check passes, and as is otherwise. `Float` must be
+/// in scope where it is used.
+macro_rules! simd_dispatch {
+    (
+        $(#[$doc:meta])*
+        fn $name:ident = $body:ident $params:tt
+        in [$($build:ident: $feat:literal if $has:path),+ $(,)?]
+    ) => {
+        $(#[$doc])*
+        fn $name<F: Float> $params {
+            $(simd_dispatch!(@build $build $feat $has; $body $params);)+
+            simd_dispatch!(@call $body $params)
+        }
+    };
+    (@build $build:ident $feat:literal $has:path; $body:ident ($($arg:ident: $ty:ty),* $(,)?)) => {
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = $feat)]
+            unsafe fn $build<F: Float>($($arg: $ty),*) {
+                $body($($arg),*)
+            }
+            if $has() {
+                // SAFETY: the CPU supports the features the build is compiled for.
+                return unsafe { $build($($arg),*) };
+            }
+        }
+    };
+    (@call $body:ident ($($arg:ident: $ty:ty),* $(,)?)) => {
+        $body($($arg),*)
+    };
+}
+
 pub mod arith;
 mod binary;
 pub mod buffer;

@@ -435,56 +435,21 @@ fn backward_rows<F: Act>(
     Ok(())
 }
 
-/// One batch row's gate gradients (`d` = di, df, dg, do) from its activated gates `a` (i, f, g,
-/// o), `tanh(c_t)`, the previous cell state, and the carried `dh`, `dc` (updated to `dc_{t-1}`),
-/// in an AVX-512 or AVX2 build where the CPU has one.
-fn gate_grads<F: Float>(
-    a: [&[F]; 4],
-    d: [&mut [F]; 4],
-    tc: &[F],
-    cp: &[F],
-    dh: &[F],
-    dc: &mut [F],
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use super::vmath::{has_avx2_fma, has_avx512};
-        if has_avx512() {
-            // SAFETY: the CPU supports the features the function is compiled for.
-            return unsafe { gate_grads_avx512(a, d, tc, cp, dh, dc) };
-        }
-        if has_avx2_fma() {
-            // SAFETY: as above.
-            return unsafe { gate_grads_avx2(a, d, tc, cp, dh, dc) };
-        }
-    }
-    gate_grads_body(a, d, tc, cp, dh, dc)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn gate_grads_avx512<F: Float>(
-    a: [&[F]; 4],
-    d: [&mut [F]; 4],
-    tc: &[F],
-    cp: &[F],
-    dh: &[F],
-    dc: &mut [F],
-) {
-    gate_grads_body(a, d, tc, cp, dh, dc)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn gate_grads_avx2<F: Float>(
-    a: [&[F]; 4],
-    d: [&mut [F]; 4],
-    tc: &[F],
-    cp: &[F],
-    dh: &[F],
-    dc: &mut [F],
-) {
-    gate_grads_body(a, d, tc, cp, dh, dc)
+simd_dispatch! {
+    /// One batch row's gate gradients (`d` = di, df, dg, do) from its activated gates `a` (i,
+    /// f, g, o), `tanh(c_t)`, the previous cell state, and the carried `dh`, `dc` (updated to
+    /// `dc_{t-1}`), in an AVX-512 or AVX2 build where the CPU has one.
+    fn gate_grads = gate_grads_body(
+        a: [&[F]; 4],
+        d: [&mut [F]; 4],
+        tc: &[F],
+        cp: &[F],
+        dh: &[F],
+        dc: &mut [F],
+    ) in [
+        avx512: "avx512f,avx2,fma" if super::vmath::has_avx512,
+        avx2: "avx2,fma" if super::vmath::has_avx2_fma,
+    ]
 }
 
 #[inline(always)]

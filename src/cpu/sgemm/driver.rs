@@ -309,6 +309,22 @@ pub unsafe fn run<K: MicroKernel>(
     split::<K>((m, n, k), a, b, c, accumulate, threads, blk)
 }
 
+/// `a` and `c` from row `r0` on (a part of a split by rows).
+///
+/// # Safety
+/// Row `r0` lies inside both matrices.
+unsafe fn rows_from(a: Mat, c: MatMut, r0: usize) -> (Mat, MatMut) {
+    let sa = Mat {
+        ptr: a.ptr.offset(r0 as isize * a.rs),
+        ..a
+    };
+    let sc = MatMut {
+        ptr: c.ptr.offset(r0 as isize * c.rs),
+        ..c
+    };
+    (sa, sc)
+}
+
 /// `b` and `c` from column `c0` on (a part of a split by columns).
 ///
 /// # Safety
@@ -352,14 +368,7 @@ unsafe fn split<K: MicroKernel>(
         unsafe {
             if by_rows {
                 let (r0, r1) = (lo * K::MR, (hi * K::MR).min(m));
-                let sa = Mat {
-                    ptr: a.ptr.offset(r0 as isize * a.rs),
-                    ..a
-                };
-                let sc = MatMut {
-                    ptr: c.ptr.offset(r0 as isize * c.rs),
-                    ..c
-                };
+                let (sa, sc) = rows_from(a, c, r0);
                 serial::<K>((r1 - r0, n, k), sa, b, sc, accumulate, blk);
             } else {
                 let (c0, c1) = (lo * K::NR, (hi * K::NR).min(n));
