@@ -130,7 +130,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     def finish():
         _split_into(out, tensor_list)
 
-    check = ("Allgather", (mine, seen), {}, check_sizes)
+    check = c.CallCheck("Allgather", (mine, seen), check_sizes)
     args = (raw(src), [raw(out), counts])
     return c.collective(
         pg, "all_gather", "Allgatherv", args, None, finish, tensor_list, check, async_op

@@ -1,6 +1,7 @@
 """Helpers shared by the collectives: group and root resolution, the reduction operator
 for a dtype, the cross-rank consistency check, and running an operation (sync or async)."""
 
+import array
 import warnings
 
 import numpy as np
@@ -73,9 +74,23 @@ def _tables():
     return _TABLES
 
 
+_OPS = {}
+
+
 def mpi_op(op, dtype, name):
     """The MPI operation for reduction ``op`` on ``dtype`` (SUM for AVG, which divides
     afterwards); bool tensors reduce logically as in PyTorch."""
+    key = (type(op), op, dtype)
+    try:
+        return _OPS[key]
+    except (KeyError, TypeError):
+        pass
+    found = _mpi_op(op, dtype, name)
+    _OPS[key] = found
+    return found
+
+
+def _mpi_op(op, dtype, name):
     try:
         op = _op_type(op)
     except (TypeError, ValueError):
@@ -110,24 +125,57 @@ def average(array, n):
 _KEY_MASK = (1 << 62) - 1
 
 
-def consistency_check(pg, t, op):
+class Check:
     """A small all-reduce that tells every rank whether ``t`` has the same shape and dtype
-    everywhere: ``(MPI call, args, kwargs, check to run once it completed)``."""
-    MPI = mpi()
-    shape = t.shape
-    mine = [t.numel(), dtype_code(t.dtype), hash(shape) & _KEY_MASK]
-    # max(x) and max(-x) in one reduction: equal everywhere iff max == -max(-x) == mine.
-    both = np.array(mine + [-v for v in mine], dtype=np.int64)
+    everywhere, issued ahead of the data (see ``collective``)."""
 
-    def check():
-        got = both.tolist()
-        if got[:3] != mine or [-v for v in got[3:]] != mine:
+    __slots__ = ("buf", "mine", "shape", "dtype", "op")
+
+    def __init__(self, t, op):
+        self.shape = shape = t.shape
+        self.dtype = t.dtype
+        self.op = op
+        n, code, key = t.numel(), dtype_code(self.dtype), hash(shape) & _KEY_MASK
+        # max(x) and max(-x) in one reduction: equal everywhere iff both come back unchanged.
+        self.mine = [n, code, key, -n, -code, -key]
+        self.buf = array.array("q", self.mine)
+
+    def start(self, comm):
+        return comm.Iallreduce(mpi().IN_PLACE, self.buf, op=mpi().MAX)
+
+    def run(self, comm):
+        comm.Allreduce(mpi().IN_PLACE, self.buf, op=mpi().MAX)
+
+    def __call__(self):
+        if self.buf.tolist() != self.mine:
             raise DistBackendError(
-                f"{op}: tensors differ across ranks: this rank has shape {list(shape)} and "
-                f"dtype {t.dtype}, another rank has a different shape or dtype"
+                f"{self.op}: tensors differ across ranks: this rank has shape "
+                f"{list(self.shape)} and dtype {self.dtype}, another rank has a different "
+                "shape or dtype"
             )
 
-    return "Allreduce", (MPI.IN_PLACE, both), {"op": MPI.MAX}, check
+
+class CallCheck:
+    """A check made of MPI collective ``name`` on ``args`` and ``verify``, run once it is done."""
+
+    __slots__ = ("name", "args", "verify")
+
+    def __init__(self, name, args, verify):
+        self.name, self.args, self.verify = name, args, verify
+
+    def start(self, comm):
+        return getattr(comm, "I" + self.name.lower())(*self.args)
+
+    def run(self, comm):
+        getattr(comm, self.name)(*self.args)
+
+    def __call__(self):
+        self.verify()
+
+
+def consistency_check(pg, t, op):
+    """The cross-rank shape and dtype check of ``t`` for collective ``op`` (a ``Check``)."""
+    return Check(t, op)
 
 
 def check_list_shape(tensors, size, op, what):
@@ -173,7 +221,8 @@ def run(pg, what, reqs, finish=None, outputs=(), check=None, async_op=False):
 _FAST_POLLS = 32
 
 
-def _await_check(pg, what, req, verify, MPI):
+def _await_check(pg, what, check, MPI):
+    req = check.start(pg.comm)
     done = False
     try:
         for _ in range(_FAST_POLLS):
@@ -183,10 +232,10 @@ def _await_check(pg, what, req, verify, MPI):
     except MPI.Exception:
         pass  # the general wait below reports it (and marks the group broken)
     if not done:
-        Work(pg, what, [req], check=verify).wait()
+        Work(pg, what, [req], check=check).wait()
         return
     try:
-        verify()
+        check()
     except DistBackendError as e:
         pg.mark_broken(e)
         raise
@@ -196,7 +245,7 @@ def collective(
     pg, what, name, args, kwargs=None, finish=None, outputs=(), check=None, async_op=False
 ):
     """Runs MPI collective ``name`` (``"Allreduce"``, ...) on ``args`` after the optional
-    ``check`` (see ``consistency_check``).
+    ``check`` (a ``Check``).
 
     Synchronous calls wait, against the group's deadline, for the check's small collective,
     which also proves every rank has arrived; then MPI's blocking form moves the data (its
@@ -211,9 +260,8 @@ def collective(
 
         def job():
             if check is not None:
-                cname, cargs, ckwargs, verify = check
-                getattr(comm, cname)(*cargs, **ckwargs)
-                verify()
+                check.run(comm)
+                check()
             getattr(comm, name)(*args, **kwargs)
 
         return ThreadWork(pg, what, pg.submit(job), finish, outputs)
@@ -221,9 +269,8 @@ def collective(
     if check is None:
         req = getattr(comm, "I" + name.lower())(*args, **kwargs)
         return run(pg, what, [req], finish, outputs)
-    cname, cargs, ckwargs, verify = check
     MPI = mpi()
-    _await_check(pg, what, getattr(comm, "I" + cname.lower())(*cargs, **ckwargs), verify, MPI)
+    _await_check(pg, what, check, MPI)
     try:
         getattr(comm, name)(*args, **kwargs)
     except MPI.Exception as e:

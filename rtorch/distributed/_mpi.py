@@ -5,7 +5,6 @@ Every operation is issued as a non-blocking MPI call and polled: a peer that die
 joins makes the wait fail with ``DistBackendError`` when the group's timeout expires,
 instead of blocking forever inside MPI."""
 
-import ctypes
 import importlib.util
 import time
 
@@ -52,8 +51,17 @@ _NUMPY = {
 HALF = (torch.float16, torch.bfloat16)
 
 
+# A small integer per dtype, the same on every rank (for the cross-rank consistency check).
+_CODES = {dt: i for i, dt in enumerate([*_NUMPY, *HALF])}
+# numpy dtype of the raw words of each tensor dtype.
+_WORDS = {
+    **{dt: np.dtype(t) for dt, t in _NUMPY.items()},
+    **dict.fromkeys(HALF, np.dtype(np.uint16)),
+}
+
+
 def dtype_code(dtype):
-    return list(_NUMPY).index(dtype) if dtype in _NUMPY else len(_NUMPY) + HALF.index(dtype)
+    return _CODES[dtype]
 
 
 def check_cpu(t, op):
@@ -67,17 +75,34 @@ def check_cpu(t, op):
         )
 
 
+_FROM_ADDRESS = []
+
+
+def _from_address():
+    """mpi4py's constructor of a buffer object over raw memory (``MPI.memory`` before 4.0)."""
+    if not _FROM_ADDRESS:
+        MPI = mpi()
+        _FROM_ADDRESS.append((getattr(MPI, "buffer", None) or MPI.memory).fromaddress)
+    return _FROM_ADDRESS[0]
+
+
+class _Owned(np.ndarray):
+    """A numpy array over foreign memory that keeps the memory's owner (``owner``) alive."""
+
+
 def raw(t):
     """A flat numpy array sharing the memory of contiguous CPU tensor ``t`` (16-bit floats as
-    uint16 words); the array keeps that memory alive. (Built from the data pointer: about
-    twice as fast as ``Tensor.numpy()``, which matters for small messages.)"""
-    dt = np.dtype(np.uint16) if t.dtype in HALF else np.dtype(_NUMPY[t.dtype])
+    uint16 words); the array keeps that memory alive. (Built from the data pointer through an
+    MPI buffer object: four times faster than ``Tensor.numpy()``, which matters for small
+    messages.)"""
+    dt = _WORDS[t.dtype]
     n = t.numel()
     if n == 0:
         return np.empty(0, dt)
-    words = (ctypes.c_uint8 * (n * dt.itemsize)).from_address(t.data_ptr())
-    words.owner = t  # the array's base chain now keeps the tensor's memory alive
-    return np.frombuffer(words, dtype=dt)
+    words = _from_address()(t.data_ptr(), n * dt.itemsize)
+    a = np.ndarray.__new__(_Owned, (n,), dt, words)
+    a.owner = t
+    return a
 
 
 class Staged:
@@ -85,10 +110,11 @@ class Staged:
     a type MPI can reduce), otherwise a contiguous copy (float32 for 16-bit floats) that
     :meth:`write_back` copies into ``t`` once the operation is done."""
 
+    __slots__ = ("t", "stage", "copied", "array")
+
     def __init__(self, t, reduce=False, fill=True):
         self.t = t
-        direct = t.is_contiguous() and not (reduce and t.dtype in HALF)
-        if direct:
+        if t.is_contiguous() and not (reduce and t.dtype in HALF):
             self.stage = t
         else:
             dtype = torch.float32 if reduce and t.dtype in HALF else t.dtype
