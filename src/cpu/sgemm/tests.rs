@@ -268,6 +268,8 @@ fn sgemm_larger_blocks_and_threads() {
         (7, 4100, 9),
         (300, 20, 520),
         (33, 260, 257),
+        (40, 70, 784),
+        (26, 45, 256),
     ] {
         for lay in [[0, 0, 0], [0, 1, 0], [1, 0, 1], [2, 1, 0]] {
             check(&mut rng, m, n, k, lay, false, 2);
@@ -282,5 +284,22 @@ fn sgemm_empty_shapes() {
     for &(m, n, k) in &[(0, 5, 3), (4, 0, 3), (0, 0, 0), (3, 4, 0)] {
         check(&mut rng, m, n, k, [0, 0, 0], false, 2);
         check(&mut rng, m, n, k, [1, 1, 1], true, 1);
+    }
+}
+
+#[test]
+fn k_slices_are_balanced_and_bounded() {
+    for kc in [24, 192, 256] {
+        for k in 1..2000 {
+            let d = driver::slice_depth(k, kc);
+            let slices = k.div_ceil(d);
+            assert!(d <= kc + kc / 3, "k {k} kc {kc}: depth {d}");
+            // As few slices as the bound allows, and no slice much shorter than the others.
+            assert_eq!(slices, k.div_ceil(kc + kc / 3), "k {k} kc {kc}");
+            assert!(
+                k - (slices - 1) * d + slices >= d,
+                "k {k} kc {kc}: depth {d}"
+            );
+        }
     }
 }
