@@ -96,18 +96,24 @@ fn bitwise<T: Elem>(op: BinaryOp, x: T, y: T) -> T {
 fn kernel<T: Arith>(op: BinaryOp, a: Strided, b: Rhs) -> Result<Storage> {
     use BinaryOp::*;
     if op.is_compare() || op.is_logical() {
-        let f = move |x: T, y: T| match op {
-            Eq => x == y,
-            Ne => x != y,
-            Lt => x < y,
-            Le => x <= y,
-            Gt => x > y,
-            Ge => x >= y,
-            LogicalAnd => x.is_nonzero() && y.is_nonzero(),
-            LogicalOr => x.is_nonzero() || y.is_nonzero(),
-            _ => x.is_nonzero() != y.is_nonzero(),
+        // One loop per predicate: a `match op` per element kept the loop scalar.
+        macro_rules! test {
+            ($f:expr) => {
+                run::<T, bool>(a, b, $f)?
+            };
+        }
+        let v = match op {
+            Eq => test!(|x: T, y: T| x == y),
+            Ne => test!(|x: T, y: T| x != y),
+            Lt => test!(|x: T, y: T| x < y),
+            Le => test!(|x: T, y: T| x <= y),
+            Gt => test!(|x: T, y: T| x > y),
+            Ge => test!(|x: T, y: T| x >= y),
+            LogicalAnd => test!(|x: T, y: T| x.is_nonzero() && y.is_nonzero()),
+            LogicalOr => test!(|x: T, y: T| x.is_nonzero() || y.is_nonzero()),
+            _ => test!(|x: T, y: T| x.is_nonzero() != y.is_nonzero()),
         };
-        return Ok(Storage::from_vec(run::<T, bool>(a, b, f)?));
+        return Ok(Storage::from_vec(v));
     }
     if op.is_bitwise() {
         return Ok(Storage::from_vec(run::<T, T>(a, b, move |x, y| {
@@ -297,16 +303,37 @@ pub(super) fn where_(cond: Strided, a: Strided, b: Strided) -> Result<Storage> {
         }
         let (sc, xa, xb) = (elems::<bool>(cond)?, elems::<T>(a)?, elems::<T>(b)?);
         let (lc, la, lb) = (cond.layout, a.layout, b.layout);
-        if lc.is_contiguous() && la.is_contiguous() && lb.is_contiguous() {
-            let (c, x, y) = (
-                &sc[lc.offset..lc.offset + n],
-                &xa[la.offset..la.offset + n],
-                &xb[lb.offset..lb.offset + n],
-            );
+        let sides = (side(xa, la, n), side(xb, lb, n));
+        if let (true, Some(x), Some(y)) = (lc.is_contiguous(), sides.0, sides.1) {
+            let c = &sc[lc.offset..lc.offset + n];
             super::for_each_chunk(&mut out, 1 << 15, n, |k, o| {
-                let s = k << 15;
-                for (j, o) in o.iter_mut().enumerate() {
-                    *o = if c[s + j] { x[s + j] } else { y[s + j] };
+                let r = k << 15..(k << 15) + o.len();
+                let c = &c[r.clone()];
+                // One loop per operand kind, each a branch-free select that vectorises.
+                match (x, y) {
+                    (Side::Elems(x), Side::Elems(y)) => {
+                        let (x, y) = (&x[r.clone()], &y[r]);
+                        for ((o, &c), (&x, &y)) in o.iter_mut().zip(c).zip(x.iter().zip(y)) {
+                            *o = if c { x } else { y };
+                        }
+                    }
+                    (Side::Elems(x), Side::Value(y)) => {
+                        let x = &x[r];
+                        for ((o, &c), &x) in o.iter_mut().zip(c).zip(x) {
+                            *o = if c { x } else { y };
+                        }
+                    }
+                    (Side::Value(x), Side::Elems(y)) => {
+                        let y = &y[r];
+                        for ((o, &c), &y) in o.iter_mut().zip(c).zip(y) {
+                            *o = if c { x } else { y };
+                        }
+                    }
+                    (Side::Value(x), Side::Value(y)) => {
+                        for (o, &c) in o.iter_mut().zip(c) {
+                            *o = if c { x } else { y };
+                        }
+                    }
                 }
             });
         } else {
@@ -320,6 +347,24 @@ pub(super) fn where_(cond: Strided, a: Strided, b: Strided) -> Result<Storage> {
         }
         Ok(Storage::from_vec(out))
     })
+}
+
+/// A `where` operand read without index arithmetic: contiguous elements, or one value
+/// broadcast everywhere (a scalar branch such as `where(m, x, 0.0)`).
+#[derive(Clone, Copy)]
+enum Side<'a, T> {
+    Elems(&'a [T]),
+    Value(T),
+}
+
+fn side<'a, T: Copy>(xs: &'a [T], l: &Layout, n: usize) -> Option<Side<'a, T>> {
+    if l.is_contiguous() {
+        Some(Side::Elems(&xs[l.offset..l.offset + n]))
+    } else if l.strides.iter().all(|&s| s == 0) {
+        Some(Side::Value(xs[l.offset]))
+    } else {
+        None
+    }
 }
 
 pub(super) fn any(src: Strided) -> Result<bool> {

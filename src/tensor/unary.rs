@@ -245,6 +245,17 @@ pub fn unary(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
     let x = SavedTensor::new(t);
     let y = (!uses_input).then(|| SavedTensor::new(&out.detach()));
     autograd::record(&out, op.backward_name(), &[t], move |g, _| {
+        if let (UnaryOp::Relu, Some(y)) = (op, &y) {
+            // PyTorch's threshold_backward in one pass: 0 where the output is <= 0, the
+            // gradient elsewhere (also where it is NaN or infinite, which a product with a
+            // 0/1 mask would turn into NaN).
+            let off = y.get()?.le_scalar(0.0)?;
+            return Ok(vec![Some(Tensor::where_args(
+                &off,
+                Arg::S(Scalar::from(0.0)),
+                Arg::T(g),
+            )?)]);
+        }
         let d = match &y {
             None => {
                 let x = x.get()?;

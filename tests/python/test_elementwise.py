@@ -472,6 +472,61 @@ def test_where():
         torch.where(torch.ones(2), ta[0, :2], ta[0, :2])
 
 
+def test_where_scalar_and_contiguous_branches_across_chunks():
+    # Large enough for the chunked loops: every pairing of a contiguous branch and a
+    # broadcast value, and a strided branch (the general path) for reference.
+    rng = np.random.default_rng(3)
+    n = 70_000
+    cond = rng.random(n) < 0.3
+    a = rng.standard_normal(n).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    tc, ta, tb = torch.tensor(cond), torch.tensor(a), torch.tensor(b)
+    assert_np(torch.where(tc, ta, tb), np.where(cond, a, b))
+    assert_np(torch.where(tc, ta, -2.5), np.where(cond, a, np.float32(-2.5)))
+    assert_np(torch.where(tc, 4.0, tb), np.where(cond, np.float32(4.0), b))
+    assert_np(torch.where(tc, 1.5, -1.5), np.where(cond, 1.5, -1.5).astype(np.float32))
+    wide = torch.tensor(np.stack([a, b], 1))[:, 0]  # stride 2
+    assert_np(torch.where(tc, wide, 0.0), np.where(cond, a, np.float32(0)))
+    assert_np(torch.where(tc[1:], ta[1:], tb[:-1]), np.where(cond[1:], a[1:], b[:-1]))
+
+
+def test_comparisons_match_numpy_per_predicate():
+    rng = np.random.default_rng(4)
+    a = rng.integers(-3, 3, 70_001).astype(np.float32)
+    b = rng.integers(-3, 3, 70_001).astype(np.float32)
+    a[::97] = np.nan
+    ta, tb = torch.tensor(a), torch.tensor(b)
+    for op in ("eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor"):
+        want = getattr(np, {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal",
+                            "gt": "greater", "ge": "greater_equal"}.get(op, op))
+        assert_np(getattr(torch, op)(ta, tb), want(a, b))
+        assert_np(getattr(torch, op)(ta, 1.0), want(a, np.float32(1.0)))
+        assert_np(getattr(torch, op)(ta[::2], tb[::2]), want(a[::2], b[::2]))
+
+
+def test_relu_backward_is_threshold_backward():
+    # PyTorch's rule: 0 where the output is <= 0, the incoming gradient elsewhere; a NaN
+    # or infinite gradient where the output is 0 still gives 0, a NaN input passes it.
+    x = torch.tensor([-1.0, 0.0, 2.0, float("nan"), -3.0, 4.0], requires_grad=True)
+    g = torch.tensor([float("nan"), float("inf"), 3.0, 7.0, 5.0, float("-inf")])
+    torch.relu(x).backward(g)
+    assert_np(x.grad, np.array([0.0, 0.0, 3.0, 7.0, 0.0, -np.inf], np.float32))
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((300, 257))
+    t = torch.tensor(a, requires_grad=True)
+    up = rng.standard_normal((257, 300))
+    torch.relu(t.t()).backward(torch.tensor(up))  # non-contiguous output
+    assert_np(t.grad, np.where(a > 0, up.T, 0.0))
+    gradcheck(torch.relu, torch.tensor([[0.5, -0.7], [1.2, -2.0]], dtype=torch.float64,
+                                       requires_grad=True))
+    # Second order through create_graph: the gradient of the gradient w.r.t. the upstream.
+    y = torch.tensor([-1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    up = torch.tensor([3.0, 4.0], dtype=torch.float64, requires_grad=True)
+    (gy,) = torch.autograd.grad(torch.relu(y), y, up, create_graph=True)
+    gy.sum().backward()
+    assert_np(up.grad, np.array([0.0, 1.0]))
+
+
 @given(shapes_=broadcastable_pair(max_dims=3, max_side=3), seed=seeds, data=st.data())
 def test_broadcast_shapes_match_numpy(shapes_, seed, data):
     sa, sb = shapes_
