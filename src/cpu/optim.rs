@@ -207,8 +207,26 @@ fn adam_loop<F: Float, const AMS: bool, const WD: u8>(
     }
 }
 
-/// SGD on one chunk.
+/// SGD on one chunk. As for Adam, the variant is chosen outside the element loop so that
+/// each loop vectorises (a per-element branch on momentum/nesterov/maximize kept it scalar).
 fn sgd_serial<F: Float>(p: &mut [F], g: &[F], buf: Option<&mut [F]>, h: SgdStep) {
+    match (h.maximize, h.weight_decay != 0.0) {
+        (false, false) => sgd_loop::<F, false, false>(p, g, buf, &h),
+        (false, true) => sgd_loop::<F, false, true>(p, g, buf, &h),
+        (true, false) => sgd_loop::<F, true, false>(p, g, buf, &h),
+        (true, true) => sgd_loop::<F, true, true>(p, g, buf, &h),
+    }
+}
+
+/// One SGD variant: the direction is `±g (+ wd·p)` (PyTorch adds no decay term at 0, so an
+/// infinite parameter stays infinite), then blended into the momentum buffer if any.
+#[inline(always)]
+fn sgd_loop<F: Float, const NEG: bool, const DECAY: bool>(
+    p: &mut [F],
+    g: &[F],
+    buf: Option<&mut [F]>,
+    h: &SgdStep,
+) {
     let c = |x: f64| F::from(x).unwrap_or_else(F::zero);
     let (lr, mom, damp, wd) = (
         c(h.lr),
@@ -216,15 +234,37 @@ fn sgd_serial<F: Float>(p: &mut [F], g: &[F], buf: Option<&mut [F]>, h: SgdStep)
         c(1.0 - h.dampening),
         c(h.weight_decay),
     );
-    let mut buf = buf;
-    for i in 0..p.len() {
-        let gi = if h.maximize { -g[i] } else { g[i] };
-        let mut d = gi + wd * p[i];
-        if let Some(b) = buf.as_deref_mut() {
-            b[i] = if h.first { d } else { b[i] * mom + d * damp };
-            d = if h.nesterov { d + mom * b[i] } else { b[i] };
+    let g = &g[..p.len()];
+    let dir = |pi: F, gi: F| {
+        let gi = if NEG { -gi } else { gi };
+        if DECAY {
+            gi + wd * pi
+        } else {
+            gi
         }
-        p[i] = p[i] - lr * d;
+    };
+    let Some(b) = buf else {
+        for (pi, &gi) in p.iter_mut().zip(g) {
+            *pi = *pi - lr * dir(*pi, gi);
+        }
+        return;
+    };
+    let b = &mut b[..p.len()];
+    macro_rules! momentum {
+        ($first:literal, $nesterov:literal) => {
+            for ((pi, &gi), bi) in p.iter_mut().zip(g).zip(b.iter_mut()) {
+                let d = dir(*pi, gi);
+                *bi = if $first { d } else { *bi * mom + d * damp };
+                let step = if $nesterov { d + mom * *bi } else { *bi };
+                *pi = *pi - lr * step;
+            }
+        };
+    }
+    match (h.first, h.nesterov) {
+        (true, true) => momentum!(true, true),
+        (true, false) => momentum!(true, false),
+        (false, true) => momentum!(false, true),
+        (false, false) => momentum!(false, false),
     }
 }
 
