@@ -35,8 +35,17 @@ except ImportError:  # PyTorch is optional
 CLOCK = time.perf_counter
 
 
+# Seconds to wait before timing each library: BLAS and OpenMP worker threads keep spinning
+# for up to ~0.2 s after their last parallel region (OpenBLAS, Intel/GNU OpenMP), and on a
+# small machine a library timed in that window loses its cores to the previous one's
+# threads (measured: a 1024² matmul right after NumPy's took 1.5–1.7× as long).
+SETTLE_S = 0.3
+
+
 def median_time(fn, reps, min_time=0.2):
-    """Median seconds per call over `reps` calls (more when calls are short)."""
+    """Median seconds per call over `reps` calls (more when calls are short), started on
+    settled cores."""
+    time.sleep(SETTLE_S)
     fn()  # warm up: caches, lazily built modules, first-touch pages
     t0 = CLOCK()
     fn()
