@@ -4,6 +4,7 @@ subgroups from ``new_group``, and the queries on them (rank, size, backend)."""
 import atexit
 import os
 import sys
+import time
 from datetime import timedelta
 
 from . import _env
@@ -99,8 +100,6 @@ class ProcessGroup:
         pending = [j for j in self._jobs if not j.done.is_set()]
         self._jobs = []
         if pending:
-            import time
-
             from ._comm_thread import wait_done
 
             wait_done(pending, time.monotonic() + self.timeout_s(), self.timeout_s(), op)
@@ -151,6 +150,7 @@ _state = _State()
 
 
 _aborting = []
+ABORT_GRACE_S = 0.5
 
 
 def _abort_at_exit():
@@ -163,6 +163,9 @@ def _abort_at_exit():
     def abort():
         sys.stdout.flush()
         sys.stderr.flush()
+        # Abort tears the job down at once: give mpiexec a moment to forward what was just
+        # printed, and a peer that failed at the same moment time to report it too.
+        time.sleep(ABORT_GRACE_S)
         mpi().COMM_WORLD.Abort(1)
 
     atexit.register(abort)
