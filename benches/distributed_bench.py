@@ -7,7 +7,7 @@ against a single-process step.
     python benches/distributed_bench.py --markdown   # tables for the README
 
 Rank 0 prints the time per operation (the fastest repetition; ``--median`` for the median);
-``overhead`` is rtorch / mpi4py - 1. The third column runs mpi4py's call on the tensor's own
+``overhead`` is rtorch / mpi4py - 1. The third column runs mpi4py's call on a tensor's
 memory, which separates what the buffer costs (numpy asks the kernel for huge pages on large
 arrays) from what rtorch.distributed adds.
 """
@@ -62,7 +62,11 @@ def bench_all_reduce(args, dist, torch, MPI, rows):
         reps = max(5, min(200, (64 << 20) // size)) // (4 if args.quick else 1) or 3
         t = torch.ones(n)
         a = np.ones(n, dtype=np.float32)
-        r = raw(t)  # the tensor's own memory, as a numpy array
+        # Another tensor's memory as a numpy array. Each call gets its own buffer: on two
+        # ranks sharing memory, a 1 MB Allreduce run right after another one on the same
+        # buffer took 20-25 % longer (the peer reads lines still held in this core's cache),
+        # so a shared buffer would favour whichever call comes after a call on another one.
+        r = raw(torch.ones(n))
         ours, theirs, same_memory = timeit(
             [
                 lambda t=t: dist.all_reduce(t),

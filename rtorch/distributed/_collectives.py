@@ -34,6 +34,10 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     if c.on_nccl(pg, tensor, "all_reduce"):
         return nccl.all_reduce(pg, tensor, op, async_op)
     check_cpu(tensor, "all_reduce")
+    plan = None if async_op else c.sync_reduce(tensor, op, "all_reduce")
+    if plan is not None:
+        c.run_sync_reduce(pg, "all_reduce", plan, tensor)
+        return None
     MPI = mpi()
     reduce_op = c.mpi_op(op, tensor.dtype, "all_reduce")
     buf = Staged(tensor, reduce=True)

@@ -1,6 +1,7 @@
 """Run by mpiexec from test_distributed_collectives.py: every collective x dtype against
 numpy on 2 or 3 ranks. Prints one PASS line per check; any failure raises (non-zero exit)."""
 
+import time
 from datetime import timedelta
 
 import numpy as np
@@ -118,7 +119,43 @@ def check_all_reduce():
         raise AssertionError("BAND on float accepted")
     except RuntimeError:
         pass
+    check_all_reduce_paths()
     print("PASS all_reduce", flush=True)
+
+
+def check_all_reduce_paths():
+    """Synchronous all_reduce of contiguous tensors takes a lean path; ranks on it and ranks
+    on the general one (a non-contiguous view, a late arrival) meet in the same collective."""
+    want = np.stack([values(r, torch.float32, 12) for r in range(W)]).sum(0)
+    if R == 0:
+        t = make(R, torch.float32, 12).reshape(3, 4)
+        dist.all_reduce(t)
+        same(t.reshape(-1), want, "all_reduce lean path beside views")
+    else:
+        base = make(R, torch.float32, 12).reshape(3, 4).t().contiguous().t()
+        assert not base.is_contiguous()
+        dist.all_reduce(base)
+        same(base.contiguous().reshape(-1), want, "all_reduce view beside the lean path")
+    # A late rank: the others' quick polls give up and the deadline-aware wait finishes it.
+    t = make(R, torch.float64)
+    if R == 0:
+        time.sleep(0.2)
+    dist.all_reduce(t, op=ReduceOp.MAX)
+    same(t, reference(ReduceOp.MAX, torch.float64), "all_reduce with a late rank")
+    # A parameter (a leaf that requires grad) is reduced in place like any tensor, and the
+    # same shape again reuses what the first call prepared.
+    for _ in range(2):
+        p = torch.full((5,), float(R + 1), requires_grad=True)
+        dist.all_reduce(p, op=ReduceOp.AVG)
+        same(p.detach(), np.full(5, (W + 1) / 2), "all_reduce AVG of a parameter")
+    # A dtype that differs across ranks (one on the lean path, one through float32 staging)
+    # is reported on every rank.
+    bad = dist.new_group()
+    try:
+        dist.all_reduce(torch.ones(4, dtype=torch.float32 if R == 0 else torch.float16), group=bad)
+        raise AssertionError("mismatched dtypes accepted")
+    except dist.DistBackendError as e:
+        assert "differ across ranks" in str(e), e
 
 
 def check_broadcast_reduce():
