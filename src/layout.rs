@@ -27,6 +27,28 @@ impl Layout {
         numel(&self.shape)
     }
 
+    /// True when no two elements share a storage position (no broadcast or overlapping
+    /// windows).
+    pub fn elements_distinct(&self) -> bool {
+        let mut dims: Vec<(usize, usize)> = self
+            .shape
+            .iter()
+            .zip(&self.strides)
+            .filter(|(&s, _)| s > 1)
+            .map(|(&s, &st)| (st, s))
+            .collect();
+        dims.sort_unstable();
+        // Each stride must step past everything the smaller strides reach.
+        let mut reach = 0usize;
+        for (st, s) in dims {
+            if st <= reach {
+                return false;
+            }
+            reach = reach.saturating_add((s - 1).saturating_mul(st));
+        }
+        true
+    }
+
     /// True when elements are laid out densely in row-major order (size-1 dims ignored).
     pub fn is_contiguous(&self) -> bool {
         let mut expected = 1;

@@ -3,11 +3,11 @@
 //! tensor it is for, and accumulates into leaves or captures requested inputs.
 
 use super::grad_mode::GradModeGuard;
-use super::graph::{self, Hook, OutputMeta, SnapshotEdge};
+use super::graph::{self, Hook, OutputMeta, Rule, SnapshotEdge};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// What to do with the gradients that reach the requested tensors.
@@ -42,6 +42,68 @@ fn add_grad(acc: Option<Tensor>, g: Tensor) -> Result<Tensor> {
             };
             a.add(&g)
         }
+    }
+}
+
+/// Gradients being summed for nodes not yet reached, and which of them the sweep made itself
+/// (a sum, a scattered region): nothing else refers to those, so without `create_graph`
+/// further contributions are added into them in place.
+#[derive(Default)]
+struct Pending {
+    grads: HashMap<usize, Tensor>,
+    owned: HashSet<usize>,
+}
+
+impl Pending {
+    /// Adds `g` for node `j`; `fresh`: nothing else refers to `g`.
+    fn add(&mut self, j: usize, g: Tensor, fresh: bool, in_place: bool) -> Result<()> {
+        match self.grads.remove(&j) {
+            None => {
+                self.grads.insert(j, g);
+                if fresh {
+                    self.owned.insert(j);
+                } else {
+                    self.owned.remove(&j);
+                }
+            }
+            Some(acc) if in_place && self.owned.contains(&j) && acc.shape() == g.shape() => {
+                acc.add_assign_raw(&g)?;
+                self.grads.insert(j, acc);
+            }
+            Some(acc) => {
+                self.grads.insert(j, add_grad(Some(acc), g)?);
+                self.owned.insert(j);
+            }
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, j: usize) -> Option<Tensor> {
+        self.owned.remove(&j);
+        self.grads.remove(&j)
+    }
+
+    /// Adds the gradient of a region view (`Rule::Region`) straight into the region of the
+    /// gradient pending for its input, when the sweep owns that one; returns whether it did.
+    fn add_region(&mut self, rule: &Rule, edges: &[SnapshotEdge], grad: &Tensor) -> Result<bool> {
+        let (Rule::Region { region, .. }, [SnapshotEdge::Node(j, _)]) = (rule, edges) else {
+            return Ok(false);
+        };
+        if !self.owned.contains(j) {
+            return Ok(false);
+        }
+        let Some(acc) = self.grads.get(j) else {
+            return Ok(false);
+        };
+        let view = {
+            let _ng = super::no_grad();
+            region(acc)?
+        };
+        if view.shape() != grad.shape() || !view.has_distinct_elements() {
+            return Ok(false);
+        }
+        view.add_assign_raw(grad)?;
+        Ok(true)
     }
 }
 
@@ -137,7 +199,9 @@ pub fn run_backward(
             .position(|x| x.grad_fn().is_none() && x.same(t))
     };
 
-    let mut pending: HashMap<usize, Tensor> = HashMap::new();
+    let mut pending = Pending::default();
+    // In-place sums only where gradients carry no graph of their own.
+    let in_place = !opts.create_graph;
     let mut leaves = LeafGrads::default();
     let mut root_nodes = Vec::new();
     // Keep the roots' graphs alive for the sweep.
@@ -158,8 +222,7 @@ pub fn run_backward(
         match t.grad_fn() {
             Some(f) => {
                 let idx = f.index();
-                let prev = pending.remove(&idx);
-                pending.insert(idx, add_grad(prev, g)?);
+                pending.add(idx, g, false, in_place)?;
                 root_nodes.push(idx);
             }
             None => {
@@ -197,7 +260,7 @@ pub fn run_backward(
             }
             Ok(())
         };
-        let Some(grad) = pending.remove(&idx) else {
+        let Some(grad) = pending.take(idx) else {
             settle(&mut leaves, &mut captured, &mut leaf_uses)?;
             continue;
         };
@@ -236,8 +299,14 @@ pub fn run_backward(
                 || node.name.into(),
                 || vec![grad.shape().to_vec()],
             );
-            backward.apply(&grad, &needs)?
+            if in_place && pending.add_region(&backward, &node.edges, &grad)? {
+                vec![None]
+            } else {
+                backward.apply(&grad, &needs)?
+            }
         };
+        // A region rule's gradient is a new tensor of its own.
+        let fresh = in_place && matches!(backward, Rule::Region { .. });
         drop(backward);
         if !opts.retain_graph {
             graph::release(idx);
@@ -257,8 +326,7 @@ pub fn run_backward(
                 SnapshotEdge::None => {}
                 SnapshotEdge::Node(j, meta) => {
                     let g = validate(node.name, i, g, meta.as_ref())?;
-                    let prev = pending.remove(j);
-                    pending.insert(*j, add_grad(prev, g)?);
+                    pending.add(*j, g, fresh, in_place)?;
                 }
                 SnapshotEdge::Leaf(t) => {
                     let g = validate(node.name, i, g, Some(&OutputMeta::of(t)))?;

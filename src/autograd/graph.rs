@@ -49,17 +49,29 @@ pub trait ForeignBackward: Send + Sync + 'static {
     fn as_any(&self) -> &dyn Any;
 }
 
+/// The view a region rule's output is of its input (`narrow`, `select`, ...), applied again
+/// to a tensor of the input's shape.
+pub type RegionFn = Arc<dyn Fn(&Tensor) -> Result<Tensor> + Send + Sync>;
+
 /// A node's gradient rule.
 #[derive(Clone)]
 pub enum Rule {
     Native(BackwardFn),
     Foreign(Arc<dyn ForeignBackward>),
+    /// A view of a region of its one input: `full` scatters the gradient into zeros of the
+    /// input's shape; the engine may instead add it through `region` into the gradient it is
+    /// already summing for that input (the pieces of a `chunk` or `split` then cost one
+    /// full-size gradient, not one each plus the sums).
+    Region {
+        full: BackwardFn,
+        region: RegionFn,
+    },
 }
 
 impl Rule {
     pub fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
         match self {
-            Rule::Native(f) => f(grad, needs),
+            Rule::Native(f) | Rule::Region { full: f, .. } => f(grad, needs),
             Rule::Foreign(f) => f.apply(grad, needs),
         }
     }

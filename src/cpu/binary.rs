@@ -215,28 +215,32 @@ pub(super) fn binary_into(op: BinaryOp, dst: Strided, b: Rhs) -> Result<()> {
     check_operands(op, dst, b)?;
     let l = dst.layout;
     let n = l.numel();
+    if let Rhs::Tensor(s) = b {
+        if s.shape() != l.shape.as_slice() {
+            return Err(Error::Runtime(format!(
+                "internal error: {} into {:?} from {:?}",
+                op.name(),
+                l.shape,
+                s.shape()
+            )));
+        }
+    }
     if n == 0 {
         return Ok(());
     }
     crate::with_dtype!(dst.dtype(), T, {
         // A separate buffer when the operand shares dst's storage (no aliasing slices).
-        let rhs: Option<std::borrow::Cow<[T]>> = match b {
-            Rhs::Scalar(_) => None,
+        let copy: Option<(Vec<T>, Layout)> = match b {
             Rhs::Tensor(s) if std::ptr::eq(s.storage, dst.storage) => {
-                Some(std::borrow::Cow::Owned(super::gather::<T>(s)?))
+                Some((super::gather::<T>(s)?, Layout::contiguous(&l.shape)))
             }
-            Rhs::Tensor(s) => Some(contiguous_or_gathered::<T>(s)?),
+            _ => None,
         };
-        if let Some(r) = &rhs {
-            if r.len() != n {
-                return Err(Error::Runtime(format!(
-                    "internal error: {} into {} elements from {}",
-                    op.name(),
-                    n,
-                    r.len()
-                )));
-            }
-        }
+        let rhs: Option<(&[T], &Layout)> = match (b, &copy) {
+            (Rhs::Scalar(_), _) => None,
+            (Rhs::Tensor(_), Some((v, cl))) => Some((v.as_slice(), cl)),
+            (Rhs::Tensor(s), None) => Some((super::elems::<T>(s)?, s.layout)),
+        };
         let y = match b {
             Rhs::Scalar(s) => s.to_elem::<T>(),
             Rhs::Tensor(_) => T::default(),
@@ -244,14 +248,27 @@ pub(super) fn binary_into(op: BinaryOp, dst: Strided, b: Rhs) -> Result<()> {
         // SAFETY: no other slice of dst's storage is alive (rhs was copied when it shares
         // it); the layout was checked against the storage when the view was built.
         let out = unsafe { dst.storage.cpu_slice_mut::<T>()? };
-        if l.is_contiguous() {
-            into_contiguous(op, &mut out[l.offset..l.offset + n], rhs.as_deref(), y);
+        let rhs_contiguous = match rhs {
+            None => Some(None),
+            Some((v, rl)) if rl.is_contiguous() => Some(Some(&v[rl.offset..rl.offset + n])),
+            Some(_) => None,
+        };
+        if let (true, Some(r)) = (l.is_contiguous(), rhs_contiguous) {
+            into_contiguous(op, &mut out[l.offset..l.offset + n], r, y);
             return Ok(());
         }
+        if into_rows(op, out, l, rhs, y) {
+            return Ok(());
+        }
+        let gathered: Option<std::borrow::Cow<[T]>> = match (b, &copy) {
+            (Rhs::Scalar(_), _) => None,
+            (Rhs::Tensor(_), Some((v, _))) => Some(std::borrow::Cow::Borrowed(v.as_slice())),
+            (Rhs::Tensor(s), None) => Some(contiguous_or_gathered::<T>(s)?),
+        };
         let mut i = 0;
         // Sequential, so that overlapping destination elements accumulate.
         for_each_offset(&l.shape, [&l.strides], [l.offset], 0, n, |[o]| {
-            let v = rhs.as_ref().map_or(y, |r| r[i]);
+            let v = gathered.as_ref().map_or(y, |r| r[i]);
             out[o] = arith(op, out[o], v);
             i += 1;
         });
@@ -259,30 +276,99 @@ pub(super) fn binary_into(op: BinaryOp, dst: Strided, b: Rhs) -> Result<()> {
     })
 }
 
+/// Elements per part of the in-place loops split across threads.
+const INTO_CHUNK: usize = 1 << 15;
+
 /// `out[i] = op(out[i], rhs[i] or y)` over a contiguous destination, split across threads
-/// when large; the common float ops get branch-free loops that vectorise.
+/// when large.
 fn into_contiguous<T: Arith>(op: BinaryOp, out: &mut [T], rhs: Option<&[T]>, y: T) {
-    const CHUNK: usize = 1 << 15;
     let work = out.len();
-    let hot = T::DTYPE == DType::F32 || T::DTYPE == DType::F64;
-    super::for_each_chunk(out, CHUNK, work, |c, o| {
-        let r = rhs.map(|r| &r[c * CHUNK..c * CHUNK + o.len()]);
-        macro_rules! each {
-            ($f:expr) => {
-                match r {
-                    Some(r) => o.iter_mut().zip(r).for_each(|(x, &v)| *x = $f(*x, v)),
-                    None => o.iter_mut().for_each(|x| *x = $f(*x, y)),
-                }
-            };
-        }
-        match op {
-            BinaryOp::Add if hot => each!(T::add),
-            BinaryOp::Sub if hot => each!(T::sub),
-            BinaryOp::Mul if hot => each!(T::mul),
-            BinaryOp::Div if hot => each!(T::div),
-            _ => each!(|a, b| arith(op, a, b)),
-        }
+    super::for_each_chunk(out, INTO_CHUNK, work, |c, o| {
+        let r = rhs.map(|r| &r[c * INTO_CHUNK..c * INTO_CHUNK + o.len()]);
+        into_run(op, o, r, y);
     });
+}
+
+/// `out[i] = op(out[i], rhs[i] or y)` over one contiguous run; the common float ops get
+/// branch-free loops that vectorise.
+#[inline]
+fn into_run<T: Arith>(op: BinaryOp, o: &mut [T], r: Option<&[T]>, y: T) {
+    let hot = T::DTYPE == DType::F32 || T::DTYPE == DType::F64;
+    macro_rules! each {
+        ($f:expr) => {
+            match r {
+                Some(r) => o.iter_mut().zip(r).for_each(|(x, &v)| *x = $f(*x, v)),
+                None => o.iter_mut().for_each(|x| *x = $f(*x, y)),
+            }
+        };
+    }
+    match op {
+        BinaryOp::Add if hot => each!(T::add),
+        BinaryOp::Sub if hot => each!(T::sub),
+        BinaryOp::Mul if hot => each!(T::mul),
+        BinaryOp::Div if hot => each!(T::div),
+        _ => each!(|a, b| arith(op, a, b)),
+    }
+}
+
+/// Shortest unit-stride last dim worth a row-by-row loop.
+const MIN_ROW: usize = 8;
+
+/// The in-place op row by row through the contiguous loop, where the destination's last
+/// dim is unit-stride and its elements distinct (a `narrow` or column slice, the gradient
+/// of one piece of a `chunk`) and the operand's last dim is unit-stride too (any outer
+/// strides: a bias broadcast over rows is read in place, not expanded); rows split across
+/// threads when large. Returns false, having done nothing, for other layouts.
+fn into_rows<T: Arith>(
+    op: BinaryOp,
+    out: &mut [T],
+    l: &Layout,
+    rhs: Option<(&[T], &Layout)>,
+    y: T,
+) -> bool {
+    let Some((&inner, outer)) = l.shape.split_last() else {
+        return false;
+    };
+    let unit_rows = |l: &Layout| l.strides.last() == Some(&1);
+    if inner < MIN_ROW
+        || !unit_rows(l)
+        || rhs.is_some_and(|(_, rl)| !unit_rows(rl))
+        || !(l.is_contiguous() || l.elements_distinct())
+    {
+        return false;
+    }
+    let rows = outer.iter().product::<usize>();
+    let mut starts = Vec::with_capacity(rows);
+    let k = outer.len();
+    let (rv, rl) = match rhs {
+        Some((v, rl)) => (Some(v), rl),
+        None => (None, l),
+    };
+    for_each_offset(
+        outer,
+        [&l.strides[..k], &rl.strides[..k]],
+        [l.offset, rl.offset],
+        0,
+        rows,
+        |o| starts.push(o),
+    );
+    let per_part = (INTO_CHUNK / inner).max(1);
+    let shared = super::team::SharedMut::new(out);
+    let part = |p: usize| {
+        for &[s, r] in starts.iter().skip(p * per_part).take(per_part) {
+            // SAFETY: the elements are distinct, so rows never overlap, and each row is
+            // reached by one part only; the layout lies inside the storage.
+            let o = unsafe { shared.range(s..s + inner) };
+            into_run(op, o, rv.map(|v| &v[r..r + inner]), y);
+        }
+    };
+    let parts = rows.div_ceil(per_part);
+    if super::parallel(rows * inner) {
+        super::team::run(parts, part);
+    } else {
+        (0..parts).for_each(part);
+    }
+    true
 }
 
 pub(super) fn where_(cond: Strided, a: Strided, b: Strided) -> Result<Storage> {

@@ -363,6 +363,25 @@ pub fn write_elems<T: Elem>(dst: Strided, src: &[T]) -> Result<()> {
         out[l.offset..l.offset + src.len()].copy_from_slice(src);
         return Ok(());
     }
+    if let Some((&inner, outer)) = l.shape.split_last() {
+        if inner >= 8 && l.strides.last() == Some(&1) {
+            // Unit-stride rows (a column slice, a `narrow`): one copy per row, in order.
+            let rows = outer.iter().product::<usize>();
+            let mut i = 0;
+            for_each_offset(
+                outer,
+                [&l.strides[..outer.len()]],
+                [l.offset],
+                0,
+                rows,
+                |[o]| {
+                    out[o..o + inner].copy_from_slice(&src[i..i + inner]);
+                    i += inner;
+                },
+            );
+            return Ok(());
+        }
+    }
     let mut i = 0;
     for_each_offset(&l.shape, [&l.strides], [l.offset], 0, l.numel(), |[o]| {
         out[o] = src[i];

@@ -37,13 +37,24 @@ impl Tensor {
         Ok(out)
     }
 
-    /// A view of a region (narrow, select, slice, diagonal): the gradient is scattered back.
+    /// A view of a region (narrow, select, slice, diagonal): the gradient is scattered back
+    /// (see `Rule::Region`).
     fn region_view(&self, layout: Layout, name: &'static str, redo: ViewFn) -> Result<Tensor> {
-        let in_shape = self.shape().to_vec();
-        let dt = self.dtype();
-        self.view_op(layout, name, move |g| {
-            view_scatter(g, &in_shape, dt, redo.clone())
-        })
+        let out = self.view_with_layout(layout)?;
+        if autograd::needs_grad(&[self]) {
+            let in_shape = self.shape().to_vec();
+            let dt = self.dtype();
+            let region = redo.clone();
+            let full: autograd::graph::BackwardFn =
+                Arc::new(move |g, _| Ok(vec![Some(view_scatter(g, &in_shape, dt, redo.clone())?)]));
+            autograd::record_rule(
+                &out,
+                name,
+                &[self],
+                autograd::graph::Rule::Region { full, region },
+            );
+        }
+        Ok(out)
     }
 
     pub(crate) fn permute_raw(&self, dims: &[usize]) -> Result<Tensor> {
@@ -553,7 +564,7 @@ pub fn view_scatter(
         let z = Tensor::full_on(in_shape, 0.0, g.dtype(), g.device())?;
         let region = redo(&z)?;
         let gd = g.detach().expand(region.shape())?;
-        if region.numel() > 0 && non_overlapping(region.layout()) {
+        if region.numel() > 0 && region.layout().elements_distinct() {
             gd.copy_into_raw(&region)?;
         } else if region.numel() > 0 {
             // Overlapping windows (unfold with step < size): accumulate at element offsets.
@@ -578,23 +589,9 @@ pub fn view_scatter(
     Ok(out)
 }
 
-/// Whether no two elements of a layout share a storage position.
-fn non_overlapping(l: &Layout) -> bool {
-    let mut dims: Vec<(usize, usize)> = l
-        .shape
-        .iter()
-        .zip(&l.strides)
-        .filter(|(&s, _)| s > 1)
-        .map(|(&s, &st)| (st, s))
-        .collect();
-    dims.sort_unstable();
-    // Each stride must step past everything the smaller strides reach.
-    let mut reach = 0usize;
-    for (st, s) in dims {
-        if st <= reach {
-            return false;
-        }
-        reach = reach.saturating_add((s - 1).saturating_mul(st));
+impl Tensor {
+    /// Whether no two elements of this tensor share a storage position.
+    pub(crate) fn has_distinct_elements(&self) -> bool {
+        self.layout().elements_distinct()
     }
-    true
 }
