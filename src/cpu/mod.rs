@@ -146,13 +146,26 @@ pub fn map_elems<T: Elem, U: Elem>(s: Strided, f: impl Fn(T) -> U + Sync + Send)
     }
     let src = elems::<T>(s)?;
     let l = s.layout;
-    fill_strided(
+    let unit = l.strides.last() == Some(&1);
+    let by_rows = fill_rows(
         &mut out,
         &l.shape,
         [&l.strides],
         [l.offset],
-        |[o]| f(src[o]),
+        |o, [start]| match row(src, start, o.len(), unit) {
+            Row::Run(xs) => o.iter_mut().zip(xs).for_each(|(o, &x)| *o = f(x)),
+            Row::Same(x) => o.fill(f(x)),
+        },
     );
+    if !by_rows {
+        fill_strided(
+            &mut out,
+            &l.shape,
+            [&l.strides],
+            [l.offset],
+            |[o]| f(src[o]),
+        );
+    }
     Ok(out)
 }
 
@@ -282,6 +295,63 @@ pub fn fill_strided<U: Send, const N: usize>(
     }
 }
 
+/// Rows shorter than this go element by element (`fill_strided`).
+const MIN_ROW: usize = 8;
+
+/// The row-by-row twin of `fill_strided` for views whose last dim has stride 1 (or 0: one
+/// value along the row) in every operand: `f(out_row, row_start_offsets)` for each row of
+/// `shape`, in parallel when large. Returns false, having done nothing, otherwise.
+pub fn fill_rows<U: Send, const N: usize>(
+    out: &mut [U],
+    shape: &[usize],
+    strides: [&[usize]; N],
+    base: [usize; N],
+    f: impl Fn(&mut [U], [usize; N]) + Sync,
+) -> bool {
+    let Some((&inner, outer)) = shape.split_last() else {
+        return false;
+    };
+    if inner < MIN_ROW || strides.iter().any(|s| !matches!(s.last(), Some(0 | 1))) {
+        return false;
+    }
+    let k = outer.len();
+    let outer_strides: [&[usize]; N] = std::array::from_fn(|i| &strides[i][..k]);
+    let rows_per_chunk = (CHUNK / inner).max(1);
+    let run = |c: usize, o: &mut [U]| {
+        let (first, count) = (c * rows_per_chunk, o.len() / inner);
+        let mut rows = o.chunks_mut(inner);
+        for_each_offset(outer, outer_strides, base, first, first + count, |starts| {
+            if let Some(row) = rows.next() {
+                f(row, starts);
+            }
+        });
+    };
+    if parallel(out.len()) {
+        team::for_each_chunk(out, rows_per_chunk * inner, run);
+    } else {
+        out.chunks_mut(rows_per_chunk * inner)
+            .enumerate()
+            .for_each(|(c, o)| run(c, o));
+    }
+    true
+}
+
+/// One row of an operand in `fill_rows`: its elements, or one value along the row.
+enum Row<'a, T> {
+    Run(&'a [T]),
+    Same(T),
+}
+
+/// The row of `src` from `start`, `len` long, with a unit (or else zero) last stride.
+#[inline(always)]
+fn row<T: Copy>(src: &[T], start: usize, len: usize, unit: bool) -> Row<'_, T> {
+    if unit {
+        Row::Run(&src[start..start + len])
+    } else {
+        Row::Same(src[start])
+    }
+}
+
 /// `out[i] = f(a[i], b[i])` for two views already broadcast to one shape.
 pub fn zip_elems<A: Elem, B: Elem, U: Elem>(
     a: Strided,
@@ -330,13 +400,31 @@ pub fn zip_elems<A: Elem, B: Elem, U: Elem>(
         });
         return Ok(out);
     }
-    fill_strided(
+    let (ua, ub) = (la.strides.last() == Some(&1), lb.strides.last() == Some(&1));
+    let by_rows = fill_rows(
         &mut out,
         &la.shape,
         [&la.strides, &lb.strides],
         [la.offset, lb.offset],
-        |[oa, ob]| f(sa[oa], sb[ob]),
+        |o, [oa, ob]| match (row(sa, oa, o.len(), ua), row(sb, ob, o.len(), ub)) {
+            (Row::Run(xs), Row::Run(ys)) => o
+                .iter_mut()
+                .zip(xs.iter().zip(ys))
+                .for_each(|(o, (&x, &y))| *o = f(x, y)),
+            (Row::Run(xs), Row::Same(y)) => o.iter_mut().zip(xs).for_each(|(o, &x)| *o = f(x, y)),
+            (Row::Same(x), Row::Run(ys)) => o.iter_mut().zip(ys).for_each(|(o, &y)| *o = f(x, y)),
+            (Row::Same(x), Row::Same(y)) => o.fill(f(x, y)),
+        },
     );
+    if !by_rows {
+        fill_strided(
+            &mut out,
+            &la.shape,
+            [&la.strides, &lb.strides],
+            [la.offset, lb.offset],
+            |[oa, ob]| f(sa[oa], sb[ob]),
+        );
+    }
     Ok(out)
 }
 

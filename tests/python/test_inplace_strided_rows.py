@@ -105,3 +105,46 @@ def test_large_views_split_across_threads():
     t[:, 40:296].sub_(torch.tensor(row))
     a[:, 40:296] -= row
     np.testing.assert_allclose(t.numpy(), a)
+
+
+BINARY = {
+    "add": (lambda x, y: x + y, np.add),
+    "mul": (lambda x, y: x * y, np.multiply),
+    "maximum": (torch.maximum, np.maximum),
+    "gt": (lambda x, y: x > y, np.greater),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int32])
+def test_out_of_place_on_views_matches_numpy(name, dtype):
+    """Operands with unit-stride or broadcast rows go row by row, others element by element."""
+    fn, ref = BINARY[name]
+    a = (rnd(12, 40) * 10).round()
+    b = (rnd(12, 40, seed=1) * 10).round()
+    np_dtype = {torch.float32: np.float32, torch.float64: np.float64, torch.int32: np.int32}[dtype]
+    ta, tb = torch.tensor(a).to(dtype), torch.tensor(b).to(dtype)
+    pairs = [
+        ("slices", ta[:, 3:30], tb[:, 5:32], a[:, 3:30], b[:, 5:32]),
+        ("slice and row", ta[2:10, 8:], tb[0, 8:], a[2:10, 8:], b[0, 8:]),
+        ("slice and column", ta[:, 1:21], tb[:, :1], a[:, 1:21], b[:, :1]),
+        ("column and row", ta[:, :1], tb[0, 10:30], a[:, :1], b[0, 10:30]),
+        ("transposed", ta[:12, :12].t(), tb[:12, :12], a[:12, :12].T, b[:12, :12]),
+        ("3-d", ta.view(4, 3, 40)[:, :, 4:36], tb.view(4, 3, 40)[:1, :, 0:32],
+         a.reshape(4, 3, 40)[:, :, 4:36], b.reshape(4, 3, 40)[:1, :, 0:32]),
+    ]
+    for label, x, y, xa, ya in pairs:
+        got = fn(x, y)
+        want = ref(xa.astype(np_dtype), ya.astype(np_dtype))
+        np.testing.assert_array_equal(got.numpy(), want, err_msg=label)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_unary_on_views_matches_numpy(dtype):
+    a = rnd(30, 50)
+    t = torch.tensor(a).to(dtype)
+    tol = 1e-6 if dtype == torch.float32 else 1e-13
+    for x, xa in [(t[:, 5:45], a[:, 5:45]), (t[::3, 10:], a[::3, 10:]), (t[:, :1].expand(30, 9), np.broadcast_to(a[:, :1], (30, 9)))]:
+        np.testing.assert_allclose(torch.tanh(x).numpy(), np.tanh(xa), rtol=tol, atol=tol)
+        np.testing.assert_allclose(torch.abs(x).numpy(), np.abs(xa), rtol=tol, atol=tol)
+        np.testing.assert_allclose((-x).numpy(), -xa, rtol=tol, atol=tol)
