@@ -265,6 +265,14 @@ pub(super) fn binary_into(op: BinaryOp, dst: Strided, b: Rhs) -> Result<()> {
             (Rhs::Tensor(_), Some((v, _))) => Some(std::borrow::Cow::Borrowed(v.as_slice())),
             (Rhs::Tensor(s), None) => Some(contiguous_or_gathered::<T>(s)?),
         };
+        if let Some(g) = &gathered {
+            // An operand without unit-stride rows (a transposed gradient), gathered once:
+            // the destination's rows still take the contiguous loop.
+            let rows = Layout::contiguous(&l.shape);
+            if into_rows(op, out, l, Some((g, &rows)), y) {
+                return Ok(());
+            }
+        }
         let mut i = 0;
         // Sequential, so that overlapping destination elements accumulate.
         for_each_offset(&l.shape, [&l.strides], [l.offset], 0, n, |[o]| {
