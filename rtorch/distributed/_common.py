@@ -237,15 +237,7 @@ def run_sync_reduce(pg, what, plan, t):
     words = plan.words
     buf = array.array("q", words)
     req = comm.Iallreduce(MPI.IN_PLACE, buf, MPI.MAX)
-    done = False
-    try:
-        for _ in range(FAST_POLLS):
-            if req.Test():
-                done = True
-                break
-    except MPI.Exception:
-        pass
-    if not done:  # a late peer or an error: the deadline-aware wait reports it
+    if not _completes_quickly(req, MPI):  # a late peer or an error: the general wait
         check = Check(t, what)
         check.buf = buf
         Work(pg, what, [req], check=check).wait()
@@ -312,17 +304,21 @@ def run(pg, what, reqs, finish=None, outputs=(), check=None, async_op=False):
 FAST_POLLS = 32
 
 
-def _await_check(pg, what, check, MPI):
-    req = check.start(pg.comm)
-    done = False
+def _completes_quickly(req, MPI):
+    """Whether ``req`` completes within ``FAST_POLLS`` tests. An MPI error counts as no: the
+    deadline-aware wait that follows reports it (and marks the group broken)."""
     try:
         for _ in range(FAST_POLLS):
             if req.Test():
-                done = True
-                break
+                return True
     except MPI.Exception:
-        pass  # the general wait below reports it (and marks the group broken)
-    if not done:
+        pass
+    return False
+
+
+def _await_check(pg, what, check, MPI):
+    req = check.start(pg.comm)
+    if not _completes_quickly(req, MPI):
         Work(pg, what, [req], check=check).wait()
         return
     try:
