@@ -7,6 +7,7 @@ rtorch / other (below 1: rtorch is faster).
     python benches/compare.py --only conv,lstm
     python benches/compare.py --markdown      # a table for the README
     python benches/compare.py --single-thread # one thread each, CPU time
+    python benches/compare.py --rounds 3      # each library timed 3 times, alternating
 """
 
 import argparse
@@ -347,8 +348,17 @@ def main():
         help="one thread in every library, timed in CPU time (time.process_time): the kernels "
         "compared without thread scheduling, robust to other load on the machine",
     )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="time every library this many times per workload, alternating which goes first; "
+        "prints median times, the median of the per-round ratios and their range (on a noisy "
+        "machine the libraries then see the same load phases)",
+    )
     args = p.parse_args()
     reps = 3 if args.quick else 10
+    rounds = max(1, args.rounds)
     only = {k for k in args.only.split(",") if k}
     global CLOCK
     if args.single_thread:
@@ -363,9 +373,11 @@ def main():
         versions += f", PyTorch {torch.__version__}"
     clock = "CPU time" if args.single_thread else "wall time"
     print(f"# {platform.processor() or platform.machine()}, {threads} threads, {clock}; {versions}")
+    spread = rounds > 1
     if args.markdown:
-        print("| workload | rtorch | PyTorch | rtorch/PyTorch | NumPy | rtorch/NumPy |")
-        print("|---|---:|---:|---:|---:|---:|")
+        extra = " ratio range |" if spread else ""
+        print("| workload | rtorch | PyTorch | rtorch/PyTorch | NumPy | rtorch/NumPy |" + extra)
+        print("|---|---:|---:|---:|---:|---:|" + ("---:|" if spread else ""))
     else:
         print(
             f"{'workload':44s} {'rtorch':>9s} {'torch':>9s} {'ratio':>6s} {'numpy':>9s} {'ratio':>6s}"
@@ -374,14 +386,25 @@ def main():
         if only and key not in only:
             continue
         w = make()
-        times = {name: median_time(w.setup(L), reps) for name, L in libs}
+        runs = [(name, w.setup(L)) for name, L in libs]
         if w.numpy_setup is not None:
-            times["numpy"] = median_time(w.numpy_setup(), reps)
+            runs.append(("numpy", w.numpy_setup()))
+        per_round = {name: [] for name, _ in runs}
+        for k in range(rounds):
+            for name, run in runs if k % 2 == 0 else runs[::-1]:
+                per_round[name].append(median_time(run, reps))
+        times = {name: statistics.median(ts) for name, ts in per_round.items()}
         r = times["rtorch"]
         cells = [f"{r * 1e3:.2f} ms"]
         for lib in ("torch", "numpy"):
-            t = times.get(lib)
-            cells += [f"{t * 1e3:.2f} ms", f"{r / t:.2f}"] if t else ["-", "-"]
+            if lib not in times:
+                cells += ["-", "-"]
+                continue
+            ratios = [a / b for a, b in zip(per_round["rtorch"], per_round[lib])]
+            cells += [f"{times[lib] * 1e3:.2f} ms", f"{statistics.median(ratios):.2f}"]
+        if spread and "torch" in per_round:
+            ratios = [a / b for a, b in zip(per_round["rtorch"], per_round["torch"])]
+            cells.append(f"{min(ratios):.2f}–{max(ratios):.2f}")
         if args.markdown:
             print(f"| {w.name} | " + " | ".join(cells) + " |")
         else:
