@@ -9,6 +9,11 @@ use crate::tensor::creation_scalar::Scalar;
 pub trait MemoryKernels {
     /// `len` elements of `dtype`, each `value` (converted as PyTorch converts a Python number).
     fn full(&self, len: usize, dtype: DType, value: Scalar) -> Result<Storage>;
+    /// `len` elements of `dtype` whose values are unspecified (`torch.empty`): a backend
+    /// that can hand out recycled memory without clearing it overrides this.
+    fn empty(&self, len: usize, dtype: DType) -> Result<Storage> {
+        self.full(len, dtype, Scalar::Int(0))
+    }
     /// Copies a host storage (contiguous) to this device.
     fn upload(&self, host: &Storage) -> Result<Storage>;
     /// A contiguous host copy of `src`, in row-major order.

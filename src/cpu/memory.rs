@@ -30,6 +30,12 @@ impl MemoryKernels for CpuBackend {
         })
     }
 
+    fn empty(&self, len: usize, dtype: DType) -> Result<Storage> {
+        // A cached block keeps its stale contents (no clearing pass over megabytes that the
+        // caller is about to overwrite); fresh memory comes zeroed from the system.
+        crate::with_dtype!(dtype, T, Ok(Storage::from_vec(try_output::<T>(len)?)))
+    }
+
     fn upload(&self, host: &Storage) -> Result<Storage> {
         let layout = Layout::contiguous(&[host.len()]);
         self.to_host(Strided::new(host, &layout))

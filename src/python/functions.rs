@@ -91,7 +91,7 @@ pub fn from_numpy(py: Python<'_>, array: &Bound<PyAny>) -> PyResult<Py<PyAny>> {
 }
 
 macro_rules! filled {
-    ($name:ident, $val:expr) => {
+    (@make $name:ident, |$s:ident : &[usize], $dt:ident, $dev:ident| $make:expr) => {
         #[pyfunction]
         #[pyo3(signature = (*size, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false, memory_format=None))]
         #[allow(clippy::too_many_arguments)]
@@ -99,15 +99,19 @@ macro_rules! filled {
             let _ = (out, layout, memory_format);
             let dev = opt_device(device)?;
             let s = usizes(&sizes_of(size)?, stringify!($name))?;
-            let t = Tensor::full_on(&s, $val, opt_dtype(dtype)?.unwrap_or(crate::dtype::default_float()), dev)?;
+            let ($s, $dt, $dev): (&[usize], DType, Device) = (&s, opt_dtype(dtype)?.unwrap_or(crate::dtype::default_float()), dev);
+            let t = $make?;
             let t = if pin_memory && dev == Device::Cpu { t.host_copy_with(crate::cuda_backend::pin)? } else { t };
             finish(py, t, dev, requires_grad)
         }
     };
+    ($name:ident, $val:expr) => {
+        filled!(@make $name, |s: &[usize], dt, dev| Tensor::full_on(s, $val, dt, dev));
+    };
 }
 filled!(zeros, Scalar::Int(0));
 filled!(ones, Scalar::Int(1));
-filled!(empty, Scalar::Int(0));
+filled!(@make empty, |s: &[usize], dt, dev| Tensor::empty_on(s, dt, dev));
 
 #[pyfunction]
 #[pyo3(signature = (size, fill_value, *, dtype=None, device=None, requires_grad=false))]
@@ -132,20 +136,24 @@ pub fn full(
 }
 
 macro_rules! filled_like {
-    ($name:ident, $val:expr) => {
+    (@make $name:ident, |$s:ident : &[usize], $dt:ident, $dev:ident| $make:expr) => {
         #[pyfunction]
         #[pyo3(signature = (input, *, dtype=None, layout=None, device=None, requires_grad=false, memory_format=None))]
         pub fn $name(py: Python<'_>, input: PyRef<PyTensor>, dtype: Option<&Bound<PyAny>>, layout: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool, memory_format: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
             let _ = (layout, memory_format);
             let dev = device_or(device, input.t.device())?;
             let dt = opt_dtype(dtype)?.unwrap_or(input.t.dtype());
-            finish(py, Tensor::full_on(input.t.shape(), $val, dt, dev)?, dev, requires_grad)
+            let ($s, $dt, $dev): (&[usize], DType, Device) = (input.t.shape(), dt, dev);
+            finish(py, $make?, dev, requires_grad)
         }
+    };
+    ($name:ident, $val:expr) => {
+        filled_like!(@make $name, |s: &[usize], dt, dev| Tensor::full_on(s, $val, dt, dev));
     };
 }
 filled_like!(zeros_like, Scalar::Int(0));
 filled_like!(ones_like, Scalar::Int(1));
-filled_like!(empty_like, Scalar::Int(0));
+filled_like!(@make empty_like, |s: &[usize], dt, dev| Tensor::empty_on(s, dt, dev));
 
 #[pyfunction]
 #[pyo3(signature = (input, fill_value, *, dtype=None, device=None, requires_grad=false))]

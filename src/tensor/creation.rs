@@ -119,6 +119,21 @@ impl Tensor {
         let storage = crate::backend::backend(device)?.full(n, dtype, value)?;
         Tensor::from_kernel(storage, shape)
     }
+    /// A tensor of unspecified values (`torch.empty`): memory the caller overwrites.
+    pub fn empty_on(
+        shape: &[usize],
+        dtype: DType,
+        device: crate::device::Device,
+    ) -> Result<Tensor> {
+        let _prof = crate::profiler::scope(
+            crate::profiler::EventKind::Op,
+            || "aten::empty".into(),
+            || vec![shape.to_vec()],
+        );
+        let n = crate::shape::checked_numel(shape)?;
+        let storage = crate::backend::backend(device)?.empty(n, dtype)?;
+        Tensor::from_kernel(storage, shape)
+    }
     pub fn zeros(shape: &[usize], dtype: DType) -> Result<Tensor> {
         Self::full(shape, Scalar::Int(0), dtype)
     }

@@ -135,6 +135,35 @@ def test_factory_default_dtypes():
     assert torch.zeros(torch.Size([2, 1])).shape == (2, 1)
 
 
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+def test_empty_recycles_memory_without_clearing_it(dtype):
+    # torch.empty leaves its values unspecified: a freed block of the same size comes back
+    # as it was (no clearing pass). Whatever it holds must still be valid values of the
+    # dtype (bool only ever True/False), and writes through it must stick.
+    n = 1 << 15  # large enough for the allocator's cache
+    for fill in (0, 1):
+        del_me = torch.full((n,), fill, dtype=dtype)
+        del del_me
+        e = torch.empty(n, dtype=dtype)
+        assert e.shape == (n,) and e.dtype == dtype and not e.requires_grad
+        if dtype == torch.bool:
+            assert set(to_np(e).view(np.uint8).tolist()) <= {0, 1}
+        e.fill_(1)
+        assert (e == 1).all()
+    like = torch.empty_like(torch.ones(3, 4, dtype=dtype).t())
+    assert like.shape == (4, 3) and like.dtype == dtype
+    assert torch.empty(2, 0, dtype=dtype).numel() == 0
+    g = torch.empty(8, 8, requires_grad=True)
+    assert g.requires_grad and g.is_leaf
+
+
+def test_empty_reports_impossible_sizes():
+    with pytest.raises(RuntimeError):
+        torch.empty(1 << 62)
+    with pytest.raises(RuntimeError):
+        torch.empty_like(torch.ones(1)).new_empty(1 << 40, 1 << 30)
+
+
 @pytest.mark.parametrize(
     "like", ["zeros_like", "ones_like", "empty_like", "rand_like", "randn_like"]
 )
