@@ -39,6 +39,12 @@ fn elementwise(c: &mut Criterion) {
         c.bench_function(&format!("gelu {tag}"), |bn| {
             bn.iter(|| black_box(a.gelu().unwrap()))
         });
+        // The backward sweep seeds a broadcast gradient of the sum: ReLU's backward
+        // (threshold_backward) reads it in place.
+        let l = leaf(&[n]);
+        c.bench_function(&format!("relu fwd+bwd {tag}"), |bn| {
+            bn.iter(|| l.relu().unwrap().sum().unwrap().backward().unwrap())
+        });
     }
 }
 

@@ -168,6 +168,19 @@ pub trait NnKernels {
         Ok(None)
     }
 
+    /// ReLU's backward (PyTorch's `threshold_backward`) in one pass: `g` where
+    /// `y > threshold` (and where `y` is NaN), 0 elsewhere, for `y` and `g` of one shape and
+    /// dtype; a contiguous storage. `Ok(None)` when the backend has no fused kernel for the
+    /// dtype (the tensor layer composes a mask and a select).
+    fn threshold_backward(
+        &self,
+        _y: Strided,
+        _g: Strided,
+        _threshold: f64,
+    ) -> Result<Option<Storage>> {
+        Ok(None)
+    }
+
     /// Mean and biased variance of a float view `[outer, c, inner]` over dims 0 and 2: two
     /// storages of `c` elements in the input's dtype (accumulated in f64).
     fn moments(&self, src: Strided) -> Result<(Storage, Storage)>;

@@ -248,6 +248,32 @@ impl NnKernels for CpuBackend {
         }
     }
 
+    fn threshold_backward(
+        &self,
+        y: Strided,
+        g: Strided,
+        threshold: f64,
+    ) -> Result<Option<Storage>> {
+        if y.dtype() != g.dtype() || y.shape() != g.shape() {
+            return Ok(None);
+        }
+        macro_rules! run {
+            ($F:ty) => {{
+                let t = threshold as $F;
+                // A select, not a product with a 0/1 mask: an infinite or NaN gradient
+                // where the output is cut off still gives 0.
+                let out =
+                    super::zip_elems::<$F, $F, $F>(y, g, move |y, g| if y <= t { 0.0 } else { g })?;
+                Ok(Some(Storage::from_vec(out)))
+            }};
+        }
+        match y.dtype() {
+            crate::dtype::DType::F32 => run!(f32),
+            crate::dtype::DType::F64 => run!(f64),
+            _ => Ok(None),
+        }
+    }
+
     fn moments(&self, src: Strided) -> Result<(Storage, Storage)> {
         let &[outer, c, inner] = src.shape() else {
             return Err(Error::Runtime(format!(

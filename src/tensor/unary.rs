@@ -246,10 +246,26 @@ pub fn unary(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
     let y = (!uses_input).then(|| SavedTensor::new(&out.detach()));
     autograd::record(&out, op.backward_name(), &[t], move |g, _| {
         if let (UnaryOp::Relu, Some(y)) = (op, &y) {
-            // PyTorch's threshold_backward in one pass: 0 where the output is <= 0, the
-            // gradient elsewhere (also where it is NaN or infinite, which a product with a
-            // 0/1 mask would turn into NaN).
-            let off = y.get()?.le_scalar(0.0)?;
+            // PyTorch's threshold_backward: 0 where the output is <= 0, the gradient
+            // elsewhere (also where it is NaN or infinite, which a product with a 0/1 mask
+            // would turn into NaN). One fused pass where the backend has it and no graph of
+            // the gradient is built; else a mask and a select (differentiable in `g`).
+            let y = y.get()?;
+            let same = g.dtype() == y.dtype() && g.shape() == y.shape();
+            if !is_grad_enabled() && same && g.device() == y.device() {
+                let _prof = crate::profiler::scope(
+                    crate::profiler::EventKind::Op,
+                    || "aten::threshold_backward".into(),
+                    || vec![y.shape().to_vec(), g.shape().to_vec()],
+                );
+                if let Some(gx) = y
+                    .backend()?
+                    .threshold_backward(y.strided(), g.strided(), 0.0)?
+                {
+                    return Ok(vec![Some(Tensor::from_kernel(gx, y.shape())?)]);
+                }
+            }
+            let off = y.le_scalar(0.0)?;
             return Ok(vec![Some(Tensor::where_args(
                 &off,
                 Arg::S(Scalar::from(0.0)),

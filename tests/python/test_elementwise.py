@@ -527,6 +527,48 @@ def test_relu_backward_is_threshold_backward():
     assert_np(up.grad, np.array([0.0, 1.0]))
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
+def test_relu_backward_fused_and_composed_paths_agree(dtype):
+    # Large enough for the threads; gradients contiguous, broadcast (a full sum's), strided
+    # and from a view; 16-bit floats take the composed path, float32/64 the fused kernel.
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((130, 1031)).astype(np.float32)
+    a[::7, ::5] = 0.0
+    a[3, ::11] = np.nan
+    ref_dtype = np.float64 if dtype == torch.float64 else np.float32
+    x32 = torch.tensor(a).to(dtype)
+    xs = x32.float().numpy().astype(ref_dtype)  # the values as rounded to `dtype`
+    up = rng.standard_normal((130, 1031)).astype(np.float32)
+    up[::9, ::4] = np.inf
+    grads = {
+        "contiguous": torch.tensor(up).to(dtype),
+        "strided": torch.tensor(np.ascontiguousarray(up.T)).to(dtype).t(),
+        "broadcast": torch.tensor(2.5).to(dtype).expand(130, 1031),
+    }
+    for name, g in grads.items():
+        x = x32.clone().requires_grad_()
+        torch.relu(x).backward(g)
+        gv = g.float().numpy().astype(ref_dtype)
+        want = np.where(np.isnan(xs) | (xs > 0), gv, 0.0)
+        got = x.grad.float().numpy()
+        assert x.grad.dtype == dtype and x.grad.is_contiguous(), name
+        assert np.array_equal(got, want.astype(np.float32), equal_nan=True), name
+    # A column slice's ReLU: the saved output is a fresh tensor, the gradient a view.
+    x = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+    torch.relu(x[:, 1:600]).backward(torch.ones(130, 1031, dtype=torch.float64)[:, 2:601])
+    want = np.zeros_like(a, dtype=np.float64)
+    want[:, 1:600] = np.where(np.isnan(a[:, 1:600]) | (a[:, 1:600] > 0), 1.0, 0.0)
+    assert np.array_equal(x.grad.numpy(), want)
+
+
+def test_relu_backward_profiled_as_threshold_backward():
+    x = torch.randn(64, 64, requires_grad=True)
+    with torch.profiler.profile() as prof:
+        torch.relu(x).sum().backward()
+    names = {e.key for e in prof.key_averages()}
+    assert "aten::threshold_backward" in names and "aten::le" not in names
+
+
 @given(shapes_=broadcastable_pair(max_dims=3, max_side=3), seed=seeds, data=st.data())
 def test_broadcast_shapes_match_numpy(shapes_, seed, data):
     sa, sb = shapes_
