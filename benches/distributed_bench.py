@@ -84,41 +84,15 @@ def bench_all_reduce(args, dist, torch, MPI, rows):
 
 
 def bench_ddp(args, dist, torch, MPI, rows):
-    from rtorch import nn
+    from ddp_workloads import models, step_pair
+
     from rtorch.nn.parallel import DistributedDataParallel as DDP
-
-    def cnn():
-        return nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(32 * 2 * 2, 64), nn.ReLU(), nn.Linear(64, 10),
-        )
-
-    def mlp():
-        return nn.Sequential(nn.Linear(512, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(),
-                             nn.Linear(1024, 10))
 
     comm = MPI.COMM_WORLD
     reps = 10 if args.quick else 40
-    for name, make, shape in (("digits CNN", cnn, (1, 8, 8)), ("MLP 512-1024-1024-10", mlp, (512,))):
-        x = torch.randn(args.batch, *shape)
-        y = torch.randint(0, 10, (args.batch,))
-        loss_fn = nn.CrossEntropyLoss()
-
-        def step(model, opt, x=x, y=y, loss_fn=loss_fn):
-            opt.zero_grad()
-            loss_fn(model(x), y).backward()
-            opt.step()
-
-        torch.manual_seed(0)
-        local = make()
-        lopt = torch.optim.SGD(local.parameters(), lr=0.01)
-        ddp = DDP(make())
-        dopt = torch.optim.SGD(ddp.parameters(), lr=0.01)
-        t_local, t_ddp = timeit(
-            [lambda m=local, o=lopt: step(m, o), lambda m=ddp, o=dopt: step(m, o)], comm, reps
-        )
-        params = sum(p.numel() for p in local.parameters())
+    for name, make, shape in models(torch.nn):
+        local, ddp, params = step_pair(torch, DDP, make, shape, args.batch)
+        t_local, t_ddp = timeit([local, ddp], comm, reps)
         rows.append((name, params, t_local * 1e3, t_ddp * 1e3, t_ddp / t_local - 1))
 
 

@@ -11,21 +11,9 @@ import time
 
 import torch
 import torch.distributed as dist
+from ddp_workloads import models, step_pair  # beside this script
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
-
-
-def cnn():
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(32 * 2 * 2, 64), nn.ReLU(), nn.Linear(64, 10),
-    )
-
-
-def mlp():
-    return nn.Sequential(nn.Linear(512, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(),
-                         nn.Linear(1024, 10))
 
 
 def timeit(fns, reps, pick):
@@ -60,26 +48,9 @@ def main():
     dist.init_process_group("gloo")
     pick = statistics.median if args.median else min
     rows = []
-    for name, make, shape in (("digits CNN", cnn, (1, 8, 8)), ("MLP 512-1024-1024-10", mlp, (512,))):
-        x = torch.randn(args.batch, *shape)
-        y = torch.randint(0, 10, (args.batch,))
-        loss_fn = nn.CrossEntropyLoss()
-
-        def step(model, opt, x=x, y=y, loss_fn=loss_fn):
-            opt.zero_grad()
-            loss_fn(model(x), y).backward()
-            opt.step()
-
-        torch.manual_seed(0)
-        local = make()
-        lopt = torch.optim.SGD(local.parameters(), lr=0.01)
-        ddp = DDP(make())
-        dopt = torch.optim.SGD(ddp.parameters(), lr=0.01)
-        t_local, t_ddp = timeit(
-            [lambda m=local, o=lopt: step(m, o), lambda m=ddp, o=dopt: step(m, o)],
-            args.reps, pick,
-        )
-        params = sum(p.numel() for p in local.parameters())
+    for name, make, shape in models(nn):
+        local, ddp, params = step_pair(torch, DDP, make, shape, args.batch)
+        t_local, t_ddp = timeit([local, ddp], args.reps, pick)
         rows.append((name, params, t_local * 1e3, t_ddp * 1e3, t_ddp / t_local - 1))
     if dist.get_rank() == 0:
         world = dist.get_world_size()

@@ -17,6 +17,7 @@ from numbers import Number
 import numpy as np
 
 import rtorch as torch
+from rtorch._out import scalar_type_name, write_out_from_caller
 
 __all__ = [
     "asarray",
@@ -48,36 +49,16 @@ __all__ = [
 ]
 
 # The names PyTorch's messages use for dtypes ("can't alias ... 'Float' into 'Double'").
-_SCALAR_TYPE_NAMES = {
-    "bool": "Bool",
-    "uint8": "Byte",
-    "int8": "Char",
-    "int16": "Short",
-    "int32": "Int",
-    "int64": "Long",
-    "float16": "Half",
-    "bfloat16": "BFloat16",
-    "float32": "Float",
-    "float64": "Double",
-}
+_scalar_type_name = scalar_type_name
 
 
 def _short_name(dtype):
     return str(dtype).replace("torch.", "")
 
 
-def _scalar_type_name(dtype):
-    return _SCALAR_TYPE_NAMES.get(_short_name(dtype), _short_name(dtype))
-
-
 def _result(value, out):
-    """``value``, or copied into ``out`` (resized to fit) when one is given."""
-    if out is None:
-        return value
-    if tuple(out.shape) != tuple(value.shape):
-        out.resize_(value.shape)
-    out.copy_(value)
-    return out
+    """``value``, or stored into ``out`` (resized to fit) when one is given."""
+    return write_out_from_caller(value, out)
 
 
 def _floating(t):

@@ -2,6 +2,7 @@
 Tensor method of the same name, with PyTorch's ``out=`` argument."""
 
 from rtorch import _C
+from rtorch._out import check_out, store
 
 _METHOD_FUNCTIONS = """
 abs absolute neg negative sign sgn exp exp2 expm1 log log2 log10 log1p sqrt rsqrt sin cos tan
@@ -52,6 +53,8 @@ def _make(name):
                     input._escape()
                 return getattr(input, name)(*args, **kwargs)
             input = _C.tensor(input)
+        if out is not None:
+            check_out(name, out, (input, *args, *kwargs.values()))
         try:
             result = getattr(input, name)(*args, **kwargs)
         except TypeError:
@@ -60,8 +63,7 @@ def _make(name):
             if result is NotImplemented:
                 raise
         if out is not None:
-            out.copy_(result)
-            return out
+            return store(name, result, out)
         return result
 
     fn.__name__ = name

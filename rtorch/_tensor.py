@@ -4,6 +4,7 @@ import copy
 
 from rtorch import _C
 from rtorch._autocast_ops import autocast_op
+from rtorch._out import scalar_type_name
 
 Tensor = _C.Tensor
 
@@ -105,15 +106,8 @@ def var_mean(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return (self.var(dim, unbiased, keepdim, correction=correction), self.mean(dim, keepdim))
 
 
-_SCALAR_TYPE = {
-    "bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
-    "int64": "Long", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
-    "float64": "Double",
-}
-
-
 def _scalar_type(dt):
-    return _SCALAR_TYPE.get(str(dt).replace("torch.", "").replace("rtorch.", ""), str(dt))
+    return scalar_type_name(dt)
 
 
 def _result_type(*tensors):

@@ -9,6 +9,7 @@ from collections import namedtuple
 from rtorch import _C
 from rtorch import return_types as _rt
 from rtorch._autocast_ops import autocast_op
+from rtorch._out import write_out as _write_out
 from rtorch._profiled import profiled as _profiled
 
 Tensor = _C.Tensor
@@ -1927,7 +1928,7 @@ is_mps is_xpu is_ipu is_mtia is_maia is_vulkan is_xla is_mkldnn is_sparse_csr is
 def _out(result, out):
     if out is None:
         return result
-    return out.copy_(result)
+    return _write_out("polygamma", result, out)
 
 
 def _install():

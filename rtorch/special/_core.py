@@ -3,6 +3,7 @@ autograd node for functions whose value comes from a series but whose derivative
 closed form in terms of other special functions."""
 
 from rtorch import _C
+from rtorch._out import write_out_from_caller
 from rtorch.autograd.function import Function
 
 
@@ -30,9 +31,8 @@ def pair(a, b):
 
 
 def write_out(result, out):
-    if out is None:
-        return result
-    return out.copy_(result)
+    """``result``, or stored into ``out`` with PyTorch's ``out=`` checks."""
+    return write_out_from_caller(result, out)
 
 
 def eval64(value_fn, x):

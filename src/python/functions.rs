@@ -90,19 +90,70 @@ pub fn from_numpy(py: Python<'_>, array: &Bound<PyAny>) -> PyResult<Py<PyAny>> {
     wrap(py, from_array_interface(array)?)
 }
 
+/// A function of `rtorch._out`, PyTorch's `out=` contract in one place.
+fn out_helper<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    py.import("rtorch._out")?.getattr(name)
+}
+
+/// A factory's dtype and device arguments (Python objects, either may be absent).
+type FactoryOptions<'py> = (Option<Bound<'py, PyAny>>, Option<Bound<'py, PyAny>>);
+
+/// A factory's dtype and device with `out=`: `out`'s where none is given (checked against
+/// an explicit dtype). Unchanged without `out`.
+fn factory_out<'py>(
+    py: Python<'py>,
+    name: &str,
+    out: Option<&Bound<'py, PyAny>>,
+    dtype: Option<&Bound<'py, PyAny>>,
+    device: Option<&Bound<'py, PyAny>>,
+) -> PyResult<FactoryOptions<'py>> {
+    let Some(out) = out else {
+        return Ok((dtype.cloned(), device.cloned()));
+    };
+    let picked = out_helper(py, "factory_options")?.call1((name, out, dtype, device))?;
+    let (dt, dev): (Bound<PyAny>, Bound<PyAny>) = picked.extract()?;
+    Ok((Some(dt), Some(dev)))
+}
+
+/// `result`, or stored into `out` (resized to fit) when one is given.
+fn store_out(
+    py: Python<'_>,
+    name: &str,
+    result: Py<PyAny>,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    store_with(py, "store", name, result, out)
+}
+
+/// `store_out` through `helper` of `rtorch._out` (`store_joined`: `cat`'s own wording of a
+/// dtype `out` cannot take).
+fn store_with(
+    py: Python<'_>,
+    helper: &str,
+    name: &str,
+    result: Py<PyAny>,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    match out {
+        None => Ok(result),
+        Some(o) => Ok(out_helper(py, helper)?.call1((name, result, o))?.unbind()),
+    }
+}
+
 macro_rules! filled {
     (@make $name:ident, |$s:ident : &[usize], $dt:ident, $dev:ident| $make:expr) => {
         #[pyfunction]
         #[pyo3(signature = (*size, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false, memory_format=None))]
         #[allow(clippy::too_many_arguments)]
         pub fn $name(py: Python<'_>, size: &Bound<PyTuple>, out: Option<&Bound<PyAny>>, dtype: Option<&Bound<PyAny>>, layout: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool, pin_memory: bool, memory_format: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
-            let _ = (out, layout, memory_format);
-            let dev = opt_device(device)?;
+            let _ = (layout, memory_format);
+            let (dtype, device) = factory_out(py, stringify!($name), out, dtype, device)?;
+            let dev = opt_device(device.as_ref())?;
             let s = usizes(&sizes_of(size)?, stringify!($name))?;
-            let ($s, $dt, $dev): (&[usize], DType, Device) = (&s, opt_dtype(dtype)?.unwrap_or(crate::dtype::default_float()), dev);
+            let ($s, $dt, $dev): (&[usize], DType, Device) = (&s, opt_dtype(dtype.as_ref())?.unwrap_or(crate::dtype::default_float()), dev);
             let t = $make?;
             let t = if pin_memory && dev == Device::Cpu { t.host_copy_with(crate::cuda_backend::pin)? } else { t };
-            finish(py, t, dev, requires_grad)
+            store_out(py, stringify!($name), finish(py, t, dev, requires_grad)?, out)
         }
     };
     ($name:ident, $val:expr) => {
@@ -114,25 +165,33 @@ filled!(ones, Scalar::Int(1));
 filled!(@make empty, |s: &[usize], dt, dev| Tensor::empty_on(s, dt, dev));
 
 #[pyfunction]
-#[pyo3(signature = (size, fill_value, *, dtype=None, device=None, requires_grad=false))]
+#[pyo3(signature = (size, fill_value, *, out=None, dtype=None, device=None, requires_grad=false))]
+#[allow(clippy::too_many_arguments)]
 pub fn full(
     py: Python<'_>,
     size: &Bound<PyAny>,
     fill_value: &Bound<PyAny>,
+    out: Option<&Bound<PyAny>>,
     dtype: Option<&Bound<PyAny>>,
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
-    let dev = opt_device(device)?;
+    let (dtype, device) = factory_out(py, "full", out, dtype, device)?;
+    let dev = opt_device(device.as_ref())?;
     let s = usizes(&sizes_of(&PyTuple::new(py, [size])?)?, "full")?;
     let v = scalar_of(fill_value)
         .ok_or_else(|| PyTypeError::new_err("full(): fill_value must be a number"))?;
-    let dt = opt_dtype(dtype)?.unwrap_or(match v {
+    let dt = opt_dtype(dtype.as_ref())?.unwrap_or(match v {
         Scalar::Bool(_) => DType::Bool,
         Scalar::Int(_) => DType::I64,
         Scalar::Float(_) => crate::dtype::default_float(),
     });
-    finish(py, Tensor::full_on(&s, v, dt, dev)?, dev, requires_grad)
+    store_out(
+        py,
+        "full",
+        finish(py, Tensor::full_on(&s, v, dt, dev)?, dev, requires_grad)?,
+        out,
+    )
 }
 
 macro_rules! filled_like {
@@ -178,17 +237,20 @@ pub fn full_like(
 }
 
 #[pyfunction]
-#[pyo3(signature = (start, end=None, step=None, *, dtype=None, device=None, requires_grad=false))]
+#[pyo3(signature = (start, end=None, step=None, *, out=None, dtype=None, device=None, requires_grad=false))]
+#[allow(clippy::too_many_arguments)]
 pub fn arange(
     py: Python<'_>,
     start: &Bound<PyAny>,
     end: Option<&Bound<PyAny>>,
     step: Option<&Bound<PyAny>>,
+    out: Option<&Bound<PyAny>>,
     dtype: Option<&Bound<PyAny>>,
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
-    let dev = opt_device(device)?;
+    let (dtype, device) = factory_out(py, "arange", out, dtype, device)?;
+    let dev = opt_device(device.as_ref())?;
     let num = |o: &Bound<PyAny>| {
         scalar_of(o).ok_or_else(|| PyTypeError::new_err("arange(): arguments must be numbers"))
     };
@@ -201,37 +263,50 @@ pub fn arange(
         _ => Scalar::Int(1),
     };
     let any_float = [s, e, st].iter().any(|x| matches!(x, Scalar::Float(_)));
-    let dt = opt_dtype(dtype)?.unwrap_or(if any_float {
+    let dt = opt_dtype(dtype.as_ref())?.unwrap_or(if any_float {
         crate::dtype::default_float()
     } else {
         DType::I64
     });
-    finish(py, Tensor::arange(s, e, st, dt)?, dev, requires_grad)
+    store_out(
+        py,
+        "arange",
+        finish(py, Tensor::arange(s, e, st, dt)?, dev, requires_grad)?,
+        out,
+    )
 }
 
 #[pyfunction]
-#[pyo3(signature = (start, end, steps, *, dtype=None, device=None, requires_grad=false))]
+#[pyo3(signature = (start, end, steps, *, out=None, dtype=None, device=None, requires_grad=false))]
+#[allow(clippy::too_many_arguments)]
 pub fn linspace(
     py: Python<'_>,
     start: f64,
     end: f64,
     steps: usize,
+    out: Option<&Bound<PyAny>>,
     dtype: Option<&Bound<PyAny>>,
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
-    let dev = opt_device(device)?;
-    let dt = opt_dtype(dtype)?.unwrap_or(crate::dtype::default_float());
-    finish(
+    let (dtype, device) = factory_out(py, "linspace", out, dtype, device)?;
+    let dev = opt_device(device.as_ref())?;
+    let dt = opt_dtype(dtype.as_ref())?.unwrap_or(crate::dtype::default_float());
+    store_out(
         py,
-        Tensor::linspace(start, end, steps, dt)?,
-        dev,
-        requires_grad,
+        "linspace",
+        finish(
+            py,
+            Tensor::linspace(start, end, steps, dt)?,
+            dev,
+            requires_grad,
+        )?,
+        out,
     )
 }
 
 #[pyfunction]
-#[pyo3(signature = (start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=false))]
+#[pyo3(signature = (start, end, steps, base=10.0, *, out=None, dtype=None, device=None, requires_grad=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn logspace(
     py: Python<'_>,
@@ -239,12 +314,14 @@ pub fn logspace(
     end: f64,
     steps: usize,
     base: f64,
+    out: Option<&Bound<PyAny>>,
     dtype: Option<&Bound<PyAny>>,
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
-    let dev = opt_device(device)?;
-    let dt = opt_dtype(dtype)?.unwrap_or(crate::dtype::default_float());
+    let (dtype, device) = factory_out(py, "logspace", out, dtype, device)?;
+    let dev = opt_device(device.as_ref())?;
+    let dt = opt_dtype(dtype.as_ref())?.unwrap_or(crate::dtype::default_float());
     let l = Tensor::linspace(start, end, steps, DType::F64)?;
     let t = l
         .rbinary_scalar(
@@ -252,22 +329,30 @@ pub fn logspace(
             Scalar::Float(base),
         )?
         .to_dtype(dt)?;
-    finish(py, t, dev, requires_grad)
+    store_out(py, "logspace", finish(py, t, dev, requires_grad)?, out)
 }
 
 #[pyfunction]
-#[pyo3(signature = (n, m=None, *, dtype=None, device=None, requires_grad=false))]
+#[pyo3(signature = (n, m=None, *, out=None, dtype=None, device=None, requires_grad=false))]
+#[allow(clippy::too_many_arguments)]
 pub fn eye(
     py: Python<'_>,
     n: usize,
     m: Option<usize>,
+    out: Option<&Bound<PyAny>>,
     dtype: Option<&Bound<PyAny>>,
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
-    let dev = opt_device(device)?;
-    let dt = opt_dtype(dtype)?.unwrap_or(crate::dtype::default_float());
-    finish(py, Tensor::eye(n, m.unwrap_or(n), dt)?, dev, requires_grad)
+    let (dtype, device) = factory_out(py, "eye", out, dtype, device)?;
+    let dev = opt_device(device.as_ref())?;
+    let dt = opt_dtype(dtype.as_ref())?.unwrap_or(crate::dtype::default_float());
+    store_out(
+        py,
+        "eye",
+        finish(py, Tensor::eye(n, m.unwrap_or(n), dt)?, dev, requires_grad)?,
+        out,
+    )
 }
 
 macro_rules! sampler {
@@ -276,12 +361,13 @@ macro_rules! sampler {
         #[pyo3(signature = (*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
         #[allow(clippy::too_many_arguments)]
         pub fn $name(py: Python<'_>, size: &Bound<PyTuple>, generator: Option<PyRef<PyGenerator>>, out: Option<&Bound<PyAny>>, dtype: Option<&Bound<PyAny>>, layout: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool, pin_memory: bool) -> PyResult<Py<PyAny>> {
-            let _ = (out, layout, pin_memory);
-            let dev = opt_device(device)?;
+            let _ = (layout, pin_memory);
+            let (dtype, device) = factory_out(py, stringify!($name), out, dtype, device)?;
+            let dev = opt_device(device.as_ref())?;
             let s = usizes(&sizes_of(size)?, stringify!($name))?;
             let g = gen_of(generator);
-            let t = Tensor::$f(&s, opt_dtype(dtype)?.unwrap_or(crate::dtype::default_float()), g.as_ref(), dev)?;
-            finish(py, t, dev, requires_grad)
+            let t = Tensor::$f(&s, opt_dtype(dtype.as_ref())?.unwrap_or(crate::dtype::default_float()), g.as_ref(), dev)?;
+            store_out(py, stringify!($name), finish(py, t, dev, requires_grad)?, out)
         }
     };
 }
@@ -330,17 +416,20 @@ pub fn randn_like(
 
 /// `randint(high, size)` or `randint(low, high, size)`.
 #[pyfunction]
-#[pyo3(signature = (*args, generator=None, dtype=None, device=None, requires_grad=false, size=None))]
+#[pyo3(signature = (*args, generator=None, out=None, dtype=None, device=None, requires_grad=false, size=None))]
+#[allow(clippy::too_many_arguments)]
 pub fn randint(
     py: Python<'_>,
     args: &Bound<PyTuple>,
     generator: Option<PyRef<PyGenerator>>,
+    out: Option<&Bound<PyAny>>,
     dtype: Option<&Bound<PyAny>>,
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
     size: Option<&Bound<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
-    let dev = opt_device(device)?;
+    let (dtype, device) = factory_out(py, "randint", out, dtype, device)?;
+    let dev = opt_device(device.as_ref())?;
     let n = args.len();
     let (low, high, sz) = match (n, size) {
         (1, Some(s)) => (0, index_i64(&args.get_item(0)?)?, s.clone()),
@@ -362,12 +451,17 @@ pub fn randint(
         }
     };
     let s = usizes(&sizes_of(&PyTuple::new(py, [sz])?)?, "randint")?;
-    let dt = opt_dtype(dtype)?.unwrap_or(DType::I64);
-    finish(
+    let dt = opt_dtype(dtype.as_ref())?.unwrap_or(DType::I64);
+    store_out(
         py,
-        Tensor::randint(low, high, &s, dt, gen_of(generator).as_ref(), dev)?,
-        dev,
-        requires_grad,
+        "randint",
+        finish(
+            py,
+            Tensor::randint(low, high, &s, dt, gen_of(generator).as_ref(), dev)?,
+            dev,
+            requires_grad,
+        )?,
+        out,
     )
 }
 
@@ -574,9 +668,17 @@ pub fn cat(
     dim: i64,
     out: Option<&Bound<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
-    let _ = out;
+    if let Some(o) = out {
+        out_helper(py, "check_out")?.call1(("cat", o, tensors))?;
+    }
     let ts = tensors_of(tensors)?;
-    wrap(py, Tensor::cat(&ts, dim)?)
+    store_with(
+        py,
+        "store_joined",
+        "cat",
+        wrap(py, Tensor::cat(&ts, dim)?)?,
+        out,
+    )
 }
 
 #[pyfunction]
@@ -587,9 +689,17 @@ pub fn stack(
     dim: i64,
     out: Option<&Bound<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
-    let _ = out;
+    if let Some(o) = out {
+        out_helper(py, "check_out")?.call1(("stack", o, tensors))?;
+    }
     let ts = tensors_of(tensors)?;
-    wrap(py, Tensor::stack(&ts, dim)?)
+    store_with(
+        py,
+        "store_joined",
+        "stack",
+        wrap(py, Tensor::stack(&ts, dim)?)?,
+        out,
+    )
 }
 
 #[pyfunction]

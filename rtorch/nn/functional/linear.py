@@ -3,6 +3,7 @@
 import rtorch as torch
 from rtorch._autocast_ops import autocast_op
 from rtorch._checks import require
+from rtorch._out import write_out
 
 from ._core import HAS, maybe
 
@@ -194,7 +195,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     denom = input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
     result = input / denom
     if out is not None:
-        return out.copy_(result)
+        return write_out("normalize", result, out, (input,))
     return result
 
 
