@@ -265,7 +265,12 @@ def trace(input):
 
 
 @autocast_op("tensordot")
-def tensordot(a, b, dims=2):
+def tensordot(a, b, dims=2, out=None):
+    if out is not None:
+        from rtorch._out import check_out, store
+
+        check_out("tensordot", out, (a, b))
+        return store("tensordot", tensordot(a, b, dims), out)
     if isinstance(dims, _builtins.int):
         da = list(range(a.dim() - dims, a.dim()))
         db = list(range(dims))
@@ -276,8 +281,8 @@ def tensordot(a, b, dims=2):
     lb = list(letters[a.dim() : a.dim() + b.dim()])
     for x, y in zip(da, db):
         lb[y] = la[x]
-    out = [c for i, c in enumerate(la) if i not in da] + [c for i, c in enumerate(lb) if i not in db]
-    return einsum(f"{''.join(la)},{''.join(lb)}->{''.join(out)}", a, b)
+    kept = [c for i, c in enumerate(la) if i not in da] + [c for i, c in enumerate(lb) if i not in db]
+    return einsum(f"{''.join(la)},{''.join(lb)}->{''.join(kept)}", a, b)
 
 
 def _at_least(args, ndim):

@@ -703,21 +703,29 @@ pub fn stack(
 }
 
 #[pyfunction]
-#[pyo3(name = "where", signature = (condition, input=None, other=None))]
+#[pyo3(name = "where", signature = (condition, input=None, other=None, *, out=None))]
 pub fn where_(
     py: Python<'_>,
     condition: PyRef<PyTensor>,
     input: Option<&Bound<PyAny>>,
     other: Option<&Bound<PyAny>>,
+    out: Option<&Bound<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
     match (input, other) {
         (Some(a), Some(b)) => {
+            if let Some(o) = out {
+                out_helper(py, "check_out")?.call1(("where", o, (a, b)))?;
+            }
             let oa = super::tensor_ops::Operand::of(a)
                 .ok_or_else(|| PyTypeError::new_err("where(): input must be a Tensor or number"))?;
             let ob = super::tensor_ops::Operand::of(b)
                 .ok_or_else(|| PyTypeError::new_err("where(): other must be a Tensor or number"))?;
-            wrap(py, Tensor::where_args(&condition.t, oa.arg(), ob.arg())?)
+            let r = wrap(py, Tensor::where_args(&condition.t, oa.arg(), ob.arg())?)?;
+            store_out(py, "where", r, out)
         }
+        _ if out.is_some() => Err(PyTypeError::new_err(
+            "where(): out= needs both input and other",
+        )),
         (None, None) => {
             let nz = condition.t.nonzero()?;
             let cols = (0..condition.t.ndim() as i64)

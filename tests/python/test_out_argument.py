@@ -171,3 +171,15 @@ def test_python_level_functions_share_the_contract():
     assert b.tolist() == [0, 2]
     p = torch.polygamma(1, torch.tensor([1.0]), out=torch.empty(0))
     np.testing.assert_allclose(p.numpy(), [np.pi ** 2 / 6], rtol=1e-5)
+
+
+def test_where_and_tensordot_take_out():
+    cond = torch.tensor([True, False, True])
+    out = torch.empty(0)
+    r = torch.where(cond, torch.ones(3), torch.zeros(3), out=out)
+    assert r is out and out.tolist() == [1.0, 0.0, 1.0]
+    with pytest.raises(RuntimeError, match=r"where\(\): functions with out="):
+        torch.where(cond, torch.ones(3, requires_grad=True), torch.zeros(3), out=torch.empty(3))
+    a, b = torch.arange(6.0).view(2, 3), torch.arange(12.0).view(3, 4)
+    t = torch.tensordot(a, b, dims=1, out=torch.empty(0))
+    np.testing.assert_allclose(t.numpy(), a.numpy() @ b.numpy())
