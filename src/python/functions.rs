@@ -115,6 +115,19 @@ fn factory_out<'py>(
     Ok((Some(dt), Some(dev)))
 }
 
+/// A factory's resolved dtype (None: the factory's own default) and device, `out=` taken
+/// into account.
+fn factory_args(
+    py: Python<'_>,
+    name: &str,
+    out: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(Option<DType>, Device)> {
+    let (dtype, device) = factory_out(py, name, out, dtype, device)?;
+    Ok((opt_dtype(dtype.as_ref())?, opt_device(device.as_ref())?))
+}
+
 /// `result`, or stored into `out` (resized to fit) when one is given.
 fn store_out(
     py: Python<'_>,
@@ -147,10 +160,9 @@ macro_rules! filled {
         #[allow(clippy::too_many_arguments)]
         pub fn $name(py: Python<'_>, size: &Bound<PyTuple>, out: Option<&Bound<PyAny>>, dtype: Option<&Bound<PyAny>>, layout: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool, pin_memory: bool, memory_format: Option<&Bound<PyAny>>) -> PyResult<Py<PyAny>> {
             let _ = (layout, memory_format);
-            let (dtype, device) = factory_out(py, stringify!($name), out, dtype, device)?;
-            let dev = opt_device(device.as_ref())?;
+            let (dtype, dev) = factory_args(py, stringify!($name), out, dtype, device)?;
             let s = usizes(&sizes_of(size)?, stringify!($name))?;
-            let ($s, $dt, $dev): (&[usize], DType, Device) = (&s, opt_dtype(dtype.as_ref())?.unwrap_or(crate::dtype::default_float()), dev);
+            let ($s, $dt, $dev): (&[usize], DType, Device) = (&s, dtype.unwrap_or(crate::dtype::default_float()), dev);
             let t = $make?;
             let t = if pin_memory && dev == Device::Cpu { t.host_copy_with(crate::cuda_backend::pin)? } else { t };
             store_out(py, stringify!($name), finish(py, t, dev, requires_grad)?, out)
@@ -176,12 +188,11 @@ pub fn full(
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
-    let (dtype, device) = factory_out(py, "full", out, dtype, device)?;
-    let dev = opt_device(device.as_ref())?;
+    let (dtype, dev) = factory_args(py, "full", out, dtype, device)?;
     let s = usizes(&sizes_of(&PyTuple::new(py, [size])?)?, "full")?;
     let v = scalar_of(fill_value)
         .ok_or_else(|| PyTypeError::new_err("full(): fill_value must be a number"))?;
-    let dt = opt_dtype(dtype.as_ref())?.unwrap_or(match v {
+    let dt = dtype.unwrap_or(match v {
         Scalar::Bool(_) => DType::Bool,
         Scalar::Int(_) => DType::I64,
         Scalar::Float(_) => crate::dtype::default_float(),
@@ -249,8 +260,7 @@ pub fn arange(
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
-    let (dtype, device) = factory_out(py, "arange", out, dtype, device)?;
-    let dev = opt_device(device.as_ref())?;
+    let (dtype, dev) = factory_args(py, "arange", out, dtype, device)?;
     let num = |o: &Bound<PyAny>| {
         scalar_of(o).ok_or_else(|| PyTypeError::new_err("arange(): arguments must be numbers"))
     };
@@ -263,7 +273,7 @@ pub fn arange(
         _ => Scalar::Int(1),
     };
     let any_float = [s, e, st].iter().any(|x| matches!(x, Scalar::Float(_)));
-    let dt = opt_dtype(dtype.as_ref())?.unwrap_or(if any_float {
+    let dt = dtype.unwrap_or(if any_float {
         crate::dtype::default_float()
     } else {
         DType::I64
@@ -289,9 +299,8 @@ pub fn linspace(
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
-    let (dtype, device) = factory_out(py, "linspace", out, dtype, device)?;
-    let dev = opt_device(device.as_ref())?;
-    let dt = opt_dtype(dtype.as_ref())?.unwrap_or(crate::dtype::default_float());
+    let (dtype, dev) = factory_args(py, "linspace", out, dtype, device)?;
+    let dt = dtype.unwrap_or(crate::dtype::default_float());
     store_out(
         py,
         "linspace",
@@ -319,9 +328,8 @@ pub fn logspace(
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
-    let (dtype, device) = factory_out(py, "logspace", out, dtype, device)?;
-    let dev = opt_device(device.as_ref())?;
-    let dt = opt_dtype(dtype.as_ref())?.unwrap_or(crate::dtype::default_float());
+    let (dtype, dev) = factory_args(py, "logspace", out, dtype, device)?;
+    let dt = dtype.unwrap_or(crate::dtype::default_float());
     let l = Tensor::linspace(start, end, steps, DType::F64)?;
     let t = l
         .rbinary_scalar(
@@ -344,9 +352,8 @@ pub fn eye(
     device: Option<&Bound<PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
-    let (dtype, device) = factory_out(py, "eye", out, dtype, device)?;
-    let dev = opt_device(device.as_ref())?;
-    let dt = opt_dtype(dtype.as_ref())?.unwrap_or(crate::dtype::default_float());
+    let (dtype, dev) = factory_args(py, "eye", out, dtype, device)?;
+    let dt = dtype.unwrap_or(crate::dtype::default_float());
     store_out(
         py,
         "eye",
@@ -362,11 +369,10 @@ macro_rules! sampler {
         #[allow(clippy::too_many_arguments)]
         pub fn $name(py: Python<'_>, size: &Bound<PyTuple>, generator: Option<PyRef<PyGenerator>>, out: Option<&Bound<PyAny>>, dtype: Option<&Bound<PyAny>>, layout: Option<&Bound<PyAny>>, device: Option<&Bound<PyAny>>, requires_grad: bool, pin_memory: bool) -> PyResult<Py<PyAny>> {
             let _ = (layout, pin_memory);
-            let (dtype, device) = factory_out(py, stringify!($name), out, dtype, device)?;
-            let dev = opt_device(device.as_ref())?;
+            let (dtype, dev) = factory_args(py, stringify!($name), out, dtype, device)?;
             let s = usizes(&sizes_of(size)?, stringify!($name))?;
             let g = gen_of(generator);
-            let t = Tensor::$f(&s, opt_dtype(dtype.as_ref())?.unwrap_or(crate::dtype::default_float()), g.as_ref(), dev)?;
+            let t = Tensor::$f(&s, dtype.unwrap_or(crate::dtype::default_float()), g.as_ref(), dev)?;
             store_out(py, stringify!($name), finish(py, t, dev, requires_grad)?, out)
         }
     };
@@ -428,8 +434,7 @@ pub fn randint(
     requires_grad: bool,
     size: Option<&Bound<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
-    let (dtype, device) = factory_out(py, "randint", out, dtype, device)?;
-    let dev = opt_device(device.as_ref())?;
+    let (dtype, dev) = factory_args(py, "randint", out, dtype, device)?;
     let n = args.len();
     let (low, high, sz) = match (n, size) {
         (1, Some(s)) => (0, index_i64(&args.get_item(0)?)?, s.clone()),
@@ -451,7 +456,7 @@ pub fn randint(
         }
     };
     let s = usizes(&sizes_of(&PyTuple::new(py, [sz])?)?, "randint")?;
-    let dt = opt_dtype(dtype.as_ref())?.unwrap_or(DType::I64);
+    let dt = dtype.unwrap_or(DType::I64);
     store_out(
         py,
         "randint",
