@@ -215,6 +215,31 @@ def lstm_step():
     return Workload("LSTM(128->256) train step, 50x32", "lstm", setup)
 
 
+def lstm_cell_loop():
+    """The same sizes as `lstm_step`, stepped from Python with LSTMCell (a decoder's shape):
+    small GEMMs per step and a weight gradient summed over 50 uses."""
+    a = arr(50, 32, 128)
+
+    def setup(L):
+        L.manual_seed(0)
+        cell = L.nn.LSTMCell(128, 256)
+        head = L.nn.Linear(256, 1)
+        opt = L.optim.SGD(list(cell.parameters()) + list(head.parameters()), lr=0.01)
+        x = L.from_numpy(a)
+
+        def run():
+            opt.zero_grad()
+            h = c = L.zeros(32, 256)
+            for t in range(50):
+                h, c = cell(x[t], (h, c))
+            head(h).pow(2).mean().backward()
+            opt.step()
+
+        return run
+
+    return Workload("LSTMCell(128->256) loop train step, 50x32", "lstmcell", setup)
+
+
 def transformer_step():
     a = arr(16, 64, 256)
     t = np.random.default_rng(4).integers(0, 16, 16 * 64)
@@ -328,6 +353,7 @@ def workloads():
         ("conv_bwd", lambda: conv(True)),
         ("cnn", cnn_step),
         ("lstm", lstm_step),
+        ("lstmcell", lstm_cell_loop),
         ("transformer", transformer_step),
         ("mlp", mlp_step),
         ("mm256", lambda: matmul(256)),

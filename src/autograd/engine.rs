@@ -3,7 +3,7 @@
 //! tensor it is for, and accumulates into leaves or captures requested inputs.
 
 use super::grad_mode::GradModeGuard;
-use super::graph::{self, Hook, OutputMeta, Rule, SnapshotEdge};
+use super::graph::{self, Hook, OutputMeta, RegionFn, Rule, SnapshotEdge};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -95,15 +95,36 @@ impl Pending {
         let Some(acc) = self.grads.get(j) else {
             return Ok(false);
         };
-        let view = {
-            let _ng = super::no_grad();
-            region(acc)?
-        };
-        if view.shape() != grad.shape() || !view.has_distinct_elements() {
-            return Ok(false);
+        add_into_region(acc, region, grad)
+    }
+}
+
+/// Adds `grad` into the region of `acc` that `region` selects, when that region has
+/// `grad`'s shape and no repeated elements; returns whether it did.
+fn add_into_region(acc: &Tensor, region: &RegionFn, grad: &Tensor) -> Result<bool> {
+    let view = {
+        let _ng = super::no_grad();
+        region(acc)?
+    };
+    if view.shape() != grad.shape() || !view.has_distinct_elements() {
+        return Ok(false);
+    }
+    view.add_assign_raw(grad)?;
+    Ok(true)
+}
+
+/// `LeafGrads::add_region` for a region rule whose one edge is a leaf.
+fn leaf_region(
+    leaves: &mut LeafGrads,
+    rule: &Rule,
+    edges: &[SnapshotEdge],
+    grad: &Tensor,
+) -> Result<bool> {
+    match (rule, edges) {
+        (Rule::Region { region, .. }, [SnapshotEdge::Leaf(t)]) => {
+            leaves.add_region(t, region, grad)
         }
-        view.add_assign_raw(grad)?;
-        Ok(true)
+        _ => Ok(false),
     }
 }
 
@@ -231,7 +252,7 @@ pub fn run_backward(
                         "element {i} of tensors does not require grad and does not have a grad_fn"
                     )));
                 }
-                leaves.add(t, g)?;
+                leaves.add(t, g, false, in_place)?;
             }
         }
     }
@@ -299,7 +320,10 @@ pub fn run_backward(
                 || node.name.into(),
                 || vec![grad.shape().to_vec()],
             );
-            if in_place && pending.add_region(&backward, &node.edges, &grad)? {
+            if in_place
+                && (pending.add_region(&backward, &node.edges, &grad)?
+                    || leaf_region(&mut leaves, &backward, &node.edges, &grad)?)
+            {
                 vec![None]
             } else {
                 backward.apply(&grad, &needs)?
@@ -330,7 +354,7 @@ pub fn run_backward(
                 }
                 SnapshotEdge::Leaf(t) => {
                     let g = validate(node.name, i, g, Some(&OutputMeta::of(t)))?;
-                    leaves.add(t, g)?;
+                    leaves.add(t, g, fresh, in_place)?;
                 }
             }
         }
@@ -354,29 +378,61 @@ pub fn run_backward(
 /// Gradients for leaves, summed until the last node with an edge into the leaf has run: a
 /// leaf's hooks then see its whole gradient once, and `.grad` is updated once, as PyTorch's
 /// AccumulateGrad does.
+///
+/// As for `Pending`, a sum the sweep made itself (`owned`) takes further contributions in
+/// place: a weight used at every step of a recurrent loop gets one buffer, not a fresh
+/// full-size sum per step.
 #[derive(Default)]
 struct LeafGrads {
     // Insertion order kept, so that leftover root leaves are delivered in the roots' order.
     order: Vec<usize>,
     grads: HashMap<usize, (Tensor, Tensor)>,
+    owned: HashSet<usize>,
 }
 
 impl LeafGrads {
-    fn add(&mut self, t: &Tensor, g: Tensor) -> Result<()> {
+    /// Adds `g` for leaf `t`; `fresh`: nothing else refers to `g`; `in_place`: sums may be
+    /// formed in place (no graph of their own).
+    fn add(&mut self, t: &Tensor, g: Tensor, fresh: bool, in_place: bool) -> Result<()> {
         let id = t.identity();
         match self.grads.remove(&id) {
+            Some((t, prev))
+                if in_place && self.owned.contains(&id) && prev.shape() == g.shape() =>
+            {
+                prev.add_assign_raw(&g)?;
+                self.grads.insert(id, (t, prev));
+            }
             Some((t, prev)) => {
                 self.grads.insert(id, (t, add_grad(Some(prev), g)?));
+                if in_place {
+                    self.owned.insert(id);
+                }
             }
             None => {
                 self.order.push(id);
                 self.grads.insert(id, (t.clone(), g));
+                if fresh && in_place {
+                    self.owned.insert(id);
+                }
             }
         }
         Ok(())
     }
 
+    /// As `Pending::add_region`, for a region view of leaf `t`.
+    fn add_region(&mut self, t: &Tensor, region: &RegionFn, grad: &Tensor) -> Result<bool> {
+        let id = t.identity();
+        if !self.owned.contains(&id) {
+            return Ok(false);
+        }
+        let Some((_, acc)) = self.grads.get(&id) else {
+            return Ok(false);
+        };
+        add_into_region(acc, region, grad)
+    }
+
     fn take(&mut self, id: usize) -> Option<(Tensor, Tensor)> {
+        self.owned.remove(&id);
         self.grads.remove(&id)
     }
 

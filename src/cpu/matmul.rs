@@ -13,6 +13,13 @@ use crate::storage::Storage;
 /// layer) waking the pool costs more than the second core gives.
 const PAR_WORK: usize = 10_000_000;
 
+/// The same threshold for our own float32 kernel, whose split runs on the team (helpers
+/// that stay awake between kernels): a fork-join costs microseconds there, so products from
+/// about a million multiply-adds on (an LSTM cell's gates at batch 32: 4–8 M) gain from the
+/// second core. Measured at 2 threads: 1 M (32×128·128×256) 0.73–0.98× the single-threaded
+/// time, 2–4 M 0.6–0.76×, 0.5 M 0.86–1.33×.
+const OWN_PAR_WORK: usize = 1 << 20;
+
 /// One operand: its elements and a 3-D layout `[batch, rows, cols]` inside them.
 struct Operand<'a, T> {
     data: &'a [T],
@@ -180,14 +187,15 @@ fn bmm_into<T: Elem>(
 ) {
     match T::DTYPE {
         DType::F32 | DType::F64 | DType::F16 => {
-            let big = m.saturating_mul(n).saturating_mul(k) >= PAR_WORK;
+            // The AVX2 f32 kernel picks its own orientation.
+            let own_f32 = T::DTYPE == DType::F32 && super::sgemm::suits(k);
+            let threshold = if own_f32 { OWN_PAR_WORK } else { PAR_WORK };
+            let big = m.saturating_mul(n).saturating_mul(k) >= threshold;
             let par = if big && batch == 1 && super::parallel_enabled() {
                 gemm::Parallelism::Rayon(rayon::current_num_threads())
             } else {
                 gemm::Parallelism::None
             };
-            // The AVX2 f32 kernel picks its own orientation.
-            let own_f32 = T::DTYPE == DType::F32 && super::sgemm::suits(k);
             let mirrored = !own_f32 && transposed_is_faster(m, n, k);
             let run = |bi: usize, dst: &mut [T]| {
                 if mirrored {
@@ -225,7 +233,7 @@ fn bmm_into<T: Elem>(
                 }
             };
             let total = batch.saturating_mul(m * n).saturating_mul(k);
-            if batch > 1 && total >= PAR_WORK && super::parallel_enabled() {
+            if batch > 1 && total >= threshold && super::parallel_enabled() {
                 super::team::for_each_chunk(out, m * n, run);
             } else {
                 out.chunks_mut(m * n)

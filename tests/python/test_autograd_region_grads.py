@@ -216,3 +216,95 @@ def test_pieces_on_a_non_contiguous_tensor():
     ((a * 3.0).sum() + b.sum()).backward()
     g = np.concatenate([np.full((4, 3), 3.0), np.full((4, 3), 1.0)], axis=1).T * 2.0
     np.testing.assert_allclose(x.grad.numpy(), g)
+
+
+# Leaves: pieces of a leaf (a parameter split into q, k, v weights) and a leaf used many
+# times (a weight at every step of a loop) are summed in one buffer the sweep owns.
+
+
+def test_pieces_of_a_leaf_sum_into_its_gradient():
+    xa, w = rnd(4, 9), rnd(4, 9, seed=1)
+    x = leaf(xa)
+    q, k, v = x.chunk(3, dim=-1)
+    loss = (q * torch.tensor(w[:, :3])).sum() + (v * torch.tensor(w[:, 6:])).sum()
+    loss = loss + (k * torch.tensor(w[:, 3:6])).sum() + (x * x).sum()
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), w + 2.0 * xa, rtol=1e-12)
+    # Overlapping pieces and an unused one; `.grad` accumulates across calls.
+    a, b, _ = x.narrow(1, 0, 5), x.narrow(1, 3, 5), x.narrow(1, 8, 1)
+    (a.sum() * 2.0 + (b * 3.0).sum()).backward()
+    g = w + 2.0 * xa
+    g[:, 0:5] += 2.0
+    g[:, 3:8] += 3.0
+    np.testing.assert_allclose(x.grad.numpy(), g, rtol=1e-12)
+
+
+def test_leaf_used_at_every_step_of_a_loop():
+    wa, xs = rnd(5, 5) * 0.3, rnd(12, 3, 5, seed=2)
+    w = leaf(wa)
+    h = torch.zeros(3, 5, dtype=torch.float64)
+    hs = [h.numpy()]
+    for t in range(12):
+        h = (torch.tensor(xs[t]) + h @ w).tanh()
+        hs.append(h.detach().numpy())
+    h.sum().backward()
+    # Backpropagation through time in NumPy.
+    gw, gh = np.zeros_like(wa), np.ones((3, 5))
+    for t in reversed(range(12)):
+        gz = gh * (1.0 - hs[t + 1] ** 2)
+        gw += hs[t].T @ gz
+        gh = gz @ wa.T
+    np.testing.assert_allclose(w.grad.numpy(), gw, rtol=1e-10)
+
+
+def test_leaf_roots_and_hooks_see_one_untouched_sum():
+    x = leaf(rnd(3, 4))
+    seen = []
+    x.register_hook(lambda g: seen.append(g.numpy().copy()))
+    y = x * 2.0
+    g1 = torch.ones(3, 4, dtype=torch.float64)
+    g2 = torch.full((3, 4), 2.0, dtype=torch.float64)
+    a, b = x.chunk(2, dim=1)
+    ga = torch.full((3, 2), 5.0, dtype=torch.float64)
+    # The leaf as a root, through a product, and as two pieces.
+    torch.autograd.backward([x, y, a, b], [g1, g2, ga, g1[:, :2]])
+    np.testing.assert_allclose(g1.numpy(), np.ones((3, 4)))
+    np.testing.assert_allclose(g2.numpy(), np.full((3, 4), 2.0))
+    np.testing.assert_allclose(ga.numpy(), np.full((3, 2), 5.0))
+    expected = np.full((3, 4), 5.0)
+    expected[:, :2] += 5.0
+    expected[:, 2:] += 1.0
+    np.testing.assert_allclose(x.grad.numpy(), expected)
+    assert len(seen) == 1
+    np.testing.assert_allclose(seen[0], expected)
+
+
+def test_double_backward_through_a_reused_leaf():
+    xa = rnd(2, 6)
+    x = leaf(xa)
+    a, b = x.chunk(2, dim=1)
+    loss = (a**3).sum() + (x * x).sum() + (b * x[:, :3]).sum()
+    (gx,) = torch.autograd.grad(loss, [x], create_graph=True)
+    want = 2.0 * xa
+    want[:, :3] += 3 * xa[:, :3] ** 2 + xa[:, 3:]
+    want[:, 3:] += xa[:, :3]
+    np.testing.assert_allclose(gx.detach().numpy(), want, rtol=1e-10)
+    gx.sum().backward()
+    want2 = np.full_like(xa, 2.0)
+    want2[:, :3] += 6 * xa[:, :3] + 1.0
+    want2[:, 3:] += 1.0
+    np.testing.assert_allclose(x.grad.numpy(), want2, rtol=1e-10)
+
+
+def test_gradcheck_of_leaf_pieces_and_reuse():
+    x = leaf(rnd(3, 6))
+    w = leaf(rnd(6, 6, seed=3))
+
+    def f(t, m):
+        a, b, c = t.chunk(3, dim=1)
+        h = t
+        for _ in range(3):
+            h = (h @ m).sin()
+        return (a * b + c.exp()).sum(dim=1) + h.sum(dim=1) + m.narrow(0, 2, 3).sum()
+
+    assert torch.autograd.gradcheck(f, (x, w))
