@@ -45,6 +45,13 @@ fn elementwise(c: &mut Criterion) {
         c.bench_function(&format!("relu fwd+bwd {tag}"), |bn| {
             bn.iter(|| l.relu().unwrap().sum().unwrap().backward().unwrap())
         });
+        // Sigmoid's and tanh's backward (one pass from the saved output).
+        c.bench_function(&format!("sigmoid fwd+bwd {tag}"), |bn| {
+            bn.iter(|| l.sigmoid().unwrap().sum().unwrap().backward().unwrap())
+        });
+        c.bench_function(&format!("tanh fwd+bwd {tag}"), |bn| {
+            bn.iter(|| l.tanh().unwrap().sum().unwrap().backward().unwrap())
+        });
     }
 }
 

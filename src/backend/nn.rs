@@ -3,6 +3,7 @@
 
 use super::memory_overlaps;
 use super::Strided;
+use super::UnaryOp;
 use crate::error::{Error, Result};
 use crate::storage::Storage;
 
@@ -178,6 +179,14 @@ pub trait NnKernels {
         _g: Strided,
         _threshold: f64,
     ) -> Result<Option<Storage>> {
+        Ok(None)
+    }
+
+    /// The backward of sigmoid or tanh from their output in one pass: `g·y·(1 − y)` and
+    /// `g·(1 − y²)`, for `y` and `g` of one shape and dtype; a contiguous storage.
+    /// `Ok(None)` for other ops, or when the backend has no fused kernel for the dtype (the
+    /// tensor layer composes the products).
+    fn output_backward(&self, _op: UnaryOp, _y: Strided, _g: Strided) -> Result<Option<Storage>> {
         Ok(None)
     }
 

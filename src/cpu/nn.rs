@@ -3,7 +3,7 @@
 
 use super::fastmath::FastExp;
 use super::{contiguous_or_gathered, gather, write_elems, CpuBackend};
-use crate::backend::{NnKernels, Strided, Window};
+use crate::backend::{NnKernels, Strided, UnaryOp, Window};
 use crate::dtype::Elem;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
@@ -264,6 +264,31 @@ impl NnKernels for CpuBackend {
                 // where the output is cut off still gives 0.
                 let out =
                     super::zip_elems::<$F, $F, $F>(y, g, move |y, g| if y <= t { 0.0 } else { g })?;
+                Ok(Some(Storage::from_vec(out)))
+            }};
+        }
+        match y.dtype() {
+            crate::dtype::DType::F32 => run!(f32),
+            crate::dtype::DType::F64 => run!(f64),
+            _ => Ok(None),
+        }
+    }
+
+    fn output_backward(&self, op: UnaryOp, y: Strided, g: Strided) -> Result<Option<Storage>> {
+        if y.dtype() != g.dtype() || y.shape() != g.shape() {
+            return Ok(None);
+        }
+        macro_rules! run {
+            ($F:ty) => {{
+                let out = match op {
+                    UnaryOp::Sigmoid => {
+                        super::zip_elems::<$F, $F, $F>(y, g, |y, g| g * (y * (1.0 - y)))?
+                    }
+                    UnaryOp::Tanh => {
+                        super::zip_elems::<$F, $F, $F>(y, g, |y, g| g * (1.0 - y * y))?
+                    }
+                    _ => return Ok(None),
+                };
                 Ok(Some(Storage::from_vec(out)))
             }};
         }

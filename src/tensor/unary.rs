@@ -272,6 +272,22 @@ pub fn unary(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
                 Arg::T(g),
             )?)]);
         }
+        if let (UnaryOp::Sigmoid | UnaryOp::Tanh, Some(y)) = (op, &y) {
+            // PyTorch's sigmoid_backward / tanh_backward: one fused pass where the backend
+            // has it and no graph of the gradient is built.
+            let y = y.get()?;
+            let same = g.dtype() == y.dtype() && g.shape() == y.shape();
+            if !is_grad_enabled() && same && g.device() == y.device() {
+                let _prof = crate::profiler::scope(
+                    crate::profiler::EventKind::Op,
+                    || format!("aten::{op:?}_backward").to_lowercase().into(),
+                    || vec![g.shape().to_vec(), y.shape().to_vec()],
+                );
+                if let Some(gx) = y.backend()?.output_backward(op, y.strided(), g.strided())? {
+                    return Ok(vec![Some(Tensor::from_kernel(gx, y.shape())?)]);
+                }
+            }
+        }
         let d = match &y {
             None => {
                 let x = x.get()?;

@@ -569,6 +569,73 @@ def test_relu_backward_profiled_as_threshold_backward():
     assert "aten::threshold_backward" in names and "aten::le" not in names
 
 
+SATURATING = {
+    "sigmoid": (lambda y, g: g * (y * (1.0 - y)), lambda x: 1.0 / (1.0 + np.exp(-x))),
+    "tanh": (lambda y, g: g * (1.0 - y * y), np.tanh),
+}
+
+
+@pytest.mark.parametrize("op", sorted(SATURATING))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
+def test_sigmoid_tanh_backward_from_the_output(op, dtype):
+    # One fused pass from the saved output for float32/64 (PyTorch's sigmoid_backward and
+    # tanh_backward), the composed products for 16-bit floats; every gradient layout.
+    rng = np.random.default_rng(12)
+    a = (rng.standard_normal((130, 1031)) * 4.0).astype(np.float32)
+    a[5, ::13] = np.nan
+    up = rng.standard_normal((130, 1031)).astype(np.float32)
+    up[::9, ::4] = np.inf
+    grads = {
+        "contiguous": torch.tensor(up).to(dtype),
+        "strided": torch.tensor(np.ascontiguousarray(up.T)).to(dtype).t(),
+        "broadcast": torch.tensor(2.5).to(dtype).expand(130, 1031),
+    }
+    rule, _ = SATURATING[op]
+    for name, g in grads.items():
+        x = torch.tensor(a).to(dtype).requires_grad_()
+        y = getattr(torch, op)(x)
+        y.backward(g)
+        wide = torch.float64 if dtype == torch.float64 else torch.float32
+        want = rule(y.detach().to(wide).numpy(), g.to(wide).numpy())
+        assert x.grad.dtype == dtype and x.grad.shape == (130, 1031), name
+        tol = {torch.float16: 2e-3, torch.bfloat16: 1.6e-2}.get(dtype, 1e-6)
+        np.testing.assert_allclose(
+            x.grad.float().numpy(), want.astype(np.float32), rtol=tol, atol=tol, err_msg=name
+        )
+
+
+@pytest.mark.parametrize("op", sorted(SATURATING))
+def test_sigmoid_tanh_backward_matches_finite_differences_and_second_order(op):
+    f = getattr(torch, op)
+    x = torch.tensor([[0.3, -1.7, 2.2], [-0.1, 4.0, -6.0]], dtype=torch.float64, requires_grad=True)
+    gradcheck(f, x)
+    # The gradient of a column slice (a view) into a leaf.
+    rng = np.random.default_rng(3)
+    xa = rng.standard_normal((4, 9))
+    t = torch.tensor(xa, requires_grad=True)
+    f(t[:, 2:7]).backward(torch.ones(4, 5, dtype=torch.float64))
+    _, fn = SATURATING[op]
+    y = fn(xa[:, 2:7])
+    want = np.zeros_like(xa)
+    want[:, 2:7] = SATURATING[op][0](y, 1.0)
+    np.testing.assert_allclose(t.grad.numpy(), want, rtol=1e-12)
+    # create_graph builds the composed, differentiable gradient.
+    up = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=torch.float64, requires_grad=True)
+    (gx,) = torch.autograd.grad(f(x), x, up, create_graph=True)
+    gx.sum().backward()
+    yv = fn(x.detach().numpy())
+    np.testing.assert_allclose(up.grad.numpy(), SATURATING[op][0](yv, 1.0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("op", sorted(SATURATING))
+def test_sigmoid_tanh_backward_profiled_under_pytorch_names(op):
+    x = torch.randn(64, 64, requires_grad=True)
+    with torch.profiler.profile() as prof:
+        getattr(torch, op)(x).sum().backward()
+    names = {e.key for e in prof.key_averages()}
+    assert f"aten::{op}_backward" in names and "aten::mul" not in names
+
+
 @given(shapes_=broadcastable_pair(max_dims=3, max_side=3), seed=seeds, data=st.data())
 def test_broadcast_shapes_match_numpy(shapes_, seed, data):
     sa, sb = shapes_
