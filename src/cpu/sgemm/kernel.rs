@@ -20,6 +20,8 @@ pub trait MicroKernel {
     /// Whether a block runs row of tiles by row (an A panel reused from L1, B from L2)
     /// rather than column by column (a B panel in L1, A from L2).
     const A_IN_L1: bool;
+    /// Whether `tile_b_in_place` exists (products with few rows then skip packing B).
+    const B_IN_PLACE: bool = false;
 
     /// `c[0..MR, 0..NR] (+)= a_panel · b_panel` over `kc` steps.
     ///
@@ -54,6 +56,26 @@ pub trait MicroKernel {
         _a: *const f32,
         _a_strides: (isize, isize),
         _b: *const f32,
+        _c: *mut f32,
+        _rsc: isize,
+        _load: bool,
+        _part: (usize, usize),
+    ) -> bool {
+        false
+    }
+
+    /// As `tile_part` with packed A, reading B in place: step `p` of the B panel is the `NR`
+    /// floats at `b + p·ldb` (any alignment), so a row-major B needs no packing. Returns
+    /// false, having done nothing, when the kernel has no such variant.
+    ///
+    /// # Safety
+    /// As for `tile_part`, with `NR` readable floats at every `b + p·ldb`, `p < kc`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile_b_in_place(
+        _kc: usize,
+        _a: *const f32,
+        _b: *const f32,
+        _ldb: usize,
         _c: *mut f32,
         _rsc: isize,
         _load: bool,

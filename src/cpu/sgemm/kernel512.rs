@@ -17,6 +17,7 @@ macro_rules! avx512_tile {
             const MR: usize = $mr;
             const NR: usize = 16 * $w;
             const A_IN_L1: bool = true;
+            const B_IN_PLACE: bool = true;
             const BLOCKS: Blocks = Blocks {
                 mc: 1008,
                 kc: 192,
@@ -34,7 +35,8 @@ macro_rules! avx512_tile {
                 load: bool,
             ) {
                 let full = ($mr, 16 * $w);
-                kernel_avx512::<$mr, $w, $mr, $w, PACKED>(kc, a, a_strides, b, c, rsc, load, full)
+                let ldb = 16 * $w;
+                kernel_avx512::<$mr, $w, $mr, $w, PACKED>(kc, a, a_strides, b, ldb, c, rsc, load, full)
             }
 
             #[inline(always)]
@@ -52,7 +54,7 @@ macro_rules! avx512_tile {
                 macro_rules! run {
                     ($r:literal, $cw:literal) => {
                         kernel_avx512::<$r, $cw, $mr, $w, PACKED>(
-                            kc, a, a_strides, b, c, rsc, load, part,
+                            kc, a, a_strides, b, 16 * $w, c, rsc, load, part,
                         )
                     };
                 }
@@ -63,6 +65,32 @@ macro_rules! avx512_tile {
                         } else {
                             run!($rows, $w)
                         }
+                        return true;
+                    }
+                )+
+                false
+            }
+
+            unsafe fn tile_b_in_place(
+                kc: usize,
+                a: *const f32,
+                b: *const f32,
+                ldb: usize,
+                c: *mut f32,
+                rsc: isize,
+                load: bool,
+                part: (usize, usize),
+            ) -> bool {
+                let (mr, nr) = part;
+                if nr != 16 * $w {
+                    return false;
+                }
+                let packed = (1, $mr as isize);
+                $(
+                    if mr <= $rows {
+                        kernel_avx512::<$rows, $w, $mr, $w, true>(
+                            kc, a, packed, b, ldb, c, rsc, load, part,
+                        );
                         return true;
                     }
                 )+
@@ -130,12 +158,15 @@ unsafe fn kernel_avx512<
     mut a: *const f32,
     (rsa, csa): (isize, isize),
     mut b: *const f32,
+    ldb: usize,
     c: *mut f32,
     rsc: isize,
     load: bool,
     (mr, nr): (usize, usize),
 ) {
-    let (nrw, step_b) = (16 * W, 16 * PW);
+    // A packed B panel's steps are `16·PW` floats apart; a B read in place, its row stride.
+    let (nrw, step_b) = (16 * W, ldb);
+    const PF: usize = 12;
     let (rsa, csa) = if PACKED { (1, PM as isize) } else { (rsa, csa) };
     let mut acc = [[_mm512_setzero_ps(); W]; MR];
     for i in 0..MR as isize {
@@ -145,7 +176,7 @@ unsafe fn kernel_avx512<
     macro_rules! step {
         ($off:expr) => {{
             let bv: [__m512; W] =
-                core::array::from_fn(|w| _mm512_load_ps(b.add($off * step_b + 16 * w)));
+                core::array::from_fn(|w| _mm512_loadu_ps(b.add($off * step_b + 16 * w)));
             let ap = a.offset($off * csa);
             for (i, row) in acc.iter_mut().enumerate() {
                 let x = _mm512_set1_ps(*ap.offset(i as isize * rsa));
@@ -161,6 +192,15 @@ unsafe fn kernel_avx512<
             // The panel's next four steps, eight steps ahead.
             for line in (0..4 * PM).step_by(16) {
                 _mm_prefetch::<_MM_HINT_T0>(a.add(8 * PM + line) as *const i8);
+            }
+        }
+        if step_b != 16 * PW {
+            // B read in place: its rows lie `ldb` apart, beyond the hardware prefetchers'
+            // reach; fetch the rows `PF` steps ahead.
+            for q in 0..4 {
+                let row = b.add((PF + q) * step_b) as *const i8;
+                _mm_prefetch::<_MM_HINT_T0>(row);
+                _mm_prefetch::<_MM_HINT_T0>(row.add(64 * W - 1));
             }
         }
         step!(0);

@@ -1,7 +1,7 @@
 //! Checks against an f64 triple loop, for every kernel this CPU runs: every edge remainder
 //! of the 6×16, 12×32 and 24×16 tiles, row-major, column-major and padded strides, accumulate on
-//! and off (NaN in an unread destination), small cache blocks that split every loop, and
-//! A packed once ahead of the product (`PackedA`).
+//! and off (NaN in an unread destination), small cache blocks that split every loop, A
+//! packed once ahead of the product (`PackedA`), and few-row products reading B in place.
 
 use super::{
     driver, isa, sgemm_blocked, Avx2, Avx512, Avx512Narrow, Blocks, Isa, Mat, MatMut, MicroKernel,
@@ -241,6 +241,22 @@ fn sgemm_edges_all_layouts() {
             let lay = [(t + u) % 3, (t / 2 + u) % 3, (t + 2 * u) % 3];
             let acc = (t + u) % 2 == 0;
             check(&mut rng, m, n, k, lay, acc, 1 + u % 2);
+        }
+    }
+}
+
+#[test]
+fn sgemm_few_rows_read_b_in_place() {
+    // Row counts around the tiles' edges up to the in-place limits (48 rows, 24 for B rows
+    // over 1024 floats apart), column counts with and without a last narrower panel, B
+    // row-major and padded (rows not 64-byte aligned), several k slices.
+    let mut rng = Rng(0x5eed);
+    for &m in &[1, 7, 12, 13, 24, 25, 36, 47, 48] {
+        for &(n, k) in &[(100, 16), (128, 300), (1030, 40), (1100, 17)] {
+            for (i, lay) in [[0, 0, 0], [1, 2, 0], [2, 0, 2]].into_iter().enumerate() {
+                let acc = (m + i) % 2 == 1;
+                check(&mut rng, m, n, k, lay, acc, 1 + (m + n) % 2);
+            }
         }
     }
 }
