@@ -527,6 +527,18 @@ def test_relu_backward_is_threshold_backward():
     assert_np(up.grad, np.array([0.0, 1.0]))
 
 
+def gradient_layouts(rng, dtype):
+    """A 130×1031 upstream gradient (with infinities) contiguous, as a transposed view, and
+    a broadcast scalar (a full sum's gradient), in `dtype`."""
+    up = rng.standard_normal((130, 1031)).astype(np.float32)
+    up[::9, ::4] = np.inf
+    return {
+        "contiguous": torch.tensor(up).to(dtype),
+        "strided": torch.tensor(np.ascontiguousarray(up.T)).to(dtype).t(),
+        "broadcast": torch.tensor(2.5).to(dtype).expand(130, 1031),
+    }
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
 def test_relu_backward_fused_and_composed_paths_agree(dtype):
     # Large enough for the threads; gradients contiguous, broadcast (a full sum's), strided
@@ -538,13 +550,7 @@ def test_relu_backward_fused_and_composed_paths_agree(dtype):
     ref_dtype = np.float64 if dtype == torch.float64 else np.float32
     x32 = torch.tensor(a).to(dtype)
     xs = x32.float().numpy().astype(ref_dtype)  # the values as rounded to `dtype`
-    up = rng.standard_normal((130, 1031)).astype(np.float32)
-    up[::9, ::4] = np.inf
-    grads = {
-        "contiguous": torch.tensor(up).to(dtype),
-        "strided": torch.tensor(np.ascontiguousarray(up.T)).to(dtype).t(),
-        "broadcast": torch.tensor(2.5).to(dtype).expand(130, 1031),
-    }
+    grads = gradient_layouts(rng, dtype)
     for name, g in grads.items():
         x = x32.clone().requires_grad_()
         torch.relu(x).backward(g)
@@ -583,13 +589,7 @@ def test_sigmoid_tanh_backward_from_the_output(op, dtype):
     rng = np.random.default_rng(12)
     a = (rng.standard_normal((130, 1031)) * 4.0).astype(np.float32)
     a[5, ::13] = np.nan
-    up = rng.standard_normal((130, 1031)).astype(np.float32)
-    up[::9, ::4] = np.inf
-    grads = {
-        "contiguous": torch.tensor(up).to(dtype),
-        "strided": torch.tensor(np.ascontiguousarray(up.T)).to(dtype).t(),
-        "broadcast": torch.tensor(2.5).to(dtype).expand(130, 1031),
-    }
+    grads = gradient_layouts(rng, dtype)
     rule, _ = SATURATING[op]
     for name, g in grads.items():
         x = torch.tensor(a).to(dtype).requires_grad_()
