@@ -3,10 +3,11 @@ that make Open MPI (or MPICH's Hydra) work from a plain ``pip install`` — as r
 ranks than cores, over loopback only for a single node."""
 
 import os
+import re
 import shutil
 import subprocess
 
-_KIND = {}
+_VERSION_TEXT = {}
 
 
 def mpiexec_path():
@@ -25,24 +26,45 @@ def mpiexec_path():
     return found
 
 
-def implementation(path):
-    """``"openmpi"``, ``"mpich"`` or ``"unknown"`` for the ``mpiexec`` at ``path``."""
-    if path not in _KIND:
+def _version_text(path):
+    if path not in _VERSION_TEXT:
         try:
             out = subprocess.run(
                 [path, "--version"], capture_output=True, text=True, timeout=30
             ).stdout
         except (OSError, subprocess.TimeoutExpired):
             out = ""
-        low = out.lower()
-        _KIND[path] = (
-            "openmpi"
-            if "open mpi" in low or "open-mpi" in low or "prte" in low
-            else "mpich"
-            if "hydra" in low or "mpich" in low
-            else "unknown"
-        )
-    return _KIND[path]
+        _VERSION_TEXT[path] = out.lower()
+    return _VERSION_TEXT[path]
+
+
+def implementation(path):
+    """``"openmpi"``, ``"mpich"`` or ``"unknown"`` for the ``mpiexec`` at ``path``."""
+    low = _version_text(path)
+    if "open mpi" in low or "open-mpi" in low or "openrte" in low or "prte" in low:
+        return "openmpi"
+    if "hydra" in low or "mpich" in low:
+        return "mpich"
+    return "unknown"
+
+
+def openmpi_major(path):
+    """The major version of the Open MPI whose ``mpiexec`` is at ``path`` (None if another
+    MPI or unknown)."""
+    if implementation(path) != "openmpi":
+        return None
+    m = re.search(r"(\d+)\.\d+", _version_text(path))
+    return int(m.group(1)) if m else None
+
+
+def _shared_memory_btl():
+    # Open MPI 3 and 4 call their shared-memory transport "vader"; 5 renamed it "sm", and
+    # naming a component that does not exist stops MPI_Init.
+    try:
+        major = openmpi_major(mpiexec_path())
+    except RuntimeError:
+        major = None
+    return "vader" if major in (3, 4) else "sm"
 
 
 def mpi_env(base=None, single_node=True):
@@ -55,7 +77,7 @@ def mpi_env(base=None, single_node=True):
         "OMPI_ALLOW_RUN_AS_ROOT": "1",
         "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
         "OMPI_MCA_pml": "ob1",
-        "OMPI_MCA_btl": "self,sm,tcp",
+        "OMPI_MCA_btl": f"self,{_shared_memory_btl()},tcp",
         "OMPI_MCA_rmaps_base_oversubscribe": "1",
         "PRTE_MCA_rmaps_default_mapping_policy": ":oversubscribe",
     }

@@ -318,7 +318,9 @@ fn scatter_impl(
         Err(_) => {
             let v = scalar_of(src)
                 .ok_or_else(|| PyTypeError::new_err("scatter(): value must be a number"))?;
-            Tensor::scalar_of(v, t.dtype()).expand(index.shape())?
+            Tensor::scalar_of(v, t.dtype())
+                .to_device(t.device())?
+                .expand(index.shape())?
         }
     };
     Ok(match reduce {

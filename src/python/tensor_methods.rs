@@ -32,7 +32,7 @@ impl PyTensor {
         keepdim: bool,
         dtype: Option<&Bound<PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let z = Tensor::scalar_of(0.0, self.t.dtype());
+        let z = Tensor::scalar_of(0.0, self.t.dtype()).to_device(self.t.device())?;
         let clean = Tensor::where_(&self.t.isnan()?, &z, &self.t)?;
         wrap(
             py,

@@ -72,3 +72,26 @@ def test_ddp_digits_example():
     assert r.stdout.count("epoch") == 3  # rank 0 only
     acc = float(r.stdout.split("test accuracy: ")[1].split("%")[0])
     assert acc > 80, r.stdout
+
+
+@pytest.mark.parametrize(
+    "banner,kind,major,btl",
+    [
+        ("mpiexec (Open MPI) 5.0.11", "openmpi", 5, "self,sm,tcp"),
+        ("mpiexec (OpenRTE) 4.1.6", "openmpi", 4, "self,vader,tcp"),
+        ("HYDRA build details:\n    Version: 4.2.1", "mpich", None, "self,sm,tcp"),
+    ],
+)
+def test_environment_follows_the_installed_mpi(tmp_path, monkeypatch, banner, kind, major, btl):
+    # Open MPI 4 (common as a system package) has no "sm" transport: naming it stops MPI_Init.
+    from rtorch.distributed import _launch
+
+    fake = tmp_path / "mpiexec"
+    fake.write_text(f"#!/bin/sh\ncat <<'END'\n{banner}\nEND\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(_launch, "mpiexec_path", lambda: str(fake))
+    assert _launch.implementation(str(fake)) == kind
+    assert _launch.openmpi_major(str(fake)) == major
+    env = _launch.mpi_env({})
+    assert env["OMPI_MCA_btl"] == btl
+    assert _launch.mpi_env({"OMPI_MCA_btl": "self,tcp"})["OMPI_MCA_btl"] == "self,tcp"

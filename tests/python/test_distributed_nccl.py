@@ -137,9 +137,9 @@ ROUTING = textwrap.dedent(
 )
 
 
-def test_routing_between_mpi_and_nccl():
+def test_routing_between_mpi_and_nccl(tmp_path):
     pytest.importorskip("mpi4py", reason="mpi4py is not installed")
-    from dist_launch import ROOT, env
+    from dist_launch import env
 
     e = env()
     for k in [k for k in e if k.startswith(("OMPI_COMM", "PMI", "PMIX"))]:
@@ -147,7 +147,9 @@ def test_routing_between_mpi_and_nccl():
     r = subprocess.run(
         [sys.executable, "-c", ROUTING],
         env=e,
-        cwd=ROOT,
+        # Not the repository root: `-c` puts the working directory first on sys.path, and
+        # the ranks must import the same rtorch as this process (the tree or a wheel).
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,

@@ -196,7 +196,13 @@ ERRORS = [
         (RuntimeError, TypeError, ValueError),
         "nonsense|device|dtype",
     ),
-    ("cuda", lambda: z23().cuda(), (RuntimeError, AssertionError), "CUDA|cuda|NVIDIA driver"),
+    # Without a GPU, device 0 does not exist; with n GPUs, device n does not.
+    (
+        "cuda",
+        lambda: z23().cuda(torch.cuda.device_count()),
+        (RuntimeError, AssertionError),
+        "CUDA|cuda|NVIDIA driver",
+    ),
 ]
 
 
