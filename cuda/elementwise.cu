@@ -87,13 +87,33 @@ template <class T> __device__ __forceinline__ T unary_int(int op, T x) {
     }
 }
 
+template <class T> __device__ __forceinline__ T unary_value(int op, T v) {
+    if constexpr (is_float_t<T>::value) return st<T>(unary_math(op, ld(v)));
+    else return unary_int<T>(op, v);
+}
+
+template <class T> __device__ void unary_map(int op, const T* x, Lay lx, T* out, i64 n) {
+    const T* xs = x + lx.offset;
+    if (dense(lx) && aligned16(xs) && aligned16(out)) {
+        const int N = 16 / sizeof(T);
+        i64 packs = n / N, done = packs * N;
+        const Pack<T>* xv = reinterpret_cast<const Pack<T>*>(xs);
+        Pack<T>* ov = reinterpret_cast<Pack<T>*>(out);
+        KLOOP(j, packs) {
+            Pack<T> p = xv[j];
+#pragma unroll
+            for (int k = 0; k < N; ++k) p.v[k] = unary_value<T>(op, p.v[k]);
+            ov[j] = p;
+        }
+        KLOOP(i, n - done) out[done + i] = unary_value<T>(op, xs[done + i]);
+        return;
+    }
+    KLOOP(i, n) out[i] = unary_value<T>(op, x[lay_off(lx, i)]);
+}
+
 #define UNARY(sn, T)                                                                      \
     extern "C" __global__ void unary_##sn(int op, const T* x, Lay lx, T* out, i64 n) {    \
-        KLOOP(i, n) {                                                                     \
-            T v = x[lay_off(lx, i)];                                                      \
-            if constexpr (is_float_t<T>::value) out[i] = st<T>(unary_math(op, ld(v)));    \
-            else out[i] = unary_int<T>(op, v);                                            \
-        }                                                                                 \
+        unary_map<T>(op, x, lx, out, n);                                                  \
     }
 ALL_TYPES(UNARY)
 
@@ -292,11 +312,37 @@ template <class T> __device__ __forceinline__ bool compare_value(int op, T a, T 
     }
 }
 
+// out = op(a, b or the scalar) over packs of dense operands; false (nothing done) when an
+// operand is strided or misaligned. `out` may be `a` (the in-place ops).
+template <class T>
+__device__ bool binary_dense(int op, const T* a, Lay la, const T* b, Lay lb, int scalar, T s,
+                             T* out, i64 n) {
+    const T* as = a + la.offset;
+    const T* bs = scalar ? as : b + lb.offset;
+    if (!(dense(la) && aligned16(as) && aligned16(out) && (scalar || (dense(lb) && aligned16(bs)))))
+        return false;
+    const int N = 16 / sizeof(T);
+    i64 packs = n / N, done = packs * N;
+    const Pack<T>* av = reinterpret_cast<const Pack<T>*>(as);
+    const Pack<T>* bv = reinterpret_cast<const Pack<T>*>(bs);
+    Pack<T>* ov = reinterpret_cast<Pack<T>*>(out);
+    KLOOP(j, packs) {
+        Pack<T> p = av[j];
+        Pack<T> q = scalar ? p : bv[j];
+#pragma unroll
+        for (int k = 0; k < N; ++k) p.v[k] = binary_value<T>(op, p.v[k], scalar ? s : q.v[k]);
+        ov[j] = p;
+    }
+    KLOOP(i, n - done) out[done + i] = binary_value<T>(op, as[done + i], scalar ? s : bs[done + i]);
+    return true;
+}
+
 // out[i] = op(a[i], b[i] or the scalar); `scalar` != 0 selects the scalar `sb`.
 #define BINARY(sn, T)                                                                     \
     extern "C" __global__ void binary_##sn(int op, const T* a, Lay la, const T* b, Lay lb, \
                                            int scalar, u64 sb, T* out, i64 n) {           \
         T s = from_bits<T>(sb);                                                           \
+        if (binary_dense<T>(op, a, la, b, lb, scalar, s, out, n)) return;                 \
         KLOOP(i, n) {                                                                     \
             T y = scalar ? s : b[lay_off(lb, i)];                                         \
             out[i] = binary_value<T>(op, a[lay_off(la, i)], y);                           \
@@ -313,6 +359,7 @@ template <class T> __device__ __forceinline__ bool compare_value(int op, T a, T 
     extern "C" __global__ void binary_into_##sn(int op, T* d, Lay ld_, const T* b, Lay lb, \
                                                 int scalar, u64 sb, i64 n) {              \
         T s = from_bits<T>(sb);                                                           \
+        if (binary_dense<T>(op, d, ld_, b, lb, scalar, s, d + ld_.offset, n)) return;     \
         KLOOP(i, n) {                                                                     \
             T y = scalar ? s : b[lay_off(lb, i)];                                         \
             i64 o = lay_off(ld_, i);                                                      \

@@ -139,6 +139,21 @@ struct Lay {
 __device__ __forceinline__ i64 lay_off(const Lay& l, i64 i) {
     if (l.ndim == 1) return l.offset + i * l.stride[0];
     i64 off = l.offset;
+    if ((u64)i <= 0xffffffffull) {
+        // 32-bit division (a fraction of the instructions of 64-bit): the quotients only
+        // shrink, and a dim too large for 32 bits leaves an index below it unchanged.
+        u32 j = (u32)i;
+#pragma unroll
+        for (int d = MAXD - 1; d >= 0; --d) {
+            if (d < l.ndim) {
+                i64 s = l.shape[d];
+                u32 q = s > 0xffffffffll ? 0u : j / (u32)s;
+                off += (i64)(j - q * (u32)s) * l.stride[d];
+                j = q;
+            }
+        }
+        return off;
+    }
 #pragma unroll
     for (int d = MAXD - 1; d >= 0; --d) {
         if (d < l.ndim) {
@@ -150,6 +165,15 @@ __device__ __forceinline__ i64 lay_off(const Lay& l, i64 i) {
     }
     return off;
 }
+
+// ---- contiguous fast paths: one 16-byte access per operand moves a pack of elements, so
+// loads are as wide as the memory system's and loop overhead is paid once per pack.
+template <class T> struct __align__(16) Pack {
+    T v[16 / sizeof(T)];
+};
+__device__ __forceinline__ bool aligned16(const void* p) { return ((u64)p & 15) == 0; }
+// A layout that is `n` consecutive elements (the merged form of any contiguous view).
+__device__ __forceinline__ bool dense(const Lay& l) { return l.ndim == 1 && l.stride[0] == 1; }
 
 // Grid-stride loop over n items.
 #define KLOOP(i, n) \
@@ -192,5 +216,25 @@ template <class C> __device__ C block_sum(C v, C* scratch) {
     __syncthreads();
     v = lane < nw ? scratch[lane] : (C)0;
     v = warp_sum(v);
+    return v;
+}
+
+// Block-wide maximum (NaN never wins), the same shape as block_sum.
+template <class C> __device__ C block_max(C v, C* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+        C u = __shfl_xor_sync(0xffffffffu, v, o);
+        v = u > v ? u : v;
+    }
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < nw ? scratch[lane] : -inf_of<C>();
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+        C u = __shfl_xor_sync(0xffffffffu, v, o);
+        v = u > v ? u : v;
+    }
     return v;
 }

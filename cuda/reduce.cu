@@ -295,6 +295,8 @@ __device__ __noinline__ void finish(Red r, St s, i64 row) {  // by value: see of
 // Folds m rows of `len` items, each row cut into `segs` segments (unit = row*segs + seg):
 // `add(kind, isf, s, row, j0, hi)` folds items j0, j0+g, ... below hi of row into s (each
 // thread of a unit's group starts at its own j0), `emit(s, unit)` takes each unit's state.
+// With a thread per unit (g == 1) consecutive threads take consecutive rows of one segment,
+// so that rows that are columns of a matrix are read coalesced.
 template <class Add, class Emit>
 __device__ void fold_units(const Red& r, i64 len, i64 segs, int g, St* scratch, Add add, Emit emit) {
     const int kind = kind_of(r.op);
@@ -305,13 +307,20 @@ __device__ void fold_units(const Red& r, i64 len, i64 segs, int g, St* scratch, 
     for (i64 base = (i64)blockIdx.x * per_block; base < units; base += (i64)gridDim.x * per_block) {
         const i64 u = base + threadIdx.x / g;
         St s = st_init(kind);
+        i64 row = 0, seg = 0;
         if (u < units) {
-            const i64 row = u / segs, lo = (u - row * segs) * seg_len;
-            const i64 hi = lo + seg_len < len ? lo + seg_len : len;
+            if (g == 1) {
+                seg = u / r.m;
+                row = u - seg * r.m;
+            } else {
+                row = u / segs;
+                seg = u - row * segs;
+            }
+            const i64 lo = seg * seg_len, hi = lo + seg_len < len ? lo + seg_len : len;
             add(kind, isf, s, row, lo + lane, hi);
         }
         s = group_fold(kind, isf, s, g, scratch);
-        if (u < units && lane == 0) emit(s, u);
+        if (u < units && lane == 0) emit(s, row * segs + seg);
     }
 }
 

@@ -51,6 +51,10 @@ bool columns(const View& v) { return v.lr.ndim == 1 && v.lr.stride[0] == 1 && v.
 // Mirror of plan() in reduce.rs.
 std::pair<int, i64> plan(const View& v, i64 m, i64 k, i64 min_seg) {
     if (columns(v) && m >= SM * 256) return {1, 1};
+    if (columns(v) && m >= 32 && k >= 64) {
+        i64 want = 2 * SM * 256;
+        return {1, std::max<i64>(1, std::min<i64>((want + m - 1) / m, k / 16))};
+    }
     if (k <= 1024) { i64 c = (k + 7) / 8; i64 p = 1; while (p < c) p <<= 1; return {(int)std::min<i64>(p, 32), 1}; }
     i64 want = SM * 8;
     i64 segs = m < want ? std::max<i64>(1, std::min<i64>((want + std::max<i64>(m, 1) - 1) / std::max<i64>(m, 1), k / min_seg)) : 1;
@@ -196,8 +200,8 @@ template <class T, class D> void test_reduce(int op, i64 m, i64 k, int kind, int
 }
 
 template <class T, class D> void reduce_suite(bool full) {
-    std::vector<std::pair<i64, i64>> shapes = {{1, 0}, {3, 0}, {1, 1}, {5, 3}, {7, 17}, {3, 100}, {2, 1025}, {1, 20000}, {600, 9}, {2, 4096 * 3 + 5}};
-    if (!full) shapes = {{3, 0}, {5, 3}, {3, 100}, {1, 20000}, {600, 9}};
+    std::vector<std::pair<i64, i64>> shapes = {{1, 0}, {3, 0}, {1, 1}, {5, 3}, {7, 17}, {3, 100}, {2, 1025}, {1, 20000}, {600, 9}, {2, 4096 * 3 + 5}, {40, 200}, {33, 1000}};
+    if (!full) shapes = {{3, 0}, {5, 3}, {3, 100}, {1, 20000}, {600, 9}, {40, 200}};
     bool isf = is_float_t<T>::value;
     for (int op = 0; op < 20; ++op) {
         if (!isf && (op == O_SUM || op == O_NANSUM || op == O_PROD) && !is_float_t<D>::value) continue;

@@ -65,6 +65,9 @@ pub(crate) struct Gpu {
     allocated: AtomicUsize,
     peak: AtomicUsize,
     pub(crate) blas: Mutex<Option<super::linalg::Blas>>,
+    /// Device flags of queued kernels whose check waits for the next synchronisation, each
+    /// with the error it stands for (see `defer_check`).
+    deferred: Mutex<Vec<(crate::storage::Storage, Error)>>,
 }
 
 impl Gpu {
@@ -108,6 +111,7 @@ impl Gpu {
             allocated: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
             blas: Mutex::new(None),
+            deferred: Mutex::new(Vec::new()),
         })
     }
 
@@ -126,7 +130,57 @@ impl Gpu {
 
     pub fn sync(&self) -> Result<()> {
         self.bind()?;
-        self.stream.synchronize().map_err(cu_err)
+        self.stream.synchronize().map_err(cu_err)?;
+        self.check_deferred()
+    }
+
+    /// Checks a kernel's one-word device `flag` at the next synchronisation instead of now
+    /// (which would wait for the queue): for guards that only trip on an internal
+    /// inconsistency, where the kernel has already skipped the bad element. A raised flag
+    /// then fails that synchronisation with `err`, as a device-side assertion does.
+    /// A program that never synchronises would collect flags without bound: past a few
+    /// hundred they are checked now.
+    pub fn defer_check(&self, flag: crate::storage::Storage, err: Error) -> Result<()> {
+        let waiting = {
+            let mut d = lock(&self.deferred);
+            d.push((flag, err));
+            d.len()
+        };
+        if waiting >= 256 {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Reads the deferred flags (the stream is idle) and reports the first raised one.
+    fn check_deferred(&self) -> Result<()> {
+        let pending = std::mem::take(&mut *lock(&self.deferred));
+        let mut first = None;
+        for (flag, err) in pending {
+            let mut v = [0u32];
+            let p = super::launch::ptr(&flag)?;
+            // SAFETY: `flag` holds one live 4-byte word; the stream has finished.
+            unsafe { result::memcpy_dtoh_async(&mut v[..], p, self.cu_stream()) }
+                .map_err(cu_err)?;
+            self.stream.synchronize().map_err(cu_err)?;
+            if v[0] != 0 && first.is_none() {
+                first = Some(err);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    /// Called after every kernel launch and library call: with `CUDA_LAUNCH_BLOCKING=1` (as
+    /// in PyTorch) waits for the work, so errors surface at the op that caused them and host
+    /// timings (the profiler's) include the device time.
+    pub fn after_launch(&self) -> Result<()> {
+        static BLOCKING: OnceLock<bool> = OnceLock::new();
+        let blocking = *BLOCKING
+            .get_or_init(|| std::env::var("CUDA_LAUNCH_BLOCKING").is_ok_and(|v| v.trim() == "1"));
+        if blocking {
+            self.stream.synchronize().map_err(cu_err)?;
+        }
+        Ok(())
     }
 
     /// `bytes` of device memory from the stream-ordered pool (0 bytes: a null pointer).

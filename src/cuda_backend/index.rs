@@ -64,13 +64,6 @@ fn new_flag(g: &'static Gpu) -> Result<Storage> {
     Ok(f)
 }
 
-/// Whether a flag was raised (waits for the queued kernels).
-fn flag_raised(g: &Gpu, f: &Storage) -> Result<bool> {
-    let mut v = [0u32];
-    download(g, ptr(f)?, &mut v)?;
-    Ok(v[0] != 0)
-}
-
 fn offsets_error(len: usize) -> Error {
     internal(format!("index offsets leave a storage of {len} elements"))
 }
@@ -196,9 +189,10 @@ impl IndexKernels for Gpu {
         let name = format!("take_b{}", src.dtype().size());
         launch!(g, Family::Index, name, g.grid(total);
             sp, len64, lr, offp, lo, outp, rest64, n64, fp)?;
-        if flag_raised(g, &flag)? {
-            return Err(offsets_error(len));
-        }
+        // The offsets come from index_offsets, which validated the indices: the flag only
+        // trips on an internal inconsistency, so it is read at the next synchronisation
+        // rather than stalling the queue here.
+        g.defer_check(flag, offsets_error(len))?;
         Ok(out)
     }
 
@@ -246,10 +240,10 @@ impl IndexKernels for Gpu {
         };
         launch!(g, Family::Index, name, g.grid(total);
             dp, len64, lr, offp, lo, vp, lv, rest64, n64, fp)?;
-        // Also keeps the copies alive until the kernels are done.
-        if flag_raised(g, &flag)? {
-            return Err(offsets_error(len));
-        }
+        // As in `take`: checked at the next synchronisation (the copies in `keep_*` are
+        // freed in stream order, after the kernels).
+        g.defer_check(flag, offsets_error(len))?;
+        drop((keep_offs, keep_vals));
         Ok(())
     }
 

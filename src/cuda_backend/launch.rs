@@ -162,6 +162,7 @@ macro_rules! launch {
         unsafe { builder.launch($cfg) }
             .map(|_| ())
             .map_err($crate::cuda_backend::context::cu_err)
+            .and_then(|_| $gpu.after_launch())
     }};
 }
 pub(crate) use launch;

@@ -14,8 +14,15 @@ use crate::tensor::creation_scalar::Scalar;
 use cudarc::cublas::{result as blas, sys as bsys};
 use std::ffi::c_void;
 
-/// The cuBLAS handle of one device, bound to its stream.
-pub(crate) struct Blas(bsys::cublasHandle_t);
+/// The cuBLAS handle of one device, bound to its stream, and the workspace it was given.
+pub(crate) struct Blas {
+    handle: bsys::cublasHandle_t,
+    _workspace: Option<super::buffer::CudaBuffer>,
+}
+
+/// cuBLAS workspace per device (PyTorch's size on Hopper): room for the algorithms that need
+/// scratch, such as split-K products for long reductions (weight gradients).
+const BLAS_WORKSPACE: usize = 32 << 20;
 
 // SAFETY: the handle is used under the device's mutex only.
 unsafe impl Send for Blas {}
@@ -37,14 +44,33 @@ impl Gpu {
             let h = blas::create_handle().map_err(blas_err)?;
             // SAFETY: a fresh handle and this device's live stream.
             unsafe { blas::set_stream(h, self.cu_stream() as _) }.map_err(blas_err)?;
-            *slot = Some(Blas(h));
+            // After the stream: setting a stream resets the workspace. Without memory for
+            // it cuBLAS keeps its default.
+            let ws = super::buffer::CudaBuffer::alloc(
+                super::context::gpu(self.index)?,
+                BLAS_WORKSPACE,
+                1,
+            )
+            .ok();
+            if let Some(w) = &ws {
+                // SAFETY: the buffer lives as long as the handle (both in `Blas`).
+                unsafe { bsys::cublasSetWorkspace_v2(h, w.ptr() as *mut c_void, BLAS_WORKSPACE) }
+                    .result()
+                    .map_err(blas_err)?;
+            }
+            *slot = Some(Blas {
+                handle: h,
+                _workspace: ws,
+            });
         }
         let h = slot
             .as_ref()
-            .map(|b| b.0)
+            .map(|b| b.handle)
             .ok_or_else(|| blas_err("no handle"))?;
         self.bind()?;
-        f(h)
+        let r = f(h)?;
+        self.after_launch()?;
+        Ok(r)
     }
 }
 
@@ -250,31 +276,57 @@ impl LinalgKernels for Gpu {
             // SAFETY: pointers address live device buffers whose layouts were checked to hold
             // every element the GEMM reads; alpha/beta live until the call returns.
             unsafe {
-                blas::gemm_strided_batched_ex(
-                    h,
-                    ob.op,
-                    oa.op,
-                    ni,
-                    mi,
-                    ki,
-                    alpha,
-                    pb as *const c_void,
-                    ty,
-                    lda,
-                    ob.batch_stride,
-                    pa as *const c_void,
-                    ty,
-                    ldb,
-                    oa.batch_stride,
-                    beta,
-                    pc as *mut c_void,
-                    ty,
-                    ni,
-                    (m * n) as i64,
-                    batches,
-                    compute,
-                    bsys::cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
-                )
+                if batches == 1 {
+                    // A single product through the plain GEMM, whose kernel choice for one
+                    // matrix is cuBLAS's best (the batched entry point may pick another).
+                    blas::gemm_ex(
+                        h,
+                        ob.op,
+                        oa.op,
+                        ni,
+                        mi,
+                        ki,
+                        alpha,
+                        pb as *const c_void,
+                        ty,
+                        lda,
+                        pa as *const c_void,
+                        ty,
+                        ldb,
+                        beta,
+                        pc as *mut c_void,
+                        ty,
+                        ni,
+                        compute,
+                        bsys::cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
+                    )
+                } else {
+                    blas::gemm_strided_batched_ex(
+                        h,
+                        ob.op,
+                        oa.op,
+                        ni,
+                        mi,
+                        ki,
+                        alpha,
+                        pb as *const c_void,
+                        ty,
+                        lda,
+                        ob.batch_stride,
+                        pa as *const c_void,
+                        ty,
+                        ldb,
+                        oa.batch_stride,
+                        beta,
+                        pc as *mut c_void,
+                        ty,
+                        ni,
+                        (m * n) as i64,
+                        batches,
+                        compute,
+                        bsys::cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
+                    )
+                }
             }
             .map_err(blas_err)
         })?;

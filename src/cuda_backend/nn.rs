@@ -5,7 +5,7 @@
 use super::context::{gpu, Gpu};
 use super::kernels::Family;
 use super::launch::{launch, lay, lays, new_storage, ptr, sfx};
-use crate::backend::{NnKernels, Strided, Window};
+use crate::backend::{MemoryKernels, NnKernels, Strided, Window};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::storage::Storage;
@@ -16,6 +16,9 @@ pub(super) fn kernel_names() -> Vec<String> {
     for d in DType::ALL.into_iter().filter(|d| d.is_float()) {
         for k in [
             "softmax_rows",
+            "softmax_bwd_rows",
+            "threshold_bwd",
+            "output_bwd",
             "softmax_lanes",
             "moments",
             "running_stat",
@@ -26,7 +29,108 @@ pub(super) fn kernel_names() -> Vec<String> {
             v.push(format!("{k}_{}", sfx(d)));
         }
     }
+    for d in ["f32", "f64"] {
+        for k in [
+            "layer_norm_fwd",
+            "layer_norm_bwd",
+            "layer_norm_params",
+            "layer_norm_param_sum",
+        ] {
+            v.push(format!("{k}_{d}"));
+        }
+    }
+    for width in ROW_WIDTHS {
+        for d in DType::ALL.into_iter().filter(|d| d.is_float()) {
+            v.push(format!("softmax_rows_v{width}_{}", sfx(d)));
+        }
+        for d in ["f32", "f64"] {
+            v.push(format!("layer_norm_fwd_v{width}_{d}"));
+            v.push(format!("layer_norm_bwd_v{width}_{d}"));
+        }
+    }
     v
+}
+
+/// Elements per thread of the register-resident row kernels (`ROW_WIDTHS` in cuda/nn.cu).
+const ROW_WIDTHS: [usize; 6] = [1, 2, 4, 8, 16, 32];
+
+/// Block size and elements per thread for a register-resident row of `d`: about eight
+/// elements per thread on at most 256 threads; `None` for rows too long to hold.
+fn row_plan(d: usize) -> Option<(u32, usize)> {
+    let threads = d.div_ceil(8).next_power_of_two().clamp(32, 256);
+    let width = d.div_ceil(threads).next_power_of_two();
+    (width <= ROW_WIDTHS[ROW_WIDTHS.len() - 1]).then_some((threads as u32, width))
+}
+
+/// The kernel `base` for rows of `d`: its register-resident form when a row fits, with the
+/// launch for `rows` rows.
+fn row_kernel(
+    g: &Gpu,
+    base: &str,
+    dt: DType,
+    rows: usize,
+    d: usize,
+) -> (String, cudarc::driver::LaunchConfig) {
+    match row_plan(d) {
+        Some((threads, width)) => {
+            // Blocks that each walk many rows: per-block loads (layer norm's weight and bias)
+            // are paid once per block instead of once per row.
+            let resident = g.sm_count as usize * (2048 / threads as usize);
+            (
+                format!("{base}_v{width}_{}", sfx(dt)),
+                g.rows(rows.min(resident), threads),
+            )
+        }
+        None => (format!("{base}_{}", sfx(dt)), g.rows(rows, row_block(d))),
+    }
+}
+
+impl Gpu {
+    /// The device, element count and joint layouts of an activation's output and its
+    /// gradient, or `None` when the fused backward does not apply (dtypes or shapes differ,
+    /// or not a float type).
+    #[allow(clippy::type_complexity)]
+    fn activation_operands(
+        &self,
+        y: Strided,
+        g: Strided,
+    ) -> Result<Option<(&'static Gpu, usize, [super::launch::Lay; 2])>> {
+        if y.dtype() != g.dtype() || y.shape() != g.shape() || !y.dtype().is_float() {
+            return Ok(None);
+        }
+        let lays2 = lays(
+            y.shape(),
+            [
+                (&y.layout.strides, y.layout.offset),
+                (&g.layout.strides, g.layout.offset),
+            ],
+        )?;
+        Ok(Some((gpu(self.index)?, y.numel(), lays2)))
+    }
+}
+
+/// The address of `s`'s first element when it is contiguous, else of a contiguous copy,
+/// returned too so that it outlives the launches queued behind it.
+fn dense_ptr(gpu: &Gpu, s: Strided) -> Result<(u64, Option<Storage>)> {
+    if s.is_contiguous() {
+        let start = (s.layout.offset * s.dtype().size()) as u64;
+        return Ok((ptr(s.storage)? + start, None));
+    }
+    let copy = gpu.contiguous_as(s, s.dtype())?;
+    Ok((ptr(&copy)?, Some(copy)))
+}
+
+/// `dense_ptr` of an optional operand; 0 (a null pointer for the kernels) when absent.
+fn opt_dense_ptr(gpu: &Gpu, s: Option<Strided>) -> Result<(u64, Option<Storage>)> {
+    match s {
+        Some(s) => dense_ptr(gpu, s),
+        None => Ok((0, None)),
+    }
+}
+
+/// Threads per block for kernels that walk a row of `d` elements: about four each.
+fn row_block(d: usize) -> u32 {
+    (d / 4).next_power_of_two().clamp(32, 1024) as u32
 }
 
 /// Window geometry as the kernels take it (`struct Win` in cuda/nn.cu).
@@ -141,15 +245,172 @@ impl NnKernels for Gpu {
         let as_log = log as i32;
         if inner == 1 && d >= 32 {
             // Rows: a block each, reading coalesced along the row.
-            let cfg = g.rows(outer, row_threads(d));
-            launch!(g, Family::Nn, format!("softmax_rows_{}", sfx(dt)), cfg;
-                xp, lo, outer64, d64, sd, yp, as_log)
+            let (name, cfg) = match row_plan(d) {
+                Some(_) => row_kernel(g, "softmax_rows", dt, outer, d),
+                None => (
+                    format!("softmax_rows_{}", sfx(dt)),
+                    g.rows(outer, row_threads(d)),
+                ),
+            };
+            launch!(g, Family::Nn, name, cfg; xp, lo, outer64, d64, sd, yp, as_log)
         } else {
             // Lanes across rows (coalesced along `inner`), or rows too short for a block.
             launch!(g, Family::Nn, format!("softmax_lanes_{}", sfx(dt)), g.grid(outer * inner);
                 xp, lo, li, outer64, inner64, d64, sd, yp, as_log)
         }?;
         Ok(out)
+    }
+
+    fn softmax_backward(&self, y: Strided, g: Strided, log: bool) -> Result<Option<Storage>> {
+        let dt = y.dtype();
+        let (Some(&d), true) = (y.shape().last(), dt.is_float() && g.dtype() == dt) else {
+            return Ok(None);
+        };
+        if y.shape() != g.shape() || d == 0 {
+            return Ok(None);
+        }
+        let gpu_ = gpu(self.index)?;
+        let n = y.numel();
+        let out = new_storage(gpu_, n, dt)?;
+        let ((yp, _ykeep), (gp, _gkeep)) = (dense_ptr(self, y)?, dense_ptr(self, g)?);
+        let (op, rows, d64, as_log) = (ptr(&out)?, (n / d) as i64, d as i64, log as i32);
+        launch!(gpu_, Family::Nn, format!("softmax_bwd_rows_{}", sfx(dt)),
+            gpu_.rows(n / d, row_block(d)); yp, gp, rows, d64, op, as_log)?;
+        Ok(Some(out))
+    }
+
+    fn threshold_backward(
+        &self,
+        y: Strided,
+        grad: Strided,
+        threshold: f64,
+    ) -> Result<Option<Storage>> {
+        let Some((g, n, [ly, lg])) = self.activation_operands(y, grad)? else {
+            return Ok(None);
+        };
+        let dt = y.dtype();
+        let out = new_storage(g, n, dt)?;
+        if n > 0 {
+            let (yp, gp, op, n64) = (ptr(y.storage)?, ptr(grad.storage)?, ptr(&out)?, n as i64);
+            launch!(g, Family::Nn, format!("threshold_bwd_{}", sfx(dt)), g.grid(n);
+                yp, ly, gp, lg, threshold, op, n64)?;
+        }
+        Ok(Some(out))
+    }
+
+    fn output_backward(
+        &self,
+        op: crate::backend::UnaryOp,
+        y: Strided,
+        grad: Strided,
+    ) -> Result<Option<Storage>> {
+        let code: i32 = match op {
+            crate::backend::UnaryOp::Sigmoid => 0,
+            crate::backend::UnaryOp::Tanh => 1,
+            _ => return Ok(None),
+        };
+        let Some((g, n, [ly, lg])) = self.activation_operands(y, grad)? else {
+            return Ok(None);
+        };
+        let dt = y.dtype();
+        let out = new_storage(g, n, dt)?;
+        if n > 0 {
+            let (yp, gp, outp, n64) = (ptr(y.storage)?, ptr(grad.storage)?, ptr(&out)?, n as i64);
+            launch!(g, Family::Nn, format!("output_bwd_{}", sfx(dt)), g.grid(n);
+                code, yp, ly, gp, lg, outp, n64)?;
+        }
+        Ok(Some(out))
+    }
+
+    fn layer_norm(
+        &self,
+        x: Strided,
+        w: Option<Strided>,
+        b: Option<Strided>,
+        (m, d): (usize, usize),
+        eps: f64,
+    ) -> Result<Option<crate::backend::LayerNormOut>> {
+        let dt = x.dtype();
+        if !matches!(dt, DType::F32 | DType::F64) || x.numel() != m * d {
+            return Ok(None);
+        }
+        let g = gpu(self.index)?;
+        let (y, mean, rstd) = (
+            new_storage(g, m * d, dt)?,
+            new_storage(g, m, dt)?,
+            new_storage(g, m, dt)?,
+        );
+        if m > 0 && d > 0 {
+            let (xp, _xk) = dense_ptr(self, x)?;
+            let (wp, _wk) = opt_dense_ptr(self, w)?;
+            let (bp, _bk) = opt_dense_ptr(self, b)?;
+            let (yp, mp, rp) = (ptr(&y)?, ptr(&mean)?, ptr(&rstd)?);
+            let (m64, d64) = (m as i64, d as i64);
+            let (name, cfg) = row_kernel(g, "layer_norm_fwd", dt, m, d);
+            launch!(g, Family::Nn, name, cfg; xp, wp, bp, m64, d64, eps, yp, mp, rp)?;
+        }
+        Ok(Some(crate::backend::LayerNormOut { y, mean, rstd }))
+    }
+
+    fn layer_norm_backward(
+        &self,
+        grad: Strided,
+        x: Strided,
+        (mean, rstd): (Strided, Strided),
+        w: Option<Strided>,
+        (m, d): (usize, usize),
+        weight_grad: bool,
+        bias_grad: bool,
+    ) -> Result<Option<crate::backend::LayerNormGrads>> {
+        let dt = x.dtype();
+        if !matches!(dt, DType::F32 | DType::F64) || x.numel() != m * d || grad.numel() != m * d {
+            return Ok(None);
+        }
+        let g = gpu(self.index)?;
+        let input = new_storage(g, m * d, dt)?;
+        let (gp, _gk) = dense_ptr(self, grad)?;
+        let (xp, _xk) = dense_ptr(self, x)?;
+        let (mp, _mk) = dense_ptr(self, mean)?;
+        let (rp, _rk) = dense_ptr(self, rstd)?;
+        let (wp, _wk) = opt_dense_ptr(self, w)?;
+        let (m64, d64) = (m as i64, d as i64);
+        let sf = sfx(dt);
+        if m > 0 && d > 0 {
+            let ip = ptr(&input)?;
+            let (name, cfg) = row_kernel(g, "layer_norm_bwd", dt, m, d);
+            launch!(g, Family::Nn, name, cfg; gp, xp, mp, rp, wp, m64, d64, ip)?;
+        }
+        let (gw, gb) = if !(weight_grad || bias_grad) {
+            (None, None)
+        } else if m == 0 || d == 0 {
+            let zero = || self.full(d, dt, crate::tensor::creation_scalar::Scalar::Int(0));
+            (Some(zero()?), Some(zero()?))
+        } else {
+            // Chunks of rows small enough to give every multiprocessor blocks of work, large
+            // enough that the second step is short.
+            let tiles = d.div_ceil(32);
+            let target = (g.sm_count as usize * 8).div_ceil(tiles).max(1);
+            let chunk = m.div_ceil(target).max(64);
+            let chunks = m.div_ceil(chunk);
+            let part_w = new_storage(g, chunks * d, dt)?;
+            let part_b = new_storage(g, chunks * d, dt)?;
+            let (pw, pb) = (ptr(&part_w)?, ptr(&part_b)?);
+            let (chunk64, chunks64) = (chunk as i64, chunks as i64);
+            launch!(g, Family::Nn, format!("layer_norm_params_{sf}"), g.rows(tiles * chunks, 256);
+                gp, xp, mp, rp, m64, d64, chunk64, pw, pb)?;
+            let (gw, gb) = (new_storage(g, d, dt)?, new_storage(g, d, dt)?);
+            let (gwp, gbp) = (ptr(&gw)?, ptr(&gb)?);
+            launch!(g, Family::Nn, format!("layer_norm_param_sum_{sf}"), g.grid(d);
+                pw, chunks64, d64, gwp)?;
+            launch!(g, Family::Nn, format!("layer_norm_param_sum_{sf}"), g.grid(d);
+                pb, chunks64, d64, gbp)?;
+            (Some(gw), Some(gb))
+        };
+        Ok(Some(crate::backend::LayerNormGrads {
+            input,
+            weight: gw.filter(|_| weight_grad),
+            bias: gb.filter(|_| bias_grad),
+        }))
     }
 
     fn moments(&self, src: Strided) -> Result<(Storage, Storage)> {

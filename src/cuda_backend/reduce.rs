@@ -198,11 +198,18 @@ fn split_rows(src: Strided, k: usize) -> Option<(Lay, Lay)> {
 /// How reduce_<t> covers `m` rows of `k`: threads per (row, segment) unit and segments per
 /// row. Short rows get a power-of-two group of at most a warp (about 8 elements a thread);
 /// long rows a block each, cut into segments when there are too few rows to fill the
-/// device (each segment keeps at least `min_seg` elements). Many rows that are columns get a
-/// thread each, so that a warp reads consecutive addresses.
+/// device (each segment keeps at least `min_seg` elements). Rows that are columns get a
+/// thread each (per run of rows when they are too few), so that a warp reads consecutive
+/// addresses.
 fn plan(sm_count: u32, rows: &Rows, m: usize, k: usize, min_seg: usize) -> (i32, i64) {
-    if rows.columns() && m >= sm_count as usize * BLOCK as usize {
+    let threads = sm_count as usize * BLOCK as usize;
+    if rows.columns() && m >= threads {
         return (1, 1);
+    }
+    if rows.columns() && m >= 32 && k >= 64 {
+        // Fewer columns than the device has threads: a thread per (column, run of rows), at
+        // least 16 rows each, the runs' partial states merged afterwards.
+        return (1, (2 * threads).div_ceil(m).min(k / 16).max(1) as i64);
     }
     if k <= 1024 {
         return (k.div_ceil(8).next_power_of_two().min(32) as i32, 1);
@@ -492,9 +499,13 @@ mod tests {
             (8, 1, 4, 8)
         );
         assert!(r.columns());
-        // Too few columns to fill the device a thread each: the usual plan.
+        // Too few columns to fill the device a thread each: a thread per column and run of
+        // rows (at least 16 rows a run), or with fewer than a warp of columns the usual plan.
         assert_eq!(plan(1, &r, 8, 2000, 4096), (256, 1));
         assert_eq!(plan(1, &r, 256, 4, 4096), (1, 1));
+        assert_eq!(plan(1, &r, 64, 4096, 4096), (1, 8));
+        assert_eq!(plan(1, &r, 32, 64, 4096), (1, 4));
+        assert_eq!(plan(4, &r, 40, 100, 4096), (1, 6));
         // No trailing dims hold exactly 3 of the 32 elements.
         assert!(rows_of(&l, 3).is_none());
     }

@@ -1,5 +1,6 @@
 // NN family (cuda/nn.cu) for every float dtype: softmax and log-softmax (rows kernel with its
-// block merges, lanes kernel) including -inf, +inf and NaN lanes; moments; running
+// block reductions, lanes kernel) including -inf, +inf and NaN lanes, and their backward;
+// layer norm forward and backward (float, double); moments; running
 // statistics; im2col, col2im and max-pool indices over several window geometries. References
 // follow src/cpu/nn.rs and src/cpu/conv.rs.
 #include "emu_test.h"
@@ -93,6 +94,206 @@ static void softmax_case(KR rows_k, KL lanes_k, const char* sn) {
                             soft_abs<T>(0));
         }
     CHECK(ok, "%s on a permuted view", ln.c_str());
+}
+
+// A block size (a multiple of 32) for which V elements per thread hold a row of d.
+static int reg_threads(int d, int v) {
+    int t = 32;
+    while (t * v < d) t *= 2;
+    return t;
+}
+
+// The register-resident softmax rows kernel with V elements per thread, against the
+// reference on rows of 100 with special values.
+template <class T, class K> static void softmax_reg_case(K rows_k, int v, const char* sn) {
+    const int rows = 5, d = 100;
+    std::vector<double> xs(rows * d);
+    for (auto& e : xs) e = (double)((int)(rng() % 2000) - 1000) / 50.0;
+    for (int k = 0; k < d; ++k) xs[1 * d + k] = -INFINITY;
+    xs[2 * d + 50] = INFINITY;
+    xs[3 * d + 10] = NAN;
+    Buf<T> x(rows * d);
+    for (int i = 0; i < rows * d; ++i) x[i] = ref_from_d<T>(xs[i]);
+    std::string name = "softmax_rows_v" + std::to_string(v) + "_" + sn;
+    for (int lg = 0; lg < 2; ++lg) {
+        Buf<T> y(rows * d);
+        Lay lo = mk({rows}, {d});
+        emu::launch(name.c_str(), 2, reg_threads(d, v),
+                    [&] { rows_k(x.data(), lo, rows, d, 1, y.data(), lg); });
+        bool ok = true;
+        for (int r = 0; r < rows; ++r) {
+            std::vector<double> row;
+            for (int k = 0; k < d; ++k) row.push_back(ref_to_d(x[r * d + k]));
+            auto ref = ref_softmax(row, lg);
+            for (int k = 0; k < d; ++k)
+                ok &= close(ref_to_d(y[r * d + k]), ref[k], soft_tol<T>(), soft_abs<T>(lg));
+        }
+        CHECK(ok, "%s log=%d", name.c_str(), lg);
+    }
+}
+
+// Activation backward from the output: ReLU's threshold select (NaN outputs pass the
+// gradient, an infinite gradient where the output is cut off gives 0) and sigmoid / tanh,
+// on a transposed output and a contiguous gradient.
+template <class T, class KT, class KO> static void act_bwd_case(KT thr_k, KO out_k, const char* sn) {
+    using C = typename acc_t<T>::type;
+    const int a = 5, b = 7, n = a * b;
+    Buf<T> y(n + 3), g(n), out(n);
+    for (int i = 0; i < n + 3; ++i) y[i] = ref_from_d<T>((double)((int)(rng() % 200) - 100) / 100.0);
+    for (int i = 0; i < n; ++i) g[i] = ref_from_d<T>((double)((int)(rng() % 200) - 100) / 10.0);
+    y[3 + 4] = ref_from_d<T>(NAN);
+    g[2] = ref_from_d<T>(INFINITY);
+    y[3 + 2 * a] = ref_from_d<T>(-1.0);  // element 2 of the transposed view: cut off
+    Lay ly = transposed(a, b), lg = contig(n);
+    auto yat = [&](int i) { return y[3 + (i % b) * a + i / b]; };
+    std::string tn = std::string("threshold_bwd_") + sn, on = std::string("output_bwd_") + sn;
+    emu::launch(tn.c_str(), 2, 32, [&] { thr_k(y.data(), ly, g.data(), lg, 0.25, out.data(), n); });
+    bool ok = true;
+    for (int i = 0; i < n; ++i) {
+        double v = ref_to_d(yat(i));
+        double want = v <= 0.25 ? 0.0 : ref_to_d(g[i]);
+        double got = ref_to_d(out[i]);
+        ok &= got == want || (got != got && want != want);
+    }
+    CHECK(ok, "%s", tn.c_str());
+    for (int op = 0; op < 2; ++op) {
+        emu::launch(on.c_str(), 2, 32, [&] { out_k(op, y.data(), ly, g.data(), lg, out.data(), n); });
+        bool ok2 = true;
+        for (int i = 0; i < n; ++i) {
+            C v = (C)ref_to_d(yat(i)), gv = (C)ref_to_d(g[i]);
+            T want = ref_from_d<T>((double)(op == 0 ? gv * (v * ((C)1 - v)) : gv * ((C)1 - v * v)));
+            ok2 &= ulps(out[i], want) == 0 || (ref_to_d(out[i]) != ref_to_d(out[i]) && ref_to_d(want) != ref_to_d(want));
+        }
+        CHECK(ok2, "%s op=%d", on.c_str(), op);
+    }
+}
+
+// Softmax's backward over rows from y (a softmax, or log-softmax, of random rows) and g.
+template <class T, class K> static void softmax_bwd_case(K bwd_k, const char* sn) {
+    const int rows = 5, d = 37;
+    std::string name = std::string("softmax_bwd_rows_") + sn;
+    for (int lg = 0; lg < 2; ++lg) {
+        Buf<T> y(rows * d), g(rows * d), gx(rows * d);
+        for (int r = 0; r < rows; ++r) {
+            std::vector<double> row;
+            for (int k = 0; k < d; ++k) row.push_back((double)((int)(rng() % 400) - 200) / 50.0);
+            auto sm = ref_softmax(row, lg);
+            for (int k = 0; k < d; ++k) {
+                y[r * d + k] = ref_from_d<T>(sm[k]);
+                g[r * d + k] = ref_from_d<T>((double)((int)(rng() % 200) - 100) / 25.0);
+            }
+        }
+        emu::launch(name.c_str(), 2, 64, [&] { bwd_k(y.data(), g.data(), rows, d, gx.data(), lg); });
+        bool ok = true;
+        for (int r = 0; r < rows; ++r) {
+            double s = 0;
+            for (int k = 0; k < d; ++k) {
+                double yv = ref_to_d(y[r * d + k]), gv = ref_to_d(g[r * d + k]);
+                s += lg ? gv : gv * yv;
+            }
+            for (int k = 0; k < d; ++k) {
+                double yv = ref_to_d(y[r * d + k]), gv = ref_to_d(g[r * d + k]);
+                double want = lg ? gv - std::exp(yv) * s : yv * (gv - s);
+                ok &= close(ref_to_d(gx[r * d + k]), want, 4 * soft_tol<T>(), 4 * soft_tol<T>());
+            }
+        }
+        CHECK(ok, "%s log=%d", name.c_str(), lg);
+    }
+}
+
+// Layer norm over rows (float and double): forward with and without the affine parameters,
+// the input gradient, and the parameter gradients summed over chunks of rows.
+template <class T> using LnFwd = void (*)(const T*, const T*, const T*, i64, i64, double, T*, T*, T*);
+template <class T> using LnBwd = void (*)(const T*, const T*, const T*, const T*, const T*, i64, i64, T*);
+// A row kernel under test: its name, entry point and block size.
+template <class F> struct Variant {
+    std::string name;
+    F kernel;
+    int threads;
+};
+
+template <class T, class KP, class KS>
+static void layer_norm_case(std::vector<Variant<LnFwd<T>>> fwds, std::vector<Variant<LnBwd<T>>> bwds,
+                            KP params_k, KS sum_k, const char* sn, int d) {
+    const int rows = 9;
+    const double tol = std::is_same_v<T, float> ? 2e-5 : 1e-12;
+    std::vector<T> x(rows * d), w(d), b(d), g(rows * d);
+    for (auto& v : x) v = (T)((double)((int)(rng() % 2000) - 1000) / 64.0 + 3.0);
+    for (auto& v : w) v = (T)((double)((int)(rng() % 200) - 100) / 50.0);
+    for (auto& v : b) v = (T)((double)((int)(rng() % 200) - 100) / 40.0);
+    for (auto& v : g) v = (T)((double)((int)(rng() % 200) - 100) / 30.0);
+    const double eps = 1e-5;
+    std::vector<double> mu(rows), rs(rows);
+    for (int r = 0; r < rows; ++r) {
+        double s = 0, q = 0;
+        for (int k = 0; k < d; ++k) s += x[r * d + k];
+        mu[r] = s / d;
+        for (int k = 0; k < d; ++k) q += (x[r * d + k] - mu[r]) * (x[r * d + k] - mu[r]);
+        rs[r] = 1.0 / std::sqrt(q / d + eps);
+    }
+    auto xh = [&](int r, int k) { return (x[r * d + k] - mu[r]) * rs[r]; };
+    std::string pn = std::string("layer_norm_params_") + sn,
+                sname = std::string("layer_norm_param_sum_") + sn;
+    for (int affine = 0; affine < 2; ++affine)
+    for (size_t vi = 0; vi < fwds.size(); ++vi) {
+        std::vector<T> y(rows * d), mean(rows), rstd(rows);
+        const T* wp = affine ? w.data() : nullptr;
+        const T* bp = affine ? b.data() : nullptr;
+        const auto& fv = fwds[vi];
+        const auto& bv = bwds[vi % bwds.size()];
+        const char* fn = fv.name.c_str();
+        const char* bn = bv.name.c_str();
+        emu::launch(fn, 4, fv.threads, [&] {
+            fv.kernel(x.data(), wp, bp, rows, d, eps, y.data(), mean.data(), rstd.data());
+        });
+        bool ok = true;
+        for (int r = 0; r < rows; ++r) {
+            ok &= close(mean[r], mu[r], tol) && close(rstd[r], rs[r], tol);
+            for (int k = 0; k < d; ++k) {
+                double want = affine ? xh(r, k) * w[k] + b[k] : xh(r, k);
+                ok &= close(y[r * d + k], want, tol, tol);
+            }
+        }
+        CHECK(ok, "%s affine=%d", fn, affine);
+        std::vector<T> gx(rows * d);
+        emu::launch(bn, 3, bv.threads, [&] {
+            bv.kernel(g.data(), x.data(), mean.data(), rstd.data(), wp, rows, d, gx.data());
+        });
+        ok = true;
+        for (int r = 0; r < rows; ++r) {
+            double s1 = 0, s2 = 0;
+            for (int k = 0; k < d; ++k) {
+                double gh = g[r * d + k] * (affine ? (double)w[k] : 1.0);
+                s1 += gh;
+                s2 += gh * xh(r, k);
+            }
+            for (int k = 0; k < d; ++k) {
+                double gh = g[r * d + k] * (affine ? (double)w[k] : 1.0);
+                double want = (gh - s1 / d - xh(r, k) * s2 / d) * rs[r];
+                ok &= close(gx[r * d + k], want, 10 * tol, 10 * tol);
+            }
+        }
+        CHECK(ok, "%s affine=%d", bn, affine);
+        // chunks of 4 rows: 4 + 4 + 1
+        const int chunk = 4, chunks = 3;
+        std::vector<T> pw(chunks * d, (T)-7), pb(chunks * d, (T)-7), gw(d), gb(d);
+        emu::launch(pn.c_str(), 2, 256, [&] {
+            params_k(g.data(), x.data(), mean.data(), rstd.data(), rows, d, chunk, pw.data(),
+                     pb.data());
+        });
+        emu::launch(sname.c_str(), 1, 32, [&] { sum_k(pw.data(), chunks, d, gw.data()); });
+        emu::launch(sname.c_str(), 1, 32, [&] { sum_k(pb.data(), chunks, d, gb.data()); });
+        ok = true;
+        for (int k = 0; k < d; ++k) {
+            double sw = 0, sb = 0;
+            for (int r = 0; r < rows; ++r) {
+                sw += g[r * d + k] * xh(r, k);
+                sb += g[r * d + k];
+            }
+            ok &= close(gw[k], sw, 10 * tol, 10 * tol) && close(gb[k], sb, tol, tol);
+        }
+        CHECK(ok, "%s + %s", pn.c_str(), sname.c_str());
+    }
 }
 
 template <class T, class KM, class KS>
@@ -229,12 +430,29 @@ static void window_case(KI im2col_k, KC col2im_k, KP pool_k, const char* sn) {
     }
 }
 
+#define SOFTMAX_REG_TEST(V, sn, T) softmax_reg_case<T>(softmax_rows_v##V##_##sn, V, #sn);
 #define NN_TEST(sn, T)                                               \
     softmax_case<T>(softmax_rows_##sn, softmax_lanes_##sn, #sn);     \
+    softmax_bwd_case<T>(softmax_bwd_rows_##sn, #sn);                 \
+    act_bwd_case<T>(threshold_bwd_##sn, output_bwd_##sn, #sn);       \
+    ROW_WIDTHS(SOFTMAX_REG_TEST, sn, T)                              \
     stats_case<T>(moments_##sn, running_stat_##sn, #sn);             \
     window_case<T>(im2col_##sn, col2im_##sn, max_pool2d_idx_##sn, #sn);
 
 int main() {
     FLOAT_TYPES(NN_TEST)
+    // Each row kernel with a block that holds the 48-element rows (the plain ones stride).
+#define LN_VARIANTS(sn, T)                                                                  \
+    std::vector<Variant<LnFwd<T>>> fwd_##sn{{"layer_norm_fwd_" #sn, layer_norm_fwd_##sn, 64}}; \
+    std::vector<Variant<LnBwd<T>>> bwd_##sn{{"layer_norm_bwd_" #sn, layer_norm_bwd_##sn, 64}}; \
+    ROW_WIDTHS(LN_REG_VARIANT, sn, T)                                                       \
+    /* 45: element by element; 48: whole 16-byte packs */                                \
+    for (int d : {45, 48})                                                                  \
+        layer_norm_case<T>(fwd_##sn, bwd_##sn, layer_norm_params_##sn, layer_norm_param_sum_##sn, #sn, d);
+#define LN_REG_VARIANT(V, sn, T)                                                            \
+    fwd_##sn.push_back({"layer_norm_fwd_v" #V "_" #sn, layer_norm_fwd_v##V##_##sn, reg_threads(48, V)}); \
+    bwd_##sn.push_back({"layer_norm_bwd_v" #V "_" #sn, layer_norm_bwd_v##V##_##sn, reg_threads(48, V)});
+    LN_VARIANTS(f32, float)
+    LN_VARIANTS(f64, double)
     return finish("nn");
 }

@@ -422,6 +422,106 @@ def test_softmax_log_softmax(dtype, device):
     check(lambda t: F.softmax(t.t(), dim=1), x, device=device)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16], ids=str)
+def test_softmax_rows_and_gradients(dtype, device):
+    # Rows long enough for the block-per-row kernels, a transposed (strided) input, and
+    # rows with -inf, +inf and NaN entries; gradients through softmax and log_softmax.
+    x = sample((6, 300), dtype, -8.0, 8.0)
+    x[1] = float("-inf")
+    x[2, 5] = float("inf")
+    x[3, 7] = float("nan")
+    for fn in (lambda t: t.softmax(-1), lambda t: t.log_softmax(1)):
+        check(fn, x, device=device)
+        check(fn, x.t().contiguous().t(), device=device)
+    if dtype == torch.float16:
+        return
+    g = sample((6, 300), dtype, seed=3)
+
+    def grad(t, gg, log):
+        t = t.detach().requires_grad_(True)
+        y = t.log_softmax(-1) if log else t.softmax(-1)
+        y.backward(gg)
+        return t.grad
+
+    xs = sample((6, 300), dtype, seed=5)
+    for log in (False, True):
+        check(lambda t, gg, lg=log: grad(t, gg, lg), xs, g, device=device)
+        check(lambda t, gg, lg=log: grad(t, gg, lg), xs, g.t().contiguous().t(), device=device)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+def test_layer_norm_gradients(dtype, device):
+    x = sample((70, 96), dtype, seed=1)
+    w, b = positive((96,), dtype, 2), sample((96,), dtype, seed=3)
+    g = sample((70, 96), dtype, seed=4)
+
+    def grads(t, ww, bb, gg, affine=True):
+        t = t.detach().requires_grad_(True)
+        ww, bb = ww.detach().requires_grad_(True), bb.detach().requires_grad_(True)
+        y = F.layer_norm(t, (96,), ww if affine else None, bb if affine else None)
+        y.backward(gg)
+        return (y, t.grad, ww.grad, bb.grad) if affine else (y, t.grad)
+
+    check(grads, x, w, b, g, device=device)
+    check(lambda *a: grads(*a, affine=False), x, w, b, g, device=device)
+    # a strided input and a broadcast upstream gradient (y.sum().backward())
+    xt = sample((96, 70), dtype, seed=6).t()
+    check(grads, xt, w, b, torch.ones(()).to(dtype).expand(70, 96), device=device)
+    # rows split over several chunks of the parameter-gradient kernel
+    big = sample((2000, 40), dtype, seed=7)
+    wb, bb = positive((40,), dtype, 8), sample((40,), dtype, seed=9)
+    check(grads, big, wb, bb, sample((2000, 40), dtype, seed=10), device=device, rtol=1e-4)
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 1027, 65536 + 5])
+def test_dense_elementwise_packs_and_tails(n, device):
+    # Contiguous operands run in 16-byte packs with a scalar tail; an offset view is
+    # misaligned and takes the strided path.
+    a, b = sample((n + 1,), torch.float32, seed=1), sample((n + 1,), torch.float32, seed=2)
+    check(lambda x, y: x[:n] + y[:n], a, b, device=device)
+    check(lambda x, y: x[1:] * y[1:], a, b, device=device)
+    check(lambda x: x[:n].exp(), a, device=device)
+    check(lambda x: (x[1:] - 0.5).tanh(), a, device=device)
+    h = a.to(torch.float16)
+    check(lambda x: x[:n].sigmoid() * 2, h, device=device)
+    check(lambda x: x[:n] + 1, a.to(torch.int64), device=device)
+
+    def inplace(x, y):
+        x = x.clone()
+        x[:n].add_(y[:n], alpha=2)
+        x[1:].mul_(3)
+        return x
+
+    check(inplace, a, b, device=device)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16], ids=str)
+def test_activation_gradients_from_outputs(dtype, device):
+    # relu / sigmoid / tanh backward from their outputs, on a transposed input and with a
+    # strided upstream gradient.
+    x = sample((40, 30), dtype, seed=11).t()
+    g = sample((30, 80), dtype, seed=12)[:, ::2]
+
+    def grad(t, gg, fn):
+        t = t.detach().requires_grad_(True)
+        fn(t).backward(gg)
+        return t.grad
+
+    for fn in (torch.relu, torch.sigmoid, torch.tanh, F.relu6):
+        check(lambda t, gg, f=fn: grad(t, gg, f), x, g, device=device)
+
+
+def test_transformer_layer_gradients(device):
+    torch.manual_seed(0)
+    x = sample((3, 10, 32), torch.float32)
+    target = sample((3, 10, 32), torch.float32, seed=1)
+
+    def make():
+        return nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
+
+    _grads_match(make, x, target, device, F.mse_loss)
+
+
 def test_layer_norm_and_batch_norm(device):
     x = sample((4, 3, 5), torch.float32)
     w, b = positive((5,), torch.float32, 1), sample((5,), torch.float32, seed=2)
