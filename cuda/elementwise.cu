@@ -312,28 +312,37 @@ template <class T> __device__ __forceinline__ bool compare_value(int op, T a, T 
     }
 }
 
-// out = op(a, b or the scalar) over packs of dense operands; false (nothing done) when an
-// operand is strided or misaligned. `out` may be `a` (the in-place ops).
+// out = op(a, b or the scalar) over packs of dense operands, b also a row repeated down the
+// rows of a (a bias); false (nothing done) when an operand is strided otherwise or
+// misaligned. `out` may be `a` (the in-place ops).
 template <class T>
 __device__ bool binary_dense(int op, const T* a, Lay la, const T* b, Lay lb, int scalar, T s,
                              T* out, i64 n) {
+    const int N = 16 / sizeof(T);
     const T* as = a + la.offset;
     const T* bs = scalar ? as : b + lb.offset;
-    if (!(dense(la) && aligned16(as) && aligned16(out) && (scalar || (dense(lb) && aligned16(bs)))))
-        return false;
-    const int N = 16 / sizeof(T);
+    if (!(dense2(la) && aligned16(as) && aligned16(out) && aligned16(bs))) return false;
+    i64 cols = 0;  // > 0: b is a row of `cols` elements, a whole number of packs
+    if (!scalar && !dense2(lb)) {
+        if (!(row_broadcast(lb) && lb.shape[1] % N == 0)) return false;
+        cols = lb.shape[1];
+    }
     i64 packs = n / N, done = packs * N;
     const Pack<T>* av = reinterpret_cast<const Pack<T>*>(as);
     const Pack<T>* bv = reinterpret_cast<const Pack<T>*>(bs);
     Pack<T>* ov = reinterpret_cast<Pack<T>*>(out);
     KLOOP(j, packs) {
         Pack<T> p = av[j];
-        Pack<T> q = scalar ? p : bv[j];
+        Pack<T> q = scalar ? p : bv[cols ? mod_of(j * N, cols) / N : j];
 #pragma unroll
         for (int k = 0; k < N; ++k) p.v[k] = binary_value<T>(op, p.v[k], scalar ? s : q.v[k]);
         ov[j] = p;
     }
-    KLOOP(i, n - done) out[done + i] = binary_value<T>(op, as[done + i], scalar ? s : bs[done + i]);
+    KLOOP(i, n - done) {
+        i64 e = done + i;
+        T y = scalar ? s : bs[cols ? mod_of(e, cols) : e];
+        out[e] = binary_value<T>(op, as[e], y);
+    }
     return true;
 }
 

@@ -174,6 +174,20 @@ template <class T> struct __align__(16) Pack {
 __device__ __forceinline__ bool aligned16(const void* p) { return ((u64)p & 15) == 0; }
 // A layout that is `n` consecutive elements (the merged form of any contiguous view).
 __device__ __forceinline__ bool dense(const Lay& l) { return l.ndim == 1 && l.stride[0] == 1; }
+// Consecutive elements also when left as [rows, cols] (layouts merge jointly, so a contiguous
+// operand beside a broadcast one keeps both dims).
+__device__ __forceinline__ bool dense2(const Lay& l) {
+    return dense(l) || (l.ndim == 2 && l.stride[1] == 1 && l.stride[0] == l.shape[1]);
+}
+// One row of shape[1] elements repeated down the rows (a bias added to every row).
+__device__ __forceinline__ bool row_broadcast(const Lay& l) {
+    return l.ndim == 2 && l.stride[0] == 0 && l.stride[1] == 1;
+}
+// i % m for i >= 0, m > 0, in 32 bits when both fit.
+__device__ __forceinline__ i64 mod_of(i64 i, i64 m) {
+    if ((u64)i <= 0xffffffffull && (u64)m <= 0xffffffffull) return (i64)((u32)i % (u32)m);
+    return i % m;
+}
 
 // Grid-stride loop over n items.
 #define KLOOP(i, n) \

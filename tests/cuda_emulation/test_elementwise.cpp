@@ -438,6 +438,29 @@ template <class T> static void test_binary(const Kern<T>& k) {
             CHECK(bad_s == 0, "binary_%s %s scalar %g: %d wrong", k.sn, BINARY_NAME[op], show(s),
                   bad_s);
         }
+        // a row (a bias) added down the rows of a contiguous matrix, in whole 16-byte packs
+        // (the kernels' packed path) and in place
+        const i64 rows = 3, cols = m / 16 * 16;
+        if (cols > 0) {
+            Buf<T> mat(rows * cols), o(rows * cols), d(rows * cols);
+            for (i64 i = 0; i < rows * cols; ++i) mat[i] = v[(i * 7 + 3) % m];
+            Lay lm = mk({rows, cols}, {cols, 1}), lr = mk({rows, cols}, {0, 1});
+            run(k.name("binary"), [&] {
+                k.binary(op, mat.data(), lm, v.data(), lr, 0, 0, o.data(), rows * cols);
+            });
+            d = mat;
+            run(k.name("binary_into"), [&] {
+                k.binary_into(op, d.data(), lm, v.data(), lr, 0, 0, rows * cols);
+            });
+            int bad_r = 0;
+            for (i64 i = 0; i < rows * cols; ++i) {
+                T want = ref_binary<T>(op, mat[i], v[i % cols]);
+                bad_r += ulps(o[i], want) > tol;
+                bad_r += ulps(d[i], want) > tol;
+            }
+            CHECK(bad_r == 0, "binary_%s %s of a row down a matrix: %d wrong", k.sn,
+                  BINARY_NAME[op], bad_r);
+        }
         // in place into a transposed destination, tensor and scalar right-hand sides
         for (int scalar = 0; scalar < 2; ++scalar) {
             Lay ld = transposed(m, m);

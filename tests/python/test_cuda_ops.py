@@ -511,6 +511,26 @@ def test_activation_gradients_from_outputs(dtype, device):
         check(lambda t, gg, f=fn: grad(t, gg, f), x, g, device=device)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.int64], ids=str)
+def test_row_broadcast_packs(dtype, device):
+    # A bias-like row added down a matrix: whole packs per row (64 columns), and rows that
+    # are not (30 columns), out of place and in place.
+    for cols in (64, 30):
+        x, b = sample((33, cols), dtype, seed=1), sample((cols,), dtype, seed=2)
+        check(lambda t, r: t + r, x, b, device=device)
+        check(lambda t, r: t * r, x, b, device=device)
+
+        def inplace(t, r):
+            t = t.clone()
+            t += r
+            return t
+
+        check(inplace, x, b, device=device)
+        if dtype in (torch.float32, torch.float64):
+            w = torch.ones(cols, cols, dtype=dtype)
+            check(lambda t, r, ww: F.linear(t, ww, r), x, b, w, device=device)
+
+
 def test_transformer_layer_gradients(device):
     torch.manual_seed(0)
     x = sample((3, 10, 32), torch.float32)
