@@ -306,13 +306,21 @@ class RNNBase(Module):
     def _sweep(self, seq, h, c, params, reverse):
         """One direction of one layer over the whole sequence."""
         steps = seq.size(0)
-        gi = F.linear(seq, params["weight_ih"], params.get("bias_ih"))
+        w_ih, b_ih = params["weight_ih"], params.get("bias_ih")
         w_hh, b_hh = params["weight_hh"], params.get("bias_hh")
         w_hr = params.get("weight_hr")
         if self.mode == "LSTM" and w_hr is None:
             # Fused LSTM recurrence with its own backward: rows 0..L-1 hold h_t, row L holds c_L.
-            rows = _lstm_layer(gi, h, c, w_hh, b_hh, reverse)
+            # Both biases go into the input projection once (the recurrence then adds none,
+            # and their common gradient is one reduction instead of two).
+            if b_ih is not None and b_hh is not None:
+                gi = F.linear(seq, w_ih, b_ih + b_hh)
+                rows = _lstm_layer(gi, h, c, w_hh, None, reverse)
+            else:
+                gi = F.linear(seq, w_ih, b_ih)
+                rows = _lstm_layer(gi, h, c, w_hh, b_hh, reverse)
             return rows[:steps], rows[0 if reverse else steps - 1], rows[steps]
+        gi = F.linear(seq, w_ih, b_ih)
         step = _KINDS[self.mode].step
         outs = [None] * steps
         for t in reversed(range(steps)) if reverse else range(steps):
