@@ -94,23 +94,13 @@ pub fn strided_sums<T: Elem>(src: Strided, m: usize, k: usize) -> Option<Vec<f64
         // Outputs are `width`-long contiguous columns: add whole rows of them.
         let rows = offsets(&red, 0);
         let groups = offsets(&kept[..kept.len() - 1], base);
-        const BLOCK: usize = 512;
         let blocks = width.div_ceil(BLOCK);
         let mut out = vec![0f64; m];
         let task = |t: usize, rows: &[usize], acc: &mut [f64]| {
             let (g, b) = (t / blocks, t % blocks);
             let start = groups[g] + b * BLOCK;
             if let Some(d32) = as_f32(data) {
-                // float32: groups of 16 rows are added in f32 (vectorises), then into f64.
-                let mut part = vec![0f32; acc.len()];
-                for group in rows.chunks(16) {
-                    part.iter_mut().for_each(|p| *p = 0.0);
-                    for &r in group {
-                        let row = &d32[start + r..start + r + acc.len()];
-                        part.iter_mut().zip(row).for_each(|(p, &v)| *p += v);
-                    }
-                    acc.iter_mut().zip(&part).for_each(|(a, &p)| *a += p as f64);
-                }
+                add_rows_f32(d32, start, rows, acc);
                 return;
             }
             for &r in rows {
@@ -157,6 +147,52 @@ pub fn strided_sums<T: Elem>(src: Strided, m: usize, k: usize) -> Option<Vec<f64
     None
 }
 
+/// Columns per block of the column sums: a block's float32 partial sums stay in L1.
+const BLOCK: usize = 2048;
+
+/// `acc[j] += Σ_r d32[start + r + j]` over the row offsets `rows` (`acc` at most `BLOCK`
+/// long): groups of 16 rows are added in f32, each group's sums then into f64. Compiled
+/// for AVX-512 and AVX2 where the CPU has them (the baseline build's 4-lane loop took
+/// `sum(dim=0)` of 4096×1024 floats to 1.3× PyTorch's single-threaded time).
+fn add_rows_f32(d32: &[f32], start: usize, rows: &[usize], acc: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        unsafe fn avx512(d32: &[f32], start: usize, rows: &[usize], acc: &mut [f64]) {
+            add_rows_f32_body(d32, start, rows, acc)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2(d32: &[f32], start: usize, rows: &[usize], acc: &mut [f64]) {
+            add_rows_f32_body(d32, start, rows, acc)
+        }
+        if super::vmath::has_avx512() {
+            // SAFETY: the CPU supports the features the build is compiled for.
+            return unsafe { avx512(d32, start, rows, acc) };
+        }
+        if super::vmath::has_avx2_fma() {
+            // SAFETY: as above.
+            return unsafe { avx2(d32, start, rows, acc) };
+        }
+    }
+    add_rows_f32_body(d32, start, rows, acc)
+}
+
+#[inline(always)]
+fn add_rows_f32_body(d32: &[f32], start: usize, rows: &[usize], acc: &mut [f64]) {
+    let mut buf = [0f32; BLOCK];
+    let part = &mut buf[..acc.len()];
+    for group in rows.chunks(16) {
+        part.fill(0.0);
+        for &r in group {
+            let row = &d32[start + r..start + r + part.len()];
+            part.iter_mut().zip(row).for_each(|(p, &v)| *p += v);
+        }
+        acc.iter_mut()
+            .zip(part.iter())
+            .for_each(|(a, &p)| *a += p as f64);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +227,8 @@ mod tests {
     fn column_sums_match_the_row_major_definition() {
         check(&[300, 700], &[1, 0], 700); // sum(dim=0)
         check(&[5, 300, 1100], &[0, 2, 1], 5 * 1100); // sum(dim=1) of a 3-d tensor
+        check(&[40, 5000], &[1, 0], 5000); // wider than a column block, a short last block
+        check(&[3000, 1030], &[1, 0], 1030); // large enough to split over threads
     }
 
     #[test]
