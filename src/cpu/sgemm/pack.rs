@@ -17,6 +17,10 @@ pub unsafe fn pack_a<const MR: usize>(
     csa: isize,
     out: *mut f32,
 ) {
+    if rsa == 1 && csa != 1 {
+        pack_a_columns::<MR>(mc, kc, a, csa, out);
+        return;
+    }
     let mut dst = out;
     let mut i0 = 0;
     while i0 < mc {
@@ -25,11 +29,6 @@ pub unsafe fn pack_a<const MR: usize>(
         if rows == MR && csa == 1 {
             // Row-major A: 8×8 transposes in registers.
             pack_a_rows::<MR>(kc, base, rsa, dst);
-        } else if rows == MR && rsa == 1 {
-            // Column-major A: each step is `MR` adjacent values.
-            for p in 0..kc {
-                core::ptr::copy_nonoverlapping(base.offset(p as isize * csa), dst.add(p * MR), MR);
-            }
         } else {
             for p in 0..kc {
                 let d = dst.add(p * MR);
@@ -44,6 +43,36 @@ pub unsafe fn pack_a<const MR: usize>(
         }
         dst = dst.add(MR * kc);
         i0 += MR;
+    }
+}
+
+/// `pack_a` for a column-major A (unit row stride, a transposed row-major operand such as
+/// the gate gradients in a weight gradient `dzᵀ·x`): step `p`'s `mc` values are adjacent, so
+/// each step is read in one sequential run and dealt out to the panels. (Panel by panel,
+/// every step touched one or two lines of a different row of the source, 4 KiB apart: a
+/// 1024×1600 operand packed at about 9 GB/s and took 6 % of an LSTM training step.)
+///
+/// # Safety
+/// As for `pack_a` with `rsa == 1`.
+unsafe fn pack_a_columns<const MR: usize>(
+    mc: usize,
+    kc: usize,
+    a: *const f32,
+    csa: isize,
+    out: *mut f32,
+) {
+    let (full, rest) = (mc / MR, mc % MR);
+    for p in 0..kc {
+        let src = a.offset(p as isize * csa);
+        for q in 0..full {
+            let dst = out.add(q * MR * kc + p * MR);
+            core::ptr::copy_nonoverlapping(src.add(q * MR), dst, MR);
+        }
+        if rest > 0 {
+            let dst = out.add(full * MR * kc + p * MR);
+            core::ptr::copy_nonoverlapping(src.add(full * MR), dst, rest);
+            core::ptr::write_bytes(dst.add(rest), 0, MR - rest);
+        }
     }
 }
 
