@@ -302,6 +302,41 @@ fn into_contiguous<T: Arith>(op: BinaryOp, out: &mut [T], rhs: Option<&[T]>, y: 
 #[inline]
 fn into_run<T: Arith>(op: BinaryOp, o: &mut [T], r: Option<&[T]>, y: T) {
     let hot = T::DTYPE == DType::F32 || T::DTYPE == DType::F64;
+    if hot
+        && matches!(
+            op,
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div
+        )
+    {
+        // The float loops in wide-vector builds: a memory-bound in-place add streams a little
+        // faster with fewer, wider loads and stores (16M floats on one Zen 5 core, the loop
+        // alone: 3.1–3.3 ms with 16-byte vectors, 3.0 ms with 32- or 64-byte ones).
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            unsafe fn avx512<T: Arith>(op: BinaryOp, o: &mut [T], r: Option<&[T]>, y: T) {
+                into_run_body(op, o, r, y)
+            }
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2<T: Arith>(op: BinaryOp, o: &mut [T], r: Option<&[T]>, y: T) {
+                into_run_body(op, o, r, y)
+            }
+            if super::vmath::has_avx512() {
+                // SAFETY: the CPU supports the features the build is compiled for.
+                return unsafe { avx512(op, o, r, y) };
+            }
+            if super::vmath::has_avx2_fma() {
+                // SAFETY: as above.
+                return unsafe { avx2(op, o, r, y) };
+            }
+        }
+    }
+    into_run_body(op, o, r, y)
+}
+
+#[inline(always)]
+fn into_run_body<T: Arith>(op: BinaryOp, o: &mut [T], r: Option<&[T]>, y: T) {
+    let hot = T::DTYPE == DType::F32 || T::DTYPE == DType::F64;
     macro_rules! each {
         ($f:expr) => {
             match r {
