@@ -509,7 +509,7 @@ mod tests {
     /// sizes (tails of every kind) and on every dispatch path the CPU has.
     #[test]
     fn float32_row_sums_match_a_float64_reference() {
-        let lens = [0, 1, 31, 32, 33, 1023, 1024, 1025, 3 * 1024 + 77, 1 << 20];
+        let lens: [usize; 10] = [0, 1, 31, 32, 33, 1023, 1024, 1025, 3 * 1024 + 77, 1 << 20];
         for &len in &lens {
             // Mixed signs and magnitudes, so cancellation is exercised too.
             let row: Vec<f32> = (0..len)
