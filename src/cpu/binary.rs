@@ -311,27 +311,18 @@ fn into_run<T: Arith>(op: BinaryOp, o: &mut [T], r: Option<&[T]>, y: T) {
         // The float loops in wide-vector builds: a memory-bound in-place add streams a little
         // faster with fewer, wider loads and stores (16M floats on one Zen 5 core, the loop
         // alone: 3.1–3.3 ms with 16-byte vectors, 3.0 ms with 32- or 64-byte ones).
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx512f,avx2,fma")]
-            unsafe fn avx512<T: Arith>(op: BinaryOp, o: &mut [T], r: Option<&[T]>, y: T) {
-                into_run_body(op, o, r, y)
-            }
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn avx2<T: Arith>(op: BinaryOp, o: &mut [T], r: Option<&[T]>, y: T) {
-                into_run_body(op, o, r, y)
-            }
-            if super::vmath::has_avx512() {
-                // SAFETY: the CPU supports the features the build is compiled for.
-                return unsafe { avx512(op, o, r, y) };
-            }
-            if super::vmath::has_avx2_fma() {
-                // SAFETY: as above.
-                return unsafe { avx2(op, o, r, y) };
-            }
-        }
+        return into_run_wide(op, o, r, y);
     }
     into_run_body(op, o, r, y)
+}
+
+simd_dispatch! {
+    /// `into_run_body` in the widest vector build the CPU has.
+    fn into_run_wide<T: Arith> = into_run_body(op: BinaryOp, o: &mut [T], r: Option<&[T]>, y: T)
+    in [
+        avx512: "avx512f,avx2,fma" if super::vmath::has_avx512,
+        avx2: "avx2,fma" if super::vmath::has_avx2_fma,
+    ]
 }
 
 #[inline(always)]

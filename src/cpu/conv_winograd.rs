@@ -148,7 +148,7 @@ fn transformed<F: Float + Elem>(wt: &[F], o: usize, c: usize) -> Result<Vec<F>> 
 
 simd_dispatch! {
     /// `V` of tile rows `ty0..ty1` from the padded planes.
-    fn input_transform = input_transform_body(
+    fn input_transform<F: Float> = input_transform_body(
         p: &Plan,
         scr: &mut Scratch<F>,
         ty0: usize,
@@ -207,7 +207,7 @@ fn input_transform_body<F: Float>(p: &Plan, scr: &mut Scratch<F>, ty0: usize, ty
 
 simd_dispatch! {
     /// `Y = Aᵀ·M·A` of tile rows `ty0..ty1` into `out [o, oh·ow]`.
-    fn output_transform = output_transform_body(
+    fn output_transform<F: Float> = output_transform_body(
         p: &Plan,
         scr: &mut Scratch<F>,
         ty0: usize,
@@ -378,7 +378,7 @@ simd_dispatch! {
     /// `dM = A·dY·Aᵀ` for tile rows `ty0..ty1` from the output gradient `g [o, oh·ow]` (the
     /// adjoint of the output transform; outputs past the edge count as zero), into `M`'s
     /// layout.
-    fn grad_output_transform = grad_output_transform_body(
+    fn grad_output_transform<F: Float> = grad_output_transform_body(
         p: &Plan,
         scr: &mut Scratch<F>,
         ty0: usize,

@@ -1,26 +1,38 @@
 //! CPU kernels. Every kernel reads strided inputs and writes a fresh contiguous output;
 //! contiguous inputs take a slice fast path, and large outputs are split across rayon.
 
-/// Defines `$name(args)` (generic over `F: Float`), which runs `$body` compiled for the first
-/// of the listed target-feature builds whose check passes, and as is otherwise. `Float` must be
-/// in scope where it is used.
+/// Defines `$name(args) -> ret`, which runs `$body` compiled for the first of the listed
+/// target-feature builds whose check passes, and as is otherwise. An optional single generic
+/// parameter (`fn name<F: Float> = body(...)`) is passed through (its bound must be in
+/// scope), and the return type is one token tree (`-> f64`).
 macro_rules! simd_dispatch {
     (
         $(#[$doc:meta])*
-        fn $name:ident = $body:ident $params:tt
+        fn $name:ident $(<$g:ident: $bound:path>)? = $body:ident $params:tt $(-> $ret:tt)?
         in [$($build:ident: $feat:literal if $has:path),+ $(,)?]
     ) => {
         $(#[$doc])*
-        fn $name<F: Float> $params {
-            $(simd_dispatch!(@build $build $feat $has; $body $params);)+
+        fn $name $(<$g: $bound>)? $params $(-> $ret)? {
+            simd_dispatch!(@builds [$($g: $bound)?] [$($ret)?] [$($build $feat $has),+]; $body $params);
             simd_dispatch!(@call $body $params)
         }
     };
-    (@build $build:ident $feat:literal $has:path; $body:ident ($($arg:ident: $ty:ty),* $(,)?)) => {
+    (@builds $gen:tt $ret:tt []; $body:ident $params:tt) => {};
+    (
+        @builds $gen:tt $ret:tt [$build:ident $feat:literal $has:path $(, $rb:ident $rf:literal $rh:path)*];
+        $body:ident $params:tt
+    ) => {
+        simd_dispatch!(@one $gen $ret $build $feat $has; $body $params);
+        simd_dispatch!(@builds $gen $ret [$($rb $rf $rh),*]; $body $params);
+    };
+    (
+        @one [$($g:ident: $bound:path)?] [$($ret:tt)?] $build:ident $feat:literal $has:path;
+        $body:ident ($($arg:ident: $ty:ty),* $(,)?)
+    ) => {
         #[cfg(target_arch = "x86_64")]
         {
             #[target_feature(enable = $feat)]
-            unsafe fn $build<F: Float>($($arg: $ty),*) {
+            unsafe fn $build $(<$g: $bound>)? ($($arg: $ty),*) $(-> $ret)? {
                 $body($($arg),*)
             }
             if $has() {

@@ -150,31 +150,16 @@ pub fn strided_sums<T: Elem>(src: Strided, m: usize, k: usize) -> Option<Vec<f64
 /// Columns per block of the column sums: a block's float32 partial sums stay in L1.
 const BLOCK: usize = 2048;
 
-/// `acc[j] += Σ_r d32[start + r + j]` over the row offsets `rows` (`acc` at most `BLOCK`
-/// long): groups of 16 rows are added in f32, each group's sums then into f64. Compiled
-/// for AVX-512 and AVX2 where the CPU has them (the baseline build's 4-lane loop took
-/// `sum(dim=0)` of 4096×1024 floats to 1.3× PyTorch's single-threaded time).
-fn add_rows_f32(d32: &[f32], start: usize, rows: &[usize], acc: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx2,fma")]
-        unsafe fn avx512(d32: &[f32], start: usize, rows: &[usize], acc: &mut [f64]) {
-            add_rows_f32_body(d32, start, rows, acc)
-        }
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn avx2(d32: &[f32], start: usize, rows: &[usize], acc: &mut [f64]) {
-            add_rows_f32_body(d32, start, rows, acc)
-        }
-        if super::vmath::has_avx512() {
-            // SAFETY: the CPU supports the features the build is compiled for.
-            return unsafe { avx512(d32, start, rows, acc) };
-        }
-        if super::vmath::has_avx2_fma() {
-            // SAFETY: as above.
-            return unsafe { avx2(d32, start, rows, acc) };
-        }
-    }
-    add_rows_f32_body(d32, start, rows, acc)
+simd_dispatch! {
+    /// `acc[j] += Σ_r d32[start + r + j]` over the row offsets `rows` (`acc` at most `BLOCK`
+    /// long): groups of 16 rows are added in f32, each group's sums then into f64. Compiled
+    /// for AVX-512 and AVX2 where the CPU has them (the baseline build's 4-lane loop took
+    /// `sum(dim=0)` of 4096×1024 floats to 1.3× PyTorch's single-threaded time).
+    fn add_rows_f32 = add_rows_f32_body(d32: &[f32], start: usize, rows: &[usize], acc: &mut [f64])
+    in [
+        avx512: "avx512f,avx2,fma" if super::vmath::has_avx512,
+        avx2: "avx2,fma" if super::vmath::has_avx2_fma,
+    ]
 }
 
 #[inline(always)]

@@ -439,7 +439,7 @@ simd_dispatch! {
     /// One batch row's gate gradients (`d` = di, df, dg, do) from its activated gates `a` (i,
     /// f, g, o), `tanh(c_t)`, the previous cell state, and the carried `dh`, `dc` (updated to
     /// `dc_{t-1}`), in an AVX-512 or AVX2 build where the CPU has one.
-    fn gate_grads = gate_grads_body(
+    fn gate_grads<F: Float> = gate_grads_body(
         a: [&[F]; 4],
         d: [&mut [F]; 4],
         tc: &[F],
